@@ -1,1 +1,4 @@
 export * from './envelope';
+export * from './primitives';
+export * from './catalogue';
+export * from './codec';
