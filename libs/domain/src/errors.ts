@@ -1,0 +1,21 @@
+/**
+ * A refusal by a decider. `kind` says what sort of refusal it is, so that every edge (HTTP, NATS
+ * reply) maps it the same way; `code` is the machine-readable reason clients branch on.
+ */
+export type RefusalKind = 'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'insufficient-funds' | 'unprocessable';
+
+export class DomainError extends Error {
+  override readonly name: string = 'DomainError';
+  constructor(
+    readonly code: string,
+    readonly kind: RefusalKind,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const refuse = (code: string, kind: RefusalKind, message: string, details?: Record<string, unknown>): never => {
+  throw new DomainError(code, kind, message, details);
+};
