@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Configuration that fails at boot, naming every missing or malformed variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`configuration is invalid:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte private key');
+
+/** What every service needs: the log and its own Postgres schema. */
+export const baseConfigSchema = z.object({
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  DATABASE_URL: z.string().min(1),
+  /** Stream and subject prefix: tests and parallel stacks use their own. */
+  TRADE_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('TRADE'),
+  TRADE_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trade'),
+  /** Prefix of the command subjects (`cmd.<service>.<verb>`). */
+  COMMAND_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('cmd'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+/** Chain access: RPC and the deployed market's addresses. */
+export const chainConfigSchema = z.object({
+  RPC_URL: z.string().url(),
+  CHAIN_ID: z.coerce.number().int().positive(),
+  /** JSON `{ token, escrow, ... }` written by the deploy step. */
+  MARKET_ADDRESSES: z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as Record<string, `0x${string}`>;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'MARKET_ADDRESSES must be JSON' });
+      return z.NEVER;
+    }
+  }),
+});
+
+export { hexKey as privateKeySchema };
+export type BaseConfig = z.output<typeof baseConfigSchema>;
+export type ChainConfig = z.output<typeof chainConfigSchema>;
