@@ -19,7 +19,15 @@ export type NodeCommand =
 
 export type NodeState =
   | { readonly status: 'none' }
-  | { readonly status: 'registered'; readonly nodeId: string; readonly nodeAddress: string; readonly online: boolean; readonly reputation: number };
+  | {
+      readonly status: 'registered';
+      readonly nodeId: string;
+      readonly nodeAddress: string;
+      readonly online: boolean;
+      readonly reputation: number;
+      /** Jobs whose outcome already moved the reputation: a redelivered outcome counts once. */
+      readonly countedJobIds: ReadonlySet<string>;
+    };
 
 export const initialNodeState = (): NodeState => ({ status: 'none' });
 
@@ -44,7 +52,7 @@ export function decideNode(command: NodeCommand, state: NodeState): Draft[] {
       if (state.status === 'none' || !state.online) return [];
       return [draft('NodeAvailabilityChanged', { nodeId: state.nodeId, online: false, reason: command.reason })];
     case 'RecordOutcome': {
-      if (state.status === 'none') return [];
+      if (state.status === 'none' || state.countedJobIds.has(command.jobId)) return [];
       const target = command.outcome === 'released' ? 1 : 0;
       const reputation = Math.round((state.reputation * (1 - REPUTATION_SMOOTHING) + target * REPUTATION_SMOOTHING) * 1e6) / 1e6;
       return [draft('NodeReputationChanged', { nodeId: state.nodeId, reputation, jobId: command.jobId, reason: `job ${command.outcome}` })];
@@ -58,12 +66,16 @@ export function evolveNode(state: NodeState, event: Pick<TradeEvent, 'type' | 'd
   switch (event.type) {
     case 'NodeRegistered': {
       const d = event.data as EventData<'NodeRegistered'>;
-      return { status: 'registered', nodeId: d.nodeId, nodeAddress: d.nodeAddress, online: false, reputation: d.reputation };
+      return { status: 'registered', nodeId: d.nodeId, nodeAddress: d.nodeAddress, online: false, reputation: d.reputation, countedJobIds: new Set() };
     }
     case 'NodeAvailabilityChanged':
       return state.status === 'registered' ? { ...state, online: (event.data as EventData<'NodeAvailabilityChanged'>).online } : state;
     case 'NodeReputationChanged':
-      return state.status === 'registered' ? { ...state, reputation: (event.data as EventData<'NodeReputationChanged'>).reputation } : state;
+      if (state.status !== 'registered') return state;
+      {
+        const d = event.data as EventData<'NodeReputationChanged'>;
+        return { ...state, reputation: d.reputation, countedJobIds: new Set([...state.countedJobIds, d.jobId]) };
+      }
     default:
       return state;
   }

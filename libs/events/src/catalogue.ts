@@ -100,12 +100,15 @@ const contract = {
 };
 
 const market = {
+  /** A move of one market's (GPU class, region) utilization multiplier, decided by matching. */
   PriceChanged: z.object({
     gpuClass: z.string().max(64),
     region: z.string().max(64),
-    basePriceWeiPerGpuHour: weiSchema,
+    atMs: z.number().int().nonnegative(),
+    previousMultiplierBps: z.number().int().positive(),
+    multiplierBps: z.number().int().positive(),
     utilizationBps: z.number().int().min(0).max(10_000),
-    utilizationMultiplierBps: z.number().int().positive(),
+    smoothedUtilizationBps: z.number().int().min(0).max(10_000),
   }),
 };
 

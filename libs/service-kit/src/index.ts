@@ -2,3 +2,8 @@ export * from './config';
 export * from './commands';
 export * from './events';
 export * from './http-errors';
+export * from './runtime';
+export * from './columns';
+export * from './lifecycle';
+export * from './chain-clients';
+export * from './boot';

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { baseConfigSchema, chainConfigSchema, privateKeySchema } from '@starminer/service-kit';
+
+export const deployerConfigSchema = baseConfigSchema.extend(chainConfigSchema.shape).extend({
+  DEPLOYER_PRIVATE_KEY: privateKeySchema,
+  MINTER_PRIVATE_KEY: privateKeySchema,
+  CUSTODY_MNEMONIC: z.string().refine((s) => s.trim().split(/\s+/).length >= 12, 'a BIP-39 mnemonic of at least 12 words'),
+});
+export type DeployerConfig = z.output<typeof deployerConfigSchema>;

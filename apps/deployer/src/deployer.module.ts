@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { AccountRow } from './account-row.entity';
+import { deployerConfigSchema } from './deployer.config';
+import { DEPLOYER_CONFIG, DeployerService } from './deployer.service';
+
+const config = () => loadConfig(deployerConfigSchema);
+
+@Module({
+  providers: [
+    { provide: DEPLOYER_CONFIG, useFactory: config },
+    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'deployer', config: config(), entities: [AccountRow] }) },
+    DeployerService,
+  ],
+})
+export class DeployerModule {}

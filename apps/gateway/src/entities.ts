@@ -1,0 +1,91 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { WEI_COLUMN } from '@starminer/service-kit';
+
+/** Orgs, projected from OrgRegistered. */
+@Entity({ name: 'orgs' })
+export class OrgRow {
+  @PrimaryColumn({ type: 'text' }) orgId!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) accountAddress!: string;
+  @Column({ type: 'int' }) custodyIndex!: number;
+}
+
+/** API keys: only their sha256 is kept. Gateway-local data, not market events. */
+@Entity({ name: 'api_keys' })
+export class ApiKeyRow {
+  @PrimaryColumn({ type: 'text' }) keyHash!: string;
+  @Index() @Column({ type: 'text' }) orgId!: string;
+  @Column({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** The first answer to a request with an Idempotency-Key, per org. */
+@Entity({ name: 'idempotency' })
+export class IdempotencyRow {
+  @PrimaryColumn({ type: 'text' }) orgId!: string;
+  @PrimaryColumn({ type: 'text' }) key!: string;
+  @Column({ type: 'text' }) requestHash!: string;
+  /** null while the first request is still being answered */
+  @Column({ type: 'int', nullable: true }) statusCode!: number | null;
+  @Column({ type: 'jsonb', nullable: true }) body!: unknown;
+  @Column({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** The last nonce seen per node key: a request with a nonce at or below it is a replay. */
+@Entity({ name: 'node_nonces' })
+export class NodeNonceRow {
+  @PrimaryColumn({ type: 'text' }) nodeAddress!: string;
+  @Column({ type: 'numeric', precision: 30, scale: 0 }) lastNonce!: string;
+}
+
+/** What clients see of a job: status streamed from job and contract events. */
+@Entity({ name: 'jobs' })
+@Index(['orgId', 'jobId'])
+@Index(['nodeId', 'status'])
+@Index(['category', 'status'])
+export class JobView {
+  @PrimaryColumn({ type: 'text' }) jobId!: string;
+  @Column({ type: 'text' }) orgId!: string;
+  @Column({ type: 'text' }) status!: string;
+  @Column({ type: 'text' }) category!: string;
+  @Column({ type: 'text' }) urgency!: string;
+  @Column(WEI_COLUMN) budgetWei!: bigint;
+  @Column({ type: 'int' }) expectedRuntimeSec!: number;
+  @Column({ type: 'jsonb' }) requirements!: unknown;
+  @Column({ type: 'jsonb' }) workload!: unknown;
+  @Column({ type: 'text', nullable: true }) nodeId!: string | null;
+  @Column({ type: 'text', nullable: true }) nodeAddress!: string | null;
+  @Column({ ...WEI_COLUMN, nullable: true }) priceWeiPerHour!: bigint | null;
+  @Column({ ...WEI_COLUMN, nullable: true }) costWei!: bigint | null;
+  @Column({ type: 'jsonb', nullable: true }) quote!: unknown;
+  @Column({ type: 'text', nullable: true }) contractAddress!: string | null;
+  @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
+  @Column({ type: 'text', nullable: true }) openTxHash!: string | null;
+  @Column({ type: 'text', nullable: true }) settleTxHash!: string | null;
+  @Column({ type: 'text', nullable: true }) resultOutput!: string | null;
+  @Column({ type: 'text', nullable: true }) resultHash!: string | null;
+  @Column({ type: 'text', nullable: true }) waitingReason!: string | null;
+  @Column({ type: 'text', nullable: true }) failureCode!: string | null;
+  @Column({ type: 'text', nullable: true }) failureReason!: string | null;
+  @Column({ type: 'timestamptz' }) submittedAt!: Date;
+  @Column({ type: 'timestamptz' }) updatedAt!: Date;
+  @Column({ type: 'bigint' }) lastSeq!: string;
+}
+
+/** The supply, as clients see it. */
+@Entity({ name: 'nodes' })
+export class NodeView {
+  @PrimaryColumn({ type: 'text' }) nodeId!: string;
+  @Index({ unique: true }) @Column({ type: 'text' }) nodeAddress!: string;
+  @Column({ type: 'text' }) providerId!: string;
+  @Column({ type: 'text' }) gpuModel!: string;
+  @Column({ type: 'int' }) gpuCount!: number;
+  @Column({ type: 'int' }) vramGiB!: number;
+  @Column({ type: 'text' }) region!: string;
+  @Column({ type: 'int' }) latencyMs!: number;
+  @Column({ type: 'boolean' }) tee!: boolean;
+  @Column({ type: 'double precision' }) benchmarkScore!: number;
+  @Column({ type: 'double precision' }) reputation!: number;
+  @Column({ type: 'boolean' }) online!: boolean;
+}
+
+export const GATEWAY_ENTITIES = [OrgRow, ApiKeyRow, IdempotencyRow, NodeNonceRow, JobView, NodeView];

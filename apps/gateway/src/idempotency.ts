@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '@starminer/domain';
+import { toJson } from '@starminer/events';
+import { IdempotencyRow } from './entities';
+import { sha256Hex } from './auth';
+import { GatewayService } from './gateway.service';
+
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 200;
+
+export interface Answer {
+  readonly statusCode: number;
+  readonly body: unknown;
+}
+
+/**
+ * `Idempotency-Key`: the first answer is stored with a hash of the request; the same key with the
+ * same request gets that answer again, with another request a 422. A server error is not stored,
+ * so the client may retry it.
+ */
+@Injectable()
+export class Idempotency {
+  constructor(private readonly gw: GatewayService) {}
+
+  async run(orgId: string, key: string | undefined, request: unknown, work: () => Promise<Answer>): Promise<Answer> {
+    if (key === undefined) return work();
+    if (key.length === 0 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX)
+      throw new DomainError('IDEMPOTENCY_KEY_INVALID', 'invalid', `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_LENGTH_MAX} characters`);
+    const repo = this.gw.rt.db.getRepository(IdempotencyRow);
+    const requestHash = sha256Hex(toJson(request));
+    const inserted = await repo.createQueryBuilder().insert().into(IdempotencyRow).values({ orgId, key, requestHash, statusCode: null, body: null, createdAt: new Date() }).orIgnore().execute();
+    if ((inserted.raw as unknown[]).length === 0) {
+      const first = await repo.findOneOrFail({ where: { orgId, key } });
+      if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'unprocessable', 'this Idempotency-Key was used for another request');
+      if (first.statusCode === null) throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'conflict', 'the first request with this Idempotency-Key is still being answered');
+      return { statusCode: first.statusCode, body: first.body };
+    }
+    try {
+      const answer = await work();
+      await repo.update({ orgId, key }, { statusCode: answer.statusCode, body: answer.body as object });
+      return answer;
+    } catch (err) {
+      if (err instanceof DomainError) {
+        const { STATUS_OF_KIND } = await import('@starminer/service-kit');
+        await repo.update({ orgId, key }, { statusCode: STATUS_OF_KIND[err.kind], body: { error: { code: err.code, message: err.message, details: err.details } } });
+      } else {
+        await repo.delete({ orgId, key });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { uuidv7 } from 'uuidv7';
+import { decodeEvent, makeEvent, toJson, type EventData, type TradeEvent } from '@starminer/events';
+import { DomainError, jobDecider } from '@starminer/domain';
+import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type Match } from '@starminer/matching';
+import type { StoredEvent } from '@starminer/trade-log';
+import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { jobSpecOf, nodeSpecOf } from './to-engine';
+
+/** Most matches one round appends; the rest wait for the next round. */
+export const MATCHES_PER_ROUND_MAX = 256;
+/** Rounds also run on a timer, for aging and repricing when no event arrives. */
+export const ROUND_INTERVAL_MS = 1_000;
+
+/**
+ * The matching service: the engine's state lives in memory, rebuilt from the log at start
+ * (nodes, jobs, matches, outcomes, prices in log order). It decides matches only once it has
+ * caught up, and appends each as `JobMatched` through the job decider.
+ */
+@Injectable()
+export class MatchingService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('matching');
+  private engine = new MatchingEngine(DEFAULT_ENGINE_CONFIG);
+  private readonly nodes = new Map<string, EventData<'NodeRegistered'>>();
+  private readonly online = new Map<string, boolean>();
+  /** Jobs this instance matched and appended, whose JobMatched has not come back yet. */
+  private readonly ownMatches = new Set<string>();
+  private readonly waitingReasons = new Map<string, string>();
+  private lastEventMs = 0;
+  private caughtUp = false;
+  private follower?: { stop(): Promise<void> };
+  private readonly rounds = new Ticker('matching-round', ROUND_INTERVAL_MS, () => this.scheduleRound(Date.now()));
+  private roundQueued: Promise<void> = Promise.resolve();
+
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const filters = ['node', 'job', 'contract', 'market'].map((k) => this.rt.filter(k as 'job'));
+    const { lastSeq } = await this.rt.tradeLog.streamInfo();
+    this.follower = await this.rt.tradeLog.follow({
+      filterSubjects: filters,
+      fromSeq: 1,
+      decode: decodeEvent,
+      handler: async (batch: StoredEvent[]) => {
+        for (const stored of batch) this.apply(stored.event as TradeEvent);
+        const last = batch[batch.length - 1]?.seq ?? 0;
+        if (!this.caughtUp && last >= lastSeq) this.markCaughtUp();
+        if (this.caughtUp) await this.scheduleRound(this.lastEventMs);
+      },
+    });
+    if (lastSeq === 0) this.markCaughtUp();
+    this.rounds.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.rounds.stop();
+    await this.follower?.stop();
+    await this.rt.close();
+  }
+
+  private markCaughtUp(): void {
+    this.caughtUp = true;
+    this.logger.log(`caught up with the log: ${this.nodes.size} nodes, queues ${JSON.stringify(this.engine.queueDepths())}`);
+  }
+
+  private apply(e: TradeEvent): void {
+    this.lastEventMs = Math.max(this.lastEventMs, Date.parse(e.occurredAt));
+    const at = Date.parse(e.occurredAt);
+    switch (e.type) {
+      case 'NodeRegistered':
+        this.nodes.set(e.data.nodeId, e.data);
+        this.engine.upsertNode(nodeSpecOf(e.data, this.online.get(e.data.nodeId) ?? false), at);
+        return;
+      case 'NodeAvailabilityChanged':
+        this.online.set(e.data.nodeId, e.data.online);
+        if (this.nodes.has(e.data.nodeId)) this.engine.setNodeOnline(e.data.nodeId, e.data.online, at);
+        return;
+      case 'NodeReputationChanged': {
+        const node = this.nodes.get(e.data.nodeId);
+        if (!node) return;
+        const updated = { ...node, reputation: e.data.reputation };
+        this.nodes.set(e.data.nodeId, updated);
+        this.engine.upsertNode(nodeSpecOf(updated, this.online.get(e.data.nodeId) ?? false), at);
+        return;
+      }
+      case 'JobSubmitted':
+        this.engine.submitJob(jobSpecOf(e.data, e.occurredAt));
+        return;
+      case 'JobMatched':
+        if (this.ownMatches.delete(e.data.jobId)) return; // reserved when this instance decided it
+        this.engine.recordMatch({ jobId: e.data.jobId, nodeId: e.data.nodeId, gpuCount: e.data.gpuCount, atMs: at });
+        return;
+      case 'JobCancelled':
+      case 'JobFailed':
+        this.engine.cancelJob(e.data.jobId);
+        this.engine.release(e.data.jobId, at);
+        this.waitingReasons.delete(e.data.jobId);
+        return;
+      case 'ContractOpenFailed':
+      case 'ContractReleased':
+      case 'ContractRefunded':
+        this.engine.release(e.data.jobId, at);
+        return;
+      case 'PriceChanged':
+        this.engine.applyPriceChange(e.data);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private scheduleRound(atMs: number): Promise<void> {
+    this.roundQueued = this.roundQueued.then(() => this.round(atMs)).catch((err: Error) => this.logger.warn(`round failed: ${err.message}`));
+    return this.roundQueued;
+  }
+
+  /** One matching round: match what can be matched, say why the rest waits, move prices. */
+  private async round(atMs: number): Promise<void> {
+    if (!this.caughtUp) return;
+    const now = Math.max(atMs, this.lastEventMs);
+    const matches = this.engine.matchPending(now, MATCHES_PER_ROUND_MAX);
+    for (const m of matches) await this.appendMatch(m);
+    await this.reportWaiting();
+    for (const change of this.engine.repriceTick(now)) {
+      const event = makeEvent('PriceChanged', change, {
+        id: uuidv7(),
+        aggregateId: change.gpuClass,
+        occurredAt: new Date(now).toISOString(),
+        correlationId: change.gpuClass,
+        causationId: 'reprice',
+        actor: 'service:matching',
+      });
+      await this.rt.tradeLog.append(this.rt.subject('market', change.gpuClass), [event], { expectedLastSubjectSeq: 'any' });
+    }
+  }
+
+  private async appendMatch(m: Match): Promise<void> {
+    const node = this.nodes.get(m.nodeId);
+    if (!node) throw new Error(`engine matched unknown node ${m.nodeId}`);
+    this.ownMatches.add(m.jobId);
+    try {
+      await this.rt.execute(
+        'job',
+        m.jobId,
+        jobDecider,
+        {
+          type: 'RecordMatch',
+          match: {
+            nodeId: m.nodeId,
+            nodeAddress: node.nodeAddress,
+            gpuCount: m.gpuCount,
+            priceWeiPerHour: m.quote.priceWeiPerHour,
+            costWei: m.quote.costWei,
+            quote: JSON.parse(toJson(m.quote)),
+            receipt: JSON.parse(toJson(m.receipt)),
+            engineVersion: m.receipt.engineVersion,
+          },
+        },
+        { correlationId: m.jobId, causationId: m.jobId, actor: 'service:matching' },
+      );
+      this.waitingReasons.delete(m.jobId);
+    } catch (err) {
+      this.ownMatches.delete(m.jobId);
+      this.engine.release(m.jobId, m.matchedAtMs);
+      if (err instanceof DomainError) {
+        this.logger.warn(`match of ${m.jobId} refused: ${err.code}`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Jobs that could not be matched get their reason on the log once (and again when it changes). */
+  private async reportWaiting(): Promise<void> {
+    for (const jobId of this.engine.queuedJobIds(WAITING_REPORTS_PER_ROUND_MAX)) {
+      const reason = this.engine.waitingReason(jobId);
+      if (!reason || this.waitingReasons.get(jobId) === reason) continue;
+      this.waitingReasons.set(jobId, reason);
+      await this.rt.execute('job', jobId, jobDecider, { type: 'RecordWaiting', reason }, { correlationId: jobId, causationId: jobId, actor: 'service:matching' });
+    }
+  }
+}
+
+/** Bound on how many waiting jobs one round explains. */
+export const WAITING_REPORTS_PER_ROUND_MAX = 64;

@@ -1,0 +1,46 @@
+import type { EventData } from '@starminer/events';
+import type { JobSpec, NodeSpec } from '@starminer/matching';
+
+/** Log events → the engine's shapes. Time comes from the event, never from a clock. */
+export function nodeSpecOf(d: EventData<'NodeRegistered'>, online: boolean): NodeSpec {
+  return {
+    nodeId: d.nodeId,
+    providerAddress: d.nodeAddress,
+    gpuModel: d.gpuModel,
+    gpuCount: d.gpuCount,
+    vramGiB: d.vramGiB,
+    region: d.region,
+    latencyMs: d.latencyMs,
+    tee: d.tee,
+    carbonGPerKwh: d.energy.carbonGPerKwh,
+    renewableShare: d.energy.renewableShare,
+    benchmarkScore: d.benchmark.score,
+    reputation: d.reputation,
+    poolId: d.poolId,
+    stakeWei: d.stakeWei,
+    online,
+  };
+}
+
+export function jobSpecOf(d: EventData<'JobSubmitted'>, occurredAt: string): JobSpec {
+  const submittedAtMs = Date.parse(occurredAt);
+  return {
+    jobId: d.jobId,
+    category: d.category,
+    budgetWei: d.budgetWei,
+    urgency: d.urgency,
+    latencyPreference: d.latencyPreference,
+    requirements: {
+      gpuModels: [...d.requirements.gpuModels],
+      gpuCount: d.requirements.gpuCount,
+      minVramGiB: d.requirements.minVramGiB,
+      tee: d.requirements.tee,
+      regions: [...d.requirements.regions],
+      maxLatencyMs: d.requirements.maxLatencyMs,
+    },
+    expectedRuntimeSec: d.expectedRuntimeSec,
+    green: d.green,
+    submittedAtMs,
+    deadlineAtMs: submittedAtMs + d.deadlineSec * 1000,
+  };
+}

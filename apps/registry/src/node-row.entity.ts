@@ -1,0 +1,20 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { WEI_COLUMN } from '@starminer/service-kit';
+
+/** The live supply index: one row a node, projected from node events. */
+@Entity({ name: 'nodes' })
+export class NodeRow {
+  @PrimaryColumn({ type: 'text' }) nodeId!: string;
+  @Index({ unique: true }) @Column({ type: 'text' }) nodeAddress!: string;
+  @Column({ type: 'text' }) providerId!: string;
+  @Column({ type: 'text' }) gpuModel!: string;
+  @Column({ type: 'int' }) gpuCount!: number;
+  @Column({ type: 'int' }) vramGiB!: number;
+  @Column({ type: 'text' }) region!: string;
+  @Column({ type: 'int' }) latencyMs!: number;
+  @Column({ type: 'boolean' }) tee!: boolean;
+  @Column({ type: 'double precision' }) benchmarkScore!: number;
+  @Column({ type: 'double precision' }) reputation!: number;
+  @Column(WEI_COLUMN) stakeWei!: bigint;
+  @Column({ type: 'boolean' }) online!: boolean;
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { baseConfigSchema, loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { NodeRow } from './node-row.entity';
+import { RegistryService } from './registry.service';
+
+@Module({
+  providers: [
+    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'registry', config: loadConfig(baseConfigSchema), entities: [NodeRow] }) },
+    RegistryService,
+  ],
+})
+export class RegistryModule {}

@@ -1,0 +1,153 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { decodeEvent, type EventData, type TradeEvent } from '@starminer/events';
+import { DomainError, NODE_HEARTBEAT_TIMEOUT_MS, nodeDecider, type NodeRegistration } from '@starminer/domain';
+import type { ConsumerHandle, ProjectionRunner, StoredEvent } from '@starminer/trade-log';
+import { serveCommand, ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { NodeRow } from './node-row.entity';
+
+/** How often the registry looks for nodes that stopped sending heartbeats. */
+const LIVENESS_SCAN_MS = 5_000;
+const LIVENESS_SCAN_ROWS_MAX = 500;
+
+export interface RegisterNodePayload {
+  /** Recovered by the gateway from the request signature: the node key. */
+  readonly nodeAddress: string;
+  readonly registration: Omit<NodeRegistration, 'nodeAddress' | 'stakeWei'> & { stakeWei: string };
+}
+
+@Injectable()
+export class RegistryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('registry');
+  private projection!: ProjectionRunner;
+  private outcomes?: ConsumerHandle;
+  private readonly liveness = new Ticker('liveness', LIVENESS_SCAN_MS, () => this.markSilentNodesOffline());
+  /** Last heartbeat per node (edge time); a restart gives every node a fresh grace period. */
+  private readonly lastSeenMs = new Map<string, number>();
+  private readonly bootMs = Date.now();
+
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.projection = this.rt.projection('nodes', [this.rt.filter('node')], (em, e) => this.apply(em, e));
+    await this.projection.start();
+    this.outcomes = await this.rt.tradeLog.consume({
+      durable: 'registry-outcomes',
+      filterSubjects: [this.rt.filter('contract')],
+      decode: decodeEvent,
+      handler: (batch: StoredEvent[]) => this.onOutcomes(batch),
+    });
+    serveCommand(this.rt.nc, this.rt.commandSubject('registry', 'registerNode'), (p: RegisterNodePayload) => this.register(p), (m) => this.logger.error(m));
+    serveCommand(this.rt.nc, this.rt.commandSubject('registry', 'heartbeat'), (p: { nodeId: string; nodeAddress: string }) => this.heartbeat(p), (m) => this.logger.error(m));
+    this.liveness.start();
+    this.logger.log('registry ready');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.liveness.stop();
+    await this.outcomes?.stop();
+    await this.projection?.stop();
+    await this.rt.close();
+  }
+
+  async register(p: RegisterNodePayload): Promise<{ nodeId: string }> {
+    if (!/^\d{1,78}$/.test(p.registration.stakeWei)) throw new DomainError('BAD_AMOUNT', 'invalid', 'stakeWei must be a non-negative integer string');
+    const registration: NodeRegistration = { ...p.registration, nodeAddress: p.nodeAddress, stakeWei: BigInt(p.registration.stakeWei) };
+    const { seqs } = await this.rt.execute('node', registration.nodeId, nodeDecider, { type: 'RegisterNode', registration }, {
+      correlationId: registration.nodeId,
+      causationId: registration.nodeId,
+      actor: `node:${registration.nodeId}`,
+    });
+    this.lastSeenMs.set(registration.nodeId, Date.now());
+    if (seqs.length) await this.projection.waitUntil(seqs[seqs.length - 1]);
+    return { nodeId: registration.nodeId };
+  }
+
+  async heartbeat(p: { nodeId: string; nodeAddress: string }): Promise<{ ok: true }> {
+    const { state } = await this.rt.load('node', p.nodeId, nodeDecider);
+    if (state.status === 'none') throw new DomainError('NODE_NOT_FOUND', 'not-found', `node ${p.nodeId} is not registered`);
+    if (state.nodeAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'forbidden', 'signed by another key than the node key');
+    this.lastSeenMs.set(p.nodeId, Date.now());
+    if (!state.online) {
+      await this.rt.execute('node', p.nodeId, nodeDecider, { type: 'Heartbeat' }, { correlationId: p.nodeId, causationId: p.nodeId, actor: `node:${p.nodeId}` });
+    }
+    return { ok: true };
+  }
+
+  private async markSilentNodesOffline(): Promise<void> {
+    const now = Date.now();
+    const online = await this.rt.db.getRepository(NodeRow).find({ where: { online: true }, take: LIVENESS_SCAN_ROWS_MAX, order: { nodeId: 'ASC' } });
+    for (const node of online) {
+      const seen = this.lastSeenMs.get(node.nodeId) ?? this.bootMs;
+      if (now - seen <= NODE_HEARTBEAT_TIMEOUT_MS) continue;
+      await this.rt.execute('node', node.nodeId, nodeDecider, { type: 'MarkOffline', reason: `no heartbeat for ${NODE_HEARTBEAT_TIMEOUT_MS} ms` }, {
+        correlationId: node.nodeId,
+        causationId: node.nodeId,
+        actor: 'service:registry',
+      });
+    }
+  }
+
+  /** Settlement outcomes move the node's reputation (once per job, the decider sees to that). */
+  private async onOutcomes(batch: StoredEvent[]): Promise<void> {
+    for (const { event } of batch) {
+      const e = event as TradeEvent;
+      if (e.type !== 'ContractReleased' && e.type !== 'ContractRefunded') continue;
+      const jobId = e.data.jobId;
+      const nodeAddress = e.type === 'ContractReleased' ? e.data.nodeAddress : await this.nodeAddressOfJob(jobId);
+      if (!nodeAddress) continue;
+      const node = await this.rt.db.getRepository(NodeRow).findOne({ where: { nodeAddress: nodeAddress.toLowerCase() } });
+      if (!node) continue;
+      await this.rt.execute('node', node.nodeId, nodeDecider, { type: 'RecordOutcome', jobId, outcome: e.type === 'ContractReleased' ? 'released' : 'refunded' }, {
+        correlationId: jobId,
+        causationId: e.id,
+        actor: 'service:registry',
+      });
+    }
+  }
+
+  private async nodeAddressOfJob(jobId: string): Promise<string | undefined> {
+    const { events } = await this.rt.tradeLog.readSubject(this.rt.subject('contract', jobId), {
+      decode: decodeEvent,
+    });
+    const opened = events.map((s) => s.event as TradeEvent).find((e) => e.type === 'ContractOpened');
+    return opened?.type === 'ContractOpened' ? opened.data.nodeAddress : undefined;
+  }
+
+  private async apply(em: EntityManager, { event }: StoredEvent): Promise<void> {
+    const repo = em.getRepository(NodeRow);
+    const e = event as TradeEvent;
+    switch (e.type) {
+      case 'NodeRegistered': {
+        const d: EventData<'NodeRegistered'> = e.data;
+        await repo.upsert(
+          {
+            nodeId: d.nodeId,
+            nodeAddress: d.nodeAddress.toLowerCase(),
+            providerId: d.providerId,
+            gpuModel: d.gpuModel,
+            gpuCount: d.gpuCount,
+            vramGiB: d.vramGiB,
+            region: d.region,
+            latencyMs: d.latencyMs,
+            tee: d.tee,
+            benchmarkScore: d.benchmark.score,
+            reputation: d.reputation,
+            stakeWei: d.stakeWei,
+            online: false,
+          },
+          ['nodeId'],
+        );
+        return;
+      }
+      case 'NodeAvailabilityChanged':
+        await repo.update({ nodeId: e.data.nodeId }, { online: e.data.online });
+        return;
+      case 'NodeReputationChanged':
+        await repo.update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
+        return;
+      default:
+        return;
+    }
+  }
+}
