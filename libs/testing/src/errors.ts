@@ -1,0 +1,11 @@
+/** A tool a test needs (nats-server, postgres) is missing or would not start. */
+export class TestInfraError extends Error {
+  override readonly name = 'TestInfraError';
+  constructor(
+    readonly code: 'NATS_SERVER_MISSING' | 'NATS_SERVER_START_FAILED' | 'POSTGRES_UNAVAILABLE' | 'POSTGRES_START_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

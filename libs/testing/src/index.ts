@@ -1,0 +1,12 @@
+export { freePort } from './ports';
+export { TestInfraError } from './errors';
+export { startNats, NATS_START_TIMEOUT_MS, NATS_STOP_TIMEOUT_MS, type TestNats } from './nats';
+export {
+  createTestDatabase,
+  testPostgresKind,
+  stopEmbeddedPostgres,
+  LOCAL_POSTGRES_URL,
+  POSTGRES_PROBE_TIMEOUT_MS,
+  EMBEDDED_POSTGRES_START_TIMEOUT_MS,
+  type TestDatabase,
+} from './postgres';

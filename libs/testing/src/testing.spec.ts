@@ -1,0 +1,51 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { existsSync } from 'node:fs';
+import { Client } from 'pg';
+import { createTestDatabase, freePort, startNats, TestInfraError } from './index';
+
+describe('freePort', () => {
+  it('returns a usable TCP port', async () => {
+    const port = await freePort();
+    expect(port).toBeGreaterThan(0);
+    expect(port).toBeLessThan(65536);
+  });
+});
+
+describe('startNats', () => {
+  it('starts a private JetStream server and removes its store on stop', async () => {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.getAccountInfo();
+    expect(info.limits).toBeDefined();
+    await nc.close();
+    await nats.stop();
+    expect(existsSync(nats.storeDir)).toBe(false);
+  });
+
+  it('names the install command when the binary is missing', async () => {
+    const err = await startNats({ binary: 'nats-server-that-does-not-exist' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TestInfraError);
+    expect((err as TestInfraError).code).toBe('NATS_SERVER_MISSING');
+    expect((err as Error).message).toContain('apt-get install nats-server');
+  });
+});
+
+describe('createTestDatabase', () => {
+  it('creates a fresh database each time and drops it', async () => {
+    const a = await createTestDatabase();
+    const b = await createTestDatabase();
+    expect(a.name).not.toBe(b.name);
+    const client = new Client({ connectionString: a.url });
+    await client.connect();
+    const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+    expect(rows[0].db).toBe(a.name);
+    await client.query('CREATE TABLE t (x int)');
+    await client.end();
+    await a.drop();
+    await b.drop();
+    const reconnect = new Client({ connectionString: a.url });
+    await expect(reconnect.connect()).rejects.toThrow(/does not exist/);
+  });
+});
