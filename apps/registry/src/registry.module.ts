@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { baseConfigSchema, loadConfig, ServiceRuntime } from '@starminer/service-kit';
-import { NodeRow } from './node-row.entity';
+import { NodeLiveness, NodeRow } from './node-row.entity';
 import { RegistryService } from './registry.service';
 
 @Module({
   providers: [
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'registry', config: loadConfig(baseConfigSchema), entities: [NodeRow] }) },
+    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'registry', config: loadConfig(baseConfigSchema), entities: [NodeRow, NodeLiveness] }) },
     RegistryService,
   ],
 })

@@ -4,7 +4,7 @@ import { decodeEvent, type EventData, type TradeEvent } from '@starminer/events'
 import { DomainError, NODE_HEARTBEAT_TIMEOUT_MS, nodeDecider, type NodeRegistration } from '@starminer/domain';
 import type { ConsumerHandle, ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { serveCommand, ServiceRuntime, Ticker } from '@starminer/service-kit';
-import { NodeRow } from './node-row.entity';
+import { NodeLiveness, NodeRow } from './node-row.entity';
 
 /** How often the registry looks for nodes that stopped sending heartbeats. */
 const LIVENESS_SCAN_MS = 5_000;
@@ -22,9 +22,6 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
   private projection!: ProjectionRunner;
   private outcomes?: ConsumerHandle;
   private readonly liveness = new Ticker('liveness', LIVENESS_SCAN_MS, () => this.markSilentNodesOffline());
-  /** Last heartbeat per node (edge time); a restart gives every node a fresh grace period. */
-  private readonly lastSeenMs = new Map<string, number>();
-  private readonly bootMs = Date.now();
 
   constructor(private readonly rt: ServiceRuntime) {}
 
@@ -58,7 +55,7 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
       causationId: registration.nodeId,
       actor: `node:${registration.nodeId}`,
     });
-    this.lastSeenMs.set(registration.nodeId, Date.now());
+    await this.seen(registration.nodeId);
     if (seqs.length) await this.projection.waitUntil(seqs[seqs.length - 1]);
     return { nodeId: registration.nodeId };
   }
@@ -67,19 +64,29 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
     const { state } = await this.rt.load('node', p.nodeId, nodeDecider);
     if (state.status === 'none') throw new DomainError('NODE_NOT_FOUND', 'not-found', `node ${p.nodeId} is not registered`);
     if (state.nodeAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'forbidden', 'signed by another key than the node key');
-    this.lastSeenMs.set(p.nodeId, Date.now());
+    await this.seen(p.nodeId);
     if (!state.online) {
       await this.rt.execute('node', p.nodeId, nodeDecider, { type: 'Heartbeat' }, { correlationId: p.nodeId, causationId: p.nodeId, actor: `node:${p.nodeId}` });
     }
     return { ok: true };
   }
 
+  private async seen(nodeId: string): Promise<void> {
+    await this.rt.db.getRepository(NodeLiveness).upsert({ nodeId, lastSeenAt: new Date() }, ['nodeId']);
+  }
+
   private async markSilentNodesOffline(): Promise<void> {
-    const now = Date.now();
-    const online = await this.rt.db.getRepository(NodeRow).find({ where: { online: true }, take: LIVENESS_SCAN_ROWS_MAX, order: { nodeId: 'ASC' } });
-    for (const node of online) {
-      const seen = this.lastSeenMs.get(node.nodeId) ?? this.bootMs;
-      if (now - seen <= NODE_HEARTBEAT_TIMEOUT_MS) continue;
+    const silentSince = new Date(Date.now() - NODE_HEARTBEAT_TIMEOUT_MS);
+    const silent: { nodeId: string }[] = await this.rt.db
+      .getRepository(NodeRow)
+      .createQueryBuilder('n')
+      .leftJoin(NodeLiveness, 'l', 'l.nodeId = n.nodeId')
+      .select('n.nodeId', 'nodeId')
+      .where('n.online = true AND (l.lastSeenAt IS NULL OR l.lastSeenAt < :silentSince)', { silentSince })
+      .orderBy('n.nodeId')
+      .limit(LIVENESS_SCAN_ROWS_MAX)
+      .getRawMany();
+    for (const node of silent) {
       await this.rt.execute('node', node.nodeId, nodeDecider, { type: 'MarkOffline', reason: `no heartbeat for ${NODE_HEARTBEAT_TIMEOUT_MS} ms` }, {
         correlationId: node.nodeId,
         causationId: node.nodeId,
