@@ -1,0 +1,144 @@
+import type { LatencyPreference, Tier, Urgency } from './types';
+
+/** Weights of the score terms. Each term is weight × a factor in [0, 1]; see scoring.ts. */
+export interface ScoreWeights {
+  /** budget-to-capacity fit: cheapest eligible market / this market's cost */
+  priceFit: number;
+  /** best-fit packing: GPUs asked / GPUs free on the node (1 = leaves no fragment) */
+  packFit: number;
+  /** nodes of a staked pool while their market is past the surge threshold */
+  reservedLiquidity: number;
+  reputation: number;
+  /** measured benchmark, saturating: score / (score + benchmarkHalfScore) */
+  performance: number;
+  /** 1 - latency / proximityLatencyCapMs, weighted by the job's latency preference */
+  proximity: Record<LatencyPreference, number>;
+  /** only when the job asks for green compute: mean of renewable share and low carbon intensity */
+  energy: number;
+}
+
+export interface PricingConfig {
+  /** Wei per GPU-hour; a model missing here is an unknown GPU model */
+  basePricesWeiPerGpuHour: Record<string, bigint>;
+  tierMultiplierBps: Record<Tier, number>;
+  urgencyTier: Record<Urgency, Tier>;
+  /** band of the utilization multiplier */
+  minMultiplierBps: number;
+  maxMultiplierBps: number;
+  /** largest move of the multiplier per reprice tick */
+  maxStepBps: number;
+  /** utilization at which the multiplier aims at 1.0 */
+  targetUtilizationBps: number;
+  /** multiplier move (bps) per 100 % of smoothed utilization above or below target */
+  elasticityBps: number;
+  /** exponential smoothing factor of utilization per tick (10000 = no smoothing) */
+  smoothingBps: number;
+  /** repriceTick is a no-op when called sooner than this after the last tick */
+  repriceIntervalMs: number;
+}
+
+export interface QueueConfig {
+  /** one urgency level is worth this much waiting: aging lets an old low job pass a new critical one */
+  urgencyStepMs: number;
+  latencyStepMs: number;
+  /** jobs looked at per matchPending call at most (matched or left waiting) */
+  maxScanPerCall: number;
+}
+
+export interface EngineConfig {
+  engineVersion: string;
+  weights: ScoreWeights;
+  pricing: PricingConfig;
+  queue: QueueConfig;
+  /** a market whose smoothed utilization is at or past this prefers pool nodes */
+  surgeThresholdBps: number;
+  /** relative throughput per GPU model (for budget-and-deadline-only jobs); missing = not chosen */
+  gpuSpeed: Record<string, number>;
+  proximityLatencyCapMs: number;
+  carbonCapGPerKwh: number;
+  benchmarkHalfScore: number;
+  maxGpusPerNode: number;
+  admission: {
+    /** reject at intake when no registered node (online or not) could ever meet the requirements */
+    requireCurrentSupply: boolean;
+  };
+}
+
+export const ENGINE_VERSION = 'starminer-matching/1.0.0';
+export const BPS = 10_000;
+
+const usd = (dollars: string): bigint => {
+  const [whole, fraction = ''] = dollars.split('.');
+  return BigInt(whole!) * 10n ** 18n + BigInt(fraction.padEnd(18, '0'));
+};
+
+/**
+ * Base prices seeded with basePricesFromSkypilotRows over ../shared/data/traces/
+ * skypilot_catalog_v7_vast_vms.csv (median of price / GPU count per model, 1 AGPU = 1 USD; the
+ * seeding spec checks these against the file). Models absent from that catalogue (T4, P100,
+ * V100M16/32 and the trace's undisclosed G2/G3) are estimates placed next to their peers.
+ */
+export const SEEDED_BASE_PRICES_WEI_PER_GPU_HOUR: Record<string, bigint> = {
+  A10: usd('0.255'),
+  A100: usd('0.734375'),
+  A40: usd('0.4'),
+  H100: usd('1.8'),
+  H200: usd('2.82375'),
+  L40S: usd('0.8'),
+  RTX3060: usd('0.095'),
+  RTX3090: usd('0.225'),
+  RTX4080: usd('0.24'),
+  RTX4090: usd('0.4'),
+  RTX5090: usd('0.53'),
+  'RTX6000-Ada': usd('0.655'),
+  RTXA4000: usd('0.14'),
+  RTXA5000: usd('0.23'),
+  RTXA6000: usd('0.48'),
+  V100: usd('0.2'),
+};
+
+export const ESTIMATED_BASE_PRICES_WEI_PER_GPU_HOUR: Record<string, bigint> = {
+  T4: usd('0.15'),
+  P100: usd('0.12'),
+  V100M16: usd('0.18'),
+  V100M32: usd('0.2'),
+  G2: usd('0.25'),
+  G3: usd('0.3'),
+};
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
+  engineVersion: ENGINE_VERSION,
+  weights: {
+    priceFit: 0.35,
+    packFit: 0.15,
+    reservedLiquidity: 0.1,
+    reputation: 0.2,
+    performance: 0.05,
+    proximity: { relaxed: 0.02, normal: 0.08, low: 0.25 },
+    energy: 0.2,
+  },
+  pricing: {
+    basePricesWeiPerGpuHour: { ...SEEDED_BASE_PRICES_WEI_PER_GPU_HOUR, ...ESTIMATED_BASE_PRICES_WEI_PER_GPU_HOUR },
+    tierMultiplierBps: { priority: 13_000, standard: 10_000, economy: 8_500 },
+    urgencyTier: { critical: 'priority', high: 'priority', normal: 'standard', low: 'economy' },
+    minMultiplierBps: 5_000,
+    maxMultiplierBps: 30_000,
+    maxStepBps: 500,
+    targetUtilizationBps: 7_000,
+    elasticityBps: 15_000,
+    smoothingBps: 3_000,
+    repriceIntervalMs: 60_000,
+  },
+  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048 },
+  surgeThresholdBps: 8_500,
+  gpuSpeed: {
+    T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,
+    RTX3090: 2.2, RTX4080: 2.5, RTX4090: 3.5, RTX5090: 4.5, RTXA4000: 1.3, RTXA5000: 2, RTXA6000: 2.6,
+    'RTX6000-Ada': 4, L40S: 4.5, A100: 5, H100: 10, H200: 12,
+  },
+  proximityLatencyCapMs: 300,
+  carbonCapGPerKwh: 800,
+  benchmarkHalfScore: 100,
+  maxGpusPerNode: 16,
+  admission: { requireCurrentSupply: false },
+};

@@ -1,0 +1,525 @@
+import { BPS, type EngineConfig } from './config';
+import { InvalidInputError, invariant } from './errors';
+import { floorCostWei, nextPriceState, quote } from './pricing';
+import { PriorityQueue, priorityKey, type QueueEntry } from './queue';
+import {
+  fullScanSearch,
+  indexedSearch,
+  isBudgetAndDeadlineOnly,
+  passesNodeFilters,
+  screenMarkets,
+  type Candidate,
+  type MarketScreen,
+} from './route';
+import { scoreTerms } from './scoring';
+import { Market, marketKey, NodeState } from './supply-index';
+import {
+  CATEGORIES,
+  type Admission,
+  type Category,
+  type JobSpec,
+  type Match,
+  type MatchReceipt,
+  type NodeSpec,
+  type PriceChange,
+  type ReceiptCandidate,
+} from './types';
+import { deserializeJob, deserializeNode, serializeJob, serializeNode, SNAPSHOT_FORMAT, type EngineSnapshot } from './snapshot';
+
+export type RoutingStrategy = 'indexed' | 'full-scan';
+
+export interface EngineOptions {
+  /** 'full-scan' routes every job by scanning every node: the benchmark baseline. */
+  strategy?: RoutingStrategy;
+}
+
+interface Reservation {
+  jobId: string;
+  nodeId: string;
+  gpuCount: number;
+}
+
+const NOT_YET_ROUTED = 'queued: not yet routed';
+
+const describe = (job: JobSpec, gpuCount = job.requirements.gpuCount): string => {
+  const r = job.requirements;
+  const parts = [`gpuModel=${r.gpuModels.length ? r.gpuModels.join('|') : 'any'}`, `count=${gpuCount === 0 ? 'engine-chosen' : gpuCount}`];
+  if (r.minVramGiB > 0) parts.push(`minVramGiB=${r.minVramGiB}`);
+  if (r.tee) parts.push('tee=true');
+  if (r.regions.length) parts.push(`region=${r.regions.join('|')}`);
+  if (r.maxLatencyMs !== undefined) parts.push(`maxLatencyMs=${r.maxLatencyMs}`);
+  return parts.join(', ');
+};
+
+/**
+ * The matching engine: supply index, four demand queues, score-fit routing, capacity reservation
+ * and the Multi-Tier Pricing book. Pure: no I/O, no clock, no randomness; time comes in as atMs.
+ */
+export class MatchingEngine {
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly nodeList: NodeState[] = [];
+  private readonly markets = new Map<string, Market>();
+  private readonly marketsByClass = new Map<string, Map<string, Market>>();
+  private readonly queues: Record<Category, PriorityQueue>;
+  private readonly depth: Record<Category, number>;
+  private readonly queued = new Map<string, QueueEntry>();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly waiting = new Map<string, string>();
+  private lastRepriceAtMs: number | null = null;
+  readonly strategy: RoutingStrategy;
+
+  constructor(
+    readonly config: EngineConfig,
+    options: EngineOptions = {},
+  ) {
+    this.strategy = options.strategy ?? 'indexed';
+    this.queues = Object.fromEntries(CATEGORIES.map((c) => [c, new PriorityQueue()])) as Record<Category, PriorityQueue>;
+    this.depth = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
+  }
+
+  // ---------------------------------------------------------------- supply
+
+  upsertNode(node: NodeSpec, _atMs: number): void {
+    this.validateNode(node);
+    const spec: NodeSpec = { ...node };
+    const existing = this.nodes.get(spec.nodeId);
+    const market = this.marketFor(spec.gpuModel, spec.region);
+    if (existing) {
+      existing.market.account(existing, -1);
+      existing.spec = spec;
+      existing.market = market;
+      existing.staticScores = new NodeState(spec, market, this.config).staticScores;
+      market.account(existing, 1);
+      return;
+    }
+    const state = new NodeState(spec, market, this.config);
+    this.nodes.set(spec.nodeId, state);
+    this.nodeList.push(state);
+    market.account(state, 1);
+  }
+
+  setNodeOnline(nodeId: string, online: boolean, _atMs: number): void {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.spec.online === online) return;
+    node.market.account(node, -1);
+    node.spec = { ...node.spec, online };
+    node.market.account(node, 1);
+  }
+
+  getNode(nodeId: string): (NodeSpec & { freeGpus: number; reservedGpus: number }) | undefined {
+    const n = this.nodes.get(nodeId);
+    return n ? { ...n.spec, freeGpus: n.freeGpus, reservedGpus: n.reservedGpus } : undefined;
+  }
+
+  nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  private validateNode(node: NodeSpec): void {
+    const bad = (why: string) => {
+      throw new InvalidInputError('invalid-node', `node ${node.nodeId}: ${why}`, { nodeId: node.nodeId });
+    };
+    if (!node.nodeId) bad('empty nodeId');
+    if (!Number.isInteger(node.gpuCount) || node.gpuCount < 0 || node.gpuCount > this.config.maxGpusPerNode)
+      bad(`gpuCount must be an integer in 0..${this.config.maxGpusPerNode}`);
+    if (!(node.vramGiB >= 0) || !(node.latencyMs >= 0)) bad('vramGiB and latencyMs must be >= 0');
+    if (!(node.reputation >= 0 && node.reputation <= 1) || !(node.renewableShare >= 0 && node.renewableShare <= 1))
+      bad('reputation and renewableShare must be in 0..1');
+  }
+
+  private marketFor(gpuClass: string, region: string): Market {
+    const key = marketKey(gpuClass, region);
+    let market = this.markets.get(key);
+    if (!market) {
+      market = new Market(gpuClass, region, this.config);
+      this.markets.set(key, market);
+      let byRegion = this.marketsByClass.get(gpuClass);
+      if (!byRegion) this.marketsByClass.set(gpuClass, (byRegion = new Map()));
+      byRegion.set(region, market);
+    }
+    return market;
+  }
+
+  // ---------------------------------------------------------------- demand
+
+  submitJob(job: JobSpec): void {
+    if (this.queued.has(job.jobId) || this.reservations.has(job.jobId)) return; // idempotent redelivery
+    this.validateJob(job);
+    const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, this.config.queue) };
+    this.queued.set(job.jobId, entry);
+    this.queues[job.category].push(entry);
+    this.depth[job.category]++;
+    this.waiting.set(job.jobId, NOT_YET_ROUTED);
+  }
+
+  cancelJob(jobId: string): boolean {
+    const entry = this.queued.get(jobId);
+    if (!entry) return false;
+    this.queued.delete(jobId);
+    this.depth[entry.job.category]--;
+    this.waiting.delete(jobId);
+    return true;
+  }
+
+  release(jobId: string, _atMs: number): void {
+    const reservation = this.reservations.get(jobId);
+    if (!reservation) return;
+    this.reservations.delete(jobId);
+    const node = this.nodes.get(reservation.nodeId);
+    invariant(node !== undefined, 'reservation on unknown node', { ...reservation });
+    node.market.account(node, -1);
+    node.reservedGpus -= reservation.gpuCount;
+    invariant(node.reservedGpus >= 0, 'negative reservation', { ...reservation });
+    node.market.account(node, 1);
+  }
+
+  /**
+   * Apply a match decided earlier (replaying JobMatched from the log, or decided by another
+   * instance): the job leaves its queue and its GPUs are reserved. The log is authoritative, so a
+   * recorded match is kept even on a node that no longer shows that much free capacity.
+   */
+  recordMatch(m: { jobId: string; nodeId: string; gpuCount: number; atMs: number }): void {
+    this.cancelJob(m.jobId);
+    if (this.reservations.has(m.jobId)) return;
+    const node = this.nodes.get(m.nodeId);
+    if (!node) return;
+    node.market.account(node, -1);
+    node.reservedGpus += m.gpuCount;
+    node.market.account(node, 1);
+    this.reservations.set(m.jobId, { jobId: m.jobId, nodeId: m.nodeId, gpuCount: m.gpuCount });
+  }
+
+  /** Up to `max` queued job ids, in submission order (for reporting waiting reasons). */
+  queuedJobIds(max: number): string[] {
+    const out: string[] = [];
+    for (const jobId of this.queued.keys()) {
+      if (out.length >= max) break;
+      out.push(jobId);
+    }
+    return out;
+  }
+
+  isQueued(jobId: string): boolean {
+    return this.queued.has(jobId);
+  }
+
+  reservationOf(jobId: string): { nodeId: string; gpuCount: number } | undefined {
+    const r = this.reservations.get(jobId);
+    return r ? { nodeId: r.nodeId, gpuCount: r.gpuCount } : undefined;
+  }
+
+  queueDepths(): Record<Category, number> {
+    return { ...this.depth };
+  }
+
+  waitingReason(jobId: string): string | undefined {
+    return this.waiting.get(jobId);
+  }
+
+  private validateJob(job: JobSpec): void {
+    const r = job.requirements;
+    const bad = (why: string) => {
+      throw new InvalidInputError('invalid-job', `job ${job.jobId}: ${why}`, { jobId: job.jobId });
+    };
+    if (!job.jobId) bad('empty jobId');
+    if (!CATEGORIES.includes(job.category)) bad(`unknown category ${job.category}`);
+    if (!Number.isInteger(r.gpuCount) || r.gpuCount < 0) bad('gpuCount must be a non-negative integer');
+    if (!(job.expectedRuntimeSec > 0)) bad('expectedRuntimeSec must be > 0');
+    if (job.budgetWei < 0n) bad('budgetWei must be >= 0');
+    if (!Number.isFinite(job.submittedAtMs)) bad('submittedAtMs must be finite');
+  }
+
+  /** Intake's check: refuse what can never match, with a machine-readable code and the reason. */
+  checkAdmissible(job: JobSpec): Admission {
+    const r = job.requirements;
+    const prices = this.config.pricing.basePricesWeiPerGpuHour;
+    if (!Number.isInteger(r.gpuCount) || r.gpuCount < 0) return { ok: false, code: 'invalid-gpu-count', reason: `gpuCount ${r.gpuCount} is not a non-negative integer` };
+    if (r.gpuCount > this.config.maxGpusPerNode)
+      return { ok: false, code: 'gpu-count-too-large', reason: `no node has more than ${this.config.maxGpusPerNode} GPUs; asked ${r.gpuCount} on one node` };
+    if (!(job.expectedRuntimeSec > 0)) return { ok: false, code: 'invalid-runtime', reason: 'expectedRuntimeSec must be > 0' };
+    if (job.budgetWei <= 0n) return { ok: false, code: 'budget-below-any-price', reason: 'budget must be positive' };
+    const unknown = r.gpuModels.filter((m) => prices[m] === undefined);
+    if (unknown.length) return { ok: false, code: 'unknown-gpu-model', reason: `unknown GPU model ${unknown.join(', ')}` };
+    const models = r.gpuModels.length ? r.gpuModels : Object.keys(prices);
+    const tier = this.config.pricing.urgencyTier[job.urgency];
+    let floor: bigint | null = null;
+    for (const model of models) {
+      let gpuCount = r.gpuCount;
+      let runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec));
+      if (isBudgetAndDeadlineOnly(job)) {
+        const speed = this.config.gpuSpeed[model];
+        if (!speed) continue;
+        gpuCount = 1;
+        runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec / speed));
+      }
+      const c = floorCostWei(prices[model]!, tier, gpuCount, runtimeSec, this.config);
+      if (floor === null || c < floor) floor = c;
+    }
+    if (floor !== null && job.budgetWei < floor)
+      return { ok: false, code: 'budget-below-any-price', reason: `budget ${job.budgetWei} Wei is below the lowest possible price ${floor} Wei for ${describe(job)}` };
+    if (this.config.admission.requireCurrentSupply && !this.anyNodeCouldEverServe(job))
+      return { ok: false, code: 'no-node-satisfies', reason: `no node satisfies ${describe(job)}` };
+    return { ok: true };
+  }
+
+  private anyNodeCouldEverServe(job: JobSpec): boolean {
+    const r = job.requirements;
+    for (const market of this.candidateMarkets(job)) {
+      for (const node of this.nodeList) {
+        if (node.market !== market) continue;
+        const count = r.gpuCount === 0 ? 1 : r.gpuCount;
+        if (node.spec.gpuCount >= count && (!r.tee || node.spec.tee) && passesNodeFilters(node, job)) return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  private *candidateMarkets(job: JobSpec): Iterable<Market> {
+    const r = job.requirements;
+    const classes = r.gpuModels.length ? r.gpuModels : [...this.marketsByClass.keys()];
+    for (const gpuClass of classes) {
+      const byRegion = this.marketsByClass.get(gpuClass);
+      if (!byRegion) continue;
+      if (r.regions.length) {
+        for (const region of r.regions) {
+          const m = byRegion.get(region);
+          if (m) yield m;
+        }
+      } else yield* byRegion.values();
+    }
+  }
+
+  /** Route one job against the current supply without reserving anything. */
+  route(job: JobSpec, atMs: number): { match: Match } | { waiting: string } {
+    const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
+    const result =
+      this.strategy === 'indexed' ? indexedSearch(job, screen, this.config) : fullScanSearch(job, screen, this.nodeList, this.config);
+    if (!result.best) return { waiting: this.explain(job, screen) };
+    return { match: this.buildMatch(job, atMs, screen, result.best, result.runnerUp, result.candidatesConsidered) };
+  }
+
+  /** Route queued jobs in fairness order, reserve their capacity, and return the matches. */
+  matchPending(atMs: number, maxMatches: number): Match[] {
+    const matches: Match[] = [];
+    const parked: QueueEntry[] = [];
+    let scanned = 0;
+    const limit = this.config.queue.maxScanPerCall;
+    while (matches.length < maxMatches && scanned < limit) {
+      // one round: the head of every non-empty category, best head first (round robin by category)
+      const heads: { category: Category; entry: QueueEntry }[] = [];
+      for (const category of CATEGORIES) {
+        const entry = this.liveHead(category);
+        if (entry) heads.push({ category, entry });
+      }
+      if (heads.length === 0) break;
+      heads.sort((a, b) => (entryOrder(a.entry, b.entry)));
+      for (const { category, entry } of heads) {
+        if (matches.length >= maxMatches || scanned >= limit) break;
+        this.queues[category].pop();
+        scanned++;
+        const routed = this.route(entry.job, atMs);
+        if ('waiting' in routed) {
+          this.waiting.set(entry.job.jobId, routed.waiting);
+          parked.push(entry);
+          continue;
+        }
+        this.reserve(routed.match);
+        this.queued.delete(entry.job.jobId);
+        this.depth[category]--;
+        this.waiting.delete(entry.job.jobId);
+        matches.push(routed.match);
+      }
+    }
+    for (const entry of parked) this.queues[entry.job.category].push(entry);
+    return matches;
+  }
+
+  private liveHead(category: Category): QueueEntry | undefined {
+    const q = this.queues[category];
+    for (;;) {
+      const head = q.peek();
+      if (!head || this.queued.get(head.job.jobId) === head) return head;
+      q.pop(); // cancelled: drop lazily
+    }
+  }
+
+  private reserve(match: Match): void {
+    const node = this.nodes.get(match.nodeId)!;
+    invariant(node.spec.online && node.freeGpus >= match.gpuCount, 'reservation over capacity', {
+      nodeId: match.nodeId,
+      free: node.freeGpus,
+      asked: match.gpuCount,
+    });
+    node.market.account(node, -1);
+    node.reservedGpus += match.gpuCount;
+    node.market.account(node, 1);
+    invariant(node.reservedGpus <= node.spec.gpuCount, 'node over capacity', { nodeId: match.nodeId });
+    this.reservations.set(match.jobId, { jobId: match.jobId, nodeId: match.nodeId, gpuCount: match.gpuCount });
+  }
+
+  private buildMatch(job: JobSpec, atMs: number, screen: MarketScreen, best: Candidate, runnerUp: Candidate | null, considered: number): Match {
+    const tier = this.config.pricing.urgencyTier[job.urgency];
+    const e = best.eligible;
+    const q = quote(
+      { gpuClass: e.market.gpuClass, region: e.market.region, tier, gpuCount: e.gpuCount, runtimeSec: e.runtimeSec, utilizationMultiplierBps: e.market.multiplierBps },
+      this.config.pricing,
+    );
+    invariant(q.costWei === e.costWei && q.costWei <= job.budgetWei, 'quote disagrees with screening', { jobId: job.jobId });
+    const w = this.config.weights;
+    const receipt: MatchReceipt = {
+      engineVersion: this.config.engineVersion,
+      strategy: this.strategy,
+      jobId: job.jobId,
+      atMs,
+      tier,
+      candidatesConsidered: considered,
+      marketsEligible: screen.eligible.length,
+      winner: this.receiptCandidate(job, best),
+      runnerUp: runnerUp ? this.receiptCandidate(job, runnerUp) : null,
+      price: {
+        gpuClass: q.gpuClass,
+        region: q.region,
+        tier,
+        basePriceWeiPerGpuHour: q.basePriceWeiPerGpuHour.toString(),
+        tierMultiplierBps: q.tierMultiplierBps,
+        utilizationMultiplierBps: q.utilizationMultiplierBps,
+        gpuCount: e.gpuCount,
+        priceWeiPerHour: q.priceWeiPerHour.toString(),
+        runtimeSec: q.runtimeSec,
+        costWei: q.costWei.toString(),
+        budgetWei: job.budgetWei.toString(),
+      },
+      weights: {
+        priceFit: w.priceFit,
+        packFit: w.packFit,
+        reservedLiquidity: w.reservedLiquidity,
+        reputation: w.reputation,
+        performance: w.performance,
+        proximity: w.proximity[job.latencyPreference],
+        energy: job.green ? w.energy : 0,
+      },
+      referenceCostWei: screen.referenceCostWei.toString(),
+      surge: e.market.surge,
+    };
+    return { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: e.gpuCount, quote: q, receipt, matchedAtMs: atMs };
+  }
+
+  private receiptCandidate(job: JobSpec, c: Candidate): ReceiptCandidate {
+    const score = scoreTerms(c.node.spec, job.latencyPreference, job.green, c.eligible.priceFit, c.packFit, c.reservedLiquidity, this.config);
+    invariant(score.total === c.total, 'receipt score differs from the compared score', { nodeId: c.node.spec.nodeId });
+    return { nodeId: c.node.spec.nodeId, gpuClass: c.eligible.market.gpuClass, region: c.eligible.market.region, gpuCount: c.eligible.gpuCount, score };
+  }
+
+  /** A visible reason for a job left waiting, most specific first. */
+  private explain(job: JobSpec, screen: MarketScreen): string {
+    const r = job.requirements;
+    const unknown = r.gpuModels.filter((m) => this.config.pricing.basePricesWeiPerGpuHour[m] === undefined);
+    if (unknown.length) return `unknown GPU model ${unknown.join(', ')}`;
+    if (screen.considered === 0) return `no node satisfies ${describe(job)}`;
+    if (screen.eligible.length === 0) {
+      if (screen.failedBudget > 0 && screen.failedDeadline === 0)
+        return `budget ${job.budgetWei} Wei below price: cheapest quote ${screen.cheapestRejectedCostWei} Wei for ${describe(job)}`;
+      if (screen.failedDeadline > 0 && screen.failedBudget === 0) return `deadline ${job.deadlineAtMs} cannot be met for ${describe(job)}`;
+      return `no market meets budget and deadline for ${describe(job)}`;
+    }
+    const count = (m: { gpuCount: number }) => m.gpuCount;
+    if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(count(e), false)))
+      return `no node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
+    if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(count(e), true)))
+      return `no online node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
+    return `waiting for capacity: no free node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
+  }
+
+  // ---------------------------------------------------------------- pricing
+
+  /** Smoothed, bounded utilization-driven price moves of every market; the service logs them. */
+  repriceTick(atMs: number): PriceChange[] {
+    if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return [];
+    this.lastRepriceAtMs = atMs;
+    const changes: PriceChange[] = [];
+    for (const key of [...this.markets.keys()].sort()) {
+      const m = this.markets.get(key)!;
+      const utilizationBps = m.utilizationBps();
+      const next = nextPriceState({ multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps }, utilizationBps, this.config.pricing);
+      if (next.multiplierBps === m.multiplierBps && next.smoothedUtilizationBps === m.smoothedUtilizationBps) continue;
+      const change: PriceChange = {
+        gpuClass: m.gpuClass,
+        region: m.region,
+        atMs,
+        previousMultiplierBps: m.multiplierBps,
+        multiplierBps: next.multiplierBps,
+        utilizationBps,
+        smoothedUtilizationBps: next.smoothedUtilizationBps,
+      };
+      this.applyPriceChange(change);
+      changes.push(change);
+    }
+    return changes;
+  }
+
+  applyPriceChange(change: PriceChange): void {
+    const p = this.config.pricing;
+    invariant(change.multiplierBps >= p.minMultiplierBps && change.multiplierBps <= p.maxMultiplierBps, 'price change out of band', { ...change });
+    const m = this.marketFor(change.gpuClass, change.region);
+    m.smoothedUtilizationBps = change.smoothedUtilizationBps;
+    m.setMultiplier(change.multiplierBps);
+    if (this.lastRepriceAtMs === null || change.atMs > this.lastRepriceAtMs) this.lastRepriceAtMs = change.atMs;
+  }
+
+  marketState(gpuClass: string, region: string): { multiplierBps: number; smoothedUtilizationBps: number; utilizationBps: number; totalGpus: number; usedGpus: number } | undefined {
+    const m = this.markets.get(marketKey(gpuClass, region));
+    return m ? { multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps, utilizationBps: m.utilizationBps(), totalGpus: m.totalGpus, usedGpus: m.usedGpus } : undefined;
+  }
+
+  // ---------------------------------------------------------------- snapshot
+
+  snapshot(): EngineSnapshot {
+    const byId = <T extends { jobId: string }>(a: T, b: T) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
+    return {
+      format: SNAPSHOT_FORMAT,
+      engineVersion: this.config.engineVersion,
+      nodes: [...this.nodes.values()].map((n) => serializeNode(n.spec)).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
+      reservations: [...this.reservations.values()].map((r) => ({ ...r })).sort(byId),
+      queued: [...this.queued.values()].map((e) => serializeJob(e.job)).sort(byId),
+      markets: [...this.markets.values()]
+        .filter((m) => m.multiplierBps !== BPS || m.smoothedUtilizationBps !== 0)
+        .map((m) => ({ gpuClass: m.gpuClass, region: m.region, multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps }))
+        .sort((a, b) => (marketKey(a.gpuClass, a.region) < marketKey(b.gpuClass, b.region) ? -1 : 1)),
+      waiting: [...this.waiting.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+      lastRepriceAtMs: this.lastRepriceAtMs,
+    };
+  }
+
+  static restore(s: EngineSnapshot, config: EngineConfig, options: EngineOptions = {}): MatchingEngine {
+    invariant(s.format === SNAPSHOT_FORMAT, `unknown snapshot format ${String(s.format)}`);
+    const engine = new MatchingEngine(config, options);
+    for (const n of s.nodes) engine.upsertNode(deserializeNode(n), 0);
+    for (const m of s.markets) {
+      const market = engine.marketFor(m.gpuClass, m.region);
+      market.smoothedUtilizationBps = m.smoothedUtilizationBps;
+      market.setMultiplier(m.multiplierBps);
+    }
+    for (const r of s.reservations) {
+      const node = engine.nodes.get(r.nodeId);
+      invariant(node !== undefined, 'snapshot reservation on unknown node', { ...r });
+      node.market.account(node, -1);
+      node.reservedGpus += r.gpuCount;
+      node.market.account(node, 1);
+      engine.reservations.set(r.jobId, { ...r });
+    }
+    for (const j of s.queued) engine.submitJob(deserializeJob(j));
+    engine.waiting.clear();
+    for (const [jobId, reason] of s.waiting) engine.waiting.set(jobId, reason);
+    engine.lastRepriceAtMs = s.lastRepriceAtMs;
+    return engine;
+  }
+}
+
+const entryOrder = (a: QueueEntry, b: QueueEntry): number =>
+  a.key !== b.key ? b.key - a.key : a.job.submittedAtMs !== b.job.submittedAtMs ? a.job.submittedAtMs - b.job.submittedAtMs : a.job.jobId < b.job.jobId ? -1 : a.job.jobId > b.job.jobId ? 1 : 0;
+
+function cloneJob(job: JobSpec): JobSpec {
+  return { ...job, requirements: { ...job.requirements, gpuModels: [...job.requirements.gpuModels], regions: [...job.requirements.regions] } };
+}

@@ -1,0 +1,11 @@
+export * from './types';
+export * from './errors';
+export * from './config';
+export * from './seeding';
+export * from './pricing';
+export * from './scoring';
+export * from './queue';
+export * from './route';
+export * from './snapshot';
+export { MatchingEngine, type EngineOptions, type RoutingStrategy } from './engine';
+export type { EngineSnapshot } from './snapshot';

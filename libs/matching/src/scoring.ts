@@ -1,0 +1,91 @@
+import type { EngineConfig } from './config';
+import { LATENCY_PREFERENCES, type LatencyPreference, type NodeSpec, type ScoreTerms } from './types';
+
+/**
+ * Score-fit. A node's score for a job is
+ *   total = ((priceFit + packFit) + reservedLiquidity) + nodeStatic
+ *   nodeStatic = ((reputation + performance) + proximity) + energy
+ * evaluated in exactly this order everywhere (indexed search, full scan, receipts) so that the
+ * same inputs give the same floating-point total bit for bit. The node-only part depends on the
+ * job only through its latency preference and green flag: 6 variants, precomputed per node.
+ */
+export const VARIANT_COUNT = LATENCY_PREFERENCES.length * 2;
+
+export const variantIndex = (latencyPreference: LatencyPreference, green: boolean): number =>
+  LATENCY_PREFERENCES.indexOf(latencyPreference) * 2 + (green ? 1 : 0);
+
+const unit = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x);
+
+export interface NodeTerms {
+  reputation: number;
+  performance: number;
+  proximity: number;
+  energy: number;
+  nodeStatic: number;
+}
+
+export function nodeTerms(node: NodeSpec, latencyPreference: LatencyPreference, green: boolean, config: EngineConfig): NodeTerms {
+  const w = config.weights;
+  const reputation = w.reputation * unit(node.reputation);
+  const bench = Math.max(0, node.benchmarkScore);
+  const performance = w.performance * (bench / (bench + config.benchmarkHalfScore));
+  const proximity = w.proximity[latencyPreference] * (1 - unit(node.latencyMs / config.proximityLatencyCapMs));
+  const energy = green ? w.energy * ((unit(node.renewableShare) + (1 - unit(node.carbonGPerKwh / config.carbonCapGPerKwh))) / 2) : 0;
+  return { reputation, performance, proximity, energy, nodeStatic: reputation + performance + proximity + energy };
+}
+
+/** nodeStatic for every variant, indexed by variantIndex. */
+export function nodeStaticScores(node: NodeSpec, config: EngineConfig): Float64Array {
+  const out = new Float64Array(VARIANT_COUNT);
+  for (const pref of LATENCY_PREFERENCES) {
+    out[variantIndex(pref, false)] = nodeTerms(node, pref, false, config).nodeStatic;
+    out[variantIndex(pref, true)] = nodeTerms(node, pref, true, config).nodeStatic;
+  }
+  return out;
+}
+
+/** Largest nodeStatic any node can reach in a variant: the pruning bound of the indexed search. */
+export function maxNodeStatic(latencyPreference: LatencyPreference, green: boolean, config: EngineConfig): number {
+  const w = config.weights;
+  return w.reputation + w.performance + w.proximity[latencyPreference] + (green ? w.energy : 0);
+}
+
+export const priceFitTerm = (config: EngineConfig, referenceCostWei: bigint, costWei: bigint): number =>
+  costWei <= 0n ? config.weights.priceFit : config.weights.priceFit * unit(Number(referenceCostWei) / Number(costWei));
+
+export const packFitTerm = (config: EngineConfig, gpuCount: number, freeGpus: number): number =>
+  config.weights.packFit * unit(gpuCount / freeGpus);
+
+export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, inPool: boolean): number =>
+  surge && inPool ? config.weights.reservedLiquidity : 0;
+
+/** The market-and-node part that is constant inside one (market, tee, pool, free) group. */
+export const groupConstant = (priceFit: number, packFit: number, reservedLiquidity: number): number => priceFit + packFit + reservedLiquidity;
+
+export const totalScore = (groupConst: number, nodeStatic: number): number => groupConst + nodeStatic;
+
+export function scoreTerms(
+  node: NodeSpec,
+  latencyPreference: LatencyPreference,
+  green: boolean,
+  priceFit: number,
+  packFit: number,
+  reservedLiquidity: number,
+  config: EngineConfig,
+): ScoreTerms {
+  const t = nodeTerms(node, latencyPreference, green, config);
+  return {
+    priceFit,
+    packFit,
+    reservedLiquidity,
+    reputation: t.reputation,
+    performance: t.performance,
+    proximity: t.proximity,
+    energy: t.energy,
+    total: totalScore(groupConstant(priceFit, packFit, reservedLiquidity), t.nodeStatic),
+  };
+}
+
+/** Total order of candidates: higher score first, then smaller nodeId (stable, deterministic). */
+export const betterCandidate = (scoreA: number, nodeIdA: string, scoreB: number, nodeIdB: string): boolean =>
+  scoreA > scoreB || (scoreA === scoreB && nodeIdA < nodeIdB);

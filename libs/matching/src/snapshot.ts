@@ -1,0 +1,31 @@
+import type { JobSpec, NodeSpec } from './types';
+
+export const SNAPSHOT_FORMAT = 'starminer-matching-snapshot/1' as const;
+
+export type SerializedNode = Omit<NodeSpec, 'stakeWei'> & { stakeWei: string };
+export type SerializedJob = Omit<JobSpec, 'budgetWei'> & { budgetWei: string };
+
+/** JSON-serialisable engine state (bigints as decimal strings), canonical order. */
+export interface EngineSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  engineVersion: string;
+  nodes: SerializedNode[];
+  reservations: { jobId: string; nodeId: string; gpuCount: number }[];
+  queued: SerializedJob[];
+  markets: { gpuClass: string; region: string; multiplierBps: number; smoothedUtilizationBps: number }[];
+  waiting: [string, string][];
+  lastRepriceAtMs: number | null;
+}
+
+export const serializeNode = (n: NodeSpec): SerializedNode => ({ ...n, stakeWei: n.stakeWei.toString() });
+export const deserializeNode = (n: SerializedNode): NodeSpec => ({ ...n, stakeWei: BigInt(n.stakeWei) });
+export const serializeJob = (j: JobSpec): SerializedJob => ({
+  ...j,
+  budgetWei: j.budgetWei.toString(),
+  requirements: { ...j.requirements, gpuModels: [...j.requirements.gpuModels], regions: [...j.requirements.regions] },
+});
+export const deserializeJob = (j: SerializedJob): JobSpec => ({
+  ...j,
+  budgetWei: BigInt(j.budgetWei),
+  requirements: { ...j.requirements, gpuModels: [...j.requirements.gpuModels], regions: [...j.requirements.regions] },
+});

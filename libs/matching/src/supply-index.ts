@@ -1,0 +1,161 @@
+import { BPS, type EngineConfig } from './config';
+import { invariant } from './errors';
+import { priceWeiPerGpuHour } from './pricing';
+import { nodeStaticScores, VARIANT_COUNT } from './scoring';
+import { TIERS, type NodeSpec } from './types';
+
+/**
+ * The supply index. Nodes are bucketed by market (GPU class × region), then inside a market by
+ * group = (TEE, pool member, free GPUs). Each group keeps its nodes sorted by their node-only score
+ * in each of the 6 score variants (latency preference × green), best first, ties by nodeId. A
+ * routing decision visits markets, then groups with enough free GPUs, and walks a group only until
+ * the first node passing the per-node filters: the rest of the group cannot score higher.
+ * Reserving or freeing GPUs moves one node between two groups (binary search + splice).
+ */
+export class NodeState {
+  reservedGpus = 0;
+  group: Group | null = null;
+  market: Market;
+  staticScores: Float64Array;
+  constructor(
+    public spec: NodeSpec,
+    market: Market,
+    config: EngineConfig,
+  ) {
+    this.market = market;
+    this.staticScores = nodeStaticScores(spec, config);
+  }
+  get freeGpus(): number {
+    return Math.max(0, this.spec.gpuCount - this.reservedGpus);
+  }
+  get inPool(): boolean {
+    return this.spec.poolId !== undefined && this.spec.poolId !== '';
+  }
+}
+
+export const comboOf = (tee: boolean, inPool: boolean): number => (tee ? 2 : 0) + (inPool ? 1 : 0);
+
+/** a before b in variant v: higher node-only score, then smaller nodeId. */
+const before = (a: NodeState, b: NodeState, v: number): boolean => {
+  const sa = a.staticScores[v]!;
+  const sb = b.staticScores[v]!;
+  return sa > sb || (sa === sb && a.spec.nodeId < b.spec.nodeId);
+};
+
+function lowerBound(list: NodeState[], node: NodeState, v: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(list[mid]!, node, v)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class Group {
+  readonly lists: NodeState[][] = Array.from({ length: VARIANT_COUNT }, () => []);
+  constructor(
+    readonly combo: number,
+    readonly freeGpus: number,
+  ) {}
+  get size(): number {
+    return this.lists[0]!.length;
+  }
+  insert(node: NodeState): void {
+    for (let v = 0; v < VARIANT_COUNT; v++) {
+      const list = this.lists[v]!;
+      list.splice(lowerBound(list, node, v), 0, node);
+    }
+  }
+  remove(node: NodeState): void {
+    for (let v = 0; v < VARIANT_COUNT; v++) {
+      const list = this.lists[v]!;
+      const at = lowerBound(list, node, v);
+      invariant(list[at] === node, 'node missing from its group', { nodeId: node.spec.nodeId });
+      list.splice(at, 1);
+    }
+  }
+}
+
+export const marketKey = (gpuClass: string, region: string): string => `${gpuClass}\u0000${region}`;
+
+export class Market {
+  readonly key: string;
+  multiplierBps = BPS;
+  smoothedUtilizationBps = 0;
+  /** GPUs of online nodes, and how many of them are reserved */
+  totalGpus = 0;
+  usedGpus = 0;
+  /** registered nodes (online or not) by GPU count, and online nodes by GPU count: for waiting reasons */
+  readonly registeredByGpuCount: number[];
+  readonly onlineByGpuCount: number[];
+  /** groups[combo][freeGpus] */
+  readonly groups: (Group | undefined)[][];
+  /** price of one GPU-hour per tier at the current multiplier (index = TIERS order) */
+  perGpuHourWei: bigint[] = [];
+  readonly basePriceWeiPerGpuHour: bigint | undefined;
+
+  constructor(
+    readonly gpuClass: string,
+    readonly region: string,
+    private readonly config: EngineConfig,
+  ) {
+    this.key = marketKey(gpuClass, region);
+    const slots = config.maxGpusPerNode + 1;
+    this.registeredByGpuCount = new Array<number>(slots).fill(0);
+    this.onlineByGpuCount = new Array<number>(slots).fill(0);
+    this.groups = Array.from({ length: 4 }, () => new Array<Group | undefined>(slots).fill(undefined));
+    this.basePriceWeiPerGpuHour = config.pricing.basePricesWeiPerGpuHour[gpuClass];
+    this.setMultiplier(BPS);
+  }
+
+  setMultiplier(multiplierBps: number): void {
+    this.multiplierBps = multiplierBps;
+    const base = this.basePriceWeiPerGpuHour ?? 0n;
+    this.perGpuHourWei = TIERS.map((t) => priceWeiPerGpuHour(base, this.config.pricing.tierMultiplierBps[t], multiplierBps));
+  }
+
+  get surge(): boolean {
+    return this.smoothedUtilizationBps >= this.config.surgeThresholdBps;
+  }
+
+  utilizationBps(): number {
+    return this.totalGpus === 0 ? 0 : Math.round((this.usedGpus * BPS) / this.totalGpus);
+  }
+
+  /** Add (+1) or remove (−1) a node's contribution to counters and groups. */
+  account(node: NodeState, sign: 1 | -1): void {
+    const spec = node.spec;
+    this.registeredByGpuCount[spec.gpuCount]! += sign;
+    if (spec.online) {
+      this.onlineByGpuCount[spec.gpuCount]! += sign;
+      this.totalGpus += sign * spec.gpuCount;
+      this.usedGpus += sign * Math.min(node.reservedGpus, spec.gpuCount);
+    }
+    if (sign === -1) {
+      if (node.group) {
+        node.group.remove(node);
+        node.group = null;
+      }
+      return;
+    }
+    invariant(node.group === null, 'node indexed twice', { nodeId: spec.nodeId });
+    const free = node.freeGpus;
+    if (!spec.online || free === 0) return;
+    const combo = comboOf(spec.tee, node.inPool);
+    let group = this.groups[combo]![free];
+    if (!group) {
+      group = new Group(combo, free);
+      this.groups[combo]![free] = group;
+    }
+    group.insert(node);
+    node.group = group;
+  }
+
+  hasRegisteredWithAtLeast(gpuCount: number, onlineOnly: boolean): boolean {
+    const counts = onlineOnly ? this.onlineByGpuCount : this.registeredByGpuCount;
+    for (let c = Math.max(gpuCount, 1); c < counts.length; c++) if (counts[c]! > 0) return true;
+    return false;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Public shapes of the matching engine. Money is bigint Wei (AGPU base units, 18 decimals) with the
+ * unit in the name; time is milliseconds that come in from events (never the wall clock).
+ */
+export const CATEGORIES = ['ai-training', 'inference', 'rendering', 'simulation'] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const URGENCIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Urgency = (typeof URGENCIES)[number];
+export const LATENCY_PREFERENCES = ['relaxed', 'normal', 'low'] as const;
+export type LatencyPreference = (typeof LATENCY_PREFERENCES)[number];
+export const TIERS = ['priority', 'standard', 'economy'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface NodeSpec {
+  nodeId: string;
+  providerAddress: string;
+  gpuModel: string;
+  gpuCount: number;
+  /** VRAM of one GPU of the node, GiB. */
+  vramGiB: number;
+  region: string;
+  latencyMs: number;
+  tee: boolean;
+  carbonGPerKwh: number;
+  /** 0..1 */
+  renewableShare: number;
+  benchmarkScore: number;
+  /** 0..1 */
+  reputation: number;
+  poolId?: string;
+  stakeWei: bigint;
+  online: boolean;
+}
+
+export interface JobRequirements {
+  /** empty = any */
+  gpuModels: string[];
+  /** 0 together with empty gpuModels = budget-and-deadline-only: the engine chooses class and count */
+  gpuCount: number;
+  /** per GPU */
+  minVramGiB: number;
+  tee: boolean;
+  /** empty = any */
+  regions: string[];
+  maxLatencyMs?: number;
+}
+
+export interface JobSpec {
+  jobId: string;
+  category: Category;
+  budgetWei: bigint;
+  urgency: Urgency;
+  latencyPreference: LatencyPreference;
+  requirements: JobRequirements;
+  /**
+   * Runtime the requester expects. For budget-and-deadline-only jobs it is the runtime on ONE GPU
+   * of speed 1 (see EngineConfig.gpuSpeed); the engine scales it by class speed and GPU count.
+   */
+  expectedRuntimeSec: number;
+  green: boolean;
+  submittedAtMs: number;
+  deadlineAtMs?: number;
+}
+
+export interface Quote {
+  gpuClass: string;
+  region: string;
+  tier: Tier;
+  basePriceWeiPerGpuHour: bigint;
+  tierMultiplierBps: number;
+  utilizationMultiplierBps: number;
+  /** for all GPUs of the job */
+  priceWeiPerHour: bigint;
+  runtimeSec: number;
+  costWei: bigint;
+}
+
+/** The winner's (or runner-up's) score, term by term; `total` is exactly what was compared. */
+export interface ScoreTerms {
+  priceFit: number;
+  packFit: number;
+  reservedLiquidity: number;
+  reputation: number;
+  performance: number;
+  proximity: number;
+  energy: number;
+  total: number;
+}
+
+export interface ReceiptCandidate {
+  nodeId: string;
+  gpuClass: string;
+  region: string;
+  gpuCount: number;
+  score: ScoreTerms;
+}
+
+/** JSON-serialisable (bigints as decimal strings): enough to re-run the decision. */
+export interface MatchReceipt {
+  engineVersion: string;
+  strategy: 'indexed' | 'full-scan';
+  jobId: string;
+  atMs: number;
+  tier: Tier;
+  /** nodes whose score was computed (indexed: after pruning; full-scan: every eligible node) */
+  candidatesConsidered: number;
+  /** (class, region) markets that passed the market-level filters (models, regions, budget, deadline) */
+  marketsEligible: number;
+  winner: ReceiptCandidate;
+  runnerUp: ReceiptCandidate | null;
+  price: {
+    gpuClass: string;
+    region: string;
+    tier: Tier;
+    basePriceWeiPerGpuHour: string;
+    tierMultiplierBps: number;
+    utilizationMultiplierBps: number;
+    gpuCount: number;
+    priceWeiPerHour: string;
+    runtimeSec: number;
+    costWei: string;
+    budgetWei: string;
+  };
+  weights: Record<string, number>;
+  /** reference cost used by priceFit (cheapest eligible market for this job), Wei */
+  referenceCostWei: string;
+  surge: boolean;
+}
+
+export interface Match {
+  jobId: string;
+  nodeId: string;
+  gpuCount: number;
+  quote: Quote;
+  receipt: MatchReceipt;
+  matchedAtMs: number;
+}
+
+/** A move of one market's utilization multiplier; an event on the log (`trade.market.<gpuClass>`). */
+export interface PriceChange {
+  gpuClass: string;
+  region: string;
+  atMs: number;
+  previousMultiplierBps: number;
+  multiplierBps: number;
+  /** instantaneous utilization of the market at the tick, basis points */
+  utilizationBps: number;
+  /** exponentially smoothed utilization after the tick, basis points */
+  smoothedUtilizationBps: number;
+}
+
+export type Admission = { ok: true } | { ok: false; code: string; reason: string };
