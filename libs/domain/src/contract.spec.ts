@@ -1,0 +1,289 @@
+import { encodeEvent, makeEvent, type EventData } from '@starminer/events';
+import { contractDecider, evolveContract, initialContractState, type ContractCommand, type ContractState } from './contract';
+import { draft, type Draft } from './decider';
+import { specFor } from './spec-kit';
+
+const given = specFor(contractDecider);
+
+const JOB_ID = 'job-1';
+const NODE_ID = 'node-1';
+const NODE_ADDRESS = '0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa';
+const OTHER_ADDRESS = '0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+const REQUESTER = '0x1111111111111111111111111111111111111111';
+const ESCROW_WEI = 4n * 10n ** 18n;
+const DEADLINE_UNIX_SEC = 1_700_003_600;
+const TX = `0x${'ab'.repeat(32)}`;
+const RESULT_HASH = `0x${'01'.repeat(32)}`;
+const PROOF_HASH = `0x${'02'.repeat(32)}`;
+const SIGNATURE = `0x${'03'.repeat(65)}`;
+
+const openedData: EventData<'ContractOpened'> = {
+  jobId: JOB_ID,
+  chainJobId: `0x${'0f'.repeat(32)}`,
+  contractAddress: '0xcccccccccccccccccccccccccccccccccccccccc',
+  requesterAddress: REQUESTER,
+  nodeAddress: NODE_ADDRESS,
+  escrowWei: ESCROW_WEI,
+  deadlineUnixSec: DEADLINE_UNIX_SEC,
+  termsHash: `0x${'0e'.repeat(32)}`,
+  txHash: TX,
+  blockNumber: '42',
+};
+
+const opened = draft('ContractOpened', openedData);
+const openFailed = draft('ContractOpenFailed', { jobId: JOB_ID, code: 'INSUFFICIENT_ALLOWANCE', reason: 'allowance too low' });
+const started = draft('JobStarted', { jobId: JOB_ID, nodeId: NODE_ID });
+const resultSubmitted = draft('ResultSubmitted', {
+  jobId: JOB_ID,
+  nodeId: NODE_ID,
+  resultHash: RESULT_HASH,
+  proofHash: PROOF_HASH,
+  signature: SIGNATURE,
+  output: 'deadbeef',
+});
+const decideRelease = draft('SettlementDecided', { jobId: JOB_ID, outcome: 'release', reason: 'result and proof verified' });
+const decideRefund = draft('SettlementDecided', { jobId: JOB_ID, outcome: 'refund', reason: `deadline ${DEADLINE_UNIX_SEC} passed without a result` });
+const released = draft('ContractReleased', { jobId: JOB_ID, nodeAddress: NODE_ADDRESS, amountWei: ESCROW_WEI, txHash: TX });
+const refunded = draft('ContractRefunded', { jobId: JOB_ID, requesterAddress: REQUESTER, amountWei: ESCROW_WEI, txHash: TX });
+
+const start = (signerAddress = NODE_ADDRESS): ContractCommand => ({ type: 'StartJob', nodeId: NODE_ID, signerAddress });
+
+const submitResult = (
+  verification: Extract<ContractCommand, { type: 'SubmitResult' }>['verification'] = { ok: true },
+  signerAddress = NODE_ADDRESS,
+): ContractCommand => ({
+  type: 'SubmitResult',
+  nodeId: NODE_ID,
+  signerAddress,
+  resultHash: RESULT_HASH,
+  proofHash: PROOF_HASH,
+  signature: SIGNATURE,
+  output: 'deadbeef',
+  verification,
+});
+
+const recordReleased: ContractCommand = { type: 'RecordReleased', amountWei: ESCROW_WEI, txHash: TX };
+const recordRefunded: ContractCommand = { type: 'RecordRefunded', amountWei: ESCROW_WEI, txHash: TX };
+
+/** Histories by status, for the branches that treat several statuses alike. */
+const HISTORY = {
+  none: [] as Draft[],
+  'open-failed': [openFailed],
+  open: [opened],
+  running: [opened, started],
+  'settling release': [opened, started, resultSubmitted, decideRelease],
+  'settling refund': [opened, decideRefund],
+  released: [opened, started, resultSubmitted, decideRelease, released],
+  refunded: [opened, decideRefund, refunded],
+} satisfies Record<string, Draft[]>;
+type Status = keyof typeof HISTORY;
+const cases = (...statuses: Status[]) => statuses.map((s) => [s, HISTORY[s]] as const);
+
+const fold = (events: Draft[]): ContractState => events.reduce(evolveContract, initialContractState());
+
+/** What the trade log would do on append: validate the data against the catalogue. */
+const appendable = (d: Draft) =>
+  encodeEvent(makeEvent(d.type, d.data, { id: 'e1', aggregateId: JOB_ID, occurredAt: '2024-01-01T00:00:00.000Z', correlationId: JOB_ID, causationId: JOB_ID, actor: 'test' }));
+
+describe('contract decider', () => {
+  describe('RecordOpened', () => {
+    it('records the contract opened on chain', () => {
+      given([]).when({ type: 'RecordOpened', opened: openedData }).then([opened]);
+    });
+
+    it.each(cases('open', 'running', 'released', 'open-failed'))('records nothing when the contract is already %s (a retried open)', (_s, history) => {
+      given(history).when({ type: 'RecordOpened', opened: openedData }).then([]);
+    });
+  });
+
+  describe('RecordOpenFailed', () => {
+    const failOpen: ContractCommand = { type: 'RecordOpenFailed', jobId: JOB_ID, code: 'INSUFFICIENT_ALLOWANCE', reason: 'allowance too low' };
+
+    it('records a contract that could not be opened', () => {
+      given([]).when(failOpen).then([openFailed]);
+    });
+
+    it.each(cases('open-failed', 'open', 'running', 'refunded'))('records nothing when the contract is already %s', (_s, history) => {
+      given(history).when(failOpen).then([]);
+    });
+  });
+
+  describe('StartJob', () => {
+    it('starts an open contract for its node', () => {
+      given([opened]).when(start()).then([started]);
+    });
+
+    it('compares the node address without regard to case', () => {
+      given([opened]).when(start(NODE_ADDRESS.toLowerCase())).then([started]);
+    });
+
+    it('records nothing when the job already runs (the agent retried)', () => {
+      given([opened, started]).when(start()).then([]);
+    });
+
+    it.each(cases('none', 'open-failed'))('refuses when the contract is %s', (_s, history) => {
+      given(history).when(start()).thenThrows('CONTRACT_NOT_OPEN');
+    });
+
+    it('refuses another node', () => {
+      given([opened]).when(start(OTHER_ADDRESS)).thenThrows('NOT_ASSIGNED_NODE');
+      given([opened, started]).when(start(OTHER_ADDRESS)).thenThrows('NOT_ASSIGNED_NODE');
+    });
+
+    it.each(cases('settling release', 'settling refund', 'released', 'refunded'))('refuses when the contract is %s', (_s, history) => {
+      given(history).when(start()).thenThrows('CONTRACT_NOT_OPEN');
+    });
+  });
+
+  describe('SubmitResult', () => {
+    it('records a verified result and decides to release', () => {
+      given([opened, started]).when(submitResult()).then([resultSubmitted, decideRelease]);
+    });
+
+    it('accepts a result on an open contract the node never started', () => {
+      given([opened]).when(submitResult()).then([resultSubmitted, decideRelease]);
+    });
+
+    it('records a rejected result, why, and decides to refund', () => {
+      given([opened, started])
+        .when(submitResult({ ok: false, code: 'PROOF_WRONG', reason: 'recomputed proof differs' }))
+        .then([
+          resultSubmitted,
+          draft('ResultRejected', { jobId: JOB_ID, code: 'PROOF_WRONG', reason: 'recomputed proof differs' }),
+          draft('SettlementDecided', { jobId: JOB_ID, outcome: 'refund', reason: 'result rejected: recomputed proof differs' }),
+        ]);
+    });
+
+    it.each(cases('none', 'open-failed'))('refuses when the contract is %s', (_s, history) => {
+      given(history).when(submitResult()).thenThrows('CONTRACT_NOT_OPEN');
+    });
+
+    it('refuses a result signed by another key', () => {
+      given([opened, started]).when(submitResult({ ok: true }, OTHER_ADDRESS)).thenThrows('BAD_RESULT_SIGNATURE');
+    });
+
+    it('checks the signer before the status, so nobody learns a stranger job is settled', () => {
+      given(HISTORY.released).when(submitResult({ ok: true }, OTHER_ADDRESS)).thenThrows('BAD_RESULT_SIGNATURE');
+    });
+
+    it.each(cases('settling release', 'settling refund', 'released', 'refunded'))('refuses a second result when the contract is %s', (_s, history) => {
+      given(history).when(submitResult()).thenThrows('RESULT_ALREADY_FINAL');
+    });
+
+    it('produces events that fit the catalogue', () => {
+      const events = given([opened, started]).when(submitResult({ ok: false, code: 'RESULT_WRONG', reason: 'recomputed result differs' })).events();
+      for (const e of events) expect(() => appendable(e)).not.toThrow();
+    });
+
+    // BUG (contract.ts:85): the refund reason is `result rejected: ${verification.reason}`, 17 characters
+    // longer than the verification reason. A reason of 984..1000 characters fits ResultRejected.reason
+    // (max 1000) but makes SettlementDecided.reason exceed its max of 1000, so the append fails with
+    // EVENT_SCHEMA_INVALID and the bad result is never refunded. Expected: every event fits the catalogue
+    // (e.g. truncate the composed reason). Today's reasons from verifyWorkloadResult are short, so it is latent.
+    it.failing('keeps the refund reason within the catalogue for a verification reason of 1000 characters', () => {
+      const events = given([opened, started]).when(submitResult({ ok: false, code: 'RESULT_WRONG', reason: 'x'.repeat(1000) })).events();
+      for (const e of events) expect(() => appendable(e)).not.toThrow();
+    });
+  });
+
+  describe('ExpireDeadline', () => {
+    it.each(cases('open', 'running'))('decides a refund when the deadline passed and the contract is %s', (_s, history) => {
+      given(history).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + 1 }).then([decideRefund]);
+    });
+
+    it('records nothing at the deadline second itself', () => {
+      given([opened]).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC }).then([]);
+    });
+
+    it('records nothing before the deadline', () => {
+      given([opened, started]).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC - 60 }).then([]);
+    });
+
+    it.each(cases('none', 'open-failed', 'settling release', 'settling refund', 'released', 'refunded'))(
+      'records nothing when the contract is %s',
+      (_s, history) => {
+        given(history).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + 3600 }).then([]);
+      },
+    );
+  });
+
+  describe('RecordReleased', () => {
+    it('records the release transaction of a contract settling to release', () => {
+      given(HISTORY['settling release']).when(recordReleased).then([released]);
+    });
+
+    it('records a release whose transaction is not known (null txHash)', () => {
+      given(HISTORY['settling release'])
+        .when({ type: 'RecordReleased', amountWei: ESCROW_WEI, txHash: null })
+        .then([draft('ContractReleased', { jobId: JOB_ID, nodeAddress: NODE_ADDRESS, amountWei: ESCROW_WEI, txHash: null })]);
+    });
+
+    it('records nothing when already released (settlement ran twice)', () => {
+      given(HISTORY.released).when(recordReleased).then([]);
+    });
+
+    it.each(cases('none', 'open-failed', 'open', 'running', 'settling refund', 'refunded'))('refuses when the contract is %s', (_s, history) => {
+      given(history).when(recordReleased).thenThrows('NOT_SETTLING_RELEASE');
+    });
+  });
+
+  describe('RecordRefunded', () => {
+    it('records the refund transaction of a contract settling to refund', () => {
+      given(HISTORY['settling refund']).when(recordRefunded).then([refunded]);
+    });
+
+    it('records the refund of a rejected result', () => {
+      const rejected = [opened, started, resultSubmitted, draft('SettlementDecided', { jobId: JOB_ID, outcome: 'refund', reason: 'result rejected: x' })];
+      given(rejected).when(recordRefunded).then([refunded]);
+    });
+
+    it('records nothing when already refunded', () => {
+      given(HISTORY.refunded).when(recordRefunded).then([]);
+    });
+
+    it.each(cases('none', 'open-failed', 'open', 'running', 'settling release', 'released'))('refuses when the contract is %s', (_s, history) => {
+      given(history).when(recordRefunded).thenThrows('NOT_SETTLING_REFUND');
+    });
+  });
+
+  describe('evolve', () => {
+    const terms = { jobId: JOB_ID, nodeAddress: NODE_ADDRESS, requesterAddress: REQUESTER, escrowWei: ESCROW_WEI, deadlineUnixSec: DEADLINE_UNIX_SEC };
+
+    it('walks open -> running -> settling -> released, keeping the terms', () => {
+      expect(fold([opened])).toEqual({ status: 'open', ...terms });
+      expect(fold([opened, started])).toEqual({ status: 'running', ...terms });
+      expect(fold([opened, started, resultSubmitted, decideRelease])).toEqual({ status: 'settling', outcome: 'release', ...terms });
+      expect(fold(HISTORY.released)).toEqual({ status: 'released', ...terms });
+    });
+
+    it('a refunded contract keeps its terms and drops the outcome', () => {
+      expect(fold(HISTORY.refunded)).toEqual({ status: 'refunded', ...terms });
+    });
+
+    it('an open failure leaves only the job id', () => {
+      expect(fold([openFailed])).toEqual({ status: 'open-failed', jobId: JOB_ID });
+    });
+
+    it('a second SettlementDecided does not change the first outcome', () => {
+      expect(fold([opened, decideRefund, decideRelease])).toMatchObject({ status: 'settling', outcome: 'refund' });
+      given([opened, decideRefund, decideRelease]).when(recordReleased).thenThrows('NOT_SETTLING_RELEASE');
+    });
+
+    it('a late JobStarted after the settlement decision is ignored', () => {
+      expect(fold([opened, decideRefund, started])).toMatchObject({ status: 'settling', outcome: 'refund' });
+    });
+
+    it('a SettlementDecided after the release is ignored', () => {
+      expect(fold([...HISTORY.released, decideRefund]).status).toBe('released');
+    });
+
+    it('events before the contract opened leave it unknown', () => {
+      expect(fold([started, decideRelease, released, refunded])).toEqual({ status: 'none' });
+    });
+
+    it('ResultSubmitted alone does not move the state (the decision does)', () => {
+      const state = fold([opened, started]);
+      expect(evolveContract(state, resultSubmitted)).toBe(state);
+    });
+  });
+});

@@ -1,0 +1,170 @@
+import { encodeEvent, makeEvent } from '@starminer/events';
+import { draft, type Draft } from './decider';
+import { GPU_MODELS } from './gpu-catalogue';
+import { evolveNode, INITIAL_REPUTATION, initialNodeState, nodeDecider, REPUTATION_SMOOTHING, type NodeCommand, type NodeRegistration, type NodeState } from './node';
+import { specFor } from './spec-kit';
+
+const given = specFor(nodeDecider);
+
+const NODE_ID = 'node-1';
+const NODE_ADDRESS = '0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa';
+
+const registration = (over: Partial<NodeRegistration> = {}): NodeRegistration => ({
+  nodeId: NODE_ID,
+  providerId: 'provider-1',
+  nodeAddress: NODE_ADDRESS,
+  gpuModel: 'RTX4090',
+  gpuCount: 2,
+  vramGiB: 24,
+  region: 'eu-west',
+  latencyMs: 20,
+  tee: false,
+  energy: { carbonGPerKwh: 120, renewableShare: 0.6 },
+  benchmark: { kind: 'matmul-512', score: 1.7, measuredAt: '2024-01-01T00:00:00.000Z' },
+  stakeWei: 0n,
+  runtimes: ['hash-chain', 'matmul'],
+  ...over,
+});
+
+const register = (over: Partial<NodeRegistration> = {}): NodeCommand => ({ type: 'RegisterNode', registration: registration(over) });
+const registered = (over: Partial<NodeRegistration> = {}): Draft => draft('NodeRegistered', { ...registration(over), reputation: INITIAL_REPUTATION });
+const availability = (online: boolean, reason: string): Draft => draft('NodeAvailabilityChanged', { nodeId: NODE_ID, online, reason });
+const reputationChanged = (reputation: number, jobId: string, outcome: 'released' | 'refunded'): Draft =>
+  draft('NodeReputationChanged', { nodeId: NODE_ID, reputation, jobId, reason: `job ${outcome}` });
+const outcome = (jobId: string, o: 'released' | 'refunded'): NodeCommand => ({ type: 'RecordOutcome', jobId, outcome: o });
+
+const ONLINE: Draft[] = [registered(), availability(true, 'registered')];
+const OFFLINE: Draft[] = [...ONLINE, availability(false, 'heartbeat timeout')];
+
+const fold = (events: Draft[]): NodeState => events.reduce(evolveNode, initialNodeState());
+
+describe('node decider', () => {
+  describe('RegisterNode', () => {
+    it('registers a node at the initial reputation and marks it online', () => {
+      given([]).when(register()).then([registered(), availability(true, 'registered')]);
+    });
+
+    it('produces events that fit the catalogue', () => {
+      const meta = { id: 'e1', aggregateId: NODE_ID, occurredAt: '2024-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c', actor: 'test' };
+      for (const e of given([]).when(register()).events()) expect(() => encodeEvent(makeEvent(e.type, e.data, meta))).not.toThrow();
+    });
+
+    it('accepts the full VRAM of the model', () => {
+      const vramGiB = GPU_MODELS.H200.vramGiB;
+      given([]).when(register({ gpuModel: 'H200', vramGiB })).then([registered({ gpuModel: 'H200', vramGiB }), availability(true, 'registered')]);
+    });
+
+    it('records nothing when the same key registers again (the agent retried)', () => {
+      given(ONLINE).when(register()).then([]);
+      given(OFFLINE).when(register({ nodeAddress: NODE_ADDRESS.toLowerCase() })).then([]);
+    });
+
+    it('refuses the node id under another key', () => {
+      given(ONLINE).when(register({ nodeAddress: '0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' })).thenThrows('NODE_EXISTS');
+    });
+
+    it('refuses a GPU model the exchange does not know', () => {
+      given([]).when(register({ gpuModel: 'GTX-FAKE' })).thenThrows('UNKNOWN_GPU_MODEL');
+    });
+
+    it('refuses a known model name in another case (the catalogue is case-sensitive)', () => {
+      given([]).when(register({ gpuModel: 'rtx4090' })).thenThrows('UNKNOWN_GPU_MODEL');
+    });
+
+    it('refuses more VRAM per GPU than the model has', () => {
+      given([]).when(register({ gpuModel: 'RTX4090', vramGiB: 25 })).thenThrows('VRAM_IMPLAUSIBLE');
+    });
+
+    it('refuses a node without a measured benchmark score', () => {
+      given([]).when(register({ benchmark: { kind: 'matmul-512', score: 0, measuredAt: '2024-01-01T00:00:00.000Z' } })).thenThrows('BENCHMARK_REQUIRED');
+    });
+  });
+
+  describe('Heartbeat', () => {
+    it('brings an offline node back online', () => {
+      given(OFFLINE).when({ type: 'Heartbeat' }).then([availability(true, 'heartbeat')]);
+    });
+
+    it('records nothing for a node that is online', () => {
+      given(ONLINE).when({ type: 'Heartbeat' }).then([]);
+    });
+
+    it('refuses a node that is not registered', () => {
+      given([]).when({ type: 'Heartbeat' }).thenThrows('NODE_NOT_FOUND');
+    });
+  });
+
+  describe('MarkOffline', () => {
+    it('takes an online node offline with the reason', () => {
+      given(ONLINE).when({ type: 'MarkOffline', reason: 'heartbeat timeout' }).then([availability(false, 'heartbeat timeout')]);
+    });
+
+    it('records nothing for a node that is already offline', () => {
+      given(OFFLINE).when({ type: 'MarkOffline', reason: 'again' }).then([]);
+    });
+
+    it('records nothing for an unknown node', () => {
+      given([]).when({ type: 'MarkOffline', reason: 'sweep' }).then([]);
+    });
+  });
+
+  describe('RecordOutcome', () => {
+    it('moves reputation toward 1 for a released job', () => {
+      // 0.5 * (1 - 0.1) + 1 * 0.1, rounded to 6 decimals
+      expect(INITIAL_REPUTATION * (1 - REPUTATION_SMOOTHING) + REPUTATION_SMOOTHING).toBeCloseTo(0.55, 12);
+      given(ONLINE).when(outcome('job-1', 'released')).then([reputationChanged(0.55, 'job-1', 'released')]);
+    });
+
+    it('moves reputation toward 0 for a refunded job', () => {
+      given(ONLINE).when(outcome('job-1', 'refunded')).then([reputationChanged(0.45, 'job-1', 'refunded')]);
+    });
+
+    it('builds on the reputation so far, rounded to 6 decimals', () => {
+      given([...ONLINE, reputationChanged(0.55, 'job-1', 'released')]).when(outcome('job-2', 'released')).then([reputationChanged(0.595, 'job-2', 'released')]);
+      given([...ONLINE, reputationChanged(0.1234567, 'job-1', 'refunded')]).when(outcome('job-2', 'refunded')).then([reputationChanged(0.111111, 'job-2', 'refunded')]);
+    });
+
+    it('stays within 0..1 at the extremes', () => {
+      given([...ONLINE, reputationChanged(1, 'job-1', 'released')]).when(outcome('job-2', 'released')).then([reputationChanged(1, 'job-2', 'released')]);
+      given([...ONLINE, reputationChanged(0, 'job-1', 'refunded')]).when(outcome('job-2', 'refunded')).then([reputationChanged(0, 'job-2', 'refunded')]);
+    });
+
+    it('counts an offline node too', () => {
+      given(OFFLINE).when(outcome('job-1', 'released')).then([reputationChanged(0.55, 'job-1', 'released')]);
+    });
+
+    it('records nothing when the outcome of that job was already counted (a redelivery)', () => {
+      given([...ONLINE, reputationChanged(0.55, 'job-1', 'released')]).when(outcome('job-1', 'released')).then([]);
+      given([...ONLINE, reputationChanged(0.55, 'job-1', 'released')]).when(outcome('job-1', 'refunded')).then([]);
+    });
+
+    it('records nothing for an unknown node', () => {
+      given([]).when(outcome('job-1', 'released')).then([]);
+    });
+  });
+
+  describe('evolve', () => {
+    it('a registered node starts offline until its availability event, at the registered reputation', () => {
+      expect(fold([registered()])).toMatchObject({ status: 'registered', nodeId: NODE_ID, nodeAddress: NODE_ADDRESS, online: false, reputation: INITIAL_REPUTATION });
+      expect(fold(ONLINE)).toMatchObject({ online: true });
+      expect(fold(OFFLINE)).toMatchObject({ online: false });
+    });
+
+    it('remembers the reputation and which jobs were counted', () => {
+      const state = fold([...ONLINE, reputationChanged(0.55, 'job-1', 'released'), reputationChanged(0.495, 'job-2', 'refunded')]);
+      expect(state).toMatchObject({ reputation: 0.495 });
+      expect(state.status === 'registered' && [...state.countedJobIds].sort()).toEqual(['job-1', 'job-2']);
+    });
+
+    it('does not share the counted set between states (evolve is pure)', () => {
+      const before = fold(ONLINE);
+      const after = evolveNode(before, reputationChanged(0.55, 'job-1', 'released'));
+      expect(before.status === 'registered' && before.countedJobIds.size).toBe(0);
+      expect(after.status === 'registered' && after.countedJobIds.has('job-1')).toBe(true);
+    });
+
+    it('events about an unregistered node leave it unknown', () => {
+      expect(fold([availability(true, 'x'), reputationChanged(0.9, 'job-1', 'released')])).toEqual({ status: 'none' });
+    });
+  });
+});
