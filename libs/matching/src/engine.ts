@@ -66,6 +66,8 @@ export class MatchingEngine {
   private readonly reservations = new Map<string, Reservation>();
   private readonly waiting = new Map<string, string>();
   private lastRepriceAtMs: number | null = null;
+  /** category served first next: categories take turns (round robin), kept across calls */
+  private categoryCursor = 0;
   readonly strategy: RoutingStrategy;
 
   constructor(
@@ -307,18 +309,18 @@ export class MatchingEngine {
     let scanned = 0;
     const limit = this.config.queue.maxScanPerCall;
     while (matches.length < maxMatches && scanned < limit) {
-      // one round: the head of every non-empty category, best head first (round robin by category)
-      const heads: { category: Category; entry: QueueEntry }[] = [];
-      for (const category of CATEGORIES) {
-        const entry = this.liveHead(category);
-        if (entry) heads.push({ category, entry });
-      }
-      if (heads.length === 0) break;
-      heads.sort((a, b) => (entryOrder(a.entry, b.entry)));
-      for (const { category, entry } of heads) {
+      // one round: the head of every non-empty category, in cyclic order from the persistent cursor
+      let servedInRound = 0;
+      for (let k = 0; k < CATEGORIES.length; k++) {
         if (matches.length >= maxMatches || scanned >= limit) break;
+        const category = CATEGORIES[(this.categoryCursor + k) % CATEGORIES.length]!;
+        const entry = this.liveHead(category);
+        if (!entry) continue;
         this.queues[category].pop();
         scanned++;
+        servedInRound++;
+        this.categoryCursor = (CATEGORIES.indexOf(category) + 1) % CATEGORIES.length;
+        k = -1; // restart the cycle from the new cursor
         const routed = this.route(entry.job, atMs);
         if ('waiting' in routed) {
           this.waiting.set(entry.job.jobId, routed.waiting);
@@ -331,6 +333,7 @@ export class MatchingEngine {
         this.waiting.delete(entry.job.jobId);
         matches.push(routed.match);
       }
+      if (servedInRound === 0) break;
     }
     for (const entry of parked) this.queues[entry.job.category].push(entry);
     return matches;
@@ -417,19 +420,16 @@ export class MatchingEngine {
     const r = job.requirements;
     const unknown = r.gpuModels.filter((m) => this.config.pricing.basePricesWeiPerGpuHour[m] === undefined);
     if (unknown.length) return `unknown GPU model ${unknown.join(', ')}`;
-    if (screen.considered === 0) return `no node satisfies ${describe(job)}`;
+    if (screen.considered === 0 || screen.failedSupply === screen.considered) return `no node satisfies ${describe(job)}`;
     if (screen.eligible.length === 0) {
       if (screen.failedBudget > 0 && screen.failedDeadline === 0)
         return `budget ${job.budgetWei} Wei below price: cheapest quote ${screen.cheapestRejectedCostWei} Wei for ${describe(job)}`;
       if (screen.failedDeadline > 0 && screen.failedBudget === 0) return `deadline ${job.deadlineAtMs} cannot be met for ${describe(job)}`;
       return `no market meets budget and deadline for ${describe(job)}`;
     }
-    const count = (m: { gpuCount: number }) => m.gpuCount;
-    if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(count(e), false)))
-      return `no node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
-    if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(count(e), true)))
-      return `no online node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
-    return `waiting for capacity: no free node satisfies ${describe(job, Math.min(...screen.eligible.map(count)))}`;
+    const count = Math.min(...screen.eligible.map((e) => e.gpuCount));
+    if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(e.gpuCount, true))) return `no online node satisfies ${describe(job, count)}`;
+    return `waiting for capacity: no free node satisfies ${describe(job, count)}`;
   }
 
   // ---------------------------------------------------------------- pricing
@@ -489,6 +489,7 @@ export class MatchingEngine {
         .sort((a, b) => (marketKey(a.gpuClass, a.region) < marketKey(b.gpuClass, b.region) ? -1 : 1)),
       waiting: [...this.waiting.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
       lastRepriceAtMs: this.lastRepriceAtMs,
+      categoryCursor: this.categoryCursor,
     };
   }
 
@@ -513,12 +514,10 @@ export class MatchingEngine {
     engine.waiting.clear();
     for (const [jobId, reason] of s.waiting) engine.waiting.set(jobId, reason);
     engine.lastRepriceAtMs = s.lastRepriceAtMs;
+    engine.categoryCursor = s.categoryCursor ?? 0;
     return engine;
   }
 }
-
-const entryOrder = (a: QueueEntry, b: QueueEntry): number =>
-  a.key !== b.key ? b.key - a.key : a.job.submittedAtMs !== b.job.submittedAtMs ? a.job.submittedAtMs - b.job.submittedAtMs : a.job.jobId < b.job.jobId ? -1 : a.job.jobId > b.job.jobId ? 1 : 0;
 
 function cloneJob(job: JobSpec): JobSpec {
   return { ...job, requirements: { ...job.requirements, gpuModels: [...job.requirements.gpuModels], regions: [...job.requirements.regions] } };

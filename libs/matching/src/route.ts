@@ -39,6 +39,8 @@ export interface MarketScreen {
   failedBudget: number;
   failedDeadline: number;
   failedNoSpeed: number;
+  /** markets where no registered node could ever meet the per-node requirements */
+  failedSupply: number;
   cheapestRejectedCostWei: bigint | null;
 }
 
@@ -71,6 +73,7 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
     failedBudget: 0,
     failedDeadline: 0,
     failedNoSpeed: 0,
+    failedSupply: 0,
     cheapestRejectedCostWei: null,
   };
   let reference: bigint | null = null;
@@ -84,6 +87,11 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
     }
     if (size === null) {
       screen.failedDeadline++;
+      continue;
+    }
+    const r = job.requirements;
+    if (!market.couldServe(size.gpuCount, r.minVramGiB, r.tee, r.maxLatencyMs)) {
+      screen.failedSupply++;
       continue;
     }
     const cost = costWei(market.perGpuHourWei[tierIdx]! * BigInt(size.gpuCount), size.runtimeSec);

@@ -15,6 +15,8 @@ export interface EngineSnapshot {
   markets: { gpuClass: string; region: string; multiplierBps: number; smoothedUtilizationBps: number }[];
   waiting: [string, string][];
   lastRepriceAtMs: number | null;
+  /** round-robin position among categories (absent in older snapshots = 0) */
+  categoryCursor?: number;
 }
 
 export const serializeNode = (n: NodeSpec): SerializedNode => ({ ...n, stakeWei: n.stakeWei.toString() });

@@ -90,6 +90,11 @@ export class Market {
   /** registered nodes (online or not) by GPU count, and online nodes by GPU count: for waiting reasons */
   readonly registeredByGpuCount: number[];
   readonly onlineByGpuCount: number[];
+  /** registered nodes by per-GPU VRAM and by latency, and TEE-capable count: market-level screening */
+  private readonly vramCounts = new Map<number, number>();
+  private readonly latencyCounts = new Map<number, number>();
+  private teeCount = 0;
+  private statsCache: { maxVramGiB: number; minLatencyMs: number } | null = null;
   /** groups[combo][freeGpus] */
   readonly groups: (Group | undefined)[][];
   /** price of one GPU-hour per tier at the current multiplier (index = TIERS order) */
@@ -128,6 +133,10 @@ export class Market {
   account(node: NodeState, sign: 1 | -1): void {
     const spec = node.spec;
     this.registeredByGpuCount[spec.gpuCount]! += sign;
+    bump(this.vramCounts, spec.vramGiB, sign);
+    bump(this.latencyCounts, spec.latencyMs, sign);
+    if (spec.tee) this.teeCount += sign;
+    this.statsCache = null;
     if (spec.online) {
       this.onlineByGpuCount[spec.gpuCount]! += sign;
       this.totalGpus += sign * spec.gpuCount;
@@ -153,9 +162,36 @@ export class Market {
     node.group = group;
   }
 
+  /**
+   * Could some registered node of this market (online or not, busy or not) ever serve these
+   * per-node requirements? Used to screen markets, so that the reference price of priceFit is
+   * the cheapest market that can really serve the job.
+   */
+  couldServe(gpuCount: number, minVramGiB: number, tee: boolean, maxLatencyMs: number | undefined): boolean {
+    if (!this.statsCache) {
+      let maxVramGiB = -Infinity;
+      for (const v of this.vramCounts.keys()) if (v > maxVramGiB) maxVramGiB = v;
+      let minLatencyMs = Infinity;
+      for (const l of this.latencyCounts.keys()) if (l < minLatencyMs) minLatencyMs = l;
+      this.statsCache = { maxVramGiB, minLatencyMs };
+    }
+    return (
+      this.hasRegisteredWithAtLeast(gpuCount, false) &&
+      this.statsCache.maxVramGiB >= minVramGiB &&
+      (!tee || this.teeCount > 0) &&
+      (maxLatencyMs === undefined || this.statsCache.minLatencyMs <= maxLatencyMs)
+    );
+  }
+
   hasRegisteredWithAtLeast(gpuCount: number, onlineOnly: boolean): boolean {
     const counts = onlineOnly ? this.onlineByGpuCount : this.registeredByGpuCount;
     for (let c = Math.max(gpuCount, 1); c < counts.length; c++) if (counts[c]! > 0) return true;
     return false;
   }
+}
+
+function bump(counts: Map<number, number>, key: number, sign: 1 | -1): void {
+  const next = (counts.get(key) ?? 0) + sign;
+  if (next === 0) counts.delete(key);
+  else counts.set(key, next);
 }
