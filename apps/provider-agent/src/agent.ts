@@ -1,0 +1,275 @@
+import type { WorkloadResult } from '@starminer/domain';
+import { StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk';
+import { refusalOf } from './runtime';
+
+/** How often the agent tells the registry it is alive. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** How often it asks for assignments while all is well. */
+export const POLL_INTERVAL_MS = 500;
+/** The longest wait between polls (or registration attempts) after errors. */
+export const BACKOFF_MS_MAX = 10_000;
+/** Attempts at one job (start or submit failing) before the agent gives it up; the contract refunds it at its deadline. */
+export const JOB_ATTEMPTS_MAX = 10;
+/** Job ids remembered as done (the oldest are forgotten first; assignments of old jobs no longer come). */
+export const DONE_IDS_MAX = 10_000;
+
+/** The gateway calls the agent makes (ProviderClient from @starminer/sdk, or a fake in tests). */
+export interface ProviderApi {
+  register(registration: NodeRegistration): Promise<{ nodeId: string }>;
+  heartbeat(nodeId: string): Promise<unknown>;
+  assignments(nodeId: string): Promise<Assignment[]>;
+  start(nodeId: string, jobId: string): Promise<unknown>;
+  submitResult(nodeId: string, jobId: string, result: ResultSubmission): Promise<{ status: string }>;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface SignResultInput {
+  jobId: string;
+  resultHash: `0x${string}`;
+  proofHash: `0x${string}`;
+  chainId: number;
+  addresses: Record<string, `0x${string}`>;
+}
+
+/** Where finished job ids survive a restart, so a restarted agent still never runs a job twice. */
+export interface DoneJournal {
+  load(): string[];
+  save(ids: readonly string[]): void;
+}
+
+export type LogFn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface AgentDeps {
+  api: ProviderApi;
+  clock: Clock;
+  registration: NodeRegistration;
+  commandRuntime: boolean;
+  runWorkload(workload: WorkloadSpec): Promise<WorkloadResult>;
+  signResult(input: SignResultInput): Promise<`0x${string}`>;
+  journal?: DoneJournal;
+  log?: LogFn;
+}
+
+export type JobOutcome =
+  | { kind: 'submitted'; status: string }
+  | { kind: 'already-done' }
+  | { kind: 'refused'; code: string }
+  | { kind: 'failed'; code: string }
+  | { kind: 'given-up'; code: string }
+  | { kind: 'retry-later'; code: string };
+
+/** The delay before the next poll after `consecutiveErrors` failures in a row: 500 ms, then doubling up to BACKOFF_MS_MAX. */
+export function pollDelayMs(consecutiveErrors: number): number {
+  if (consecutiveErrors <= 0) return POLL_INTERVAL_MS;
+  return Math.min(BACKOFF_MS_MAX, POLL_INTERVAL_MS * 2 ** Math.min(consecutiveErrors, 16));
+}
+
+/** The gateway's answer when the contract already has its result (ours, sent before a lost answer). */
+export const RESULT_ALREADY_FINAL = 'RESULT_ALREADY_FINAL';
+
+const codeOf = (err: unknown): string => (err as { code?: unknown })?.code?.toString() ?? (err as Error)?.name ?? 'UNKNOWN';
+
+/**
+ * The provider agent's loop: register, heartbeat, poll for assignments, and for each new one start
+ * it, run the workload, sign the result with the node key and submit it. One job at a time, each
+ * at most once: finished ids are remembered (and journaled), a computed result is kept until it is
+ * accepted, so a failed submit is retried without running the work again.
+ */
+export class ProviderAgent {
+  private readonly done = new Set<string>();
+  private readonly results = new Map<string, WorkloadResult>();
+  private readonly started = new Set<string>();
+  private readonly attempts = new Map<string, number>();
+  private readonly stopping = new AbortController();
+  private readonly log: LogFn;
+  private pollErrors = 0;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly deps: AgentDeps) {
+    this.log = deps.log ?? (() => undefined);
+    for (const id of deps.journal?.load() ?? []) this.done.add(id);
+  }
+
+  get nodeId(): string {
+    return this.deps.registration.nodeId;
+  }
+
+  get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  hasDone(jobId: string): boolean {
+    return this.done.has(jobId);
+  }
+
+  /** Registers (retrying with backoff until it succeeds or the agent stops), then runs the heartbeat and poll loops. */
+  async run(): Promise<void> {
+    if (!(await this.registerWithRetry())) return;
+    this.loops = [this.heartbeatLoop(), this.pollLoop()];
+    await Promise.all(this.loops);
+  }
+
+  /** Stops both loops; a job in progress finishes its current step first. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.all(this.loops);
+  }
+
+  async registerWithRetry(): Promise<boolean> {
+    let errors = 0;
+    while (!this.stopped) {
+      try {
+        await this.deps.api.register(this.deps.registration);
+        this.log('info', 'registered', { nodeId: this.nodeId });
+        return true;
+      } catch (err) {
+        if (err instanceof StarMinerApiError && err.status === 409) {
+          this.log('info', 'already registered', { nodeId: this.nodeId });
+          return true;
+        }
+        if (err instanceof StarMinerApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          this.log('error', 'registration refused', { code: err.code, message: err.message });
+          throw err;
+        }
+        errors += 1;
+        this.log('warn', 'registration failed; retrying', { code: codeOf(err), inMs: pollDelayMs(errors) });
+        await this.deps.clock.sleep(pollDelayMs(errors), this.stopping.signal);
+      }
+    }
+    return false;
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.heartbeatOnce();
+      await this.deps.clock.sleep(HEARTBEAT_INTERVAL_MS, this.stopping.signal);
+    }
+  }
+
+  async heartbeatOnce(): Promise<boolean> {
+    try {
+      await this.deps.api.heartbeat(this.nodeId);
+      return true;
+    } catch (err) {
+      this.log('warn', 'heartbeat failed', { code: codeOf(err) });
+      return false;
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.pollOnce();
+      await this.deps.clock.sleep(pollDelayMs(this.pollErrors), this.stopping.signal);
+    }
+  }
+
+  /** One poll: fetch assignments and work through the new ones in order. Returns what happened to each. */
+  async pollOnce(): Promise<Map<string, JobOutcome>> {
+    const outcomes = new Map<string, JobOutcome>();
+    let assignments: Assignment[];
+    try {
+      assignments = await this.deps.api.assignments(this.nodeId);
+      this.pollErrors = 0;
+    } catch (err) {
+      this.pollErrors += 1;
+      this.log('warn', 'polling assignments failed', { code: codeOf(err), nextPollMs: pollDelayMs(this.pollErrors) });
+      return outcomes;
+    }
+    for (const a of assignments) {
+      if (this.stopped) break;
+      if (this.done.has(a.jobId)) continue;
+      outcomes.set(a.jobId, await this.process(a));
+    }
+    return outcomes;
+  }
+
+  /** Start, run, sign, submit one assignment; every step that already happened is skipped. */
+  async process(a: Assignment): Promise<JobOutcome> {
+    if (this.done.has(a.jobId)) return { kind: 'already-done' };
+    const refusal = refusalOf(a.workload, { commandRuntime: this.deps.commandRuntime });
+    if (refusal) {
+      this.log('warn', 'refusing job', { jobId: a.jobId, code: refusal.code, reason: refusal.message });
+      this.finish(a.jobId);
+      return { kind: 'refused', code: refusal.code };
+    }
+    const attempt = (this.attempts.get(a.jobId) ?? 0) + 1;
+    this.attempts.set(a.jobId, attempt);
+    if (attempt > JOB_ATTEMPTS_MAX) {
+      this.log('error', 'giving the job up after repeated failures', { jobId: a.jobId, attempts: JOB_ATTEMPTS_MAX });
+      this.finish(a.jobId);
+      return { kind: 'given-up', code: 'JOB_ATTEMPTS_EXCEEDED' };
+    }
+
+    if (a.status === 'contracted' && !this.started.has(a.jobId)) {
+      try {
+        await this.deps.api.start(this.nodeId, a.jobId);
+      } catch (err) {
+        // 409: the job is already running (this agent started it before a restart): carry on.
+        if (!(err instanceof StarMinerApiError && err.status === 409)) {
+          this.log('warn', 'start failed; will retry', { jobId: a.jobId, code: codeOf(err) });
+          return { kind: 'retry-later', code: codeOf(err) };
+        }
+      }
+      this.started.add(a.jobId);
+    }
+
+    let result = this.results.get(a.jobId);
+    if (!result) {
+      const t0 = this.deps.clock.now();
+      try {
+        result = await this.deps.runWorkload(a.workload);
+      } catch (err) {
+        this.log('error', 'workload failed; no result will be submitted', { jobId: a.jobId, code: codeOf(err), message: (err as Error).message });
+        this.finish(a.jobId);
+        return { kind: 'failed', code: codeOf(err) };
+      }
+      this.results.set(a.jobId, result);
+      this.log('info', 'workload ran', { jobId: a.jobId, kind: a.workload.kind, ms: this.deps.clock.now() - t0 });
+    }
+
+    try {
+      const signature = await this.deps.signResult({
+        jobId: a.jobId,
+        resultHash: result.resultHash,
+        proofHash: result.proofHash,
+        chainId: a.market.chainId,
+        addresses: a.market.addresses,
+      });
+      const answer = await this.deps.api.submitResult(this.nodeId, a.jobId, { output: result.output, resultHash: result.resultHash, proofHash: result.proofHash, signature });
+      this.log('info', 'result submitted', { jobId: a.jobId, status: answer.status });
+      this.finish(a.jobId);
+      return { kind: 'submitted', status: answer.status };
+    } catch (err) {
+      if (err instanceof StarMinerApiError && err.code === RESULT_ALREADY_FINAL) {
+        // The result was already accepted (a retry after a lost answer): done.
+        this.log('info', 'result was already in', { jobId: a.jobId, code: err.code });
+        this.finish(a.jobId);
+        return { kind: 'already-done' };
+      }
+      if (err instanceof StarMinerApiError && err.status >= 400 && err.status < 500 && err.status !== 409 && err.status !== 429) {
+        this.log('error', 'result refused', { jobId: a.jobId, code: err.code, message: err.message });
+        this.finish(a.jobId);
+        return { kind: 'failed', code: err.code };
+      }
+      this.log('warn', 'submitting the result failed; will retry', { jobId: a.jobId, code: codeOf(err) });
+      return { kind: 'retry-later', code: codeOf(err) };
+    }
+  }
+
+  private finish(jobId: string): void {
+    this.done.add(jobId);
+    this.results.delete(jobId);
+    this.started.delete(jobId);
+    this.attempts.delete(jobId);
+    while (this.done.size > DONE_IDS_MAX) {
+      const oldest = this.done.values().next().value as string;
+      this.done.delete(oldest);
+    }
+    this.deps.journal?.save([...this.done]);
+  }
+}

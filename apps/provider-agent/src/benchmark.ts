@@ -1,0 +1,27 @@
+import { runHashChain } from '@starminer/domain';
+
+/** How long the start-up benchmark runs. */
+export const BENCHMARK_DURATION_MS = 1_000;
+/** Hashes per slice: small enough to stop close to the duration, big enough to dwarf the call cost. */
+const SLICE_ITERATIONS = 20_000;
+
+export interface BenchmarkFigure {
+  kind: 'hash-chain-sha256';
+  /** sha256 hashes per second. */
+  score: number;
+  measuredAt: string;
+}
+
+/** Runs the built-in hash chain for `durationMs` and reports hashes per second. */
+export function measureHashRate(durationMs = BENCHMARK_DURATION_MS, now: () => number = () => performance.now()): BenchmarkFigure {
+  const started = now();
+  let hashes = 0;
+  let slice = 0;
+  while (now() - started < durationMs) {
+    runHashChain(`benchmark-${slice}`, SLICE_ITERATIONS);
+    hashes += SLICE_ITERATIONS;
+    slice += 1;
+  }
+  const elapsedSec = Math.max(now() - started, 1) / 1000;
+  return { kind: 'hash-chain-sha256', score: Math.round(hashes / elapsedSec), measuredAt: new Date().toISOString() };
+}

@@ -1,0 +1,96 @@
+import { signResult } from '@starminer/chain';
+import { ProviderClient, type NodeRegistration } from '@starminer/sdk';
+import { ProviderAgent, type Clock, type LogFn } from './agent';
+import { measureHashRate } from './benchmark';
+import { loadAgentConfig, type AgentConfig } from './config';
+import { fileJournal } from './journal';
+import { loadOrCreateNodeKey } from './key';
+import { runWorkload } from './runtime';
+
+/** A stop that takes longer than this (a long workload) is cut short. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    }),
+};
+
+const log: LogFn = (level, message, fields) => {
+  const line = `${new Date().toISOString()} ${level.toUpperCase()} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`;
+  (level === 'info' ? console.log : console.error)(line);
+};
+
+/** The node's id follows from its key, so a restarted agent is the same node. */
+export const nodeIdFor = (address: string): string => `node-${address.slice(2).toLowerCase()}`;
+
+export function registrationFor(config: AgentConfig, address: string, benchmark: NodeRegistration['benchmark']): NodeRegistration {
+  return {
+    nodeId: nodeIdFor(address),
+    providerId: config.AGENT_NAME,
+    gpuModel: config.GPU_MODEL,
+    gpuCount: config.GPU_COUNT,
+    vramGiB: config.VRAM_GIB,
+    region: config.REGION,
+    latencyMs: config.LATENCY_MS,
+    tee: config.TEE,
+    energy: { carbonGPerKwh: config.CARBON_G_PER_KWH, renewableShare: config.RENEWABLE_SHARE },
+    benchmark,
+    stakeWei: '0',
+    runtimes: config.ENABLE_COMMAND_RUNTIME ? ['hash-chain', 'matmul', 'command'] : ['hash-chain', 'matmul'],
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadAgentConfig();
+  const { account, created } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
+  log('info', created ? 'created a node key' : 'loaded the node key', { address: account.address, file: config.AGENT_KEY_FILE });
+  const benchmark = measureHashRate(config.BENCHMARK_MS);
+  log('info', 'benchmark', { kind: benchmark.kind, hashesPerSec: benchmark.score });
+
+  const agent = new ProviderAgent({
+    api: new ProviderClient({ baseUrl: config.GATEWAY_URL, account }),
+    clock: realClock,
+    registration: registrationFor(config, account.address, benchmark),
+    commandRuntime: config.ENABLE_COMMAND_RUNTIME,
+    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME }),
+    signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
+    journal: fileJournal(config.AGENT_STATE_FILE ?? `${config.AGENT_KEY_FILE}.done.json`),
+    log,
+  });
+  if (config.ENABLE_COMMAND_RUNTIME) log('warn', 'the command runtime is ON: assigned commands run on this host');
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${signal}: stopping`);
+    const force = setTimeout(() => {
+      log('warn', 'stop timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    void agent.stop();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  await agent.run();
+  log('info', 'stopped');
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    log('error', 'provider-agent failed', { message: (err as Error).message, code: (err as { code?: string }).code });
+    process.exit(1);
+  });
+}
