@@ -1,0 +1,133 @@
+/** Every error the trade log throws: a stable `code` for the edge to map, and the `cause` kept. */
+export abstract class TradeLogError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Someone appended to the subject since we read it (JetStream API error 10071, wrong last
+ * sequence). The caller reloads and decides again; handleCommand does that for you.
+ */
+export class ConcurrencyConflictError extends TradeLogError {
+  override readonly name = 'ConcurrencyConflictError';
+  readonly code = 'CONCURRENCY_CONFLICT';
+  constructor(
+    readonly subject: string,
+    readonly expectedLastSubjectSeq: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${subject} moved past sequence ${expectedLastSubjectSeq}`, options);
+  }
+}
+
+/** handleCommand lost the race maxAttempts times in a row. */
+export class ConcurrencyRetriesExhaustedError extends TradeLogError {
+  override readonly name = 'ConcurrencyRetriesExhaustedError';
+  readonly code = 'CONCURRENCY_RETRIES_EXHAUSTED';
+  constructor(
+    readonly subject: string,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${subject}: still conflicting after ${attempts} attempts`, options);
+  }
+}
+
+/** An aggregate instance has more events than MAX_EVENTS_PER_AGGREGATE: it needs a snapshot or a split. */
+export class AggregateTooLargeError extends TradeLogError {
+  override readonly name = 'AggregateTooLargeError';
+  readonly code = 'AGGREGATE_TOO_LARGE';
+  constructor(
+    readonly subject: string,
+    readonly limit: number,
+  ) {
+    super(`${subject} holds more than ${limit} events`);
+  }
+}
+
+/** A stored message could not be decoded (not JSON, or refused by the catalogue's schema). */
+export class EventDecodeError extends TradeLogError {
+  override readonly name = 'EventDecodeError';
+  readonly code = 'EVENT_DECODE_FAILED';
+  constructor(
+    readonly subject: string,
+    readonly seq: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`event ${subject}#${seq} could not be decoded: ${describe(options?.cause)}`, options);
+  }
+}
+
+/** The append was refused or not confirmed by JetStream for a reason other than a conflict. */
+export class AppendFailedError extends TradeLogError {
+  override readonly name = 'AppendFailedError';
+  readonly code = 'APPEND_FAILED';
+  constructor(
+    readonly subject: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`append to ${subject} failed: ${message}`, options);
+  }
+}
+
+/** An argument the trade log cannot work with (bad subject, empty filter, too many events...). */
+export class TradeLogArgumentError extends TradeLogError {
+  override readonly name = 'TradeLogArgumentError';
+  readonly code = 'INVALID_ARGUMENT';
+}
+
+/** The stream exists with a configuration the log cannot use (e.g. memory storage). */
+export class StreamConfigError extends TradeLogError {
+  override readonly name = 'StreamConfigError';
+  readonly code = 'STREAM_CONFIG_MISMATCH';
+}
+
+/** Several filter subjects on one consumer need nats-server 2.10 or later. */
+export class UnsupportedServerError extends TradeLogError {
+  override readonly name = 'UnsupportedServerError';
+  readonly code = 'UNSUPPORTED_SERVER';
+}
+
+/** waitUntil(seq) did not see the checkpoint reach seq in time. */
+export class ProjectionTimeoutError extends TradeLogError {
+  override readonly name = 'ProjectionTimeoutError';
+  readonly code = 'PROJECTION_TIMEOUT';
+  constructor(
+    readonly projection: string,
+    readonly seq: number,
+    readonly checkpoint: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`projection ${projection} reached ${checkpoint}, not ${seq}, within ${timeoutMs} ms`);
+  }
+}
+
+/** The projection gave up (a batch kept failing) or was stopped while someone waited on it. */
+export class ProjectionStoppedError extends TradeLogError {
+  override readonly name = 'ProjectionStoppedError';
+  readonly code = 'PROJECTION_STOPPED';
+  constructor(
+    readonly projection: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`projection ${projection}: ${message}`, options);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Thrown by a consumer's handler for an event that will never succeed (it breaks a rule the
+ * handler cannot get past): the message is termed at once instead of being retried.
+ */
+export class PoisonEventError extends TradeLogError {
+  override readonly name = 'PoisonEventError';
+  readonly code = 'POISON_EVENT';
+  readonly retryable = false;
+}

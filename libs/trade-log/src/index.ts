@@ -1,0 +1,23 @@
+export { connectTradeLog, TradeLog } from './trade-log';
+export type { TradeLogOptions, AppendOptions, AppendResult, ReadResult, CommandHandlerOptions, CommandResult } from './trade-log';
+export { consume } from './consumer';
+export type { ConsumeOptions, ConsumerHandle } from './consumer';
+export { ProjectionRunner } from './projection';
+export type { ProjectionRunnerOptions } from './projection';
+export { jsonDecode, jsonEncode } from './codec';
+export type { Decode, Encode, StoredEvent } from './codec';
+export {
+  TradeLogError,
+  ConcurrencyConflictError,
+  ConcurrencyRetriesExhaustedError,
+  AggregateTooLargeError,
+  EventDecodeError,
+  AppendFailedError,
+  TradeLogArgumentError,
+  StreamConfigError,
+  UnsupportedServerError,
+  ProjectionTimeoutError,
+  ProjectionStoppedError,
+  PoisonEventError,
+} from './errors';
+export * from './limits';

@@ -1,0 +1,46 @@
+/**
+ * Every bound of the trade log, in one place. Why each value is what it is sits next to it.
+ */
+
+/** Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. */
+export const MAX_EVENTS_PER_AGGREGATE = 10_000;
+/** Events one decision may append; a decision is small, a runaway loop is not. */
+export const MAX_EVENTS_PER_APPEND = 100;
+/** How long one publish waits for the stream's ack. */
+export const PUBLISH_TIMEOUT_MS = 5_000;
+/** The server drops a republished msgID inside this window (covers client retries after a lost ack). */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/** handleCommand: total attempts (load, decide, append) before giving up on conflicts. */
+export const COMMAND_MAX_ATTEMPTS_DEFAULT = 5;
+/** Hard ceiling for a caller's maxAttempts. */
+export const COMMAND_MAX_ATTEMPTS_LIMIT = 50;
+/** Backoff between attempts: base * 2^(attempt-1) plus jitter, capped; small, as contention is short. */
+export const CONFLICT_BACKOFF_BASE_MS = 5;
+export const CONFLICT_BACKOFF_MAX_MS = 200;
+
+/** A pull asks for at most this many messages. */
+export const BATCH_MAX_DEFAULT = 100;
+export const BATCH_MAX_LIMIT = 1_000;
+/** A pull request lives at most this long on the server before the client pulls again. */
+export const PULL_EXPIRES_MS_DEFAULT = 5_000;
+/** Waiting for more of a batch the server said is pending; after this the partial batch runs. */
+export const BATCH_LINGER_MS = 20;
+/** Deliveries of one message before it is termed (the handler keeps failing on it). */
+export const MAX_DELIVER_DEFAULT = 10;
+/** The server redelivers an unacked message after this; a running handler keeps it alive with working(). */
+export const ACK_WAIT_MS = 30_000;
+/** nak delay: base * 2^(deliveries-1), capped, so a failing dependency is not hammered. */
+export const NAK_DELAY_BASE_MS = 500;
+export const NAK_DELAY_MAX_MS = 30_000;
+
+/** Projection: attempts to apply one batch (with backoff) before the runner stops and reports. */
+export const PROJECTION_APPLY_MAX_ATTEMPTS = 10;
+export const PROJECTION_RETRY_BASE_MS = 100;
+export const PROJECTION_RETRY_MAX_MS = 10_000;
+/** waitUntil gives up after this unless told otherwise. */
+export const WAIT_UNTIL_TIMEOUT_MS_DEFAULT = 15_000;
+/** Waiters parked on one projection at once. */
+export const MAX_WAITERS = 10_000;
+/** readSubject: the longest a fetch of one aggregate may wait for its messages. */
+export const READ_EXPIRES_MS = 5_000;

@@ -1,0 +1,331 @@
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { TRADE_STREAM, TRADE_SUBJECT_PREFIX, type EventEnvelope } from '@starminer/events';
+import { backoffMs, sleep } from './batching';
+import { jsonDecode, jsonEncode, type Decode, type Encode, type StoredEvent } from './codec';
+import { consume, type ConsumeOptions, type ConsumerHandle } from './consumer';
+import {
+  AggregateTooLargeError,
+  AppendFailedError,
+  ConcurrencyConflictError,
+  ConcurrencyRetriesExhaustedError,
+  EventDecodeError,
+  StreamConfigError,
+  TradeLogArgumentError,
+  UnsupportedServerError,
+} from './errors';
+import {
+  COMMAND_MAX_ATTEMPTS_DEFAULT,
+  COMMAND_MAX_ATTEMPTS_LIMIT,
+  CONFLICT_BACKOFF_BASE_MS,
+  CONFLICT_BACKOFF_MAX_MS,
+  DUPLICATE_WINDOW_MS,
+  MAX_EVENTS_PER_AGGREGATE,
+  MAX_EVENTS_PER_APPEND,
+  PUBLISH_TIMEOUT_MS,
+  READ_EXPIRES_MS,
+} from './limits';
+
+export interface TradeLogOptions {
+  /** NATS URL(s), e.g. `nats://127.0.0.1:4222`. */
+  readonly servers: string | string[];
+  /** The connection name shown by the server (the service's name). */
+  readonly name: string;
+  readonly streamName?: string;
+  readonly subjectPrefix?: string;
+  /** How a body is written; defaults to `toJson(envelope)`. */
+  readonly encode?: Encode;
+}
+
+export interface AppendOptions {
+  /** The subject's last sequence the caller decided on: 0 = the subject must be empty; 'any' = no check. */
+  readonly expectedLastSubjectSeq: number | 'any';
+}
+
+export interface AppendResult {
+  readonly seq: number;
+  /** The server had this event id already (within the duplicate window): `seq` is the original's. */
+  readonly duplicate: boolean;
+}
+
+export interface ReadResult<E extends EventEnvelope = EventEnvelope> {
+  readonly events: StoredEvent<E>[];
+  /** The stream sequence of the subject's last event, 0 when it has none: the version to expect on append. */
+  readonly lastSubjectSeq: number;
+}
+
+export interface CommandHandlerOptions<C, S, E extends EventEnvelope = EventEnvelope> {
+  readonly subject: string;
+  readonly initialState: S;
+  readonly evolve: (state: S, event: E) => S;
+  /** Pure: returns the events to append; throws a domain error to refuse (propagated untouched). */
+  readonly decide: (command: C, state: S) => EventEnvelope[] | readonly EventEnvelope[];
+  readonly command: C;
+  readonly decode?: Decode;
+  readonly maxAttempts?: number;
+}
+
+export interface CommandResult<S> {
+  readonly events: EventEnvelope[];
+  readonly seqs: number[];
+  /** The state after the appended events. */
+  readonly state: S;
+}
+
+/** Connects to NATS and returns the trade log client; call ensureStream() once at boot. */
+export async function connectTradeLog(opts: TradeLogOptions): Promise<TradeLog> {
+  const nc = await connect({ servers: opts.servers, name: opts.name });
+  return new TradeLog(nc, {
+    streamName: opts.streamName ?? TRADE_STREAM,
+    subjectPrefix: opts.subjectPrefix ?? TRADE_SUBJECT_PREFIX,
+    encode: opts.encode ?? jsonEncode,
+    name: opts.name,
+  });
+}
+
+/**
+ * The append-only trade log on one JetStream stream: append with optimistic concurrency per
+ * subject, read one aggregate, run the command loop, and consume with durable pull consumers.
+ */
+export class TradeLog {
+  readonly js: JetStreamClient;
+  private jsmPromise?: Promise<JetStreamManager>;
+  readonly streamName: string;
+  readonly subjectPrefix: string;
+  readonly name: string;
+  private readonly encode: Encode;
+
+  constructor(
+    readonly nc: NatsConnection,
+    cfg: { streamName: string; subjectPrefix: string; encode: Encode; name: string },
+  ) {
+    this.js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
+    this.streamName = cfg.streamName;
+    this.subjectPrefix = cfg.subjectPrefix;
+    this.encode = cfg.encode;
+    this.name = cfg.name;
+  }
+
+  jsm(): Promise<JetStreamManager> {
+    this.jsmPromise ??= jetstreamManager(this.nc, { timeout: PUBLISH_TIMEOUT_MS });
+    return this.jsmPromise;
+  }
+
+  /**
+   * Creates the stream if it is missing (idempotent; safe when several services race). The log
+   * keeps everything: no age, count or size limit, and `discard: new`, so if an operator ever
+   * sets a limit the stream refuses new events instead of silently dropping history.
+   */
+  async ensureStream(): Promise<void> {
+    const jsm = await this.jsm();
+    const wanted: Partial<StreamConfig> & { name: string } = {
+      name: this.streamName,
+      subjects: [`${this.subjectPrefix}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      max_age: 0,
+      max_msgs: -1,
+      max_bytes: -1,
+      max_msgs_per_subject: -1,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      deny_delete: true,
+      deny_purge: false,
+    };
+    const existing = await jsm.streams.info(this.streamName).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      throw err;
+    });
+    if (!existing) {
+      try {
+        await jsm.streams.add(wanted);
+        return;
+      } catch (err) {
+        // Another service created it between our info and add: fall through and check it.
+        if (!(err instanceof JetStreamApiError)) throw err;
+      }
+    }
+    const info = existing ?? (await jsm.streams.info(this.streamName));
+    const cfg = info.config;
+    if (cfg.storage !== StorageType.File) {
+      throw new StreamConfigError(`stream ${this.streamName} uses ${cfg.storage} storage; the trade log needs file storage`);
+    }
+    const subject = `${this.subjectPrefix}.>`;
+    const needsUpdate = !cfg.subjects?.includes(subject) || cfg.duplicate_window !== wanted.duplicate_window;
+    if (needsUpdate) {
+      await jsm.streams.update(this.streamName, {
+        ...cfg,
+        subjects: cfg.subjects?.includes(subject) ? cfg.subjects : [...(cfg.subjects ?? []), subject],
+        duplicate_window: wanted.duplicate_window,
+      });
+    }
+  }
+
+  /**
+   * Appends the events of one decision to `subject`, in order. The first expects the subject's
+   * last sequence to be `expectedLastSubjectSeq` (0: the subject is empty); each following one
+   * expects the one before it, so no other writer can interleave. Each event's id is its
+   * `msgID`: publishing it again inside the duplicate window returns the original sequence.
+   *
+   * A decision of several events is not atomic on nats-server < 2.12 (no atomic batch): if the
+   * process dies between two publishes, the first events stand. Retrying the same command with the
+   * same event ids completes it, as the already stored ones come back as duplicates.
+   */
+  async append(subject: string, events: readonly EventEnvelope[], opts: AppendOptions): Promise<AppendResult[]> {
+    this.assertSubject(subject);
+    if (events.length > MAX_EVENTS_PER_APPEND) {
+      throw new TradeLogArgumentError(`${events.length} events in one append; the limit is ${MAX_EVENTS_PER_APPEND}`);
+    }
+    const expected = opts.expectedLastSubjectSeq;
+    if (expected !== 'any' && !(Number.isSafeInteger(expected) && expected >= 0)) {
+      throw new TradeLogArgumentError(`expectedLastSubjectSeq must be a non-negative integer or 'any', not ${String(expected)}`);
+    }
+    const results: AppendResult[] = [];
+    let last: number | undefined = expected === 'any' ? undefined : expected;
+    for (const event of events) {
+      const h = headers();
+      h.set('type', event.type);
+      let ack;
+      try {
+        ack = await this.js.publish(subject, this.encode(event), {
+          msgID: event.id,
+          headers: h,
+          timeout: PUBLISH_TIMEOUT_MS,
+          ...(last === undefined ? {} : { expect: { lastSubjectSequence: last } }),
+        });
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+          throw new ConcurrencyConflictError(subject, last ?? -1, { cause: err });
+        }
+        throw new AppendFailedError(subject, err instanceof Error ? err.message : String(err), { cause: err });
+      }
+      if (ack.stream !== this.streamName) {
+        throw new AppendFailedError(subject, `stored in stream ${ack.stream}, expected ${this.streamName}`);
+      }
+      results.push({ seq: ack.seq, duplicate: ack.duplicate });
+      last = ack.seq;
+    }
+    return results;
+  }
+
+  /**
+   * Every event of one aggregate instance, in stream order, and the subject's last sequence.
+   * Reads up to the last sequence seen when the read started, through a short-lived ordered
+   * consumer; refuses (AggregateTooLargeError) past MAX_EVENTS_PER_AGGREGATE.
+   */
+  async readSubject<E extends EventEnvelope = EventEnvelope>(subject: string, opts: { decode?: Decode; limit?: number } = {}): Promise<ReadResult<E>> {
+    this.assertSubject(subject);
+    const decode = opts.decode ?? jsonDecode;
+    const limit = Math.min(opts.limit ?? MAX_EVENTS_PER_AGGREGATE, MAX_EVENTS_PER_AGGREGATE);
+    const jsm = await this.jsm();
+    const lastMsg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    if (!lastMsg) return { events: [], lastSubjectSeq: 0 };
+    const lastSubjectSeq = lastMsg.seq;
+    const consumer = await this.js.consumers.get(this.streamName, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const events: StoredEvent<E>[] = [];
+    try {
+      const messages = await consumer.fetch({ max_messages: limit + 1, expires: READ_EXPIRES_MS });
+      for await (const m of messages) {
+        if (m.seq > lastSubjectSeq) break;
+        if (events.length >= limit) throw new AggregateTooLargeError(subject, limit);
+        let event: E;
+        try {
+          event = decode(m.data) as E;
+        } catch (cause) {
+          throw new EventDecodeError(subject, m.seq, { cause });
+        }
+        events.push({ seq: m.seq, subject: m.subject, event, redelivered: false });
+        if (m.seq === lastSubjectSeq) break;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    if (events.length === 0 || events[events.length - 1].seq !== lastSubjectSeq) {
+      throw new AppendFailedError(subject, `read stopped at ${events.at(-1)?.seq ?? 0} before the subject's last sequence ${lastSubjectSeq}`);
+    }
+    return { events, lastSubjectSeq };
+  }
+
+  /**
+   * The command loop: load the aggregate, fold its events, decide, append expecting the loaded
+   * version; on a conflict, start again (after a short backoff) up to maxAttempts times. A domain
+   * error thrown by decide propagates untouched, and nothing is appended.
+   */
+  async handleCommand<C, S, E extends EventEnvelope = EventEnvelope>(opts: CommandHandlerOptions<C, S, E>): Promise<CommandResult<S>> {
+    const maxAttempts = opts.maxAttempts ?? COMMAND_MAX_ATTEMPTS_DEFAULT;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > COMMAND_MAX_ATTEMPTS_LIMIT) {
+      throw new TradeLogArgumentError(`maxAttempts must be 1..${COMMAND_MAX_ATTEMPTS_LIMIT}`);
+    }
+    let lastConflict: ConcurrencyConflictError | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const { events: stored, lastSubjectSeq } = await this.readSubject<E>(opts.subject, { decode: opts.decode });
+      const state = stored.reduce((s, e) => opts.evolve(s, e.event), opts.initialState);
+      const events = [...opts.decide(opts.command, state)];
+      if (events.length === 0) return { events: [], seqs: [], state };
+      try {
+        const acks = await this.append(opts.subject, events, { expectedLastSubjectSeq: lastSubjectSeq });
+        const after = events.reduce((s, e) => opts.evolve(s, e as E), state);
+        return { events, seqs: acks.map((a) => a.seq), state: after };
+      } catch (err) {
+        if (!(err instanceof ConcurrencyConflictError)) throw err;
+        lastConflict = err;
+        if (attempt < maxAttempts) await sleep(backoffMs(attempt, CONFLICT_BACKOFF_BASE_MS, CONFLICT_BACKOFF_MAX_MS));
+      }
+    }
+    throw new ConcurrencyRetriesExhaustedError(opts.subject, maxAttempts, { cause: lastConflict });
+  }
+
+  /** A durable pull consumer; see consumer.ts for the ack / nak / term policy. */
+  consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
+    return consume(this, opts);
+  }
+
+  /** The stream's last sequence (0 when empty). */
+  async lastSeq(): Promise<number> {
+    const jsm = await this.jsm();
+    const info = await jsm.streams.info(this.streamName);
+    return info.state.last_seq;
+  }
+
+  /** Filter subjects for a consumer: one as `filter_subject` (any server), several need 2.10+. */
+  filterFor(subjects: readonly string[]): string | string[] {
+    if (subjects.length === 0) throw new TradeLogArgumentError('at least one filter subject is needed');
+    for (const s of subjects) {
+      if (!s.startsWith(`${this.subjectPrefix}.`)) throw new TradeLogArgumentError(`filter ${s} is outside ${this.subjectPrefix}.>`);
+    }
+    if (subjects.length === 1) return subjects[0];
+    const version = this.nc.info?.version ?? '0.0.0';
+    const [major, minor] = version.split('.').map(Number);
+    if (major < 2 || (major === 2 && minor < 10)) {
+      throw new UnsupportedServerError(`${subjects.length} filter subjects on one consumer need nats-server 2.10+, this one is ${version}`);
+    }
+    return [...subjects];
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain();
+  }
+
+  private assertSubject(subject: string): void {
+    if (!subject.startsWith(`${this.subjectPrefix}.`) || /[\s*>]/.test(subject)) {
+      throw new TradeLogArgumentError(`'${subject}' is not a concrete subject under ${this.subjectPrefix}.`);
+    }
+  }
+}
+
