@@ -105,7 +105,17 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
       'contract',
       p.jobId,
       contractDecider,
-      { type: 'SubmitResult', nodeId: p.nodeId, signerAddress, resultHash: p.resultHash, proofHash: p.proofHash, signature: p.signature, output: p.output, verification },
+      {
+        type: 'SubmitResult',
+        nodeId: p.nodeId,
+        signerAddress,
+        resultHash: p.resultHash,
+        proofHash: p.proofHash,
+        signature: p.signature,
+        output: p.output,
+        verification,
+        nowUnixSec: Math.floor(Date.now() / 1000),
+      },
       { correlationId: p.jobId, causationId: p.jobId, actor: `node:${p.nodeId}` },
     );
     return { status: state.status, outcome: verification.ok ? 'release' : 'refund' };

@@ -69,14 +69,14 @@ describe('account decider', () => {
     // recorded, so a redelivered RecordFunding for the same txHash appends a second AccountFunded and
     // fundedWei counts the mint twice. Node reputation guards the same case with `countedJobIds`.
     // Expected: [] for a txHash already recorded; actual: [AccountFunded(5 AGPU, TX_1)] again.
-    it.failing('records nothing for a mint whose transaction is already recorded (a redelivery)', () => {
+    it('records nothing for a mint whose transaction is already recorded (a redelivery)', () => {
       given([orgRegistered, funded(5n * AGPU_WEI, TX_1)]).when(funding(5n * AGPU_WEI, TX_1)).then([]);
     });
   });
 
   describe('evolve', () => {
     it('a registered org is active with nothing funded', () => {
-      expect(fold([orgRegistered])).toEqual({ status: 'active', orgId: ORG_ID, accountAddress: ACCOUNT_ADDRESS, fundedWei: 0n });
+      expect(fold([orgRegistered])).toEqual({ status: 'active', orgId: ORG_ID, accountAddress: ACCOUNT_ADDRESS, fundedWei: 0n, fundingTxHashes: new Set() });
     });
 
     it('sums what was funded', () => {

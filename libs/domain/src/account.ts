@@ -11,7 +11,14 @@ export type AccountCommand =
 
 export type AccountState =
   | { readonly status: 'none' }
-  | { readonly status: 'active'; readonly orgId: string; readonly accountAddress: string; readonly fundedWei: bigint };
+  | {
+      readonly status: 'active';
+      readonly orgId: string;
+      readonly accountAddress: string;
+      readonly fundedWei: bigint;
+      /** Mint transactions already recorded: a redelivered funding counts once. */
+      readonly fundingTxHashes: ReadonlySet<string>;
+    };
 
 export const initialAccountState = (): AccountState => ({ status: 'none' });
 
@@ -28,6 +35,7 @@ export function decideAccount(command: AccountCommand, state: AccountState): Dra
       return [draft('OrgRegistered', { orgId: command.orgId, name: command.name, accountAddress: command.accountAddress, custodyIndex: command.custodyIndex })];
     case 'RecordFunding':
       if (state.status === 'none') return refuse('ORG_NOT_FOUND', 'not-found', 'no such org');
+      if (state.fundingTxHashes.has(command.txHash.toLowerCase())) return [];
       validateFaucetAmount(command.amountWei);
       return [draft('AccountFunded', { orgId: state.orgId, accountAddress: state.accountAddress, amountWei: command.amountWei, txHash: command.txHash })];
     default:
@@ -39,10 +47,13 @@ export function evolveAccount(state: AccountState, event: Pick<TradeEvent, 'type
   switch (event.type) {
     case 'OrgRegistered': {
       const d = event.data as EventData<'OrgRegistered'>;
-      return { status: 'active', orgId: d.orgId, accountAddress: d.accountAddress, fundedWei: 0n };
+      return { status: 'active', orgId: d.orgId, accountAddress: d.accountAddress, fundedWei: 0n, fundingTxHashes: new Set() };
     }
-    case 'AccountFunded':
-      return state.status === 'active' ? { ...state, fundedWei: state.fundedWei + (event.data as EventData<'AccountFunded'>).amountWei } : state;
+    case 'AccountFunded': {
+      if (state.status !== 'active') return state;
+      const d = event.data as EventData<'AccountFunded'>;
+      return { ...state, fundedWei: state.fundedWei + d.amountWei, fundingTxHashes: new Set([...state.fundingTxHashes, d.txHash.toLowerCase()]) };
+    }
     default:
       return state;
   }

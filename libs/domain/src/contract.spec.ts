@@ -60,6 +60,7 @@ const submitResult = (
   signature: SIGNATURE,
   output: 'deadbeef',
   verification,
+  nowUnixSec: DEADLINE_UNIX_SEC - 60,
 });
 
 const recordReleased: ContractCommand = { type: 'RecordReleased', amountWei: ESCROW_WEI, txHash: TX };
@@ -180,7 +181,7 @@ describe('contract decider', () => {
     // (max 1000) but makes SettlementDecided.reason exceed its max of 1000, so the append fails with
     // EVENT_SCHEMA_INVALID and the bad result is never refunded. Expected: every event fits the catalogue
     // (e.g. truncate the composed reason). Today's reasons from verifyWorkloadResult are short, so it is latent.
-    it.failing('keeps the refund reason within the catalogue for a verification reason of 1000 characters', () => {
+    it('keeps the refund reason within the catalogue for a verification reason of 1000 characters', () => {
       const events = given([opened, started]).when(submitResult({ ok: false, code: 'RESULT_WRONG', reason: 'x'.repeat(1000) })).events();
       for (const e of events) expect(() => appendable(e)).not.toThrow();
     });
@@ -222,7 +223,11 @@ describe('contract decider', () => {
       given(HISTORY.released).when(recordReleased).then([]);
     });
 
-    it.each(cases('none', 'open-failed', 'open', 'running', 'settling refund', 'refunded'))('refuses when the contract is %s', (_s, history) => {
+    it('records a release the chain shows although a refund was decided (the chain is the truth)', () => {
+      given(HISTORY['settling refund']).when(recordReleased).then([released]);
+    });
+
+    it.each(cases('none', 'open-failed', 'open', 'running', 'refunded'))('refuses when the contract is %s', (_s, history) => {
       given(history).when(recordReleased).thenThrows('NOT_SETTLING_RELEASE');
     });
   });
@@ -241,7 +246,11 @@ describe('contract decider', () => {
       given(HISTORY.refunded).when(recordRefunded).then([]);
     });
 
-    it.each(cases('none', 'open-failed', 'open', 'running', 'settling release', 'released'))('refuses when the contract is %s', (_s, history) => {
+    it('records a refund the chain shows although a release was decided (the chain is the truth)', () => {
+      given(HISTORY['settling release']).when(recordRefunded).then([refunded]);
+    });
+
+    it.each(cases('none', 'open-failed', 'open', 'running', 'released'))('refuses when the contract is %s', (_s, history) => {
       given(history).when(recordRefunded).thenThrows('NOT_SETTLING_REFUND');
     });
   });
@@ -266,7 +275,13 @@ describe('contract decider', () => {
 
     it('a second SettlementDecided does not change the first outcome', () => {
       expect(fold([opened, decideRefund, decideRelease])).toMatchObject({ status: 'settling', outcome: 'refund' });
-      given([opened, decideRefund, decideRelease]).when(recordReleased).thenThrows('NOT_SETTLING_RELEASE');
+      given([opened, decideRefund, decideRelease]).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + 1 }).then([]);
+    });
+
+    it('refuses a result after the deadline, so the refund follows', () => {
+      given([opened, started])
+        .when({ ...(submitResult() as Extract<ContractCommand, { type: 'SubmitResult' }>), nowUnixSec: DEADLINE_UNIX_SEC + 1 })
+        .thenThrows('RESULT_TOO_LATE');
     });
 
     it('a late JobStarted after the settlement decision is ignored', () => {

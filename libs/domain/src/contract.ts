@@ -24,6 +24,8 @@ export type ContractCommand =
       readonly output: string;
       /** Whether the result and proof check out against the job's workload (recomputed at the edge). */
       readonly verification: { readonly ok: true } | { readonly ok: false; readonly code: string; readonly reason: string };
+      /** Edge time of the submission: a result after the deadline is refused (the refund follows). */
+      readonly nowUnixSec: number;
     }
   | { readonly type: 'ExpireDeadline'; readonly nowUnixSec: number }
   | { readonly type: 'RecordReleased'; readonly amountWei: bigint; readonly txHash: string | null }
@@ -43,6 +45,9 @@ export type ContractState =
   | ({ readonly status: 'open' | 'running' } & OpenTerms)
   | ({ readonly status: 'settling'; readonly outcome: 'release' | 'refund' } & OpenTerms)
   | ({ readonly status: 'released' | 'refunded' } & OpenTerms);
+
+/** The catalogue's bound on a reason's length. */
+export const REASON_LENGTH_MAX = 1000;
 
 export const initialContractState = (): ContractState => ({ status: 'none' });
 
@@ -68,6 +73,10 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       if (!sameAddress(command.signerAddress, state.nodeAddress))
         return refuse('BAD_RESULT_SIGNATURE', 'forbidden', 'the result is not signed by the assigned node key');
       if (state.status !== 'open' && state.status !== 'running') return refuse('RESULT_ALREADY_FINAL', 'conflict', `the contract is ${state.status}`);
+      if (command.nowUnixSec > state.deadlineUnixSec)
+        return refuse('RESULT_TOO_LATE', 'conflict', `the deadline ${state.deadlineUnixSec} has passed; the escrow goes back to the requester`, {
+          deadlineUnixSec: state.deadlineUnixSec,
+        });
       const submitted = draft('ResultSubmitted', {
         jobId: state.jobId,
         nodeId: command.nodeId,
@@ -82,7 +91,7 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       return [
         submitted,
         draft('ResultRejected', { jobId: state.jobId, code: command.verification.code, reason: command.verification.reason }),
-        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: `result rejected: ${command.verification.reason}` }),
+        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: `result rejected: ${command.verification.reason}`.slice(0, REASON_LENGTH_MAX) }),
       ];
     }
     case 'ExpireDeadline': {
@@ -92,12 +101,14 @@ export function decideContract(command: ContractCommand, state: ContractState): 
     }
     case 'RecordReleased': {
       if (state.status === 'released') return [];
-      if (state.status !== 'settling' || state.outcome !== 'release') return refuse('NOT_SETTLING_RELEASE', 'conflict', `the contract is ${state.status}`);
+      // Once settling, the chain is the truth: record the release even if a refund was decided
+      // (e.g. the provider's release landed first); never after a recorded refund.
+      if (state.status !== 'settling') return refuse('NOT_SETTLING_RELEASE', 'conflict', `the contract is ${state.status}`);
       return [draft('ContractReleased', { jobId: state.jobId, nodeAddress: state.nodeAddress, amountWei: command.amountWei, txHash: command.txHash })];
     }
     case 'RecordRefunded': {
       if (state.status === 'refunded') return [];
-      if (state.status !== 'settling' || state.outcome !== 'refund') return refuse('NOT_SETTLING_REFUND', 'conflict', `the contract is ${state.status}`);
+      if (state.status !== 'settling') return refuse('NOT_SETTLING_REFUND', 'conflict', `the contract is ${state.status}`);
       return [
         draft('ContractRefunded', { jobId: state.jobId, requesterAddress: state.requesterAddress, amountWei: command.amountWei, txHash: command.txHash }),
       ];

@@ -283,3 +283,26 @@ describe('job decider', () => {
     });
   });
 });
+
+describe('job requirements that no listed model can meet', () => {
+  it('refuses a VRAM minimum above every listed model, naming the largest there is', () => {
+    const spec: JobSpec = {
+      category: 'ai-training',
+      budgetWei: 10n ** 18n,
+      urgency: 'normal',
+      latencyPreference: 'normal',
+      requirements: { gpuModels: ['T4', 'RTX4090'], gpuCount: 1, minVramGiB: 200, tee: false, regions: [] },
+      expectedRuntimeSec: 60,
+      deadlineSec: 600,
+      green: false,
+      workload: { kind: 'hash-chain', seed: 's', iterations: 10 },
+    };
+    let caught: unknown;
+    try {
+      validateJobSpec(spec);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'REQUIREMENT_UNSATISFIABLE', details: { limit: 24 } });
+  });
+});

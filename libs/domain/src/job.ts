@@ -1,7 +1,7 @@
 import type { Category, EventData, JobRequirements, LatencyPreference, TradeEvent, Urgency, Workload } from '@starminer/events';
 import { assertNever, draft, type Draft } from './decider';
 import { refuse } from './errors';
-import { isKnownGpuModel } from './gpu-catalogue';
+import { GPU_MODELS, isKnownGpuModel } from './gpu-catalogue';
 
 /** Limits of one job, named so that a refusal can say what the limit is. */
 export const JOB_LIMITS = {
@@ -55,6 +55,10 @@ export function validateJobSpec(spec: JobSpec): void {
   for (const model of r.gpuModels) {
     if (!isKnownGpuModel(model)) refuse('UNKNOWN_GPU_MODEL', 'invalid', `unknown GPU model '${model}'`, { model });
   }
+  if (r.gpuModels.length > 0 && r.gpuModels.every((m) => GPU_MODELS[m].vramGiB < r.minVramGiB))
+    refuse('REQUIREMENT_UNSATISFIABLE', 'invalid', `none of ${r.gpuModels.join(', ')} has ${r.minVramGiB} GiB of VRAM`, {
+      limit: Math.max(...r.gpuModels.map((m) => GPU_MODELS[m].vramGiB)),
+    });
   if (r.gpuModels.length > 0 && r.gpuCount === 0)
     refuse('GPU_COUNT_REQUIRED', 'invalid', 'gpuCount must be at least 1 when gpuModels are given');
   if (r.gpuCount > JOB_LIMITS.gpuCountMax)
