@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+/// @title Compute Service Contracts (CSC): one escrow record per job, keyed by the job id
+/// @notice One contract holds every job's escrow. A record lives at a deterministic key (the job
+///         id), so a retried open can never open twice (the second sees the record and stops). We
+///         measured EIP-1167 clones against this (docs/BENCHMARKS.md, "Gas"): a clone per job pays
+///         CREATE (32k) + code deposit + a cold new account for the token balance, well above the
+///         120k open+release budget; two packed storage slots per job fit it.
+/// @dev Storage holds what on-chain decisions need (who pays, who is paid, how much, until when,
+///      status); terms hash, expected runtime, result and proof hashes and timestamps are in the
+///      events, which are part of the chain's history (receipts) and cost a fraction of storage.
+contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant DEPLOYER_ROLE = keccak256("DEPLOYER_ROLE");
+    bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+    /// @notice What the provider's node key signs: a result and its proof for one job, on this
+    ///         contract (verifyingContract) and this chain (chainId) via the EIP-712 domain.
+    bytes32 public constant RESULT_TYPEHASH = keccak256("Result(bytes32 jobId,bytes32 resultHash,bytes32 proofHash)");
+    /// @notice Upper bound of a batch, so a batch always fits in a block.
+    uint256 public constant MAX_BATCH = 64;
+
+    enum Status {
+        None,
+        Open,
+        Released,
+        Refunded,
+        Disputed
+    }
+
+    /// @dev Two slots. slot 0: requester | costWei. slot 1: provider | deadline | runtime | status.
+    ///      While Disputed, `deadline` holds the dispute's decide-by time.
+    struct Job {
+        address requester;
+        uint96 costWei;
+        address provider;
+        uint40 deadline;
+        uint32 expectedRuntimeSec;
+        Status status;
+    }
+
+    struct OpenParams {
+        bytes32 jobId;
+        address requester;
+        address provider;
+        uint96 costWei;
+        uint32 expectedRuntimeSec;
+        uint40 deadline;
+        bytes32 termsHash;
+    }
+
+    /// @notice EIP-2612 permit for exactly `costWei`, signed by the requester for this escrow.
+    ///         `deadline == 0` means "no permit, use the existing allowance".
+    struct PermitSig {
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    IERC20 public immutable token;
+    /// @notice After a job's deadline plus this delay anyone may refund it (to its requester only).
+    uint256 public immutable publicRefundDelaySec;
+    /// @notice A dispute that is not decided within this window can be refunded by anyone.
+    uint256 public immutable disputeWindowSec;
+
+    /// @dev No running total of escrows on purpose: it would add ~5k gas to every open and every
+    ///      settlement. The invariant (balance == sum of open escrows) is checked from the records.
+    mapping(bytes32 jobId => Job) private _jobs;
+
+    error ZeroAddress();
+    error ZeroJobId();
+    error ZeroCost(bytes32 jobId);
+    error DeadlineInPast(bytes32 jobId, uint256 deadline, uint256 nowSec);
+    error JobAlreadyExists(bytes32 jobId, Status status);
+    error UnknownJob(bytes32 jobId);
+    error AlreadySettled(bytes32 jobId, Status status);
+    error NotOpen(bytes32 jobId, Status status);
+    error PermitFailed(bytes32 jobId, address requester, uint256 allowanceWei, uint256 neededWei);
+    error InvalidProviderSignature(bytes32 jobId, address recovered, address provider);
+    error ZeroResultHash(bytes32 jobId);
+    error DeadlineNotReached(bytes32 jobId, uint256 refundableAt, uint256 nowSec);
+    error BatchTooLarge(uint256 size, uint256 max);
+    error BatchLengthMismatch(uint256 jobs, uint256 permits);
+
+    event ComputeContractOpened(
+        bytes32 indexed jobId,
+        address indexed requester,
+        address indexed provider,
+        uint256 costWei,
+        uint32 expectedRuntimeSec,
+        uint40 deadline,
+        bytes32 termsHash,
+        uint64 openedAt
+    );
+    event ComputeContractReleased(
+        bytes32 indexed jobId,
+        address indexed provider,
+        uint256 costWei,
+        bytes32 resultHash,
+        bytes32 proofHash,
+        address settledBy,
+        uint64 settledAt
+    );
+    event ComputeContractRefunded(
+        bytes32 indexed jobId, address indexed requester, uint256 costWei, address settledBy, uint64 settledAt
+    );
+    event ComputeContractDisputed(bytes32 indexed jobId, bytes32 reasonHash, uint40 decideBy, uint64 disputedAt);
+
+    constructor(
+        IERC20 token_,
+        address admin,
+        address deployer,
+        address settlement,
+        uint256 publicRefundDelaySec_,
+        uint256 disputeWindowSec_
+    ) EIP712("StarMiner Compute Escrow", "1") {
+        if (address(token_) == address(0) || admin == address(0) || deployer == address(0) || settlement == address(0)) {
+            revert ZeroAddress();
+        }
+        token = token_;
+        publicRefundDelaySec = publicRefundDelaySec_;
+        disputeWindowSec = disputeWindowSec_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(DEPLOYER_ROLE, deployer);
+        _grantRole(SETTLEMENT_ROLE, settlement);
+    }
+
+    // ---------------------------------------------------------------- open
+
+    /// @notice Open with the escrow pulled through an existing allowance.
+    function open(OpenParams calldata p) external onlyRole(DEPLOYER_ROLE) nonReentrant {
+        _validate(p);
+        _open(p);
+    }
+
+    /// @notice Open in one transaction: the requester's permit, then the pull.
+    function openWithPermit(OpenParams calldata p, PermitSig calldata permit)
+        external
+        onlyRole(DEPLOYER_ROLE)
+        nonReentrant
+    {
+        _validate(p);
+        _permit(p, permit);
+        _open(p);
+    }
+
+    /// @notice Open many jobs in one transaction. A job id that already has a record is skipped
+    ///         (a retried batch opens nothing twice); any other failure reverts the whole batch.
+    /// @param permits either empty (allowances) or one per job (deadline 0 = no permit for that one)
+    /// @return opened how many records were created
+    function openBatch(OpenParams[] calldata ps, PermitSig[] calldata permits)
+        external
+        onlyRole(DEPLOYER_ROLE)
+        nonReentrant
+        returns (uint256 opened)
+    {
+        uint256 n = ps.length;
+        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
+        if (permits.length != 0 && permits.length != n) revert BatchLengthMismatch(n, permits.length);
+        for (uint256 i; i < n; ++i) {
+            OpenParams calldata p = ps[i];
+            if (_jobs[p.jobId].status != Status.None) continue;
+            _validate(p);
+            if (permits.length != 0) _permit(p, permits[i]);
+            _open(p);
+            unchecked {
+                ++opened;
+            }
+        }
+    }
+
+    function _permit(OpenParams calldata p, PermitSig calldata permit) private {
+        if (permit.deadline == 0) return;
+        // A permit can be front-run (its signature is public once in the mempool); then the
+        // allowance already exists and the pull below still succeeds. Only fail when it does not.
+        try IERC20Permit(address(token)).permit(
+            p.requester, address(this), p.costWei, permit.deadline, permit.v, permit.r, permit.s
+        ) {} catch {
+            uint256 allowanceWei = token.allowance(p.requester, address(this));
+            if (allowanceWei < p.costWei) revert PermitFailed(p.jobId, p.requester, allowanceWei, p.costWei);
+        }
+    }
+
+    /// @dev Checked before the permit, so a bad job is reported as such, not as a failed permit.
+    function _validate(OpenParams calldata p) private view {
+        if (p.jobId == bytes32(0)) revert ZeroJobId();
+        if (p.requester == address(0) || p.provider == address(0)) revert ZeroAddress();
+        if (p.costWei == 0) revert ZeroCost(p.jobId);
+        if (p.deadline <= block.timestamp) revert DeadlineInPast(p.jobId, p.deadline, block.timestamp);
+    }
+
+    function _open(OpenParams calldata p) private {
+        Job storage job = _jobs[p.jobId];
+        if (job.status != Status.None) revert JobAlreadyExists(p.jobId, job.status);
+
+        job.requester = p.requester;
+        job.costWei = p.costWei;
+        job.provider = p.provider;
+        job.deadline = p.deadline;
+        job.expectedRuntimeSec = p.expectedRuntimeSec;
+        job.status = Status.Open;
+
+        emit ComputeContractOpened(
+            p.jobId, p.requester, p.provider, p.costWei, p.expectedRuntimeSec, p.deadline, p.termsHash, uint64(block.timestamp)
+        );
+        // Effects before the interaction; the token is fixed at construction and the guard blocks
+        // re-entry anyway.
+        token.safeTransferFrom(p.requester, address(this), p.costWei);
+    }
+
+    // ---------------------------------------------------------------- settle
+
+    /// @notice Pay the provider: only for the result and proof its node key signed for this job.
+    function release(bytes32 jobId, bytes32 resultHash, bytes32 proofHash, bytes calldata providerSignature)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+    {
+        Job storage job = _jobs[jobId];
+        Status status = job.status;
+        _requireSettleable(jobId, status);
+        if (resultHash == bytes32(0)) revert ZeroResultHash(jobId);
+        address provider = job.provider;
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(RESULT_TYPEHASH, jobId, resultHash, proofHash)));
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, providerSignature);
+        if (err != ECDSA.RecoverError.NoError || recovered != provider) {
+            revert InvalidProviderSignature(jobId, recovered, provider);
+        }
+        uint256 costWei = job.costWei;
+        job.status = Status.Released;
+        emit ComputeContractReleased(jobId, provider, costWei, resultHash, proofHash, msg.sender, uint64(block.timestamp));
+        token.safeTransfer(provider, costWei);
+    }
+
+    /// @notice Return the escrow to the requester.
+    ///         Open: the settlement role after the deadline; anyone after deadline + publicRefundDelaySec.
+    ///         Disputed: the settlement role at any time (decided for the requester); anyone after the
+    ///         dispute window. Anyone may call because the money can only go to the recorded
+    ///         requester: a stalled platform must never lock a requester's escrow.
+    function refund(bytes32 jobId) external nonReentrant {
+        Job storage job = _jobs[jobId];
+        Status status = job.status;
+        _requireSettleable(jobId, status);
+        bool isSettlement = hasRole(SETTLEMENT_ROLE, msg.sender);
+        uint256 refundableAt;
+        if (status == Status.Open) {
+            refundableAt = isSettlement ? uint256(job.deadline) + 1 : uint256(job.deadline) + publicRefundDelaySec + 1;
+        } else {
+            refundableAt = isSettlement ? 0 : uint256(job.deadline) + 1;
+        }
+        if (block.timestamp < refundableAt) revert DeadlineNotReached(jobId, refundableAt, block.timestamp);
+        address requester = job.requester;
+        uint256 costWei = job.costWei;
+        job.status = Status.Refunded;
+        emit ComputeContractRefunded(jobId, requester, costWei, msg.sender, uint64(block.timestamp));
+        token.safeTransfer(requester, costWei);
+    }
+
+    /// @notice Put an open job on hold: it then ends by release (with the provider's signature), by a
+    ///         refund from the settlement role, or by anyone's refund after the dispute window.
+    function dispute(bytes32 jobId, bytes32 reasonHash) external onlyRole(SETTLEMENT_ROLE) {
+        Job storage job = _jobs[jobId];
+        Status status = job.status;
+        if (status == Status.None) revert UnknownJob(jobId);
+        if (status != Status.Open) revert NotOpen(jobId, status);
+        uint40 decideBy = uint40(block.timestamp + disputeWindowSec);
+        job.deadline = decideBy;
+        job.status = Status.Disputed;
+        emit ComputeContractDisputed(jobId, reasonHash, decideBy, uint64(block.timestamp));
+    }
+
+    function _requireSettleable(bytes32 jobId, Status status) private pure {
+        if (status == Status.Open || status == Status.Disputed) return;
+        if (status == Status.None) revert UnknownJob(jobId);
+        revert AlreadySettled(jobId, status);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function getJob(bytes32 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    function statusOf(bytes32 jobId) external view returns (Status) {
+        return _jobs[jobId].status;
+    }
+
+    /// @notice The EIP-712 digest a provider signs for `release`.
+    function resultDigest(bytes32 jobId, bytes32 resultHash, bytes32 proofHash) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(RESULT_TYPEHASH, jobId, resultHash, proofHash)));
+    }
+
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+}

@@ -1,0 +1,53 @@
+import type { Abi, Address, Hex } from 'viem';
+import { artifacts } from './artifacts';
+import { toChainActionError, ChainActionError } from './errors';
+import { waitForSuccess } from './receipts';
+import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
+
+/** 1 billion AGPU. */
+export const DEFAULT_AGPU_CAP_WEI = 1_000_000_000n * 10n ** 18n;
+export const DEFAULT_PUBLIC_REFUND_DELAY_SEC = 24 * 3600;
+export const DEFAULT_DISPUTE_WINDOW_SEC = 3 * 24 * 3600;
+
+export interface DeployMarketParams {
+  admin: Address;
+  /** Opens compute contracts, posts anchors, draws vaults. */
+  deployer: Address;
+  /** Releases, refunds, disputes, slashes. */
+  settlement: Address;
+  minter: Address;
+  capWei?: bigint;
+  publicRefundDelaySec?: number;
+  disputeWindowSec?: number;
+}
+
+export async function deployContract(
+  walletClient: ChainWalletClient,
+  publicClient: ChainPublicClient,
+  contract: { abi: Abi; bytecode: Hex },
+  args: readonly unknown[],
+  label: string,
+): Promise<Address> {
+  try {
+    const hash = await walletClient.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args });
+    const receipt = await waitForSuccess(publicClient, hash, `deploy ${label}`);
+    if (!receipt.contractAddress) throw new ChainActionError('DeployFailed', `deploy ${label}: no contract address in receipt ${hash}`);
+    return receipt.contractAddress;
+  } catch (err) {
+    throw toChainActionError(err, `deploy ${label}`);
+  }
+}
+
+/** Deploy the whole market once; the caller records the addresses (the stack keeps them under .data/). */
+export async function deployMarket(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: DeployMarketParams): Promise<MarketAddresses> {
+  const a = artifacts();
+  const token = await deployContract(walletClient, publicClient, a.AgpuToken, [params.admin, params.minter, params.capWei ?? DEFAULT_AGPU_CAP_WEI], 'AgpuToken');
+  const escrow = await deployContract(
+    walletClient,
+    publicClient,
+    a.ComputeEscrow,
+    [token, params.admin, params.deployer, params.settlement, BigInt(params.publicRefundDelaySec ?? DEFAULT_PUBLIC_REFUND_DELAY_SEC), BigInt(params.disputeWindowSec ?? DEFAULT_DISPUTE_WINDOW_SEC)],
+    'ComputeEscrow',
+  );
+  return { token, escrow };
+}

@@ -1,0 +1,29 @@
+import type { Address, Hex } from 'viem';
+import { tokenAbi } from './artifacts';
+import { toChainActionError } from './errors';
+import { waitForSuccess } from './receipts';
+import type { ChainPublicClient, ChainWalletClient } from './types';
+
+export interface MintAgpuParams {
+  token: Address;
+  to: Address;
+  amountWei: bigint;
+}
+
+/** Mint AGPU (the wallet must hold MINTER_ROLE; beyond the cap it reverts ERC20ExceededCap). */
+export async function mintAgpu(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: MintAgpuParams): Promise<{ txHash: Hex; blockNumber: bigint }> {
+  try {
+    const { request } = await publicClient.simulateContract({
+      account: walletClient.account,
+      address: params.token,
+      abi: tokenAbi(),
+      functionName: 'mint',
+      args: [params.to, params.amountWei],
+    });
+    const txHash = await walletClient.writeContract(request);
+    const receipt = await waitForSuccess(publicClient, txHash, 'mintAgpu');
+    return { txHash, blockNumber: receipt.blockNumber };
+  } catch (err) {
+    throw toChainActionError(err, 'mintAgpu');
+  }
+}

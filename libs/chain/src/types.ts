@@ -1,0 +1,16 @@
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem';
+
+/** A wallet client with its account hoisted (the role that signs the transaction). */
+export type ChainWalletClient = WalletClient<Transport, Chain, Account>;
+export type ChainPublicClient = PublicClient<Transport, Chain>;
+
+/** Where the market's contracts live; the JSON of this object is the services' MARKET_ADDRESSES. */
+export interface MarketAddresses {
+  token: Address;
+  escrow: Address;
+  staking?: Address;
+  vaults?: Address;
+  anchor?: Address;
+}
+
+export type TxHash = Hex;
