@@ -39,6 +39,7 @@ export interface ConsumerHandle {
   readonly done: Promise<void>;
 }
 
+const TERM_REASON_MAX_CHARS = 200;
 const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -93,11 +94,16 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const consumer = await log.js.consumers.get(log.streamName, opts.durable);
   const messages = await consumer.consume({ max_messages: batchMax, expires: expiresMs });
 
+  // `+TERM <reason>` is understood from nats-server 2.10.4; an older server would read it as an
+  // unknown ack and redeliver, so there the reason only goes to onError.
+  const termWithReason = log.serverAtLeast(2, 10, 4);
+  const term = (m: JsMsg, reason: string): void => (termWithReason ? m.term(reason.slice(0, TERM_REASON_MAX_CHARS)) : m.term());
+
   const settleFailure = (m: JsMsg, err: unknown): void => {
     const permanent = (err as { retryable?: unknown } | null)?.retryable === false;
     if (permanent || m.info.deliveryCount >= maxDeliver) {
       const why = permanent ? 'non-retryable' : `failed ${m.info.deliveryCount} deliveries`;
-      m.term(`${why}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200));
+      term(m, `${why}: ${err instanceof Error ? err.message : String(err)}`);
       onError(err, { seq: m.seq, subject: m.subject });
     } else {
       m.nak(backoffMs(m.info.deliveryCount, NAK_DELAY_BASE_MS, NAK_DELAY_MAX_MS));
@@ -121,7 +127,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered } });
       } catch (cause) {
         const err = new EventDecodeError(m.subject, m.seq, { cause });
-        m.term(err.message.slice(0, 200));
+        term(m, err.message);
         onError(err, { seq: m.seq, subject: m.subject });
       }
     }

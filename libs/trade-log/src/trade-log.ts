@@ -310,12 +310,16 @@ export class TradeLog {
       if (!s.startsWith(`${this.subjectPrefix}.`)) throw new TradeLogArgumentError(`filter ${s} is outside ${this.subjectPrefix}.>`);
     }
     if (subjects.length === 1) return subjects[0];
-    const version = this.nc.info?.version ?? '0.0.0';
-    const [major, minor] = version.split('.').map(Number);
-    if (major < 2 || (major === 2 && minor < 10)) {
-      throw new UnsupportedServerError(`${subjects.length} filter subjects on one consumer need nats-server 2.10+, this one is ${version}`);
+    if (!this.serverAtLeast(2, 10, 0)) {
+      throw new UnsupportedServerError(`${subjects.length} filter subjects on one consumer need nats-server 2.10+, this one is ${this.nc.info?.version}`);
     }
     return [...subjects];
+  }
+
+  /** Whether the connected nats-server is at least this version (features differ: 2.9 is still packaged). */
+  serverAtLeast(major: number, minor: number, patch: number): boolean {
+    const [a = 0, b = 0, c = 0] = (this.nc.info?.version ?? '0.0.0').split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+    return a !== major ? a > major : b !== minor ? b > minor : c >= patch;
   }
 
   async close(): Promise<void> {
