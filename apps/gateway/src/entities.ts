@@ -26,7 +26,7 @@ export class IdempotencyRow {
   @Column({ type: 'text' }) requestHash!: string;
   /** null while the first request is still being answered */
   @Column({ type: 'int', nullable: true }) statusCode!: number | null;
-  @Column({ type: 'jsonb', nullable: true }) body!: unknown;
+  @Column({ type: 'jsonb', nullable: true }) body!: object | null;
   @Column({ type: 'timestamptz' }) createdAt!: Date;
 }
 
@@ -50,13 +50,13 @@ export class JobView {
   @Column({ type: 'text' }) urgency!: string;
   @Column(WEI_COLUMN) budgetWei!: bigint;
   @Column({ type: 'int' }) expectedRuntimeSec!: number;
-  @Column({ type: 'jsonb' }) requirements!: unknown;
-  @Column({ type: 'jsonb' }) workload!: unknown;
+  @Column({ type: 'jsonb' }) requirements!: object;
+  @Column({ type: 'jsonb' }) workload!: object;
   @Column({ type: 'text', nullable: true }) nodeId!: string | null;
   @Column({ type: 'text', nullable: true }) nodeAddress!: string | null;
   @Column({ ...WEI_COLUMN, nullable: true }) priceWeiPerHour!: bigint | null;
   @Column({ ...WEI_COLUMN, nullable: true }) costWei!: bigint | null;
-  @Column({ type: 'jsonb', nullable: true }) quote!: unknown;
+  @Column({ type: 'jsonb', nullable: true }) quote!: object | null;
   @Column({ type: 'text', nullable: true }) contractAddress!: string | null;
   @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
   @Column({ type: 'text', nullable: true }) openTxHash!: string | null;

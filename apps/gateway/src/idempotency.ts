@@ -27,7 +27,7 @@ export class Idempotency {
       throw new DomainError('IDEMPOTENCY_KEY_INVALID', 'invalid', `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_LENGTH_MAX} characters`);
     const repo = this.gw.rt.db.getRepository(IdempotencyRow);
     const requestHash = sha256Hex(toJson(request));
-    const inserted = await repo.createQueryBuilder().insert().into(IdempotencyRow).values({ orgId, key, requestHash, statusCode: null, body: null, createdAt: new Date() }).orIgnore().execute();
+    const inserted = await repo.createQueryBuilder().insert().into(IdempotencyRow).values({ orgId, key, requestHash, createdAt: new Date() }).orIgnore().execute();
     if ((inserted.raw as unknown[]).length === 0) {
       const first = await repo.findOneOrFail({ where: { orgId, key } });
       if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'unprocessable', 'this Idempotency-Key was used for another request');

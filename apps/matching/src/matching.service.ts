@@ -3,8 +3,8 @@ import { uuidv7 } from 'uuidv7';
 import { decodeEvent, makeEvent, toJson, type EventData, type TradeEvent } from '@starminer/events';
 import { DomainError, jobDecider } from '@starminer/domain';
 import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type Match } from '@starminer/matching';
-import type { StoredEvent } from '@starminer/trade-log';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { follow } from './follow';
 import { jobSpecOf, nodeSpecOf } from './to-engine';
 
 /** Most matches one round appends; the rest wait for the next round. */
@@ -36,19 +36,17 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const filters = ['node', 'job', 'contract', 'market'].map((k) => this.rt.filter(k as 'job'));
-    const { lastSeq } = await this.rt.tradeLog.streamInfo();
-    this.follower = await this.rt.tradeLog.follow({
+    if ((await this.rt.tradeLog.lastSeq()) === 0) this.markCaughtUp();
+    this.follower = await follow(this.rt.tradeLog, {
       filterSubjects: filters,
       fromSeq: 1,
       decode: decodeEvent,
-      handler: async (batch: StoredEvent[]) => {
+      handler: async (batch, caughtUp) => {
         for (const stored of batch) this.apply(stored.event as TradeEvent);
-        const last = batch[batch.length - 1]?.seq ?? 0;
-        if (!this.caughtUp && last >= lastSeq) this.markCaughtUp();
+        if (caughtUp && !this.caughtUp) this.markCaughtUp();
         if (this.caughtUp) await this.scheduleRound(this.lastEventMs);
       },
     });
-    if (lastSeq === 0) this.markCaughtUp();
     this.rounds.start();
   }
 

@@ -12,7 +12,10 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   return parsed.data;
 }
 
-const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte private key');
+const hexKey = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte private key')
+  .transform((s) => s as `0x${string}`);
 
 /** What every service needs: the log and its own Postgres schema. */
 export const baseConfigSchema = z.object({

@@ -89,7 +89,7 @@ export class ServiceRuntime {
       command,
       decode: decodeEvent,
     });
-    return { events: result.events as TradeEvent[], seqs: result.seqs.map((x) => (typeof x === 'number' ? x : x.seq)), state: result.state };
+    return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
   }
 
   /** The current state of one aggregate instance, folded from its events. */
