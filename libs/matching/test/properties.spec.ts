@@ -67,8 +67,10 @@ const jobArb = fc.record({
   deadlineHours: fc.option(fc.integer({ min: 1, max: 24 }), { nil: undefined }),
 });
 
+type JobDraft = typeof jobArb extends fc.Arbitrary<infer T> ? T : never;
+
 type Op =
-  | { kind: 'submit'; job: fc.RecordValue<typeof jobArb> }
+  | { kind: 'submit'; job: JobDraft }
   | { kind: 'match'; max: number }
   | { kind: 'release'; pick: number }
   | { kind: 'online'; pick: number; online: boolean }
@@ -91,7 +93,7 @@ const scenarioArb = fc.integer({ min: 1, max: 25 }).chain((n) =>
   }),
 );
 
-const toJob = (j: fc.RecordValue<typeof jobArb>, jobId: string, atMs: number): JobSpec => ({
+const toJob = (j: JobDraft, jobId: string, atMs: number): JobSpec => ({
   jobId,
   category: j.category,
   budgetWei: BigInt(j.budgetAgpu) * WEI,
