@@ -12,8 +12,6 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 contract AgpuToken is ERC20, ERC20Capped, ERC20Permit, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
-    /// @dev Escrow records pack amounts into uint96; a larger cap could not be escrowed.
-    error CapTooLarge(uint256 capWei, uint256 maxCapWei);
     error ZeroAddress();
 
     event Minted(address indexed minter, address indexed to, uint256 amountWei);
@@ -24,7 +22,6 @@ contract AgpuToken is ERC20, ERC20Capped, ERC20Permit, AccessControl {
         ERC20Permit("StarMiner AGPU")
     {
         if (admin == address(0) || minter == address(0)) revert ZeroAddress();
-        if (capWei > type(uint96).max) revert CapTooLarge(capWei, type(uint96).max);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(MINTER_ROLE, minter);
     }

@@ -15,9 +15,12 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///         measured EIP-1167 clones against this (docs/BENCHMARKS.md, "Gas"): a clone per job pays
 ///         CREATE (32k) + code deposit + a cold new account for the token balance, well above the
 ///         120k open+release budget; two packed storage slots per job fit it.
-/// @dev Storage holds what on-chain decisions need (who pays, who is paid, how much, until when,
-///      status); terms hash, expected runtime, result and proof hashes and timestamps are in the
-///      events, which are part of the chain's history (receipts) and cost a fraction of storage.
+/// @dev One storage slot per job: status, deadline and a 208-bit commitment to (requester, provider,
+///      costWei). Settling calls pass those three back (the library reads them from the job's
+///      ComputeContractOpened event) and the contract checks them against the commitment, so
+///      nobody can redirect or resize a payout. The full record (terms hash, expected runtime,
+///      result and proof hashes, timestamps) is in the events, part of the chain's history, at a
+///      fraction of the cost of storage: a second slot would add 22k gas to every open.
 contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -37,22 +40,25 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         Disputed
     }
 
-    /// @dev Two slots. slot 0: requester | costWei. slot 1: provider | deadline | runtime | status.
-    ///      While Disputed, `deadline` holds the dispute's decide-by time.
+    /// @dev One slot. While Disputed, `deadline` holds the dispute's decide-by time.
     struct Job {
-        address requester;
-        uint96 costWei;
-        address provider;
+        uint208 commitment;
         uint40 deadline;
-        uint32 expectedRuntimeSec;
         Status status;
+    }
+
+    /// @notice Who pays, who is paid, how much: committed at open, restated at settlement.
+    struct Terms {
+        address requester;
+        address provider;
+        uint256 costWei;
     }
 
     struct OpenParams {
         bytes32 jobId;
         address requester;
         address provider;
-        uint96 costWei;
+        uint256 costWei;
         uint32 expectedRuntimeSec;
         uint40 deadline;
         bytes32 termsHash;
@@ -88,6 +94,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     error PermitFailed(bytes32 jobId, address requester, uint256 allowanceWei, uint256 neededWei);
     error InvalidProviderSignature(bytes32 jobId, address recovered, address provider);
     error ZeroResultHash(bytes32 jobId);
+    error TermsMismatch(bytes32 jobId);
     error DeadlineNotReached(bytes32 jobId, uint256 refundableAt, uint256 nowSec);
     error BatchTooLarge(uint256 size, uint256 max);
     error BatchLengthMismatch(uint256 jobs, uint256 permits);
@@ -203,11 +210,8 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         Job storage job = _jobs[p.jobId];
         if (job.status != Status.None) revert JobAlreadyExists(p.jobId, job.status);
 
-        job.requester = p.requester;
-        job.costWei = p.costWei;
-        job.provider = p.provider;
+        job.commitment = _commit(p.requester, p.provider, p.costWei);
         job.deadline = p.deadline;
-        job.expectedRuntimeSec = p.expectedRuntimeSec;
         job.status = Status.Open;
 
         emit ComputeContractOpened(
@@ -221,36 +225,34 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- settle
 
     /// @notice Pay the provider: only for the result and proof its node key signed for this job.
-    function release(bytes32 jobId, bytes32 resultHash, bytes32 proofHash, bytes calldata providerSignature)
-        external
-        onlyRole(SETTLEMENT_ROLE)
-        nonReentrant
-    {
+    function release(
+        bytes32 jobId,
+        Terms calldata t,
+        bytes32 resultHash,
+        bytes32 proofHash,
+        bytes calldata providerSignature
+    ) external onlyRole(SETTLEMENT_ROLE) nonReentrant {
         Job storage job = _jobs[jobId];
-        Status status = job.status;
-        _requireSettleable(jobId, status);
+        _requireSettleable(jobId, job, t);
         if (resultHash == bytes32(0)) revert ZeroResultHash(jobId);
-        address provider = job.provider;
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(RESULT_TYPEHASH, jobId, resultHash, proofHash)));
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, providerSignature);
-        if (err != ECDSA.RecoverError.NoError || recovered != provider) {
-            revert InvalidProviderSignature(jobId, recovered, provider);
+        if (err != ECDSA.RecoverError.NoError || recovered != t.provider) {
+            revert InvalidProviderSignature(jobId, recovered, t.provider);
         }
-        uint256 costWei = job.costWei;
         job.status = Status.Released;
-        emit ComputeContractReleased(jobId, provider, costWei, resultHash, proofHash, msg.sender, uint64(block.timestamp));
-        token.safeTransfer(provider, costWei);
+        emit ComputeContractReleased(jobId, t.provider, t.costWei, resultHash, proofHash, msg.sender, uint64(block.timestamp));
+        token.safeTransfer(t.provider, t.costWei);
     }
 
     /// @notice Return the escrow to the requester.
     ///         Open: the settlement role after the deadline; anyone after deadline + publicRefundDelaySec.
     ///         Disputed: the settlement role at any time (decided for the requester); anyone after the
-    ///         dispute window. Anyone may call because the money can only go to the recorded
+    ///         dispute window. Anyone may call because the money can only go to the committed
     ///         requester: a stalled platform must never lock a requester's escrow.
-    function refund(bytes32 jobId) external nonReentrant {
+    function refund(bytes32 jobId, Terms calldata t) external nonReentrant {
         Job storage job = _jobs[jobId];
-        Status status = job.status;
-        _requireSettleable(jobId, status);
+        Status status = _requireSettleable(jobId, job, t);
         bool isSettlement = hasRole(SETTLEMENT_ROLE, msg.sender);
         uint256 refundableAt;
         if (status == Status.Open) {
@@ -259,11 +261,9 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
             refundableAt = isSettlement ? 0 : uint256(job.deadline) + 1;
         }
         if (block.timestamp < refundableAt) revert DeadlineNotReached(jobId, refundableAt, block.timestamp);
-        address requester = job.requester;
-        uint256 costWei = job.costWei;
         job.status = Status.Refunded;
-        emit ComputeContractRefunded(jobId, requester, costWei, msg.sender, uint64(block.timestamp));
-        token.safeTransfer(requester, costWei);
+        emit ComputeContractRefunded(jobId, t.requester, t.costWei, msg.sender, uint64(block.timestamp));
+        token.safeTransfer(t.requester, t.costWei);
     }
 
     /// @notice Put an open job on hold: it then ends by release (with the provider's signature), by a
@@ -279,10 +279,15 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         emit ComputeContractDisputed(jobId, reasonHash, decideBy, uint64(block.timestamp));
     }
 
-    function _requireSettleable(bytes32 jobId, Status status) private pure {
-        if (status == Status.Open || status == Status.Disputed) return;
+    function _requireSettleable(bytes32 jobId, Job storage job, Terms calldata t) private view returns (Status status) {
+        status = job.status;
         if (status == Status.None) revert UnknownJob(jobId);
-        revert AlreadySettled(jobId, status);
+        if (status != Status.Open && status != Status.Disputed) revert AlreadySettled(jobId, status);
+        if (job.commitment != _commit(t.requester, t.provider, t.costWei)) revert TermsMismatch(jobId);
+    }
+
+    function _commit(address requester, address provider, uint256 costWei) private pure returns (uint208) {
+        return uint208(uint256(keccak256(abi.encode(requester, provider, costWei))));
     }
 
     // ---------------------------------------------------------------- views
@@ -293,6 +298,12 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
 
     function statusOf(bytes32 jobId) external view returns (Status) {
         return _jobs[jobId].status;
+    }
+
+    /// @notice Whether (requester, provider, costWei) are the terms this job was opened with.
+    function matchesTerms(bytes32 jobId, Terms calldata t) external view returns (bool) {
+        Job storage job = _jobs[jobId];
+        return job.status != Status.None && job.commitment == _commit(t.requester, t.provider, t.costWei);
     }
 
     /// @notice The EIP-712 digest a provider signs for `release`.

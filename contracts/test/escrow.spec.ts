@@ -48,6 +48,8 @@ async function openJob(over: Partial<OpenComputeContractParams> = {}) {
   return { p, r };
 }
 
+const termsOfP = (p: OpenComputeContractParams) => ({ requester: p.requester.address, provider: p.provider, costWei: p.costWei });
+
 async function sign(jobId: string, resultHash: Hex = hash32('result'), proofHash: Hex = hash32('proof')) {
   return signResult(m.provider, { addresses: m.addresses, chainId: m.chainId, jobId, resultHash, proofHash });
 }
@@ -59,7 +61,7 @@ async function call(wallet: Market['adminW'], functionName: string, args: readon
     address: m.addresses.escrow,
     abi: artifacts().ComputeEscrow.abi,
     functionName: functionName as 'refund',
-    args: args as [Hex],
+    args: args as [Hex, { requester: Hex; provider: Hex; costWei: bigint }],
   });
   return wallet.writeContract(request);
 }
@@ -79,9 +81,9 @@ describe('AgpuToken', () => {
     expect(await agpuBalance(m.publicClient, { token: m.addresses.token, account: m.stranger.address })).toBe(7n);
   });
 
-  it('refuses a cap that escrow records cannot hold, and zero role addresses', async () => {
+  it('refuses a zero cap and zero role addresses', async () => {
     const { deployContract } = await import('@starminer/chain');
-    await expectCode(deployContract(m.adminW, m.publicClient, artifacts().AgpuToken, [m.admin.address, m.minter.address, 2n ** 96n], 'AgpuToken'), 'CapTooLarge');
+    await expectCode(deployContract(m.adminW, m.publicClient, artifacts().AgpuToken, [m.admin.address, m.minter.address, 0n], 'AgpuToken'), 'ERC20InvalidCap');
     await expectCode(
       deployContract(m.adminW, m.publicClient, artifacts().AgpuToken, ['0x0000000000000000000000000000000000000000', m.minter.address, 1n], 'AgpuToken'),
       'ZeroAddress',
@@ -97,7 +99,8 @@ describe('open', () => {
     expect(r.contractAddress).toBe(m.addresses.escrow);
     expect(await agpuBalance(m.publicClient, { token: m.addresses.token, account: m.requester.address })).toBe(before - p.costWei);
     const job = await readComputeContract(m.publicClient, { addresses: m.addresses, jobId: p.jobId });
-    expect(job).toMatchObject({ status: 'open', requester: m.requester.address, provider: m.provider.address, costWei: p.costWei, deadlineSec: p.deadlineSec, expectedRuntimeSec: 600 });
+    expect(job).toMatchObject({ status: 'open', requester: m.requester.address, provider: m.provider.address, costWei: p.costWei, deadlineSec: p.deadlineSec, expectedRuntimeSec: 600, termsHash: p.termsHash, openTxHash: r.txHash, openBlockNumber: r.blockNumber });
+    expect((await readComputeContract(m.publicClient, { addresses: m.addresses, jobId: 'never-opened' })).status).toBe('none');
     const receipt = await m.publicClient.getTransactionReceipt({ hash: r.txHash! });
     const [opened] = parseEventLogs({ abi: artifacts().ComputeEscrow.abi, logs: receipt.logs, eventName: 'ComputeContractOpened' });
     expect(opened!.args).toMatchObject({ jobId: jobIdToBytes32(p.jobId), termsHash: p.termsHash, costWei: p.costWei, deadline: p.deadlineSec });
@@ -220,8 +223,8 @@ describe('release', () => {
     // idempotent through the library, a revert on the contract
     const again = await releaseComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: p.jobId, resultHash: hash32('result'), proofHash: hash32('proof'), providerSignature: signature });
     expect(again).toMatchObject({ txHash: null, alreadySettled: true, amountWei: p.costWei });
-    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), hash32('result'), hash32('proof'), signature]), 'AlreadySettled');
-    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32(p.jobId)]), 'AlreadySettled');
+    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), termsOfP(p), hash32('result'), hash32('proof'), signature]), 'AlreadySettled');
+    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32(p.jobId), termsOfP(p)]), 'AlreadySettled');
     await expectCode(refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: p.jobId }), 'AlreadySettled');
     expect(await agpuBalance(m.publicClient, { token: m.addresses.token, account: m.provider.address })).toBe(before + p.costWei);
   });
@@ -254,9 +257,22 @@ describe('release', () => {
     await expectCode(releaseComputeContract(m.deployerW, m.publicClient, params), 'AccessControlUnauthorizedAccount');
     await expectCode(releaseComputeContract(m.strangerW, m.publicClient, params), 'AccessControlUnauthorizedAccount');
     await expectCode(releaseComputeContract(m.settlementW, m.publicClient, { ...params, jobId: 'never-opened' }), 'UnknownJob');
-    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32('never-opened'), hash32('r'), hash32('p'), sig]), 'UnknownJob');
+    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32('never-opened'), termsOfP(p), hash32('r'), hash32('p'), sig]), 'UnknownJob');
     const zero = `0x${'00'.repeat(32)}` as Hex;
-    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), zero, hash32('proof'), await sign(p.jobId, zero)]), 'ZeroResultHash');
+    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), termsOfP(p), zero, hash32('proof'), await sign(p.jobId, zero)]), 'ZeroResultHash');
+  });
+
+  it('refuses terms other than those committed at open (no redirected or resized payout)', async () => {
+    const { p } = await openJob();
+    const sig = await sign(p.jobId);
+    const key = jobIdToBytes32(p.jobId);
+    await expectCode(call(m.settlementW, 'release', [key, { ...termsOfP(p), costWei: p.costWei * 2n }, hash32('result'), hash32('proof'), sig]), 'TermsMismatch');
+    const bySranger = await signResult(m.stranger, { addresses: m.addresses, chainId: m.chainId, jobId: p.jobId, resultHash: hash32('result'), proofHash: hash32('proof') });
+    await expectCode(call(m.settlementW, 'release', [key, { ...termsOfP(p), provider: m.stranger.address }, hash32('result'), hash32('proof'), bySranger]), 'TermsMismatch');
+    await expectCode(call(m.settlementW, 'refund', [key, { ...termsOfP(p), requester: m.stranger.address }]), 'TermsMismatch');
+    const matches = (t: ReturnType<typeof termsOfP>) => m.publicClient.readContract({ address: m.addresses.escrow, abi: artifacts().ComputeEscrow.abi, functionName: 'matchesTerms', args: [key, t] });
+    expect(await matches(termsOfP(p))).toBe(true);
+    expect(await matches({ ...termsOfP(p), costWei: 1n })).toBe(false);
   });
 });
 
@@ -271,9 +287,9 @@ describe('refund', () => {
     expect(await agpuBalance(m.publicClient, { token: m.addresses.token, account: m.requester.address })).toBe(before + p.costWei);
     const again = await refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: p.jobId });
     expect(again).toMatchObject({ txHash: null, alreadySettled: true });
-    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32(p.jobId)]), 'AlreadySettled');
+    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32(p.jobId), termsOfP(p)]), 'AlreadySettled');
     await expectCode(releaseComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: p.jobId, resultHash: hash32('result'), proofHash: hash32('proof'), providerSignature: await sign(p.jobId) }), 'AlreadySettled');
-    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), hash32('result'), hash32('proof'), await sign(p.jobId)]), 'AlreadySettled');
+    await expectCode(call(m.settlementW, 'release', [jobIdToBytes32(p.jobId), termsOfP(p), hash32('result'), hash32('proof'), await sign(p.jobId)]), 'AlreadySettled');
   });
 
   it('lets anyone refund, to the requester only, after deadline + the public delay', async () => {
@@ -290,7 +306,7 @@ describe('refund', () => {
 
   it('refuses an unknown job', async () => {
     await expectCode(refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: 'nope' }), 'UnknownJob');
-    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32('nope')]), 'UnknownJob');
+    await expectCode(call(m.settlementW, 'refund', [jobIdToBytes32('nope'), { requester: m.requester.address, provider: m.provider.address, costWei: 1n }]), 'UnknownJob');
   });
 });
 

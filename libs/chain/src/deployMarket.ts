@@ -41,6 +41,7 @@ export async function deployContract(
 /** Deploy the whole market once; the caller records the addresses (the stack keeps them under .data/). */
 export async function deployMarket(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: DeployMarketParams): Promise<MarketAddresses> {
   const a = artifacts();
+  const deployBlock = Number(await publicClient.getBlockNumber());
   const token = await deployContract(walletClient, publicClient, a.AgpuToken, [params.admin, params.minter, params.capWei ?? DEFAULT_AGPU_CAP_WEI], 'AgpuToken');
   const escrow = await deployContract(
     walletClient,
@@ -49,5 +50,5 @@ export async function deployMarket(walletClient: ChainWalletClient, publicClient
     [token, params.admin, params.deployer, params.settlement, BigInt(params.publicRefundDelaySec ?? DEFAULT_PUBLIC_REFUND_DELAY_SEC), BigInt(params.disputeWindowSec ?? DEFAULT_DISPUTE_WINDOW_SEC)],
     'ComputeEscrow',
   );
-  return { token, escrow };
+  return { token, escrow, deployBlock };
 }

@@ -7,8 +7,8 @@ import { readComputeContract, type ComputeContractState } from './readComputeCon
 import { waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
-/** Escrow records pack the cost into a uint96. */
-export const MAX_COST_WEI = 2n ** 96n - 1n;
+/** Costs are uint256 on chain; the token's cap bounds them in practice. */
+export const MAX_COST_WEI = 2n ** 256n - 1n;
 export const MAX_EXPECTED_RUNTIME_SEC = 2 ** 32 - 1;
 
 export interface OpenComputeContractParams {

@@ -1,6 +1,6 @@
-import type { Address, Hex } from 'viem';
+import { zeroAddress, type Address, type Hex } from 'viem';
 import { escrowAbi } from './artifacts';
-import { toChainActionError } from './errors';
+import { ChainActionError, toChainActionError } from './errors';
 import { jobIdToBytes32 } from './jobId';
 import type { ChainPublicClient, MarketAddresses } from './types';
 
@@ -16,9 +16,13 @@ export interface ComputeContractState {
   requester: Address;
   provider: Address;
   costWei: bigint;
-  /** While disputed: the time after which anyone may refund. */
+  /** The job's deadline; while disputed, the time after which anyone may refund. */
   deadlineSec: number;
   expectedRuntimeSec: number;
+  termsHash: Hex;
+  openedAtSec: number;
+  openTxHash: Hex | null;
+  openBlockNumber: bigint | null;
 }
 
 export function statusFromIndex(index: number): ComputeContractStatus {
@@ -27,21 +31,50 @@ export function statusFromIndex(index: number): ComputeContractStatus {
   return status;
 }
 
+const ZERO_HASH: Hex = `0x${'00'.repeat(32)}`;
+
+/**
+ * A job's compute contract: status and deadline from storage, the rest (requester, provider,
+ * cost, terms hash, open time) from its ComputeContractOpened event, which storage commits to.
+ */
 export async function readComputeContract(publicClient: ChainPublicClient, params: { addresses: MarketAddresses; jobId: string }): Promise<ComputeContractState> {
   const jobKey = jobIdToBytes32(params.jobId);
+  const escrow = params.addresses.escrow;
   try {
-    const job = await publicClient.readContract({ address: params.addresses.escrow, abi: escrowAbi(), functionName: 'getJob', args: [jobKey] });
+    const job = await publicClient.readContract({ address: escrow, abi: escrowAbi(), functionName: 'getJob', args: [jobKey] });
+    const status = statusFromIndex(job.status);
+    const base = { jobKey, contractAddress: escrow, status, deadlineSec: job.deadline };
+    if (status === 'none') {
+      return { ...base, requester: zeroAddress, provider: zeroAddress, costWei: 0n, expectedRuntimeSec: 0, termsHash: ZERO_HASH, openedAtSec: 0, openTxHash: null, openBlockNumber: null };
+    }
+    const logs = await publicClient.getContractEvents({
+      address: escrow,
+      abi: escrowAbi(),
+      eventName: 'ComputeContractOpened',
+      args: { jobId: jobKey },
+      fromBlock: BigInt(params.addresses.deployBlock ?? 0),
+      toBlock: 'latest',
+      strict: true,
+    });
+    const opened = logs[0];
+    if (!opened) throw new ChainActionError('OpenEventMissing', `job ${params.jobId} has a record but no ComputeContractOpened event from block ${params.addresses.deployBlock ?? 0}`);
     return {
-      jobKey,
-      contractAddress: params.addresses.escrow,
-      status: statusFromIndex(job.status),
-      requester: job.requester,
-      provider: job.provider,
-      costWei: job.costWei,
-      deadlineSec: job.deadline,
-      expectedRuntimeSec: job.expectedRuntimeSec,
+      ...base,
+      requester: opened.args.requester,
+      provider: opened.args.provider,
+      costWei: opened.args.costWei,
+      expectedRuntimeSec: opened.args.expectedRuntimeSec,
+      termsHash: opened.args.termsHash,
+      openedAtSec: Number(opened.args.openedAt),
+      openTxHash: opened.transactionHash,
+      openBlockNumber: opened.blockNumber,
     };
   } catch (err) {
     throw toChainActionError(err, 'readComputeContract');
   }
+}
+
+/** The (requester, provider, costWei) the escrow's commitment expects back at settlement. */
+export function termsOf(state: ComputeContractState): { requester: Address; provider: Address; costWei: bigint } {
+  return { requester: state.requester, provider: state.provider, costWei: state.costWei };
 }

@@ -2,7 +2,7 @@ import type { Hex } from 'viem';
 import { escrowAbi } from './artifacts';
 import { ChainActionError, toChainActionError } from './errors';
 import { jobIdToBytes32 } from './jobId';
-import { readComputeContract, type ComputeContractStatus } from './readComputeContract';
+import { readComputeContract, termsOf, type ComputeContractState, type ComputeContractStatus } from './readComputeContract';
 import { waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
@@ -29,13 +29,14 @@ export interface ReleaseComputeContractParams {
  * money went the other way) → ChainActionError 'AlreadySettled', never a silent "ok".
  */
 export async function releaseComputeContract(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: ReleaseComputeContractParams): Promise<SettleResult> {
-  return settle(walletClient, publicClient, params, 'released', async () => {
+  return settle(walletClient, publicClient, params, 'released', async (job) => {
+    const terms = termsOf(job);
     const { request } = await publicClient.simulateContract({
       account: walletClient.account,
       address: params.addresses.escrow,
       abi: escrowAbi(),
       functionName: 'release',
-      args: [jobIdToBytes32(params.jobId), params.resultHash, params.proofHash, params.providerSignature],
+      args: [jobIdToBytes32(params.jobId), terms, params.resultHash, params.proofHash, params.providerSignature],
     });
     return walletClient.writeContract(request);
   });
@@ -47,23 +48,23 @@ export async function settle(
   publicClient: ChainPublicClient,
   params: { addresses: MarketAddresses; jobId: string },
   target: 'released' | 'refunded',
-  send: () => Promise<Hex>,
+  send: (job: ComputeContractState) => Promise<Hex>,
 ): Promise<SettleResult> {
   const action = `${target === 'released' ? 'release' : 'refund'}ComputeContract ${params.jobId}`;
   /** The job's record, or the idempotent answer when it already ended. */
-  const check = async (): Promise<SettleResult | { costWei: bigint }> => {
+  const check = async (): Promise<SettleResult | ComputeContractState> => {
     const job = await readComputeContract(publicClient, params);
     if (job.status === target) return { txHash: null, blockNumber: null, alreadySettled: true, amountWei: job.costWei, status: job.status };
     if (job.status === 'released' || job.status === 'refunded') {
       throw new ChainActionError('AlreadySettled', `${action}: the job was already ${job.status}`, { args: [job.jobKey, job.status] });
     }
     if (job.status === 'none') throw new ChainActionError('UnknownJob', `${action}: no compute contract for this job`, { args: [job.jobKey] });
-    return { costWei: job.costWei };
+    return job;
   };
   try {
     const state = await check();
     if ('alreadySettled' in state) return state;
-    const txHash = await send();
+    const txHash = await send(state);
     const receipt = await waitForSuccess(publicClient, txHash, action);
     return { txHash, blockNumber: receipt.blockNumber, alreadySettled: false, amountWei: state.costWei, status: target };
   } catch (err) {

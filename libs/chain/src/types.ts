@@ -11,6 +11,8 @@ export interface MarketAddresses {
   staking?: Address;
   vaults?: Address;
   anchor?: Address;
+  /** Block of the market's deployment: where event lookups start (JSON number). */
+  deployBlock?: number;
 }
 
 export type TxHash = Hex;
