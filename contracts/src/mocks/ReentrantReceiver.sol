@@ -4,18 +4,24 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 interface IEscrowForAttack {
-    function refund(bytes32 jobId) external;
-    function release(bytes32 jobId, bytes32 resultHash, bytes32 proofHash, bytes calldata signature) external;
+    struct Terms {
+        address requester;
+        address provider;
+        uint256 costWei;
+    }
+
+    function refund(bytes32 jobId, Terms calldata t) external;
 }
 
-/// @notice TEST ONLY. A requester (or provider) contract that, when paid, tries to be paid again
-///         by re-entering the escrow, and records how that attempt failed.
+/// @notice TEST ONLY. A requester contract that, when paid, tries to be paid again by re-entering
+///         the escrow (for the same job and for another one), and records how that failed.
 contract ReentrantReceiver {
     IEscrowForAttack public immutable escrow;
-    bytes32 public targetJob;
-    bytes32 public secondJob;
+    bytes32[] public targets;
+    IEscrowForAttack.Terms[] private _terms;
     uint256 public attempts;
-    bytes public lastError;
+    uint256 public succeeded;
+    bytes[] public errors;
 
     constructor(IEscrowForAttack escrow_) {
         escrow = escrow_;
@@ -25,20 +31,25 @@ contract ReentrantReceiver {
         token.approve(address(escrow), amountWei);
     }
 
-    function arm(bytes32 jobId, bytes32 otherJobId) external {
-        targetJob = jobId;
-        secondJob = otherJobId;
+    function arm(bytes32[] calldata jobIds, IEscrowForAttack.Terms[] calldata terms) external {
+        for (uint256 i; i < jobIds.length; ++i) {
+            targets.push(jobIds[i]);
+            _terms.push(terms[i]);
+        }
+    }
+
+    function errorCount() external view returns (uint256) {
+        return errors.length;
     }
 
     function onTokenTransfer(address, uint256) external {
-        if (targetJob == bytes32(0) || attempts > 0) return;
+        if (attempts > 0) return; // one round of attempts per test
         attempts++;
-        try escrow.refund(targetJob) {} catch (bytes memory err) {
-            lastError = err;
-        }
-        if (secondJob != bytes32(0)) {
-            try escrow.refund(secondJob) {} catch (bytes memory err2) {
-                lastError = bytes.concat(lastError, err2);
+        for (uint256 i; i < targets.length; ++i) {
+            try escrow.refund(targets[i], _terms[i]) {
+                succeeded++;
+            } catch (bytes memory err) {
+                errors.push(err);
             }
         }
     }

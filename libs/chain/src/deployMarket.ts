@@ -1,4 +1,4 @@
-import type { Abi, Address, Hex } from 'viem';
+import { getAddress, type Abi, type Address, type Hex } from 'viem';
 import { artifacts } from './artifacts';
 import { toChainActionError, ChainActionError } from './errors';
 import { waitForSuccess } from './receipts';
@@ -32,7 +32,7 @@ export async function deployContract(
     const hash = await walletClient.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args });
     const receipt = await waitForSuccess(publicClient, hash, `deploy ${label}`);
     if (!receipt.contractAddress) throw new ChainActionError('DeployFailed', `deploy ${label}: no contract address in receipt ${hash}`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   } catch (err) {
     throw toChainActionError(err, `deploy ${label}`);
   }

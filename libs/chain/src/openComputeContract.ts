@@ -115,3 +115,22 @@ export async function openComputeContract(walletClient: ChainWalletClient, publi
     throw mapped;
   }
 }
+
+/**
+ * Codes of an open that no retry will fix (the job's terms or the requester's funds are wrong):
+ * the deployer records the job as failed instead of retrying. Anything else (ChainUnavailable,
+ * TransactionReverted, ...) is worth a retry, which is safe because open is idempotent.
+ */
+export const OPEN_REJECTION_CODES: ReadonlySet<string> = new Set([
+  'ZeroJobId',
+  'ZeroAddress',
+  'ZeroCost',
+  'DeadlineInPast',
+  'PermitFailed',
+  'ERC20InsufficientBalance',
+  'ERC20InsufficientAllowance',
+  'JobIdConflict',
+  'CostOutOfRange',
+  'RuntimeOutOfRange',
+  'DeadlineOutOfRange',
+]);

@@ -93,7 +93,15 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
   }
   args.push(...(opts.extraArgs ?? []));
 
-  const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Ready only once *this* process says it listens: another anvil on a taken port would answer RPC too.
+  let listening = false;
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (listening) return;
+    stdout = (stdout + chunk.toString()).slice(-4_000);
+    if (stdout.includes('Listening on')) listening = true;
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);
@@ -125,7 +133,7 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
       await stop();
       throw new ChainActionError('AnvilStartFailed', `anvil did not start: ${spawnError?.message ?? `exit ${child.exitCode}`} ${stderr}`, { cause: spawnError });
     }
-    if (await rpcAnswers(rpcUrl)) break;
+    if (listening && (await rpcAnswers(rpcUrl))) break;
     if (Date.now() - started > ANVIL_READY_TIMEOUT_MS) {
       await stop();
       throw new ChainActionError('AnvilStartFailed', `anvil on ${rpcUrl} did not answer within ${ANVIL_READY_TIMEOUT_MS} ms: ${stderr}`);
