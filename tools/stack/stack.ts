@@ -1,0 +1,495 @@
+/**
+ * The whole market on one machine: nats-server (JetStream), Postgres (DATABASE_URL or embedded),
+ * anvil (state saved under the data dir), the contracts deployed once, every service as its own
+ * process, a demo org with funds, and demo provider agents. All state lives under `dataDir`, so
+ * stopping and starting again resumes the same log, read models and chain.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from 'pg';
+import { toHex } from 'viem';
+import { english, generateMnemonic, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { DEV_MNEMONIC, createChainClients, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
+import { StarMinerApiError, StarMinerClient } from '@starminer/sdk';
+import { ensureArtifacts } from '../../contracts/scripts/compile';
+import { ensureNatsServer } from './nats-binary';
+import { ManagedProcess, type LineSink } from './processes';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const DEFAULT_PORTS = { nats: 4322, postgres: 5433, anvil: 8545, gateway: 8080 } as const;
+export const ANVIL_CHAIN_ID = 31337;
+/** AGPU the demo org gets from the faucet on its first start: 1 000 000 AGPU. */
+export const DEMO_FUNDS_WEI = 1_000_000n * 10n ** 18n;
+/** Services in start order; they stop in reverse. */
+export const SERVICES = ['registry', 'intake', 'matching', 'deployer', 'settlement', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const NATS_READY_TIMEOUT_MS = 15_000;
+export const EMBEDDED_POSTGRES_READY_TIMEOUT_MS = 120_000;
+export const GATEWAY_READY_TIMEOUT_MS = 180_000;
+/** Attempts at creating the demo org while the services finish booting. */
+const DEMO_ORG_ATTEMPTS_MAX = 60;
+const DEMO_ORG_RETRY_MS = 2_000;
+const POLL_MS = 200;
+/** Node flags that run the repo's TypeScript with decorator metadata (see register.cjs for why not tsx). */
+export const TS_RUNNER = ['--require', join(__dirname, 'register.cjs')] as const;
+const STACK_DATABASE = 'starminer';
+
+/** Anvil dev accounts by role (their keys are public: dev chains only). */
+const DEV_ROLE_INDEX = { admin: 0, deployer: 1, settlement: 2, minter: 3 } as const;
+
+export interface DemoAgentSpec {
+  name: string;
+  gpuModel: string;
+  gpuCount: number;
+  vramGiB: number;
+  region: string;
+  latencyMs: number;
+  carbonGPerKwh: number;
+  renewableShare: number;
+}
+
+export const DEMO_AGENTS: readonly DemoAgentSpec[] = [
+  { name: 'demo-h100-eu', gpuModel: 'H100', gpuCount: 8, vramGiB: 80, region: 'eu-west', latencyMs: 12, carbonGPerKwh: 120, renewableShare: 0.7 },
+  { name: 'demo-rtx4090-us', gpuModel: 'RTX4090', gpuCount: 4, vramGiB: 24, region: 'us-east', latencyMs: 25, carbonGPerKwh: 380, renewableShare: 0.25 },
+];
+
+export interface StackOptions {
+  /** Everything the stack keeps: NATS store, embedded Postgres, chain state, secrets, agent keys. */
+  dataDir: string;
+  ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
+  /** A Postgres to use instead of the embedded one (default: process.env.DATABASE_URL). */
+  databaseUrl?: string;
+  /** Demo provider agents to run (default: DEMO_AGENTS). */
+  agents?: readonly DemoAgentSpec[];
+  /** Where the children's prefixed output and the launcher's own lines go (default: stdout). */
+  log?: LineSink;
+  demoFundsWei?: bigint;
+  /** Aborting it (Ctrl-C during start-up) stops what was started and rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+export interface StackSecrets {
+  operatorToken: string;
+  custodyMnemonic: string;
+  postgresPassword: string;
+  adminPrivateKey: `0x${string}`;
+  deployerPrivateKey: `0x${string}`;
+  settlementPrivateKey: `0x${string}`;
+  minterPrivateKey: `0x${string}`;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  operatorToken: string;
+  demoApiKey: string;
+  demoOrg: { orgId: string; accountAddress: `0x${string}` };
+  natsUrl: string;
+  databaseUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  addresses: MarketAddresses;
+  agents: { name: string; keyFile: string }[];
+  /** The processes by name (services and agents), e.g. to stop one in a test. */
+  processes: ReadonlyMap<string, ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+export class StackError extends Error {
+  override readonly name = 'StackError';
+  constructor(
+    readonly code: 'PORT_IN_USE' | 'STACK_RUNNING' | 'NATS_START_FAILED' | 'POSTGRES_START_FAILED' | 'CHAIN_STATE_LOST' | 'SERVICE_DIED' | 'GATEWAY_NOT_READY' | 'DEMO_ORG_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const devPrivateKey = (index: number): `0x${string}` => {
+  const key = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error(`no private key for dev account ${index}`);
+  return toHex(key);
+};
+
+function readJson<T>(file: string): T | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+}
+
+function writeJson(file: string, value: unknown, mode = 0o644): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  renameSync(tmp, file);
+  chmodSync(file, mode);
+}
+
+/** Secrets are generated on the first start and kept (mode 0600) so a restart is the same market. */
+export function loadOrCreateSecrets(dataDir: string): StackSecrets {
+  const file = join(dataDir, 'secrets.json');
+  const existing = readJson<StackSecrets>(file);
+  if (existing) return existing;
+  const secrets: StackSecrets = {
+    operatorToken: `op_${randomBytes(24).toString('base64url')}`,
+    custodyMnemonic: generateMnemonic(english),
+    postgresPassword: randomBytes(16).toString('hex'),
+    adminPrivateKey: devPrivateKey(DEV_ROLE_INDEX.admin),
+    deployerPrivateKey: devPrivateKey(DEV_ROLE_INDEX.deployer),
+    settlementPrivateKey: devPrivateKey(DEV_ROLE_INDEX.settlement),
+    minterPrivateKey: devPrivateKey(DEV_ROLE_INDEX.minter),
+  };
+  writeJson(file, secrets, 0o600);
+  return secrets;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+async function assertPortFree(port: number, what: string, envName: string): Promise<void> {
+  if (await portOpen(port)) throw new StackError('PORT_IN_USE', `port ${port} (${what}) is already in use: is another stack running? Stop it or set ${envName}.`);
+}
+
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>, died?: () => string | undefined, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    const death = died?.();
+    if (death) throw new StackError('SERVICE_DIED', `${what}: ${death}`);
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new StackError('GATEWAY_NOT_READY', `${what} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** A pid file so two launchers never share one data dir. */
+function claimDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'stack.pid');
+  const pid = Number(existsSync(file) ? readFileSync(file, 'utf8').trim() : NaN);
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new StackError('STACK_RUNNING', `a stack (pid ${pid}) is already running on ${dataDir}`);
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the whole stack; on any failure it stops what it had started and rethrows. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dataDir = resolve(options.dataDir);
+  const log: LineSink = options.log ?? ((line) => console.log(line));
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  mkdirSync(dataDir, { recursive: true });
+  const started: Stoppable[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of started.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log(`[stack] stopping ${s.name} failed: ${(err as Error).message}`);
+      }
+    }
+    started.length = 0;
+  };
+
+  const signal = options.signal;
+  const step = (): void => signal?.throwIfAborted();
+  try {
+    const release = claimDataDir(dataDir);
+    started.push({ name: 'pid file', stop: async () => release() });
+    const secrets = loadOrCreateSecrets(dataDir);
+
+    // 1. NATS with JetStream, its store under the data dir.
+    const natsBin = ensureNatsServer(log);
+    await assertPortFree(ports.nats, 'NATS', 'STARMINER_NATS_PORT');
+    const natsDir = join(dataDir, 'nats');
+    mkdirSync(natsDir, { recursive: true });
+    const nats = new ManagedProcess({ name: 'nats', command: natsBin, args: ['-js', '-a', '127.0.0.1', '-p', String(ports.nats), '-sd', natsDir, '-n', 'starminer-stack'], restart: true }, log);
+    nats.start();
+    started.push({ name: 'nats', stop: () => nats.stop() });
+    const natsUrl = `nats://127.0.0.1:${ports.nats}`;
+    await waitFor(`nats-server on ${ports.nats}`, NATS_READY_TIMEOUT_MS, () => portOpen(ports.nats), () => (nats.running ? undefined : `nats-server exited:\n${nats.lastLines()}`), signal);
+    log(`[stack] NATS JetStream on ${natsUrl} (store ${natsDir})`);
+
+    step();
+    // 2. Postgres: DATABASE_URL, else embedded under the data dir.
+    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? (await startEmbeddedPostgres(dataDir, ports.postgres, secrets.postgresPassword, log, started));
+    log(`[stack] Postgres ${redact(databaseUrl)}`);
+
+    step();
+    // 3. anvil, its state dumped under the data dir, and the contracts deployed once.
+    await assertPortFree(ports.anvil, 'anvil', 'STARMINER_ANVIL_PORT');
+    const chainDir = join(dataDir, 'chain');
+    mkdirSync(chainDir, { recursive: true });
+    const anvil: AnvilHandle = await startAnvil({ port: ports.anvil, stateFile: join(chainDir, 'state.json'), chainId: ANVIL_CHAIN_ID });
+    started.push({ name: 'anvil', stop: () => anvil.stop() });
+    step();
+    const addresses = await deployOnce(chainDir, anvil.rpcUrl, secrets, log);
+    log(`[stack] anvil ${anvil.rpcUrl} (chain ${ANVIL_CHAIN_ID}); AGPU ${addresses.token}, escrow ${addresses.escrow}`);
+
+    step();
+    // 4. The services, each its own process.
+    await assertPortFree(ports.gateway, 'gateway', 'STARMINER_GATEWAY_PORT');
+    const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+    const envOf = serviceEnv({ natsUrl, databaseUrl, rpcUrl: anvil.rpcUrl, addresses, gatewayPort: ports.gateway, secrets });
+    const processes = new Map<string, ManagedProcess>();
+    for (const svc of SERVICES) {
+      const p = new ManagedProcess({ name: svc, command: process.execPath, args: [...TS_RUNNER, `apps/${svc}/src/main.ts`], cwd: REPO_ROOT, env: envOf(svc), restart: true }, log);
+      p.start();
+      processes.set(svc, p);
+      started.push({ name: svc, stop: () => p.stop() });
+    }
+    await waitFor(`the gateway on ${gatewayUrl}`, GATEWAY_READY_TIMEOUT_MS, () => httpOk(`${gatewayUrl}/healthz`), () => {
+      const dead = SERVICES.map((s) => processes.get(s)!).find((p) => p.gaveUp);
+      return dead ? `${dead.spec.name} keeps dying:\n${dead.lastLines()}` : undefined;
+    }, signal);
+    log(`[stack] gateway ready on ${gatewayUrl}`);
+
+    step();
+    // 5. The demo org, created and funded once.
+    const demo = await demoOrg(dataDir, gatewayUrl, secrets.operatorToken, options.demoFundsWei ?? DEMO_FUNDS_WEI, log, signal);
+
+    step();
+    // 6. Demo provider agents.
+    const agentsDir = join(dataDir, 'agents');
+    mkdirSync(agentsDir, { recursive: true, mode: 0o700 });
+    const agents: Stack['agents'] = [];
+    for (const a of options.agents ?? DEMO_AGENTS) {
+      const keyFile = join(agentsDir, `${a.name}.key`);
+      const p = new ManagedProcess(
+        { name: a.name, command: process.execPath, args: [...TS_RUNNER, 'apps/provider-agent/src/main.ts'], cwd: REPO_ROOT, env: agentEnv(a, gatewayUrl, keyFile), restart: true },
+        log,
+      );
+      p.start();
+      processes.set(a.name, p);
+      started.push({ name: a.name, stop: () => p.stop() });
+      agents.push({ name: a.name, keyFile });
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      gatewayUrl,
+      operatorToken: secrets.operatorToken,
+      demoApiKey: demo.apiKey,
+      demoOrg: { orgId: demo.orgId, accountAddress: demo.accountAddress },
+      natsUrl,
+      databaseUrl,
+      rpcUrl: anvil.rpcUrl,
+      chainId: ANVIL_CHAIN_ID,
+      addresses,
+      agents,
+      processes,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; addresses: MarketAddresses; gatewayPort: number; secrets: StackSecrets }) {
+  const base = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: process.env.NODE_ENV ?? 'development',
+    NATS_URL: p.natsUrl,
+    DATABASE_URL: p.databaseUrl,
+    TRADE_STREAM: 'TRADE',
+    TRADE_SUBJECT_PREFIX: 'trade',
+    COMMAND_SUBJECT_PREFIX: 'cmd',
+  };
+  const chain = { RPC_URL: p.rpcUrl, CHAIN_ID: String(ANVIL_CHAIN_ID), MARKET_ADDRESSES: JSON.stringify(p.addresses) };
+  return (svc: ServiceName): NodeJS.ProcessEnv => {
+    switch (svc) {
+      case 'registry':
+      case 'matching':
+        return { ...base };
+      case 'intake':
+        return { ...base, ...chain };
+      case 'deployer':
+        return { ...base, ...chain, DEPLOYER_PRIVATE_KEY: p.secrets.deployerPrivateKey, MINTER_PRIVATE_KEY: p.secrets.minterPrivateKey, CUSTODY_MNEMONIC: p.secrets.custodyMnemonic };
+      case 'settlement':
+        return { ...base, ...chain, SETTLEMENT_PRIVATE_KEY: p.secrets.settlementPrivateKey };
+      case 'gateway':
+        return { ...base, ...chain, HTTP_PORT: String(p.gatewayPort), HTTP_HOST: '127.0.0.1', OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true' };
+    }
+  };
+}
+
+function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GATEWAY_URL: gatewayUrl,
+    AGENT_KEY_FILE: keyFile,
+    AGENT_NAME: a.name,
+    GPU_MODEL: a.gpuModel,
+    GPU_COUNT: String(a.gpuCount),
+    VRAM_GIB: String(a.vramGiB),
+    REGION: a.region,
+    LATENCY_MS: String(a.latencyMs),
+    TEE: 'false',
+    CARBON_G_PER_KWH: String(a.carbonGPerKwh),
+    RENEWABLE_SHARE: String(a.renewableShare),
+    ENABLE_COMMAND_RUNTIME: 'false',
+  };
+}
+
+/** Starts the embedded cluster (persistent under <dataDir>/pg) and makes sure the stack's database exists. */
+async function startEmbeddedPostgres(dataDir: string, port: number, password: string, log: LineSink, started: Stoppable[]): Promise<string> {
+  await assertPortFree(port, 'embedded Postgres', 'STARMINER_PG_PORT');
+  const pgDir = join(dataDir, 'pg');
+  if (process.getuid?.() === 0) {
+    // As root, Postgres runs as the `postgres` user: it must be able to reach its data dir.
+    chmodSync(dataDir, 0o755);
+  }
+  const child = spawn(process.execPath, [join(__dirname, 'embedded-postgres.child.mjs'), pgDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    stderr = (stderr + s).slice(-10_000);
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  started.push({ name: 'postgres', stop });
+  const ready = await new Promise<{ ready?: boolean; initialised?: boolean; error?: string }>((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise({ error: `not ready within ${EMBEDDED_POSTGRES_READY_TIMEOUT_MS} ms` }), EMBEDDED_POSTGRES_READY_TIMEOUT_MS);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolvePromise(JSON.parse(line));
+      } catch {
+        resolvePromise({ error: line });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ error: `helper exited with code ${code}` });
+    });
+  });
+  if (!ready.ready) throw new StackError('POSTGRES_START_FAILED', `embedded Postgres did not start: ${ready.error} ${stderr}`);
+  log(`[stack] embedded Postgres on 127.0.0.1:${port} (${ready.initialised ? 'initialised' : 'resumed'} ${pgDir})`);
+  const admin = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const client = new Client({ connectionString: admin });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [STACK_DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${STACK_DATABASE}"`);
+  } finally {
+    await client.end();
+  }
+  return `postgres://postgres:${password}@127.0.0.1:${port}/${STACK_DATABASE}`;
+}
+
+/** Deploys the market on the first start and records it; on later starts checks the chain still holds it. */
+async function deployOnce(chainDir: string, rpcUrl: string, secrets: StackSecrets, log: LineSink): Promise<MarketAddresses> {
+  const file = join(chainDir, 'addresses.json');
+  const { publicClient, wallet } = createChainClients(rpcUrl, ANVIL_CHAIN_ID);
+  const recorded = readJson<{ chainId: number; addresses: MarketAddresses }>(file);
+  if (recorded) {
+    const code = await publicClient.getCode({ address: recorded.addresses.token });
+    if (!code || code === '0x')
+      throw new StackError('CHAIN_STATE_LOST', `the chain has no contract at ${recorded.addresses.token} recorded in ${file}: its state was lost. Remove the data dir to start a fresh market.`);
+    return recorded.addresses;
+  }
+  const compiled = ensureArtifacts();
+  log(`[stack] contracts ${compiled.compiled ? 'compiled' : 'up to date'}: ${compiled.contracts.join(', ')}`);
+  const role = (key: `0x${string}`) => privateKeyToAccount(key);
+  const admin = role(secrets.adminPrivateKey);
+  const addresses = await deployMarket(wallet(admin), publicClient, {
+    admin: admin.address,
+    deployer: role(secrets.deployerPrivateKey).address,
+    settlement: role(secrets.settlementPrivateKey).address,
+    minter: role(secrets.minterPrivateKey).address,
+  });
+  writeJson(file, { chainId: ANVIL_CHAIN_ID, addresses });
+  log(`[stack] deployed the market: ${JSON.stringify(addresses)}`);
+  return addresses;
+}
+
+interface DemoOrgRecord {
+  orgId: string;
+  name: string;
+  apiKey: string;
+  accountAddress: `0x${string}`;
+  fundedWei: string;
+}
+
+/** The demo org: created and funded on the first start, reused after (checked against the gateway). */
+async function demoOrg(dataDir: string, gatewayUrl: string, operatorToken: string, fundsWei: bigint, log: LineSink, signal?: AbortSignal): Promise<DemoOrgRecord> {
+  const file = join(dataDir, 'demo.json');
+  const recorded = readJson<DemoOrgRecord>(file);
+  if (recorded) {
+    const ok = await retrying('checking the demo org', log, signal, async () => {
+      try {
+        await new StarMinerClient({ baseUrl: gatewayUrl, apiKey: recorded.apiKey }).account();
+        return true;
+      } catch (err) {
+        if (err instanceof StarMinerApiError && err.status === 401) return false;
+        throw err;
+      }
+    });
+    if (ok) return recorded;
+    log('[stack] the recorded demo org is unknown to the gateway (fresh database?); creating it again');
+  }
+  const org = await retrying('creating the demo org', log, signal, () => new StarMinerClient({ baseUrl: gatewayUrl }).createOrg(operatorToken, 'Demo Research'));
+  const client = new StarMinerClient({ baseUrl: gatewayUrl, apiKey: org.apiKey });
+  const funded = await retrying('funding the demo org', log, signal, () => client.faucet(fundsWei));
+  const record: DemoOrgRecord = { orgId: org.orgId, name: org.name, apiKey: org.apiKey, accountAddress: org.accountAddress, fundedWei: fundsWei.toString() };
+  writeJson(file, record, 0o600);
+  log(`[stack] demo org ${org.orgId} funded: balance ${funded.balanceWei} wei (tx ${funded.txHash})`);
+  return record;
+}
+
+/** Retries while the services are still booting (network errors, 5xx, 404 of a read model not caught up). */
+async function retrying<T>(what: string, log: LineSink, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    signal?.throwIfAborted();
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = !(err instanceof StarMinerApiError) || err.status >= 500 || err.status === 404 || err.status === 429;
+      if (!transient || attempt >= DEMO_ORG_ATTEMPTS_MAX) throw new StackError('DEMO_ORG_FAILED', `${what} failed: ${(err as Error).message}`, { cause: err });
+      if (attempt === 1 || attempt % 5 === 0) log(`[stack] ${what}: ${(err as Error).message}; retrying`);
+      await new Promise((r) => setTimeout(r, DEMO_ORG_RETRY_MS));
+    }
+  }
+}
