@@ -11,22 +11,27 @@ const LINGER_EXPIRED = Symbol('linger-expired');
 export async function* batchesOf(messages: AsyncIterable<JsMsg>, batchMax: number, lingerMs: number): AsyncGenerator<JsMsg[]> {
   const it = messages[Symbol.asyncIterator]();
   let next = it.next();
-  for (;;) {
-    const first = await next;
-    if (first.done) return;
-    const batch: JsMsg[] = [first.value];
-    next = it.next();
-    while (batch.length < batchMax && batch[batch.length - 1].info.pending > 0) {
-      const r = await raceLinger(next, lingerMs);
-      if (r === LINGER_EXPIRED) break;
-      if (r.done) {
-        yield batch;
-        return;
-      }
-      batch.push(r.value);
+  try {
+    for (;;) {
+      const first = await next;
+      if (first.done) return;
+      const batch: JsMsg[] = [first.value];
       next = it.next();
+      while (batch.length < batchMax && batch[batch.length - 1].info.pending > 0) {
+        const r = await raceLinger(next, lingerMs);
+        if (r === LINGER_EXPIRED) break;
+        if (r.done) {
+          yield batch;
+          return;
+        }
+        batch.push(r.value);
+        next = it.next();
+      }
+      yield batch;
     }
-    yield batch;
+  } finally {
+    // The caller stopped early: end the source iterator too (not awaited: the pending next() settles first).
+    void it.return?.(undefined)?.catch(() => undefined);
   }
 }
 

@@ -170,7 +170,9 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     stop: () => {
       stopped ??= (async () => {
         stopping = true;
-        await messages.close();
+        // Not awaited: close() settles only when the iterator reaches its end marker, which it
+        // never does if the loop breaks out after the batch in hand; the subscription ends at once.
+        void messages.close().catch(() => undefined);
         await done.catch(() => undefined);
       })();
       return stopped;

@@ -67,6 +67,7 @@ export class ProjectionRunner {
   private loop?: Promise<void>;
   private failure?: Error;
   private waiters: Waiter[] = [];
+  private readonly counters = { batches: 0, applied: 0, skipped: 0, undecodable: 0 };
 
   constructor(opts: ProjectionRunnerOptions) {
     if (!IDENTIFIER.test(opts.schema)) throw new TradeLogArgumentError(`schema '${opts.schema}' must match ${IDENTIFIER}`);
@@ -90,6 +91,11 @@ export class ProjectionRunner {
     return this.checkpointSeq;
   }
 
+  /** What this instance has done since it was created: committed batches, events applied, skipped. */
+  get stats(): Readonly<{ batches: number; applied: number; skipped: number; undecodable: number }> {
+    return { ...this.counters };
+  }
+
   /** Creates the checkpoint table if needed, reads the checkpoint, and starts applying. */
   async start(): Promise<void> {
     if (this.status === 'running') return;
@@ -104,7 +110,9 @@ export class ProjectionRunner {
   async stop(): Promise<void> {
     if (this.status !== 'running') return;
     this.status = 'stopping';
-    await this.messages?.close();
+    // Not awaited: close() only settles once the iterator reaches its end marker, which it never
+    // does if the loop breaks out first after a batch; the subscription is gone either way.
+    void this.messages?.close().catch(() => undefined);
     await this.loop;
     this.status = 'idle';
     this.rejectWaiters(new ProjectionStoppedError(this.opts.name, 'stopped'));
@@ -165,7 +173,7 @@ export class ProjectionRunner {
           opt_start_seq: this.checkpointSeq + 1,
         });
         this.messages = await consumer.consume({ max_messages: this.batchMax, expires: PULL_EXPIRES_MS_DEFAULT });
-        if (this.status !== 'running') await this.messages.close();
+        if (this.status !== 'running') void this.messages.close().catch(() => undefined);
         for await (const batch of batchesOf(this.messages, this.batchMax, BATCH_LINGER_MS)) {
           await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered })));
           failures = 0;
@@ -183,7 +191,7 @@ export class ProjectionRunner {
           this.fail(new ProjectionStoppedError(this.opts.name, `the consumer failed ${failures} times in a row`, { cause: err }));
           break;
         }
-        await this.messages?.close().catch(() => undefined);
+        void this.messages?.close().catch(() => undefined);
         await sleep(backoffMs(failures, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
       }
     }
@@ -208,26 +216,38 @@ export class ProjectionRunner {
 
   /** One transaction: lock the checkpoint, apply what is above it, move it. Returns the new checkpoint. */
   private async applyBatch(batch: RawMessage[]): Promise<number> {
-    return this.opts.dataSource.transaction(async (em) => {
+    const tally = { applied: 0, skipped: 0, undecodable: 0 };
+    const last = await this.opts.dataSource.transaction(async (em) => {
       const current = await this.lockCheckpoint(em);
-      let last = current;
+      let seq = current;
       for (const m of batch) {
-        if (m.seq <= last) continue; // already applied: a redelivery or another replica got here first
+        if (m.seq <= seq) {
+          tally.skipped += 1; // already applied: a redelivery, or another replica got here first
+          continue;
+        }
         let event;
         try {
           event = this.decode(m.data);
         } catch (cause) {
           // An event the catalogue refuses will never apply: it is skipped on purpose, and reported.
           this.onError(new EventDecodeError(m.subject, m.seq, { cause }));
-          last = m.seq;
+          tally.undecodable += 1;
+          seq = m.seq;
           continue;
         }
         await this.opts.apply(em, { seq: m.seq, subject: m.subject, event, redelivered: m.redelivered });
-        last = m.seq;
+        tally.applied += 1;
+        seq = m.seq;
       }
-      if (last !== current) await em.query(`UPDATE ${this.table} SET last_seq = $2 WHERE name = $1`, [this.opts.name, last]);
-      return last;
+      if (seq !== current) await em.query(`UPDATE ${this.table} SET last_seq = $2 WHERE name = $1`, [this.opts.name, seq]);
+      return seq;
     });
+    // counted only once the transaction committed
+    this.counters.batches += 1;
+    this.counters.applied += tally.applied;
+    this.counters.skipped += tally.skipped;
+    this.counters.undecodable += tally.undecodable;
+    return last;
   }
 
   private async lockCheckpoint(em: EntityManager): Promise<number> {
@@ -237,14 +257,14 @@ export class ProjectionRunner {
   }
 
   private async ensureTable(): Promise<void> {
-    const ds = this.opts.dataSource;
-    await ds.query(`CREATE SCHEMA IF NOT EXISTS "${this.opts.schema}"`).catch((err: unknown) => {
-      if (!/already exists/.test(String(err))) throw err; // two replicas racing on the schema
+    // Replicas of a service start together; CREATE ... IF NOT EXISTS still races in Postgres
+    // (a unique violation on pg_type), so the DDL runs under a transaction-scoped advisory lock.
+    await this.opts.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`starminer.projection_checkpoint.${this.opts.schema}`]);
+      await em.query(`CREATE SCHEMA IF NOT EXISTS "${this.opts.schema}"`);
+      await em.query(`CREATE TABLE IF NOT EXISTS ${this.table} (name text PRIMARY KEY, last_seq bigint NOT NULL)`);
+      await em.query(`INSERT INTO ${this.table} (name, last_seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [this.opts.name]);
     });
-    await ds.query(`CREATE TABLE IF NOT EXISTS ${this.table} (name text PRIMARY KEY, last_seq bigint NOT NULL)`).catch((err: unknown) => {
-      if (!/already exists/.test(String(err))) throw err;
-    });
-    await ds.query(`INSERT INTO ${this.table} (name, last_seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [this.opts.name]);
   }
 
   private async readCheckpoint(): Promise<number> {

@@ -1,0 +1,213 @@
+import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+import { DataSource, type EntityManager } from 'typeorm';
+import { connectTradeLog, ProjectionRunner, ProjectionTimeoutError, type StoredEvent, type TradeLog } from '../src';
+import { eventually, testEvent } from './helpers';
+
+let nats: TestNats;
+let db: TestDatabase;
+let log: TradeLog;
+let ds: DataSource;
+
+const SCHEMA = 'proj';
+
+beforeAll(async () => {
+  [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+  log = await connectTradeLog({ servers: nats.url, name: 'projection-spec' });
+  await log.ensureStream();
+  ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 6 });
+  await ds.initialize();
+  await ds.query(`CREATE SCHEMA ${SCHEMA}`);
+});
+
+afterAll(async () => {
+  await ds?.destroy();
+  await log?.close();
+  await Promise.all([nats?.stop(), db?.drop()]);
+});
+
+/** A read model that shows a double apply: `applied` counts how often each event touched its row. */
+async function createTable(table: string): Promise<void> {
+  await ds.query(`CREATE TABLE ${SCHEMA}.${table} (event_id text PRIMARY KEY, seq bigint NOT NULL, type text NOT NULL, applied int NOT NULL)`);
+}
+
+function applyTo(table: string) {
+  return async (em: EntityManager, { seq, event }: StoredEvent): Promise<void> => {
+    await em.query(
+      `INSERT INTO ${SCHEMA}.${table} (event_id, seq, type, applied) VALUES ($1, $2, $3, 1)
+       ON CONFLICT (event_id) DO UPDATE SET applied = ${SCHEMA}.${table}.applied + 1`,
+      [event.id, seq, event.type],
+    );
+  };
+}
+
+async function rows(table: string): Promise<{ event_id: string; seq: string; type: string; applied: number }[]> {
+  return ds.query(`SELECT event_id, seq, type, applied FROM ${SCHEMA}.${table} ORDER BY seq`);
+}
+
+async function checkpointOf(name: string): Promise<number> {
+  const r = (await ds.query(`SELECT last_seq FROM ${SCHEMA}.projection_checkpoint WHERE name = $1`, [name])) as { last_seq: string }[];
+  return r.length ? Number(r[0].last_seq) : 0;
+}
+
+function runner(name: string, table: string, filter: string, extra: Partial<ConstructorParameters<typeof ProjectionRunner>[0]> = {}): ProjectionRunner {
+  return new ProjectionRunner({
+    tradeLog: log,
+    dataSource: ds,
+    schema: SCHEMA,
+    name,
+    filterSubjects: [filter],
+    apply: applyTo(table),
+    reset: (em) => em.query(`DELETE FROM ${SCHEMA}.${table}`),
+    onError: () => undefined,
+    ...extra,
+  });
+}
+
+async function appendMany(kind: string, ids: number, perId: number): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < ids; i += 1) {
+    const acks = await log.append(`trade.${kind}.${i}`, Array.from({ length: perId }, (_, n) => testEvent(String(i), `E${n}`)), { expectedLastSubjectSeq: 'any' });
+    last = acks[acks.length - 1].seq;
+  }
+  return last;
+}
+
+describe('ProjectionRunner', () => {
+  it('applies the filtered events, keeps its checkpoint in Postgres, and resumes from it', async () => {
+    await createTable('p1');
+    const last = await appendMany('job', 5, 4);
+    await appendMany('node', 3, 1); // outside the filter
+    const p = runner('p1', 'p1', 'trade.job.>');
+    await p.start();
+    await p.waitUntil(last);
+    expect(await rows('p1')).toHaveLength(20);
+    expect(await checkpointOf('p1')).toBe(last);
+    await p.stop();
+
+    // while stopped, more events; a new instance starts at checkpoint + 1
+    const [more] = await log.append('trade.job.late', [testEvent('late', 'Late')], { expectedLastSubjectSeq: 0 });
+    const again = runner('p1', 'p1', 'trade.job.>');
+    await again.start();
+    expect(again.checkpoint).toBe(last);
+    await again.waitUntil(more.seq);
+    await again.stop();
+    const all = await rows('p1');
+    expect(all).toHaveLength(21);
+    expect(all.every((r) => r.applied === 1)).toBe(true);
+  });
+
+  it('the same event delivered twice (two replicas of one projection) is applied once', async () => {
+    await createTable('p2');
+    // both replicas receive every event from their own consumer: each event arrives twice
+    const a = runner('p2', 'p2', 'trade.contract.>', { batchMax: 7 });
+    const b = runner('p2', 'p2', 'trade.contract.>', { batchMax: 3 });
+    await Promise.all([a.start(), b.start()]);
+    const last = await appendMany('contract', 20, 3);
+    await Promise.all([a.waitUntil(last), b.waitUntil(last)].map((w) => w.catch(() => undefined)));
+    await eventually(async () => (await checkpointOf('p2')) === last);
+    // wait until each replica has seen every event once
+    await eventually(() => [a, b].every((r) => r.stats.applied + r.stats.skipped === 60));
+    await Promise.all([a.stop(), b.stop()]);
+    const all = await rows('p2');
+    expect(all).toHaveLength(60);
+    expect(all.filter((r) => r.applied !== 1)).toEqual([]);
+    expect(await checkpointOf('p2')).toBe(last);
+    expect(a.stats.applied + b.stats.applied).toBe(60);
+    expect(a.stats.skipped + b.stats.skipped).toBe(60);
+  });
+
+  it('a redelivery at or below the checkpoint changes nothing', async () => {
+    await createTable('p3');
+    const last = await appendMany('vault', 4, 2);
+    // A replica that read the checkpoint before the events were applied, and only then got them:
+    // its consumer hands over events the checkpoint in Postgres has already passed. Its first
+    // batch transaction is held back until the other replica has applied everything.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let armed = false;
+    const slowDs = new Proxy(ds, {
+      get(target, key, receiver) {
+        if (key !== 'transaction') return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<DataSource['transaction']>) => {
+          if (armed) await gate;
+          return (target.transaction as (...a: unknown[]) => Promise<unknown>)(...args);
+        };
+      },
+    });
+    const late = runner('p3', 'p3', 'trade.vault.>', { dataSource: slowDs });
+    await late.start(); // checkpoint 0, its first batch waits on the gate
+    armed = true;
+    const p = runner('p3', 'p3', 'trade.vault.>');
+    await p.start();
+    await p.waitUntil(last);
+    const before = await rows('p3');
+    release();
+    await late.waitUntil(last);
+    await Promise.all([late.stop(), p.stop()]);
+    expect(await rows('p3')).toEqual(before);
+    expect(before.every((r) => r.applied === 1)).toBe(true);
+    expect(late.stats.skipped + p.stats.skipped).toBeGreaterThanOrEqual(8);
+    expect(late.stats.applied + p.stats.applied).toBe(8);
+  });
+
+  it('rebuild() drops the rows and replays the log to the same rows', async () => {
+    await createTable('p4');
+    const last = await appendMany('account', 10, 3);
+    const p = runner('p4', 'p4', 'trade.account.>');
+    await p.start();
+    await p.waitUntil(last);
+    const before = await rows('p4');
+    await p.rebuild();
+    await p.waitUntil(last);
+    expect(await rows('p4')).toEqual(before);
+    expect(await checkpointOf('p4')).toBe(last);
+    await p.stop();
+  });
+
+  it('rows and checkpoint commit together: a connection killed mid-batch leaves neither, and the batch is then applied once', async () => {
+    await createTable('p5');
+    const last = await appendMany('pool', 1, 50);
+    const first = last - 49;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let backendPid: number | undefined;
+    let blocked = false;
+    const apply = applyTo('p5');
+    const p = runner('p5', 'p5', 'trade.pool.>', {
+      batchMax: 100,
+      apply: async (em, e) => {
+        await apply(em, e);
+        if (e.seq === first + 29 && !blocked) {
+          blocked = true;
+          backendPid = ((await em.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[])[0].pid;
+          await gate;
+        }
+      },
+    });
+    await p.start();
+    await eventually(() => backendPid !== undefined);
+    // 30 rows are written inside the open transaction: none is visible, the checkpoint has not moved
+    expect(await rows('p5')).toHaveLength(0);
+    expect(await checkpointOf('p5')).toBe(0);
+    // the crash: the connection holding the transaction dies
+    await ds.query('SELECT pg_terminate_backend($1)', [backendPid]);
+    expect(await rows('p5')).toHaveLength(0);
+    expect(await checkpointOf('p5')).toBe(0);
+    release();
+    // the runner retries the batch on a fresh connection
+    await p.waitUntil(last);
+    await p.stop();
+    const all = await rows('p5');
+    expect(all).toHaveLength(50);
+    expect(all.every((r) => r.applied === 1)).toBe(true);
+    expect(await checkpointOf('p5')).toBe(last);
+  });
+
+  it('waitUntil times out with a named error when the checkpoint does not get there', async () => {
+    await createTable('p6');
+    const p = runner('p6', 'p6', 'trade.anchor.>');
+    await p.start();
+    await expect(p.waitUntil(1_000_000, 200)).rejects.toBeInstanceOf(ProjectionTimeoutError);
+    await p.stop();
+  });
+});
