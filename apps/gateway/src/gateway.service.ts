@@ -21,7 +21,7 @@ export class GatewayService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.projection = this.rt.projection('views', ['account', 'job', 'contract', 'node'].map((k) => this.rt.filter(k as 'job')), applyToViews);
+    this.projection = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node']), applyToViews);
     await this.projection.start();
   }
 

@@ -27,8 +27,12 @@ export class Idempotency {
       throw new DomainError('IDEMPOTENCY_KEY_INVALID', 'invalid', `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_LENGTH_MAX} characters`);
     const repo = this.gw.rt.db.getRepository(IdempotencyRow);
     const requestHash = sha256Hex(toJson(request));
-    const inserted = await repo.createQueryBuilder().insert().into(IdempotencyRow).values({ orgId, key, requestHash, createdAt: new Date() }).orIgnore().execute();
-    if ((inserted.raw as unknown[]).length === 0) {
+    const inserted: unknown[] = await this.gw.rt.db.query(
+      `INSERT INTO "${this.gw.rt.service}"."idempotency" ("orgId", "key", "requestHash", "createdAt") VALUES ($1, $2, $3, now())
+       ON CONFLICT DO NOTHING RETURNING "key"`,
+      [orgId, key, requestHash],
+    );
+    if (inserted.length === 0) {
       const first = await repo.findOneOrFail({ where: { orgId, key } });
       if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'unprocessable', 'this Idempotency-Key was used for another request');
       if (first.statusCode === null) throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'conflict', 'the first request with this Idempotency-Key is still being answered');

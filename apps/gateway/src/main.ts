@@ -10,8 +10,8 @@ import { GatewayModule } from './gateway.module';
 /** Request bodies above this are refused with 413. */
 export const BODY_BYTES_MAX = 256 * 1024;
 
-export async function createGateway(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule, { rawBody: true, logger: ['log', 'warn', 'error'] });
+export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule, { rawBody: true, logger: opts.logger ?? ['log', 'warn', 'error'] });
   app.useBodyParser('json', { limit: BODY_BYTES_MAX });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }));
   app.useGlobalFilters(new ErrorEnvelopeFilter());

@@ -34,7 +34,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.projection = this.rt.projection('jobs', [this.rt.filter('job'), this.rt.filter('contract')], (em, e) => this.apply(em, e));
+    this.projection = this.rt.projection('jobs', this.rt.filterOf(['job', 'contract']), (em, e) => this.apply(em, e));
     await this.projection.start();
     serveCommand(this.rt.nc, this.rt.commandSubject('intake', 'submitJob'), (p: SubmitJobPayload) => this.submit(p), (m) => this.logger.error(m));
     serveCommand(this.rt.nc, this.rt.commandSubject('intake', 'cancelJob'), (p: { orgId: string; jobId: string }) => this.cancel(p), (m) => this.logger.error(m));

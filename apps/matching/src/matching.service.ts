@@ -35,7 +35,7 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const filters = ['node', 'job', 'contract', 'market'].map((k) => this.rt.filter(k as 'job'));
+    const filters = this.rt.filterOf(['node', 'job', 'contract', 'market']);
     if ((await this.rt.tradeLog.lastSeq()) === 0) this.markCaughtUp();
     this.follower = await follow(this.rt.tradeLog, {
       filterSubjects: filters,

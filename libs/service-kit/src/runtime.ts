@@ -75,6 +75,15 @@ export class ServiceRuntime {
     return `${this.config.TRADE_SUBJECT_PREFIX}.${kind}.>`;
   }
 
+  /**
+   * The filter for a consumer of several aggregate kinds. nats-server before 2.10 (Debian 12
+   * ships 2.9) takes one filter subject per consumer, so several kinds read the whole log and
+   * skip the rest; the apply functions ignore event types they do not project.
+   */
+  filterOf(kinds: readonly AggregateKind[]): string[] {
+    return kinds.length === 1 ? [this.filter(kinds[0])] : [`${this.config.TRADE_SUBJECT_PREFIX}.>`];
+  }
+
   commandSubject(service: string, verb: string): string {
     return `${this.config.COMMAND_SUBJECT_PREFIX}.${service}.${verb}`;
   }
