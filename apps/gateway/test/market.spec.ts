@@ -1,6 +1,8 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { agpuBalance } from '@starminer/chain';
-import { signNodeRequest, StarMinerClient } from '@starminer/sdk';
+import { signResult } from '@starminer/chain';
+import { resultHashOf } from '@starminer/domain';
+import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 const AGPU = 10n ** 18n;
@@ -68,6 +70,83 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(await market.log.lastSeq()).toBe(seqBefore);
     await agent.stop();
   }, 120_000);
+
+  it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {
+    const { jobId } = await requester.submitJob(job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never);
+    const deadline = Date.now() + 20_000;
+    let seen = await requester.getJob(jobId);
+    while (!seen.waitingReason && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await requester.getJob(jobId);
+    }
+    expect(seen.status).toBe('queued');
+    expect(seen.waitingReason).toMatch(/H200/);
+    const cancelled = await fetch(`${market.gatewayUrl}/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+    expect(cancelled.status).toBe(200);
+    expect((await requester.getJob(jobId)).status).toBe('cancelled');
+  }, 60_000);
+
+  it('refunds the escrow when the deadline passes without a result', async () => {
+    // a node that registers and then goes quiet: it is matched, contracted, and never delivers
+    const quiet = await market.startAgent({ name: 'agent-quiet', gpuModel: 'A100', vramGiB: 80, region: 'us-east' });
+    const nodes = new StarMinerClient({ baseUrl: market.gatewayUrl });
+    const deadline = Date.now() + 20_000;
+    while (!(await nodes.nodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await quiet.stop();
+    const token = market.addresses.token;
+    const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
+    const { jobId } = await requester.submitJob(
+      job({ requirements: { gpuModels: ['A100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, expectedRuntimeSec: 1, deadlineSec: 2 }) as never,
+    );
+    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    expect(done.status).toBe('refunded');
+    expect(done.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(before);
+    expect(await agpuBalance(market.chain.publicClient, { token, account: quiet.account.address })).toBe(0n);
+  }, 90_000);
+
+  it('refunds at once when the provider signs a wrong result, and never pays it', async () => {
+    const cheat = privateKeyToAccount(generatePrivateKey());
+    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: cheat });
+    const nodeId = `node-cheat-${cheat.address.slice(2, 10).toLowerCase()}`;
+    await provider.register({
+      nodeId,
+      providerId: 'cheat',
+      gpuModel: 'H100',
+      gpuCount: 1,
+      vramGiB: 80,
+      region: 'ap-south',
+      latencyMs: 5,
+      tee: false,
+      energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
+      benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() },
+      stakeWei: '0',
+      runtimes: ['hash-chain'],
+    });
+    const token = market.addresses.token;
+    const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
+    const { jobId } = await requester.submitJob(
+      job({ requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, deadlineSec: 3600 }) as never,
+    );
+    let assignment;
+    const until = Date.now() + 30_000;
+    while (!assignment && Date.now() < until) {
+      assignment = (await provider.assignments(nodeId)).find((a) => a.jobId === jobId);
+      if (!assignment) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(assignment).toBeDefined();
+    await provider.start(nodeId, jobId);
+    const output = 'not the hash chain';
+    const resultHash = resultHashOf(output);
+    const proofHash = resultHashOf('no proof');
+    const signature = await signResult(cheat, { addresses: { escrow: market.addresses.escrow }, chainId: market.anvil.chainId, jobId, resultHash, proofHash });
+    await provider.submitResult(nodeId, jobId, { output, resultHash, proofHash, signature });
+    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    expect(done.status).toBe('refunded');
+    expect(done.failure?.code).toBe('RESULT_WRONG');
+    expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(before);
+    expect(await agpuBalance(market.chain.publicClient, { token, account: cheat.address })).toBe(0n);
+  }, 90_000);
 
   describe('bad input gets a 4xx with a code and changes nothing', () => {
     const auth = () => ({ authorization: `Bearer ${apiKey}` });

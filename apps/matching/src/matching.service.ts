@@ -42,7 +42,15 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
       fromSeq: 1,
       decode: decodeEvent,
       handler: async (batch, caughtUp) => {
-        for (const stored of batch) this.apply(stored.event as TradeEvent);
+        for (const stored of batch) {
+          try {
+            this.apply(stored.event as TradeEvent);
+          } catch (err) {
+            // An event the engine refuses (e.g. a malformed job) must not stop the market: it is
+            // reported and skipped; the job stays visible as queued with no match.
+            this.logger.error(`event ${stored.seq} (${stored.event.type}) refused by the engine: ${(err as Error).message}`);
+          }
+        }
         if (caughtUp && !this.caughtUp) this.markCaughtUp();
         if (this.caughtUp) await this.scheduleRound(this.lastEventMs);
       },

@@ -2,7 +2,16 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { LessThan, In, type EntityManager } from 'typeorm';
 import { decodeEvent, type TradeEvent, type TradeEventOf } from '@starminer/events';
 import { contractDecider, DomainError, verifyWorkloadResult } from '@starminer/domain';
-import { ChainActionError, recoverResultSigner, refundComputeContract, releaseComputeContract, type MarketAddresses } from '@starminer/chain';
+import { keccak256, stringToBytes } from 'viem';
+import {
+  ChainActionError,
+  disputeComputeContract,
+  readComputeContract,
+  recoverResultSigner,
+  refundComputeContract,
+  releaseComputeContract,
+  type MarketAddresses,
+} from '@starminer/chain';
 import type { ConsumerHandle, ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { publicClientFor, serveCommand, ServiceRuntime, Ticker, walletClientFor } from '@starminer/service-kit';
 import { ContractRow, LedgerEntry } from './entities';
@@ -146,15 +155,44 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
         });
         await this.rt.execute('contract', jobId, contractDecider, { type: 'RecordReleased', amountWei: r.amountWei, txHash: r.txHash }, causation);
       } else {
-        const r = await refundComputeContract(this.wallet, this.publicClient, { addresses: this.addresses, jobId });
+        const r = await this.refundNow(jobId, events);
         await this.rt.execute('contract', jobId, contractDecider, { type: 'RecordRefunded', amountWei: r.amountWei, txHash: r.txHash }, causation);
       }
     } catch (err) {
+      if (err instanceof ChainActionError && err.code === 'AlreadySettled') {
+        // The chain went the other way first (e.g. the requester's public refund): record the truth.
+        const chain = await readComputeContract(this.publicClient, { addresses: this.addresses, jobId });
+        if (chain.status === 'released' || chain.status === 'refunded') {
+          this.logger.warn(`job ${jobId}: decided ${state.outcome} but the chain shows ${chain.status}; recording the chain`);
+          const command = chain.status === 'released' ? ('RecordReleased' as const) : ('RecordRefunded' as const);
+          await this.rt.execute('contract', jobId, contractDecider, { type: command, amountWei: chain.costWei, txHash: null }, causation);
+          return;
+        }
+      }
       if (err instanceof ChainActionError) {
         this.logger.warn(`job ${jobId}: ${state.outcome} not executed yet: ${err.code}`);
         throw new RetryLaterError(`${state.outcome} of ${jobId}: ${err.code}`, { cause: err });
       }
       throw err;
+    }
+  }
+
+  /**
+   * A refund before the deadline (a rejected result) first puts the contract on hold (dispute),
+   * which lets the settlement role refund at once; after the deadline it refunds directly.
+   */
+  private async refundNow(jobId: string, events: TradeEvent[]) {
+    try {
+      return await refundComputeContract(this.wallet, this.publicClient, { addresses: this.addresses, jobId });
+    } catch (err) {
+      if (!(err instanceof ChainActionError && err.code === 'DeadlineNotReached')) throw err;
+      const decided = [...events].reverse().find((x): x is TradeEventOf<'SettlementDecided'> => x.type === 'SettlementDecided');
+      await disputeComputeContract(this.wallet, this.publicClient, {
+        addresses: this.addresses,
+        jobId,
+        reasonHash: keccak256(stringToBytes(decided?.data.reason ?? 'refund decided')),
+      });
+      return refundComputeContract(this.wallet, this.publicClient, { addresses: this.addresses, jobId });
     }
   }
 
