@@ -38,6 +38,8 @@ export const NAK_DELAY_MAX_MS = 30_000;
 export const PROJECTION_APPLY_MAX_ATTEMPTS = 10;
 export const PROJECTION_RETRY_BASE_MS = 100;
 export const PROJECTION_RETRY_MAX_MS = 10_000;
+/** A projection's ordered consumer pulls at least this many messages at a time (it needs no acks). */
+export const PROJECTION_PULL_MIN_MESSAGES = 100;
 /** waitUntil gives up after this unless told otherwise. */
 export const WAIT_UNTIL_TIMEOUT_MS_DEFAULT = 15_000;
 /** Waiters parked on one projection at once. */

@@ -211,3 +211,40 @@ describe('ProjectionRunner', () => {
     await p.stop();
   });
 });
+
+describe('ProjectionRunner with applyBatch', () => {
+  it('hands each committed batch to applyBatch once, in order, only above the checkpoint', async () => {
+    await createTable('p7');
+    const last = await appendMany('market', 6, 5);
+    const batches: number[][] = [];
+    const p = new ProjectionRunner({
+      tradeLog: log,
+      dataSource: ds,
+      schema: SCHEMA,
+      name: 'p7',
+      filterSubjects: ['trade.market.>'],
+      batchMax: 8,
+      applyBatch: async (em, events) => {
+        batches.push(events.map((e) => e.seq));
+        await em.query(
+          `INSERT INTO ${SCHEMA}.p7 (event_id, seq, type, applied) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[])`,
+          [events.map((e) => e.event.id), events.map((e) => e.seq), events.map((e) => e.event.type), events.map(() => 1)],
+        );
+      },
+    });
+    await p.start();
+    await p.waitUntil(last);
+    await p.stop();
+    const seqs = batches.flat();
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(30);
+    expect(batches.every((b) => b.length <= 8)).toBe(true);
+    expect(await rows('p7')).toHaveLength(30);
+  });
+
+  it('refuses both or neither of apply and applyBatch', () => {
+    const base = { tradeLog: log, dataSource: ds, schema: SCHEMA, name: 'x', filterSubjects: ['trade.job.>'] };
+    expect(() => new ProjectionRunner(base)).toThrow(/exactly one/);
+    expect(() => new ProjectionRunner({ ...base, apply: async () => undefined, applyBatch: async () => undefined })).toThrow(/exactly one/);
+  });
+});
