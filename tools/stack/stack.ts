@@ -472,10 +472,16 @@ async function demoOrg(dataDir: string, gatewayUrl: string, operatorToken: strin
   }
   const org = await retrying('creating the demo org', log, signal, () => new StarMinerClient({ baseUrl: gatewayUrl }).createOrg(operatorToken, 'Demo Research'));
   const client = new StarMinerClient({ baseUrl: gatewayUrl, apiKey: org.apiKey });
-  const funded = await retrying('funding the demo org', log, signal, () => client.faucet(fundsWei));
+  // The faucet is not idempotent and an answer can be lost while the deployer boots (503 after the
+  // mint went through), so each attempt first looks at the balance.
+  const balanceWei = await retrying('funding the demo org', log, signal, async () => {
+    const before = BigInt((await client.account()).balanceWei);
+    if (before >= fundsWei) return before;
+    return BigInt((await client.faucet(fundsWei - before)).balanceWei);
+  });
   const record: DemoOrgRecord = { orgId: org.orgId, name: org.name, apiKey: org.apiKey, accountAddress: org.accountAddress, fundedWei: fundsWei.toString() };
   writeJson(file, record, 0o600);
-  log(`[stack] demo org ${org.orgId} funded: balance ${funded.balanceWei} wei (tx ${funded.txHash})`);
+  log(`[stack] demo org ${org.orgId} funded: balance ${balanceWei} wei`);
   return record;
 }
 

@@ -1,0 +1,177 @@
+/**
+ * The market end to end, on real processes: the stack (own nats-server, own anvil, a fresh
+ * database) with every service and two provider agents, driven over HTTP with the SDK, checked
+ * against the chain. Slow (a minute or two): the whole stack boots twice.
+ */
+import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agpuBalance, createChainClients } from '@starminer/chain';
+import { StarMinerClient, type Job, type JobStatus, type SubmitJobRequest } from '@starminer/sdk';
+import { createTestDatabase, freePort, type TestDatabase } from '@starminer/testing';
+import { startStack, type Stack, type StackOptions } from './stack';
+
+const STACK_TEST_TIMEOUT_MS = 10 * 60_000;
+const SETTLE_TIMEOUT_MS = 4 * 60_000;
+const NODES_ONLINE_TIMEOUT_MS = 90_000;
+
+jest.setTimeout(STACK_TEST_TIMEOUT_MS);
+
+interface Harness {
+  dataDir: string;
+  db: TestDatabase;
+  options: StackOptions;
+  logFile: string;
+  log: WriteStream;
+}
+
+async function harness(name: string): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), `starminer-e2e-${name}-`));
+  const db = await createTestDatabase();
+  const logFile = join(dataDir, 'stack.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const verbose = process.env.STARMINER_E2E_VERBOSE === '1';
+  const options: StackOptions = {
+    dataDir,
+    databaseUrl: db.url,
+    ports: { nats: await freePort(), postgres: await freePort(), anvil: await freePort(), gateway: await freePort() },
+    log: (line) => {
+      log.write(`${line}\n`);
+      if (verbose) process.stdout.write(`${line}\n`);
+    },
+  };
+  return { dataDir, db, options, logFile, log };
+}
+
+async function cleanup(h: Harness | undefined, stack: Stack | undefined, failed: boolean): Promise<void> {
+  await stack?.stop();
+  if (!h) return;
+  await new Promise((r) => h.log.end(r));
+  await h.db.drop().catch(() => undefined);
+  if (failed) console.error(`e2e: the stack's output is in ${h.logFile}`);
+  else rmSync(h.dataDir, { recursive: true, force: true });
+}
+
+const job = (seed: string, iterations: number): SubmitJobRequest => ({
+  category: 'inference',
+  budgetWei: (50n * 10n ** 18n).toString(),
+  urgency: 'normal',
+  latencyPreference: 'normal',
+  requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] },
+  expectedRuntimeSec: 60,
+  workload: { kind: 'hash-chain', seed, iterations },
+});
+
+async function nodesOnline(client: StarMinerClient, count: number): Promise<Map<string, `0x${string}`>> {
+  const deadline = Date.now() + NODES_ONLINE_TIMEOUT_MS;
+  for (;;) {
+    const { nodes } = await client.nodes();
+    const online = nodes.filter((n) => n.online === true);
+    if (online.length >= count) return new Map(online.map((n) => [n.nodeId as string, n.nodeAddress as `0x${string}`]));
+    if (Date.now() > deadline) throw new Error(`only ${online.length} of ${count} demo nodes came online: ${JSON.stringify(nodes)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function balances(stack: Stack, accounts: readonly `0x${string}`[]): Promise<bigint[]> {
+  const { publicClient } = createChainClients(stack.rpcUrl, stack.chainId);
+  return Promise.all(accounts.map((account) => agpuBalance(publicClient, { token: stack.addresses.token, account })));
+}
+
+/** Polls until the job's status is one of `statuses` (any of them, final or not). */
+async function until(client: StarMinerClient, jobId: string, statuses: readonly JobStatus[], timeoutMs: number): Promise<Job> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await client.getJob(jobId);
+    if (statuses.includes(j.status)) return j;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${j.status} after ${timeoutMs} ms, wanted ${statuses.join('|')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the market end to end (stack: NATS, Postgres, anvil, six services, two agents)', () => {
+  it('runs a job submitted over HTTP to settled and moves exactly its cost from requester to provider on chain', async () => {
+    let h: Harness | undefined;
+    let stack: Stack | undefined;
+    let failed = true;
+    try {
+      h = await harness('settle');
+      stack = await startStack(h.options);
+      const client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      const nodes = await nodesOnline(client, 2);
+      const nodeAddresses = [...nodes.values()];
+      const requester = stack.demoOrg.accountAddress;
+      const before = await balances(stack, [requester, ...nodeAddresses]);
+
+      const { jobId, status } = await client.submitJob(job('e2e-settle', 5_000), 'e2e-settle-1');
+      expect(status).toBe('queued');
+      // The same Idempotency-Key answers with the same job, and does not submit a second one.
+      await expect(client.submitJob(job('e2e-settle', 5_000), 'e2e-settle-1')).resolves.toMatchObject({ jobId });
+
+      const settled = await client.waitForJob(jobId, ['settled'], SETTLE_TIMEOUT_MS);
+      expect(settled.nodeId).not.toBeNull();
+      expect(settled.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(settled.result?.resultHash).toMatch(/^0x[0-9a-f]{64}$/);
+      const costWei = BigInt(settled.costWei ?? '0');
+      expect(costWei).toBeGreaterThan(0n);
+
+      const provider = nodes.get(settled.nodeId!)!;
+      const after = await balances(stack, [requester, ...nodeAddresses]);
+      const delta = (addr: `0x${string}`): bigint => {
+        const i = [requester, ...nodeAddresses].indexOf(addr);
+        return after[i] - before[i];
+      };
+      expect(delta(requester)).toBe(-costWei);
+      expect(delta(provider)).toBe(costWei);
+      for (const other of nodeAddresses.filter((a) => a !== provider)) expect(delta(other)).toBe(0n);
+      expect((await client.listJobs()).jobs.map((j) => j.jobId)).toEqual([jobId]);
+      failed = false;
+    } finally {
+      await cleanup(h, stack, failed);
+    }
+  });
+
+  it('given the stack is stopped mid-job and started again on the same data, the job ends settled or refunded exactly once', async () => {
+    let h: Harness | undefined;
+    let stack: Stack | undefined;
+    let failed = true;
+    try {
+      h = await harness('restart');
+      stack = await startStack(h.options);
+      let client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      const nodes = await nodesOnline(client, 2);
+      const requester = stack.demoOrg.accountAddress;
+      const accounts = [requester, ...nodes.values()];
+      const before = await balances(stack, accounts);
+
+      // Long enough (a few seconds of hashing) that the stop lands while the job is in flight.
+      const { jobId } = await client.submitJob(job('e2e-restart', 1_500_000));
+      const seen = await until(client, jobId, ['matched', 'contracted', 'running', 'completed', 'settled', 'refunded'], SETTLE_TIMEOUT_MS);
+      await stack.stop();
+      stack = undefined;
+
+      stack = await startStack(h.options);
+      client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      const final = await client.waitForJob(jobId, ['settled', 'refunded'], SETTLE_TIMEOUT_MS);
+      const after = await balances(stack, accounts);
+      const deltas = after.map((b, i) => b - before[i]);
+      const costWei = BigInt(final.costWei ?? '0');
+      if (final.status === 'settled') {
+        const provider = nodes.get(final.nodeId!)!;
+        expect(deltas[0]).toBe(-costWei);
+        expect(deltas[accounts.indexOf(provider)]).toBe(costWei);
+        expect(deltas.reduce((a, b) => a + b, 0n)).toBe(0n);
+      } else {
+        expect(deltas).toEqual(accounts.map(() => 0n));
+      }
+      // Still the one job, and it stays final.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await client.getJob(jobId)).status).toBe(final.status);
+      expect(await balances(stack, accounts)).toEqual(after);
+      expect(seen.jobId).toBe(jobId);
+      failed = false;
+    } finally {
+      await cleanup(h, stack, failed);
+    }
+  });
+});
