@@ -20,6 +20,11 @@ export interface TestNats {
   readonly port: number;
   /** The JetStream store directory (removed by stop()). */
   readonly storeDir: string;
+  /**
+   * Kills the server (SIGKILL: a crash, or SIGTERM: a clean shutdown) and starts it again on the
+   * same port with the same store, after `downMs`; clients reconnect on their own.
+   */
+  restart(opts?: { signal?: 'SIGKILL' | 'SIGTERM'; downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +50,40 @@ export async function startNats(opts: { binary?: string } = {}): Promise<TestNat
 }
 
 async function startOnce(binary: string, port: number, storeDir: string): Promise<TestNats> {
+  let child = await spawnServer(binary, port, storeDir);
+  const stopOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', stopOnExit);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    restart: async ({ signal = 'SIGKILL', downMs = 0 } = {}) => {
+      if (stopped) throw new TestInfraError('NATS_SERVER_START_FAILED', 'restart() after stop()');
+      if (signal === 'SIGKILL') {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      } else {
+        await killAndWait(child, NATS_STOP_TIMEOUT_MS);
+      }
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      child = await spawnServer(binary, port, storeDir);
+    },
+    stop: () => {
+      stopped ??= (async () => {
+        process.removeListener('exit', stopOnExit);
+        await killAndWait(child, NATS_STOP_TIMEOUT_MS);
+        await rm(storeDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function spawnServer(binary: string, port: number, storeDir: string): Promise<ChildProcess> {
   const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -73,24 +112,7 @@ async function startOnce(binary: string, port: number, storeDir: string): Promis
     child.kill('SIGKILL');
     throw outcome;
   }
-  const stopOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', stopOnExit);
-  let stopped: Promise<void> | undefined;
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    storeDir,
-    stop: () => {
-      stopped ??= (async () => {
-        process.removeListener('exit', stopOnExit);
-        await killAndWait(child, NATS_STOP_TIMEOUT_MS);
-        await rm(storeDir, { recursive: true, force: true });
-      })();
-      return stopped;
-    },
-  };
+  return child;
 }
 
 async function waitForPort(port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {

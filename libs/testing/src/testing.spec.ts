@@ -49,3 +49,25 @@ describe('createTestDatabase', () => {
     await expect(reconnect.connect()).rejects.toThrow(/does not exist/);
   });
 });
+
+describe('startNats restart', () => {
+  it('restarts on the same port with the same store: streams survive, clients reconnect', async () => {
+    const nats = await startNats();
+    try {
+      const nc = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'KEEP', subjects: ['keep.>'] });
+      await jsm.jetstream().publish('keep.a', 'x');
+      await nats.restart({ signal: 'SIGKILL', downMs: 200 });
+      let info;
+      for (let i = 0; i < 50 && !info; i += 1) {
+        info = await jsm.streams.info('KEEP').catch(() => undefined);
+        if (!info) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(info?.state.messages).toBe(1);
+      await nc.close();
+    } finally {
+      await nats.stop();
+    }
+  });
+});

@@ -8,6 +8,10 @@ export const MAX_EVENTS_PER_AGGREGATE = 10_000;
 export const MAX_EVENTS_PER_APPEND = 100;
 /** How long one publish waits for the stream's ack. */
 export const PUBLISH_TIMEOUT_MS = 5_000;
+/** Publishes of one event when the outcome is unknown (timeout, no responders while NATS restarts). */
+export const PUBLISH_ATTEMPTS_MAX = 4;
+export const PUBLISH_RETRY_BASE_MS = 100;
+export const PUBLISH_RETRY_MAX_MS = 2_000;
 /** The server drops a republished msgID inside this window (covers client retries after a lost ack). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 

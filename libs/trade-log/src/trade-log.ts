@@ -9,6 +9,7 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
+  type PubAck,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
@@ -35,6 +36,9 @@ import {
   DUPLICATE_WINDOW_MS,
   MAX_EVENTS_PER_AGGREGATE,
   MAX_EVENTS_PER_APPEND,
+  PUBLISH_ATTEMPTS_MAX,
+  PUBLISH_RETRY_BASE_MS,
+  PUBLISH_RETRY_MAX_MS,
   PUBLISH_TIMEOUT_MS,
   READ_EXPIRES_MS,
 } from './limits';
@@ -198,19 +202,28 @@ export class TradeLog {
     for (const event of events) {
       const h = headers();
       h.set('type', event.type);
-      let ack;
-      try {
-        ack = await this.js.publish(subject, this.encode(event), {
-          msgID: event.id,
-          headers: h,
-          timeout: PUBLISH_TIMEOUT_MS,
-          ...(last === undefined ? {} : { expect: { lastSubjectSequence: last } }),
-        });
-      } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-          throw new ConcurrencyConflictError(subject, last ?? -1, { cause: err });
+      const body = this.encode(event);
+      const publishOpts = {
+        msgID: event.id,
+        headers: h,
+        timeout: PUBLISH_TIMEOUT_MS,
+        ...(last === undefined ? {} : { expect: { lastSubjectSequence: last } }),
+      };
+      let ack: PubAck | undefined;
+      for (let attempt = 1; ack === undefined; attempt += 1) {
+        try {
+          ack = await this.js.publish(subject, body, publishOpts);
+        } catch (err) {
+          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+            throw new ConcurrencyConflictError(subject, last ?? -1, { cause: err });
+          }
+          // A timeout or a server restart leaves the outcome unknown. Publishing the same msgID
+          // again is safe: if the first one was stored, the server answers with it as a duplicate
+          // (the duplicate check comes before the sequence check). An API error is an answer: no retry.
+          const retryable = !(err instanceof JetStreamApiError) && !this.nc.isClosed() && attempt < PUBLISH_ATTEMPTS_MAX;
+          if (!retryable) throw new AppendFailedError(subject, err instanceof Error ? err.message : String(err), { cause: err });
+          await sleep(backoffMs(attempt, PUBLISH_RETRY_BASE_MS, PUBLISH_RETRY_MAX_MS));
         }
-        throw new AppendFailedError(subject, err instanceof Error ? err.message : String(err), { cause: err });
       }
       if (ack.stream !== this.streamName) {
         throw new AppendFailedError(subject, `stored in stream ${ack.stream}, expected ${this.streamName}`);

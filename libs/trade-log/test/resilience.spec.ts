@@ -1,0 +1,69 @@
+import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+import { DataSource } from 'typeorm';
+import { connectTradeLog, ProjectionRunner, type StoredEvent, type TradeLog } from '../src';
+import { eventually, testEvent } from './helpers';
+
+// NATS is killed under a running client here, so this file has its own server and database.
+let nats: TestNats;
+let db: TestDatabase;
+let log: TradeLog;
+let ds: DataSource;
+
+beforeAll(async () => {
+  [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
+  log = await connectTradeLog({ servers: nats.url, name: 'resilience-spec' });
+  await log.ensureStream();
+  ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 4 });
+  await ds.initialize();
+  await ds.query('CREATE SCHEMA res');
+  await ds.query('CREATE TABLE res.seen (event_id text PRIMARY KEY, seq bigint NOT NULL)');
+});
+
+afterAll(async () => {
+  await ds?.destroy();
+  await log?.close();
+  await Promise.all([nats?.stop(), db?.drop()]);
+});
+
+describe('a nats-server crash under a running client', () => {
+  it('append retries across the restart, stores each event once, and consumers and projections carry on', async () => {
+    const seenByConsumer: number[] = [];
+    const handle = await log.consume({
+      durable: 'res-consumer',
+      filterSubjects: ['trade.job.>'],
+      handler: async (batch: StoredEvent[]) => void seenByConsumer.push(...batch.map((e) => e.seq)),
+      onError: () => undefined,
+    });
+    const projection = new ProjectionRunner({
+      tradeLog: log,
+      dataSource: ds,
+      schema: 'res',
+      name: 'seen',
+      filterSubjects: ['trade.job.>'],
+      apply: async (em, e) => void (await em.query('INSERT INTO res.seen (event_id, seq) VALUES ($1, $2)', [e.event.id, e.seq])),
+      onError: () => undefined,
+    });
+    await projection.start();
+
+    const [before] = await log.append('trade.job.r1', [testEvent('r1', 'Before')], { expectedLastSubjectSeq: 0 });
+    await projection.waitUntil(before.seq);
+
+    // crash, 500 ms down, back up with the same store; the append is made while it is down
+    const restarting = nats.restart({ signal: 'SIGKILL', downMs: 500 });
+    await new Promise((r) => setTimeout(r, 50));
+    const event = testEvent('r1', 'During');
+    const [during] = await log.append('trade.job.r1', [event], { expectedLastSubjectSeq: before.seq });
+    await restarting;
+    const [after] = await log.append('trade.job.r1', [testEvent('r1', 'After')], { expectedLastSubjectSeq: during.seq });
+
+    const read = await log.readSubject('trade.job.r1');
+    expect(read.events.map((e) => e.event.type)).toEqual(['Before', 'During', 'After']);
+    await projection.waitUntil(after.seq, 30_000);
+    await eventually(() => seenByConsumer.includes(after.seq), 30_000);
+    await Promise.all([handle.stop(), projection.stop()]);
+
+    const rows = (await ds.query('SELECT seq FROM res.seen ORDER BY seq')) as { seq: string }[];
+    expect(rows.map((r) => Number(r.seq))).toEqual([before.seq, during.seq, after.seq]);
+    expect(new Set(seenByConsumer)).toEqual(new Set([before.seq, during.seq, after.seq]));
+  }, 60_000);
+});
