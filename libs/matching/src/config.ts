@@ -43,6 +43,9 @@ export interface QueueConfig {
   latencyStepMs: number;
   /** jobs looked at per matchPending call at most (matched or left waiting) */
   maxScanPerCall: number;
+  /** bounded augmenting step of matchPending: reroute attempts per call, and holders tried per waiting job */
+  maxAugmentationsPerCall: number;
+  maxAugmentationCandidates: number;
 }
 
 export interface EngineConfig {
@@ -129,7 +132,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     smoothingBps: 3_000,
     repriceIntervalMs: 60_000,
   },
-  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048 },
+  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16 },
   surgeThresholdBps: 8_500,
   gpuSpeed: {
     T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,

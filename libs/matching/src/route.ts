@@ -18,7 +18,8 @@ export interface EligibleMarket {
   market: Market;
   gpuCount: number;
   runtimeSec: number;
-  costWei: bigint;
+  /** cost in Wei as a float (exact only up to 2^53): ranks markets; quotes are exact */
+  costApprox: number;
   /** set once the reference cost is known */
   priceFit: number;
 }
@@ -46,24 +47,54 @@ export interface MarketScreen {
 
 export const isBudgetAndDeadlineOnly = (job: JobSpec): boolean => job.requirements.gpuCount === 0;
 
-/** GPU count and runtime for a job in a market; null when the deadline cannot be met there. */
-export function sizeFor(job: JobSpec, market: Market, atMs: number, config: EngineConfig): { gpuCount: number; runtimeSec: number } | null | 'no-speed' {
-  const deadline = job.deadlineAtMs;
-  const fits = (runtimeSec: number) => deadline === undefined || atMs + runtimeSec * 1000 <= deadline;
-  if (!isBudgetAndDeadlineOnly(job)) {
-    const runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec));
-    return fits(runtimeSec) ? { gpuCount: job.requirements.gpuCount, runtimeSec } : null;
-  }
-  const speed = config.gpuSpeed[market.gpuClass];
-  if (speed === undefined || !(speed > 0)) return 'no-speed';
-  for (let gpuCount = 1; gpuCount <= config.maxGpusPerNode; gpuCount++) {
-    const runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec / (speed * gpuCount)));
-    if (fits(runtimeSec)) return { gpuCount, runtimeSec };
-  }
-  return null;
+/** Size of a job in a market, written into `out`; false when the deadline cannot be met there. */
+interface Size {
+  gpuCount: number;
+  runtimeSec: number;
 }
 
-/** Market-level hard filters: accepted model and region (by construction of `markets`), deadline, budget. */
+const NO_SPEED = -1;
+const MISSED_DEADLINE = 0;
+const SIZED = 1;
+
+function sizeInto(job: JobSpec, gpuClass: string, atMs: number, config: EngineConfig, out: Size): number {
+  const deadline = job.deadlineAtMs;
+  if (!isBudgetAndDeadlineOnly(job)) {
+    const runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec));
+    if (deadline !== undefined && atMs + runtimeSec * 1000 > deadline) return MISSED_DEADLINE;
+    out.gpuCount = job.requirements.gpuCount;
+    out.runtimeSec = runtimeSec;
+    return SIZED;
+  }
+  const speed = config.gpuSpeed[gpuClass];
+  if (speed === undefined || !(speed > 0)) return NO_SPEED;
+  for (let gpuCount = 1; gpuCount <= config.maxGpusPerNode; gpuCount++) {
+    const runtimeSec = Math.max(1, Math.ceil(job.expectedRuntimeSec / (speed * gpuCount)));
+    if (deadline === undefined || atMs + runtimeSec * 1000 <= deadline) {
+      out.gpuCount = gpuCount;
+      out.runtimeSec = runtimeSec;
+      return SIZED;
+    }
+  }
+  return MISSED_DEADLINE;
+}
+
+/** GPU count and runtime for a job in a market; null when the deadline cannot be met there. */
+export function sizeFor(job: JobSpec, market: Market, atMs: number, config: EngineConfig): Size | null | 'no-speed' {
+  const out: Size = { gpuCount: 0, runtimeSec: 0 };
+  const r = sizeInto(job, market.gpuClass, atMs, config, out);
+  return r === NO_SPEED ? 'no-speed' : r === MISSED_DEADLINE ? null : out;
+}
+
+/** Relative margin inside which the float budget check defers to exact bigint arithmetic. */
+const BUDGET_CHECK_MARGIN = 1e-9;
+
+/**
+ * Market-level hard filters: accepted model and region (by construction of `markets`), some
+ * registered node that could ever meet the per-node requirements, deadline, budget. Costs are
+ * compared in floating point and, within 1e-9 of the budget, exactly in bigint; the quote of the
+ * winner is always computed exactly.
+ */
 export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: number, config: EngineConfig): MarketScreen {
   const tierIdx = TIERS.indexOf(config.pricing.urgencyTier[job.urgency]);
   const screen: MarketScreen = {
@@ -76,35 +107,48 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
     failedSupply: 0,
     cheapestRejectedCostWei: null,
   };
-  let reference: bigint | null = null;
+  const r = job.requirements;
+  const budget = job.budgetWei;
+  const budgetApprox = Number(budget);
+  const size: Size = { gpuCount: 0, runtimeSec: 0 };
+  let reference: EligibleMarket | null = null;
+  let cheapestRejected = Infinity;
   for (const market of markets) {
     if (market.basePriceWeiPerGpuHour === undefined) continue;
     screen.considered++;
-    const size = sizeFor(job, market, atMs, config);
-    if (size === 'no-speed') {
+    const sized = sizeInto(job, market.gpuClass, atMs, config, size);
+    if (sized === NO_SPEED) {
       screen.failedNoSpeed++;
       continue;
     }
-    if (size === null) {
+    if (sized === MISSED_DEADLINE) {
       screen.failedDeadline++;
       continue;
     }
-    const r = job.requirements;
     if (!market.couldServe(size.gpuCount, r.minVramGiB, r.tee, r.maxLatencyMs)) {
       screen.failedSupply++;
       continue;
     }
-    const cost = costWei(market.perGpuHourWei[tierIdx]! * BigInt(size.gpuCount), size.runtimeSec);
-    if (cost > job.budgetWei) {
+    const approx = (market.perGpuHourWeiApprox[tierIdx]! * size.gpuCount * size.runtimeSec) / 3600;
+    let affordable = approx < budgetApprox * (1 - BUDGET_CHECK_MARGIN);
+    if (!affordable && approx <= budgetApprox * (1 + BUDGET_CHECK_MARGIN))
+      affordable = costWei(market.perGpuHourWei[tierIdx]! * BigInt(size.gpuCount), size.runtimeSec) <= budget;
+    if (!affordable) {
       screen.failedBudget++;
-      if (screen.cheapestRejectedCostWei === null || cost < screen.cheapestRejectedCostWei) screen.cheapestRejectedCostWei = cost;
+      if (approx < cheapestRejected) {
+        cheapestRejected = approx;
+        screen.cheapestRejectedCostWei = costWei(market.perGpuHourWei[tierIdx]! * BigInt(size.gpuCount), size.runtimeSec);
+      }
       continue;
     }
-    if (reference === null || cost < reference) reference = cost;
-    screen.eligible.push({ market, gpuCount: size.gpuCount, runtimeSec: size.runtimeSec, costWei: cost, priceFit: 0 });
+    const e: EligibleMarket = { market, gpuCount: size.gpuCount, runtimeSec: size.runtimeSec, costApprox: approx, priceFit: 0 };
+    if (reference === null || approx < reference.costApprox || (approx === reference.costApprox && market.key < reference.market.key)) reference = e;
+    screen.eligible.push(e);
   }
-  screen.referenceCostWei = reference ?? 0n;
-  for (const e of screen.eligible) e.priceFit = priceFitTerm(config, screen.referenceCostWei, e.costWei);
+  if (reference) {
+    screen.referenceCostWei = costWei(reference.market.perGpuHourWei[tierIdx]! * BigInt(reference.gpuCount), reference.runtimeSec);
+    for (const e of screen.eligible) e.priceFit = priceFitTerm(config, reference.costApprox, e.costApprox);
+  }
   return screen;
 }
 
@@ -148,39 +192,55 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
   const v = variantIndex(job.latencyPreference, job.green);
   const staticBound = maxNodeStatic(job.latencyPreference, job.green, config);
   const w = config.weights;
-  const ordered = screen.eligible
-    .map((e) => ({ e, bound: totalScore(groupConstant(e.priceFit, w.packFit, e.market.surge ? w.reservedLiquidity : 0), staticBound) }))
-    .sort((a, b) => b.bound - a.bound || (a.e.market.key < b.e.market.key ? -1 : a.e.market.key > b.e.market.key ? 1 : 0));
+  const eligible = screen.eligible;
+  const n = eligible.length;
+  // markets by upper bound, best first (insertion sort on parallel arrays: no closures on the hot path)
+  const order = new Int32Array(n);
+  const bounds = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = eligible[i]!;
+    const bound = totalScore(groupConstant(e.priceFit, w.packFit, e.market.surge ? w.reservedLiquidity : 0), staticBound);
+    let j = i;
+    while (j > 0 && marketBefore(bound, e, bounds[j - 1]!, eligible[order[j - 1]!]!)) {
+      order[j] = order[j - 1]!;
+      bounds[j] = bounds[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+    bounds[j] = bound;
+  }
   const top = new TopTwo();
-  const combos = job.requirements.tee ? [2, 3] : [0, 1, 2, 3];
-  const maxFree = config.maxGpusPerNode;
-  for (const { e, bound } of ordered) {
-    if (bound < top.threshold()) break;
+  const needTee = job.requirements.tee;
+  for (let k = 0; k < n; k++) {
+    if (bounds[k]! < top.threshold()) break;
+    const e = eligible[order[k]!]!;
     const market = e.market;
     if (market.totalGpus - market.usedGpus < e.gpuCount) continue;
     const surge = market.surge;
-    for (const combo of combos) {
-      const byFree = market.groups[combo]!;
-      const reservedLiquidity = reservedLiquidityTerm(config, surge, (combo & 1) === 1);
-      for (let free = e.gpuCount; free <= maxFree; free++) {
-        const group = byFree[free];
-        if (!group || group.size === 0) continue;
-        const packFit = packFitTerm(config, e.gpuCount, free);
-        const groupConst = groupConstant(e.priceFit, packFit, reservedLiquidity);
-        const list = group.lists[v]!;
-        let passed = 0;
-        for (let i = 0; i < list.length && passed < 2; i++) {
-          const node = list[i]!;
-          const total = totalScore(groupConst, node.staticScores[v]!);
-          if (total < top.threshold()) break;
-          if (!passesNodeFilters(node, job)) continue;
-          passed++;
-          top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
-        }
+    const groups = market.activeGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi]!;
+      if (group.freeGpus < e.gpuCount || (needTee && group.combo < 2)) continue;
+      const reservedLiquidity = reservedLiquidityTerm(config, surge, (group.combo & 1) === 1);
+      const packFit = packFitTerm(config, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
+      const groupConst = groupConstant(e.priceFit, packFit, reservedLiquidity);
+      const list = group.lists[v]!;
+      let passed = 0;
+      for (let i = 0; i < list.length && passed < 2; i++) {
+        const node = list[i]!;
+        const total = totalScore(groupConst, node.staticScores[v]!);
+        if (total < top.threshold()) break;
+        if (!passesNodeFilters(node, job)) continue;
+        passed++;
+        top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
       }
     }
   }
   return { best: top.best, runnerUp: top.runnerUp, candidatesConsidered: top.scored };
+}
+
+function marketBefore(boundA: number, a: EligibleMarket, boundB: number, b: EligibleMarket): boolean {
+  return boundA > boundB || (boundA === boundB && a.market.key < b.market.key);
 }
 
 /**
@@ -188,7 +248,13 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
  * baseline and the property tests' oracle. Market-level terms are computed once per job (as any
  * sensible scanner would), node terms per node.
  */
-export function fullScanSearch(job: JobSpec, screen: MarketScreen, nodes: readonly NodeState[], config: EngineConfig): SearchResult {
+export function fullScanSearch(
+  job: JobSpec,
+  screen: MarketScreen,
+  nodes: readonly NodeState[],
+  config: EngineConfig,
+  onCandidate?: (c: Candidate) => void,
+): SearchResult {
   const v = variantIndex(job.latencyPreference, job.green);
   const byMarket = new Map<Market, EligibleMarket>();
   for (const e of screen.eligible) byMarket.set(e.market, e);
@@ -199,10 +265,12 @@ export function fullScanSearch(job: JobSpec, screen: MarketScreen, nodes: readon
     if (!e || !node.spec.online) continue;
     const free = node.freeGpus;
     if (free < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
-    const packFit = packFitTerm(config, e.gpuCount, free);
+    const packFit = packFitTerm(config, e.gpuCount, free, !tee && node.spec.tee);
     const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
     const total = totalScore(groupConstant(e.priceFit, packFit, reservedLiquidity), node.staticScores[v]!);
-    top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
+    const candidate = { node, eligible: e, packFit, reservedLiquidity, total };
+    top.offer(candidate);
+    onCandidate?.(candidate);
   }
   return { best: top.best, runnerUp: top.runnerUp, candidatesConsidered: top.scored };
 }

@@ -50,11 +50,20 @@ export function maxNodeStatic(latencyPreference: LatencyPreference, green: boole
   return w.reputation + w.performance + w.proximity[latencyPreference] + (green ? w.energy : 0);
 }
 
-export const priceFitTerm = (config: EngineConfig, referenceCostWei: bigint, costWei: bigint): number =>
-  costWei <= 0n ? config.weights.priceFit : config.weights.priceFit * unit(Number(referenceCostWei) / Number(costWei));
+/** cheapest eligible market's cost / this market's cost (both as floats: a ratio needs no Wei precision) */
+export const priceFitTerm = (config: EngineConfig, referenceCost: number, cost: number): number =>
+  cost <= 0 ? config.weights.priceFit : config.weights.priceFit * unit(referenceCost / cost);
 
-export const packFitTerm = (config: EngineConfig, gpuCount: number, freeGpus: number): number =>
-  config.weights.packFit * unit(gpuCount / freeGpus);
+/** Share of a TEE node's packing credit kept when it serves a job that needs no TEE. */
+export const TEE_SPARE_FACTOR = 0.5;
+
+/**
+ * Capacity fit: GPUs asked / GPUs free on the node (best fit, 1 = leaves no fragment), scaled by
+ * TEE_SPARE_FACTOR when a TEE node would serve a job that does not need TEE (keep the scarce
+ * capability for jobs that do).
+ */
+export const packFitTerm = (config: EngineConfig, gpuCount: number, freeGpus: number, wastesTee: boolean): number =>
+  config.weights.packFit * unit(gpuCount / freeGpus) * (wastesTee ? TEE_SPARE_FACTOR : 1);
 
 export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, inPool: boolean): number =>
   surge && inPool ? config.weights.reservedLiquidity : 0;

@@ -99,6 +99,10 @@ export class Market {
   readonly groups: (Group | undefined)[][];
   /** price of one GPU-hour per tier at the current multiplier (index = TIERS order) */
   perGpuHourWei: bigint[] = [];
+  /** the same as floats, for fast screening (exact bigint is used at the budget boundary and in quotes) */
+  perGpuHourWeiApprox: number[] = [];
+  /** non-empty groups, in no particular order (the search does not depend on it) */
+  readonly activeGroups: Group[] = [];
   readonly basePriceWeiPerGpuHour: bigint | undefined;
 
   constructor(
@@ -119,6 +123,7 @@ export class Market {
     this.multiplierBps = multiplierBps;
     const base = this.basePriceWeiPerGpuHour ?? 0n;
     this.perGpuHourWei = TIERS.map((t) => priceWeiPerGpuHour(base, this.config.pricing.tierMultiplierBps[t], multiplierBps));
+    this.perGpuHourWeiApprox = this.perGpuHourWei.map(Number);
   }
 
   get surge(): boolean {
@@ -143,9 +148,15 @@ export class Market {
       this.usedGpus += sign * Math.min(node.reservedGpus, spec.gpuCount);
     }
     if (sign === -1) {
-      if (node.group) {
-        node.group.remove(node);
+      const group = node.group;
+      if (group) {
+        group.remove(node);
         node.group = null;
+        if (group.size === 0) {
+          const at = this.activeGroups.indexOf(group);
+          this.activeGroups[at] = this.activeGroups[this.activeGroups.length - 1]!;
+          this.activeGroups.pop();
+        }
       }
       return;
     }
@@ -158,6 +169,7 @@ export class Market {
       group = new Group(combo, free);
       this.groups[combo]![free] = group;
     }
+    if (group.size === 0) this.activeGroups.push(group);
     group.insert(node);
     node.group = group;
   }

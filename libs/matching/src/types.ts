@@ -125,6 +125,8 @@ export interface MatchReceipt {
   /** reference cost used by priceFit (cheapest eligible market for this job), Wei */
   referenceCostWei: string;
   surge: boolean;
+  /** set when this job's first choice in the same matchPending call was given up to place another job */
+  rerouted?: { forJobId: string; fromNodeId: string };
 }
 
 export interface Match {

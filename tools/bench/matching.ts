@@ -1,0 +1,392 @@
+/**
+ * Matching engine benchmark (`npm run bench:matching [-- --nodes N --jobs N --scan-jobs N --quality-instances N]`).
+ *
+ * 1. Routing: N nodes (default 100,000) and M jobs (default 1,000,000) of a realistic mix through
+ *    the indexed engine on one core, one routing decision at a time (submit, matchPending(t, 1),
+ *    and a job that cannot be placed right now is withdrawn and counted as waiting). Matched jobs
+ *    release their GPUs after a fixed number of later arrivals, so the market stays ~busy.
+ *    Reports p50/p99/max per decision and matches/s.
+ * 2. The same nodes and the first S jobs (default 2,000) through the plain full-scan scorer in the
+ *    same run, against the indexed engine's figures on the same S jobs: speed ratio, and whether
+ *    both chose the same node for every job.
+ * 3. Quality: random 200 jobs × 200 single-GPU nodes; the engine's total score against the optimal
+ *    assignment of the same score matrix (Hungarian algorithm, munkres-js).
+ * Prints the figures and, last, one JSON line with all of them.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  CATEGORIES,
+  DEFAULT_ENGINE_CONFIG,
+  MatchingEngine,
+  type Category,
+  type EngineConfig,
+  type JobSpec,
+  type LatencyPreference,
+  type NodeSpec,
+  type Urgency,
+} from '@starminer/matching';
+
+// munkres-js ships no types: computeMunkres(costMatrix) -> [row, col][]
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const munkres: (cost: number[][]) => [number, number][] = require('munkres-js');
+
+const WEI = 10n ** 18n;
+const NODES_DEFAULT = 100_000;
+const JOBS_DEFAULT = 1_000_000;
+const SCAN_JOBS_DEFAULT = 2_000;
+const QUALITY_INSTANCES_DEFAULT = 10;
+const QUALITY_SIZE = 200;
+/** a matched job releases its GPUs after this many later arrivals (steady-state load) */
+const LIFETIME_ARRIVALS = 60_000;
+const ARRIVAL_GAP_MS = 1;
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} needs a non-negative number`);
+  return v;
+}
+
+/** mulberry32: a small seeded PRNG, so every run sees the same market */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+function weighted<T>(r: Rand, table: readonly (readonly [T, number])[]): T {
+  const total = table.reduce((s, [, w]) => s + w, 0);
+  let x = r() * total;
+  for (const [v, w] of table) if ((x -= w) < 0) return v;
+  return table[table.length - 1]![0];
+}
+
+/** supply mix: mostly consumer and mid-range cards, some datacenter GPUs (vast/skypilot-like) */
+const MODEL_MIX: readonly (readonly [string, number, number])[] = [
+  // model, weight, VRAM GiB
+  ['RTX4090', 22, 24],
+  ['RTX3090', 10, 24],
+  ['RTX5090', 6, 32],
+  ['RTX3060', 4, 12],
+  ['RTX4080', 3, 16],
+  ['RTXA6000', 4, 48],
+  ['RTXA5000', 3, 24],
+  ['RTXA4000', 2, 16],
+  ['RTX6000-Ada', 2, 48],
+  ['L40S', 4, 48],
+  ['A40', 3, 48],
+  ['A10', 4, 24],
+  ['T4', 8, 16],
+  ['V100', 4, 32],
+  ['A100', 9, 80],
+  ['H100', 8, 80],
+  ['H200', 2, 141],
+];
+const REGIONS = ['us-east', 'us-west', 'eu-west', 'eu-central', 'asia-east', 'asia-south', 'sa-east', 'oc-south', 'me-central', 'af-south'];
+const GPU_COUNTS: readonly (readonly [number, number])[] = [
+  [1, 35],
+  [2, 25],
+  [4, 20],
+  [8, 20],
+];
+
+function makeNodes(count: number, seed: number): NodeSpec[] {
+  const r = rng(seed);
+  const modelTable = MODEL_MIX.map(([m, w, v]) => [[m, v] as const, w] as const);
+  const nodes: NodeSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const [gpuModel, vramGiB] = weighted(r, modelTable);
+    nodes.push({
+      nodeId: `node-${String(i).padStart(6, '0')}`,
+      providerAddress: `0x${(i + 1).toString(16).padStart(40, '0')}`,
+      gpuModel,
+      gpuCount: weighted(r, GPU_COUNTS),
+      vramGiB: gpuModel === 'A100' && r() < 0.3 ? 40 : vramGiB,
+      region: pick(r, REGIONS),
+      latencyMs: Math.round(5 + r() * 245),
+      tee: r() < 0.2,
+      carbonGPerKwh: Math.round(r() * 800),
+      renewableShare: Math.round(r() * 100) / 100,
+      benchmarkScore: Math.round(50 + r() * 250),
+      reputation: Math.round((0.5 + 0.5 * Math.sqrt(r())) * 1000) / 1000,
+      ...(r() < 0.3 ? { poolId: `pool-${Math.floor(r() * 50)}` } : {}),
+      stakeWei: BigInt(Math.floor(r() * 1000)) * WEI,
+      online: r() < 0.97,
+    });
+  }
+  return nodes;
+}
+
+const CATEGORY_MIX: readonly (readonly [Category, number])[] = [
+  ['inference', 40],
+  ['ai-training', 30],
+  ['rendering', 20],
+  ['simulation', 10],
+];
+const URGENCY_MIX: readonly (readonly [Urgency, number])[] = [
+  ['low', 20],
+  ['normal', 50],
+  ['high', 20],
+  ['critical', 10],
+];
+const LATENCY_MIX: readonly (readonly [LatencyPreference, number])[] = [
+  ['relaxed', 40],
+  ['normal', 40],
+  ['low', 20],
+];
+/** families of interchangeable models a requester typically accepts */
+const FAMILIES = [['H100', 'H200'], ['A100', 'H100'], ['A100'], ['RTX4090', 'RTX5090'], ['RTX4090', 'RTX3090'], ['L40S', 'A40', 'RTXA6000'], ['T4', 'A10'], ['V100', 'T4'], ['RTX3060', 'RTX4080']];
+
+/** A generator of jobs: the i-th job is always the same for a seed. */
+function jobSource(seed: number) {
+  const r = rng(seed);
+  const base = DEFAULT_ENGINE_CONFIG.pricing.basePricesWeiPerGpuHour;
+  return (i: number, atMs: number): JobSpec => {
+    const category = weighted(r, CATEGORY_MIX);
+    const kind = r();
+    const budgetOnly = kind < 0.05;
+    const gpuModels = budgetOnly ? [] : kind < 0.3 ? [] : pick(r, FAMILIES);
+    const gpuCount = budgetOnly ? 0 : category === 'ai-training' ? weighted(r, [[1, 30], [2, 25], [4, 25], [8, 20]] as const) : weighted(r, [[1, 75], [2, 15], [4, 10]] as const);
+    const expectedRuntimeSec = Math.round(300 + r() * 8 * 3600);
+    const priciest = (gpuModels.length ? gpuModels : ['H200']).reduce((m, g) => (base[g]! > m ? base[g]! : m), 0n);
+    const fullCost = (priciest * BigInt(Math.max(gpuCount, 1)) * BigInt(expectedRuntimeSec) * 2n) / 3600n;
+    const budgetWei = r() < 0.05 ? fullCost / 50n : fullCost + BigInt(Math.floor(r() * 1000)) * 10n ** 15n;
+    return {
+      jobId: `job-${String(i).padStart(7, '0')}`,
+      category,
+      budgetWei,
+      urgency: weighted(r, URGENCY_MIX),
+      latencyPreference: weighted(r, LATENCY_MIX),
+      requirements: {
+        gpuModels,
+        gpuCount,
+        minVramGiB: r() < 0.1 ? pick(r, [24, 48, 80]) : 0,
+        tee: r() < 0.08,
+        regions: r() < 0.5 ? [] : r() < 0.7 ? [pick(r, REGIONS)] : [pick(r, REGIONS), pick(r, REGIONS)],
+        ...(r() < 0.25 ? { maxLatencyMs: Math.round(30 + r() * 170) } : {}),
+      },
+      expectedRuntimeSec,
+      green: r() < 0.2,
+      submittedAtMs: atMs,
+      ...(budgetOnly ? { deadlineAtMs: atMs + Math.round((1 + r() * 12) * 3600_000) } : {}),
+    };
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface RoutingRun {
+  decisions: number;
+  matched: number;
+  waiting: number;
+  micros: Float64Array;
+  wallSec: number;
+  chosen: string[];
+}
+
+/** Route `jobs` jobs one decision at a time; optionally record the chosen node of the first `record` jobs. */
+function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: number, progress: boolean): RoutingRun {
+  const next = jobSource(seed);
+  const micros = new Float64Array(jobs);
+  const releaseAt: (string | undefined)[] = new Array(LIFETIME_ARRIVALS).fill(undefined);
+  const chosen: string[] = [];
+  let matched = 0;
+  const start = performance.now();
+  for (let i = 0; i < jobs; i++) {
+    const atMs = i * ARRIVAL_GAP_MS;
+    const slot = i % LIFETIME_ARRIVALS;
+    const due = releaseAt[slot];
+    if (due !== undefined) {
+      engine.release(due, atMs);
+      releaseAt[slot] = undefined;
+    }
+    if (i > 0 && atMs % DEFAULT_ENGINE_CONFIG.pricing.repriceIntervalMs === 0) engine.repriceTick(atMs);
+    const job = next(i, atMs);
+    engine.submitJob(job);
+    const t0 = performance.now();
+    const [m] = engine.matchPending(atMs, 1);
+    micros[i] = (performance.now() - t0) * 1000;
+    if (m) {
+      matched++;
+      releaseAt[slot] = m.jobId;
+    } else engine.cancelJob(job.jobId);
+    if (i < record) chosen.push(m ? `${m.nodeId}/${m.gpuCount}/${m.quote.costWei}` : '-');
+    if (progress && (i + 1) % 200_000 === 0) process.stderr.write(`  ${i + 1} decisions…\n`);
+  }
+  const wallSec = (performance.now() - start) / 1000;
+  return { decisions: jobs, matched, waiting: jobs - matched, micros, wallSec, chosen };
+}
+
+function stats(micros: Float64Array) {
+  const sorted = Float64Array.from(micros).sort();
+  const sum = sorted.reduce((s, x) => s + x, 0);
+  return { p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), maxUs: sorted[sorted.length - 1] ?? NaN, meanUs: sum / sorted.length };
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Quality on one random instance: engine total score vs the Hungarian optimum of the same scores. */
+function qualityInstance(seed: number, cfg: EngineConfig) {
+  const r = rng(seed);
+  const engine = new MatchingEngine(cfg);
+  const models = ['T4', 'A10', 'RTX4090', 'A100', 'H100'];
+  const vram: Record<string, number> = { T4: 16, A10: 24, RTX4090: 24, A100: 80, H100: 80 };
+  const regions = REGIONS.slice(0, 4);
+  for (let i = 0; i < QUALITY_SIZE; i++) {
+    const gpuModel = pick(r, models);
+    engine.upsertNode(
+      {
+        nodeId: `q-${String(i).padStart(3, '0')}`,
+        providerAddress: '0x01',
+        gpuModel,
+        gpuCount: 1,
+        vramGiB: vram[gpuModel]!,
+        region: pick(r, regions),
+        latencyMs: Math.round(5 + r() * 245),
+        tee: r() < 0.2,
+        carbonGPerKwh: Math.round(r() * 800),
+        renewableShare: r(),
+        benchmarkScore: Math.round(50 + r() * 250),
+        reputation: r(),
+        stakeWei: 0n,
+        online: true,
+      },
+      0,
+    );
+  }
+  const jobs: JobSpec[] = [];
+  for (let j = 0; j < QUALITY_SIZE; j++) {
+    jobs.push({
+      jobId: `qj-${String(j).padStart(3, '0')}`,
+      category: weighted(r, CATEGORY_MIX),
+      budgetWei: 100n * WEI,
+      urgency: weighted(r, URGENCY_MIX),
+      latencyPreference: weighted(r, LATENCY_MIX),
+      requirements: {
+        gpuModels: r() < 0.5 ? [] : [pick(r, models), pick(r, models)],
+        gpuCount: 1,
+        minVramGiB: r() < 0.2 ? 24 : 0,
+        tee: r() < 0.1,
+        regions: r() < 0.6 ? [] : [pick(r, regions), pick(r, regions)],
+      },
+      expectedRuntimeSec: Math.round(600 + r() * 4 * 3600),
+      green: r() < 0.3,
+      submittedAtMs: j,
+    });
+  }
+  // score matrix of the initial market (single-GPU nodes: a pair's score does not depend on the rest)
+  const index = new Map<string, number>();
+  for (let i = 0; i < QUALITY_SIZE; i++) index.set(`q-${String(i).padStart(3, '0')}`, i);
+  const score: (number | null)[][] = jobs.map((job) => {
+    const row: (number | null)[] = new Array(QUALITY_SIZE).fill(null);
+    for (const c of engine.candidates(job, QUALITY_SIZE)) row[index.get(c.nodeId)!] = c.score.total;
+    return row;
+  });
+  for (const job of jobs) engine.submitJob(job);
+  const matches = engine.matchPending(QUALITY_SIZE, QUALITY_SIZE);
+  const engineTotal = matches.reduce((s, m) => s + m.receipt.winner.score.total, 0);
+  // Hungarian: maximise total score; infeasible pairs cost more than leaving both unassigned
+  const big = 1e6;
+  const cost = score.map((row) => row.map((s) => (s === null ? big : 10 - s)));
+  let optimalTotal = 0;
+  let optimalMatched = 0;
+  for (const [j, n] of munkres(cost)) {
+    const s = score[j]![n];
+    if (s !== null && s !== undefined) {
+      optimalTotal += s;
+      optimalMatched++;
+    }
+  }
+  return { engineTotal, optimalTotal, engineMatched: matches.length, optimalMatched };
+}
+
+function main(): void {
+  const nodeCount = flag('nodes', NODES_DEFAULT);
+  const jobCount = flag('jobs', JOBS_DEFAULT);
+  const scanJobs = Math.min(flag('scan-jobs', SCAN_JOBS_DEFAULT), jobCount);
+  const qualityInstances = flag('quality-instances', QUALITY_INSTANCES_DEFAULT);
+  const cfg = DEFAULT_ENGINE_CONFIG;
+  console.log(`matching benchmark: ${nodeCount} nodes, ${jobCount} jobs (full scan on the first ${scanJobs}), node ${process.version}, ${cfg.engineVersion}`);
+
+  const nodes = makeNodes(nodeCount, 42);
+  const build = (strategy: 'indexed' | 'full-scan') => {
+    const t0 = performance.now();
+    const e = new MatchingEngine(cfg, { strategy });
+    for (const n of nodes) e.upsertNode(n, 0);
+    return { engine: e, loadMs: performance.now() - t0 };
+  };
+  const totalGpus = nodes.reduce((s, n) => s + n.gpuCount, 0);
+
+  // 2. full scan first (small), then the indexed engine on everything
+  const scan = build('full-scan');
+  const scanRun = routeAll(scan.engine, scanJobs, scanJobs, 7, false);
+  const scanStats = stats(scanRun.micros);
+  console.log(`full scan: ${scanJobs} decisions, p50 ${round(scanStats.p50Us)} µs, p99 ${round(scanStats.p99Us)} µs, mean ${round(scanStats.meanUs)} µs`);
+
+  const indexed = build('indexed');
+  console.log(`indexed: loaded ${nodeCount} nodes (${totalGpus} GPUs) in ${round(indexed.loadMs)} ms`);
+  const run = routeAll(indexed.engine, jobCount, scanJobs, 7, true);
+  const all = stats(run.micros);
+  const firstS = stats(run.micros.subarray(0, scanJobs));
+  const agree = run.chosen.every((c, i) => c === scanRun.chosen[i]);
+  const matchesPerSec = run.matched / run.micros.reduce((s, x) => s + x, 0) * 1e6;
+  console.log(
+    `indexed: ${jobCount} decisions, matched ${run.matched}, waiting ${run.waiting}; p50 ${round(all.p50Us)} µs, p99 ${round(all.p99Us)} µs, max ${round(all.maxUs)} µs; ` +
+      `${Math.round(matchesPerSec)} matches/s (routing time), ${Math.round(run.matched / run.wallSec)} matches/s (wall, with releases and reprices)`,
+  );
+  const ratioMean = scanStats.meanUs / firstS.meanUs;
+  const ratioP50 = scanStats.p50Us / firstS.p50Us;
+  console.log(`speed ratio vs full scan on the same first ${scanJobs} jobs: mean ${round(ratioMean, 1)}×, p50 ${round(ratioP50, 1)}×; same decisions: ${agree}`);
+
+  // 3. quality
+  const q = Array.from({ length: qualityInstances }, (_, i) => qualityInstance(1000 + i, cfg));
+  const ratios = q.map((x) => x.engineTotal / x.optimalTotal);
+  const qualityMean = ratios.reduce((s, x) => s + x, 0) / Math.max(1, ratios.length);
+  const qualityMin = Math.min(...ratios);
+  console.log(
+    `quality: ${qualityInstances} instances of ${QUALITY_SIZE} jobs × ${QUALITY_SIZE} nodes, engine/optimal total score mean ${round(qualityMean, 4)}, min ${round(qualityMin, 4)}; ` +
+      `matched engine ${q.reduce((s, x) => s + x.engineMatched, 0)} vs optimal ${q.reduce((s, x) => s + x.optimalMatched, 0)}`,
+  );
+
+  const result = {
+    bench: 'matching',
+    engineVersion: cfg.engineVersion,
+    node: process.version,
+    nodes: nodeCount,
+    gpus: totalGpus,
+    jobs: jobCount,
+    matched: run.matched,
+    waiting: run.waiting,
+    routingP50Us: round(all.p50Us),
+    routingP99Us: round(all.p99Us),
+    routingMaxUs: round(all.maxUs),
+    routingMeanUs: round(all.meanUs),
+    matchesPerSec: Math.round(matchesPerSec),
+    matchesPerSecWall: Math.round(run.matched / run.wallSec),
+    fullScanJobs: scanJobs,
+    fullScanP50Us: round(scanStats.p50Us),
+    fullScanP99Us: round(scanStats.p99Us),
+    fullScanMeanUs: round(scanStats.meanUs),
+    indexedSameJobsMeanUs: round(firstS.meanUs),
+    speedRatioMean: round(ratioMean, 1),
+    speedRatioP50: round(ratioP50, 1),
+    sameDecisionsAsFullScan: agree,
+    qualityInstances,
+    qualityMean: round(qualityMean, 4),
+    qualityMin: round(qualityMin, 4),
+  };
+  console.log(JSON.stringify(result));
+}
+
+main();
