@@ -1,11 +1,25 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
-import { decodeEvent, makeEvent, toJson, type EventData, type TradeEvent } from '@starminer/events';
+import { decodeEvent, EVENT_SCHEMAS, makeEvent, toJson, type EventData, type TradeEvent } from '@starminer/events';
 import { DomainError, jobDecider } from '@starminer/domain';
-import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type Match } from '@starminer/matching';
+import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type EngineSnapshot, type Match } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { follow } from './follow';
+import { EngineSnapshotRow } from './snapshot.entity';
 import { jobSpecOf, nodeSpecOf } from './to-engine';
+
+/** A snapshot is taken after this many applied events, or this long after the last one with changes. */
+export const SNAPSHOT_EVERY_EVENTS = 5_000;
+export const SNAPSHOT_INTERVAL_MS = 30_000;
+
+interface ServiceSnapshot {
+  readonly engine: EngineSnapshot;
+  /** NodeRegistered data in wire form (bigints as strings), for reputation updates. */
+  readonly nodes: unknown[];
+  readonly online: [string, boolean][];
+  readonly waitingReasons: [string, string][];
+  readonly lastEventMs: number;
+}
 
 /** Most matches one round appends; the rest wait for the next round. */
 export const MATCHES_PER_ROUND_MAX = 256;
@@ -28,6 +42,9 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
   private readonly waitingReasons = new Map<string, string>();
   private lastEventMs = 0;
   private caughtUp = false;
+  private lastSeq = 0;
+  private eventsSinceSnapshot = 0;
+  private readonly snapshots = new Ticker('matching-snapshot', SNAPSHOT_INTERVAL_MS, () => this.takeSnapshot());
   private follower?: { stop(): Promise<void> };
   private readonly rounds = new Ticker('matching-round', ROUND_INTERVAL_MS, () => this.scheduleRound(Date.now()));
   private roundQueued: Promise<void> = Promise.resolve();
@@ -36,13 +53,16 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const filters = this.rt.filterOf(['node', 'job', 'contract', 'market']);
-    if ((await this.rt.tradeLog.lastSeq()) === 0) this.markCaughtUp();
+    await this.restoreSnapshot();
+    if ((await this.rt.tradeLog.lastSeq()) <= this.lastSeq) this.markCaughtUp();
     this.follower = await follow(this.rt.tradeLog, {
       filterSubjects: filters,
-      fromSeq: 1,
+      fromSeq: this.lastSeq + 1,
       decode: decodeEvent,
       handler: async (batch, caughtUp) => {
         for (const stored of batch) {
+          this.lastSeq = stored.seq;
+          this.eventsSinceSnapshot += 1;
           try {
             this.apply(stored.event as TradeEvent);
           } catch (err) {
@@ -53,15 +73,58 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
         }
         if (caughtUp && !this.caughtUp) this.markCaughtUp();
         if (this.caughtUp) await this.scheduleRound(this.lastEventMs);
+        if (this.eventsSinceSnapshot >= SNAPSHOT_EVERY_EVENTS) await this.takeSnapshot();
       },
     });
+    this.snapshots.start();
     this.rounds.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.rounds.stop();
+    this.snapshots.stop();
     await this.follower?.stop();
+    await this.roundQueued;
+    await this.takeSnapshot().catch((err: Error) => this.logger.warn(`final snapshot failed: ${err.message}`));
     await this.rt.close();
+  }
+
+  /** Saves the engine with the sequence it reflects (only between rounds, so nothing is half done). */
+  async takeSnapshot(): Promise<void> {
+    if (this.eventsSinceSnapshot === 0 || !this.caughtUp) return;
+    const taken = this.roundQueued.then(async () => {
+      const body: ServiceSnapshot = {
+        engine: this.engine.snapshot(),
+        nodes: [...this.nodes.values()].map((n) => JSON.parse(toJson(n))),
+        online: [...this.online.entries()],
+        waitingReasons: [...this.waitingReasons.entries()],
+        lastEventMs: this.lastEventMs,
+      };
+      const seq = this.lastSeq;
+      await this.rt.db
+        .getRepository(EngineSnapshotRow)
+        .upsert({ engineVersion: DEFAULT_ENGINE_CONFIG.engineVersion, lastSeq: String(seq), body: JSON.parse(toJson(body)), takenAt: new Date() }, ['engineVersion']);
+      this.eventsSinceSnapshot = 0;
+      this.logger.log(`snapshot at seq ${seq}`);
+    });
+    this.roundQueued = taken.catch((err: Error) => this.logger.warn(`snapshot failed: ${err.message}`));
+    await taken;
+  }
+
+  private async restoreSnapshot(): Promise<void> {
+    const row = await this.rt.db.getRepository(EngineSnapshotRow).findOne({ where: { engineVersion: DEFAULT_ENGINE_CONFIG.engineVersion } });
+    if (!row) return;
+    const body = row.body as ServiceSnapshot;
+    this.engine = MatchingEngine.restore(body.engine, DEFAULT_ENGINE_CONFIG);
+    for (const wire of body.nodes) {
+      const node = EVENT_SCHEMAS.NodeRegistered.parse(wire);
+      this.nodes.set(node.nodeId, node);
+    }
+    for (const [id, on] of body.online) this.online.set(id, on);
+    for (const [id, reason] of body.waitingReasons) this.waitingReasons.set(id, reason);
+    this.lastEventMs = body.lastEventMs;
+    this.lastSeq = Number(row.lastSeq);
+    this.logger.log(`restored the engine from the snapshot at seq ${row.lastSeq}`);
   }
 
   private markCaughtUp(): void {

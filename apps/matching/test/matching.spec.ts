@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Client } from 'pg';
+import { uuidv7 } from 'uuidv7';
+import { decodeEvent, makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
+import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+import { connectTradeLog, type TradeLog } from '@starminer/trade-log';
+import { MatchingModule } from '../src/matching.module';
+
+const AGPU = 10n ** 18n;
+const NODE_ADDRESS = `0x${'42'.repeat(20)}`;
+
+describe('matching service on the real log: rebuilt from a snapshot, never over capacity', () => {
+  let nats: TestNats;
+  let db: TestDatabase;
+  let log: TradeLog;
+  let app: INestApplicationContext | undefined;
+
+  const boot = async () => {
+    app = await NestFactory.createApplicationContext(MatchingModule, { logger: ['error'] });
+    app.enableShutdownHooks();
+  };
+  const append = async <T extends EventType>(kind: 'node' | 'job', id: string, type: T, data: EventData<T>) => {
+    const e = makeEvent(type, data, { id: uuidv7(), aggregateId: id, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: 'test' });
+    await log.append(subjectFor(kind, id), [e], { expectedLastSubjectSeq: 'any' });
+  };
+  const submit = (jobId: string) =>
+    append('job', jobId, 'JobSubmitted', {
+      jobId,
+      orgId: 'org-1',
+      requesterAddress: `0x${'11'.repeat(20)}`,
+      category: 'rendering',
+      budgetWei: 100n * AGPU,
+      urgency: 'normal',
+      latencyPreference: 'normal',
+      requirements: { gpuModels: ['RTX4090'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] },
+      expectedRuntimeSec: 600,
+      deadlineSec: 3600,
+      green: false,
+      workload: { kind: 'hash-chain', seed: jobId, iterations: 10 },
+    });
+  const eventsOf = async (jobId: string): Promise<TradeEvent[]> =>
+    (await log.readSubject(subjectFor('job', jobId), { decode: decodeEvent })).events.map((s) => s.event as TradeEvent);
+  const waitFor = async (jobId: string, type: EventType): Promise<TradeEvent> => {
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const found = (await eventsOf(jobId)).find((e) => e.type === type);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${type} on ${jobId}`);
+  };
+
+  beforeAll(async () => {
+    nats = await startNats();
+    db = await createTestDatabase();
+    Object.assign(process.env, { NATS_URL: nats.url, DATABASE_URL: db.url });
+    log = await connectTradeLog({ servers: nats.url, name: 'matching-spec' });
+    await log.ensureStream();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await log?.close();
+    await nats?.stop();
+    await db?.drop();
+  });
+
+  it('matches from the log, snapshots at stop, restores, and keeps the reservations it had', async () => {
+    await append('node', 'node-a', 'NodeRegistered', {
+      nodeId: 'node-a',
+      providerId: 'p',
+      nodeAddress: NODE_ADDRESS,
+      gpuModel: 'RTX4090',
+      gpuCount: 2,
+      vramGiB: 24,
+      region: 'eu-west',
+      latencyMs: 10,
+      tee: false,
+      energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
+      benchmark: { kind: 'x', score: 100, measuredAt: '2026-11-24T00:00:00Z' },
+      reputation: 0.5,
+      stakeWei: 0n,
+      runtimes: ['hash-chain'],
+    });
+    await append('node', 'node-a', 'NodeAvailabilityChanged', { nodeId: 'node-a', online: true, reason: 'registered' });
+    await boot();
+    await submit('job-1');
+    const first = await waitFor('job-1', 'JobMatched');
+    expect(first.type === 'JobMatched' && first.data.nodeId).toBe('node-a');
+
+    await app!.close(); // takes the final snapshot
+    app = undefined;
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const rows = (await pg.query('SELECT "lastSeq" FROM matching.engine_snapshots')).rows;
+    await pg.end();
+    expect(rows).toHaveLength(1);
+    expect(Number(rows[0].lastSeq)).toBeGreaterThan(0);
+
+    // while matching is down, two more jobs arrive; the node has one GPU left
+    await submit('job-2');
+    await submit('job-3');
+    await boot();
+    const second = await waitFor('job-2', 'JobMatched');
+    expect(second.type === 'JobMatched' && second.data.nodeId).toBe('node-a');
+    const waiting = await waitFor('job-3', 'JobWaiting');
+    expect(waiting.type === 'JobWaiting' && waiting.data.reason).toMatch(/RTX4090|capacity|free/i);
+    expect((await eventsOf('job-3')).some((e) => e.type === 'JobMatched')).toBe(false);
+    expect((await eventsOf('job-1')).filter((e) => e.type === 'JobMatched')).toHaveLength(1);
+  }, 60_000);
+});
