@@ -1,7 +1,18 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { decodeEvent, type TradeEvent, type TradeEventOf } from '@starminer/events';
 import { accountDecider, contractDecider, DomainError, validateFaucetAmount } from '@starminer/domain';
-import { agpuBalance, ChainActionError, custodialAccount, jobIdToBytes32, mintAgpu, openComputeContract, type MarketAddresses } from '@starminer/chain';
+import {
+  agpuBalance,
+  ChainActionError,
+  custodialAccount,
+  jobIdToBytes32,
+  MAX_OPEN_BATCH,
+  mintAgpu,
+  openComputeContract,
+  openComputeContractsBatch,
+  type BatchJob,
+  type MarketAddresses,
+} from '@starminer/chain';
 import type { ConsumerHandle, StoredEvent } from '@starminer/trade-log';
 import { publicClientFor, serveCommand, ServiceRuntime, walletClientFor } from '@starminer/service-kit';
 import { AccountRow } from './account-row.entity';
@@ -14,7 +25,22 @@ export const DEPLOYER_CONFIG = Symbol('DEPLOYER_CONFIG');
  * Chain reverts that no retry will cure: the job's contract is recorded as failed to open.
  * Anything else (RPC down, nonce race) is retried by redelivery.
  */
-const PERMANENT_OPEN_FAILURES = new Set(['ERC20InsufficientBalance', 'ERC2612ExpiredSignature', 'ERC2612InvalidSigner', 'InvalidDeadline', 'ZeroAmount', 'InvalidProvider', 'InsufficientAllowance', 'InsufficientBalance']);
+const PERMANENT_OPEN_FAILURES = new Set([
+  // the requester's funds or permit
+  'ERC20InsufficientBalance',
+  'ERC20InsufficientAllowance',
+  'ERC2612ExpiredSignature',
+  'ERC2612InvalidSigner',
+  'PermitFailed',
+  // the terms themselves
+  'ZeroCost',
+  'DeadlineInPast',
+  'TermsMismatch',
+  'JobIdConflict',
+  'CostOutOfRange',
+  'DeadlineOutOfRange',
+  'RuntimeOutOfRange',
+]);
 
 @Injectable()
 export class DeployerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -79,68 +105,105 @@ export class DeployerService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async onJobEvents(batch: StoredEvent[]): Promise<void> {
+    const opens: PendingOpen[] = [];
     for (const stored of batch) {
       const e = stored.event as TradeEvent;
-      if (e.type === 'JobMatched') await this.openContract(e);
+      if (e.type !== 'JobMatched') continue;
+      const pending = await this.prepareOpen(e);
+      if (pending) opens.push(pending);
     }
+    for (let i = 0; i < opens.length; i += MAX_OPEN_BATCH) await this.openChunk(opens.slice(i, i + MAX_OPEN_BATCH));
   }
 
-  /** Opens the job's CSC on chain (idempotent per job id), then records it on the log. */
-  private async openContract(matched: TradeEventOf<'JobMatched'>): Promise<void> {
+  /** What one open needs, read from the job's and the org's subjects; undefined when nothing is to be done. */
+  private async prepareOpen(matched: TradeEventOf<'JobMatched'>): Promise<PendingOpen | undefined> {
     const jobId = matched.data.jobId;
-    const causation = { correlationId: jobId, causationId: matched.id, actor: 'service:deployer' };
     const contract = await this.rt.load('contract', jobId, contractDecider);
-    if (contract.state.status !== 'none') return; // already recorded: a redelivery
+    if (contract.state.status !== 'none') return undefined; // already recorded: a redelivery
     const job = await this.rt.load('job', jobId, { evolve: (s: TradeEvent[], e: TradeEvent) => [...s, e], initialState: () => [] as TradeEvent[] });
     const submitted = job.events.find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
     if (!submitted) throw new Error(`job ${jobId} has no JobSubmitted`);
-    if (job.events.some((x) => x.type === 'JobCancelled' || x.type === 'JobFailed')) return;
-    const account = (await this.rt.load('account', submitted.data.orgId, accountDecider)).state;
-    if (account.status !== 'active') throw new Error(`org ${submitted.data.orgId} has no account`);
+    if (job.events.some((x) => x.type === 'JobCancelled' || x.type === 'JobFailed')) return undefined;
     const slot = await this.rt.db.getRepository(AccountRow).findOneOrFail({ where: { orgId: submitted.data.orgId } });
     const requester = custodialAccount(this.config.CUSTODY_MNEMONIC, slot.custodyIndex);
     // The deadline follows from the match's own time, so a retried open asks for the same terms.
     const deadlineUnixSec = Math.floor(Date.parse(matched.occurredAt) / 1000) + submitted.data.deadlineSec;
-    const termsHash = termsHashOf(submitted.data, matched.data);
-    try {
-      const opened = await openComputeContract(this.deployerWallet, this.publicClient, {
-        addresses: this.addresses,
+    return {
+      matched,
+      params: {
         jobId,
         requester,
         provider: matched.data.nodeAddress as `0x${string}`,
         costWei: matched.data.costWei,
         expectedRuntimeSec: submitted.data.expectedRuntimeSec,
         deadlineSec: deadlineUnixSec,
-        termsHash,
-      });
-      await this.rt.execute(
-        'contract',
-        jobId,
-        contractDecider,
-        {
-          type: 'RecordOpened',
-          opened: {
-            jobId,
-            chainJobId: jobIdToBytes32(jobId),
-            contractAddress: opened.contractAddress,
-            requesterAddress: requester.address,
-            nodeAddress: matched.data.nodeAddress,
-            escrowWei: matched.data.costWei,
-            deadlineUnixSec,
-            termsHash,
-            txHash: opened.txHash,
-            blockNumber: opened.blockNumber === null ? null : opened.blockNumber.toString(),
-          },
-        },
-        causation,
-      );
+        termsHash: termsHashOf(submitted.data, matched.data),
+      },
+    };
+  }
+
+  /**
+   * Several matches in one transaction (so the chain is not the bottleneck under load); if the
+   * batch reverts (one requester short of funds, say), each is opened alone so the others go on.
+   */
+  private async openChunk(chunk: PendingOpen[]): Promise<void> {
+    if (chunk.length > 1) {
+      try {
+        const r = await openComputeContractsBatch(this.deployerWallet, this.publicClient, { addresses: this.addresses, jobs: chunk.map((c) => c.params) });
+        for (const c of chunk) await this.recordOpened(c, r.contractAddress, r.txHash, r.blockNumber);
+        return;
+      } catch (err) {
+        this.logger.warn(`batch open of ${chunk.length} failed (${(err as { code?: string }).code ?? (err as Error).message}); opening one by one`);
+      }
+    }
+    for (const c of chunk) await this.openOne(c);
+  }
+
+  private async openOne(c: PendingOpen): Promise<void> {
+    try {
+      const opened = await openComputeContract(this.deployerWallet, this.publicClient, { addresses: this.addresses, ...c.params });
+      await this.recordOpened(c, opened.contractAddress, opened.txHash, opened.blockNumber);
     } catch (err) {
       if (err instanceof ChainActionError && PERMANENT_OPEN_FAILURES.has(err.code)) {
-        this.logger.warn(`job ${jobId}: contract not opened: ${err.code}`);
-        await this.rt.execute('contract', jobId, contractDecider, { type: 'RecordOpenFailed', jobId, code: err.code, reason: err.message.slice(0, 900) }, causation);
+        this.logger.warn(`job ${c.params.jobId}: contract not opened: ${err.code}`);
+        await this.rt.execute('contract', c.params.jobId, contractDecider, { type: 'RecordOpenFailed', jobId: c.params.jobId, code: err.code, reason: err.message.slice(0, 900) }, this.causation(c));
         return;
       }
       throw err;
     }
   }
+
+  private async recordOpened(c: PendingOpen, contractAddress: string, txHash: string | null, blockNumber: bigint | null): Promise<void> {
+    const { jobId, requester, costWei, deadlineSec, termsHash } = c.params;
+    await this.rt.execute(
+      'contract',
+      jobId,
+      contractDecider,
+      {
+        type: 'RecordOpened',
+        opened: {
+          jobId,
+          chainJobId: jobIdToBytes32(jobId),
+          contractAddress,
+          requesterAddress: requester.address,
+          nodeAddress: c.matched.data.nodeAddress,
+          escrowWei: costWei,
+          deadlineUnixSec: deadlineSec,
+          termsHash,
+          txHash,
+          blockNumber: blockNumber === null ? null : blockNumber.toString(),
+        },
+      },
+      this.causation(c),
+    );
+  }
+
+  private causation(c: PendingOpen) {
+    return { correlationId: c.params.jobId, causationId: c.matched.id, actor: 'service:deployer' };
+  }
+}
+
+interface PendingOpen {
+  readonly matched: TradeEventOf<'JobMatched'>;
+  readonly params: BatchJob;
 }

@@ -71,6 +71,29 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     await agent.stop();
   }, 120_000);
 
+  it('settles a burst of jobs exactly once each, and no token is created or lost', async () => {
+    const agents = await Promise.all(
+      ['b', 'c'].map((n) => market.startAgent({ name: `agent-${n}`, gpuModel: 'L40S', vramGiB: 48, region: 'eu-central', gpuCount: 4 })),
+    );
+    const token = market.addresses.token;
+    const balances = async () => Promise.all([accountAddress, ...agents.map((a) => a.account.address)].map((account) => agpuBalance(market.chain.publicClient, { token, account })));
+    const before = await balances();
+    const spec = job({ requirements: { gpuModels: ['L40S'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, category: 'rendering' });
+    const ids = await Promise.all(Array.from({ length: 8 }, () => requester.submitJob(spec as never).then((r) => r.jobId)));
+    const done = await Promise.all(ids.map((id) => requester.waitForJob(id, ['settled', 'refunded', 'failed'], 90_000)));
+    expect(done.map((d) => d.status)).toEqual(ids.map(() => 'settled'));
+    const paid = done.reduce((sum, d) => sum + BigInt(d.costWei!), 0n);
+    const after = await balances();
+    expect(after[0]).toBe(before[0] - paid);
+    expect(after[1] + after[2]).toBe(before[1] + before[2] + paid);
+    // the escrow holds nothing for these jobs any more
+    for (const id of ids) {
+      const events = (await market.log.readSubject(`trade.contract.${id}`)).events.map((e) => (e.event as { type: string }).type);
+      expect(events.filter((t) => t === 'ContractReleased' || t === 'ContractRefunded')).toEqual(['ContractReleased']);
+    }
+    await Promise.all(agents.map((a) => a.stop()));
+  }, 120_000);
+
   it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {
     const { jobId } = await requester.submitJob(job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never);
     const deadline = Date.now() + 20_000;
