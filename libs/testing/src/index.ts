@@ -10,3 +10,4 @@ export {
   EMBEDDED_POSTGRES_START_TIMEOUT_MS,
   type TestDatabase,
 } from './postgres';
+export { startAnvil, type AnvilHandle, type StartAnvilOptions } from './anvil';

@@ -2,7 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
-import { createTestDatabase, freePort, startNats, TestInfraError } from './index';
+import { createTestDatabase, freePort, startAnvil, startNats, TestInfraError } from './index';
 
 describe('freePort', () => {
   it('returns a usable TCP port', async () => {
@@ -68,6 +68,23 @@ describe('startNats restart', () => {
       await nc.close();
     } finally {
       await nats.stop();
+    }
+  });
+});
+
+describe('startAnvil (re-exported from @starminer/chain, loaded lazily)', () => {
+  it('starts a chain that answers eth_chainId, and stops it', async () => {
+    const anvil = await startAnvil();
+    try {
+      const res = await fetch(anvil.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      });
+      const body = (await res.json()) as { result: string };
+      expect(Number(body.result)).toBe(anvil.chainId);
+    } finally {
+      await anvil.stop();
     }
   });
 });
