@@ -60,7 +60,9 @@ export class ManagedProcess {
   }
 
   start(): void {
-    const opts: SpawnOptions = { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'] };
+    // Its own process group: a terminal's Ctrl-C reaches only the launcher, which stops the children
+    // in order (agents first, NATS last) instead of all of them dying at once.
+    const opts: SpawnOptions = { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
     const child = spawn(this.spec.command, this.spec.args, opts);
     this.child = child;
     process.once('exit', this.onExitOfParent);

@@ -375,7 +375,7 @@ async function startEmbeddedPostgres(dataDir: string, port: number, password: st
     // As root, Postgres runs as the `postgres` user: it must be able to reach its data dir.
     chmodSync(dataDir, 0o755);
   }
-  const child = spawn(process.execPath, [join(__dirname, 'embedded-postgres.child.mjs'), pgDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(__dirname, 'embedded-postgres.child.mjs'), pgDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
