@@ -73,6 +73,19 @@ export class AppendFailedError extends TradeLogError {
   }
 }
 
+/** readSubject did not reach the subject's last sequence (the stream changed under the read). */
+export class ReadIncompleteError extends TradeLogError {
+  override readonly name = 'ReadIncompleteError';
+  readonly code = 'READ_INCOMPLETE';
+  constructor(
+    readonly subject: string,
+    readonly readUpTo: number,
+    readonly lastSubjectSeq: number,
+  ) {
+    super(`${subject}: read stopped at ${readUpTo}, before the subject's last sequence ${lastSubjectSeq}`);
+  }
+}
+
 /** An argument the trade log cannot work with (bad subject, empty filter, too many events...). */
 export class TradeLogArgumentError extends TradeLogError {
   override readonly name = 'TradeLogArgumentError';

@@ -13,6 +13,7 @@ export {
   AggregateTooLargeError,
   EventDecodeError,
   AppendFailedError,
+  ReadIncompleteError,
   TradeLogArgumentError,
   StreamConfigError,
   UnsupportedServerError,

@@ -4,6 +4,13 @@
 
 /** Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. */
 export const MAX_EVENTS_PER_AGGREGATE = 10_000;
+/** Aggregates whose events readSubject keeps in memory per decoder (a hot aggregate then costs one request). */
+export const AGGREGATE_CACHE_SIZE_DEFAULT = 1_000;
+export const AGGREGATE_CACHE_SIZE_LIMIT = 100_000;
+/** Aggregates with more events than this are not cached (memory stays bounded: size x events). */
+export const AGGREGATE_CACHE_MAX_EVENTS = 1_000;
+/** readSubject reads up to this many events one request each, then switches to an ordered consumer. */
+export const DIRECT_READ_MAX_EVENTS = 32;
 /** Events one decision may append; a decision is small, a runaway loop is not. */
 export const MAX_EVENTS_PER_APPEND = 100;
 /** How long one publish waits for the stream's ack. */

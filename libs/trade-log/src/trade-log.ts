@@ -9,6 +9,7 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
+  type MsgRequest,
   type PubAck,
   type StreamConfig,
 } from '@nats-io/jetstream';
@@ -21,6 +22,7 @@ import { consume, type ConsumeOptions, type ConsumerHandle } from './consumer';
 import {
   AggregateTooLargeError,
   AppendFailedError,
+  ReadIncompleteError,
   ConcurrencyConflictError,
   ConcurrencyRetriesExhaustedError,
   EventDecodeError,
@@ -29,8 +31,12 @@ import {
   UnsupportedServerError,
 } from './errors';
 import {
+  AGGREGATE_CACHE_MAX_EVENTS,
+  AGGREGATE_CACHE_SIZE_DEFAULT,
+  AGGREGATE_CACHE_SIZE_LIMIT,
   COMMAND_MAX_ATTEMPTS_DEFAULT,
   COMMAND_MAX_ATTEMPTS_LIMIT,
+  DIRECT_READ_MAX_EVENTS,
   CONFLICT_BACKOFF_BASE_MS,
   CONFLICT_BACKOFF_MAX_MS,
   DUPLICATE_WINDOW_MS,
@@ -52,6 +58,8 @@ export interface TradeLogOptions {
   readonly subjectPrefix?: string;
   /** How a body is written; defaults to `toJson(envelope)`. */
   readonly encode?: Encode;
+  /** Aggregates whose decoded events readSubject keeps in memory (0 turns the cache off). */
+  readonly aggregateCacheSize?: number;
 }
 
 export interface AppendOptions {
@@ -69,6 +77,13 @@ export interface ReadResult<E extends EventEnvelope = EventEnvelope> {
   readonly events: StoredEvent<E>[];
   /** The stream sequence of the subject's last event, 0 when it has none: the version to expect on append. */
   readonly lastSubjectSeq: number;
+}
+
+interface CachedAggregate {
+  readonly events: StoredEvent[];
+  readonly lastSubjectSeq: number;
+  /** The msgID of the last event: tells a cached prefix from a stream that was recreated. */
+  readonly lastId: string;
 }
 
 export interface CommandHandlerOptions<C, S, E extends EventEnvelope = EventEnvelope> {
@@ -97,6 +112,7 @@ export async function connectTradeLog(opts: TradeLogOptions): Promise<TradeLog> 
     subjectPrefix: opts.subjectPrefix ?? TRADE_SUBJECT_PREFIX,
     encode: opts.encode ?? jsonEncode,
     name: opts.name,
+    aggregateCacheSize: opts.aggregateCacheSize ?? AGGREGATE_CACHE_SIZE_DEFAULT,
   });
 }
 
@@ -111,16 +127,36 @@ export class TradeLog {
   readonly subjectPrefix: string;
   readonly name: string;
   private readonly encode: Encode;
+  private readonly aggregateCacheSize: number;
+  /** Per decoder, per subject: the events read last time (Map order = least recently used first). */
+  private readonly aggregateCache = new Map<Decode, Map<string, CachedAggregate>>();
 
   constructor(
     readonly nc: NatsConnection,
-    cfg: { streamName: string; subjectPrefix: string; encode: Encode; name: string },
+    cfg: { streamName: string; subjectPrefix: string; encode: Encode; name: string; aggregateCacheSize?: number },
   ) {
+    this.aggregateCacheSize = Math.min(cfg.aggregateCacheSize ?? AGGREGATE_CACHE_SIZE_DEFAULT, AGGREGATE_CACHE_SIZE_LIMIT);
     this.js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
     this.streamName = cfg.streamName;
     this.subjectPrefix = cfg.subjectPrefix;
     this.encode = cfg.encode;
     this.name = cfg.name;
+    this.watchForStaleCache();
+  }
+
+  /**
+   * The cache relies on stored events never changing. Only deleting and recreating the stream
+   * breaks that: its advisory clears the cache, and so does every reconnect (an advisory may have
+   * been missed while disconnected).
+   */
+  private watchForStaleCache(): void {
+    if (this.aggregateCacheSize <= 0) return;
+    this.nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.DELETED.${this.streamName}`, { callback: () => this.aggregateCache.clear() });
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === 'reconnect' || s.type === 'disconnect') this.aggregateCache.clear();
+      }
+    })().catch(() => undefined);
   }
 
   jsm(): Promise<JetStreamManager> {
@@ -131,7 +167,8 @@ export class TradeLog {
   /**
    * Creates the stream if it is missing (idempotent; safe when several services race). The log
    * keeps everything: no age, count or size limit, and `discard: new`, so if an operator ever
-   * sets a limit the stream refuses new events instead of silently dropping history.
+   * sets a limit the stream refuses new events instead of silently dropping history. Deleting or
+   * purging messages is denied: the log is read for years by auditors.
    */
   async ensureStream(): Promise<void> {
     const jsm = await this.jsm();
@@ -147,7 +184,7 @@ export class TradeLog {
       max_msgs_per_subject: -1,
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       deny_delete: true,
-      deny_purge: false,
+      deny_purge: true,
     };
     const existing = await jsm.streams.info(this.streamName).catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
@@ -236,8 +273,15 @@ export class TradeLog {
 
   /**
    * Every event of one aggregate instance, in stream order, and the subject's last sequence.
-   * Reads up to the last sequence seen when the read started, through a short-lived ordered
-   * consumer; refuses (AggregateTooLargeError) past MAX_EVENTS_PER_AGGREGATE.
+   * Reads up to the last sequence seen when the read started; refuses (AggregateTooLargeError)
+   * past MAX_EVENTS_PER_AGGREGATE.
+   *
+   * How: one STREAM.MSG.GET `last_by_subj` gives the version. Stored events never change (the
+   * stream denies delete and purge), so the events this process read before are kept in a small
+   * LRU cache and only what came after them is read: a hot aggregate costs one request. New
+   * events are read with `next_by_subj`, one request each and no server-side state; past
+   * DIRECT_READ_MAX_EVENTS the rest streams through a short-lived ordered consumer. The returned
+   * event objects are shared with the cache: treat them as read-only (evolve is pure anyway).
    */
   async readSubject<E extends EventEnvelope = EventEnvelope>(subject: string, opts: { decode?: Decode; limit?: number } = {}): Promise<ReadResult<E>> {
     this.assertSubject(subject);
@@ -245,34 +289,76 @@ export class TradeLog {
     const limit = Math.min(opts.limit ?? MAX_EVENTS_PER_AGGREGATE, MAX_EVENTS_PER_AGGREGATE);
     const jsm = await this.jsm();
     const lastMsg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
-    if (!lastMsg) return { events: [], lastSubjectSeq: 0 };
+    const cache = this.aggregateCache.get(decode);
+    const cached = cache?.get(subject);
+    if (!lastMsg) {
+      cache?.delete(subject);
+      return { events: [], lastSubjectSeq: 0 };
+    }
     const lastSubjectSeq = lastMsg.seq;
-    const consumer = await this.js.consumers.get(this.streamName, {
-      filter_subjects: subject,
-      deliver_policy: DeliverPolicy.All,
-    });
-    const events: StoredEvent<E>[] = [];
-    try {
-      const messages = await consumer.fetch({ max_messages: limit + 1, expires: READ_EXPIRES_MS });
-      for await (const m of messages) {
-        if (m.seq > lastSubjectSeq) break;
-        if (events.length >= limit) throw new AggregateTooLargeError(subject, limit);
-        let event: E;
-        try {
-          event = decode(m.data) as E;
-        } catch (cause) {
-          throw new EventDecodeError(subject, m.seq, { cause });
-        }
-        events.push({ seq: m.seq, subject: m.subject, event, redelivered: false });
-        if (m.seq === lastSubjectSeq) break;
+    const lastId = lastMsg.header?.get('Nats-Msg-Id') ?? '';
+    // A cached prefix is used only if it is still a prefix (same last id at its sequence when nothing is new).
+    const usable = cached !== undefined && (cached.lastSubjectSeq < lastSubjectSeq || (cached.lastSubjectSeq === lastSubjectSeq && cached.lastId === lastId));
+    const events: StoredEvent<E>[] = usable ? (cached.events.slice() as StoredEvent<E>[]) : [];
+    if (events.length > limit) throw new AggregateTooLargeError(subject, limit);
+    const push = (seq: number, data: Uint8Array): void => {
+      if (events.length >= limit) throw new AggregateTooLargeError(subject, limit);
+      let event: E;
+      try {
+        event = decode(data) as E;
+      } catch (cause) {
+        throw new EventDecodeError(subject, seq, { cause });
       }
-    } finally {
-      await consumer.delete().catch(() => undefined);
+      events.push({ seq, subject, event, redelivered: false });
+    };
+
+    let cursor = usable ? cached.lastSubjectSeq + 1 : 1;
+    let direct = 0;
+    while (cursor <= lastSubjectSeq && direct < DIRECT_READ_MAX_EVENTS) {
+      const m = await jsm.streams.getMessage(this.streamName, { seq: cursor, next_by_subj: subject } as unknown as MsgRequest);
+      if (!m || m.seq > lastSubjectSeq) break;
+      push(m.seq, m.data);
+      direct += 1;
+      cursor = m.seq + 1;
+    }
+    if (cursor <= lastSubjectSeq && direct >= DIRECT_READ_MAX_EVENTS) {
+      const consumer = await this.js.consumers.get(this.streamName, {
+        filter_subjects: subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: cursor,
+      });
+      try {
+        const messages = await consumer.fetch({ max_messages: limit - events.length + 1, expires: READ_EXPIRES_MS });
+        for await (const m of messages) {
+          if (m.seq > lastSubjectSeq) break;
+          push(m.seq, m.data);
+          if (m.seq === lastSubjectSeq) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => undefined);
+      }
     }
     if (events.length === 0 || events[events.length - 1].seq !== lastSubjectSeq) {
-      throw new AppendFailedError(subject, `read stopped at ${events.at(-1)?.seq ?? 0} before the subject's last sequence ${lastSubjectSeq}`);
+      cache?.delete(subject);
+      throw new ReadIncompleteError(subject, events.at(-1)?.seq ?? 0, lastSubjectSeq);
     }
-    return { events, lastSubjectSeq };
+    this.remember(decode, subject, { events, lastSubjectSeq, lastId });
+    return { events: events.slice(), lastSubjectSeq };
+  }
+
+  private remember(decode: Decode, subject: string, entry: CachedAggregate): void {
+    if (this.aggregateCacheSize <= 0 || entry.events.length > AGGREGATE_CACHE_MAX_EVENTS) return;
+    let cache = this.aggregateCache.get(decode);
+    if (!cache) {
+      cache = new Map();
+      this.aggregateCache.set(decode, cache);
+    }
+    cache.delete(subject);
+    cache.set(subject, entry);
+    while (cache.size > this.aggregateCacheSize) {
+      const oldest = cache.keys().next().value as string;
+      cache.delete(oldest);
+    }
   }
 
   /**

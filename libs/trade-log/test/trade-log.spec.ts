@@ -215,3 +215,70 @@ describe('handleCommand', () => {
     expect((err as ConcurrencyRetriesExhaustedError).cause).toBeInstanceOf(ConcurrencyConflictError);
   });
 });
+
+describe('readSubject cache', () => {
+  it('serves a hot aggregate from memory and still sees what another writer appended', async () => {
+    const other = await connectTradeLog({ servers: nats.url, name: 'other-writer' });
+    try {
+      const subject = 'trade.contract.cache';
+      const [a] = await log.append(subject, [testEvent('cache', 'A')], { expectedLastSubjectSeq: 0 });
+      const first = await log.readSubject(subject);
+      const again = await log.readSubject(subject);
+      expect(again).toEqual(first);
+      expect(again.events[0].event).toBe(first.events[0].event); // the same decoded object: from the cache
+      const [b] = await other.append(subject, [testEvent('cache', 'B')], { expectedLastSubjectSeq: a.seq });
+      const after = await log.readSubject(subject);
+      expect(after.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [a.seq, 'A'],
+        [b.seq, 'B'],
+      ]);
+      expect(after.lastSubjectSeq).toBe(b.seq);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('keeps one cache per decoder', async () => {
+    const subject = 'trade.contract.codecs';
+    await log.append(subject, [testEvent('codecs', 'A')], { expectedLastSubjectSeq: 0 });
+    await log.readSubject(subject);
+    const tagged = await log.readSubject(subject, { decode: (b) => ({ ...JSON.parse(Buffer.from(b).toString()), type: 'Tagged' }) });
+    expect(tagged.events[0].event.type).toBe('Tagged');
+  });
+
+  it('forgets everything when the stream is deleted and created again', async () => {
+    const nats2 = await startNats();
+    const l2 = await connectTradeLog({ servers: nats2.url, name: 'recreate' });
+    try {
+      await l2.ensureStream();
+      const subject = 'trade.job.recreated';
+      await l2.append(subject, [testEvent('recreated', 'Old1'), testEvent('recreated', 'Old2')], { expectedLastSubjectSeq: 0 });
+      expect((await l2.readSubject(subject)).events.map((e) => e.event.type)).toEqual(['Old1', 'Old2']);
+      const jsm = await jetstreamManager(l2.nc);
+      await jsm.streams.delete('TRADE');
+      await l2.ensureStream();
+      await l2.append(subject, ['New1', 'New2', 'New3'].map((t) => testEvent('recreated', t)), { expectedLastSubjectSeq: 0 });
+      // the advisory arrives asynchronously; the cache must not serve Old1, Old2 as a prefix
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await l2.readSubject(subject)).events.map((e) => e.event.type)).toEqual(['New1', 'New2', 'New3']);
+    } finally {
+      await l2.close();
+      await nats2.stop();
+    }
+  });
+
+  it('reads a long aggregate past the direct-read threshold through an ordered consumer', async () => {
+    const subject = 'trade.market.long';
+    const n = 80;
+    for (let i = 0; i < n; i += 20) {
+      await log.append(subject, Array.from({ length: 20 }, (_, k) => testEvent('long', `E${i + k}`)), { expectedLastSubjectSeq: 'any' });
+    }
+    const fresh = await connectTradeLog({ servers: nats.url, name: 'fresh-reader', aggregateCacheSize: 0 });
+    try {
+      const read = await fresh.readSubject(subject);
+      expect(read.events.map((e) => e.event.type)).toEqual(Array.from({ length: n }, (_, i) => `E${i}`));
+    } finally {
+      await fresh.close();
+    }
+  });
+});
