@@ -13,6 +13,7 @@
  *    assignment of the same score matrix (Hungarian algorithm, munkres-js).
  * Prints the figures and, last, one JSON line with all of them.
  */
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   CATEGORIES,
@@ -191,6 +192,8 @@ interface RoutingRun {
   matched: number;
   waiting: number;
   micros: Float64Array;
+  /** process CPU time per decision (user + system): robust to other processes on a shared machine */
+  cpuMicros: Float64Array;
   wallSec: number;
   chosen: string[];
 }
@@ -199,6 +202,7 @@ interface RoutingRun {
 function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: number, progress: boolean): RoutingRun {
   const next = jobSource(seed);
   const micros = new Float64Array(jobs);
+  const cpuMicros = new Float64Array(jobs);
   const releaseAt: (string | undefined)[] = new Array(LIFETIME_ARRIVALS).fill(undefined);
   const chosen: string[] = [];
   let matched = 0;
@@ -214,9 +218,12 @@ function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: nu
     if (i > 0 && atMs % DEFAULT_ENGINE_CONFIG.pricing.repriceIntervalMs === 0) engine.repriceTick(atMs);
     const job = next(i, atMs);
     engine.submitJob(job);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const [m] = engine.matchPending(atMs, 1);
     micros[i] = (performance.now() - t0) * 1000;
+    const c1 = process.cpuUsage(c0);
+    cpuMicros[i] = c1.user + c1.system;
     if (m) {
       matched++;
       releaseAt[slot] = m.jobId;
@@ -225,7 +232,7 @@ function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: nu
     if (progress && (i + 1) % 200_000 === 0) process.stderr.write(`  ${i + 1} decisions…\n`);
   }
   const wallSec = (performance.now() - start) / 1000;
-  return { decisions: jobs, matched, waiting: jobs - matched, micros, wallSec, chosen };
+  return { decisions: jobs, matched, waiting: jobs - matched, micros, cpuMicros, wallSec, chosen };
 }
 
 function stats(micros: Float64Array) {
@@ -317,6 +324,7 @@ function main(): void {
   const scanJobs = Math.min(flag('scan-jobs', SCAN_JOBS_DEFAULT), jobCount);
   const qualityInstances = flag('quality-instances', QUALITY_INSTANCES_DEFAULT);
   const cfg = DEFAULT_ENGINE_CONFIG;
+  const loadBefore = loadavg()[0]!;
   console.log(`matching benchmark: ${nodeCount} nodes, ${jobCount} jobs (full scan on the first ${scanJobs}), node ${process.version}, ${cfg.engineVersion}`);
 
   const nodes = makeNodes(nodeCount, 42);
@@ -338,6 +346,7 @@ function main(): void {
   console.log(`indexed: loaded ${nodeCount} nodes (${totalGpus} GPUs) in ${round(indexed.loadMs)} ms`);
   const run = routeAll(indexed.engine, jobCount, scanJobs, 7, true);
   const all = stats(run.micros);
+  const cpu = stats(run.cpuMicros);
   const firstS = stats(run.micros.subarray(0, scanJobs));
   const agree = run.chosen.every((c, i) => c === scanRun.chosen[i]);
   const matchesPerSec = run.matched / run.micros.reduce((s, x) => s + x, 0) * 1e6;
@@ -345,6 +354,7 @@ function main(): void {
     `indexed: ${jobCount} decisions, matched ${run.matched}, waiting ${run.waiting}; p50 ${round(all.p50Us)} µs, p99 ${round(all.p99Us)} µs, max ${round(all.maxUs)} µs; ` +
       `${Math.round(matchesPerSec)} matches/s (routing time), ${Math.round(run.matched / run.wallSec)} matches/s (wall, with releases and reprices)`,
   );
+  console.log(`indexed, CPU time per decision: p50 ${round(cpu.p50Us)} µs, p99 ${round(cpu.p99Us)} µs, max ${round(cpu.maxUs)} µs (load average ${round(loadBefore)} → ${round(loadavg()[0]!)} on ${cpus().length} cores)`);
   const ratioMean = scanStats.meanUs / firstS.meanUs;
   const ratioP50 = scanStats.p50Us / firstS.p50Us;
   console.log(`speed ratio vs full scan on the same first ${scanJobs} jobs: mean ${round(ratioMean, 1)}×, p50 ${round(ratioP50, 1)}×; same decisions: ${agree}`);
@@ -372,6 +382,10 @@ function main(): void {
     routingP99Us: round(all.p99Us),
     routingMaxUs: round(all.maxUs),
     routingMeanUs: round(all.meanUs),
+    routingCpuP50Us: round(cpu.p50Us),
+    routingCpuP99Us: round(cpu.p99Us),
+    routingCpuMaxUs: round(cpu.maxUs),
+    loadAverage: round(loadBefore),
     matchesPerSec: Math.round(matchesPerSec),
     matchesPerSecWall: Math.round(run.matched / run.wallSec),
     fullScanJobs: scanJobs,

@@ -3,7 +3,6 @@ import { costWei } from './pricing';
 import {
   betterCandidate,
   groupConstant,
-  maxNodeStatic,
   packFitTerm,
   priceFitTerm,
   reservedLiquidityTerm,
@@ -188,18 +187,26 @@ class TopTwo {
  * runner-up as the full scan (the property tests check it), because every skipped market, group
  * or node has an upper bound strictly below the current runner-up.
  */
+/** Scratch space of the market ordering, reused across calls (single-threaded, never escapes). */
+let scratchOrder = new Int32Array(256);
+let scratchBounds = new Float64Array(256);
+
 export function indexedSearch(job: JobSpec, screen: MarketScreen, config: EngineConfig): SearchResult {
   const v = variantIndex(job.latencyPreference, job.green);
-  const staticBound = maxNodeStatic(job.latencyPreference, job.green, config);
   const w = config.weights;
   const eligible = screen.eligible;
   const n = eligible.length;
   // markets by upper bound, best first (insertion sort on parallel arrays: no closures on the hot path)
-  const order = new Int32Array(n);
-  const bounds = new Float64Array(n);
+  if (scratchOrder.length < n) {
+    scratchOrder = new Int32Array(n * 2);
+    scratchBounds = new Float64Array(n * 2);
+  }
+  const order = scratchOrder;
+  const bounds = scratchBounds;
   for (let i = 0; i < n; i++) {
     const e = eligible[i]!;
-    const bound = totalScore(groupConstant(e.priceFit, w.packFit, e.market.surge ? w.reservedLiquidity : 0), staticBound);
+    // upper bound of any total in this market: best packing, pool bonus if surging, best node-only score
+    const bound = totalScore(groupConstant(e.priceFit, w.packFit, e.market.surge ? w.reservedLiquidity : 0), e.market.bestStaticFor(v, e.gpuCount));
     let j = i;
     while (j > 0 && marketBefore(bound, e, bounds[j - 1]!, eligible[order[j - 1]!]!)) {
       order[j] = order[j - 1]!;
@@ -212,10 +219,9 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
   const top = new TopTwo();
   const needTee = job.requirements.tee;
   for (let k = 0; k < n; k++) {
-    if (bounds[k]! < top.threshold()) break;
+    if (bounds[k]! < top.threshold() || bounds[k] === -Infinity) break;
     const e = eligible[order[k]!]!;
     const market = e.market;
-    if (market.totalGpus - market.usedGpus < e.gpuCount) continue;
     const surge = market.surge;
     const groups = market.activeGroups;
     for (let gi = 0; gi < groups.length; gi++) {
@@ -225,11 +231,14 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
       const packFit = packFitTerm(config, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
       const groupConst = groupConstant(e.priceFit, packFit, reservedLiquidity);
       const list = group.lists[v]!;
+      const nodes = list.nodes;
+      const scores = list.scores;
+      if (totalScore(groupConst, scores[0]!) < top.threshold()) continue;
       let passed = 0;
-      for (let i = 0; i < list.length && passed < 2; i++) {
-        const node = list[i]!;
-        const total = totalScore(groupConst, node.staticScores[v]!);
+      for (let i = 0; i < nodes.length && passed < 2; i++) {
+        const total = totalScore(groupConst, scores[i]!);
         if (total < top.threshold()) break;
+        const node = nodes[i]!;
         if (!passesNodeFilters(node, job)) continue;
         passed++;
         top.offer({ node, eligible: e, packFit, reservedLiquidity, total });

@@ -35,26 +35,57 @@ export class NodeState {
 
 export const comboOf = (tee: boolean, inPool: boolean): number => (tee ? 2 : 0) + (inPool ? 1 : 0);
 
-/** a before b in variant v: higher node-only score, then smaller nodeId. */
-const before = (a: NodeState, b: NodeState, v: number): boolean => {
-  const sa = a.staticScores[v]!;
-  const sb = b.staticScores[v]!;
-  return sa > sb || (sa === sb && a.spec.nodeId < b.spec.nodeId);
-};
+/**
+ * One variant's ordering of a group: nodes best first (higher node-only score, then smaller
+ * nodeId), with their scores in a parallel Float64Array so that binary searches and walks read
+ * contiguous memory instead of chasing a pointer per node.
+ */
+class RankedList {
+  nodes: NodeState[] = [];
+  scores = new Float64Array(8);
 
-function lowerBound(list: NodeState[], node: NodeState, v: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (before(list[mid]!, node, v)) lo = mid + 1;
-    else hi = mid;
+  get length(): number {
+    return this.nodes.length;
   }
-  return lo;
+
+  /** first index whose entry is not before (score, nodeId) */
+  private lowerBound(score: number, nodeId: string): number {
+    const scores = this.scores;
+    let lo = 0;
+    let hi = this.nodes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = scores[mid]!;
+      if (s > score || (s === score && this.nodes[mid]!.spec.nodeId < nodeId)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(node: NodeState, score: number): void {
+    const n = this.nodes.length;
+    const at = this.lowerBound(score, node.spec.nodeId);
+    if (n + 1 > this.scores.length) {
+      const grown = new Float64Array(this.scores.length * 2);
+      grown.set(this.scores);
+      this.scores = grown;
+    }
+    this.scores.copyWithin(at + 1, at, n);
+    this.scores[at] = score;
+    this.nodes.splice(at, 0, node);
+  }
+
+  remove(node: NodeState, score: number): void {
+    const n = this.nodes.length;
+    const at = this.lowerBound(score, node.spec.nodeId);
+    invariant(this.nodes[at] === node, 'node missing from its group', { nodeId: node.spec.nodeId });
+    this.scores.copyWithin(at, at + 1, n);
+    this.nodes.splice(at, 1);
+  }
 }
 
 export class Group {
-  readonly lists: NodeState[][] = Array.from({ length: VARIANT_COUNT }, () => []);
+  readonly lists: RankedList[] = Array.from({ length: VARIANT_COUNT }, () => new RankedList());
   constructor(
     readonly combo: number,
     readonly freeGpus: number,
@@ -63,18 +94,10 @@ export class Group {
     return this.lists[0]!.length;
   }
   insert(node: NodeState): void {
-    for (let v = 0; v < VARIANT_COUNT; v++) {
-      const list = this.lists[v]!;
-      list.splice(lowerBound(list, node, v), 0, node);
-    }
+    for (let v = 0; v < VARIANT_COUNT; v++) this.lists[v]!.insert(node, node.staticScores[v]!);
   }
   remove(node: NodeState): void {
-    for (let v = 0; v < VARIANT_COUNT; v++) {
-      const list = this.lists[v]!;
-      const at = lowerBound(list, node, v);
-      invariant(list[at] === node, 'node missing from its group', { nodeId: node.spec.nodeId });
-      list.splice(at, 1);
-    }
+    for (let v = 0; v < VARIANT_COUNT; v++) this.lists[v]!.remove(node, node.staticScores[v]!);
   }
 }
 
@@ -103,6 +126,12 @@ export class Market {
   perGpuHourWeiApprox: number[] = [];
   /** non-empty groups, in no particular order (the search does not depend on it) */
   readonly activeGroups: Group[] = [];
+  /**
+   * Cached upper bounds of the node-only score: bestStatic[v][g] = best nodeStatic in variant v
+   * among indexed nodes with at least g free GPUs (-Infinity if none). Rebuilt lazily after any
+   * change to this market's index, so a routing decision bounds an untouched market in O(1).
+   */
+  private bestStatic: (Float64Array | null)[] = new Array<Float64Array | null>(VARIANT_COUNT).fill(null);
   readonly basePriceWeiPerGpuHour: bigint | undefined;
 
   constructor(
@@ -134,9 +163,25 @@ export class Market {
     return this.totalGpus === 0 ? 0 : Math.round((this.usedGpus * BPS) / this.totalGpus);
   }
 
+  /** Best nodeStatic in variant v among indexed nodes with at least `gpuCount` free GPUs. */
+  bestStaticFor(v: number, gpuCount: number): number {
+    let table = this.bestStatic[v];
+    if (!table) {
+      table = new Float64Array(this.registeredByGpuCount.length + 1).fill(-Infinity);
+      for (const group of this.activeGroups) {
+        const head = group.lists[v]!.scores[0]!;
+        if (head > table[group.freeGpus]!) table[group.freeGpus] = head;
+      }
+      for (let g = table.length - 2; g >= 0; g--) if (table[g + 1]! > table[g]!) table[g] = table[g + 1]!;
+      this.bestStatic[v] = table;
+    }
+    return gpuCount < table.length ? table[gpuCount]! : -Infinity;
+  }
+
   /** Add (+1) or remove (−1) a node's contribution to counters and groups. */
   account(node: NodeState, sign: 1 | -1): void {
     const spec = node.spec;
+    this.bestStatic.fill(null);
     this.registeredByGpuCount[spec.gpuCount]! += sign;
     bump(this.vramCounts, spec.vramGiB, sign);
     bump(this.latencyCounts, spec.latencyMs, sign);
