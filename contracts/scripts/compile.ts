@@ -119,7 +119,13 @@ export function ensureArtifacts(opts: { force?: boolean } = {}): CompileResult {
 }
 
 if (require.main === module) {
-  const result = ensureArtifacts({ force: process.argv.includes('--force') });
+  let result: CompileResult;
+  try {
+    result = ensureArtifacts({ force: process.argv.includes('--force') });
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
   const what = result.compiled ? `compiled ${result.contracts.length} contracts` : 'up to date';
   console.log(`contracts: ${what} (${result.elapsedMs} ms) -> ${relative(process.cwd(), result.artifactsFile)}: ${result.contracts.join(', ')}`);
 }

@@ -26,6 +26,8 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
 
     bytes32 public constant DEPLOYER_ROLE = keccak256("DEPLOYER_ROLE");
     bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+    /// @notice Contracts that open jobs with their own tokens for a requester (the compute vaults).
+    bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
     /// @notice What the provider's node key signs: a result and its proof for one job, on this
     ///         contract (verifyingContract) and this chain (chainId) via the EIP-712 domain.
     bytes32 public constant RESULT_TYPEHASH = keccak256("Result(bytes32 jobId,bytes32 resultHash,bytes32 proofHash)");
@@ -147,7 +149,14 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     /// @notice Open with the escrow pulled through an existing allowance.
     function open(OpenParams calldata p) external onlyRole(DEPLOYER_ROLE) nonReentrant {
         _validate(p);
-        _open(p);
+        _open(p, p.requester);
+    }
+
+    /// @notice Open a job for `p.requester` paid by the caller (a vault drawing within its owner's
+    ///         cap): refunds still go to the requester.
+    function openFunded(OpenParams calldata p) external onlyRole(FUNDER_ROLE) nonReentrant {
+        _validate(p);
+        _open(p, msg.sender);
     }
 
     /// @notice Open in one transaction: the requester's permit, then the pull.
@@ -158,7 +167,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     {
         _validate(p);
         _permit(p, permit);
-        _open(p);
+        _open(p, p.requester);
     }
 
     /// @notice Open many jobs in one transaction. A job id that already has a record is skipped
@@ -179,7 +188,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
             if (_jobs[p.jobId].status != Status.None) continue;
             _validate(p);
             if (permits.length != 0) _permit(p, permits[i]);
-            _open(p);
+            _open(p, p.requester);
             unchecked {
                 ++opened;
             }
@@ -206,7 +215,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         if (p.deadline <= block.timestamp) revert DeadlineInPast(p.jobId, p.deadline, block.timestamp);
     }
 
-    function _open(OpenParams calldata p) private {
+    function _open(OpenParams calldata p, address payer) private {
         Job storage job = _jobs[p.jobId];
         if (job.status != Status.None) revert JobAlreadyExists(p.jobId, job.status);
 
@@ -219,7 +228,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         );
         // Effects before the interaction; the token is fixed at construction and the guard blocks
         // re-entry anyway.
-        token.safeTransferFrom(p.requester, address(this), p.costWei);
+        token.safeTransferFrom(payer, address(this), p.costWei);
     }
 
     // ---------------------------------------------------------------- settle

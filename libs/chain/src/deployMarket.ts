@@ -8,6 +8,7 @@ import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './ty
 export const DEFAULT_AGPU_CAP_WEI = 1_000_000_000n * 10n ** 18n;
 export const DEFAULT_PUBLIC_REFUND_DELAY_SEC = 24 * 3600;
 export const DEFAULT_DISPUTE_WINDOW_SEC = 3 * 24 * 3600;
+export const DEFAULT_UNBOND_DELAY_SEC = 7 * 24 * 3600;
 
 export interface DeployMarketParams {
   admin: Address;
@@ -19,6 +20,7 @@ export interface DeployMarketParams {
   capWei?: bigint;
   publicRefundDelaySec?: number;
   disputeWindowSec?: number;
+  unbondDelaySec?: number;
 }
 
 export async function deployContract(
@@ -38,8 +40,15 @@ export async function deployContract(
   }
 }
 
-/** Deploy the whole market once; the caller records the addresses (the stack keeps them under .data/). */
-export async function deployMarket(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: DeployMarketParams): Promise<MarketAddresses> {
+/**
+ * Deploy the whole market once (token, escrow, staking pools, compute vaults, audit anchor); the
+ * caller records the addresses (the stack keeps them under .data/). The wallet must be `admin`:
+ * it grants the vaults the escrow's FUNDER_ROLE.
+ */
+export async function deployMarket(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: DeployMarketParams): Promise<Required<MarketAddresses>> {
+  if (walletClient.account.address.toLowerCase() !== params.admin.toLowerCase()) {
+    throw new ChainActionError('AdminWalletRequired', `deployMarket: the wallet ${walletClient.account.address} must be the admin ${params.admin}`);
+  }
   const a = artifacts();
   const deployBlock = Number(await publicClient.getBlockNumber());
   const token = await deployContract(walletClient, publicClient, a.AgpuToken, [params.admin, params.minter, params.capWei ?? DEFAULT_AGPU_CAP_WEI], 'AgpuToken');
@@ -50,5 +59,15 @@ export async function deployMarket(walletClient: ChainWalletClient, publicClient
     [token, params.admin, params.deployer, params.settlement, BigInt(params.publicRefundDelaySec ?? DEFAULT_PUBLIC_REFUND_DELAY_SEC), BigInt(params.disputeWindowSec ?? DEFAULT_DISPUTE_WINDOW_SEC)],
     'ComputeEscrow',
   );
-  return { token, escrow, deployBlock };
+  const staking = await deployContract(walletClient, publicClient, a.StakingPools, [token, params.admin, params.settlement, BigInt(params.unbondDelaySec ?? DEFAULT_UNBOND_DELAY_SEC)], 'StakingPools');
+  const vaults = await deployContract(walletClient, publicClient, a.ComputeVaults, [token, escrow, params.admin, params.deployer], 'ComputeVaults');
+  const anchor = await deployContract(walletClient, publicClient, a.AuditAnchor, [params.admin, params.deployer], 'AuditAnchor');
+  try {
+    const funderRole = await publicClient.readContract({ address: escrow, abi: a.ComputeEscrow.abi, functionName: 'FUNDER_ROLE' });
+    const { request } = await publicClient.simulateContract({ account: walletClient.account, address: escrow, abi: a.ComputeEscrow.abi, functionName: 'grantRole', args: [funderRole, vaults] });
+    await waitForSuccess(publicClient, await walletClient.writeContract(request), 'grant FUNDER_ROLE');
+  } catch (err) {
+    throw toChainActionError(err, 'deployMarket: grant FUNDER_ROLE to the vaults');
+  }
+  return { token, escrow, staking, vaults, anchor, deployBlock };
 }

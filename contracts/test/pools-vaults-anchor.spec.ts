@@ -1,0 +1,187 @@
+import { keccak256, stringToBytes, type Hex } from 'viem';
+import {
+  agpuBalance,
+  artifacts,
+  buildAnchorTree,
+  drawVault,
+  idToBytes32,
+  mintAgpu,
+  openVault,
+  postAnchor,
+  readComputeContract,
+  readStake,
+  readVault,
+  refundComputeContract,
+  requestUnbond,
+  slashStake,
+  stakeAgpu,
+  verifyAnchoredEvent,
+  withdrawStake,
+  withdrawVault,
+  NO_PERMIT,
+} from '@starminer/chain';
+import { AGPU, advanceTime, chainNowSec, expectCode, hash32, startMarket, type Market } from './fixture';
+
+let m: Market;
+const UNBOND_DELAY_SEC = 7 * 24 * 3600; // deployMarket's default
+
+beforeAll(async () => {
+  m = await startMarket();
+  // the provider's node key holds AGPU to stake, and ether to send its own unbond/withdraw
+  await mintAgpu(m.minterW, m.publicClient, { token: m.addresses.token, to: m.provider.address, amountWei: 100n * AGPU });
+}, 60_000);
+afterAll(async () => {
+  await m?.stop();
+});
+
+const bal = (account: Hex) => agpuBalance(m.publicClient, { token: m.addresses.token, account });
+
+describe('StakingPools', () => {
+  it('stakes by permit (relayed), unbonds after the delay, withdraws once', async () => {
+    const before = await bal(m.provider.address);
+    await stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', staker: m.provider, amountWei: 10n * AGPU });
+    expect(await readStake(m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', staker: m.provider.address })).toMatchObject({ activeWei: 10n * AGPU, unbondingWei: 0n, poolTotalWei: 10n * AGPU });
+    expect(await bal(m.provider.address)).toBe(before - 10n * AGPU);
+
+    const providerW = m.wallet(m.provider);
+    await expectCode(requestUnbond(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', amountWei: 11n * AGPU }), 'InsufficientStake');
+    await expectCode(requestUnbond(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', amountWei: 0n }), 'ZeroAmount');
+    await expectCode(withdrawStake(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu' }), 'NothingToWithdraw');
+    await requestUnbond(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', amountWei: 4n * AGPU });
+    expect(await readStake(m.publicClient, { addresses: m.addresses, poolId: 'h100-eu', staker: m.provider.address })).toMatchObject({ activeWei: 6n * AGPU, unbondingWei: 4n * AGPU });
+    await expectCode(withdrawStake(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu' }), 'UnbondNotReady');
+    await advanceTime(m, UNBOND_DELAY_SEC);
+    const w = await withdrawStake(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu' });
+    expect(w.amountWei).toBe(4n * AGPU);
+    expect(await bal(m.provider.address)).toBe(before - 6n * AGPU);
+    await expectCode(withdrawStake(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu' }), 'NothingToWithdraw');
+  });
+
+  it('slashes (settlement only) active then unbonding stake, to the requester', async () => {
+    await stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: 'a100-us', staker: m.provider, amountWei: 5n * AGPU });
+    await requestUnbond(m.wallet(m.provider), m.publicClient, { addresses: m.addresses, poolId: 'a100-us', amountWei: 2n * AGPU });
+    const slash = { addresses: m.addresses, poolId: 'a100-us', provider: m.provider.address, recipient: m.requester.address, jobId: 'failed-job' };
+    await expectCode(slashStake(m.deployerW, m.publicClient, { ...slash, amountWei: AGPU }), 'AccessControlUnauthorizedAccount');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 6n * AGPU }), 'InsufficientStake');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 0n }), 'ZeroAmount');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, recipient: '0x0000000000000000000000000000000000000000', amountWei: 1n }), 'ZeroAddress');
+    const before = await bal(m.requester.address);
+    await slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 4n * AGPU });
+    expect(await bal(m.requester.address)).toBe(before + 4n * AGPU);
+    expect(await readStake(m.publicClient, { addresses: m.addresses, poolId: 'a100-us', staker: m.provider.address })).toMatchObject({ activeWei: 0n, unbondingWei: AGPU, poolTotalWei: AGPU });
+  });
+
+  it('refuses a zero stake and a bad permit', async () => {
+    await expectCode(stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: 'p', staker: m.provider, amountWei: 0n }), 'ZeroAmount');
+    const { request } = await m.publicClient.simulateContract({
+      account: m.deployer,
+      address: m.addresses.staking!,
+      abi: artifacts().StakingPools.abi,
+      functionName: 'stakeWithPermit',
+      args: [idToBytes32('p'), m.stranger.address, 1n, { ...NO_PERMIT, deadline: 10n ** 12n }],
+    }).catch((e: unknown) => ({ request: e }));
+    await expectCode(Promise.reject(request), 'PermitFailed');
+  });
+});
+
+describe('ComputeVaults', () => {
+  const template = keccak256(stringToBytes('nightly-render-v1'));
+  const vaultParams = () => ({ addresses: m.addresses, vaultId: 'vault-1', owner: m.requester, capPerPeriodWei: 10n * AGPU, periodSec: 86_400, templateHash: template, depositWei: 30n * AGPU });
+
+  it('opens on the owner\'s signed terms and permit, once', async () => {
+    const before = await bal(m.requester.address);
+    const r = await openVault(m.deployerW, m.publicClient, vaultParams());
+    expect(r.alreadyOpen).toBe(false);
+    expect(await bal(m.requester.address)).toBe(before - 30n * AGPU);
+    expect(await readVault(m.publicClient, { addresses: m.addresses, vaultId: 'vault-1' })).toMatchObject({ exists: true, owner: m.requester.address, balanceWei: 30n * AGPU, capPerPeriodWei: 10n * AGPU, templateHash: template });
+    expect((await openVault(m.deployerW, m.publicClient, vaultParams())).alreadyOpen).toBe(true);
+  });
+
+  it('refuses terms the owner did not sign, and invalid terms', async () => {
+    const vaults = m.addresses.vaults!;
+    const abi = artifacts().ComputeVaults.abi;
+    const terms = { vaultId: idToBytes32('vault-x'), capPerPeriodWei: 1n, periodSec: 60n, templateHash: template, depositWei: 0n };
+    const sig = await m.stranger.signTypedData!({
+      domain: { name: 'StarMiner Compute Vaults', version: '1', chainId: m.chainId, verifyingContract: vaults },
+      types: { VaultTerms: [{ name: 'vaultId', type: 'bytes32' }, { name: 'capPerPeriodWei', type: 'uint256' }, { name: 'periodSec', type: 'uint64' }, { name: 'templateHash', type: 'bytes32' }, { name: 'depositWei', type: 'uint256' }] },
+      primaryType: 'VaultTerms',
+      message: terms,
+    });
+    await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [terms, m.requester.address, sig, NO_PERMIT] }), 'InvalidOwnerSignature');
+    await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [{ ...terms, periodSec: 0n }, m.requester.address, sig, NO_PERMIT] }), 'InvalidTerms');
+    await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [terms, '0x0000000000000000000000000000000000000000', sig, NO_PERMIT] }), 'ZeroAddress');
+    await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'deposit', args: [idToBytes32('nope'), 1n, NO_PERMIT] }), 'UnknownVault');
+  });
+
+  it('draws into a compute contract only for its template, within the cap per period and the balance', async () => {
+    const now = await chainNowSec(m);
+    const draw = (jobId: string, costWei: bigint, templateHash: Hex = template) =>
+      drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash, jobId, requester: m.requester.address, provider: m.provider.address, costWei, expectedRuntimeSec: 60, deadlineSec: now + 3_600, termsHash: hash32(jobId) });
+    const r = await draw('vault-job-1', 6n * AGPU);
+    expect(r.alreadyOpen).toBe(false);
+    expect(await readComputeContract(m.publicClient, { addresses: m.addresses, jobId: 'vault-job-1' })).toMatchObject({ status: 'open', requester: m.requester.address, costWei: 6n * AGPU });
+    expect((await draw('vault-job-1', 6n * AGPU)).alreadyOpen).toBe(true);
+    await expectCode(draw('vault-job-2', 5n * AGPU), 'CapExceeded');
+    await expectCode(draw('vault-job-2', AGPU, hash32('other template')), 'TemplateNotAllowed');
+    await expectCode(drawVault(m.strangerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-3', requester: m.requester.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'AccessControlUnauthorizedAccount');
+    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-3', requester: m.stranger.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'NotVaultOwner');
+    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'no-vault', templateHash: template, jobId: 'vault-job-3', requester: m.requester.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'UnknownVault');
+    await draw('vault-job-2', 4n * AGPU); // exactly at the cap
+    // the next period has a fresh cap
+    await advanceTime(m, 86_400);
+    const now2 = await chainNowSec(m);
+    await drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-4', requester: m.requester.address, provider: m.provider.address, costWei: 10n * AGPU, expectedRuntimeSec: 60, deadlineSec: now2 + 100, termsHash: hash32('4') });
+    expect(await readVault(m.publicClient, { addresses: m.addresses, vaultId: 'vault-1' })).toMatchObject({ balanceWei: 10n * AGPU, spentInPeriodWei: 10n * AGPU });
+    await advanceTime(m, 86_400);
+    const now3 = await chainNowSec(m);
+    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-5', requester: m.requester.address, provider: m.provider.address, costWei: 10n * AGPU + 1n, expectedRuntimeSec: 60, deadlineSec: now3 + 100, termsHash: hash32('5') }), 'CapExceeded');
+    // a refund of a vault-paid job goes to the requester, not back to the vault
+    const before = await bal(m.requester.address);
+    await refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: 'vault-job-4' });
+    expect(await bal(m.requester.address)).toBe(before + 10n * AGPU);
+  });
+
+  it('withdraws to the owner only, by the owner or the platform', async () => {
+    await expectCode(withdrawVault(m.strangerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', amountWei: 1n }), 'NotVaultOwner');
+    await expectCode(withdrawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', amountWei: 11n * AGPU }), 'InsufficientVaultBalance');
+    await expectCode(withdrawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', amountWei: 0n }), 'ZeroAmount');
+    await expectCode(withdrawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'nope', amountWei: 1n }), 'UnknownVault');
+    const before = await bal(m.requester.address);
+    await withdrawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', amountWei: 10n * AGPU });
+    expect(await bal(m.requester.address)).toBe(before + 10n * AGPU);
+  });
+});
+
+describe('AuditAnchor', () => {
+  const events = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ seq: BigInt(from + i), eventHash: keccak256(stringToBytes(`event-${from + i}`)) }));
+
+  it('posts contiguous roots and verifies inclusion with @openzeppelin/merkle-tree proofs', async () => {
+    const t1 = buildAnchorTree(events(1, 10));
+    const a = await postAnchor(m.deployerW, m.publicClient, { addresses: m.addresses, fromSeq: 1n, toSeq: 10n, root: t1.root });
+    expect(a).toMatchObject({ index: 0, alreadyPosted: false });
+    expect(await postAnchor(m.deployerW, m.publicClient, { addresses: m.addresses, fromSeq: 1n, toSeq: 10n, root: t1.root })).toMatchObject({ index: 0, alreadyPosted: true, txHash: null });
+    await expectCode(postAnchor(m.deployerW, m.publicClient, { addresses: m.addresses, fromSeq: 1n, toSeq: 10n, root: hash32('other') }), 'AnchorConflict');
+    const t2 = buildAnchorTree(events(11, 11));
+    expect((await postAnchor(m.deployerW, m.publicClient, { addresses: m.addresses, fromSeq: 11n, toSeq: 11n, root: t2.root })).index).toBe(1);
+
+    const e7 = events(7, 7)[0]!;
+    expect(await verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 0, seq: 7n, eventHash: e7.eventHash, proof: t1.proof(7n) })).toBe(true);
+    expect(await verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 0, seq: 7n, eventHash: hash32('forged'), proof: t1.proof(7n) })).toBe(false);
+    expect(await verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 0, seq: 8n, eventHash: e7.eventHash, proof: t1.proof(7n) })).toBe(false);
+    expect(await verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 1, seq: 7n, eventHash: e7.eventHash, proof: t1.proof(7n) })).toBe(false);
+    expect(await verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 1, seq: 11n, eventHash: events(11, 11)[0]!.eventHash, proof: t2.proof(11n) })).toBe(true);
+    await expectCode(verifyAnchoredEvent(m.publicClient, { addresses: m.addresses, index: 5, seq: 1n, eventHash: e7.eventHash, proof: [] }), 'UnknownAnchor');
+  });
+
+  it('refuses gaps, overlaps, empty ranges, zero roots and callers without the role', async () => {
+    const abi = artifacts().AuditAnchor.abi;
+    const sim = (account: Market['deployer'], args: readonly [bigint, bigint, Hex]) => m.publicClient.simulateContract({ account, address: m.addresses.anchor!, abi, functionName: 'postAnchor', args });
+    await expectCode(sim(m.deployer, [14n, 20n, hash32('r')]), 'RangeNotContiguous');
+    await expectCode(sim(m.deployer, [12n, 11n, hash32('r')]), 'EmptyRange');
+    await expectCode(sim(m.deployer, [12n, 13n, `0x${'00'.repeat(32)}`]), 'ZeroRoot');
+    await expectCode(sim(m.stranger, [12n, 13n, hash32('r')]), 'AccessControlUnauthorizedAccount');
+    expect(() => buildAnchorTree([])).toThrow(RangeError);
+    expect(() => buildAnchorTree([...events(1, 2), ...events(4, 4)])).toThrow(RangeError);
+    expect(() => buildAnchorTree(events(1, 2)).proof(3n)).toThrow(RangeError);
+  });
+});
