@@ -1,0 +1,127 @@
+/**
+ * Gas of the market's on-chain operations, on a fresh anvil (`npm run bench:gas`).
+ * Steady state: each figure is measured after a warm-up of the same operation, so first-time
+ * storage costs (a requester's first permit nonce, a provider's first balance) are not counted.
+ * Ends with one JSON line of the figures.
+ */
+import { keccak256, stringToBytes, type Hex } from 'viem';
+import {
+  buildAnchorTree,
+  createChainClients,
+  custodialAccount,
+  deployMarket,
+  devAccount,
+  drawVault,
+  mintAgpu,
+  openComputeContract,
+  openComputeContractsBatch,
+  openVault,
+  postAnchor,
+  refundComputeContract,
+  releaseComputeContract,
+  signResult,
+  stakeAgpu,
+  startAnvil,
+  type BatchJob,
+} from '@starminer/chain';
+
+const AGPU = 10n ** 18n;
+const BATCH_SIZES = [10, 50] as const;
+const CUSTODY = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+async function main(): Promise<void> {
+  const anvil = await startAnvil();
+  try {
+    const { publicClient, wallet } = createChainClients(anvil.rpcUrl, anvil.chainId);
+    const [admin, deployer, settlement, minter, provider] = [0, 1, 2, 3, 4].map(devAccount);
+    const addresses = await deployMarket(wallet(admin!), publicClient, { admin: admin!.address, deployer: deployer!.address, settlement: settlement!.address, minter: minter!.address });
+    const requesters = [0, 1, 2, 3].map((i) => custodialAccount(CUSTODY, i));
+    for (const r of requesters) await mintAgpu(wallet(minter!), publicClient, { token: addresses.token, to: r.address, amountWei: 1_000_000n * AGPU });
+    await mintAgpu(wallet(minter!), publicClient, { token: addresses.token, to: provider!.address, amountWei: 1_000n * AGPU });
+    const deployerW = wallet(deployer!);
+    const settlementW = wallet(settlement!);
+    const gasOf = async (hash: Hex | null): Promise<bigint> => (await publicClient.getTransactionReceipt({ hash: hash! })).gasUsed;
+    const now = Number((await publicClient.getBlock()).timestamp);
+    const terms = keccak256(stringToBytes('terms'));
+    let n = 0;
+    const job = (requester = requesters[0]!, deadlineSec = now + 86_400): BatchJob => ({ jobId: `gas-${++n}`, requester, provider: provider!.address, costWei: AGPU, expectedRuntimeSec: 600, deadlineSec, termsHash: terms });
+    const open = async (j: BatchJob) => gasOf((await openComputeContract(deployerW, publicClient, { addresses, ...j })).txHash);
+    const release = async (j: BatchJob) => {
+      const resultHash = keccak256(stringToBytes(`${j.jobId}/result`));
+      const proofHash = keccak256(stringToBytes(`${j.jobId}/proof`));
+      const providerSignature = await signResult(provider!, { addresses, chainId: anvil.chainId, jobId: j.jobId, resultHash, proofHash });
+      return gasOf((await releaseComputeContract(settlementW, publicClient, { addresses, jobId: j.jobId, resultHash, proofHash, providerSignature })).txHash);
+    };
+
+    // warm-up: first permit nonce, first provider payout
+    const w = job();
+    await open(w);
+    await release(w);
+
+    const j1 = job();
+    const openGas = await open(j1);
+    const releaseGas = await release(j1);
+
+    const batchPerJob: Record<string, number> = {};
+    for (const size of BATCH_SIZES) {
+      const jobs = Array.from({ length: size }, (_, i) => job(requesters[i % requesters.length]));
+      const r = await openComputeContractsBatch(deployerW, publicClient, { addresses, jobs });
+      batchPerJob[size] = Number((await gasOf(r.txHash)) / BigInt(size));
+    }
+
+    // refund: a job whose deadline passes
+    const short = job(requesters[1], Number((await publicClient.getBlock()).timestamp) + 5);
+    await open(short);
+    await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_increaseTime', params: [10] }) });
+    await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'evm_mine', params: [] }) });
+    const refundGas = await gasOf((await refundComputeContract(settlementW, publicClient, { addresses, jobId: short.jobId })).txHash);
+
+    // stake (relayed permit), second stake of the same provider in the same pool
+    await stakeAgpu(deployerW, publicClient, { addresses, poolId: 'h100-eu', staker: provider!, amountWei: AGPU });
+    const stakeGas = await gasOf((await stakeAgpu(deployerW, publicClient, { addresses, poolId: 'h100-eu', staker: provider!, amountWei: AGPU })).txHash);
+
+    // vault draw (opens a compute contract paid by the vault)
+    const template = keccak256(stringToBytes('template'));
+    await openVault(deployerW, publicClient, { addresses, vaultId: 'v', owner: requesters[2]!, capPerPeriodWei: 1_000n * AGPU, periodSec: 86_400, templateHash: template, depositWei: 100n * AGPU });
+    const draw = async () => {
+      const j = job(requesters[2]);
+      return gasOf((await drawVault(deployerW, publicClient, { addresses, vaultId: 'v', templateHash: template, jobId: j.jobId, requester: requesters[2]!.address, provider: provider!.address, costWei: AGPU, expectedRuntimeSec: 600, deadlineSec: j.deadlineSec, termsHash: terms })).txHash);
+    };
+    await draw();
+    const drawGas = await draw();
+
+    // anchor of 1000 log events (the size of the range does not change the gas)
+    const leaves = (from: number) => Array.from({ length: 1_000 }, (_, i) => ({ seq: BigInt(from + i), eventHash: keccak256(stringToBytes(`e${from + i}`)) }));
+    await postAnchor(deployerW, publicClient, { addresses, fromSeq: 1n, toSeq: 1_000n, root: buildAnchorTree(leaves(1)).root });
+    const anchorGas = await gasOf((await postAnchor(deployerW, publicClient, { addresses, fromSeq: 1_001n, toSeq: 2_000n, root: buildAnchorTree(leaves(1_001)).root })).txHash);
+
+    const figures = {
+      openGas: Number(openGas),
+      batchOpenPerJobGas: batchPerJob,
+      releaseGas: Number(releaseGas),
+      openPlusReleaseGas: Number(openGas + releaseGas),
+      batchOpenPlusReleaseGas: Object.fromEntries(Object.entries(batchPerJob).map(([k, v]) => [k, v + Number(releaseGas)])),
+      refundGas: Number(refundGas),
+      stakeGas: Number(stakeGas),
+      vaultDrawGas: Number(drawGas),
+      anchorGas: Number(anchorGas),
+    };
+    console.log(`open (openWithPermit, 1 job/tx)      ${figures.openGas}`);
+    for (const size of BATCH_SIZES) console.log(`batch open, ${size} jobs/tx, per job     ${batchPerJob[size]}`);
+    console.log(`release (EIP-712 provider signature) ${figures.releaseGas}`);
+    console.log(`open + release                       ${figures.openPlusReleaseGas}`);
+    for (const size of BATCH_SIZES) console.log(`batch open (${size}) + release per job    ${figures.batchOpenPlusReleaseGas[size]}`);
+    console.log(`refund                               ${figures.refundGas}`);
+    console.log(`stake (stakeWithPermit)              ${figures.stakeGas}`);
+    console.log(`vault draw (opens the CSC)           ${figures.vaultDrawGas}`);
+    console.log(`anchor (root of 1000 events)         ${figures.anchorGas}`);
+    console.log(JSON.stringify(figures));
+  } finally {
+    await anvil.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
