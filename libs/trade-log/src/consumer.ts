@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Co
 import { nanos } from '@nats-io/nats-core';
 import { backoffMs, batchesOf } from './batching';
 import { jsonDecode, type Decode, type StoredEvent } from './codec';
-import { EventDecodeError, TradeLogArgumentError } from './errors';
+import { ConsumerConfigError, EventDecodeError, TradeLogArgumentError } from './errors';
 import {
   ACK_WAIT_MS,
   BATCH_LINGER_MS,
@@ -27,6 +27,12 @@ export interface ConsumeOptions {
   /** Deliveries of a message before it is termed. */
   readonly maxDeliver?: number;
   readonly decode?: Decode;
+  /**
+   * Where a durable created now starts: 'all' (default: the whole log, so nothing decided before
+   * the consumer existed is missed) or 'new' (only what is appended from now on). Ignored when the
+   * durable exists: it resumes after what it acked.
+   */
+  readonly startAt?: 'all' | 'new';
   /** Told about every termed message and failed batch (defaults to console.warn). */
   readonly onError?: (err: unknown, event?: { seq: number; subject: string }) => void;
 }
@@ -67,29 +73,34 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const config: Partial<ConsumerConfig> = {
     durable_name: opts.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: opts.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: nanos(ACK_WAIT_MS),
     max_deliver: maxDeliver,
     ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
   };
   const jsm = await log.jsm();
-  const existing = await jsm.consumers.info(log.streamName, opts.durable).catch((err: unknown) => {
-    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
-    throw err;
-  });
-  if (!existing) {
-    await jsm.consumers.add(log.streamName, config);
-  } else if (
-    existing.config.max_deliver !== maxDeliver ||
-    existing.config.ack_wait !== config.ack_wait ||
-    (existing.config.filter_subject ?? '') !== (config.filter_subject ?? '') ||
-    JSON.stringify(existing.config.filter_subjects ?? []) !== JSON.stringify(config.filter_subjects ?? [])
-  ) {
-    await jsm.consumers.update(log.streamName, opts.durable, {
-      max_deliver: maxDeliver,
-      ack_wait: config.ack_wait,
-      ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
+  try {
+    const existing = await jsm.consumers.info(log.streamName, opts.durable).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
+      throw err;
     });
+    if (!existing) {
+      await jsm.consumers.add(log.streamName, config);
+    } else if (
+      existing.config.max_deliver !== maxDeliver ||
+      existing.config.ack_wait !== config.ack_wait ||
+      (existing.config.filter_subject ?? '') !== (config.filter_subject ?? '') ||
+      JSON.stringify(existing.config.filter_subjects ?? []) !== JSON.stringify(config.filter_subjects ?? [])
+    ) {
+      await jsm.consumers.update(log.streamName, opts.durable, {
+        max_deliver: maxDeliver,
+        ack_wait: config.ack_wait,
+        ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
+      });
+    }
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new ConsumerConfigError(`durable ${opts.durable} could not be created or updated: ${why}`, { cause });
   }
   const consumer = await log.js.consumers.get(log.streamName, opts.durable);
   const messages = await consumer.consume({ max_messages: batchMax, expires: expiresMs });
@@ -156,8 +167,13 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   let stopping = false;
   const done = (async () => {
     for await (const batch of batchesOf(messages, batchMax, BATCH_LINGER_MS)) {
+      if (stopping) {
+        // Delivered but not handled: hand them back at once, so another instance (or the next
+        // start) gets them now rather than after ack_wait. The iterator ends at close()'s marker.
+        for (const m of batch) m.nak();
+        continue;
+      }
       await processBatch(batch);
-      if (stopping) break;
     }
   })();
   done.catch((err: unknown) => {
@@ -170,10 +186,15 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     stop: () => {
       stopped ??= (async () => {
         stopping = true;
-        // Not awaited: close() settles only when the iterator reaches its end marker, which it
-        // never does if the loop breaks out after the batch in hand; the subscription ends at once.
-        void messages.close().catch(() => undefined);
-        await done.catch(() => undefined);
+        // The subscription ends at once; the loop finishes the batch in hand, naks what is still
+        // buffered, and ends at close()'s marker.
+        const closed = messages.close().catch(() => undefined);
+        const ended = await done.then(
+          () => true,
+          () => false,
+        );
+        // a loop that broke on an error no longer reads the iterator, so close() would not settle
+        if (ended) await closed;
       })();
       return stopped;
     },

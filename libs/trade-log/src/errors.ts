@@ -98,6 +98,12 @@ export class StreamConfigError extends TradeLogError {
   readonly code = 'STREAM_CONFIG_MISMATCH';
 }
 
+/** A durable consumer could not be created, or its configuration not changed (the server refused). */
+export class ConsumerConfigError extends TradeLogError {
+  override readonly name = 'ConsumerConfigError';
+  readonly code = 'CONSUMER_CONFIG_REFUSED';
+}
+
 /** Several filter subjects on one consumer need nats-server 2.10 or later. */
 export class UnsupportedServerError extends TradeLogError {
   override readonly name = 'UnsupportedServerError';

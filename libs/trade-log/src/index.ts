@@ -16,6 +16,7 @@ export {
   ReadIncompleteError,
   TradeLogArgumentError,
   StreamConfigError,
+  ConsumerConfigError,
   UnsupportedServerError,
   ProjectionTimeoutError,
   ProjectionStoppedError,

@@ -72,7 +72,7 @@ export class ProjectionRunner {
   private checkpointSeq = 0;
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
-  private failure?: Error;
+  private failureError?: Error;
   private waiters: Waiter[] = [];
   private readonly counters = { batches: 0, applied: 0, skipped: 0, undecodable: 0 };
 
@@ -99,6 +99,16 @@ export class ProjectionRunner {
     return this.checkpointSeq;
   }
 
+  /** 'idle' (not started or stopped), 'running', 'stopping', or 'failed' (see `failure`): for health checks. */
+  get state(): Status {
+    return this.status;
+  }
+
+  /** Why the runner stopped on its own, when it did. */
+  get failure(): Error | undefined {
+    return this.failureError;
+  }
+
   /** What this instance has done since it was created: committed batches, events applied, skipped. */
   get stats(): Readonly<{ batches: number; applied: number; skipped: number; undecodable: number }> {
     return { ...this.counters };
@@ -109,7 +119,7 @@ export class ProjectionRunner {
     if (this.status === 'running') return;
     await this.ensureTable();
     this.checkpointSeq = await this.readCheckpoint();
-    this.failure = undefined;
+    this.failureError = undefined;
     this.status = 'running';
     this.loop = this.run();
   }
@@ -129,7 +139,7 @@ export class ProjectionRunner {
   /** Resolves once the checkpoint reaches `seq` (read-your-writes after an append). */
   waitUntil(seq: number, timeoutMs = WAIT_UNTIL_TIMEOUT_MS_DEFAULT): Promise<void> {
     if (this.checkpointSeq >= seq) return Promise.resolve();
-    if (this.status === 'failed') return Promise.reject(this.failure ?? new ProjectionStoppedError(this.opts.name, 'failed'));
+    if (this.status === 'failed') return Promise.reject(this.failureError ?? new ProjectionStoppedError(this.opts.name, 'failed'));
     if (this.waiters.length >= MAX_WAITERS) return Promise.reject(new TradeLogArgumentError(`more than ${MAX_WAITERS} waiters on ${this.opts.name}`));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -297,7 +307,7 @@ export class ProjectionRunner {
 
   private fail(err: Error): void {
     this.status = 'failed';
-    this.failure = err;
+    this.failureError = err;
     this.onError(err);
     void this.messages?.close().catch(() => undefined);
     this.rejectWaiters(err);

@@ -159,3 +159,54 @@ describe('consume', () => {
     await eventually(async () => (await consumerState('c6')).ackFloor === ack.seq);
   });
 });
+
+describe('consume: stopping and starting', () => {
+  it('stop() hands back what was delivered but not handled, so the next start gets it at once (not after ack_wait)', async () => {
+    const acks = await log.append('trade.job.c7', Array.from({ length: 20 }, (_, i) => testEvent('c7', 'E', { i })), { expectedLastSubjectSeq: 0 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const firstRun: number[] = [];
+    const handle = await log.consume({
+      durable: 'c7',
+      filterSubjects: ['trade.job.c7'],
+      batchMax: 5,
+      handler: async (batch) => {
+        firstRun.push(...batch.map((e) => e.seq));
+        await gate;
+      },
+    });
+    await eventually(() => firstRun.length > 0);
+    // more than the first batch has been delivered into the client's buffer by now
+    await new Promise((r) => setTimeout(r, 200));
+    const stopping = handle.stop();
+    release();
+    await stopping;
+    const handledFirst = [...firstRun];
+    expect(handledFirst.length).toBeLessThan(20);
+
+    const secondRun: number[] = [];
+    const started = Date.now();
+    const again = await log.consume({ durable: 'c7', filterSubjects: ['trade.job.c7'], handler: async (b) => void secondRun.push(...b.map((e) => e.seq)) });
+    await eventually(() => handledFirst.length + secondRun.length >= 20, 10_000);
+    const tookMs = Date.now() - started;
+    await again.stop();
+    expect(tookMs).toBeLessThan(5_000); // ack_wait is 30 s
+    expect([...handledFirst, ...secondRun].sort((a, b) => a - b)).toEqual(acks.map((a) => a.seq));
+  });
+
+  it("startAt: 'new' skips what was appended before the durable existed", async () => {
+    await log.append('trade.job.c8', [testEvent('c8', 'Old')], { expectedLastSubjectSeq: 0 });
+    const seen: string[] = [];
+    const handle = await log.consume({ durable: 'c8', filterSubjects: ['trade.job.c8'], startAt: 'new', handler: async (b) => void seen.push(...b.map((e) => e.event.type)) });
+    await log.append('trade.job.c8', [testEvent('c8', 'New')], { expectedLastSubjectSeq: 'any' });
+    await eventually(() => seen.length === 1);
+    await handle.stop();
+    expect(seen).toEqual(['New']);
+  });
+
+  it('refuses a bad durable name and an empty filter with named errors', async () => {
+    const handler = async (): Promise<void> => undefined;
+    await expect(log.consume({ durable: 'has.dot', filterSubjects: ['trade.job.>'], handler })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(log.consume({ durable: 'ok', filterSubjects: [], handler })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
