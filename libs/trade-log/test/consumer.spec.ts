@@ -210,3 +210,22 @@ describe('consume: stopping and starting', () => {
     await expect(log.consume({ durable: 'ok', filterSubjects: [], handler })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
+
+describe('several filter subjects on one consumer', () => {
+  it('work from nats-server 2.10, and are refused with UnsupportedServerError before', async () => {
+    const a = await log.append('trade.node.fs', [testEvent('fs', 'Node')], { expectedLastSubjectSeq: 0 });
+    const b = await log.append('trade.vault.fs', [testEvent('fs', 'Vault')], { expectedLastSubjectSeq: 0 });
+    await log.append('trade.pool.fs', [testEvent('fs', 'Pool')], { expectedLastSubjectSeq: 0 });
+    const filterSubjects = ['trade.node.>', 'trade.vault.>'];
+    const seen: number[] = [];
+    const start = () => log.consume({ durable: 'fs', filterSubjects, handler: async (batch) => void seen.push(...batch.map((e) => e.seq)) });
+    if (!log.serverAtLeast(2, 10, 0)) {
+      await expect(start()).rejects.toMatchObject({ name: 'UnsupportedServerError', code: 'UNSUPPORTED_SERVER' });
+      return;
+    }
+    const handle = await start();
+    await eventually(() => seen.length >= 2);
+    await handle.stop();
+    expect([...seen].sort((x, y) => x - y)).toEqual([a[0].seq, b[0].seq]); // not the pool event
+  });
+});
