@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
 import { AccountRow } from './account-row.entity';
+import { AnchorService } from './anchor.service';
 import { deployerConfigSchema } from './deployer.config';
 import { DEPLOYER_CONFIG, DeployerService } from './deployer.service';
 
@@ -11,6 +12,7 @@ const config = () => loadConfig(deployerConfigSchema);
     { provide: DEPLOYER_CONFIG, useFactory: config },
     { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'deployer', config: config(), entities: [AccountRow] }) },
     DeployerService,
+    AnchorService,
   ],
 })
 export class DeployerModule {}

@@ -71,6 +71,7 @@ export async function startMarket(): Promise<Market> {
     SETTLEMENT_PRIVATE_KEY: devKey(2),
     MINTER_PRIVATE_KEY: devKey(3),
     CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow',
+    ANCHOR_INTERVAL_MS: '1000',
   });
   const contexts: INestApplicationContext[] = [];
   for (const module of [RegistryModule, IntakeModule, MatchingModule, DeployerModule, SettlementModule]) {

@@ -1,6 +1,7 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { agpuBalance } from '@starminer/chain';
-import { signResult } from '@starminer/chain';
+import { keccak256 } from 'viem';
+import { buildAnchorTree, signResult, verifyAnchoredEvent } from '@starminer/chain';
 import { resultHashOf } from '@starminer/domain';
 import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
@@ -93,6 +94,32 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     }
     await Promise.all(agents.map((a) => a.stop()));
   }, 120_000);
+
+  it('anchors the log on chain, so any event can be proven in it', async () => {
+    const until = Date.now() + 30_000;
+    let anchored: { index: number; fromSeq: number; toSeq: number; root: string } | undefined;
+    while (!anchored && Date.now() < until) {
+      const first = (await market.log.readSubject('trade.anchor.0')).events[0];
+      anchored = first?.event.data as typeof anchored;
+      if (!anchored) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(anchored).toBeDefined();
+    const { index, fromSeq, toSeq } = anchored!;
+    expect(fromSeq).toBe(1);
+    // the auditor's side: rebuild the tree from the raw log and prove one event against the chain
+    const jsm = await market.log.jsm();
+    const leaves = [];
+    for (let seq = fromSeq; seq <= toSeq; seq += 1) {
+      const m = await jsm.streams.getMessage(market.log.streamName, { seq });
+      leaves.push({ seq: BigInt(seq), eventHash: keccak256(m!.data) });
+    }
+    const tree = buildAnchorTree(leaves);
+    expect(tree.root).toBe(anchored!.root);
+    const seq = BigInt(toSeq);
+    const proven = (eventHash: `0x${string}`) => verifyAnchoredEvent(market.chain.publicClient, { addresses: market.addresses, index, seq, eventHash, proof: tree.proof(seq) });
+    expect(await proven(leaves[leaves.length - 1].eventHash)).toBe(true);
+    expect(await proven(keccak256(new TextEncoder().encode('a forged event')))).toBe(false);
+  }, 60_000);
 
   it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {
     const { jobId } = await requester.submitJob(job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never);

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,
-    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME }),
+    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME, builtInOnWorker: true }),
     signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
     journal: fileJournal(config.AGENT_STATE_FILE ?? `${config.AGENT_KEY_FILE}.done.json`),
     log,

@@ -14,6 +14,17 @@ describe('runWorkload', () => {
     expect(verifyWorkloadResult(w, r)).toEqual({ ok: true });
   });
 
+  it('given a built-in on a worker thread, returns the same result while the main thread stays free', async () => {
+    const w = { kind: 'hash-chain' as const, seed: 'worker', iterations: 300_000 };
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    // jest's module system does not reach the worker thread: it loads TypeScript with the stack's SWC hook.
+    const r = await runWorkload(w, { commandRuntime: false, builtInOnWorker: true, workerExecArgv: ['--require', join(__dirname, '..', '..', '..', 'tools', 'stack', 'register.cjs')] });
+    clearInterval(ticker);
+    expect(r).toEqual(runHashChain('worker', 300_000));
+    expect(ticks).toBeGreaterThan(5);
+  });
+
   it('given a command while the runtime is off, refuses with COMMAND_RUNTIME_DISABLED', async () => {
     await expect(runWorkload({ kind: 'command', command: ['echo', 'x'] }, { commandRuntime: false })).rejects.toMatchObject({ code: 'COMMAND_RUNTIME_DISABLED' });
   });

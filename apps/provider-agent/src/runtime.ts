@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { resultHashOf, runBuiltInWorkload, type WorkloadResult } from '@starminer/domain';
 import type { WorkloadSpec } from '@starminer/sdk';
 
@@ -35,6 +37,55 @@ export interface RuntimeOptions {
   /** ENABLE_COMMAND_RUNTIME: off unless the provider turns it on. */
   commandRuntime: boolean;
   commandTimeoutMs?: number;
+  /**
+   * Run built-ins on a worker thread (the agent does), so the heartbeats go on during a long job.
+   * The worker inherits the process's flags (`--import tsx` or the stack's `--require` hook) to
+   * load TypeScript; `workerExecArgv` overrides them.
+   */
+  builtInOnWorker?: boolean;
+  workerExecArgv?: string[];
+}
+
+/** A built-in never runs longer than this on a worker (the largest allowed hash chain takes minutes). */
+export const BUILT_IN_TIMEOUT_MS_MAX = 60 * 60_000;
+const WORKER_FILE = join(__dirname, 'workload.worker.ts');
+/**
+ * The worker's entry, eval'd: it requires the .ts worker file (a .ts entry file would go to the ESM
+ * loader, which a CommonJS require hook does not reach). A worker inherits the process's flags but
+ * not always their effect, so the entry tries in turn: a plain require (a hook is there: jest with
+ * explicit flags), the parent's `--require` preloads then require (the stack's SWC hook), and
+ * import() (tsx, whose ESM loader does reach workers).
+ */
+const WORKER_ENTRY = `
+const { workerData } = require('node:worker_threads');
+const file = ${JSON.stringify(WORKER_FILE)};
+const notTypeScriptReady = (err) => err instanceof SyntaxError || err.code === 'ERR_UNKNOWN_FILE_EXTENSION';
+(async () => {
+  try {
+    return require(file); // a CommonJS .ts hook is active in this thread
+  } catch (err) {
+    if (!notTypeScriptReady(err)) throw err;
+  }
+  try {
+    for (const p of workerData.preloads) require(p); // the stack's --require hook, not run in workers
+    delete require.cache[file];
+    return require(file);
+  } catch (err) {
+    if (!notTypeScriptReady(err)) throw err;
+  }
+  return import(require('node:url').pathToFileURL(file).href); // tsx: its ESM loader reaches workers
+})().catch((err) => { throw err; });
+`;
+
+/** The `--require`/`-r` modules among node's flags. */
+export function preloadsOf(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i += 1) {
+    const a = execArgv[i];
+    if ((a === '--require' || a === '-r') && i + 1 < execArgv.length) out.push(execArgv[++i]);
+    else if (a.startsWith('--require=')) out.push(a.slice('--require='.length));
+  }
+  return out;
 }
 
 /** Refuses what this node will not run, before it starts the job. Undefined when it can run it. */
@@ -53,10 +104,34 @@ export async function runWorkload(workload: WorkloadSpec, opts: RuntimeOptions):
   if (refusal) throw refusal;
   if (workload.kind === 'command') return runCommand(workload.command, Math.min(opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS_MAX, COMMAND_TIMEOUT_MS_MAX));
   try {
+    if (opts.builtInOnWorker) return await onWorker(workload, opts.workerExecArgv);
     return runBuiltInWorkload(workload);
   } catch (cause) {
     throw new WorkloadFailed('BUILT_IN_FAILED', `built-in workload ${workload.kind} failed: ${(cause as Error).message}`, { cause });
   }
+}
+
+function onWorker(workload: WorkloadSpec, execArgv: string[] | undefined): Promise<WorkloadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_ENTRY, { eval: true, workerData: { workload, preloads: preloadsOf(process.execArgv) }, ...(execArgv ? { execArgv } : {}) });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`built-in workload ran over ${BUILT_IN_TIMEOUT_MS_MAX} ms`));
+    }, BUILT_IN_TIMEOUT_MS_MAX);
+    worker.once('message', (result: WorkloadResult) => {
+      clearTimeout(timer);
+      resolve(result);
+      void worker.terminate();
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`workload worker exited with code ${code} before answering`));
+    });
+  });
 }
 
 /**

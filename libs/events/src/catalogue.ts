@@ -36,6 +36,32 @@ const node = {
   }),
   NodeAvailabilityChanged: z.object({ nodeId: idSchema, online: z.boolean(), reason: z.string().max(500) }),
   NodeReputationChanged: z.object({ nodeId: idSchema, reputation: z.number().min(0).max(1), jobId: idSchema, reason: z.string().max(500) }),
+  /** The node key's active stake in a pool, as the staking contract reports it (learned from chain events). */
+  NodeStakeChanged: z.object({ nodeId: idSchema, poolId: idSchema, stakeWei: weiSchema, blockNumber: z.string(), txHash: hexSchema }),
+};
+
+const pool = {
+  /** Stake taken from a provider on a proven failure, paid to the requester of the job. */
+  StakeSlashed: z.object({
+    poolId: idSchema,
+    nodeId: idSchema,
+    nodeAddress: addressSchema,
+    jobId: idSchema,
+    amountWei: weiSchema,
+    recipient: addressSchema,
+    txHash: hexSchema,
+  }),
+};
+
+const anchor = {
+  /** A Merkle root of the log range [fromSeq, toSeq] posted on chain (leaves: seq and keccak256 of the event's bytes). */
+  AnchorPosted: z.object({
+    index: z.number().int().nonnegative(),
+    fromSeq: z.number().int().positive(),
+    toSeq: z.number().int().positive(),
+    root: bytes32Schema,
+    txHash: hexSchema.nullable(),
+  }),
 };
 
 const job = {
@@ -112,17 +138,19 @@ const market = {
   }),
 };
 
-export const EVENT_SCHEMAS = { ...account, ...node, ...job, ...contract, ...market } as const;
+export const EVENT_SCHEMAS = { ...account, ...node, ...job, ...contract, ...market, ...pool, ...anchor } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 
 /** Which aggregate (subject family) each event type is appended to. */
-export const AGGREGATE_OF: { readonly [T in EventType]: 'account' | 'node' | 'job' | 'contract' | 'market' } = {
+export const AGGREGATE_OF: { readonly [T in EventType]: 'account' | 'node' | 'job' | 'contract' | 'market' | 'pool' | 'anchor' } = {
   ...(Object.fromEntries(Object.keys(account).map((k) => [k, 'account'])) as Record<keyof typeof account, 'account'>),
   ...(Object.fromEntries(Object.keys(node).map((k) => [k, 'node'])) as Record<keyof typeof node, 'node'>),
   ...(Object.fromEntries(Object.keys(job).map((k) => [k, 'job'])) as Record<keyof typeof job, 'job'>),
   ...(Object.fromEntries(Object.keys(contract).map((k) => [k, 'contract'])) as Record<keyof typeof contract, 'contract'>),
   ...(Object.fromEntries(Object.keys(market).map((k) => [k, 'market'])) as Record<keyof typeof market, 'market'>),
+  ...(Object.fromEntries(Object.keys(pool).map((k) => [k, 'pool'])) as Record<keyof typeof pool, 'pool'>),
+  ...(Object.fromEntries(Object.keys(anchor).map((k) => [k, 'anchor'])) as Record<keyof typeof anchor, 'anchor'>),
 };
 
 /** Current schema version of each type. Bump only with an upcaster from the previous one. */
