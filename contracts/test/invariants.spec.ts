@@ -1,0 +1,247 @@
+/**
+ * Ledger invariants over random action sequences, driven by fast-check through viem on a real anvil.
+ *
+ * Each run starts from the same chain snapshot (evm_snapshot / evm_revert), applies DEPTH random
+ * actions (open, release with a good or a forged signature, refund, dispute, time jumps, stake,
+ * unbond, withdraw, slash; each by the right role or by a stranger) and checks after every
+ * CHECK_EVERY actions and at the end that:
+ *  - total supply == sum of all balances, and the escrow's balance == sum of open/disputed escrows,
+ *    the staking contract's balance == sum of stakes (tokens held by contracts == open escrows + stakes);
+ *  - every job's on-chain status equals the model's, which only moves none -> open -> (disputed ->)
+ *    released | refunded and never back (a forbidden move would leave chain and model apart);
+ *  - only the named roles move escrow: a stranger's release never pays, its refund only after the
+ *    public delay and only to the requester.
+ * To keep it fast, actions are signed locally and sent raw with fixed gas and nonces (one RPC each),
+ * and block time advances exactly one second per block (anvil_setBlockTimestampInterval), so the
+ * model knows the block.timestamp every call sees.
+ *
+ * Size: RUNS=256 x DEPTH=64 (issue 4); override with INVARIANT_RUNS / INVARIANT_DEPTH.
+ */
+import fc from 'fast-check';
+import { encodeFunctionData, type Hex, type LocalAccount } from 'viem';
+import { artifacts, jobIdToBytes32, signResult } from '@starminer/chain';
+import { AGPU, PUBLIC_REFUND_DELAY_SEC, DISPUTE_WINDOW_SEC, startMarket, type Market } from './fixture';
+
+const RUNS = Number(process.env.INVARIANT_RUNS ?? 256);
+const DEPTH = Number(process.env.INVARIANT_DEPTH ?? 64);
+const CHECK_EVERY = 16;
+const JOBS_PER_RUN = 6;
+const POOL = jobIdToBytes32('pool');
+const TX_GAS = 600_000n;
+
+type Status = 'none' | 'open' | 'released' | 'refunded' | 'disputed';
+const STATUS_INDEX: Record<Status, number> = { none: 0, open: 1, released: 2, refunded: 3, disputed: 4 };
+
+type Action =
+  | { kind: 'open'; job: number; requester: 0 | 1; costUnits: number; deadlineIn: number }
+  | { kind: 'release'; job: number; bySettlement: boolean; goodSignature: boolean }
+  | { kind: 'refund'; job: number; bySettlement: boolean }
+  | { kind: 'dispute'; job: number; bySettlement: boolean }
+  | { kind: 'wait'; seconds: number }
+  | { kind: 'stake'; units: number }
+  | { kind: 'unbond'; units: number }
+  | { kind: 'withdraw' }
+  | { kind: 'slash'; units: number; bySettlement: boolean };
+
+const jobArb = fc.integer({ min: 0, max: JOBS_PER_RUN - 1 });
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('open' as const), job: jobArb, requester: fc.constantFrom(0 as const, 1 as const), costUnits: fc.integer({ min: 0, max: 5 }), deadlineIn: fc.integer({ min: -5, max: 400 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), job: jobArb, bySettlement: fc.boolean(), goodSignature: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('refund' as const), job: jobArb, bySettlement: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispute' as const), job: jobArb, bySettlement: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), seconds: fc.constantFrom(50, 300, PUBLIC_REFUND_DELAY_SEC, DISPUTE_WINDOW_SEC) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('stake' as const), units: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unbond' as const), units: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdraw' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slash' as const), units: fc.integer({ min: 0, max: 3 }), bySettlement: fc.boolean() }) },
+);
+
+interface Job {
+  status: Status;
+  requester: 0 | 1;
+  costWei: bigint;
+  deadline: number;
+}
+
+let m: Market;
+let snapshot: Hex;
+let nonces0: Map<string, number>;
+const UNBOND_DELAY_SEC = 7 * 24 * 3600;
+
+async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
+  return (await m.publicClient.request({ method: method as 'eth_chainId', params: params as never })) as T;
+}
+
+beforeAll(async () => {
+  m = await startMarket({ fundRequestersWei: 1_000n * AGPU });
+  const a = artifacts();
+  // custodial requesters and the provider get ether and approve the escrow / staking once: the
+  // random sequence then exercises the escrow itself (permits are covered in escrow.spec.ts)
+  for (const acct of [m.requester, m.requester2, m.provider]) {
+    await m.testClient.setBalance({ address: acct.address, value: 10n ** 20n });
+    const w = m.wallet(acct);
+    await m.publicClient.waitForTransactionReceipt({ hash: await w.writeContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'approve', args: [m.addresses.escrow, 2n ** 255n] }), pollingInterval: 50 });
+    await m.publicClient.waitForTransactionReceipt({ hash: await w.writeContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'approve', args: [m.addresses.staking!, 2n ** 255n] }), pollingInterval: 50 });
+  }
+  await m.publicClient.waitForTransactionReceipt({ hash: await m.minterW.writeContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'mint', args: [m.provider.address, 100n * AGPU] }), pollingInterval: 50 });
+  await rpc('anvil_setBlockTimestampInterval', [1]);
+  nonces0 = new Map();
+  for (const acct of [m.deployer, m.settlement, m.stranger, m.provider]) {
+    nonces0.set(acct.address, await m.publicClient.getTransactionCount({ address: acct.address }));
+  }
+  snapshot = await rpc<Hex>('evm_snapshot');
+}, 120_000);
+
+afterAll(async () => {
+  await m?.stop();
+});
+
+it(`keeps the ledger invariants over ${RUNS} random sequences of ${DEPTH} actions`, async () => {
+  const a = artifacts();
+  const escrowAbi = a.ComputeEscrow.abi;
+  const stakingAbi = a.StakingPools.abi;
+  const tokenAbi = a.AgpuToken.abi;
+  const started = Date.now();
+  let run = 0;
+  let txCount = 0;
+
+  await fc.assert(
+    fc.asyncProperty(fc.array(actionArb, { minLength: DEPTH, maxLength: DEPTH }), async (actions) => {
+      run++;
+      await rpc('evm_revert', [snapshot]);
+      snapshot = await rpc<Hex>('evm_snapshot');
+      const nonces = new Map<string, number>();
+      for (const acct of [m.deployer, m.settlement, m.stranger, m.provider]) nonces.set(acct.address, await m.publicClient.getTransactionCount({ address: acct.address, blockTag: 'pending' }));
+      expect(Object.fromEntries(nonces)).toEqual(Object.fromEntries(nonces0));
+      let now = Number((await m.publicClient.getBlock({ blockTag: 'latest' })).timestamp);
+      const jobIds = Array.from({ length: JOBS_PER_RUN }, (_, i) => `inv-${run}-${i}`);
+      const jobs: Job[] = jobIds.map(() => ({ status: 'none', requester: 0, costWei: 0n, deadline: 0 }));
+      const requesters = [m.requester, m.requester2];
+      const stake = { active: 0n, unbonding: 0n, readyAt: 0 };
+
+      let lastHash: Hex | undefined;
+      // anvil answers eth_sendRawTransaction before the block is mined: wait before reading or moving time
+      const mined = async (): Promise<void> => {
+        if (lastHash) await m.publicClient.waitForTransactionReceipt({ hash: lastHash, pollingInterval: 5 });
+        lastHash = undefined;
+      };
+      const send = async (from: LocalAccount, to: Hex, data: Hex): Promise<void> => {
+        const nonce = nonces.get(from.address)!;
+        nonces.set(from.address, nonce + 1);
+        const raw = await from.signTransaction!({ chainId: m.chainId, type: 'eip1559', to, data, nonce, gas: TX_GAS, maxFeePerGas: 100_000_000_000n, maxPriorityFeePerGas: 0n });
+        lastHash = await rpc<Hex>('eth_sendRawTransaction', [raw]);
+        now += 1; // one block per transaction, one second per block
+        txCount++;
+      };
+      const termsOf = (j: Job) => ({ requester: requesters[j.requester]!.address, provider: m.provider.address, costWei: j.costWei });
+
+      const check = async (): Promise<void> => {
+        await mined();
+        const bal = (account: Hex) => m.publicClient.readContract({ address: m.addresses.token, abi: tokenAbi, functionName: 'balanceOf', args: [account] });
+        const holders = [m.requester.address, m.requester2.address, m.provider.address, m.stranger.address, m.addresses.escrow, m.addresses.staking!, m.addresses.vaults!];
+        const [supply, ...balances] = await Promise.all([m.publicClient.readContract({ address: m.addresses.token, abi: tokenAbi, functionName: 'totalSupply' }), ...holders.map(bal)]);
+        expect(balances.reduce((x, y) => x + y, 0n)).toBe(supply);
+        const openEscrow = jobs.filter((j) => j.status === 'open' || j.status === 'disputed').reduce((s, j) => s + j.costWei, 0n);
+        expect(balances[4]).toBe(openEscrow);
+        expect(balances[5]).toBe(stake.active + stake.unbonding);
+        const statuses = await Promise.all(jobIds.map((id) => m.publicClient.readContract({ address: m.addresses.escrow, abi: escrowAbi, functionName: 'statusOf', args: [jobIdToBytes32(id)] })));
+        expect(statuses).toEqual(jobs.map((j) => STATUS_INDEX[j.status]));
+        const s = await m.publicClient.readContract({ address: m.addresses.staking!, abi: stakingAbi, functionName: 'stakeOf', args: [POOL, m.provider.address] });
+        expect([s.activeWei, s.unbondingWei]).toEqual([stake.active, stake.unbonding]);
+      };
+
+      for (const [step, act] of actions.entries()) {
+        switch (act.kind) {
+          case 'open': {
+            const j = jobs[act.job]!;
+            const costWei = BigInt(act.costUnits) * AGPU;
+            const deadline = now + act.deadlineIn;
+            const data = encodeFunctionData({
+              abi: escrowAbi,
+              functionName: 'open',
+              args: [{ jobId: jobIdToBytes32(jobIds[act.job]!), requester: requesters[act.requester]!.address, provider: m.provider.address, costWei, expectedRuntimeSec: 60, deadline, termsHash: jobIdToBytes32('t') }],
+            });
+            await send(m.deployer, m.addresses.escrow, data);
+            if (j.status === 'none' && costWei > 0n && deadline > now) Object.assign(j, { status: 'open', requester: act.requester, costWei, deadline });
+            break;
+          }
+          case 'release': {
+            const j = jobs[act.job]!;
+            const id = jobIds[act.job]!;
+            const resultHash = jobIdToBytes32(`${id}/r`);
+            const proofHash = jobIdToBytes32(`${id}/p`);
+            // a forged signature: the provider's signature for another job
+            const signedJob = act.goodSignature ? id : jobIds[(act.job + 1) % JOBS_PER_RUN]!;
+            const sig = await signResult(m.provider, { addresses: m.addresses, chainId: m.chainId, jobId: signedJob, resultHash, proofHash });
+            const data = encodeFunctionData({ abi: escrowAbi, functionName: 'release', args: [jobIdToBytes32(id), termsOf(j), resultHash, proofHash, sig] });
+            await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.escrow, data);
+            if ((j.status === 'open' || j.status === 'disputed') && act.bySettlement && act.goodSignature) j.status = 'released';
+            break;
+          }
+          case 'refund': {
+            const j = jobs[act.job]!;
+            const data = encodeFunctionData({ abi: escrowAbi, functionName: 'refund', args: [jobIdToBytes32(jobIds[act.job]!), termsOf(j)] });
+            await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.escrow, data);
+            const t = now; // block.timestamp of that transaction
+            const refundableAt =
+              j.status === 'open' ? j.deadline + 1 + (act.bySettlement ? 0 : PUBLIC_REFUND_DELAY_SEC) : j.status === 'disputed' ? (act.bySettlement ? 0 : j.deadline + 1) : Infinity;
+            if (t >= refundableAt) j.status = 'refunded';
+            break;
+          }
+          case 'dispute': {
+            const j = jobs[act.job]!;
+            const data = encodeFunctionData({ abi: escrowAbi, functionName: 'dispute', args: [jobIdToBytes32(jobIds[act.job]!), jobIdToBytes32('why')] });
+            await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.escrow, data);
+            if (j.status === 'open' && act.bySettlement) Object.assign(j, { status: 'disputed', deadline: now + DISPUTE_WINDOW_SEC });
+            break;
+          }
+          case 'wait': {
+            await mined();
+            now += act.seconds;
+            await rpc('evm_setNextBlockTimestamp', [now]);
+            await rpc('evm_mine');
+            break;
+          }
+          case 'stake': {
+            const amount = BigInt(act.units) * AGPU;
+            await send(m.provider, m.addresses.staking!, encodeFunctionData({ abi: stakingAbi, functionName: 'stake', args: [POOL, amount] }));
+            if (amount > 0n && amount <= 100n * AGPU - stake.active - stake.unbonding) stake.active += amount;
+            break;
+          }
+          case 'unbond': {
+            const amount = BigInt(act.units) * AGPU;
+            await send(m.provider, m.addresses.staking!, encodeFunctionData({ abi: stakingAbi, functionName: 'requestUnbond', args: [POOL, amount] }));
+            if (amount > 0n && amount <= stake.active) Object.assign(stake, { active: stake.active - amount, unbonding: stake.unbonding + amount, readyAt: now + UNBOND_DELAY_SEC });
+            break;
+          }
+          case 'withdraw': {
+            await send(m.provider, m.addresses.staking!, encodeFunctionData({ abi: stakingAbi, functionName: 'withdraw', args: [POOL] }));
+            if (stake.unbonding > 0n && now >= stake.readyAt) Object.assign(stake, { unbonding: 0n, readyAt: 0 });
+            break;
+          }
+          case 'slash': {
+            const amount = BigInt(act.units) * AGPU;
+            const data = encodeFunctionData({ abi: stakingAbi, functionName: 'slash', args: [POOL, m.provider.address, amount, m.requester.address, jobIdToBytes32('slashed')] });
+            await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.staking!, data);
+            if (act.bySettlement && amount > 0n && amount <= stake.active + stake.unbonding) {
+              const fromActive = amount <= stake.active ? amount : stake.active;
+              Object.assign(stake, { active: stake.active - fromActive, unbonding: stake.unbonding - (amount - fromActive) });
+            }
+            break;
+          }
+          default: {
+            const never: never = act;
+            throw new Error(`unknown action ${JSON.stringify(never)}`);
+          }
+        }
+        if ((step + 1) % CHECK_EVERY === 0) await check();
+      }
+      await check();
+    }),
+    { numRuns: RUNS, endOnFailure: false },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`invariants: ${RUNS} runs x ${DEPTH} actions, ${txCount} transactions in ${seconds.toFixed(1)} s`);
+}, 30 * 60_000);
+
+
