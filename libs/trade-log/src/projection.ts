@@ -1,6 +1,6 @@
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import type { DataSource, EntityManager } from 'typeorm';
-import { backoffMs, batchesOf, sleep } from './batching';
+import { backoffMs, batchesOf } from './batching';
 import { jsonDecode, type Decode, type StoredEvent } from './codec';
 import { EventDecodeError, ProjectionStoppedError, ProjectionTimeoutError, TradeLogArgumentError } from './errors';
 import {
@@ -37,6 +37,8 @@ export interface ProjectionRunnerOptions {
   /** Deletes the projection's rows, for rebuild(). */
   readonly reset?: (em: EntityManager) => Promise<void>;
   readonly batchMax?: number;
+  /** Attempts at one batch (with backoff) before the runner stops as 'failed'; 1..PROJECTION_APPLY_MAX_ATTEMPTS. */
+  readonly applyMaxAttempts?: number;
   /** Told about skipped (undecodable) events and failed batch attempts (defaults to console.warn). */
   readonly onError?: (err: unknown) => void;
 }
@@ -66,6 +68,7 @@ export class ProjectionRunner {
   private readonly opts: ProjectionRunnerOptions;
   private readonly decode: Decode;
   private readonly batchMax: number;
+  private readonly applyMaxAttempts: number;
   private readonly table: string;
   private readonly onError: (err: unknown) => void;
   private status: Status = 'idle';
@@ -74,6 +77,9 @@ export class ProjectionRunner {
   private loop?: Promise<void>;
   private failureError?: Error;
   private waiters: Waiter[] = [];
+  /** Resolved by stop(): ends a backoff pause at once. */
+  private wakeUp: Promise<void> = Promise.resolve();
+  private wake: () => void = () => undefined;
   private readonly counters = { batches: 0, applied: 0, skipped: 0, undecodable: 0 };
 
   constructor(opts: ProjectionRunnerOptions) {
@@ -81,6 +87,11 @@ export class ProjectionRunner {
     if (opts.name.length === 0 || opts.name.length > 200) throw new TradeLogArgumentError('projection name must be 1-200 characters');
     const batchMax = opts.batchMax ?? BATCH_MAX_DEFAULT;
     if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > BATCH_MAX_LIMIT) throw new TradeLogArgumentError(`batchMax must be 1..${BATCH_MAX_LIMIT}`);
+    const attempts = opts.applyMaxAttempts ?? PROJECTION_APPLY_MAX_ATTEMPTS;
+    if (!Number.isInteger(attempts) || attempts < 1 || attempts > PROJECTION_APPLY_MAX_ATTEMPTS) {
+      throw new TradeLogArgumentError(`applyMaxAttempts must be 1..${PROJECTION_APPLY_MAX_ATTEMPTS}`);
+    }
+    this.applyMaxAttempts = attempts;
     if ((opts.apply === undefined) === (opts.applyBatch === undefined)) throw new TradeLogArgumentError('give exactly one of apply and applyBatch');
     opts.tradeLog.filterFor(opts.filterSubjects);
     this.opts = opts;
@@ -120,6 +131,7 @@ export class ProjectionRunner {
     await this.ensureTable();
     this.checkpointSeq = await this.readCheckpoint();
     this.failureError = undefined;
+    this.wakeUp = new Promise<void>((resolve) => (this.wake = resolve));
     this.status = 'running';
     this.loop = this.run();
   }
@@ -128,6 +140,7 @@ export class ProjectionRunner {
   async stop(): Promise<void> {
     if (this.status !== 'running') return;
     this.status = 'stopping';
+    this.wake();
     // Not awaited: close() only settles once the iterator reaches its end marker, which it never
     // does if the loop breaks out first after a batch; the subscription is gone either way.
     void this.messages?.close().catch(() => undefined);
@@ -199,6 +212,8 @@ export class ProjectionRunner {
           failures = 0;
           if (this.status !== 'running') break;
         }
+        // The iterator ended without being asked to: start again from the checkpoint, after a pause.
+        if (this.status === 'running') throw new Error('the ordered consumer ended');
       } catch (err) {
         if (this.status !== 'running') break;
         if (err instanceof ProjectionStoppedError) {
@@ -212,7 +227,7 @@ export class ProjectionRunner {
           break;
         }
         void this.messages?.close().catch(() => undefined);
-        await sleep(backoffMs(failures, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
+        await this.pause(backoffMs(failures, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
       }
     }
   }
@@ -225,13 +240,27 @@ export class ProjectionRunner {
         return;
       } catch (err) {
         this.onError(err);
-        if (attempt >= PROJECTION_APPLY_MAX_ATTEMPTS) {
+        if (attempt >= this.applyMaxAttempts) {
           throw new ProjectionStoppedError(this.opts.name, `a batch ending at ${batch.at(-1)?.seq} failed ${attempt} times`, { cause: err });
         }
         if (this.status !== 'running') throw err;
-        await sleep(backoffMs(attempt, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
+        await this.pause(backoffMs(attempt, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
+        if (this.status !== 'running') throw err;
       }
     }
+  }
+
+  /** A backoff that stop() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const wake = this.wakeUp;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      wake.then(done, done);
+    });
   }
 
   /** One transaction: lock the checkpoint, apply what is above it, move it. Returns the new checkpoint. */

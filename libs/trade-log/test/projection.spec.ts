@@ -248,3 +248,65 @@ describe('ProjectionRunner with applyBatch', () => {
     expect(() => new ProjectionRunner({ ...base, apply: async () => undefined, applyBatch: async () => undefined })).toThrow(/exactly one/);
   });
 });
+
+describe('ProjectionRunner when apply fails', () => {
+  it('retries a failing batch, then applies it once', async () => {
+    await createTable('f1');
+    const last = await appendMany('anchor', 1, 5);
+    let failuresLeft = 2;
+    const apply = applyTo('f1');
+    const p = runner('f1', 'f1', 'trade.anchor.>', {
+      apply: async (em, e) => {
+        await apply(em, e);
+        if (e.seq === last && failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new Error('deadlock detected'); // a transient database error
+        }
+      },
+    });
+    await p.start();
+    await p.waitUntil(last);
+    await p.stop();
+    const all = await rows('f1');
+    expect(all).toHaveLength(5);
+    expect(all.every((r) => r.applied === 1)).toBe(true);
+  });
+
+  it('stops as failed after applyMaxAttempts, commits nothing of the batch, and rejects waiters', async () => {
+    await createTable('f2');
+    const acks = await log.append('trade.node.f2', ['A', 'Bad', 'C'].map((t) => testEvent('f2', t)), { expectedLastSubjectSeq: 0 });
+    const apply = applyTo('f2');
+    const p = runner('f2', 'f2', 'trade.node.f2', {
+      applyMaxAttempts: 3,
+      apply: async (em, e) => {
+        if (e.event.type === 'Bad') throw new Error('violates a constraint');
+        await apply(em, e);
+      },
+    });
+    await p.start();
+    const err = await p.waitUntil(acks[2].seq).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ProjectionStoppedError', code: 'PROJECTION_STOPPED' });
+    expect(p.state).toBe('failed');
+    expect(p.failure).toBe(err);
+    expect(await rows('f2')).toHaveLength(0);
+    expect(await checkpointOf('f2')).toBe(0);
+  });
+
+  it('stop() cuts a backoff short', async () => {
+    await createTable('f3');
+    await log.append('trade.node.f3', [testEvent('f3', 'Bad')], { expectedLastSubjectSeq: 0 });
+    let attempts = 0;
+    const p = runner('f3', 'f3', 'trade.node.f3', {
+      apply: async () => {
+        attempts += 1;
+        throw new Error('down');
+      },
+    });
+    await p.start();
+    await eventually(() => attempts >= 6); // the next pause is 1.6-3.2 s
+    const t = Date.now();
+    await p.stop();
+    expect(Date.now() - t).toBeLessThan(500);
+    expect(p.state).toBe('idle');
+  });
+});
