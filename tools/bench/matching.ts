@@ -302,7 +302,9 @@ function qualityInstance(seed: number, cfg: EngineConfig) {
   });
   for (const job of jobs) engine.submitJob(job);
   const matches = engine.matchPending(QUALITY_SIZE, QUALITY_SIZE);
-  const engineTotal = matches.reduce((s, m) => s + m.receipt.winner.score.total, 0);
+  // the engine's assignment valued with the same matrix (headroom moves as nodes fill; the optimum is taken on the initial scores)
+  const jobIndex = new Map(jobs.map((j, i) => [j.jobId, i]));
+  const engineTotal = matches.reduce((s, m) => s + (score[jobIndex.get(m.jobId)!]![index.get(m.nodeId)!] ?? 0), 0);
   // Hungarian: maximise total score; infeasible pairs cost more than leaving both unassigned
   const big = 1e6;
   const cost = score.map((row) => row.map((s) => (s === null ? big : 10 - s)));

@@ -4,6 +4,8 @@ import type { LatencyPreference, Tier, Urgency } from './types';
 export interface ScoreWeights {
   /** budget-to-capacity fit: cheapest eligible market / this market's cost */
   priceFit: number;
+  /** share of the market's online GPUs still free: spreads flexible demand over classes, keeping scarce ones for jobs that need them */
+  headroom: number;
   /** best-fit packing: GPUs asked / GPUs free on the node (1 = leaves no fragment) */
   packFit: number;
   /** nodes of a staked pool while their market is past the surge threshold */
@@ -113,7 +115,8 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   engineVersion: ENGINE_VERSION,
   weights: {
     priceFit: 0.35,
-    packFit: 0.15,
+    headroom: 0.25,
+    packFit: 0.05,
     reservedLiquidity: 0.1,
     reputation: 0.2,
     performance: 0.05,

@@ -11,7 +11,7 @@ import {
   type Candidate,
   type MarketScreen,
 } from './route';
-import { scoreTerms } from './scoring';
+import { scoreTerms, variantIndex } from './scoring';
 import { Market, marketKey, NodeState } from './supply-index';
 import {
   CATEGORIES,
@@ -335,6 +335,11 @@ export class MatchingEngine {
         servedInRound++;
         this.categoryCursor = (CATEGORIES.indexOf(category) + 1) % CATEGORIES.length;
         k = -1; // restart the cycle from the new cursor
+        const known = this.waiting.get(entry.job.jobId);
+        if (known !== undefined && known !== NOT_YET_ROUTED && !this.mayHaveCapacity(entry.job)) {
+          parked.push(entry); // still no free capacity anywhere it could go: keep its reason, skip the search
+          continue;
+        }
         const routed = this.route(entry.job, atMs);
         if ('waiting' in routed) {
           this.waiting.set(entry.job.jobId, routed.waiting);
@@ -351,6 +356,19 @@ export class MatchingEngine {
     const stillParked = this.augment(parked, matched, matches, atMs, maxMatches);
     for (const entry of stillParked) this.queues[entry.job.category].push(entry);
     return matches;
+  }
+
+  /**
+   * Necessary condition for a match, cheap: some candidate market has a node with enough free
+   * GPUs (TEE, VRAM, latency, budget and deadline are left to the full search).
+   */
+  private mayHaveCapacity(job: JobSpec): boolean {
+    const g = Math.max(1, job.requirements.gpuCount);
+    const v = variantIndex(job.latencyPreference, job.green);
+    for (const market of this.candidateMarkets(job)) {
+      if (market.totalGpus - market.usedGpus >= g && market.bestStaticFor(v, g) > -Infinity) return true;
+    }
+    return false;
   }
 
   private dequeueMatched(entry: QueueEntry): void {
@@ -473,6 +491,7 @@ export class MatchingEngine {
       },
       weights: {
         priceFit: w.priceFit,
+        headroom: w.headroom,
         packFit: w.packFit,
         reservedLiquidity: w.reservedLiquidity,
         reputation: w.reputation,
@@ -487,7 +506,7 @@ export class MatchingEngine {
   }
 
   private receiptCandidate(job: JobSpec, c: Candidate): ReceiptCandidate {
-    const score = scoreTerms(c.node.spec, job.latencyPreference, job.green, c.eligible.priceFit, c.packFit, c.reservedLiquidity, this.config);
+    const score = scoreTerms(c.node.spec, job.latencyPreference, job.green, c.eligible.priceFit, c.eligible.headroom, c.packFit, c.reservedLiquidity, this.config);
     invariant(score.total === c.total, 'receipt score differs from the compared score', { nodeId: c.node.spec.nodeId });
     return { nodeId: c.node.spec.nodeId, gpuClass: c.eligible.market.gpuClass, region: c.eligible.market.region, gpuCount: c.eligible.gpuCount, score };
   }

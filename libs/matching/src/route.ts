@@ -5,6 +5,8 @@ import {
   groupConstant,
   packFitTerm,
   priceFitTerm,
+  headroomTerm,
+  marketTerm,
   reservedLiquidityTerm,
   totalScore,
   variantIndex,
@@ -21,6 +23,9 @@ export interface EligibleMarket {
   costApprox: number;
   /** set once the reference cost is known */
   priceFit: number;
+  headroom: number;
+  /** marketTerm(priceFit, headroom) */
+  marketConst: number;
 }
 
 export interface Candidate {
@@ -140,13 +145,17 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
       }
       continue;
     }
-    const e: EligibleMarket = { market, gpuCount: size.gpuCount, runtimeSec: size.runtimeSec, costApprox: approx, priceFit: 0 };
+    const e: EligibleMarket = { market, gpuCount: size.gpuCount, runtimeSec: size.runtimeSec, costApprox: approx, priceFit: 0, headroom: 0, marketConst: 0 };
     if (reference === null || approx < reference.costApprox || (approx === reference.costApprox && market.key < reference.market.key)) reference = e;
     screen.eligible.push(e);
   }
   if (reference) {
     screen.referenceCostWei = costWei(reference.market.perGpuHourWei[tierIdx]! * BigInt(reference.gpuCount), reference.runtimeSec);
-    for (const e of screen.eligible) e.priceFit = priceFitTerm(config, reference.costApprox, e.costApprox);
+    for (const e of screen.eligible) {
+      e.priceFit = priceFitTerm(config, reference.costApprox, e.costApprox);
+      e.headroom = headroomTerm(config, e.market.totalGpus - e.market.usedGpus, e.market.totalGpus);
+      e.marketConst = marketTerm(e.priceFit, e.headroom);
+    }
   }
   return screen;
 }
@@ -206,7 +215,7 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
   for (let i = 0; i < n; i++) {
     const e = eligible[i]!;
     // upper bound of any total in this market: best packing, pool bonus if surging, best node-only score
-    const bound = totalScore(groupConstant(e.priceFit, w.packFit, e.market.surge ? w.reservedLiquidity : 0), e.market.bestStaticFor(v, e.gpuCount));
+    const bound = totalScore(groupConstant(e.marketConst, w.packFit, e.market.surge ? w.reservedLiquidity : 0), e.market.bestStaticFor(v, e.gpuCount));
     let j = i;
     while (j > 0 && marketBefore(bound, e, bounds[j - 1]!, eligible[order[j - 1]!]!)) {
       order[j] = order[j - 1]!;
@@ -218,6 +227,8 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
   }
   const top = new TopTwo();
   const needTee = job.requirements.tee;
+  const maxLatencyMs = job.requirements.maxLatencyMs ?? Infinity;
+  const minVramGiB = job.requirements.minVramGiB;
   for (let k = 0; k < n; k++) {
     if (bounds[k]! < top.threshold() || bounds[k] === -Infinity) break;
     const e = eligible[order[k]!]!;
@@ -226,10 +237,11 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
     const groups = market.activeGroups;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
-      if (group.freeGpus < e.gpuCount || (needTee && group.combo < 2)) continue;
+      if (group.freeGpus < e.gpuCount || (needTee && group.combo < 2) || group.latencyFloorMs > maxLatencyMs) continue;
+      const checkLatency = group.latencyCeilingMs > maxLatencyMs;
       const reservedLiquidity = reservedLiquidityTerm(config, surge, (group.combo & 1) === 1);
       const packFit = packFitTerm(config, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
-      const groupConst = groupConstant(e.priceFit, packFit, reservedLiquidity);
+      const groupConst = groupConstant(e.marketConst, packFit, reservedLiquidity);
       const list = group.lists[v]!;
       const nodes = list.nodes;
       const scores = list.scores;
@@ -239,7 +251,7 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
         const total = totalScore(groupConst, scores[i]!);
         if (total < top.threshold()) break;
         const node = nodes[i]!;
-        if (!passesNodeFilters(node, job)) continue;
+        if (node.spec.vramGiB < minVramGiB || (checkLatency && node.spec.latencyMs > maxLatencyMs)) continue;
         passed++;
         top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
       }
@@ -276,7 +288,7 @@ export function fullScanSearch(
     if (free < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
     const packFit = packFitTerm(config, e.gpuCount, free, !tee && node.spec.tee);
     const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
-    const total = totalScore(groupConstant(e.priceFit, packFit, reservedLiquidity), node.staticScores[v]!);
+    const total = totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!);
     const candidate = { node, eligible: e, packFit, reservedLiquidity, total };
     top.offer(candidate);
     onCandidate?.(candidate);

@@ -3,7 +3,7 @@ import { LATENCY_PREFERENCES, type LatencyPreference, type NodeSpec, type ScoreT
 
 /**
  * Score-fit. A node's score for a job is
- *   total = ((priceFit + packFit) + reservedLiquidity) + nodeStatic
+ *   total = ((marketTerm + packFit) + reservedLiquidity) + nodeStatic,  marketTerm = priceFit + headroom
  *   nodeStatic = ((reputation + performance) + proximity) + energy
  * evaluated in exactly this order everywhere (indexed search, full scan, receipts) so that the
  * same inputs give the same floating-point total bit for bit. The node-only part depends on the
@@ -62,6 +62,13 @@ export const TEE_SPARE_FACTOR = 0.5;
  * TEE_SPARE_FACTOR when a TEE node would serve a job that does not need TEE (keep the scarce
  * capability for jobs that do).
  */
+/** free GPUs / online GPUs of the market, weighted */
+export const headroomTerm = (config: EngineConfig, freeGpus: number, totalGpus: number): number =>
+  totalGpus <= 0 ? 0 : config.weights.headroom * unit(freeGpus / totalGpus);
+
+/** The market-level part of a score: the same for every node of one market for one job. */
+export const marketTerm = (priceFit: number, headroom: number): number => priceFit + headroom;
+
 export const packFitTerm = (config: EngineConfig, gpuCount: number, freeGpus: number, wastesTee: boolean): number =>
   config.weights.packFit * unit(gpuCount / freeGpus) * (wastesTee ? TEE_SPARE_FACTOR : 1);
 
@@ -69,7 +76,7 @@ export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, inPo
   surge && inPool ? config.weights.reservedLiquidity : 0;
 
 /** The market-and-node part that is constant inside one (market, tee, pool, free) group. */
-export const groupConstant = (priceFit: number, packFit: number, reservedLiquidity: number): number => priceFit + packFit + reservedLiquidity;
+export const groupConstant = (market: number, packFit: number, reservedLiquidity: number): number => market + packFit + reservedLiquidity;
 
 export const totalScore = (groupConst: number, nodeStatic: number): number => groupConst + nodeStatic;
 
@@ -78,6 +85,7 @@ export function scoreTerms(
   latencyPreference: LatencyPreference,
   green: boolean,
   priceFit: number,
+  headroom: number,
   packFit: number,
   reservedLiquidity: number,
   config: EngineConfig,
@@ -85,13 +93,14 @@ export function scoreTerms(
   const t = nodeTerms(node, latencyPreference, green, config);
   return {
     priceFit,
+    headroom,
     packFit,
     reservedLiquidity,
     reputation: t.reputation,
     performance: t.performance,
     proximity: t.proximity,
     energy: t.energy,
-    total: totalScore(groupConstant(priceFit, packFit, reservedLiquidity), t.nodeStatic),
+    total: totalScore(groupConstant(marketTerm(priceFit, headroom), packFit, reservedLiquidity), t.nodeStatic),
   };
 }
 

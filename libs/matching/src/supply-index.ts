@@ -36,6 +36,18 @@ export class NodeState {
 export const comboOf = (tee: boolean, inPool: boolean): number => (tee ? 2 : 0) + (inPool ? 1 : 0);
 
 /**
+ * Lower edges of the latency bands a group is keyed by: a job's maxLatencyMs skips whole bands
+ * above it and checks node by node only inside the band that straddles it.
+ */
+export const LATENCY_BAND_FLOORS_MS = [0, 25, 50, 100, 150, 200] as const;
+
+export function latencyBandOf(latencyMs: number): number {
+  let band = 0;
+  while (band + 1 < LATENCY_BAND_FLOORS_MS.length && latencyMs >= LATENCY_BAND_FLOORS_MS[band + 1]!) band++;
+  return band;
+}
+
+/**
  * One variant's ordering of a group: nodes best first (higher node-only score, then smaller
  * nodeId), with their scores in a parallel Float64Array so that binary searches and walks read
  * contiguous memory instead of chasing a pointer per node.
@@ -89,7 +101,15 @@ export class Group {
   constructor(
     readonly combo: number,
     readonly freeGpus: number,
+    readonly latencyBand: number,
   ) {}
+  get latencyFloorMs(): number {
+    return LATENCY_BAND_FLOORS_MS[this.latencyBand]!;
+  }
+  /** smallest latency of the next band: every node here is below it */
+  get latencyCeilingMs(): number {
+    return this.latencyBand + 1 < LATENCY_BAND_FLOORS_MS.length ? LATENCY_BAND_FLOORS_MS[this.latencyBand + 1]! : Infinity;
+  }
   get size(): number {
     return this.lists[0]!.length;
   }
@@ -118,7 +138,7 @@ export class Market {
   private readonly latencyCounts = new Map<number, number>();
   private teeCount = 0;
   private statsCache: { maxVramGiB: number; minLatencyMs: number } | null = null;
-  /** groups[combo][freeGpus] */
+  /** groups[combo × bands + latency band][freeGpus] */
   readonly groups: (Group | undefined)[][];
   /** price of one GPU-hour per tier at the current multiplier (index = TIERS order) */
   perGpuHourWei: bigint[] = [];
@@ -143,7 +163,7 @@ export class Market {
     const slots = config.maxGpusPerNode + 1;
     this.registeredByGpuCount = new Array<number>(slots).fill(0);
     this.onlineByGpuCount = new Array<number>(slots).fill(0);
-    this.groups = Array.from({ length: 4 }, () => new Array<Group | undefined>(slots).fill(undefined));
+    this.groups = Array.from({ length: 4 * LATENCY_BAND_FLOORS_MS.length }, () => new Array<Group | undefined>(slots).fill(undefined));
     this.basePriceWeiPerGpuHour = config.pricing.basePricesWeiPerGpuHour[gpuClass];
     this.setMultiplier(BPS);
   }
@@ -209,10 +229,12 @@ export class Market {
     const free = node.freeGpus;
     if (!spec.online || free === 0) return;
     const combo = comboOf(spec.tee, node.inPool);
-    let group = this.groups[combo]![free];
+    const band = latencyBandOf(spec.latencyMs);
+    const slot = combo * LATENCY_BAND_FLOORS_MS.length + band;
+    let group = this.groups[slot]![free];
     if (!group) {
-      group = new Group(combo, free);
-      this.groups[combo]![free] = group;
+      group = new Group(combo, free, band);
+      this.groups[slot]![free] = group;
     }
     if (group.size === 0) this.activeGroups.push(group);
     group.insert(node);

@@ -78,6 +78,7 @@ export interface Quote {
 /** The winner's (or runner-up's) score, term by term; `total` is exactly what was compared. */
 export interface ScoreTerms {
   priceFit: number;
+  headroom: number;
   packFit: number;
   reservedLiquidity: number;
   reputation: number;

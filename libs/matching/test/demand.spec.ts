@@ -53,6 +53,21 @@ describe('queues: urgency, latency preference, aging, fairness across categories
     expect(e.queueDepths()).toEqual({ 'ai-training': 0, inference: 1, rendering: 0, simulation: 0 });
   });
 
+  it('given a flexible job took the only node a constrained job can use, when matched in the same call, then the flexible job moves over and both are placed', () => {
+    const e = engine();
+    e.upsertNode(node({ nodeId: 'eu', region: 'eu', reputation: 0.95 }), 0);
+    e.upsertNode(node({ nodeId: 'us', region: 'us', reputation: 0.6 }), 0);
+    e.submitJob(job({ jobId: 'flexible', urgency: 'critical' }));
+    e.submitJob(job({ jobId: 'eu-only', submittedAtMs: 1, requirements: { regions: ['eu'] } }));
+    const matches = e.matchPending(10, 10);
+    expect(matches.map((m) => [m.jobId, m.nodeId])).toEqual([
+      ['flexible', 'us'],
+      ['eu-only', 'eu'],
+    ]);
+    expect(matches[0]!.receipt.rerouted).toEqual({ forJobId: 'eu-only', fromNodeId: 'eu' });
+    expect(e.getNode('eu')!.freeGpus + e.getNode('us')!.freeGpus).toBe(0);
+  });
+
   it('given the same job submitted twice (redelivery), then it is queued once', () => {
     const e = engine();
     e.submitJob(job({ jobId: 'j' }));

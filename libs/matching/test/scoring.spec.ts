@@ -1,4 +1,4 @@
-import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type EngineConfig, type Match, type NodeSpec } from '../src';
+import { DEFAULT_ENGINE_CONFIG, MatchingEngine, TEE_SPARE_FACTOR, type EngineConfig, type Match, type NodeSpec } from '../src';
 import { job, node } from './fixtures';
 
 /** Given these nodes, when this job is routed, then it lands on `expected`; returns the match. */
@@ -106,6 +106,24 @@ describe('score-fit, term by term', () => {
     expect(m.receipt.winner.score.reservedLiquidity).toBe(w.reservedLiquidity);
   });
 
+  it('headroom: given two markets of equal price, when one is mostly busy, then the job goes to the market with more free GPUs', () => {
+    const g = given([
+      node({ nodeId: 'busy-eu', region: 'eu', gpuCount: 8, reputation: 0.9 }),
+      node({ nodeId: 'idle-us', region: 'us', gpuCount: 8, reputation: 0.8 }),
+    ]);
+    g.engine.recordMatch({ jobId: 'fill', nodeId: 'busy-eu', gpuCount: 6, atMs: 0 });
+    const m = g.when({ jobId: 'j', requirements: { gpuCount: 2 } }).then('idle-us');
+    expect(m.receipt.winner.score.headroom).toBe(w.headroom);
+    expect(m.receipt.runnerUp!.score.headroom).toBe(w.headroom * (2 / 8));
+  });
+
+  it('packFit: given a TEE node and a plain node, when a job that needs no TEE arrives, then the plain node wins (TEE kept for jobs that need it)', () => {
+    const m = given([node({ nodeId: 'tee', tee: true, reputation: 0.9 }), node({ nodeId: 'plain', reputation: 0.8 })])
+      .when({ jobId: 'j' })
+      .then('plain');
+    expect(m.receipt.runnerUp!.score.packFit).toBe(w.packFit * TEE_SPARE_FACTOR);
+  });
+
   it('weights are configuration: given priceFit weighted 0 and reputation dominant, when routed, then the H100 with better reputation wins', () => {
     const cfg = { ...DEFAULT_ENGINE_CONFIG, weights: { ...w, priceFit: 0, reputation: 1 } };
     given([node({ nodeId: 'h100', gpuModel: 'H100', vramGiB: 80, reputation: 1 }), node({ nodeId: 't4', reputation: 0.5 })], cfg)
@@ -118,7 +136,7 @@ describe('score-fit, term by term', () => {
       .when({ jobId: 'j', green: true, latencyPreference: 'low' })
       .then('a');
     const s = m.receipt.winner.score;
-    expect(s.priceFit + s.packFit + s.reservedLiquidity + (s.reputation + s.performance + s.proximity + s.energy)).toBe(s.total);
+    expect(s.priceFit + s.headroom + s.packFit + s.reservedLiquidity + (s.reputation + s.performance + s.proximity + s.energy)).toBe(s.total);
   });
 
   it('ties: given two identical nodes, when routed, then the smaller nodeId wins (stable tie-break)', () => {

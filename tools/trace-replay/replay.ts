@@ -1,0 +1,313 @@
+/**
+ * Replays a GPU cluster trace in the Alibaba 2023 column format (cluster-trace-gpu-v2023, Weng et
+ * al., "Beware of Fragmentation", USENIX ATC '23) in simulated time, through the matching engine
+ * and through FIFO first-fit, and measures both the same way.
+ *
+ * Modelling choices (the same for every scheduler):
+ * - a pod with num_gpu = 0 is CPU-only and skipped; a fractional pod (gpu_milli < 1000) takes one
+ *   whole GPU: the exchange rents whole GPUs;
+ * - arrival = creation_time; runtime = deletion_time − scheduled_time (or − creation_time for a
+ *   pod that never ran in the original cluster), at least 1 s;
+ * - gpu_spec ("T4|P100") becomes the accepted GPU models; empty = any;
+ * - qos LS → urgency high, latency preference low, category inference; BE → urgency low,
+ *   relaxed, ai-training; Guaranteed / Burstable → normal, relaxed, ai-training;
+ * - one region; budgets never bind (the trace has no prices).
+ * Wait = start − arrival. GPU utilization = busy GPU-seconds / (GPUs × seconds) over the arrival
+ * window [first arrival, last arrival]. Never placed = still waiting when nothing else can happen.
+ */
+import {
+  DEFAULT_ENGINE_CONFIG,
+  MatchingEngine,
+  parseCsv,
+  type EngineConfig,
+  type JobSpec,
+  type NodeSpec,
+  type Urgency,
+} from '@starminer/matching';
+
+export interface TracePod {
+  name: string;
+  gpus: number;
+  models: string[];
+  qos: string;
+  arrivalSec: number;
+  runtimeSec: number;
+}
+
+export interface TraceNode {
+  name: string;
+  gpus: number;
+  model: string;
+}
+
+export interface ParseResult {
+  pods: TracePod[];
+  skippedCpuOnly: number;
+}
+
+const MILLIS_PER_SEC = 1000;
+export let DEBUG_STARTS = false;
+export const setDebug = (b: boolean) => (DEBUG_STARTS = b);
+/** per-GPU VRAM of the trace's models (G2, G3 are undisclosed; see libs/domain gpu-catalogue) */
+const TRACE_VRAM_GIB: Record<string, number> = { T4: 16, P100: 16, V100M16: 16, V100M32: 32, A10: 24, G2: 24, G3: 32 };
+/** never binding: the trace has no prices */
+const UNBOUNDED_BUDGET_WEI = 10n ** 40n;
+
+export function parsePods(csv: string): ParseResult {
+  const pods: TracePod[] = [];
+  let skippedCpuOnly = 0;
+  for (const row of parseCsv(csv)) {
+    const numGpu = Number(row.num_gpu);
+    if (!(numGpu > 0)) {
+      skippedCpuOnly++;
+      continue;
+    }
+    const arrivalSec = Number(row.creation_time);
+    const deletion = Number(row.deletion_time);
+    const scheduled = row.scheduled_time === '' ? NaN : Number(row.scheduled_time);
+    const start = Number.isFinite(scheduled) ? scheduled : arrivalSec;
+    pods.push({
+      name: row.name!,
+      gpus: numGpu,
+      models: row.gpu_spec ? row.gpu_spec.split('|').filter(Boolean) : [],
+      qos: row.qos ?? 'BE',
+      arrivalSec,
+      runtimeSec: Math.max(1, Number.isFinite(deletion) ? deletion - start : 1),
+    });
+  }
+  pods.sort((a, b) => a.arrivalSec - b.arrivalSec || (a.name < b.name ? -1 : 1));
+  return { pods, skippedCpuOnly };
+}
+
+/** Arrival times divided by `speedup`, measured from the first arrival (runtimes unchanged). */
+export function scaleArrivals(pods: TracePod[], speedup: number): TracePod[] {
+  if (pods.length === 0 || speedup === 1) return pods;
+  const origin = pods[0]!.arrivalSec;
+  return pods.map((p) => ({ ...p, arrivalSec: Math.round(origin + (p.arrivalSec - origin) / speedup) }));
+}
+
+export function parseNodes(csv: string): TraceNode[] {
+  return parseCsv(csv)
+    .map((row) => ({ name: row.sn!, gpus: Number(row.gpu), model: row.model! }))
+    .filter((n) => n.gpus > 0);
+}
+
+export interface SchedulerReport {
+  scheduler: string;
+  jobs: number;
+  placed: number;
+  neverPlaced: number;
+  waitP50Sec: number;
+  waitP95Sec: number;
+  waitMeanSec: number;
+  gpuUtilization: number;
+}
+
+/** A scheduler under replay: told about arrivals and completions, asked for placements. */
+interface Scheduler {
+  name: string;
+  submit(pod: TracePod, index: number, atSec: number): void;
+  complete(index: number, atSec: number): void;
+  /** place what it can now: [pod index, gpus] */
+  place(atSec: number): number[];
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** min-heap of [timeSec, podIndex] */
+class CompletionHeap {
+  private readonly h: [number, number][] = [];
+  get size(): number {
+    return this.h.length;
+  }
+  peek(): [number, number] | undefined {
+    return this.h[0];
+  }
+  push(x: [number, number]): void {
+    const h = this.h;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]![0] < h[i]![0] || (h[p]![0] === h[i]![0] && h[p]![1] <= h[i]![1])) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+  pop(): [number, number] | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        const less = (a: number, b: number) => h[a]![0] < h[b]![0] || (h[a]![0] === h[b]![0] && h[a]![1] < h[b]![1]);
+        if (l < h.length && less(l, m)) m = l;
+        if (r < h.length && less(r, m)) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): SchedulerReport {
+  const startSec = new Array<number>(pods.length).fill(NaN);
+  const completions = new CompletionHeap();
+  const windowStart = pods.length ? pods[0]!.arrivalSec : 0;
+  const windowEnd = pods.length ? pods[pods.length - 1]!.arrivalSec : 0;
+  let busyGpuSec = 0;
+  let next = 0;
+  for (;;) {
+    const nextArrival = next < pods.length ? pods[next]!.arrivalSec : Infinity;
+    const nextCompletion = completions.peek()?.[0] ?? Infinity;
+    const t = Math.min(nextArrival, nextCompletion);
+    if (t === Infinity) break;
+    while (completions.size && completions.peek()![0] === t) scheduler.complete(completions.pop()![1], t);
+    while (next < pods.length && pods[next]!.arrivalSec === t) {
+      scheduler.submit(pods[next]!, next, t);
+      next++;
+    }
+    for (const i of scheduler.place(t)) {
+      const pod = pods[i]!;
+      startSec[i] = t;
+      completions.push([t + pod.runtimeSec, i]);
+      const from = Math.max(t, windowStart);
+      const to = Math.min(t + pod.runtimeSec, windowEnd);
+      if (to > from) busyGpuSec += pod.gpus * (to - from);
+    }
+  }
+  const waits: number[] = [];
+  pods.forEach((p, i) => {
+    if (Number.isFinite(startSec[i])) waits.push(startSec[i]! - p.arrivalSec);
+  });
+  waits.sort((a, b) => a - b);
+  const windowSec = Math.max(1, windowEnd - windowStart);
+  return {
+    scheduler: scheduler.name,
+    jobs: pods.length,
+    placed: waits.length,
+    neverPlaced: pods.length - waits.length,
+    waitP50Sec: percentile(waits, 50),
+    waitP95Sec: percentile(waits, 95),
+    waitMeanSec: waits.length ? waits.reduce((s, x) => s + x, 0) / waits.length : 0,
+    gpuUtilization: busyGpuSec / (totalGpus * windowSec),
+    ...(DEBUG_STARTS ? { starts: startSec } : {}),
+  } as SchedulerReport;
+}
+
+const urgencyOf = (qos: string): Urgency => (qos === 'LS' ? 'high' : qos === 'BE' ? 'low' : 'normal');
+
+export function engineScheduler(nodes: TraceNode[], config: EngineConfig): Scheduler {
+  const engine = new MatchingEngine(config);
+  nodes.forEach((n) => {
+    const spec: NodeSpec = {
+      nodeId: n.name,
+      providerAddress: '0x0',
+      gpuModel: n.model,
+      gpuCount: n.gpus,
+      vramGiB: TRACE_VRAM_GIB[n.model] ?? 16,
+      region: 'trace',
+      latencyMs: 10,
+      tee: false,
+      carbonGPerKwh: 400,
+      renewableShare: 0.3,
+      benchmarkScore: 100,
+      reputation: 0.9,
+      stakeWei: 0n,
+      online: true,
+    };
+    engine.upsertNode(spec, 0);
+  });
+  const byJob = new Map<string, number>();
+  return {
+    name: 'engine',
+    submit(pod, index, atSec) {
+      const job: JobSpec = {
+        jobId: `p${index}`,
+        category: pod.qos === 'LS' ? 'inference' : 'ai-training',
+        budgetWei: UNBOUNDED_BUDGET_WEI,
+        urgency: urgencyOf(pod.qos),
+        latencyPreference: pod.qos === 'LS' ? 'low' : 'relaxed',
+        requirements: { gpuModels: pod.models.filter((m) => m in config.pricing.basePricesWeiPerGpuHour), gpuCount: pod.gpus, minVramGiB: 0, tee: false, regions: [] },
+        expectedRuntimeSec: pod.runtimeSec,
+        green: false,
+        submittedAtMs: atSec * MILLIS_PER_SEC,
+      };
+      byJob.set(job.jobId, index);
+      engine.submitJob(job);
+    },
+    complete(index, atSec) {
+      engine.release(`p${index}`, atSec * MILLIS_PER_SEC);
+    },
+    place(atSec) {
+      engine.repriceTick(atSec * MILLIS_PER_SEC); // prices follow utilization, as in the matching service
+      return engine.matchPending(atSec * MILLIS_PER_SEC, Number.MAX_SAFE_INTEGER).map((m) => byJob.get(m.jobId)!);
+    },
+  };
+}
+
+/**
+ * FIFO first-fit: jobs in arrival order, each on the first node (in the trace's node order) with
+ * enough free GPUs of an accepted model. `strict` stops at the first job that does not fit (head
+ * of line blocking, the textbook FIFO); `skip` lets later jobs pass it (first-fit backfilling).
+ */
+export function fifoScheduler(nodes: TraceNode[], mode: 'strict' | 'skip'): Scheduler {
+  const free = nodes.map((n) => n.gpus);
+  const queue: { pod: TracePod; index: number }[] = [];
+  const placedOn = new Map<number, number>();
+  const pods = new Map<number, TracePod>();
+  return {
+    name: `fifo-first-fit-${mode}`,
+    submit(pod, index) {
+      queue.push({ pod, index });
+      pods.set(index, pod);
+    },
+    complete(index) {
+      const node = placedOn.get(index)!;
+      free[node]! += pods.get(index)!.gpus;
+      placedOn.delete(index);
+      pods.delete(index);
+    },
+    place() {
+      const out: number[] = [];
+      for (let q = 0; q < queue.length; ) {
+        const { pod, index } = queue[q]!;
+        const at = nodes.findIndex((n, i) => free[i]! >= pod.gpus && (pod.models.length === 0 || pod.models.includes(n.model)));
+        if (at < 0) {
+          if (mode === 'strict') break;
+          q++;
+          continue;
+        }
+        free[at]! -= pod.gpus;
+        placedOn.set(index, at);
+        out.push(index);
+        queue.splice(q, 1);
+      }
+      return out;
+    },
+  };
+}
+
+export interface ReplayOptions {
+  config?: EngineConfig;
+  schedulers?: ('engine' | 'fifo-strict' | 'fifo-skip')[];
+}
+
+export function replay(pods: TracePod[], nodes: TraceNode[], options: ReplayOptions = {}): SchedulerReport[] {
+  const totalGpus = nodes.reduce((s, n) => s + n.gpus, 0);
+  const config = options.config ?? { ...DEFAULT_ENGINE_CONFIG, queue: { ...DEFAULT_ENGINE_CONFIG.queue, maxScanPerCall: 100_000 } };
+  const which = options.schedulers ?? ['engine', 'fifo-strict', 'fifo-skip'];
+  return which.map((s) =>
+    simulate(pods, totalGpus, s === 'engine' ? engineScheduler(nodes, config) : fifoScheduler(nodes, s === 'fifo-strict' ? 'strict' : 'skip')),
+  );
+}
