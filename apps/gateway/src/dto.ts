@@ -72,6 +72,10 @@ export class RegisterNodeDto {
   @ApiProperty({ type: EnergyDto }) @ValidateNested() @Type(() => EnergyDto) energy!: EnergyDto;
   @ApiProperty({ type: BenchmarkDto }) @ValidateNested() @Type(() => BenchmarkDto) benchmark!: BenchmarkDto;
   @ApiProperty({ example: '0' }) @Matches(WEI, { message: `stakeWei ${WEI_MESSAGE}` }) stakeWei!: string;
+  @ApiPropertyOptional({ description: 'the staking pool this node stakes in (its stake is then read from the chain)' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,128}$/)
+  poolId?: string;
   @ApiProperty({ isArray: true, enum: ['hash-chain', 'matmul', 'command'] }) @IsArray() @ArrayMaxSize(8) @IsIn(['hash-chain', 'matmul', 'command'], { each: true }) runtimes!: ('hash-chain' | 'matmul' | 'command')[];
 }
 

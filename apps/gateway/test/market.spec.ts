@@ -1,7 +1,9 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { agpuBalance } from '@starminer/chain';
 import { keccak256 } from 'viem';
-import { buildAnchorTree, signResult, verifyAnchoredEvent } from '@starminer/chain';
+import { mnemonicToAccount } from 'viem/accounts';
+import { buildAnchorTree, DEV_MNEMONIC, mintAgpu, signResult, stakeAgpu, verifyAnchoredEvent } from '@starminer/chain';
+import { decodeEvent, type TradeEvent } from '@starminer/events';
 import { resultHashOf } from '@starminer/domain';
 import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
@@ -119,6 +121,39 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const proven = (eventHash: `0x${string}`) => verifyAnchoredEvent(market.chain.publicClient, { addresses: market.addresses, index, seq, eventHash, proof: tree.proof(seq) });
     expect(await proven(leaves[leaves.length - 1].eventHash)).toBe(true);
     expect(await proven(keccak256(new TextEncoder().encode('a forged event')))).toBe(false);
+  }, 60_000);
+
+  it('learns a provider stake from the staking contract and puts it on the log', async () => {
+    const staker = privateKeyToAccount(generatePrivateKey());
+    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: staker });
+    const nodeId = `node-staked-${staker.address.slice(2, 10).toLowerCase()}`;
+    await provider.register({
+      nodeId,
+      providerId: 'staked',
+      gpuModel: 'A40',
+      gpuCount: 2,
+      vramGiB: 48,
+      region: 'eu-north',
+      latencyMs: 8,
+      tee: false,
+      energy: { carbonGPerKwh: 40, renewableShare: 0.9 },
+      benchmark: { kind: 'sha256-hash-chain', score: 900, measuredAt: new Date().toISOString() },
+      stakeWei: '0',
+      poolId: 'pool-gold',
+      runtimes: ['hash-chain'],
+    } as never);
+    const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
+    await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: staker.address, amountWei: 500n * AGPU });
+    await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-gold', staker, amountWei: 300n * AGPU });
+    const until = Date.now() + 30_000;
+    let staked: { stakeWei: bigint; poolId: string } | undefined;
+    while (!staked && Date.now() < until) {
+      const events = (await market.log.readSubject(`trade.node.${nodeId}`, { decode: decodeEvent })).events.map((x) => x.event as TradeEvent);
+      const change = events.find((x) => x.type === 'NodeStakeChanged');
+      if (change?.type === 'NodeStakeChanged') staked = change.data;
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(staked).toMatchObject({ poolId: 'pool-gold', stakeWei: 300n * AGPU });
   }, 60_000);
 
   it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {

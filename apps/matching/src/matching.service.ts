@@ -152,6 +152,14 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
         this.engine.upsertNode(nodeSpecOf(updated, this.online.get(e.data.nodeId) ?? false), at);
         return;
       }
+      case 'NodeStakeChanged': {
+        const node = this.nodes.get(e.data.nodeId);
+        if (!node) return;
+        const updated = { ...node, poolId: e.data.poolId, stakeWei: e.data.stakeWei };
+        this.nodes.set(e.data.nodeId, updated);
+        this.engine.upsertNode(nodeSpecOf(updated, this.online.get(e.data.nodeId) ?? false), at);
+        return;
+      }
       case 'JobSubmitted':
         this.engine.submitJob(jobSpecOf(e.data, e.occurredAt));
         return;

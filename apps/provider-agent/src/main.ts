@@ -5,7 +5,7 @@ import { measureHashRate } from './benchmark';
 import { loadAgentConfig, type AgentConfig } from './config';
 import { fileJournal } from './journal';
 import { loadOrCreateNodeKey } from './key';
-import { runWorkload } from './runtime';
+import { runWorkload, runsLong } from './runtime';
 
 /** A stop that takes longer than this (a long workload) is cut short. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,
-    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME, builtInOnWorker: true }),
+    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME, builtInOnWorker: runsLong(w) }),
     signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
     journal: fileJournal(config.AGENT_STATE_FILE ?? `${config.AGENT_KEY_FILE}.done.json`),
     log,

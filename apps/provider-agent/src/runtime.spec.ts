@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runHashChain, verifyWorkloadResult } from '@starminer/domain';
 import { loadOrCreateNodeKey } from './key';
-import { RESULT_OUTPUT_CHARS_MAX, refusalOf, runWorkload } from './runtime';
+import { HASH_CHAIN_IN_PROCESS_MAX, RESULT_OUTPUT_CHARS_MAX, preloadsOf, refusalOf, runWorkload, runsLong } from './runtime';
 
 describe('runWorkload', () => {
   it('given a built-in hash chain, returns the result settlement recomputes', async () => {
@@ -23,6 +23,16 @@ describe('runWorkload', () => {
     clearInterval(ticker);
     expect(r).toEqual(runHashChain('worker', 300_000));
     expect(ticks).toBeGreaterThan(5);
+  });
+
+  it('sends only long hash chains to a worker', () => {
+    expect(runsLong({ kind: 'hash-chain', seed: 's', iterations: HASH_CHAIN_IN_PROCESS_MAX })).toBe(false);
+    expect(runsLong({ kind: 'hash-chain', seed: 's', iterations: HASH_CHAIN_IN_PROCESS_MAX + 1 })).toBe(true);
+    expect(runsLong({ kind: 'matmul', seed: 's', size: 512 })).toBe(false);
+  });
+
+  it('finds the --require preloads among node flags', () => {
+    expect(preloadsOf(['--require', '/a.cjs', '--import', 'x', '-r', 'b', '--require=c', '--inspect'])).toEqual(['/a.cjs', 'b', 'c']);
   });
 
   it('given a command while the runtime is off, refuses with COMMAND_RUNTIME_DISABLED', async () => {

@@ -46,6 +46,16 @@ export interface RuntimeOptions {
   workerExecArgv?: string[];
 }
 
+/**
+ * Hash chains longer than this run on a worker thread. Shorter ones (about 5 s at 200k hashes/s,
+ * well inside the registry's 30 s heartbeat timeout) run in-process: a worker costs a few seconds
+ * to start, since it loads the TypeScript of the domain library again.
+ */
+export const HASH_CHAIN_IN_PROCESS_MAX = 1_000_000;
+
+/** Whether a built-in workload is long enough to need a worker thread (matmul tops out at size 512: under a second). */
+export const runsLong = (workload: WorkloadSpec): boolean => workload.kind === 'hash-chain' && workload.iterations > HASH_CHAIN_IN_PROCESS_MAX;
+
 /** A built-in never runs longer than this on a worker (the largest allowed hash chain takes minutes). */
 export const BUILT_IN_TIMEOUT_MS_MAX = 60 * 60_000;
 const WORKER_FILE = join(__dirname, 'workload.worker.ts');
@@ -54,7 +64,7 @@ const WORKER_FILE = join(__dirname, 'workload.worker.ts');
  * loader, which a CommonJS require hook does not reach). A worker inherits the process's flags but
  * not always their effect, so the entry tries in turn: a plain require (a hook is there: jest with
  * explicit flags), the parent's `--require` preloads then require (the stack's SWC hook), and
- * import() (tsx, whose ESM loader does reach workers).
+ * tsx's CommonJS hook then require (`npx tsx`: its loader does not reach worker threads).
  */
 const WORKER_ENTRY = `
 const { workerData } = require('node:worker_threads');
@@ -73,7 +83,10 @@ const notTypeScriptReady = (err) => err instanceof SyntaxError || err.code === '
   } catch (err) {
     if (!notTypeScriptReady(err)) throw err;
   }
-  return import(require('node:url').pathToFileURL(file).href); // tsx: its ESM loader reaches workers
+  // tsx: neither its --import loader nor its require hook reaches a worker thread; register it here.
+  require('tsx/cjs/api').register();
+  delete require.cache[file];
+  return require(file);
 })().catch((err) => { throw err; });
 `;
 

@@ -16,6 +16,7 @@ export class NodeRow {
   @Column({ type: 'double precision' }) benchmarkScore!: number;
   @Column({ type: 'double precision' }) reputation!: number;
   @Column(WEI_COLUMN) stakeWei!: bigint;
+  @Column({ type: 'text', nullable: true }) poolId!: string | null;
   @Column({ type: 'boolean' }) online!: boolean;
 }
 

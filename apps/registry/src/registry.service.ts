@@ -141,6 +141,7 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
             benchmarkScore: d.benchmark.score,
             reputation: d.reputation,
             stakeWei: d.stakeWei,
+            poolId: d.poolId ?? null,
             online: false,
           },
           ['nodeId'],
@@ -152,6 +153,9 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
         return;
       case 'NodeReputationChanged':
         await repo.update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
+        return;
+      case 'NodeStakeChanged':
+        await repo.update({ nodeId: e.data.nodeId }, { stakeWei: e.data.stakeWei, poolId: e.data.poolId });
         return;
       default:
         return;

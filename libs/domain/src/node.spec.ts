@@ -168,3 +168,47 @@ describe('node decider', () => {
     });
   });
 });
+
+describe('node decider: stake learned from the chain', () => {
+  const ADDRESS = `0x${'ab'.repeat(20)}`;
+  const registered = (poolId?: string) =>
+    draft('NodeRegistered', {
+      nodeId: 'n-1',
+      providerId: 'p',
+      nodeAddress: ADDRESS,
+      gpuModel: 'T4',
+      gpuCount: 1,
+      vramGiB: 16,
+      region: 'eu',
+      latencyMs: 5,
+      tee: false,
+      energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
+      benchmark: { kind: 'x', score: 1, measuredAt: '2026-11-24T00:00:00Z' },
+      reputation: 0.5,
+      stakeWei: 0n,
+      poolId,
+      runtimes: ['hash-chain'],
+    });
+  const stake = (stakeWei: bigint, poolId = 'pool-a'): NodeCommand => ({ type: 'RecordStake', poolId, stakeWei, blockNumber: '7', txHash: '0x01' });
+  const given = specFor(nodeDecider);
+
+  it('records a change of the active stake', () => {
+    given([registered('pool-a')])
+      .when(stake(5n))
+      .then([draft('NodeStakeChanged', { nodeId: 'n-1', poolId: 'pool-a', stakeWei: 5n, blockNumber: '7', txHash: '0x01' })]);
+  });
+
+  it('records nothing when the stake is what the log already says (a re-read block)', () => {
+    given([registered('pool-a'), draft('NodeStakeChanged', { nodeId: 'n-1', poolId: 'pool-a', stakeWei: 5n, blockNumber: '7', txHash: '0x01' })])
+      .when(stake(5n))
+      .then([]);
+  });
+
+  it('refuses a stake in another pool than the node registered with', () => {
+    given([registered('pool-a')]).when(stake(5n, 'pool-b')).thenThrows('WRONG_POOL');
+  });
+
+  it('refuses a stake for a node that is not registered', () => {
+    given([]).when(stake(5n)).thenThrows('NODE_NOT_FOUND');
+  });
+});

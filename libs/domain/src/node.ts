@@ -15,7 +15,9 @@ export type NodeCommand =
   | { readonly type: 'RegisterNode'; readonly registration: NodeRegistration }
   | { readonly type: 'Heartbeat' }
   | { readonly type: 'MarkOffline'; readonly reason: string }
-  | { readonly type: 'RecordOutcome'; readonly jobId: string; readonly outcome: 'released' | 'refunded' };
+  | { readonly type: 'RecordOutcome'; readonly jobId: string; readonly outcome: 'released' | 'refunded' }
+  /** The staking contract reports the node key's active stake in its pool (at a block, by a tx). */
+  | { readonly type: 'RecordStake'; readonly poolId: string; readonly stakeWei: bigint; readonly blockNumber: string; readonly txHash: string };
 
 export type NodeState =
   | { readonly status: 'none' }
@@ -27,6 +29,8 @@ export type NodeState =
       readonly reputation: number;
       /** Jobs whose outcome already moved the reputation: a redelivered outcome counts once. */
       readonly countedJobIds: ReadonlySet<string>;
+      readonly poolId?: string;
+      readonly stakeWei: bigint;
     };
 
 export const initialNodeState = (): NodeState => ({ status: 'none' });
@@ -57,6 +61,13 @@ export function decideNode(command: NodeCommand, state: NodeState): Draft[] {
       const reputation = Math.round((state.reputation * (1 - REPUTATION_SMOOTHING) + target * REPUTATION_SMOOTHING) * 1e6) / 1e6;
       return [draft('NodeReputationChanged', { nodeId: state.nodeId, reputation, jobId: command.jobId, reason: `job ${command.outcome}` })];
     }
+    case 'RecordStake': {
+      if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'not-found', 'node is not registered');
+      if (state.poolId !== undefined && state.poolId !== command.poolId)
+        return refuse('WRONG_POOL', 'conflict', `node ${state.nodeId} stakes in pool ${state.poolId}, not ${command.poolId}`);
+      if (state.stakeWei === command.stakeWei) return [];
+      return [draft('NodeStakeChanged', { nodeId: state.nodeId, poolId: command.poolId, stakeWei: command.stakeWei, blockNumber: command.blockNumber, txHash: command.txHash })];
+    }
     default:
       return assertNever(command);
   }
@@ -66,7 +77,16 @@ export function evolveNode(state: NodeState, event: Pick<TradeEvent, 'type' | 'd
   switch (event.type) {
     case 'NodeRegistered': {
       const d = event.data as EventData<'NodeRegistered'>;
-      return { status: 'registered', nodeId: d.nodeId, nodeAddress: d.nodeAddress, online: false, reputation: d.reputation, countedJobIds: new Set() };
+      return {
+        status: 'registered',
+        nodeId: d.nodeId,
+        nodeAddress: d.nodeAddress,
+        online: false,
+        reputation: d.reputation,
+        countedJobIds: new Set(),
+        poolId: d.poolId,
+        stakeWei: d.stakeWei,
+      };
     }
     case 'NodeAvailabilityChanged':
       return state.status === 'registered' ? { ...state, online: (event.data as EventData<'NodeAvailabilityChanged'>).online } : state;
@@ -76,6 +96,11 @@ export function evolveNode(state: NodeState, event: Pick<TradeEvent, 'type' | 'd
         const d = event.data as EventData<'NodeReputationChanged'>;
         return { ...state, reputation: d.reputation, countedJobIds: new Set([...state.countedJobIds, d.jobId]) };
       }
+    case 'NodeStakeChanged': {
+      if (state.status !== 'registered') return state;
+      const d = event.data as EventData<'NodeStakeChanged'>;
+      return { ...state, poolId: d.poolId, stakeWei: d.stakeWei };
+    }
     default:
       return state;
   }
