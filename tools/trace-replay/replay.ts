@@ -46,8 +46,6 @@ export interface ParseResult {
 }
 
 const MILLIS_PER_SEC = 1000;
-export let DEBUG_STARTS = false;
-export const setDebug = (b: boolean) => (DEBUG_STARTS = b);
 /** per-GPU VRAM of the trace's models (G2, G3 are undisclosed; see libs/domain gpu-catalogue) */
 const TRACE_VRAM_GIB: Record<string, number> = { T4: 16, P100: 16, V100M16: 16, V100M32: 32, A10: 24, G2: 24, G3: 32 };
 /** never binding: the trace has no prices */
@@ -160,7 +158,7 @@ class CompletionHeap {
   }
 }
 
-export function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): SchedulerReport {
+function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): SchedulerReport {
   const startSec = new Array<number>(pods.length).fill(NaN);
   const completions = new CompletionHeap();
   const windowStart = pods.length ? pods[0]!.arrivalSec : 0;
@@ -201,13 +199,12 @@ export function simulate(pods: TracePod[], totalGpus: number, scheduler: Schedul
     waitP95Sec: percentile(waits, 95),
     waitMeanSec: waits.length ? waits.reduce((s, x) => s + x, 0) / waits.length : 0,
     gpuUtilization: busyGpuSec / (totalGpus * windowSec),
-    ...(DEBUG_STARTS ? { starts: startSec } : {}),
-  } as SchedulerReport;
+  };
 }
 
 const urgencyOf = (qos: string): Urgency => (qos === 'LS' ? 'high' : qos === 'BE' ? 'low' : 'normal');
 
-export function engineScheduler(nodes: TraceNode[], config: EngineConfig): Scheduler {
+function engineScheduler(nodes: TraceNode[], config: EngineConfig): Scheduler {
   const engine = new MatchingEngine(config);
   nodes.forEach((n) => {
     const spec: NodeSpec = {
@@ -261,7 +258,7 @@ export function engineScheduler(nodes: TraceNode[], config: EngineConfig): Sched
  * enough free GPUs of an accepted model. `strict` stops at the first job that does not fit (head
  * of line blocking, the textbook FIFO); `skip` lets later jobs pass it (first-fit backfilling).
  */
-export function fifoScheduler(nodes: TraceNode[], mode: 'strict' | 'skip'): Scheduler {
+function fifoScheduler(nodes: TraceNode[], mode: 'strict' | 'skip'): Scheduler {
   const free = nodes.map((n) => n.gpus);
   const queue: { pod: TracePod; index: number }[] = [];
   const placedOn = new Map<number, number>();
