@@ -267,12 +267,10 @@ export class MatchingEngine {
 
   private anyNodeCouldEverServe(job: JobSpec): boolean {
     const r = job.requirements;
-    for (const market of this.candidateMarkets(job)) {
-      for (const node of this.nodeList) {
-        if (node.market !== market) continue;
-        const count = r.gpuCount === 0 ? 1 : r.gpuCount;
-        if (node.spec.gpuCount >= count && (!r.tee || node.spec.tee) && passesNodeFilters(node, job)) return true;
-      }
+    const markets = new Set(this.candidateMarkets(job));
+    const count = r.gpuCount === 0 ? 1 : r.gpuCount;
+    for (const node of this.nodeList) {
+      if (markets.has(node.market) && node.spec.gpuCount >= count && (!r.tee || node.spec.tee) && passesNodeFilters(node, job)) return true;
     }
     return false;
   }
