@@ -2,6 +2,10 @@
  * Every bound of the trade log, in one place. Why each value is what it is sits next to it.
  */
 
+/** After losing the server, try again every NATS_RECONNECT_WAIT_MS, this many times (~2 min), then close. */
+export const NATS_RECONNECT_WAIT_MS = 1_000;
+export const NATS_RECONNECT_ATTEMPTS_MAX = 120;
+
 /** Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. */
 export const MAX_EVENTS_PER_AGGREGATE = 10_000;
 /** Aggregates whose events readSubject keeps in memory per decoder (a hot aggregate then costs one request). */

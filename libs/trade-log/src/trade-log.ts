@@ -42,6 +42,8 @@ import {
   DUPLICATE_WINDOW_MS,
   MAX_EVENTS_PER_AGGREGATE,
   MAX_EVENTS_PER_APPEND,
+  NATS_RECONNECT_ATTEMPTS_MAX,
+  NATS_RECONNECT_WAIT_MS,
   PUBLISH_ATTEMPTS_MAX,
   PUBLISH_RETRY_BASE_MS,
   PUBLISH_RETRY_MAX_MS,
@@ -60,6 +62,8 @@ export interface TradeLogOptions {
   readonly encode?: Encode;
   /** Aggregates whose decoded events readSubject keeps in memory (0 turns the cache off). */
   readonly aggregateCacheSize?: number;
+  /** Reconnect attempts after the server is lost (default NATS_RECONNECT_ATTEMPTS_MAX), one every NATS_RECONNECT_WAIT_MS. */
+  readonly maxReconnectAttempts?: number;
 }
 
 export interface AppendOptions {
@@ -106,7 +110,14 @@ export interface CommandResult<S> {
 
 /** Connects to NATS and returns the trade log client; call ensureStream() once at boot. */
 export async function connectTradeLog(opts: TradeLogOptions): Promise<TradeLog> {
-  const nc = await connect({ servers: opts.servers, name: opts.name });
+  // A restart of nats-server must not end a service: keep reconnecting for a bounded outage
+  // (about NATS_RECONNECT_ATTEMPTS_MAX x NATS_RECONNECT_WAIT_MS), then close; closed() tells the service.
+  const nc = await connect({
+    servers: opts.servers,
+    name: opts.name,
+    reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+    maxReconnectAttempts: opts.maxReconnectAttempts ?? NATS_RECONNECT_ATTEMPTS_MAX,
+  });
   return new TradeLog(nc, {
     streamName: opts.streamName ?? TRADE_STREAM,
     subjectPrefix: opts.subjectPrefix ?? TRADE_SUBJECT_PREFIX,
@@ -422,7 +433,13 @@ export class TradeLog {
   }
 
   async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
     await this.nc.drain();
+  }
+
+  /** Settles when the connection is closed for good (by close(), or after the reconnect attempts ran out). */
+  closed(): Promise<void | Error> {
+    return this.nc.closed();
   }
 
   private assertSubject(subject: string): void {
