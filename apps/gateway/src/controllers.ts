@@ -28,7 +28,10 @@ export class HealthController {
 @ApiTags('orgs')
 @Controller('v1')
 export class OrgsController {
-  constructor(private readonly gw: GatewayService) {}
+  constructor(
+    private readonly gw: GatewayService,
+    private readonly idempotency: Idempotency,
+  ) {}
 
   @Post('orgs')
   @UseGuards(OperatorGuard)
@@ -65,10 +68,15 @@ export class OrgsController {
   @HttpCode(200)
   @UseGuards(ApiKeyGuard)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Dev mode only: mint AGPU to the caller org account' })
-  async faucet(@Req() req: OrgRequest, @Body() dto: FaucetDto) {
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiOperation({ summary: 'Dev mode only: mint AGPU to the caller org account. An Idempotency-Key makes a retry mint nothing more.' })
+  async faucet(@Req() req: OrgRequest, @Body() dto: FaucetDto, @Headers('idempotency-key') key: string | undefined) {
     if (!this.gw.config.DEV_MODE) throw new DomainError('DEV_MODE_OFF', 'not-found', 'the faucet exists only in dev mode');
-    return this.gw.command<{ txHash: string; balanceWei: string }>('deployer', 'mint', { orgId: req.orgId, amountWei: dto.amountWei, requestId: uuidv7() });
+    const answer = await this.idempotency.run(req.orgId, key === undefined ? undefined : `faucet:${key}`, dto, async () => ({
+      statusCode: 200,
+      body: await this.gw.command<{ txHash: string; balanceWei: string }>('deployer', 'mint', { orgId: req.orgId, amountWei: dto.amountWei, requestId: key ?? uuidv7() }),
+    }));
+    return answer.body;
   }
 }
 

@@ -3,7 +3,8 @@ import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ErrorEnvelopeFilter } from '@starminer/service-kit';
+import { assertDecoratorMetadata, ErrorEnvelopeFilter } from '@starminer/service-kit';
+import { JobsController } from './controllers';
 import { GATEWAY_CONFIG, type GatewayConfig } from './gateway.config';
 import { GatewayModule } from './gateway.module';
 
@@ -11,6 +12,7 @@ import { GatewayModule } from './gateway.module';
 export const BODY_BYTES_MAX = 256 * 1024;
 
 export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
+  assertDecoratorMetadata(JobsController);
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule, { rawBody: true, logger: opts.logger ?? ['log', 'warn', 'error'] });
   app.useBodyParser('json', { limit: BODY_BYTES_MAX });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }));

@@ -35,6 +35,8 @@ export interface Market {
   readonly anvil: AnvilHandle;
   /** A client of the log for assertions (e.g. that bad input appended nothing). */
   readonly log: TradeLog;
+  /** How many events the log holds on subjects matching `filter` (e.g. `trade.job.>`). */
+  count(filter: string): Promise<number>;
   startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
@@ -71,7 +73,7 @@ export async function startMarket(): Promise<Market> {
     SETTLEMENT_PRIVATE_KEY: devKey(2),
     MINTER_PRIVATE_KEY: devKey(3),
     CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow',
-    ANCHOR_INTERVAL_MS: '1000',
+    ANCHOR_INTERVAL_MS: '2000',
   });
   const contexts: INestApplicationContext[] = [];
   for (const module of [RegistryModule, IntakeModule, MatchingModule, DeployerModule, SettlementModule]) {
@@ -91,6 +93,11 @@ export async function startMarket(): Promise<Market> {
     chain,
     anvil,
     log,
+    async count(filter) {
+      const jsm = await log.jsm();
+      const info = await jsm.streams.info(log.streamName, { subjects_filter: filter });
+      return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+    },
     async startAgent(opts) {
       const config = loadAgentConfig({
         GATEWAY_URL: gatewayUrl,

@@ -67,10 +67,10 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(requesterBefore - costWei);
 
     // the Idempotency-Key gives the first answer again and appends nothing
-    const seqBefore = await market.log.lastSeq();
+    const jobsBefore = await market.count('trade.job.>');
     const again = await requester.submitJob(job() as never, 'e2e-1');
     expect(again.jobId).toBe(jobId);
-    expect(await market.log.lastSeq()).toBe(seqBefore);
+    expect(await market.count('trade.job.>')).toBe(jobsBefore);
     await agent.stop();
   }, 120_000);
 
@@ -235,16 +235,22 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   describe('bad input gets a 4xx with a code and changes nothing', () => {
     const auth = () => ({ authorization: `Bearer ${apiKey}` });
+    // what a requester's call could append: jobs, contracts, accounts (prices, anchors and node
+    // liveness move on their own; the provider test checks its node's subject itself)
+    const written = async () => {
+      const counts = await Promise.all(['trade.job.>', 'trade.contract.>', 'trade.account.>'].map((f) => market.count(f)));
+      return counts.reduce((a, b) => a + b, 0);
+    };
     let seqBefore: number;
     let balanceBefore: bigint;
 
     beforeEach(async () => {
-      seqBefore = await market.log.lastSeq();
+      seqBefore = await written();
       balanceBefore = await agpuBalance(market.chain.publicClient, { token: market.addresses.token, account: accountAddress });
     });
 
     afterEach(async () => {
-      expect(await market.log.lastSeq()).toBe(seqBefore);
+      expect(await written()).toBe(seqBefore);
       expect(await agpuBalance(market.chain.publicClient, { token: market.addresses.token, account: accountAddress })).toBe(balanceBefore);
     });
 
@@ -272,7 +278,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
     it("a call for another org's job", async () => {
       const other = await new StarMinerClient({ baseUrl: market.gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Other');
-      seqBefore = await market.log.lastSeq(); // creating the other org is a write of its own
+      seqBefore = await written(); // creating the other org is a write of its own
       const mine = await requester.listJobs();
       const res = await fetch(`${market.gatewayUrl}/v1/jobs/${mine.jobs[0].jobId}`, { headers: { authorization: `Bearer ${other.apiKey}` } });
       expect(res.status).toBe(404);
@@ -306,12 +312,14 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       const forged = await post(`${market.gatewayUrl}${path}`, body.replace('"T4"', '"H100"'), { ...headers });
       expect(forged.status).toBe(401);
       expect(forged.body.error.code).toBe('NODE_SIGNATURE_INVALID');
+      expect(await market.count('trade.node.node-bad')).toBe(0);
       const first = await post(`${market.gatewayUrl}${path}`, body, { ...headers });
       expect(first.status).toBe(201);
-      seqBefore = await market.log.lastSeq(); // the honest registration is a write of its own
+      seqBefore = await written(); // the honest registration is a write of its own
       const replay = await post(`${market.gatewayUrl}${path}`, body, { ...headers });
       expect(replay.status).toBe(401);
       expect(replay.body.error.code).toBe('NONCE_REPLAYED');
+      expect(await market.count('trade.node.node-bad')).toBe(2); // registered and online, once
     });
   });
 });

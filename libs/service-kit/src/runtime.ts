@@ -59,8 +59,18 @@ export class ServiceRuntime {
       });
       await dataSource.initialize();
     }
-    return new ServiceRuntime(service, config, nc, tradeLog, dataSource);
+    const runtime = new ServiceRuntime(service, config, nc, tradeLog, dataSource);
+    // The log's connection gives up after its bounded reconnects: a service without its log is
+    // of no use, so it exits and its supervisor (the stack, Kubernetes) starts it again.
+    void tradeLog.closed().then((err) => {
+      if (runtime.closing) return;
+      console.error(`[${service}] the trade log connection closed${err ? `: ${err.message}` : ''}; exiting`);
+      process.exit(1);
+    });
+    return runtime;
   }
+
+  private closing = false;
 
   get db(): DataSource {
     if (!this.dataSource) throw new Error(`${this.service} has no read model`);
@@ -122,6 +132,7 @@ export class ServiceRuntime {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.nc.drain().catch(() => undefined);
     await this.tradeLog.close().catch(() => undefined);
     await this.dataSource?.destroy().catch(() => undefined);
