@@ -333,9 +333,9 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
   const chain = { RPC_URL: p.rpcUrl, CHAIN_ID: String(ANVIL_CHAIN_ID), MARKET_ADDRESSES: JSON.stringify(p.addresses) };
   return (svc: ServiceName): NodeJS.ProcessEnv => {
     switch (svc) {
-      case 'registry':
       case 'matching':
         return { ...base };
+      case 'registry': // reads provider stake from the staking contract
       case 'intake':
         return { ...base, ...chain };
       case 'deployer':
