@@ -1,12 +1,12 @@
 /**
  * Matching engine benchmark (`npm run bench:matching [-- --nodes N --jobs N --scan-jobs N --quality-instances N]`).
  *
- * 1. Routing: N nodes (default 100,000) and M jobs (default 1,000,000) of a realistic mix through
+ * 1. Routing: N nodes (default 100,000) and M jobs (default 200,000; the issue's 1,000,000 with --jobs) of a realistic mix through
  *    the indexed engine on one core, one routing decision at a time (submit, matchPending(t, 1),
  *    and a job that cannot be placed right now is withdrawn and counted as waiting). Matched jobs
  *    release their GPUs after a fixed number of later arrivals, so the market stays ~busy.
  *    Reports p50/p99/max per decision and matches/s.
- * 2. The same nodes and the first S jobs (default 2,000) through the plain full-scan scorer in the
+ * 2. The same nodes and the first S jobs (default 500) through the plain full-scan scorer in the
  *    same run, against the indexed engine's figures on the same S jobs: speed ratio, and whether
  *    both chose the same node for every job.
  * 3. Quality: random 200 jobs × 200 single-GPU nodes; the engine's total score against the optimal
@@ -33,8 +33,12 @@ const munkres: (cost: number[][]) => [number, number][] = require('munkres-js');
 
 const WEI = 10n ** 18n;
 const NODES_DEFAULT = 100_000;
-const JOBS_DEFAULT = 1_000_000;
-const SCAN_JOBS_DEFAULT = 2_000;
+/**
+ * The issue asks for 1,000,000 jobs; on this shared 2-core machine that takes ~10 minutes, so the
+ * default is 200,000 and `--jobs 1000000` runs the full figure.
+ */
+const JOBS_DEFAULT = 200_000;
+const SCAN_JOBS_DEFAULT = 500;
 const QUALITY_INSTANCES_DEFAULT = 10;
 const QUALITY_SIZE = 200;
 /** a matched job releases its GPUs after this many later arrivals (steady-state load) */
