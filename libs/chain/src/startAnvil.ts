@@ -110,6 +110,11 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
   child.on('error', (err) => {
     spawnError = err;
   });
+  let stopping = false;
+  child.on('exit', (code, signal) => {
+    // An anvil that goes away on its own takes the chain with it: say so, with what it said last.
+    if (!stopping && listening) console.error(`anvil on port ${port} exited (code ${code}, signal ${signal}): ${stderr.slice(-500)}`);
+  });
   // If the parent exits without stop(), do not leave an orphan anvil behind.
   const onExit = (): void => {
     child.kill('SIGINT');
@@ -118,6 +123,7 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
 
   const rpcUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
+    stopping = true;
     process.removeListener('exit', onExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');
