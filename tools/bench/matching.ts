@@ -200,6 +200,8 @@ interface RoutingRun {
   cpuMicros: Float64Array;
   wallSec: number;
   chosen: string[];
+  /** per decision: 1 when matched */
+  matchedFlags: Uint8Array;
 }
 
 /** Route `jobs` jobs one decision at a time; optionally record the chosen node of the first `record` jobs. */
@@ -209,6 +211,7 @@ function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: nu
   const cpuMicros = new Float64Array(jobs);
   const releaseAt: (string | undefined)[] = new Array(LIFETIME_ARRIVALS).fill(undefined);
   const chosen: string[] = [];
+  const matchedFlags = new Uint8Array(jobs);
   let matched = 0;
   const start = performance.now();
   for (let i = 0; i < jobs; i++) {
@@ -230,13 +233,14 @@ function routeAll(engine: MatchingEngine, jobs: number, record: number, seed: nu
     cpuMicros[i] = c1.user + c1.system;
     if (m) {
       matched++;
+      matchedFlags[i] = 1;
       releaseAt[slot] = m.jobId;
     } else engine.cancelJob(job.jobId);
     if (i < record) chosen.push(m ? `${m.nodeId}/${m.gpuCount}/${m.quote.costWei}` : '-');
     if (progress && (i + 1) % 200_000 === 0) process.stderr.write(`  ${i + 1} decisions…\n`);
   }
   const wallSec = (performance.now() - start) / 1000;
-  return { decisions: jobs, matched, waiting: jobs - matched, micros, cpuMicros, wallSec, chosen };
+  return { decisions: jobs, matched, waiting: jobs - matched, micros, cpuMicros, wallSec, chosen, matchedFlags };
 }
 
 function stats(micros: Float64Array) {
@@ -353,6 +357,9 @@ function main(): void {
   const run = routeAll(indexed.engine, jobCount, scanJobs, 7, true);
   const all = stats(run.micros);
   const cpu = stats(run.cpuMicros);
+  const split = (flag: number) => stats(Float64Array.from(run.cpuMicros.filter((_, i) => run.matchedFlags[i] === flag)));
+  const cpuMatched = split(1);
+  const cpuWaiting = split(0);
   const firstS = stats(run.micros.subarray(0, scanJobs));
   const agree = run.chosen.every((c, i) => c === scanRun.chosen[i]);
   const matchesPerSec = run.matched / run.micros.reduce((s, x) => s + x, 0) * 1e6;
@@ -361,6 +368,10 @@ function main(): void {
       `${Math.round(matchesPerSec)} matches/s (routing time), ${Math.round(run.matched / run.wallSec)} matches/s (wall, with releases and reprices)`,
   );
   console.log(`indexed, CPU time per decision: p50 ${round(cpu.p50Us)} µs, p99 ${round(cpu.p99Us)} µs, max ${round(cpu.maxUs)} µs (load average ${round(loadBefore)} → ${round(loadavg()[0]!)} on ${cpus().length} cores)`);
+  console.log(
+    `indexed, CPU time split: decisions that matched p50 ${round(cpuMatched.p50Us)} µs, p99 ${round(cpuMatched.p99Us)} µs; ` +
+      `decisions left waiting (no node can take the job now) p50 ${round(cpuWaiting.p50Us)} µs, p99 ${round(cpuWaiting.p99Us)} µs`,
+  );
   const ratioMean = scanStats.meanUs / firstS.meanUs;
   const ratioP50 = scanStats.p50Us / firstS.p50Us;
   console.log(`speed ratio vs full scan on the same first ${scanJobs} jobs: mean ${round(ratioMean, 1)}×, p50 ${round(ratioP50, 1)}×; same decisions: ${agree}`);
@@ -391,6 +402,10 @@ function main(): void {
     routingCpuP50Us: round(cpu.p50Us),
     routingCpuP99Us: round(cpu.p99Us),
     routingCpuMaxUs: round(cpu.maxUs),
+    routingCpuMatchedP50Us: round(cpuMatched.p50Us),
+    routingCpuMatchedP99Us: round(cpuMatched.p99Us),
+    routingCpuWaitingP50Us: round(cpuWaiting.p50Us),
+    routingCpuWaitingP99Us: round(cpuWaiting.p99Us),
     loadAverage: round(loadBefore),
     matchesPerSec: Math.round(matchesPerSec),
     matchesPerSecWall: Math.round(run.matched / run.wallSec),
