@@ -2,7 +2,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { agpuBalance } from '@starminer/chain';
 import { keccak256 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
-import { buildAnchorTree, DEV_MNEMONIC, mintAgpu, signResult, stakeAgpu, verifyAnchoredEvent } from '@starminer/chain';
+import { buildAnchorTree, DEV_MNEMONIC, mintAgpu, readStake, signResult, stakeAgpu, verifyAnchoredEvent } from '@starminer/chain';
 import { decodeEvent, type TradeEvent } from '@starminer/events';
 import { resultHashOf } from '@starminer/domain';
 import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
@@ -190,7 +190,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(await agpuBalance(market.chain.publicClient, { token, account: quiet.account.address })).toBe(0n);
   }, 90_000);
 
-  it('refunds at once when the provider signs a wrong result, and never pays it', async () => {
+  it('refunds at once when the provider signs a wrong result, never pays it, and slashes its stake to the requester', async () => {
     const cheat = privateKeyToAccount(generatePrivateKey());
     const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: cheat });
     const nodeId = `node-cheat-${cheat.address.slice(2, 10).toLowerCase()}`;
@@ -206,8 +206,12 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
       benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() },
       stakeWei: '0',
+      poolId: 'pool-cheat',
       runtimes: ['hash-chain'],
-    });
+    } as never);
+    const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
+    await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: cheat.address, amountWei: 10n * AGPU });
+    await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-cheat', staker: cheat, amountWei: 10n * AGPU });
     const token = market.addresses.token;
     const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
     const { jobId } = await requester.submitJob(
@@ -229,8 +233,20 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
     expect(done.status).toBe('refunded');
     expect(done.failure?.code).toBe('RESULT_WRONG');
-    expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(before);
     expect(await agpuBalance(market.chain.publicClient, { token, account: cheat.address })).toBe(0n);
+    // the escrow came back, and the cheat's stake paid the requester up to the job's cost
+    const costWei = BigInt(done.costWei!);
+    const slashUntil = Date.now() + 20_000;
+    let slashed: { amountWei: bigint; jobId: string } | undefined;
+    while (!slashed && Date.now() < slashUntil) {
+      const events = (await market.log.readSubject('trade.pool.pool-cheat', { decode: decodeEvent })).events.map((x) => x.event as TradeEvent);
+      const e = events.find((x) => x.type === 'StakeSlashed');
+      if (e?.type === 'StakeSlashed') slashed = e.data;
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(slashed).toMatchObject({ jobId, amountWei: costWei });
+    expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(before + costWei);
+    expect((await readStake(market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-cheat', staker: cheat.address })).activeWei).toBe(10n * AGPU - costWei);
   }, 90_000);
 
   describe('bad input gets a 4xx with a code and changes nothing', () => {

@@ -15,6 +15,7 @@ import {
 import type { ConsumerHandle, ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { publicClientFor, serveCommand, ServiceRuntime, Ticker, walletClientFor } from '@starminer/service-kit';
 import { ContractRow, LedgerEntry } from './entities';
+import { Slashing } from './slashing';
 import type { SettlementConfig } from './settlement.config';
 
 export const SETTLEMENT_CONFIG = Symbol('SETTLEMENT_CONFIG');
@@ -49,6 +50,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
   private projection!: ProjectionRunner;
   private executor?: ConsumerHandle;
   private readonly deadlines = new Ticker('deadlines', DEADLINE_SCAN_MS, () => this.scan());
+  private readonly slashing: Slashing;
 
   constructor(
     private readonly rt: ServiceRuntime,
@@ -57,6 +59,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
     this.publicClient = publicClientFor(config);
     this.wallet = walletClientFor(config, config.SETTLEMENT_PRIVATE_KEY);
     this.addresses = config.MARKET_ADDRESSES as unknown as MarketAddresses;
+    this.slashing = new Slashing(rt, this.wallet, this.publicClient, this.addresses);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -134,6 +137,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
     for (const { event } of batch) {
       const e = event as TradeEvent;
       if (e.type === 'SettlementDecided') await this.execute(e.data.jobId, e.id);
+      if (e.type === 'ContractRefunded') await this.slashing.afterRefund(e);
     }
   }
 
