@@ -367,6 +367,9 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
   };
 }
 
+/** The child script that runs embedded Postgres (shared with the tests' fallback). */
+const EMBEDDED_POSTGRES_CHILD = join(__dirname, '..', '..', 'libs', 'testing', 'src', 'embedded-postgres.child.mjs');
+
 /** Starts the embedded cluster (persistent under <dataDir>/pg) and makes sure the stack's database exists. */
 async function startEmbeddedPostgres(dataDir: string, port: number, password: string, log: LineSink, started: Stoppable[]): Promise<string> {
   await assertPortFree(port, 'embedded Postgres', 'STARMINER_PG_PORT');
@@ -375,7 +378,7 @@ async function startEmbeddedPostgres(dataDir: string, port: number, password: st
     // As root, Postgres runs as the `postgres` user: it must be able to reach its data dir.
     chmodSync(dataDir, 0o755);
   }
-  const child = spawn(process.execPath, [join(__dirname, 'embedded-postgres.child.mjs'), pgDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [EMBEDDED_POSTGRES_CHILD, pgDir, String(port), password, 'persistent'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
