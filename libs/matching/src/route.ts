@@ -242,10 +242,10 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
       const reservedLiquidity = reservedLiquidityTerm(config, surge, (group.combo & 1) === 1);
       const packFit = packFitTerm(config, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
       const groupConst = groupConstant(e.marketConst, packFit, reservedLiquidity);
+      if (totalScore(groupConst, group.heads[v]!) < top.threshold()) continue;
       const list = group.lists[v]!;
       const nodes = list.nodes;
       const scores = list.scores;
-      if (totalScore(groupConst, scores[0]!) < top.threshold()) continue;
       let passed = 0;
       for (let i = 0; i < nodes.length && passed < 2; i++) {
         const total = totalScore(groupConst, scores[i]!);

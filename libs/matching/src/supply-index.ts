@@ -100,6 +100,8 @@ class RankedList {
 
 export class Group {
   readonly lists: RankedList[] = Array.from({ length: VARIANT_COUNT }, () => new RankedList());
+  /** best node-only score per variant (the head of each list), kept on the group: one memory hop for the bound */
+  readonly heads = new Float64Array(VARIANT_COUNT).fill(-Infinity);
   constructor(
     readonly combo: number,
     readonly freeGpus: number,
@@ -116,10 +118,18 @@ export class Group {
     return this.lists[0]!.length;
   }
   insert(node: NodeState): void {
-    for (let v = 0; v < VARIANT_COUNT; v++) this.lists[v]!.insert(node, node.staticScores[v]!);
+    for (let v = 0; v < VARIANT_COUNT; v++) {
+      const list = this.lists[v]!;
+      list.insert(node, node.staticScores[v]!);
+      this.heads[v] = list.scores[0]!;
+    }
   }
   remove(node: NodeState): void {
-    for (let v = 0; v < VARIANT_COUNT; v++) this.lists[v]!.remove(node, node.staticScores[v]!);
+    for (let v = 0; v < VARIANT_COUNT; v++) {
+      const list = this.lists[v]!;
+      list.remove(node, node.staticScores[v]!);
+      this.heads[v] = list.length > 0 ? list.scores[0]! : -Infinity;
+    }
   }
 }
 
@@ -191,7 +201,7 @@ export class Market {
     if (!table) {
       table = new Float64Array(this.registeredByGpuCount.length + 1).fill(-Infinity);
       for (const group of this.activeGroups) {
-        const head = group.lists[v]!.scores[0]!;
+        const head = group.heads[v]!;
         if (head > table[group.freeGpus]!) table[group.freeGpus] = head;
       }
       for (let g = table.length - 2; g >= 0; g--) if (table[g + 1]! > table[g]!) table[g] = table[g + 1]!;
