@@ -7,6 +7,7 @@ import {
   custodialAccount,
   jobIdToBytes32,
   MAX_OPEN_BATCH,
+  OPEN_REJECTION_CODES,
   mintAgpu,
   openComputeContract,
   openComputeContractsBatch,
@@ -25,22 +26,7 @@ export const DEPLOYER_CONFIG = Symbol('DEPLOYER_CONFIG');
  * Chain reverts that no retry will cure: the job's contract is recorded as failed to open.
  * Anything else (RPC down, nonce race) is retried by redelivery.
  */
-const PERMANENT_OPEN_FAILURES = new Set([
-  // the requester's funds or permit
-  'ERC20InsufficientBalance',
-  'ERC20InsufficientAllowance',
-  'ERC2612ExpiredSignature',
-  'ERC2612InvalidSigner',
-  'PermitFailed',
-  // the terms themselves
-  'ZeroCost',
-  'DeadlineInPast',
-  'TermsMismatch',
-  'JobIdConflict',
-  'CostOutOfRange',
-  'DeadlineOutOfRange',
-  'RuntimeOutOfRange',
-]);
+const PERMANENT_OPEN_FAILURES = OPEN_REJECTION_CODES;
 
 @Injectable()
 export class DeployerService implements OnApplicationBootstrap, OnApplicationShutdown {
