@@ -106,10 +106,10 @@ export class DeployerService implements OnApplicationBootstrap, OnApplicationShu
     const jobId = matched.data.jobId;
     const contract = await this.rt.load('contract', jobId, contractDecider);
     if (contract.state.status !== 'none') return undefined; // already recorded: a redelivery
-    const job = await this.rt.load('job', jobId, { evolve: (s: TradeEvent[], e: TradeEvent) => [...s, e], initialState: () => [] as TradeEvent[] });
-    const submitted = job.events.find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
+    const job = await this.rt.events('job', jobId);
+    const submitted = job.find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
     if (!submitted) throw new Error(`job ${jobId} has no JobSubmitted`);
-    if (job.events.some((x) => x.type === 'JobCancelled' || x.type === 'JobFailed')) return undefined;
+    if (job.some((x) => x.type === 'JobCancelled' || x.type === 'JobFailed')) return undefined;
     const slot = await this.rt.db.getRepository(AccountRow).findOneOrFail({ where: { orgId: submitted.data.orgId } });
     const requester = custodialAccount(this.config.CUSTODY_MNEMONIC, slot.custodyIndex);
     // The deadline follows from the match's own time, so a retried open asks for the same terms.

@@ -37,6 +37,6 @@ export class GatewayService implements OnApplicationBootstrap, OnApplicationShut
   /** Waits (bounded) until the read model has applied `seq`, so a client reads its own write. */
   async caughtUpTo(seq: number | null | undefined): Promise<void> {
     if (!seq) return;
-    await Promise.race([this.projection.waitUntil(seq), new Promise((r) => setTimeout(r, READ_YOUR_WRITES_WAIT_MS).unref())]);
+    await this.projection.waitUntil(seq, READ_YOUR_WRITES_WAIT_MS).catch(() => undefined); // answer anyway: the write is on the log
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '@starminer/domain';
+import { STATUS_OF_KIND } from '@starminer/service-kit';
 import { toJson } from '@starminer/events';
 import { IdempotencyRow } from './entities';
 import { sha256Hex } from './auth';
@@ -44,7 +45,6 @@ export class Idempotency {
       return answer;
     } catch (err) {
       if (err instanceof DomainError) {
-        const { STATUS_OF_KIND } = await import('@starminer/service-kit');
         await repo.update({ orgId, key }, { statusCode: STATUS_OF_KIND[err.kind], body: { error: { code: err.code, message: err.message, details: err.details } } });
       } else {
         await repo.delete({ orgId, key });

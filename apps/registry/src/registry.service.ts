@@ -114,10 +114,7 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async nodeAddressOfJob(jobId: string): Promise<string | undefined> {
-    const { events } = await this.rt.tradeLog.readSubject(this.rt.subject('contract', jobId), {
-      decode: decodeEvent,
-    });
-    const opened = events.map((s) => s.event as TradeEvent).find((e) => e.type === 'ContractOpened');
+    const opened = (await this.rt.events('contract', jobId)).find((e) => e.type === 'ContractOpened');
     return opened?.type === 'ContractOpened' ? opened.data.nodeAddress : undefined;
   }
 

@@ -31,6 +31,7 @@ export function optionalChainConfig(env: NodeJS.ProcessEnv = process.env): Chain
 export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('stake');
   private readonly chain = optionalChainConfig();
+  private readonly client = this.chain ? publicClientFor(this.chain) : undefined;
   private readonly ticker = new Ticker('stake-scan', STAKE_SCAN_INTERVAL_MS, () => this.scan());
 
   constructor(private readonly rt: ServiceRuntime) {}
@@ -48,11 +49,11 @@ export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async scan(): Promise<void> {
-    if (!this.chain) return;
+    if (!this.chain || !this.client) return;
     const addresses = this.chain.MARKET_ADDRESSES as unknown as MarketAddresses;
     const staking = addresses.staking;
     if (!staking) return;
-    const client = publicClientFor(this.chain);
+    const client = this.client;
     const cursors = this.rt.db.getRepository(ChainCursor);
     const cursor = await cursors.findOne({ where: { name: 'staking' } });
     const from = cursor ? BigInt(cursor.block) + 1n : BigInt(addresses.deployBlock ?? 0);

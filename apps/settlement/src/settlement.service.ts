@@ -95,8 +95,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
 
   /** Verifies the node's EIP-712 signature and recomputes the workload, then lets the decider rule. */
   async submitResult(p: SubmitResultPayload): Promise<{ status: string; outcome: string }> {
-    const job = await this.rt.load('job', p.jobId, { evolve: (s: TradeEvent[], e: TradeEvent) => [...s, e], initialState: () => [] as TradeEvent[] });
-    const submitted = job.events.find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
+    const submitted = (await this.rt.events('job', p.jobId)).find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
     if (!submitted) throw new DomainError('JOB_NOT_FOUND', 'not-found', 'no such job');
     let signerAddress: string;
     try {

@@ -5,8 +5,6 @@ import { makeEvent, type TradeEvent, type TradeEventOf } from '@starminer/events
 import { nodeDecider } from '@starminer/domain';
 import type { ServiceRuntime } from '@starminer/service-kit';
 
-const history = { evolve: (s: TradeEvent[], e: TradeEvent) => [...s, e], initialState: () => [] as TradeEvent[] };
-
 /**
  * A proven failure (a result that recomputation rejected) costs the provider stake: up to the
  * job's escrow is slashed from the node key's stake in its pool and paid to the requester, on top
@@ -26,9 +24,9 @@ export class Slashing {
   async afterRefund(refunded: TradeEventOf<'ContractRefunded'>): Promise<void> {
     const jobId = refunded.data.jobId;
     if (!this.addresses.staking) return;
-    const contract = await this.rt.load('contract', jobId, history);
-    if (!contract.events.some((e) => e.type === 'ResultRejected')) return; // a missed deadline is refunded, not slashed
-    const matched = (await this.rt.load('job', jobId, history)).events.find((e): e is TradeEventOf<'JobMatched'> => e.type === 'JobMatched');
+    const contract = await this.rt.events('contract', jobId);
+    if (!contract.some((e) => e.type === 'ResultRejected')) return; // a missed deadline is refunded, not slashed
+    const matched = (await this.rt.events('job', jobId)).find((e): e is TradeEventOf<'JobMatched'> => e.type === 'JobMatched');
     if (!matched) return;
     const node = (await this.rt.load('node', matched.data.nodeId, nodeDecider)).state;
     if (node.status !== 'registered' || !node.poolId) return;
@@ -50,8 +48,8 @@ export class Slashing {
       this.logger.warn(`job ${jobId}: slashed ${amountWei} wei of ${node.nodeId}'s stake in ${poolId} to the requester`);
     }
     const subject = this.rt.subject('pool', poolId);
-    const pool = await this.rt.load('pool', poolId, history);
-    if (pool.events.some((e) => e.type === 'StakeSlashed' && e.data.jobId === jobId)) return;
+    const pool = await this.rt.events('pool', poolId);
+    if (pool.some((e) => e.type === 'StakeSlashed' && e.data.jobId === jobId)) return;
     const event = makeEvent(
       'StakeSlashed',
       { poolId, nodeId: node.nodeId, nodeAddress: provider, jobId, amountWei, recipient, txHash: txHash.txHash },

@@ -2,12 +2,10 @@
  * Public shapes of the matching engine. Money is bigint Wei (AGPU base units, 18 decimals) with the
  * unit in the name; time is milliseconds that come in from events (never the wall clock).
  */
-export const CATEGORIES = ['ai-training', 'inference', 'rendering', 'simulation'] as const;
-export type Category = (typeof CATEGORIES)[number];
-export const URGENCIES = ['low', 'normal', 'high', 'critical'] as const;
-export type Urgency = (typeof URGENCIES)[number];
-export const LATENCY_PREFERENCES = ['relaxed', 'normal', 'low'] as const;
-export type LatencyPreference = (typeof LATENCY_PREFERENCES)[number];
+import type { Category, LatencyPreference, Urgency } from '@starminer/events';
+
+// The demand vocabulary is the event catalogue's: one list, so intake and matching never drift.
+export { CATEGORIES, URGENCIES, LATENCY_PREFERENCES, type Category, type Urgency, type LatencyPreference } from '@starminer/events';
 export const TIERS = ['priority', 'standard', 'economy'] as const;
 export type Tier = (typeof TIERS)[number];
 

@@ -113,9 +113,14 @@ export class ServiceRuntime {
 
   /** The current state of one aggregate instance, folded from its events. */
   async load<S>(kind: AggregateKind, id: string, decider: Pick<DeciderLike<unknown, S>, 'evolve' | 'initialState'>): Promise<{ state: S; events: TradeEvent[] }> {
-    const { events } = await this.tradeLog.readSubject(this.subject(kind, id), { decode: decodeEvent });
-    const list = events.map((e) => e.event as TradeEvent);
+    const list = await this.events(kind, id);
     return { state: list.reduce((s, e) => decider.evolve(s, e), decider.initialState()), events: list };
+  }
+
+  /** The events of one aggregate instance, in order (for edges that need more than a decider's state). */
+  async events(kind: AggregateKind, id: string): Promise<TradeEvent[]> {
+    const { events } = await this.tradeLog.readSubject(this.subject(kind, id), { decode: decodeEvent });
+    return events.map((e) => e.event as TradeEvent);
   }
 
   projection(name: string, filterSubjects: string[], apply: ConstructorParameters<typeof ProjectionRunner>[0]['apply'], reset?: ConstructorParameters<typeof ProjectionRunner>[0]['reset']): ProjectionRunner {
