@@ -1,12 +1,16 @@
 import { Module } from '@nestjs/common';
-import { baseConfigSchema, loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { MATCHING_CONFIG, matchingConfigSchema } from './matching.config';
 import { MatchingService } from './matching.service';
 import { EngineSnapshotRow } from './snapshot.entity';
 
+const config = () => loadConfig(matchingConfigSchema);
+
 @Module({
   providers: [
+    { provide: MATCHING_CONFIG, useFactory: config },
     // The engine keeps its state in memory, rebuilt from its last snapshot and the log after it.
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'matching', config: loadConfig(baseConfigSchema), entities: [EngineSnapshotRow] }) },
+    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'matching', config: config(), entities: [EngineSnapshotRow] }) },
     MatchingService,
   ],
 })

@@ -1,10 +1,11 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
 import { decodeEvent, EVENT_SCHEMAS, makeEvent, toJson, type EventData, type TradeEvent } from '@starminer/events';
 import { DomainError, jobDecider } from '@starminer/domain';
-import { DEFAULT_ENGINE_CONFIG, MatchingEngine, type EngineSnapshot, type Match } from '@starminer/matching';
+import { MatchingEngine, type EngineConfig, type EngineSnapshot, type Match } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { follow } from './follow';
+import { engineConfigOf, MATCHING_CONFIG, type MatchingConfig } from './matching.config';
 import { EngineSnapshotRow } from './snapshot.entity';
 import { jobSpecOf, nodeSpecOf } from './to-engine';
 
@@ -34,11 +35,14 @@ export const ROUND_INTERVAL_MS = 1_000;
 @Injectable()
 export class MatchingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('matching');
-  private engine = new MatchingEngine(DEFAULT_ENGINE_CONFIG);
+  private readonly engineConfig: EngineConfig;
+  private engine: MatchingEngine;
   private readonly nodes = new Map<string, EventData<'NodeRegistered'>>();
   private readonly online = new Map<string, boolean>();
   /** Jobs this instance matched and appended, whose JobMatched has not come back yet. */
   private readonly ownMatches = new Set<string>();
+  /** Waiting reasons this instance appended, whose JobWaiting has not come back yet. */
+  private readonly ownWaiting = new Map<string, string>();
   private readonly waitingReasons = new Map<string, string>();
   private lastEventMs = 0;
   private caughtUp = false;
@@ -49,7 +53,13 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
   private readonly rounds = new Ticker('matching-round', ROUND_INTERVAL_MS, () => this.scheduleRound(Date.now()));
   private roundQueued: Promise<void> = Promise.resolve();
 
-  constructor(private readonly rt: ServiceRuntime) {}
+  constructor(
+    private readonly rt: ServiceRuntime,
+    @Inject(MATCHING_CONFIG) config: MatchingConfig,
+  ) {
+    this.engineConfig = engineConfigOf(config);
+    this.engine = new MatchingEngine(this.engineConfig);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const filters = this.rt.filterOf(['node', 'job', 'contract', 'market']);
@@ -103,7 +113,7 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
       const seq = this.lastSeq;
       await this.rt.db
         .getRepository(EngineSnapshotRow)
-        .upsert({ engineVersion: DEFAULT_ENGINE_CONFIG.engineVersion, lastSeq: String(seq), body: JSON.parse(toJson(body)), takenAt: new Date() }, ['engineVersion']);
+        .upsert({ engineVersion: this.engineConfig.engineVersion, lastSeq: String(seq), body: JSON.parse(toJson(body)), takenAt: new Date() }, ['engineVersion']);
       this.eventsSinceSnapshot = 0;
       this.logger.log(`snapshot at seq ${seq}`);
     });
@@ -112,10 +122,10 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async restoreSnapshot(): Promise<void> {
-    const row = await this.rt.db.getRepository(EngineSnapshotRow).findOne({ where: { engineVersion: DEFAULT_ENGINE_CONFIG.engineVersion } });
+    const row = await this.rt.db.getRepository(EngineSnapshotRow).findOne({ where: { engineVersion: this.engineConfig.engineVersion } });
     if (!row) return;
     const body = row.body as ServiceSnapshot;
-    this.engine = MatchingEngine.restore(body.engine, DEFAULT_ENGINE_CONFIG);
+    this.engine = MatchingEngine.restore(body.engine, this.engineConfig);
     for (const wire of body.nodes) {
       const node = EVENT_SCHEMAS.NodeRegistered.parse(wire);
       this.nodes.set(node.nodeId, node);
@@ -162,6 +172,16 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
       }
       case 'JobSubmitted':
         this.engine.submitJob(jobSpecOf(e.data, e.occurredAt));
+        return;
+      case 'JobWaiting':
+        // this instance's own report coming back: its engine already is in that state
+        if (this.ownWaiting.get(e.data.jobId) === e.data.reason) {
+          this.ownWaiting.delete(e.data.jobId);
+          return;
+        }
+        // replay, or another instance's decision: the reason and the node held (if any)
+        this.waitingReasons.set(e.data.jobId, e.data.reason);
+        this.engine.recordWaiting(e.data);
         return;
       case 'JobMatched':
         if (this.ownMatches.delete(e.data.jobId)) return; // reserved when this instance decided it
@@ -247,13 +267,25 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  /** Jobs that could not be matched get their reason on the log once (and again when it changes). */
+  /**
+   * Jobs that could not be matched get their reason on the log once, and again when it changes,
+   * with the node they hold if they hold one. At most WAITING_REPORTS_PER_ROUND_MAX a round; the
+   * engine keeps the rest for the next rounds.
+   */
   private async reportWaiting(): Promise<void> {
-    for (const jobId of this.engine.queuedJobIds(WAITING_REPORTS_PER_ROUND_MAX)) {
-      const reason = this.engine.waitingReason(jobId);
-      if (!reason || this.waitingReasons.get(jobId) === reason) continue;
+    for (const { jobId, reason, hold } of this.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX)) {
+      if (this.waitingReasons.get(jobId) === reason) continue;
+      const command = hold ? { type: 'RecordWaiting' as const, reason, hold: { nodeId: hold.nodeId, gpuCount: hold.gpuCount, sinceMs: hold.sinceMs } } : { type: 'RecordWaiting' as const, reason };
+      this.ownWaiting.set(jobId, reason);
+      try {
+        const { events } = await this.rt.execute('job', jobId, jobDecider, command, { correlationId: jobId, causationId: jobId, actor: 'service:matching' });
+        if (events.length === 0) this.ownWaiting.delete(jobId); // the job had moved on: nothing comes back
+      } catch (err) {
+        this.ownWaiting.delete(jobId);
+        this.engine.reportWaitingAgain(jobId);
+        throw err;
+      }
       this.waitingReasons.set(jobId, reason);
-      await this.rt.execute('job', jobId, jobDecider, { type: 'RecordWaiting', reason }, { correlationId: jobId, causationId: jobId, actor: 'service:matching' });
     }
   }
 }

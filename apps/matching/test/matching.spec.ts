@@ -25,7 +25,7 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
     const e = makeEvent(type, data, { id: uuidv7(), aggregateId: id, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: 'test' });
     await log.append(subjectFor(kind, id), [e], { expectedLastSubjectSeq: 'any' });
   };
-  const submit = (jobId: string) =>
+  const submit = (jobId: string, gpuModel = 'RTX4090', gpuCount = 1) =>
     append('job', jobId, 'JobSubmitted', {
       jobId,
       orgId: 'org-1',
@@ -34,7 +34,7 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
       budgetWei: 100n * AGPU,
       urgency: 'normal',
       latencyPreference: 'normal',
-      requirements: { gpuModels: ['RTX4090'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] },
+      requirements: { gpuModels: [gpuModel], gpuCount, minVramGiB: 0, tee: false, regions: [] },
       expectedRuntimeSec: 600,
       deadlineSec: 3600,
       green: false,
@@ -49,7 +49,7 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
       if (found) return found;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no ${type} on ${jobId}`);
+    throw new Error(`no ${type} on ${jobId}; it has ${JSON.stringify((await eventsOf(jobId)).map((e) => [e.type, e.data]), (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   };
 
   beforeAll(async () => {
@@ -67,14 +67,14 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
     await db?.drop();
   });
 
-  it('matches from the log, snapshots at stop, restores, and keeps the reservations it had', async () => {
-    await append('node', 'node-a', 'NodeRegistered', {
-      nodeId: 'node-a',
+  const register = async (nodeId: string, gpuModel: string, gpuCount: number) => {
+    await append('node', nodeId, 'NodeRegistered', {
+      nodeId,
       providerId: 'p',
       nodeAddress: NODE_ADDRESS,
-      gpuModel: 'RTX4090',
-      gpuCount: 2,
-      vramGiB: 24,
+      gpuModel,
+      gpuCount,
+      vramGiB: 80,
       region: 'eu-west',
       latencyMs: 10,
       tee: false,
@@ -84,7 +84,11 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
       stakeWei: 0n,
       runtimes: ['hash-chain'],
     });
-    await append('node', 'node-a', 'NodeAvailabilityChanged', { nodeId: 'node-a', online: true, reason: 'registered' });
+    await append('node', nodeId, 'NodeAvailabilityChanged', { nodeId, online: true, reason: 'registered' });
+  };
+
+  it('matches from the log, snapshots at stop, restores, and keeps the reservations it had', async () => {
+    await register('node-a', 'RTX4090', 2);
     await boot();
     await submit('job-1');
     const first = await waitFor('job-1', 'JobMatched');
@@ -109,5 +113,42 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
     expect(waiting.type === 'JobWaiting' && waiting.data.reason).toMatch(/RTX4090|capacity|free/i);
     expect((await eventsOf('job-3')).some((e) => e.type === 'JobMatched')).toBe(false);
     expect((await eventsOf('job-1')).filter((e) => e.type === 'JobMatched')).toHaveLength(1);
+  }, 60_000);
+
+  it('a large job holds a node as it drains; the hold is on the log and survives a restart without a snapshot', async () => {
+    await app?.close(); // one matching instance at a time, configured for this test
+    app = undefined;
+    process.env.MATCHING_HOLD_AFTER_MS = '0';
+    try {
+      await register('node-h', 'A100', 8);
+      await boot();
+      await submit('small-1', 'A100', 1);
+      await waitFor('small-1', 'JobMatched');
+      await submit('big', 'A100', 8);
+      const held = await waitFor('big', 'JobWaiting');
+      expect(held.type === 'JobWaiting' && held.data.hold).toMatchObject({ nodeId: 'node-h', gpuCount: 8 });
+      expect(held.type === 'JobWaiting' && held.data.reason).toMatch(/holding node node-h until 8 of its GPUs are free/);
+
+      // restart from the log alone: the hold is replayed, so a small job may not take node-h
+      await app!.close();
+      app = undefined;
+      const pg = new Client({ connectionString: db.url });
+      await pg.connect();
+      await pg.query('DELETE FROM matching.engine_snapshots');
+      await pg.end();
+      await boot();
+      await submit('small-2', 'A100', 1);
+      const small2 = await waitFor('small-2', 'JobWaiting');
+      expect(small2.type === 'JobWaiting' && small2.data.reason).toMatch(/^waiting for capacity/);
+
+      // small-1 ends: node-h is whole again and goes to the job holding it, not to small-2
+      await append('job', 'small-1', 'JobFailed', { jobId: 'small-1', code: 'TEST', reason: 'ended by the test' });
+      const matched = await waitFor('big', 'JobMatched');
+      expect(matched.type === 'JobMatched' && matched.data).toMatchObject({ nodeId: 'node-h', gpuCount: 8 });
+      expect(matched.type === 'JobMatched' && matched.data.receipt.hold).toMatchObject({ nodeId: 'node-h' });
+      expect((await eventsOf('small-2')).some((e) => e.type === 'JobMatched')).toBe(false);
+    } finally {
+      delete process.env.MATCHING_HOLD_AFTER_MS;
+    }
   }, 60_000);
 });

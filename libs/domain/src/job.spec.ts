@@ -141,6 +141,13 @@ describe('job decider', () => {
       given([submitted(), waiting('no H100 online')]).when({ type: 'RecordWaiting', reason: 'all busy' }).then([waiting('all busy')]);
     });
 
+    it('records the node a large job holds while it drains', () => {
+      const hold = { nodeId: 'node-1', gpuCount: 8, sinceMs: 600_000 };
+      given([submitted(), waiting('waiting for capacity')])
+        .when({ type: 'RecordWaiting', reason: 'waiting for capacity; holding node node-1 until 8 of its GPUs are free', hold })
+        .then([draft('JobWaiting', { jobId: JOB_ID, reason: 'waiting for capacity; holding node node-1 until 8 of its GPUs are free', hold })]);
+    });
+
     it('records nothing when the reason is the same as the last one', () => {
       given([submitted(), waiting('no H100 online')]).when({ type: 'RecordWaiting', reason: 'no H100 online' }).then([]);
     });

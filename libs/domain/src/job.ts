@@ -33,7 +33,7 @@ export type JobCommand =
       /** The org's spendable AGPU now: balance less what its unsettled jobs may still draw. */
       readonly availableWei: bigint;
     }
-  | { readonly type: 'RecordWaiting'; readonly reason: string }
+  | { readonly type: 'RecordWaiting'; readonly reason: string; readonly hold?: { nodeId: string; gpuCount: number; sinceMs: number } }
   | { readonly type: 'RecordMatch'; readonly match: Omit<EventData<'JobMatched'>, 'jobId'> }
   | { readonly type: 'CancelJob'; readonly orgId: string; readonly reason: string }
   | { readonly type: 'FailJob'; readonly code: string; readonly reason: string };
@@ -102,7 +102,7 @@ export function decideJob(command: JobCommand, state: JobState): Draft[] {
     case 'RecordWaiting': {
       if (state.status !== 'queued') return [];
       if (state.waitingReason === command.reason) return [];
-      return [draft('JobWaiting', { jobId: state.jobId, reason: command.reason })];
+      return [draft('JobWaiting', { jobId: state.jobId, reason: command.reason, ...(command.hold ? { hold: { ...command.hold } } : {}) })];
     }
     case 'RecordMatch': {
       if (state.status !== 'queued') return refuse('JOB_NOT_QUEUED', 'conflict', `job is ${state.status}, not queued`);

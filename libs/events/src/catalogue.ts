@@ -80,7 +80,12 @@ const job = {
     green: z.boolean(),
     workload: workloadSchema,
   }),
-  JobWaiting: z.object({ jobId: idSchema, reason: z.string().max(1000) }),
+  JobWaiting: z.object({
+    jobId: idSchema,
+    reason: z.string().max(1000),
+    /** the node the job holds while it drains (a large job that waited too long); absent = none */
+    hold: z.object({ nodeId: idSchema, gpuCount: z.number().int().positive(), sinceMs: z.number().int().nonnegative() }).optional(),
+  }),
   JobMatched: z.object({
     jobId: idSchema,
     nodeId: idSchema,

@@ -48,6 +48,18 @@ export interface QueueConfig {
   /** bounded augmenting step of matchPending: reroute attempts per call, and holders tried per waiting job */
   maxAugmentationsPerCall: number;
   maxAugmentationCandidates: number;
+  /**
+   * Holds (reservation for large jobs): a job asking for 2+ GPUs on one node that has waited this
+   * long for capacity holds the eligible node with the most free GPUs. No other job is placed on a
+   * held node; its GPUs gather as running jobs end, and the holder takes it as soon as it fits.
+   * Without this a stream of small jobs keeps every node fragmented and the large job never runs.
+   */
+  holdAfterMs: number;
+  /** holds at once, across the market (0 turns holds off); each idles part of a node while it fills */
+  maxHolds: number;
+  /** nodes looked at when choosing a node to hold, and hold choices made per matchPending call */
+  maxHoldScan: number;
+  maxHoldAttemptsPerCall: number;
 }
 
 export interface EngineConfig {
@@ -135,7 +147,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     smoothingBps: 3_000,
     repriceIntervalMs: 60_000,
   },
-  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16 },
+  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 600_000, maxHolds: 64, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 8 },
   surgeThresholdBps: 8_500,
   gpuSpeed: {
     T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,

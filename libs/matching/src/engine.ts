@@ -17,6 +17,7 @@ import {
   CATEGORIES,
   type Admission,
   type Category,
+  type Hold,
   type JobSpec,
   type Match,
   type MatchReceipt,
@@ -66,7 +67,13 @@ export class MatchingEngine {
   private readonly queued = new Map<string, QueueEntry>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly waiting = new Map<string, string>();
+  /** jobId → the node it holds */
+  private readonly holds = new Map<string, Hold>();
+  /** queued jobs whose waiting reason changed since the service last took them */
+  private readonly reasonChanged = new Set<string>();
   private lastRepriceAtMs: number | null = null;
+  /** hold choices made in the current matchPending call (bounded by maxHoldAttemptsPerCall) */
+  private holdAttempts = 0;
   /** category served first next: categories take turns (round robin), kept across calls */
   private categoryCursor = 0;
   readonly strategy: RoutingStrategy;
@@ -88,7 +95,12 @@ export class MatchingEngine {
     const existing = this.nodes.get(spec.nodeId);
     const market = this.marketFor(spec.gpuModel, spec.region);
     if (existing) {
+      if (existing.heldBy !== null) this.dropHold(existing.heldBy);
       existing.market.account(existing, -1);
+      if (existing.market !== market) {
+        existing.market.removeMember(existing);
+        market.addMember(existing);
+      }
       existing.spec = spec;
       existing.market = market;
       existing.staticScores = new NodeState(spec, market, this.config).staticScores;
@@ -98,12 +110,14 @@ export class MatchingEngine {
     const state = new NodeState(spec, market, this.config);
     this.nodes.set(spec.nodeId, state);
     this.nodeList.push(state);
+    market.addMember(state);
     market.account(state, 1);
   }
 
   setNodeOnline(nodeId: string, online: boolean, _atMs: number): void {
     const node = this.nodes.get(nodeId);
     if (!node || node.spec.online === online) return;
+    if (node.heldBy !== null) this.dropHold(node.heldBy);
     node.market.account(node, -1);
     node.spec = { ...node.spec, online };
     node.market.account(node, 1);
@@ -152,15 +166,17 @@ export class MatchingEngine {
     this.queued.set(job.jobId, entry);
     this.queues[job.category].push(entry);
     this.depth[job.category]++;
-    this.waiting.set(job.jobId, NOT_YET_ROUTED);
+    this.setWaiting(job.jobId, NOT_YET_ROUTED);
   }
 
   cancelJob(jobId: string): boolean {
     const entry = this.queued.get(jobId);
     if (!entry) return false;
+    this.dropHold(jobId);
     this.queued.delete(jobId);
     this.depth[entry.job.category]--;
     this.waiting.delete(jobId);
+    this.reasonChanged.delete(jobId);
     return true;
   }
 
@@ -217,6 +233,89 @@ export class MatchingEngine {
 
   waitingReason(jobId: string): string | undefined {
     return this.waiting.get(jobId);
+  }
+
+  /**
+   * Up to `max` queued jobs whose waiting reason changed since they were last taken, in
+   * submission order, with the node each holds: what the service reports on the log.
+   */
+  takeChangedWaiting(max: number): { jobId: string; reason: string; hold?: Hold }[] {
+    const out: { jobId: string; reason: string; hold?: Hold }[] = [];
+    for (const jobId of this.reasonChanged) {
+      if (out.length >= max) break;
+      this.reasonChanged.delete(jobId);
+      const reason = this.waiting.get(jobId);
+      if (reason === undefined || reason === NOT_YET_ROUTED) continue;
+      const hold = this.holds.get(jobId);
+      out.push(hold ? { jobId, reason, hold: { ...hold } } : { jobId, reason });
+    }
+    return out;
+  }
+
+  /** A report taken by takeChangedWaiting that could not be written: offer it again. */
+  reportWaitingAgain(jobId: string): void {
+    if (this.queued.has(jobId)) this.reasonChanged.add(jobId);
+  }
+
+  /** The node a queued job holds, if any. */
+  holdOf(jobId: string): Hold | undefined {
+    const h = this.holds.get(jobId);
+    return h ? { ...h } : undefined;
+  }
+
+  holdCount(): number {
+    return this.holds.size;
+  }
+
+  /**
+   * Apply a waiting report from the log (replay): the reason, and the node held or none. The
+   * reason is already on the log, so it does not count as changed.
+   */
+  recordWaiting(w: { jobId: string; reason: string; hold?: { nodeId: string; gpuCount: number; sinceMs: number } }): void {
+    if (!this.queued.has(w.jobId)) return;
+    this.waiting.set(w.jobId, w.reason);
+    this.reasonChanged.delete(w.jobId);
+    if (w.hold) this.recordHold({ jobId: w.jobId, ...w.hold });
+    else this.dropHold(w.jobId);
+  }
+
+  /**
+   * Apply a hold decided earlier (replaying the log): the job must still be queued and the node
+   * free of other holds; otherwise it is ignored, as the engine would not have placed it.
+   */
+  recordHold(hold: Hold): void {
+    const current = this.holds.get(hold.jobId);
+    if (current?.nodeId === hold.nodeId) return;
+    const node = this.nodes.get(hold.nodeId);
+    if (!this.queued.has(hold.jobId) || !node || node.heldBy !== null) return;
+    if (current) this.dropHold(hold.jobId);
+    this.placeHold({ ...hold });
+  }
+
+  private setWaiting(jobId: string, reason: string): void {
+    if (this.waiting.get(jobId) === reason) return;
+    this.waiting.set(jobId, reason);
+    this.reasonChanged.add(jobId);
+  }
+
+  private placeHold(hold: Hold): void {
+    const node = this.nodes.get(hold.nodeId)!;
+    invariant(node.heldBy === null, 'node held twice', { ...hold, heldBy: node.heldBy });
+    node.market.account(node, -1);
+    node.heldBy = hold.jobId;
+    node.market.account(node, 1);
+    this.holds.set(hold.jobId, hold);
+  }
+
+  private dropHold(jobId: string): Hold | undefined {
+    const hold = this.holds.get(jobId);
+    if (!hold) return undefined;
+    this.holds.delete(jobId);
+    const node = this.nodes.get(hold.nodeId)!;
+    node.market.account(node, -1);
+    node.heldBy = null;
+    node.market.account(node, 1);
+    return hold;
   }
 
   private validateJob(job: JobSpec): void {
@@ -319,6 +418,7 @@ export class MatchingEngine {
     const matched: { entry: QueueEntry; match: Match }[] = [];
     const parked: QueueEntry[] = [];
     let scanned = 0;
+    this.holdAttempts = 0;
     const limit = this.config.queue.maxScanPerCall;
     while (matches.length < maxMatches && scanned < limit) {
       // one round: the head of every non-empty category, in cyclic order from the persistent cursor
@@ -334,13 +434,13 @@ export class MatchingEngine {
         this.categoryCursor = (CATEGORIES.indexOf(category) + 1) % CATEGORIES.length;
         k = -1; // restart the cycle from the new cursor
         const known = this.waiting.get(entry.job.jobId);
-        if (known !== undefined && known !== NOT_YET_ROUTED && !this.mayHaveCapacity(entry.job)) {
+        if (known !== undefined && known !== NOT_YET_ROUTED && !this.holdReady(entry.job.jobId) && !this.mayTakeHold(entry.job, atMs) && !this.mayHaveCapacity(entry.job)) {
           parked.push(entry); // still no free capacity anywhere it could go: keep its reason, skip the search
           continue;
         }
-        const routed = this.route(entry.job, atMs);
+        const routed = this.routeQueued(entry.job, atMs);
         if ('waiting' in routed) {
-          this.waiting.set(entry.job.jobId, routed.waiting);
+          this.setWaiting(entry.job.jobId, routed.waiting);
           parked.push(entry);
           continue;
         }
@@ -357,6 +457,69 @@ export class MatchingEngine {
   }
 
   /**
+   * Route a queued job. A job holding a node routes with that node back in the supply (so it
+   * takes it, or a better one that freed up); if it still waits for capacity it keeps or takes a
+   * hold, and if it now waits for any other reason (a deadline that passed) it gives the hold up.
+   */
+  private routeQueued(job: JobSpec, atMs: number): { match: Match } | { waiting: string } {
+    const held = this.dropHold(job.jobId);
+    const routed = this.route(job, atMs);
+    if ('match' in routed) {
+      if (held) routed.match.receipt.hold = { nodeId: held.nodeId, sinceMs: held.sinceMs };
+      return routed;
+    }
+    if (!routed.waiting.startsWith(CAPACITY_REASON)) return routed;
+    const hold = held ?? this.chooseHold(job, atMs);
+    if (!hold) return routed;
+    this.placeHold(hold);
+    return { waiting: `${routed.waiting}; holding node ${hold.nodeId} until ${hold.gpuCount} of its GPUs are free` };
+  }
+
+  /** Cheap: could routing this job now give it a hold (so it must not skip the search)? */
+  private mayTakeHold(job: JobSpec, atMs: number): boolean {
+    const q = this.config.queue;
+    return (
+      !this.holds.has(job.jobId) &&
+      this.holds.size < q.maxHolds &&
+      this.holdAttempts < q.maxHoldAttemptsPerCall &&
+      atMs - job.submittedAtMs >= q.holdAfterMs &&
+      (job.requirements.gpuCount >= 2 || isBudgetAndDeadlineOnly(job))
+    );
+  }
+
+  private holdReady(jobId: string): boolean {
+    const hold = this.holds.get(jobId);
+    return hold !== undefined && this.nodes.get(hold.nodeId)!.freeGpus >= hold.gpuCount;
+  }
+
+  /**
+   * The node a large job should hold, if it has waited long enough and holds are left: among
+   * online, unheld nodes of its eligible markets that could ever fit it (busy or not), the one
+   * with the most free GPUs, then the best node-only score for the job, then the smallest nodeId.
+   * Markets are visited by key and their nodes by nodeId, so the choice, even when the scan is
+   * cut at maxHoldScan, does not depend on the order nodes were registered in.
+   */
+  private chooseHold(job: JobSpec, atMs: number): Hold | null {
+    if (!this.mayTakeHold(job, atMs)) return null;
+    this.holdAttempts++;
+    const q = this.config.queue;
+    const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
+    const eligible = screen.eligible.filter((e) => e.gpuCount >= 2).sort((a, b) => (a.market.key < b.market.key ? -1 : 1));
+    const v = variantIndex(job.latencyPreference, job.green);
+    const tee = job.requirements.tee;
+    let best: { node: NodeState; gpuCount: number } | null = null;
+    let scanned = 0;
+    for (const e of eligible) {
+      for (const node of e.market.members) {
+        if (++scanned > q.maxHoldScan) break;
+        if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+        if (!best || holdBefore(node, best.node, v)) best = { node, gpuCount: e.gpuCount };
+      }
+    }
+    return best ? { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: best.gpuCount, sinceMs: atMs } : null;
+  }
+
+  /**
    * Necessary condition for a match, cheap: some candidate market has a node with enough free
    * GPUs (TEE, VRAM, latency, budget and deadline are left to the full search).
    */
@@ -370,9 +533,11 @@ export class MatchingEngine {
   }
 
   private dequeueMatched(entry: QueueEntry): void {
+    this.dropHold(entry.job.jobId);
     this.queued.delete(entry.job.jobId);
     this.depth[entry.job.category]--;
     this.waiting.delete(entry.job.jobId);
+    this.reasonChanged.delete(entry.job.jobId);
   }
 
   /**
@@ -400,7 +565,8 @@ export class MatchingEngine {
         const holder = matched[i]!;
         const node = this.nodes.get(holder.match.nodeId)!;
         const need = sizeByMarket.get(node.market);
-        if (need === undefined || !node.spec.online || (job.requirements.tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+        // a node held (possibly since earlier in this call) cannot take the job back: skip it
+        if (need === undefined || !node.spec.online || node.heldBy !== null || (job.requirements.tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
         if (node.freeGpus + holder.match.gpuCount < need) continue;
         tried++;
         attempts++;
@@ -443,6 +609,7 @@ export class MatchingEngine {
 
   private reserve(match: Match): void {
     const node = this.nodes.get(match.nodeId)!;
+    invariant(node.heldBy === null, 'reservation on a held node', { nodeId: match.nodeId, heldBy: node.heldBy, jobId: match.jobId });
     invariant(node.spec.online && node.freeGpus >= match.gpuCount, 'reservation over capacity', {
       nodeId: match.nodeId,
       free: node.freeGpus,
@@ -584,6 +751,7 @@ export class MatchingEngine {
       waiting: [...this.waiting.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
       lastRepriceAtMs: this.lastRepriceAtMs,
       categoryCursor: this.categoryCursor,
+      holds: [...this.holds.values()].map((h) => ({ ...h })).sort(byId),
     };
   }
 
@@ -607,10 +775,23 @@ export class MatchingEngine {
     for (const j of s.queued) engine.submitJob(deserializeJob(j));
     engine.waiting.clear();
     for (const [jobId, reason] of s.waiting) engine.waiting.set(jobId, reason);
+    for (const h of s.holds ?? []) engine.recordHold(h);
+    // every restored reason counts as changed: the service reports what its own record lacks
+    engine.reasonChanged.clear();
+    for (const [jobId] of s.waiting) engine.reasonChanged.add(jobId);
     engine.lastRepriceAtMs = s.lastRepriceAtMs;
     engine.categoryCursor = s.categoryCursor ?? 0;
     return engine;
   }
+}
+
+/** hold preference: more free GPUs, then the better node-only score for the job, then the smaller nodeId */
+function holdBefore(a: NodeState, b: NodeState, v: number): boolean {
+  if (a.freeGpus !== b.freeGpus) return a.freeGpus > b.freeGpus;
+  const sa = a.staticScores[v]!;
+  const sb = b.staticScores[v]!;
+  if (sa !== sb) return sa > sb;
+  return a.spec.nodeId < b.spec.nodeId;
 }
 
 function cloneJob(job: JobSpec): JobSpec {

@@ -197,41 +197,46 @@ class TopTwo {
  * or node has an upper bound strictly below the current runner-up.
  */
 /** Scratch space of the market ordering, reused across calls (single-threaded, never escapes). */
-let scratchOrder = new Int32Array(256);
+let scratchHeap = new Int32Array(256);
 let scratchBounds = new Float64Array(256);
+
+/**
+ * Slack added to a market's bound: the bound sums its terms in another order than a total does,
+ * so it may round below the best total by a few ulps; scores are O(1), so this is far above that.
+ */
+const MARKET_BOUND_SLACK = 1e-9;
 
 export function indexedSearch(job: JobSpec, screen: MarketScreen, config: EngineConfig): SearchResult {
   const v = variantIndex(job.latencyPreference, job.green);
-  const w = config.weights;
   const eligible = screen.eligible;
+  const needTee = job.requirements.tee;
   const n = eligible.length;
-  // markets by upper bound, best first (insertion sort on parallel arrays: no closures on the hot path)
-  if (scratchOrder.length < n) {
-    scratchOrder = new Int32Array(n * 2);
+  if (scratchHeap.length < n) {
+    scratchHeap = new Int32Array(n * 2);
     scratchBounds = new Float64Array(n * 2);
   }
-  const order = scratchOrder;
+  // markets by upper bound, best first, as a binary max-heap over parallel arrays (most decisions
+  // visit a few markets of many: building is O(n), each visit O(log n), no closures, no allocation)
+  const heap = scratchHeap;
   const bounds = scratchBounds;
+  let size = 0;
   for (let i = 0; i < n; i++) {
     const e = eligible[i]!;
-    // upper bound of any total in this market: best packing, pool bonus if surging, best node-only score
-    const bound = totalScore(groupConstant(e.marketConst, w.packFit, e.market.surge ? w.reservedLiquidity : 0), e.market.bestStaticFor(v, e.gpuCount));
-    let j = i;
-    while (j > 0 && marketBefore(bound, e, bounds[j - 1]!, eligible[order[j - 1]!]!)) {
-      order[j] = order[j - 1]!;
-      bounds[j] = bounds[j - 1]!;
-      j--;
-    }
-    order[j] = i;
-    bounds[j] = bound;
+    const nodePart = e.market.nodePartBound(v, e.gpuCount, needTee);
+    if (nodePart === -Infinity) continue; // no indexed node with enough free GPUs
+    bounds[i] = e.marketConst + nodePart + MARKET_BOUND_SLACK;
+    heap[size++] = i;
   }
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, size, i, bounds, eligible);
   const top = new TopTwo();
-  const needTee = job.requirements.tee;
   const maxLatencyMs = job.requirements.maxLatencyMs ?? Infinity;
   const minVramGiB = job.requirements.minVramGiB;
-  for (let k = 0; k < n; k++) {
-    if (bounds[k]! < top.threshold() || bounds[k] === -Infinity) break;
-    const e = eligible[order[k]!]!;
+  while (size > 0) {
+    const idx = heap[0]!;
+    if (bounds[idx]! < top.threshold()) break;
+    heap[0] = heap[--size]!;
+    siftDown(heap, size, 0, bounds, eligible);
+    const e = eligible[idx]!;
     const market = e.market;
     const surge = market.surge;
     const groups = market.activeGroups;
@@ -244,20 +249,35 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
       const groupConst = groupConstant(e.marketConst, packFit, reservedLiquidity);
       if (totalScore(groupConst, group.heads[v]!) < top.threshold()) continue;
       const list = group.lists[v]!;
-      const nodes = list.nodes;
       const scores = list.scores;
+      const vram = list.vramGiB;
+      const latency = list.latencyMs;
+      const count = list.length;
       let passed = 0;
-      for (let i = 0; i < nodes.length && passed < 2; i++) {
+      for (let i = 0; i < count && passed < 2; i++) {
         const total = totalScore(groupConst, scores[i]!);
         if (total < top.threshold()) break;
-        const node = nodes[i]!;
-        if (node.spec.vramGiB < minVramGiB || (checkLatency && node.spec.latencyMs > maxLatencyMs)) continue;
+        if (vram[i]! < minVramGiB || (checkLatency && latency[i]! > maxLatencyMs)) continue;
         passed++;
-        top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
+        top.offer({ node: list.nodes[i]!, eligible: e, packFit, reservedLiquidity, total });
       }
     }
   }
   return { best: top.best, runnerUp: top.runnerUp, candidatesConsidered: top.scored };
+}
+
+function siftDown(heap: Int32Array, size: number, at: number, bounds: Float64Array, eligible: EligibleMarket[]): void {
+  const item = heap[at]!;
+  for (;;) {
+    let child = 2 * at + 1;
+    if (child >= size) break;
+    const right = child + 1;
+    if (right < size && marketBefore(bounds[heap[right]!]!, eligible[heap[right]!]!, bounds[heap[child]!]!, eligible[heap[child]!]!)) child = right;
+    if (!marketBefore(bounds[heap[child]!]!, eligible[heap[child]!]!, bounds[item]!, eligible[item]!)) break;
+    heap[at] = heap[child]!;
+    at = child;
+  }
+  heap[at] = item;
 }
 
 function marketBefore(boundA: number, a: EligibleMarket, boundB: number, b: EligibleMarket): boolean {
@@ -283,7 +303,7 @@ export function fullScanSearch(
   const tee = job.requirements.tee;
   for (const node of nodes) {
     const e = byMarket.get(node.market);
-    if (!e || !node.spec.online) continue;
+    if (!e || !node.spec.online || node.heldBy !== null) continue;
     const free = node.freeGpus;
     if (free < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
     const packFit = packFitTerm(config, e.gpuCount, free, !tee && node.spec.tee);

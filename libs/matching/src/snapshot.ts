@@ -1,4 +1,4 @@
-import type { JobSpec, NodeSpec } from './types';
+import type { Hold, JobSpec, NodeSpec } from './types';
 
 export const SNAPSHOT_FORMAT = 'starminer-matching-snapshot/1' as const;
 
@@ -17,6 +17,8 @@ export interface EngineSnapshot {
   lastRepriceAtMs: number | null;
   /** round-robin position among categories (absent in older snapshots = 0) */
   categoryCursor?: number;
+  /** nodes held for large jobs (absent in older snapshots = none) */
+  holds?: Hold[];
 }
 
 export const serializeNode = (n: NodeSpec): SerializedNode => ({ ...n, stakeWei: n.stakeWei.toString() });

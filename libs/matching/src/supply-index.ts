@@ -1,7 +1,7 @@
 import { BPS, type EngineConfig } from './config';
 import { invariant } from './errors';
 import { priceWeiPerGpuHour } from './pricing';
-import { nodeStaticScores, VARIANT_COUNT } from './scoring';
+import { nodeStaticScores, packFitTerm, reservedLiquidityTerm, VARIANT_COUNT } from './scoring';
 import { TIERS, type NodeSpec } from './types';
 
 /**
@@ -14,6 +14,8 @@ import { TIERS, type NodeSpec } from './types';
  */
 export class NodeState {
   reservedGpus = 0;
+  /** the job holding this node (see QueueConfig.holdAfterMs): no other job is placed on it */
+  heldBy: string | null = null;
   group: Group | null = null;
   market: Market;
   staticScores: Float64Array;
@@ -57,6 +59,9 @@ export function latencyBandOf(latencyMs: number): number {
 class RankedList {
   nodes: NodeState[] = [];
   scores = new Float64Array(8);
+  /** per-node VRAM and latency in the same order: the per-node filters read these, not node.spec */
+  vramGiB = new Float64Array(8);
+  latencyMs = new Float64Array(8);
 
   get length(): number {
     return this.nodes.length;
@@ -80,12 +85,16 @@ class RankedList {
     const n = this.nodes.length;
     const at = this.lowerBound(score, node.spec.nodeId);
     if (n + 1 > this.scores.length) {
-      const grown = new Float64Array(this.scores.length * 2);
-      grown.set(this.scores);
-      this.scores = grown;
+      this.scores = grow(this.scores);
+      this.vramGiB = grow(this.vramGiB);
+      this.latencyMs = grow(this.latencyMs);
     }
     this.scores.copyWithin(at + 1, at, n);
+    this.vramGiB.copyWithin(at + 1, at, n);
+    this.latencyMs.copyWithin(at + 1, at, n);
     this.scores[at] = score;
+    this.vramGiB[at] = node.spec.vramGiB;
+    this.latencyMs[at] = node.spec.latencyMs;
     this.nodes.splice(at, 0, node);
   }
 
@@ -94,8 +103,16 @@ class RankedList {
     const at = this.lowerBound(score, node.spec.nodeId);
     invariant(this.nodes[at] === node, 'node missing from its group', { nodeId: node.spec.nodeId });
     this.scores.copyWithin(at, at + 1, n);
+    this.vramGiB.copyWithin(at, at + 1, n);
+    this.latencyMs.copyWithin(at, at + 1, n);
     this.nodes.splice(at, 1);
   }
+}
+
+function grow(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(a.length * 2);
+  grown.set(a);
+  return grown;
 }
 
 export class Group {
@@ -156,6 +173,8 @@ export class Market {
   perGpuHourWei: bigint[] = [];
   /** the same as floats, for fast screening (exact bigint is used at the budget boundary and in quotes) */
   perGpuHourWeiApprox: number[] = [];
+  /** every node registered in this market, by nodeId (for choosing holds, which may be on busy nodes) */
+  readonly members: NodeState[] = [];
   /** non-empty groups, in no particular order (the search does not depend on it) */
   readonly activeGroups: Group[] = [];
   /**
@@ -164,6 +183,15 @@ export class Market {
    * change to this market's index, so a routing decision bounds an untouched market in O(1).
    */
   private bestStatic: (Float64Array | null)[] = new Array<Float64Array | null>(VARIANT_COUNT).fill(null);
+  /**
+   * Cached bound of the node-dependent part of a total, per (variant, TEE needed, surge, GPUs):
+   * the best packFit + reservedLiquidity + nodeStatic over the groups a job could use. An entry
+   * is valid while its stamp equals `indexVersion`, which every change to the index bumps.
+   */
+  private readonly groupBound: Float64Array;
+  private readonly groupBoundStamp: Uint32Array;
+  private indexVersion = 1;
+  private readonly slots: number;
   readonly basePriceWeiPerGpuHour: bigint | undefined;
 
   constructor(
@@ -173,6 +201,9 @@ export class Market {
   ) {
     this.key = marketKey(gpuClass, region);
     const slots = config.maxGpusPerNode + 1;
+    this.slots = slots;
+    this.groupBound = new Float64Array(VARIANT_COUNT * 4 * slots);
+    this.groupBoundStamp = new Uint32Array(VARIANT_COUNT * 4 * slots);
     this.registeredByGpuCount = new Array<number>(slots).fill(0);
     this.onlineByGpuCount = new Array<number>(slots).fill(0);
     this.groups = Array.from({ length: 4 * LATENCY_BAND_FLOORS_MS.length }, () => new Array<Group | undefined>(slots).fill(undefined));
@@ -210,10 +241,58 @@ export class Market {
     return gpuCount < table.length ? table[gpuCount]! : -Infinity;
   }
 
+  addMember(node: NodeState): void {
+    this.members.splice(this.memberIndex(node.spec.nodeId), 0, node);
+  }
+
+  removeMember(node: NodeState): void {
+    const at = this.memberIndex(node.spec.nodeId);
+    invariant(this.members[at] === node, 'node missing from its market', { nodeId: node.spec.nodeId });
+    this.members.splice(at, 1);
+  }
+
+  private memberIndex(nodeId: string): number {
+    let lo = 0;
+    let hi = this.members.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.members[mid]!.spec.nodeId < nodeId) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Upper bound of packFit + reservedLiquidity + nodeStatic (variant v) over every indexed node a
+   * job needing `gpuCount` GPUs (and TEE or not) could take here. Summed in another order than
+   * a total, so the caller adds a small slack before comparing it with totals.
+   */
+  nodePartBound(v: number, gpuCount: number, needTee: boolean): number {
+    if (gpuCount >= this.slots) return -Infinity;
+    const surge = this.surge;
+    const at = ((v * 2 + (needTee ? 1 : 0)) * 2 + (surge ? 1 : 0)) * this.slots + gpuCount;
+    if (this.groupBoundStamp[at] === this.indexVersion) return this.groupBound[at]!;
+    let best = -Infinity;
+    for (const group of this.activeGroups) {
+      if (group.freeGpus < gpuCount || (needTee && group.combo < 2)) continue;
+      const packFit = packFitTerm(this.config, gpuCount, group.freeGpus, !needTee && group.combo >= 2);
+      const x = packFit + reservedLiquidityTerm(this.config, surge, (group.combo & 1) === 1) + group.heads[v]!;
+      if (x > best) best = x;
+    }
+    this.groupBound[at] = best;
+    this.groupBoundStamp[at] = this.indexVersion;
+    return best;
+  }
+
   /** Add (+1) or remove (−1) a node's contribution to counters and groups. */
   account(node: NodeState, sign: 1 | -1): void {
     const spec = node.spec;
     this.bestStatic.fill(null);
+    this.indexVersion = (this.indexVersion + 1) >>> 0;
+    if (this.indexVersion === 0) {
+      this.groupBoundStamp.fill(0); // wrapped after 2^32 changes: forget every entry
+      this.indexVersion = 1;
+    }
     this.registeredByGpuCount[spec.gpuCount]! += sign;
     bump(this.vramCounts, spec.vramGiB, sign);
     bump(this.latencyCounts, spec.latencyMs, sign);
@@ -239,7 +318,7 @@ export class Market {
     }
     invariant(node.group === null, 'node indexed twice', { nodeId: spec.nodeId });
     const free = node.freeGpus;
-    if (!spec.online || free === 0) return;
+    if (!spec.online || free === 0 || node.heldBy !== null) return;
     const combo = comboOf(spec.tee, node.inPool);
     const band = latencyBandOf(spec.latencyMs);
     const slot = combo * LATENCY_BAND_FLOORS_MS.length + band;

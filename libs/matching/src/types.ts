@@ -126,6 +126,17 @@ export interface MatchReceipt {
   surge: boolean;
   /** set when this job's first choice in the same matchPending call was given up to place another job */
   rerouted?: { forJobId: string; fromNodeId: string };
+  /** set when the job held a node while it waited (it may still have been placed elsewhere) */
+  hold?: { nodeId: string; sinceMs: number };
+}
+
+/** A node held for a large job that has waited too long for capacity (QueueConfig.holdAfterMs). */
+export interface Hold {
+  jobId: string;
+  nodeId: string;
+  /** GPUs the job needs on that node */
+  gpuCount: number;
+  sinceMs: number;
 }
 
 export interface Match {
