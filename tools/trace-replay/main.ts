@@ -33,11 +33,12 @@ function main(): void {
   const gpus = nodes.reduce((s, n) => s + n.gpus, 0);
   console.log(`trace replay: ${pods.length} GPU pods from #${start}, arrivals ×${speedup} faster, (${skippedCpuOnly} CPU-only skipped) on ${nodes.length} nodes / ${gpus} GPUs`);
   const t0 = performance.now();
-  const reports = replay(pods, nodes);
+  const reports = replay(pods, nodes, { schedulers: ['engine', 'engine-no-holds', 'fifo-strict', 'fifo-skip'] });
   for (const r of reports) {
     console.log(
-      `${r.scheduler.padEnd(22)} wait p50 ${r.waitP50Sec.toFixed(0).padStart(8)} s  p95 ${r.waitP95Sec.toFixed(0).padStart(9)} s  ` +
-        `GPU utilization ${(r.gpuUtilization * 100).toFixed(1)} %  placed ${r.placed}/${r.jobs}  never placed ${r.neverPlaced}`,
+      `${r.scheduler.padEnd(22)} wait p50 ${r.waitP50Sec.toFixed(0).padStart(8)} s  p95 ${r.waitP95Sec.toFixed(0).padStart(9)} s  max ${r.waitMaxSec.toFixed(0).padStart(9)} s  ` +
+        `GPU utilization ${(r.gpuUtilization * 100).toFixed(1)} %  placed ${r.placed}/${r.jobs}  never placed ${r.neverPlaced}  ` +
+        `| ${r.multiGpu.jobs} pods of 2+ GPUs: p95 ${r.multiGpu.waitP95Sec.toFixed(0)} s, max ${r.multiGpu.waitMaxSec.toFixed(0)} s`,
     );
   }
   console.log(JSON.stringify({ replay: 'alibaba-v2023', podsFile, nodesFile, start, speedup, nodeEvery, pods: pods.length, nodes: nodes.length, gpus, seconds: Math.round((performance.now() - t0) / 100) / 10, reports }));

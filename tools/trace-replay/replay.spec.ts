@@ -33,5 +33,17 @@ describe('trace replay on a slice of the real Alibaba 2023 trace', () => {
     expect(engine!.waitP95Sec).toBeLessThan(fifoSkip!.waitP95Sec);
     expect(engine!.gpuUtilization).toBeGreaterThanOrEqual(fifoSkip!.gpuUtilization);
     expect(engine!.neverPlaced).toBeLessThanOrEqual(Math.min(fifoStrict!.neverPlaced, fifoSkip!.neverPlaced));
+    // pods of 2+ GPUs, which fragmentation starves under first-fit
+    expect(engine!.multiGpu.waitMaxSec).toBeLessThan(fifoSkip!.multiGpu.waitMaxSec);
+  });
+
+  it('given overload (all GPU pods, every 8th node, arrivals 100x faster), then holds halve the longest wait of pods asking 2+ GPUs, at the same utilization', () => {
+    const overloaded = scaleArrivals(all, 100);
+    const every8th = parseNodes(readFileSync(join(TRACES, 'alibaba_v2023_openb_node_list_gpu_node.csv'), 'utf8')).filter((_, i) => i % 8 === 0);
+    const [withHolds, withoutHolds] = replay(overloaded, every8th, { schedulers: ['engine', 'engine-no-holds'] });
+    expect(withHolds!.multiGpu.jobs).toBeGreaterThan(50);
+    expect(withHolds!.multiGpu.waitMaxSec * 2).toBeLessThanOrEqual(withoutHolds!.multiGpu.waitMaxSec);
+    expect(withHolds!.waitMaxSec).toBeLessThan(withoutHolds!.waitMaxSec);
+    expect(Math.abs(withHolds!.gpuUtilization - withoutHolds!.gpuUtilization)).toBeLessThan(0.005);
   });
 });

@@ -98,6 +98,9 @@ export interface SchedulerReport {
   waitP50Sec: number;
   waitP95Sec: number;
   waitMeanSec: number;
+  waitMaxSec: number;
+  /** pods asking 2+ GPUs (all on one node): the ones fragmentation starves */
+  multiGpu: { jobs: number; placed: number; waitP95Sec: number; waitMaxSec: number };
   gpuUtilization: number;
 }
 
@@ -185,10 +188,14 @@ function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): Sc
     }
   }
   const waits: number[] = [];
+  const multiWaits: number[] = [];
   pods.forEach((p, i) => {
-    if (Number.isFinite(startSec[i])) waits.push(startSec[i]! - p.arrivalSec);
+    if (!Number.isFinite(startSec[i])) return;
+    waits.push(startSec[i]! - p.arrivalSec);
+    if (p.gpus >= 2) multiWaits.push(startSec[i]! - p.arrivalSec);
   });
   waits.sort((a, b) => a - b);
+  multiWaits.sort((a, b) => a - b);
   const windowSec = Math.max(1, windowEnd - windowStart);
   return {
     scheduler: scheduler.name,
@@ -198,13 +205,20 @@ function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): Sc
     waitP50Sec: percentile(waits, 50),
     waitP95Sec: percentile(waits, 95),
     waitMeanSec: waits.length ? waits.reduce((s, x) => s + x, 0) / waits.length : 0,
+    waitMaxSec: waits.length ? waits[waits.length - 1]! : 0,
+    multiGpu: {
+      jobs: pods.filter((p) => p.gpus >= 2).length,
+      placed: multiWaits.length,
+      waitP95Sec: percentile(multiWaits, 95),
+      waitMaxSec: multiWaits.length ? multiWaits[multiWaits.length - 1]! : 0,
+    },
     gpuUtilization: busyGpuSec / (totalGpus * windowSec),
   };
 }
 
 const urgencyOf = (qos: string): Urgency => (qos === 'LS' ? 'high' : qos === 'BE' ? 'low' : 'normal');
 
-function engineScheduler(nodes: TraceNode[], config: EngineConfig): Scheduler {
+function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engine'): Scheduler {
   const engine = new MatchingEngine(config);
   nodes.forEach((n) => {
     const spec: NodeSpec = {
@@ -227,7 +241,7 @@ function engineScheduler(nodes: TraceNode[], config: EngineConfig): Scheduler {
   });
   const byJob = new Map<string, number>();
   return {
-    name: 'engine',
+    name,
     submit(pod, index, atSec) {
       const job: JobSpec = {
         jobId: `p${index}`,
@@ -297,14 +311,20 @@ function fifoScheduler(nodes: TraceNode[], mode: 'strict' | 'skip'): Scheduler {
 
 export interface ReplayOptions {
   config?: EngineConfig;
-  schedulers?: ('engine' | 'fifo-strict' | 'fifo-skip')[];
+  /** 'engine-no-holds': the engine with holds off (maxHolds 0), to see what holds change */
+  schedulers?: ('engine' | 'engine-no-holds' | 'fifo-strict' | 'fifo-skip')[];
 }
 
 export function replay(pods: TracePod[], nodes: TraceNode[], options: ReplayOptions = {}): SchedulerReport[] {
   const totalGpus = nodes.reduce((s, n) => s + n.gpus, 0);
   const config = options.config ?? { ...DEFAULT_ENGINE_CONFIG, queue: { ...DEFAULT_ENGINE_CONFIG.queue, maxScanPerCall: 100_000 } };
   const which = options.schedulers ?? ['engine', 'fifo-strict', 'fifo-skip'];
-  return which.map((s) =>
-    simulate(pods, totalGpus, s === 'engine' ? engineScheduler(nodes, config) : fifoScheduler(nodes, s === 'fifo-strict' ? 'strict' : 'skip')),
-  );
+  const noHolds: EngineConfig = { ...config, queue: { ...config.queue, maxHolds: 0 } };
+  const schedulerOf = (s: (typeof which)[number]): Scheduler =>
+    s === 'engine'
+      ? engineScheduler(nodes, config)
+      : s === 'engine-no-holds'
+        ? engineScheduler(nodes, noHolds, 'engine-no-holds')
+        : fifoScheduler(nodes, s === 'fifo-strict' ? 'strict' : 'skip');
+  return which.map((s) => simulate(pods, totalGpus, schedulerOf(s)));
 }

@@ -57,6 +57,8 @@ export interface QueueConfig {
   holdAfterMs: number;
   /** holds at once, across the market (0 turns holds off); each idles part of a node while it fills */
   maxHolds: number;
+  /** share of a (class, region) market's online GPUs that may be held at once, in basis points */
+  maxHeldShareBps: number;
   /** nodes looked at when choosing a node to hold, and hold choices made per matchPending call */
   maxHoldScan: number;
   maxHoldAttemptsPerCall: number;
@@ -147,7 +149,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     smoothingBps: 3_000,
     repriceIntervalMs: 60_000,
   },
-  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 600_000, maxHolds: 64, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 8 },
+  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 600_000, maxHolds: 64, maxHeldShareBps: 1_000, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 8 },
   surgeThresholdBps: 8_500,
   gpuSpeed: {
     T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,

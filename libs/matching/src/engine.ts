@@ -303,6 +303,7 @@ export class MatchingEngine {
     invariant(node.heldBy === null, 'node held twice', { ...hold, heldBy: node.heldBy });
     node.market.account(node, -1);
     node.heldBy = hold.jobId;
+    node.market.heldGpus += node.spec.gpuCount;
     node.market.account(node, 1);
     this.holds.set(hold.jobId, hold);
   }
@@ -314,6 +315,7 @@ export class MatchingEngine {
     const node = this.nodes.get(hold.nodeId)!;
     node.market.account(node, -1);
     node.heldBy = null;
+    node.market.heldGpus -= node.spec.gpuCount;
     node.market.account(node, 1);
     return hold;
   }
@@ -510,8 +512,10 @@ export class MatchingEngine {
     let best: { node: NodeState; gpuCount: number } | null = null;
     let scanned = 0;
     for (const e of eligible) {
+      const heldCap = (e.market.totalGpus * q.maxHeldShareBps) / BPS;
       for (const node of e.market.members) {
         if (++scanned > q.maxHoldScan) break;
+        if (e.market.heldGpus > 0 && e.market.heldGpus + node.spec.gpuCount > heldCap) continue; // one hold per market always allowed
         if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
         if (!best || holdBefore(node, best.node, v)) best = { node, gpuCount: e.gpuCount };
       }

@@ -159,6 +159,8 @@ export class Market {
   /** GPUs of online nodes, and how many of them are reserved */
   totalGpus = 0;
   usedGpus = 0;
+  /** GPUs of nodes held for large jobs (whole nodes, busy or not) */
+  heldGpus = 0;
   /** registered nodes (online or not) by GPU count, and online nodes by GPU count: for waiting reasons */
   readonly registeredByGpuCount: number[];
   readonly onlineByGpuCount: number[];
