@@ -57,6 +57,8 @@ export class JobView {
   @Column({ ...WEI_COLUMN, nullable: true }) priceWeiPerHour!: bigint | null;
   @Column({ ...WEI_COLUMN, nullable: true }) costWei!: bigint | null;
   @Column({ type: 'jsonb', nullable: true }) quote!: object | null;
+  /** the matching engine's receipt: candidates, winner and runner-up term by term, price terms, engine version */
+  @Column({ type: 'jsonb', nullable: true }) receipt!: object | null;
   @Column({ type: 'text', nullable: true }) contractAddress!: string | null;
   @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
   @Column({ type: 'text', nullable: true }) openTxHash!: string | null;

@@ -48,6 +48,7 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
         priceWeiPerHour: e.data.priceWeiPerHour,
         costWei: e.data.costWei,
         quote: e.data.quote,
+        receipt: e.data.receipt,
       });
       return;
     case 'JobCancelled':
@@ -123,6 +124,7 @@ export function jobToResponse(j: JobView) {
     priceWeiPerHour: j.priceWeiPerHour?.toString() ?? null,
     costWei: j.costWei?.toString() ?? null,
     quote: j.quote ?? null,
+    receipt: j.receipt ?? null,
     contractAddress: j.contractAddress,
     deadlineUnixSec: j.deadlineUnixSec === null ? null : Number(j.deadlineUnixSec),
     txHashes: { open: j.openTxHash, settle: j.settleTxHash },

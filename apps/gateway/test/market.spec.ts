@@ -65,6 +65,10 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(costWei).toBeLessThanOrEqual(50n * AGPU);
     expect(await agpuBalance(market.chain.publicClient, { token, account: agent.account.address })).toBe(providerBefore + costWei);
     expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(requesterBefore - costWei);
+    // the requester sees the price and why this node: the engine's quote and receipt
+    expect(done.quote).toMatchObject({ costWei: done.costWei });
+    expect(done.receipt).toMatchObject({ jobId, winner: { nodeId: agent.nodeId }, price: { costWei: done.costWei } });
+    expect(String(done.receipt!.engineVersion)).toMatch(/^starminer-matching\//);
 
     // the Idempotency-Key gives the first answer again and appends nothing
     const jobsBefore = await market.count('trade.job.>');

@@ -83,7 +83,11 @@ export interface EngineConfig {
   };
 }
 
-export const ENGINE_VERSION = 'starminer-matching/1.0.0';
+/**
+ * In every receipt, and the key of the matching service's snapshot (a new version rebuilds from
+ * the log). 1.1.0: holds for large jobs.
+ */
+export const ENGINE_VERSION = 'starminer-matching/1.1.0';
 export const BPS = 10_000;
 
 const usd = (dollars: string): bigint => {

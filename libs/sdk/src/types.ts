@@ -55,6 +55,10 @@ export interface Job {
   nodeId: string | null;
   priceWeiPerHour: string | null;
   costWei: string | null;
+  /** the price as quoted at match time: base, tier, utilization multiplier, total */
+  quote?: Record<string, unknown> | null;
+  /** why this node: candidates considered, winner and runner-up score term by term, engine version */
+  receipt?: Record<string, unknown> | null;
   contractAddress: `0x${string}` | null;
   deadlineUnixSec?: number | null;
   txHashes: { open: string | null; settle: string | null };
