@@ -41,8 +41,8 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
   private readonly online = new Map<string, boolean>();
   /** Jobs this instance matched and appended, whose JobMatched has not come back yet. */
   private readonly ownMatches = new Set<string>();
-  /** Waiting reasons this instance appended, whose JobWaiting has not come back yet. */
-  private readonly ownWaiting = new Map<string, string>();
+  /** Waiting reasons this instance appended, in order, whose JobWaiting has not come back yet. */
+  private readonly ownWaiting = new Map<string, string[]>();
   private readonly waitingReasons = new Map<string, string>();
   private lastEventMs = 0;
   private caughtUp = false;
@@ -174,9 +174,10 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
         this.engine.submitJob(jobSpecOf(e.data, e.occurredAt));
         return;
       case 'JobWaiting':
-        // this instance's own report coming back: its engine already is in that state
-        if (this.ownWaiting.get(e.data.jobId) === e.data.reason) {
-          this.ownWaiting.delete(e.data.jobId);
+        // this instance's own report coming back (they come back in the order appended): its engine
+        // already was in that state
+        if (this.ownWaiting.get(e.data.jobId)?.[0] === e.data.reason) {
+          this.forgetOwnWaiting(e.data.jobId, 'first');
           return;
         }
         // replay, or another instance's decision: the reason and the node held (if any)
@@ -273,20 +274,33 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
    * engine keeps the rest for the next rounds.
    */
   private async reportWaiting(): Promise<void> {
-    for (const { jobId, reason, hold } of this.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX)) {
-      if (this.waitingReasons.get(jobId) === reason) continue;
+    const batch = this.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX).map((w) => w.jobId);
+    for (let i = 0; i < batch.length; i++) {
+      const jobId = batch[i]!;
+      // read now, not when the batch was taken: events applied meanwhile may have moved the job on
+      const reason = this.engine.waitingReason(jobId);
+      if (reason === undefined || this.waitingReasons.get(jobId) === reason) continue;
+      const hold = this.engine.holdOf(jobId);
       const command = hold ? { type: 'RecordWaiting' as const, reason, hold: { nodeId: hold.nodeId, gpuCount: hold.gpuCount, sinceMs: hold.sinceMs } } : { type: 'RecordWaiting' as const, reason };
-      this.ownWaiting.set(jobId, reason);
+      this.ownWaiting.set(jobId, [...(this.ownWaiting.get(jobId) ?? []), reason]);
       try {
         const { events } = await this.rt.execute('job', jobId, jobDecider, command, { correlationId: jobId, causationId: jobId, actor: 'service:matching' });
-        if (events.length === 0) this.ownWaiting.delete(jobId); // the job had moved on: nothing comes back
+        if (events.length === 0) this.forgetOwnWaiting(jobId, 'last'); // the job had moved on: nothing comes back
       } catch (err) {
-        this.ownWaiting.delete(jobId);
-        this.engine.reportWaitingAgain(jobId);
+        this.forgetOwnWaiting(jobId, 'last');
+        for (const rest of batch.slice(i)) this.engine.reportWaitingAgain(rest);
         throw err;
       }
       this.waitingReasons.set(jobId, reason);
     }
+  }
+
+  private forgetOwnWaiting(jobId: string, which: 'first' | 'last'): void {
+    const reasons = this.ownWaiting.get(jobId);
+    if (!reasons) return;
+    if (which === 'first') reasons.shift();
+    else reasons.pop();
+    if (reasons.length === 0) this.ownWaiting.delete(jobId);
   }
 }
 

@@ -129,13 +129,15 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
       expect(held.type === 'JobWaiting' && held.data.hold).toMatchObject({ nodeId: 'node-h', gpuCount: 8 });
       expect(held.type === 'JobWaiting' && held.data.reason).toMatch(/holding node node-h until 8 of its GPUs are free/);
 
-      // restart from the log alone: the hold is replayed, so a small job may not take node-h
+      // restart from the log alone, with holds that this instance would never take itself: only
+      // the replayed hold can keep a small job off node-h
       await app!.close();
       app = undefined;
       const pg = new Client({ connectionString: db.url });
       await pg.connect();
       await pg.query('DELETE FROM matching.engine_snapshots');
       await pg.end();
+      process.env.MATCHING_HOLD_AFTER_MS = String(7 * 24 * 3600_000);
       await boot();
       await submit('small-2', 'A100', 1);
       const small2 = await waitFor('small-2', 'JobWaiting');

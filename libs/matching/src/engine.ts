@@ -95,12 +95,14 @@ export class MatchingEngine {
     const existing = this.nodes.get(spec.nodeId);
     const market = this.marketFor(spec.gpuModel, spec.region);
     if (existing) {
-      if (existing.heldBy !== null) this.dropHold(existing.heldBy);
+      // a reputation or stake update keeps a hold; a change that makes the node unfit for its holder ends it
+      if (existing.heldBy !== null && !this.holdSurvives(existing, spec, market)) this.dropHold(existing.heldBy);
       existing.market.account(existing, -1);
       if (existing.market !== market) {
         existing.market.removeMember(existing);
         market.addMember(existing);
       }
+      if (existing.heldBy !== null) market.heldGpus += spec.gpuCount - existing.spec.gpuCount;
       existing.spec = spec;
       existing.market = market;
       existing.staticScores = new NodeState(spec, market, this.config).staticScores;
@@ -112,6 +114,19 @@ export class MatchingEngine {
     this.nodeList.push(state);
     market.addMember(state);
     market.account(state, 1);
+  }
+
+  private holdSurvives(node: NodeState, spec: NodeSpec, market: Market): boolean {
+    const hold = this.holds.get(node.heldBy!)!;
+    const job = this.queued.get(hold.jobId)!.job;
+    return (
+      market === node.market &&
+      spec.online &&
+      spec.gpuCount >= hold.gpuCount &&
+      (!job.requirements.tee || spec.tee) &&
+      spec.vramGiB >= job.requirements.minVramGiB &&
+      (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs)
+    );
   }
 
   setNodeOnline(nodeId: string, online: boolean, _atMs: number): void {
@@ -287,7 +302,11 @@ export class MatchingEngine {
     const current = this.holds.get(hold.jobId);
     if (current?.nodeId === hold.nodeId) return;
     const node = this.nodes.get(hold.nodeId);
-    if (!this.queued.has(hold.jobId) || !node || node.heldBy !== null) return;
+    // a hold the engine could not have taken now (node gone offline or shrunk since) is not applied
+    if (!this.queued.has(hold.jobId) || !node || node.heldBy !== null || !node.spec.online || node.spec.gpuCount < hold.gpuCount) {
+      if (current) this.dropHold(hold.jobId);
+      return;
+    }
     if (current) this.dropHold(hold.jobId);
     this.placeHold({ ...hold });
   }

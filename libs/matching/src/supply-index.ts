@@ -177,7 +177,7 @@ export class Market {
   perGpuHourWeiApprox: number[] = [];
   /** every node registered in this market, by nodeId (for choosing holds, which may be on busy nodes) */
   readonly members: NodeState[] = [];
-  /** non-empty groups, in no particular order (the search does not depend on it) */
+  /** non-empty groups, in canonical order (combo, latency band, free GPUs) */
   readonly activeGroups: Group[] = [];
   /**
    * Cached upper bounds of the node-only score: bestStatic[v][g] = best nodeStatic in variant v
@@ -311,9 +311,7 @@ export class Market {
         group.remove(node);
         node.group = null;
         if (group.size === 0) {
-          const at = this.activeGroups.indexOf(group);
-          this.activeGroups[at] = this.activeGroups[this.activeGroups.length - 1]!;
-          this.activeGroups.pop();
+          this.activeGroups.splice(this.activeGroups.indexOf(group), 1);
         }
       }
       return;
@@ -329,7 +327,13 @@ export class Market {
       group = new Group(combo, free, band);
       this.groups[slot]![free] = group;
     }
-    if (group.size === 0) this.activeGroups.push(group);
+    if (group.size === 0) {
+      // canonical order (combo, latency band, free GPUs), whatever the history: a restored engine
+      // visits groups in the same order and its receipts count the same candidates
+      let at = 0;
+      while (at < this.activeGroups.length && groupBefore(this.activeGroups[at]!, group)) at++;
+      this.activeGroups.splice(at, 0, group);
+    }
     group.insert(node);
     node.group = group;
   }
@@ -361,6 +365,9 @@ export class Market {
     return false;
   }
 }
+
+const groupBefore = (a: Group, b: Group): boolean =>
+  a.combo !== b.combo ? a.combo < b.combo : a.latencyBand !== b.latencyBand ? a.latencyBand < b.latencyBand : a.freeGpus < b.freeGpus;
 
 function bump(counts: Map<number, number>, key: number, sign: 1 | -1): void {
   const next = (counts.get(key) ?? 0) + sign;

@@ -11,11 +11,11 @@ const cfg = (queue: Partial<EngineConfig['queue']> = {}): EngineConfig => ({
 const small = (jobId: string, at: number): JobSpec => job({ jobId, submittedAtMs: at, urgency: 'critical' });
 const large = (jobId: string, at = 0, gpuCount = 8): JobSpec => job({ jobId, submittedAtMs: at, urgency: 'low', requirements: { gpuCount } });
 
-/** two 8-GPU nodes, `busyA` and `busyB` of their GPUs taken by running 1-GPU jobs */
-function fragmented(config: EngineConfig, busyA: number, busyB: number): { e: MatchingEngine; running: Map<string, string> } {
+/** two 8-GPU nodes, `busyA` and `busyB` of their GPUs taken by running 1-GPU jobs (one market unless `regionB` differs) */
+function fragmented(config: EngineConfig, busyA: number, busyB: number, regionB = 'eu-west'): { e: MatchingEngine; running: Map<string, string> } {
   const e = new MatchingEngine(config);
   e.upsertNode(node({ nodeId: 'a', gpuCount: 8 }), 0);
-  e.upsertNode(node({ nodeId: 'b', gpuCount: 8 }), 0);
+  e.upsertNode(node({ nodeId: 'b', gpuCount: 8, region: regionB }), 0);
   const running = new Map<string, string>();
   let i = 0;
   for (const [nodeId, busy] of [['a', busyA], ['b', busyB]] as const) {
@@ -100,13 +100,53 @@ describe('holds: a large job that waited too long reserves a node as it drains',
     expect(e.matchPending(HOLD_AFTER_MS + 2, 10).map((m) => m.nodeId)).toEqual(['a']);
   });
 
-  it('given maxHolds reached, when another large job has waited long enough, then it holds nothing and waits', () => {
-    const { e } = fragmented(cfg({ maxHolds: 1 }), 3, 5);
+  it.each([
+    [1, 1],
+    [2, 2],
+  ])('given two markets with a node each and maxHolds %i, when two large jobs have waited long enough, then %i of them hold', (maxHolds, held) => {
+    const { e } = fragmented(cfg({ maxHolds }), 3, 5, 'us-east');
+    e.submitJob(large('big1'));
+    e.submitJob(large('big2', 1));
+    e.matchPending(HOLD_AFTER_MS + 1, 10);
+    expect(e.holdCount()).toBe(held);
+    expect(e.holdOf('big1')?.nodeId).toBe('a'); // the older job first, on the node with most free GPUs
+  });
+
+  it.each([
+    [1_000, 1],
+    [2_000, 2],
+  ])('given one market of 80 GPUs and maxHeldShareBps %i, when two 8-GPU jobs have waited long enough, then %i of them hold', (maxHeldShareBps, held) => {
+    const e = new MatchingEngine(cfg({ maxHeldShareBps }));
+    for (let i = 0; i < 10; i++) {
+      e.upsertNode(node({ nodeId: `n${i}`, gpuCount: 8 }), 0);
+      e.recordMatch({ jobId: `r${i}`, nodeId: `n${i}`, gpuCount: 1 + (i % 7), atMs: 0 });
+    }
+    e.submitJob(large('big1'));
+    e.submitJob(large('big2', 1));
+    e.matchPending(HOLD_AFTER_MS + 1, 10);
+    expect(e.holdCount()).toBe(held);
+  });
+
+  it('given maxHoldAttemptsPerCall 1, when two large jobs could hold, then one hold is chosen per matchPending call', () => {
+    const { e } = fragmented(cfg({ maxHoldAttemptsPerCall: 1 }), 3, 5, 'us-east');
     e.submitJob(large('big1'));
     e.submitJob(large('big2', 1));
     e.matchPending(HOLD_AFTER_MS + 1, 10);
     expect(e.holdCount()).toBe(1);
-    expect([e.holdOf('big1'), e.holdOf('big2')].filter(Boolean)).toHaveLength(1);
+    e.matchPending(HOLD_AFTER_MS + 2, 10);
+    expect(e.holdCount()).toBe(2);
+  });
+
+  it('given a held node, when its reputation changes, then the hold stays; when it shrinks below the job, the hold ends', () => {
+    const { e } = fragmented(cfg(), 3, 5);
+    e.submitJob(large('big'));
+    e.matchPending(HOLD_AFTER_MS, 10);
+    e.upsertNode(node({ nodeId: 'a', gpuCount: 8, reputation: 0.95 }), HOLD_AFTER_MS + 1);
+    expect(e.holdOf('big')?.nodeId).toBe('a');
+    e.submitJob(small('s', HOLD_AFTER_MS + 2));
+    expect(e.matchPending(HOLD_AFTER_MS + 3, 10).map((m) => m.nodeId)).toEqual(['b']);
+    e.upsertNode(node({ nodeId: 'a', gpuCount: 4 }), HOLD_AFTER_MS + 4);
+    expect(e.holdOf('big')).toBeUndefined();
   });
 
   it('given a 1-GPU job waiting for capacity, when it has waited long, then it never holds (no fragments to gather)', () => {
@@ -116,14 +156,29 @@ describe('holds: a large job that waited too long reserves a node as it drains',
     expect(e.holdCount()).toBe(0);
   });
 
-  it('given a hold, when the engine is snapshotted and restored, then the hold is kept and replaying it again changes nothing', () => {
+  it('given a hold, when the engine is snapshotted and restored, then the hold is kept and in force', () => {
     const { e } = fragmented(cfg(), 3, 5);
     e.submitJob(large('big'));
     e.matchPending(HOLD_AFTER_MS, 10);
-    const restored = MatchingEngine.restore(JSON.parse(JSON.stringify(e.snapshot())), cfg());
+    const restored = MatchingEngine.restore(JSON.parse(JSON.stringify(e.snapshot())), cfg({ holdAfterMs: Number.MAX_SAFE_INTEGER }));
     expect(restored.holdOf('big')).toEqual(e.holdOf('big'));
-    restored.recordHold({ jobId: 'big', nodeId: 'a', gpuCount: 8, sinceMs: HOLD_AFTER_MS });
     expect(restored.snapshot()).toEqual(e.snapshot());
+    // the restored hold is in force (this engine would never take one itself): a small job goes to b
+    restored.submitJob(small('s', HOLD_AFTER_MS + 1));
+    expect(restored.matchPending(HOLD_AFTER_MS + 2, 10).map((m) => m.nodeId)).toEqual(['b']);
+  });
+
+  it('given a replayed waiting report without a hold, when applied, then the hold it replaces ends; a hold on an offline node is not applied', () => {
+    const { e } = fragmented(cfg(), 3, 5);
+    e.submitJob(large('big'));
+    e.matchPending(HOLD_AFTER_MS, 10);
+    e.recordWaiting({ jobId: 'big', reason: 'waiting for capacity: no free node satisfies gpuModel=any, count=8' });
+    expect(e.holdOf('big')).toBeUndefined();
+    expect(e.waitingReason('big')).toBe('waiting for capacity: no free node satisfies gpuModel=any, count=8');
+    e.setNodeOnline('b', false, HOLD_AFTER_MS + 1);
+    e.recordWaiting({ jobId: 'big', reason: 'held b', hold: { nodeId: 'b', gpuCount: 8, sinceMs: 1 } });
+    expect(e.holdOf('big')).toBeUndefined();
+    expect(e.takeChangedWaiting(10)).toEqual([]); // replayed reasons are already on the log
   });
 
   it('given a hold recorded on the log, when replayed into a fresh engine, then the node is held for that job only', () => {
