@@ -6,10 +6,12 @@ import { CATEGORIES } from '@starminer/events';
 import { accountDecider, DomainError } from '@starminer/domain';
 import { agpuBalance, type MarketAddresses } from '@starminer/chain';
 import { ApiKeyGuard, NodeSignatureGuard, OperatorGuard, newApiKey, sha256Hex } from './auth';
-import { CreateOrgDto, FaucetDto, ListQueryDto, RegisterNodeDto, SubmitJobDto, SubmitResultDto } from './dto';
-import { ApiKeyRow, JobView, NodeView, OrgRow } from './entities';
+import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
+import { CreateOrgDto, FaucetDto, ListQueryDto, PricesQueryDto, RegisterNodeDto, SubmitJobDto, SubmitResultDto } from './dto';
+import { ApiKeyRow, JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 import { GatewayService } from './gateway.service';
 import { Idempotency } from './idempotency';
+import { decodeCursor, encodeCursor, priceBoard, type MarketKey } from './prices';
 import { jobToResponse } from './views.projection';
 import { defaultDeadlineSec, toWorkload } from './workload';
 
@@ -170,6 +172,31 @@ export class MarketController {
     const depth = Object.fromEntries(CATEGORIES.map((c) => [c, 0]));
     for (const r of rows) depth[r.category] = Number(r.depth);
     return { queues: depth };
+  }
+
+  @Get('market/prices')
+  @ApiOperation({
+    summary: 'The price board: per (GPU class, region) market, the price of one GPU-hour per tier, with its terms',
+    description:
+      'price = base × tier multiplier × utilization multiplier (basis points, 10,000 = 1.0). Urgencies map to tiers. ' +
+      'The utilization multiplier moves with the market (PriceChanged on the log); a job\'s quote is fixed at match from these terms.',
+  })
+  async prices(@Query() q: PricesQueryDto) {
+    const limit = Math.min(q.limit ?? PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const nodeFilter: FindOptionsWhere<NodeView> = { ...(q.gpuModel ? { gpuModel: q.gpuModel } : {}), ...(q.region ? { region: q.region } : {}) };
+    const priceFilter: FindOptionsWhere<MarketPriceView> = { ...(q.gpuModel ? { gpuClass: q.gpuModel } : {}), ...(q.region ? { region: q.region } : {}) };
+    const supply: MarketKey[] = await this.gw.rt.db
+      .getRepository(NodeView)
+      .createQueryBuilder('n')
+      .select('n.gpuModel', 'gpuClass')
+      .addSelect('n.region', 'region')
+      .where(nodeFilter)
+      .distinct(true)
+      .getRawMany();
+    const priced = await this.gw.rt.db.getRepository(MarketPriceView).find({ where: priceFilter });
+    const { rows, next } = priceBoard(supply, priced, DEFAULT_ENGINE_CONFIG.pricing, { limit, after });
+    return { markets: rows, nextCursor: next ? encodeCursor(next) : null };
   }
 }
 

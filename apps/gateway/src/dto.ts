@@ -91,4 +91,11 @@ export class ListQueryDto {
   @ApiPropertyOptional({ description: 'the jobId to continue after' }) @IsOptional() @IsString() @MaxLength(128) cursor?: string;
 }
 
+export class PricesQueryDto {
+  @ApiPropertyOptional({ example: 'A100', description: 'only this GPU class' }) @IsOptional() @IsString() @MaxLength(64) gpuModel?: string;
+  @ApiPropertyOptional({ example: 'eu-west', description: 'only this region' }) @IsOptional() @IsString() @MaxLength(64) region?: string;
+  @ApiPropertyOptional({ example: 50, description: 'at most 100' }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
+  @ApiPropertyOptional({ description: 'the nextCursor of the previous page' }) @IsOptional() @IsString() @MaxLength(300) cursor?: string;
+}
+
 export { IsNumberString };

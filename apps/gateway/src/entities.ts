@@ -90,4 +90,16 @@ export class NodeView {
   @Column({ type: 'boolean' }) online!: boolean;
 }
 
-export const GATEWAY_ENTITIES = [OrgRow, ApiKeyRow, IdempotencyRow, NodeNonceRow, JobView, NodeView];
+/** The last utilization multiplier of each (GPU class, region) market, from PriceChanged. */
+@Entity({ name: 'market_prices' })
+export class MarketPriceView {
+  @PrimaryColumn({ type: 'text' }) gpuClass!: string;
+  @PrimaryColumn({ type: 'text' }) region!: string;
+  @Column({ type: 'int' }) multiplierBps!: number;
+  @Column({ type: 'int' }) utilizationBps!: number;
+  @Column({ type: 'int' }) smoothedUtilizationBps!: number;
+  @Column({ type: 'timestamptz' }) changedAt!: Date;
+  @Column({ type: 'bigint' }) lastSeq!: string;
+}
+
+export const GATEWAY_ENTITIES = [OrgRow, ApiKeyRow, IdempotencyRow, NodeNonceRow, JobView, NodeView, MarketPriceView];

@@ -21,7 +21,7 @@ export class GatewayService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.projection = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node']), applyToViews);
+    this.projection = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node', 'market']), applyToViews);
     await this.projection.start();
   }
 

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
-import { JobView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 
 /**
  * The gateway's read model: orgs, jobs with their status and chain references, and the supply.
@@ -105,6 +105,20 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
       return;
     case 'NodeReputationChanged':
       await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
+      return;
+    case 'PriceChanged':
+      await em.getRepository(MarketPriceView).upsert(
+        {
+          gpuClass: e.data.gpuClass,
+          region: e.data.region,
+          multiplierBps: e.data.multiplierBps,
+          utilizationBps: e.data.utilizationBps,
+          smoothedUtilizationBps: e.data.smoothedUtilizationBps,
+          changedAt: at,
+          lastSeq: String(seq),
+        },
+        ['gpuClass', 'region'],
+      );
       return;
     default:
       return;

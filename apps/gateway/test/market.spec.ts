@@ -3,7 +3,9 @@ import { agpuBalance } from '@starminer/chain';
 import { keccak256 } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { buildAnchorTree, DEV_MNEMONIC, mintAgpu, readStake, signResult, stakeAgpu, verifyAnchoredEvent } from '@starminer/chain';
-import { decodeEvent, type TradeEvent } from '@starminer/events';
+import { decodeEvent, makeEvent, subjectFor, type TradeEvent } from '@starminer/events';
+import { DEFAULT_ENGINE_CONFIG, priceWeiPerGpuHour } from '@starminer/matching';
+import { uuidv7 } from 'uuidv7';
 import { resultHashOf } from '@starminer/domain';
 import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
@@ -160,6 +162,43 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(staked).toMatchObject({ poolId: 'pool-gold', stakeWei: 300n * AGPU });
   }, 60_000);
 
+  it('publishes a price board with every term of the price, and follows price moves on the log', async () => {
+    const board = await requester.prices();
+    expect(board.markets.length).toBeGreaterThan(0); // the agents' markets
+    for (const m of board.markets) expect(m.tiers.map((t) => t.tier)).toEqual(['priority', 'standard', 'economy']);
+
+    const pricing = DEFAULT_ENGINE_CONFIG.pricing;
+    const moved = makeEvent(
+      'PriceChanged',
+      { gpuClass: 'A100', region: 'board-test', atMs: Date.now(), previousMultiplierBps: 10_000, multiplierBps: 12_000, utilizationBps: 9_000, smoothedUtilizationBps: 8_000 },
+      { id: uuidv7(), aggregateId: 'A100', occurredAt: new Date().toISOString(), correlationId: 'A100', causationId: 'test', actor: 'test' },
+    );
+    await market.log.append(subjectFor('market', 'A100'), [moved], { expectedLastSubjectSeq: 'any' });
+    let row: Awaited<ReturnType<StarMinerClient['prices']>>['markets'][number] | undefined;
+    for (const until = Date.now() + 10_000; !row && Date.now() < until; ) {
+      row = (await requester.prices({ gpuModel: 'A100', region: 'board-test' })).markets[0];
+      if (!row) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toMatchObject({ gpuClass: 'A100', region: 'board-test', utilizationMultiplierBps: 12_000, utilizationBps: 9_000 });
+    const base = pricing.basePricesWeiPerGpuHour.A100!;
+    expect(row!.basePriceWeiPerGpuHour).toBe(base.toString());
+    const standard = row!.tiers.find((t) => t.tier === 'standard')!;
+    expect(standard.urgencies).toEqual(['normal']);
+    expect(standard.priceWeiPerGpuHour).toBe(priceWeiPerGpuHour(base, pricing.tierMultiplierBps.standard, 12_000).toString());
+
+    // pages: one market at a time, in (class, region) order, until the cursor runs out
+    const seen: [string, string][] = [];
+    for (let page = await requester.prices({ limit: 1 }); ; page = await requester.prices({ limit: 1, cursor: page.nextCursor! })) {
+      seen.push(...page.markets.map((m): [string, string] => [m.gpuClass, m.region]));
+      if (!page.nextCursor) break;
+    }
+    for (let i = 1; i < seen.length; i++) {
+      const [a, b] = [seen[i - 1]!, seen[i]!];
+      expect(a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])).toBe(true); // strictly increasing: no repeats, no gaps in order
+    }
+    expect(seen).toContainEqual(['A100', 'board-test']);
+  });
+
   it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {
     const { jobId } = await requester.submitJob(job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never);
     const deadline = Date.now() + 20_000;
@@ -288,6 +327,15 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       expect(res.status).toBe(status);
       expect(res.body.error.code).toMatch(new RegExp(`^(${code})$`));
       expect(typeof res.body.error.message).toBe('string');
+    });
+
+    it.each([
+      ['a cursor this endpoint never gave', '?cursor=not-a-cursor', 'BAD_CURSOR'],
+      ['a page size over the limit', '?limit=1000', 'VALIDATION_FAILED'],
+    ])('the price board with %s', async (_what, qs, code) => {
+      const res = await fetch(`${market.gatewayUrl}/v1/market/prices${qs}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     });
 
     it('a call without an API key', async () => {

@@ -1,5 +1,5 @@
 import { callJson, type FetchLike } from './http';
-import { FINAL_JOB_STATUSES, type Account, type FaucetResponse, type Job, type JobList, type JobStatus, type NodeList, type Org, type Queues, type SubmitJobRequest } from './types';
+import { FINAL_JOB_STATUSES, type Account, type FaucetResponse, type Job, type JobList, type JobStatus, type NodeList, type Org, type PriceBoard, type Queues, type SubmitJobRequest } from './types';
 
 /** How often waitForJob asks for the job's status. */
 export const WAIT_POLL_INTERVAL_MS = 250;
@@ -75,6 +75,11 @@ export class StarMinerClient {
 
   async queues(): Promise<Queues> {
     return this.get<Queues>('/v1/market/queues');
+  }
+
+  /** The price board: per (GPU class, region), one GPU-hour per tier, with base and multipliers. */
+  async prices(filter: { gpuModel?: string; region?: string; limit?: number; cursor?: string } = {}): Promise<PriceBoard> {
+    return this.get<PriceBoard>(`/v1/market/prices${query(filter)}`);
   }
 
   /**

@@ -83,6 +83,23 @@ export interface Queues {
   queues: Record<Category, number>;
 }
 
+/** One market of the price board; amounts are base units (18 decimals) as decimal strings. */
+export interface MarketPrice {
+  gpuClass: string;
+  region: string;
+  basePriceWeiPerGpuHour: string;
+  /** 10,000 = 1.0; moves with the market's smoothed utilization */
+  utilizationMultiplierBps: number;
+  utilizationBps: number | null;
+  changedAt: string | null;
+  tiers: { tier: 'priority' | 'standard' | 'economy'; urgencies: Urgency[]; tierMultiplierBps: number; priceWeiPerGpuHour: string }[];
+}
+
+export interface PriceBoard {
+  markets: MarketPrice[];
+  nextCursor: string | null;
+}
+
 export interface Account {
   orgId: string;
   name?: string;

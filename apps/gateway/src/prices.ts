@@ -1,0 +1,82 @@
+import { DomainError } from '@starminer/domain';
+import { priceWeiPerGpuHour, TIERS, URGENCIES, type PricingConfig } from '@starminer/matching';
+
+export interface MarketKey {
+  gpuClass: string;
+  region: string;
+}
+
+export interface PricedMarket extends MarketKey {
+  multiplierBps: number;
+  utilizationBps: number;
+  smoothedUtilizationBps: number;
+  changedAt: Date;
+}
+
+/**
+ * One row of the price board: what one GPU-hour costs in a (GPU class, region) market now, per
+ * tier, with every term of the price shown: base × tier multiplier × utilization multiplier.
+ * A job's quote is fixed at match from the same terms.
+ */
+export interface PriceBoardRow extends MarketKey {
+  basePriceWeiPerGpuHour: string;
+  utilizationMultiplierBps: number;
+  utilizationBps: number | null;
+  changedAt: string | null;
+  tiers: { tier: string; urgencies: string[]; tierMultiplierBps: number; priceWeiPerGpuHour: string }[];
+}
+
+const keyOf = (m: MarketKey): string => JSON.stringify([m.gpuClass, m.region]);
+
+export function encodeCursor(m: MarketKey): string {
+  return Buffer.from(keyOf(m)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): MarketKey {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { gpuClass: v[0], region: v[1] };
+  } catch {
+    // fall through
+  }
+  throw new DomainError('BAD_CURSOR', 'invalid', 'cursor is not a nextCursor of this endpoint');
+}
+
+const before = (a: MarketKey, b: MarketKey): number => (a.gpuClass !== b.gpuClass ? (a.gpuClass < b.gpuClass ? -1 : 1) : a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
+
+/**
+ * The board: every market some node is registered in or that has had a price move, with a known
+ * base price, ordered by (class, region), after `cursor`, at most `limit` rows. A market with no
+ * price move yet is at multiplier 1.0 (10,000 bps).
+ */
+export function priceBoard(
+  supply: readonly MarketKey[],
+  priced: readonly PricedMarket[],
+  pricing: PricingConfig,
+  page: { limit: number; after?: MarketKey },
+): { rows: PriceBoardRow[]; next: MarketKey | null } {
+  const byKey = new Map<string, PricedMarket>(priced.map((p) => [keyOf(p), p]));
+  const markets = new Map<string, MarketKey>();
+  for (const m of [...supply, ...priced]) if (pricing.basePricesWeiPerGpuHour[m.gpuClass] !== undefined) markets.set(keyOf(m), { gpuClass: m.gpuClass, region: m.region });
+  const ordered = [...markets.values()].sort(before).filter((m) => !page.after || before(m, page.after) > 0);
+  const rows = ordered.slice(0, page.limit).map((m): PriceBoardRow => {
+    const p = byKey.get(keyOf(m));
+    const base = pricing.basePricesWeiPerGpuHour[m.gpuClass]!;
+    const multiplierBps = p?.multiplierBps ?? 10_000;
+    return {
+      gpuClass: m.gpuClass,
+      region: m.region,
+      basePriceWeiPerGpuHour: base.toString(),
+      utilizationMultiplierBps: multiplierBps,
+      utilizationBps: p?.utilizationBps ?? null,
+      changedAt: p ? p.changedAt.toISOString() : null,
+      tiers: TIERS.map((tier) => ({
+        tier,
+        urgencies: URGENCIES.filter((u) => pricing.urgencyTier[u] === tier),
+        tierMultiplierBps: pricing.tierMultiplierBps[tier],
+        priceWeiPerGpuHour: priceWeiPerGpuHour(base, pricing.tierMultiplierBps[tier], multiplierBps).toString(),
+      })),
+    };
+  });
+  return { rows, next: ordered.length > page.limit ? rows[rows.length - 1]! : null };
+}
