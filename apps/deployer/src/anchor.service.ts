@@ -33,7 +33,7 @@ export class AnchorService implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     this.publicClient = publicClientFor(config);
     this.wallet = walletClientFor(config, config.DEPLOYER_PRIVATE_KEY);
-    this.addresses = config.MARKET_ADDRESSES as unknown as MarketAddresses;
+    this.addresses = config.MARKET_ADDRESSES;
     this.ticker = new Ticker('anchor', config.ANCHOR_INTERVAL_MS, () => this.anchorOnce().then(() => undefined));
   }
 

@@ -44,7 +44,7 @@ export class DeployerService implements OnApplicationBootstrap, OnApplicationShu
     this.publicClient = publicClientFor(config);
     this.deployerWallet = walletClientFor(config, config.DEPLOYER_PRIVATE_KEY);
     this.minterWallet = walletClientFor(config, config.MINTER_PRIVATE_KEY);
-    this.addresses = config.MARKET_ADDRESSES as unknown as MarketAddresses;
+    this.addresses = config.MARKET_ADDRESSES;
   }
 
   async onApplicationBootstrap(): Promise<void> {

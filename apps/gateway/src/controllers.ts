@@ -4,7 +4,7 @@ import { In, MoreThan, type FindOptionsWhere } from 'typeorm';
 import { uuidv7 } from 'uuidv7';
 import { CATEGORIES } from '@starminer/events';
 import { accountDecider, DomainError } from '@starminer/domain';
-import { agpuBalance, type MarketAddresses } from '@starminer/chain';
+import { agpuBalance } from '@starminer/chain';
 import { ApiKeyGuard, NodeSignatureGuard, OperatorGuard, newApiKey, sha256Hex } from './auth';
 import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import { CreateOrgDto, FaucetDto, ListQueryDto, PricesQueryDto, RegisterNodeDto, SubmitJobDto, SubmitResultDto } from './dto';
@@ -60,7 +60,7 @@ export class OrgsController {
   async me(@Req() req: OrgRequest) {
     const org = await this.gw.rt.db.getRepository(OrgRow).findOneOrFail({ where: { orgId: req.orgId } });
     const balanceWei = await agpuBalance(this.gw.publicClient, {
-      token: (this.gw.config.MARKET_ADDRESSES as unknown as MarketAddresses).token,
+      token: this.gw.config.MARKET_ADDRESSES.token,
       account: org.accountAddress as `0x${string}`,
     });
     return { orgId: org.orgId, name: org.name, accountAddress: org.accountAddress, balanceWei: balanceWei.toString() };

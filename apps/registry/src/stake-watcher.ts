@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { artifacts, idToBytes32, readStake, type MarketAddresses } from '@starminer/chain';
+import { artifacts, idToBytes32, readStake } from '@starminer/chain';
 import { nodeDecider } from '@starminer/domain';
 import { chainConfigSchema, loadConfig, publicClientFor, ServiceRuntime, Ticker, type ChainConfig } from '@starminer/service-kit';
 import { NodeRow } from './node-row.entity';
@@ -37,7 +37,7 @@ export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(private readonly rt: ServiceRuntime) {}
 
   onApplicationBootstrap(): void {
-    if (!this.chain || !(this.chain.MARKET_ADDRESSES as unknown as MarketAddresses).staking) {
+    if (!this.chain || !this.chain.MARKET_ADDRESSES.staking) {
       this.logger.warn('no staking contract configured: stake is taken from registrations only');
       return;
     }
@@ -50,7 +50,7 @@ export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdo
 
   async scan(): Promise<void> {
     if (!this.chain || !this.client) return;
-    const addresses = this.chain.MARKET_ADDRESSES as unknown as MarketAddresses;
+    const addresses = this.chain.MARKET_ADDRESSES;
     const staking = addresses.staking;
     if (!staking) return;
     const client = this.client;

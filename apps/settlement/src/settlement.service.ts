@@ -58,7 +58,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
   ) {
     this.publicClient = publicClientFor(config);
     this.wallet = walletClientFor(config, config.SETTLEMENT_PRIVATE_KEY);
-    this.addresses = config.MARKET_ADDRESSES as unknown as MarketAddresses;
+    this.addresses = config.MARKET_ADDRESSES;
     this.slashing = new Slashing(rt, this.wallet, this.publicClient, this.addresses);
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MarketAddresses } from '@starminer/chain';
 
 /** Configuration that fails at boot, naming every missing or malformed variable. */
 export class ConfigError extends Error {
@@ -29,19 +30,34 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
+const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an 0x-prefixed 20-byte hex address').transform((s) => s as `0x${string}`);
+
+/** The deploy step's `MarketAddresses`: token and escrow always, the other contracts when deployed. */
+const marketAddressesSchema: z.ZodType<MarketAddresses, unknown> = z.object({
+  token: addressSchema,
+  escrow: addressSchema,
+  staking: addressSchema.optional(),
+  vaults: addressSchema.optional(),
+  anchor: addressSchema.optional(),
+  deployBlock: z.number().int().nonnegative().optional(),
+});
+
 /** Chain access: RPC and the deployed market's addresses. */
 export const chainConfigSchema = z.object({
   RPC_URL: z.string().url(),
   CHAIN_ID: z.coerce.number().int().positive(),
-  /** JSON `{ token, escrow, ... }` written by the deploy step. */
-  MARKET_ADDRESSES: z.string().transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as Record<string, `0x${string}`>;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'MARKET_ADDRESSES must be JSON' });
-      return z.NEVER;
-    }
-  }),
+  /** JSON `{ token, escrow, ... }` written by the deploy step, checked here once for every service. */
+  MARKET_ADDRESSES: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'MARKET_ADDRESSES must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(marketAddressesSchema),
 });
 
 export { hexKey as privateKeySchema };
