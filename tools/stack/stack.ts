@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
@@ -15,6 +14,7 @@ import { toHex } from 'viem';
 import { english, generateMnemonic, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { DEV_MNEMONIC, createChainClients, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
 import { StarMinerApiError, StarMinerClient } from '@starminer/sdk';
+import { portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { ensureNatsServer } from './nats-binary';
 import { ManagedProcess, type LineSink } from './processes';
@@ -143,17 +143,6 @@ export function loadOrCreateSecrets(dataDir: string): StackSecrets {
   };
   writeJson(file, secrets, 0o600);
   return secrets;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
 }
 
 async function assertPortFree(port: number, what: string, envName: string): Promise<void> {

@@ -16,6 +16,7 @@
  * window [first arrival, last arrival]. Never placed = still waiting when nothing else can happen.
  */
 import {
+  BinaryHeap,
   DEFAULT_ENGINE_CONFIG,
   MatchingEngine,
   parseCsv,
@@ -118,52 +119,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** min-heap of [timeSec, podIndex] */
-class CompletionHeap {
-  private readonly h: [number, number][] = [];
-  get size(): number {
-    return this.h.length;
-  }
-  peek(): [number, number] | undefined {
-    return this.h[0];
-  }
-  push(x: [number, number]): void {
-    const h = this.h;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]![0] < h[i]![0] || (h[p]![0] === h[i]![0] && h[p]![1] <= h[i]![1])) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
-      i = p;
-    }
-  }
-  pop(): [number, number] | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        const less = (a: number, b: number) => h[a]![0] < h[b]![0] || (h[a]![0] === h[b]![0] && h[a]![1] < h[b]![1]);
-        if (l < h.length && less(l, m)) m = l;
-        if (r < h.length && less(r, m)) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i]!, h[m]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+/** completions, earliest first: [timeSec, podIndex], ties by pod index */
+const completionBefore = (a: [number, number], b: [number, number]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): SchedulerReport {
   const startSec = new Array<number>(pods.length).fill(NaN);
-  const completions = new CompletionHeap();
+  const completions = new BinaryHeap<[number, number]>(completionBefore);
   const windowStart = pods.length ? pods[0]!.arrivalSec : 0;
   const windowEnd = pods.length ? pods[pods.length - 1]!.arrivalSec : 0;
   let busyGpuSec = 0;

@@ -28,30 +28,33 @@ export const entryBefore = (a: QueueEntry, b: QueueEntry): boolean =>
   a.key > b.key ||
   (a.key === b.key && (a.job.submittedAtMs < b.job.submittedAtMs || (a.job.submittedAtMs === b.job.submittedAtMs && a.job.jobId < b.job.jobId)));
 
-export class PriorityQueue {
-  private readonly heap: QueueEntry[] = [];
+/** A binary heap: `before(a, b)` true when a comes out first (a strict total order keeps it deterministic). */
+export class BinaryHeap<T> {
+  private readonly heap: T[] = [];
+
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.heap.length;
   }
 
-  peek(): QueueEntry | undefined {
+  peek(): T | undefined {
     return this.heap[0];
   }
 
-  push(entry: QueueEntry): void {
+  push(item: T): void {
     const h = this.heap;
-    h.push(entry);
+    h.push(item);
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!entryBefore(h[i]!, h[parent]!)) break;
+      if (!this.before(h[i]!, h[parent]!)) break;
       [h[i], h[parent]] = [h[parent]!, h[i]!];
       i = parent;
     }
   }
 
-  pop(): QueueEntry | undefined {
+  pop(): T | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();
@@ -62,8 +65,8 @@ export class PriorityQueue {
         const l = 2 * i + 1;
         const r = l + 1;
         let best = i;
-        if (l < h.length && entryBefore(h[l]!, h[best]!)) best = l;
-        if (r < h.length && entryBefore(h[r]!, h[best]!)) best = r;
+        if (l < h.length && this.before(h[l]!, h[best]!)) best = l;
+        if (r < h.length && this.before(h[r]!, h[best]!)) best = r;
         if (best === i) break;
         [h[i], h[best]] = [h[best]!, h[i]!];
         i = best;
@@ -72,7 +75,14 @@ export class PriorityQueue {
     return top;
   }
 
-  entries(): readonly QueueEntry[] {
+  entries(): readonly T[] {
     return this.heap;
+  }
+}
+
+/** One category queue: entries in fairness order (entryBefore). */
+export class PriorityQueue extends BinaryHeap<QueueEntry> {
+  constructor() {
+    super(entryBefore);
   }
 }

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestInfraError } from './errors';
-import { freePort } from './ports';
+import { freePort, portAcceptsConnections } from './ports';
 
 /** How long nats-server may take to accept connections before the test gives up. */
 export const NATS_START_TIMEOUT_MS = 15_000;
@@ -118,22 +117,11 @@ async function spawnServer(binary: string, port: number, storeDir: string): Prom
 async function waitForPort(port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
-    if (await canConnect(port)) return;
+    if (await portAcceptsConnections(port)) return;
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
   if (signal.aborted) return;
   throw new TestInfraError('NATS_SERVER_START_FAILED', `nats-server did not accept connections on port ${port} within ${timeoutMs} ms`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** SIGTERM, then SIGKILL after timeoutMs; resolves once the process has exited. */

@@ -1,4 +1,16 @@
-import { createServer } from 'node:net';
+import { connect as tcpConnect, createServer } from 'node:net';
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+export function portAcceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it; a tiny race remains). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
