@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { StarMinerClient, type Job, type SubmitJobRequest } from '@starminer/sdk';
 import { createTestDatabase, freePort } from '@starminer/testing';
+import { numberOption } from '../cli-options';
 import { startStack, type Stack } from '../stack/stack';
 
 const POLL_INTERVAL_MS = 100;
@@ -39,19 +40,16 @@ interface Tracked {
 function args() {
   const { values } = parseArgs({
     options: {
-      jobs: { type: 'string', default: '50' },
-      concurrency: { type: 'string', default: '8' },
-      iterations: { type: 'string', default: '1000' },
+      jobs: { type: 'string' },
+      concurrency: { type: 'string' },
+      iterations: { type: 'string' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
-  const jobs = Number(values.jobs);
-  const concurrency = Number(values.concurrency);
-  const iterations = Number(values.iterations);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > JOBS_MAX) throw new Error(`--jobs must be an integer in 1..${JOBS_MAX}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new Error('--concurrency must be an integer in 1..256');
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('--iterations must be a positive integer');
+  const jobs = numberOption(values, 'jobs', 50, { min: 1, max: JOBS_MAX });
+  const concurrency = numberOption(values, 'concurrency', 8, { min: 1, max: 256 });
+  const iterations = numberOption(values, 'iterations', 1000, { min: 1, max: Number.MAX_SAFE_INTEGER });
   return { jobs, concurrency, iterations, keep: values.keep === true, verbose: values.verbose === true };
 }
 

@@ -15,6 +15,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import {
   CATEGORIES,
   DEFAULT_ENGINE_CONFIG,
@@ -26,6 +27,7 @@ import {
   type NodeSpec,
   type Urgency,
 } from '@starminer/matching';
+import { numberOption } from '../cli-options';
 
 // munkres-js ships no types: computeMunkres(costMatrix) -> [row, col][]
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,13 +48,12 @@ const QUALITY_SIZE = 200;
 const LIFETIME_ARRIVALS = 60_000;
 const ARRIVAL_GAP_MS = 1;
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} needs a non-negative number`);
-  return v;
-}
+const OPTIONS = {
+  nodes: { type: 'string' },
+  jobs: { type: 'string' },
+  'scan-jobs': { type: 'string' },
+  'quality-instances': { type: 'string' },
+} as const;
 
 /** mulberry32: a small seeded PRNG, so every run sees the same market */
 function rng(seed: number): () => number {
@@ -330,10 +331,11 @@ function qualityInstance(seed: number, cfg: EngineConfig) {
 }
 
 function main(): void {
-  const nodeCount = flag('nodes', NODES_DEFAULT);
-  const jobCount = flag('jobs', JOBS_DEFAULT);
-  const scanJobs = Math.min(flag('scan-jobs', SCAN_JOBS_DEFAULT), jobCount);
-  const qualityInstances = flag('quality-instances', QUALITY_INSTANCES_DEFAULT);
+  const { values } = parseArgs({ options: OPTIONS });
+  const nodeCount = numberOption(values, 'nodes', NODES_DEFAULT, { min: 1, max: 10_000_000 });
+  const jobCount = numberOption(values, 'jobs', JOBS_DEFAULT, { min: 1, max: 100_000_000 });
+  const scanJobs = Math.min(numberOption(values, 'scan-jobs', SCAN_JOBS_DEFAULT, { min: 0, max: 1_000_000 }), jobCount);
+  const qualityInstances = numberOption(values, 'quality-instances', QUALITY_INSTANCES_DEFAULT, { min: 0, max: 1_000 });
   const cfg = DEFAULT_ENGINE_CONFIG;
   const loadBefore = loadavg()[0]!;
   console.log(`matching benchmark: ${nodeCount} nodes, ${jobCount} jobs (full scan on the first ${scanJobs}), node ${process.version}, ${cfg.engineVersion}`);

@@ -9,25 +9,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { numberOption } from '../cli-options';
 import { parseNodes, parsePods, replay, scaleArrivals } from './replay';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const USAGE = 'usage: npm run trace-replay -- --pods FILE --nodes FILE [--start I] [--limit N] [--node-every K] [--speedup X]';
 
 function main(): void {
-  const podsFile = arg('pods');
-  const nodesFile = arg('nodes');
+  const { values } = parseArgs({
+    options: { pods: { type: 'string' }, nodes: { type: 'string' }, start: { type: 'string' }, limit: { type: 'string' }, 'node-every': { type: 'string' }, speedup: { type: 'string' } },
+  });
+  const podsFile = values.pods;
+  const nodesFile = values.nodes;
   if (!podsFile || !nodesFile) {
-    console.error('usage: npm run trace-replay -- --pods FILE --nodes FILE [--start I] [--limit N] [--node-every K] [--speedup X]');
+    console.error(USAGE);
     process.exit(2);
   }
-  const limit = Number(arg('limit') ?? Infinity);
-  const nodeEvery = Math.max(1, Number(arg('node-every') ?? 1));
+  const limit = numberOption(values, 'limit', Infinity, { min: 1, max: Number.MAX_SAFE_INTEGER });
+  const nodeEvery = numberOption(values, 'node-every', 1, { min: 1, max: 1_000_000 });
+  const start = numberOption(values, 'start', 0, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  const speedup = numberOption(values, 'speedup', 1, { min: 1e-6, max: 1e6, integer: false });
   const { pods: allPods, skippedCpuOnly } = parsePods(readFileSync(podsFile, 'utf8'));
-  const start = Number(arg('start') ?? 0);
-  const speedup = Number(arg('speedup') ?? 1);
   const pods = scaleArrivals(allPods.slice(start, Number.isFinite(limit) ? start + limit : allPods.length), speedup);
   const nodes = parseNodes(readFileSync(nodesFile, 'utf8')).filter((_, i) => i % nodeEvery === 0);
   const gpus = nodes.reduce((s, n) => s + n.gpus, 0);
