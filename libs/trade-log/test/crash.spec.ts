@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
-import { DataSource } from 'typeorm';
-import { connectTradeLog, ProjectionRunner, type TradeLog } from '../src';
-import { eventually, testEvent } from './helpers';
+import type { TestDatabase, TestNats } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import { ProjectionRunner, type TradeLog } from '../src';
+import { closeLogAndDatabase, eventually, openLogAndDatabase, testEvent } from './helpers';
 
 let nats: TestNats;
 let db: TestDatabase;
@@ -12,20 +12,10 @@ let log: TradeLog;
 let ds: DataSource;
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  log = await connectTradeLog({ servers: nats.url, name: 'crash-spec' });
-  await log.ensureStream();
-  ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 2 });
-  await ds.initialize();
-  await ds.query('CREATE SCHEMA crash');
-  await ds.query('CREATE TABLE crash.rows (event_id text PRIMARY KEY, seq bigint NOT NULL)');
+  ({ nats, db, log, ds } = await openLogAndDatabase('crash-spec', { schema: 'crash', poolSize: 2, ddl: ['CREATE TABLE crash.rows (event_id text PRIMARY KEY, seq bigint NOT NULL)'] }));
 });
 
-afterAll(async () => {
-  await ds?.destroy();
-  await log?.close();
-  await Promise.all([nats?.stop(), db?.drop()]);
-});
+afterAll(() => closeLogAndDatabase({ nats, db, log, ds }));
 
 const count = async (): Promise<number> => ((await ds.query('SELECT count(*)::int AS n FROM crash.rows')) as { n: number }[])[0].n;
 const checkpoint = async (): Promise<number> => {

@@ -1,7 +1,7 @@
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
-import { DataSource, type EntityManager } from 'typeorm';
-import { connectTradeLog, ProjectionRunner, ProjectionTimeoutError, type StoredEvent, type TradeLog } from '../src';
-import { eventually, testEvent } from './helpers';
+import type { TestDatabase, TestNats } from '@starminer/testing';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ProjectionRunner, ProjectionTimeoutError, type StoredEvent, type TradeLog } from '../src';
+import { closeLogAndDatabase, eventually, openLogAndDatabase, testEvent } from './helpers';
 
 let nats: TestNats;
 let db: TestDatabase;
@@ -11,19 +11,10 @@ let ds: DataSource;
 const SCHEMA = 'proj';
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  log = await connectTradeLog({ servers: nats.url, name: 'projection-spec' });
-  await log.ensureStream();
-  ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 6 });
-  await ds.initialize();
-  await ds.query(`CREATE SCHEMA ${SCHEMA}`);
+  ({ nats, db, log, ds } = await openLogAndDatabase('projection-spec', { schema: SCHEMA, poolSize: 6 }));
 });
 
-afterAll(async () => {
-  await ds?.destroy();
-  await log?.close();
-  await Promise.all([nats?.stop(), db?.drop()]);
-});
+afterAll(() => closeLogAndDatabase({ nats, db, log, ds }));
 
 /** A read model that shows a double apply: `applied` counts how often each event touched its row. */
 async function createTable(table: string): Promise<void> {

@@ -1,7 +1,7 @@
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
-import { DataSource } from 'typeorm';
-import { connectTradeLog, ProjectionRunner, type StoredEvent, type TradeLog } from '../src';
-import { eventually, testEvent } from './helpers';
+import type { TestDatabase, TestNats } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import { ProjectionRunner, type StoredEvent, type TradeLog } from '../src';
+import { closeLogAndDatabase, eventually, openLogAndDatabase, testEvent } from './helpers';
 
 // NATS is killed under a running client here, so this file has its own server and database.
 let nats: TestNats;
@@ -10,20 +10,10 @@ let log: TradeLog;
 let ds: DataSource;
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  log = await connectTradeLog({ servers: nats.url, name: 'resilience-spec' });
-  await log.ensureStream();
-  ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 4 });
-  await ds.initialize();
-  await ds.query('CREATE SCHEMA res');
-  await ds.query('CREATE TABLE res.seen (event_id text PRIMARY KEY, seq bigint NOT NULL)');
+  ({ nats, db, log, ds } = await openLogAndDatabase('resilience-spec', { schema: 'res', poolSize: 4, ddl: ['CREATE TABLE res.seen (event_id text PRIMARY KEY, seq bigint NOT NULL)'] }));
 });
 
-afterAll(async () => {
-  await ds?.destroy();
-  await log?.close();
-  await Promise.all([nats?.stop(), db?.drop()]);
-});
+afterAll(() => closeLogAndDatabase({ nats, db, log, ds }));
 
 describe('a nats-server crash under a running client', () => {
   it('append retries across the restart, stores each event once, and consumers and projections carry on', async () => {
