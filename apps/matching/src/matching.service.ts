@@ -274,7 +274,7 @@ export class MatchingService implements OnApplicationBootstrap, OnApplicationShu
    * engine keeps the rest for the next rounds.
    */
   private async reportWaiting(): Promise<void> {
-    const batch = this.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX).map((w) => w.jobId);
+    const batch = this.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX);
     for (let i = 0; i < batch.length; i++) {
       const jobId = batch[i]!;
       // read now, not when the batch was taken: events applied meanwhile may have moved the job on

@@ -6,7 +6,7 @@ import {
   fullScanSearch,
   indexedSearch,
   isBudgetAndDeadlineOnly,
-  passesNodeFilters,
+  meetsNodeRequirements,
   screenMarkets,
   type Candidate,
   type MarketScreen,
@@ -119,14 +119,7 @@ export class MatchingEngine {
   private holdSurvives(node: NodeState, spec: NodeSpec, market: Market): boolean {
     const hold = this.holds.get(node.heldBy!)!;
     const job = this.queued.get(hold.jobId)!.job;
-    return (
-      market === node.market &&
-      spec.online &&
-      spec.gpuCount >= hold.gpuCount &&
-      (!job.requirements.tee || spec.tee) &&
-      spec.vramGiB >= job.requirements.minVramGiB &&
-      (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs)
-    );
+    return market === node.market && spec.online && spec.gpuCount >= hold.gpuCount && meetsNodeRequirements(spec, job);
   }
 
   setNodeOnline(nodeId: string, online: boolean, _atMs: number): void {
@@ -251,18 +244,17 @@ export class MatchingEngine {
   }
 
   /**
-   * Up to `max` queued jobs whose waiting reason changed since they were last taken, in
-   * submission order, with the node each holds: what the service reports on the log.
+   * Up to `max` queued jobs whose waiting reason changed since they were last taken, in the order
+   * the reasons changed: what the service reports on the log (it reads waitingReason and holdOf
+   * when it writes each, as events applied meanwhile may change them).
    */
-  takeChangedWaiting(max: number): { jobId: string; reason: string; hold?: Hold }[] {
-    const out: { jobId: string; reason: string; hold?: Hold }[] = [];
+  takeChangedWaiting(max: number): string[] {
+    const out: string[] = [];
     for (const jobId of this.reasonChanged) {
       if (out.length >= max) break;
       this.reasonChanged.delete(jobId);
       const reason = this.waiting.get(jobId);
-      if (reason === undefined || reason === NOT_YET_ROUTED) continue;
-      const hold = this.holds.get(jobId);
-      out.push(hold ? { jobId, reason, hold: { ...hold } } : { jobId, reason });
+      if (reason !== undefined && reason !== NOT_YET_ROUTED) out.push(jobId);
     }
     return out;
   }
@@ -390,7 +382,7 @@ export class MatchingEngine {
     const markets = new Set(this.candidateMarkets(job));
     const count = r.gpuCount === 0 ? 1 : r.gpuCount;
     for (const node of this.nodeList) {
-      if (markets.has(node.market) && node.spec.gpuCount >= count && (!r.tee || node.spec.tee) && passesNodeFilters(node, job)) return true;
+      if (markets.has(node.market) && node.spec.gpuCount >= count && meetsNodeRequirements(node.spec, job)) return true;
     }
     return false;
   }
@@ -527,7 +519,6 @@ export class MatchingEngine {
     const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const eligible = screen.eligible.filter((e) => e.gpuCount >= 2).sort((a, b) => (a.market.key < b.market.key ? -1 : 1));
     const v = variantIndex(job.latencyPreference, job.green);
-    const tee = job.requirements.tee;
     let best: { node: NodeState; gpuCount: number } | null = null;
     let scanned = 0;
     for (const e of eligible) {
@@ -535,7 +526,7 @@ export class MatchingEngine {
       for (const node of e.market.members) {
         if (++scanned > q.maxHoldScan) break;
         if (e.market.heldGpus > 0 && e.market.heldGpus + node.spec.gpuCount > heldCap) continue; // one hold per market always allowed
-        if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+        if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
         if (!best || holdBefore(node, best.node, v)) best = { node, gpuCount: e.gpuCount };
       }
     }
@@ -589,7 +580,7 @@ export class MatchingEngine {
         const node = this.nodes.get(holder.match.nodeId)!;
         const need = sizeByMarket.get(node.market);
         // a node held (possibly since earlier in this call) cannot take the job back: skip it
-        if (need === undefined || !node.spec.online || node.heldBy !== null || (job.requirements.tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+        if (need === undefined || !node.spec.online || node.heldBy !== null || !meetsNodeRequirements(node.spec, job)) continue;
         if (node.freeGpus + holder.match.gpuCount < need) continue;
         tried++;
         attempts++;

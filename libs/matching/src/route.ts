@@ -12,7 +12,7 @@ import {
   variantIndex,
 } from './scoring';
 import type { Market, NodeState } from './supply-index';
-import { TIERS, type JobSpec } from './types';
+import { TIERS, type JobSpec, type NodeSpec } from './types';
 
 /** One market that passed the market-level hard filters for a job, with what it would cost. */
 export interface EligibleMarket {
@@ -160,10 +160,14 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
   return screen;
 }
 
-/** Per-node hard filters that the index does not bucket on. */
-export const passesNodeFilters = (node: NodeState, job: JobSpec): boolean =>
-  node.spec.vramGiB >= job.requirements.minVramGiB &&
-  (job.requirements.maxLatencyMs === undefined || node.spec.latencyMs <= job.requirements.maxLatencyMs);
+/** Per-node hard filters that the index does not bucket on (VRAM, latency). */
+export const passesNodeFilters = (node: NodeState, job: JobSpec): boolean => specPassesFilters(node.spec, job);
+
+const specPassesFilters = (spec: NodeSpec, job: JobSpec): boolean =>
+  spec.vramGiB >= job.requirements.minVramGiB && (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs);
+
+/** Every per-node hard requirement of a job but the GPU count: TEE, VRAM, latency. */
+export const meetsNodeRequirements = (spec: NodeSpec, job: JobSpec): boolean => (!job.requirements.tee || spec.tee) && specPassesFilters(spec, job);
 
 export interface SearchResult {
   best: Candidate | null;
@@ -305,7 +309,7 @@ export function fullScanSearch(
     const e = byMarket.get(node.market);
     if (!e || !node.spec.online || node.heldBy !== null) continue;
     const free = node.freeGpus;
-    if (free < e.gpuCount || (tee && !node.spec.tee) || !passesNodeFilters(node, job)) continue;
+    if (free < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
     const packFit = packFitTerm(config, e.gpuCount, free, !tee && node.spec.tee);
     const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
     const total = totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!);

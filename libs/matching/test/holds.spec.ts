@@ -199,7 +199,7 @@ describe('waiting reasons the service reports', () => {
     for (let i = 0; i < 150; i++) e.submitJob(job({ jobId: `j${String(i).padStart(3, '0')}`, submittedAtMs: i, requirements: { gpuModels: ['H200'], gpuCount: 8 } }));
     e.matchPending(1_000, 10);
     const seen: string[] = [];
-    for (let batch = e.takeChangedWaiting(64); batch.length > 0; batch = e.takeChangedWaiting(64)) seen.push(...batch.map((w) => w.jobId));
+    for (let batch = e.takeChangedWaiting(64); batch.length > 0; batch = e.takeChangedWaiting(64)) seen.push(...batch);
     expect(seen).toHaveLength(150);
     expect(new Set(seen).size).toBe(150);
     e.matchPending(2_000, 10);
