@@ -406,10 +406,15 @@ export class MatchingEngine {
 
   /** Route one job against the current supply without reserving anything. */
   route(job: JobSpec, atMs: number): { match: Match } | { waiting: string } {
+    return this.routeScreened(job, atMs);
+  }
+
+  /** route, and for a job left waiting the market screen it was routed on (for choosing a hold). */
+  private routeScreened(job: JobSpec, atMs: number): { match: Match } | { waiting: string; screen: MarketScreen } {
     const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const result =
       this.strategy === 'indexed' ? indexedSearch(job, screen, this.config) : fullScanSearch(job, screen, this.nodeList, this.config);
-    if (!result.best) return { waiting: this.explain(job, screen) };
+    if (!result.best) return { waiting: this.explain(job, screen), screen };
     return { match: this.buildMatch(job, atMs, screen, result.best, result.runnerUp, result.candidatesConsidered) };
   }
 
@@ -476,14 +481,14 @@ export class MatchingEngine {
    */
   private routeQueued(job: JobSpec, atMs: number): { match: Match } | { waiting: string } {
     const held = this.dropHold(job.jobId);
-    const routed = this.route(job, atMs);
+    const routed = this.routeScreened(job, atMs);
     if ('match' in routed) {
       if (held) routed.match.receipt.hold = { nodeId: held.nodeId, sinceMs: held.sinceMs };
       return routed;
     }
-    if (!routed.waiting.startsWith(CAPACITY_REASON)) return routed;
-    const hold = held ?? this.chooseHold(job, atMs);
-    if (!hold) return routed;
+    if (!routed.waiting.startsWith(CAPACITY_REASON)) return { waiting: routed.waiting };
+    const hold = held ?? this.chooseHold(job, atMs, routed.screen);
+    if (!hold) return { waiting: routed.waiting };
     this.placeHold(hold);
     return { waiting: `${routed.waiting}; holding node ${hold.nodeId} until ${hold.gpuCount} of its GPUs are free` };
   }
@@ -512,11 +517,10 @@ export class MatchingEngine {
    * Markets are visited by key and their nodes by nodeId, so the choice, even when the scan is
    * cut at maxHoldScan, does not depend on the order nodes were registered in.
    */
-  private chooseHold(job: JobSpec, atMs: number): Hold | null {
+  private chooseHold(job: JobSpec, atMs: number, screen: MarketScreen): Hold | null {
     if (!this.mayTakeHold(job, atMs)) return null;
     this.holdAttempts++;
     const q = this.config.queue;
-    const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const eligible = screen.eligible.filter((e) => e.gpuCount >= 2).sort((a, b) => (a.market.key < b.market.key ? -1 : 1));
     const v = variantIndex(job.latencyPreference, job.green);
     let best: { node: NodeState; gpuCount: number } | null = null;
