@@ -4,6 +4,7 @@ import { keccak256 } from 'viem';
 import { uuidv7 } from 'uuidv7';
 import { artifacts, buildAnchorTree, postAnchor, requireAddress, type AnchorLeaf, type MarketAddresses } from '@starminer/chain';
 import { makeEvent } from '@starminer/events';
+import { ConcurrencyConflictError } from '@starminer/trade-log';
 import { publicClientFor, ServiceRuntime, Ticker, walletClientFor } from '@starminer/service-kit';
 import { DEPLOYER_CONFIG } from './deployer.service';
 import type { DeployerConfig } from './deployer.config';
@@ -64,9 +65,13 @@ export class AnchorService implements OnApplicationBootstrap, OnApplicationShutd
       { index: posted.index, fromSeq, toSeq, root: tree.root, txHash: posted.txHash },
       { id: uuidv7(), aggregateId: String(posted.index), occurredAt: new Date().toISOString(), correlationId: `anchor-${posted.index}`, causationId: `anchor-${posted.index}`, actor: 'service:deployer' },
     );
-    // One event per anchor subject: a retry after a crash finds it there and appends nothing.
-    const existing = await this.rt.tradeLog.readSubject(this.rt.subject('anchor', String(posted.index)));
-    if (existing.events.length === 0) await this.rt.tradeLog.append(this.rt.subject('anchor', String(posted.index)), [event], { expectedLastSubjectSeq: 0 });
+    // One event per anchor subject: the append expects it empty, so a retry after a crash that
+    // finds the event there already appends nothing.
+    try {
+      await this.rt.tradeLog.append(this.rt.subject('anchor', String(posted.index)), [event], { expectedLastSubjectSeq: 0 });
+    } catch (err) {
+      if (!(err instanceof ConcurrencyConflictError)) throw err;
+    }
     this.logger.log(`anchored [${fromSeq}, ${toSeq}] as #${posted.index}`);
     return { index: posted.index, fromSeq, toSeq };
   }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
 import { AccountRow } from './account-row.entity';
 import { AnchorService } from './anchor.service';
 import { deployerConfigSchema } from './deployer.config';
@@ -10,7 +10,7 @@ const config = () => loadConfig(deployerConfigSchema);
 @Module({
   providers: [
     { provide: DEPLOYER_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'deployer', config: config(), entities: [AccountRow] }) },
+    { provide: ServiceRuntime, inject: [DEPLOYER_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'deployer', config: c, entities: [AccountRow] }) },
     DeployerService,
     AnchorService,
   ],

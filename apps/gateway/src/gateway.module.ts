@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
 import { ApiKeyGuard, NodeSignatureGuard, OperatorGuard } from './auth';
 import { HealthController, JobsController, MarketController, OrgsController, ProvidersController } from './controllers';
 import { GATEWAY_ENTITIES } from './entities';
@@ -13,7 +13,7 @@ const config = () => loadConfig(gatewayConfigSchema);
   controllers: [HealthController, OrgsController, JobsController, MarketController, ProvidersController],
   providers: [
     { provide: GATEWAY_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'gateway', config: config(), entities: GATEWAY_ENTITIES }) },
+    { provide: ServiceRuntime, inject: [GATEWAY_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'gateway', config: c, entities: GATEWAY_ENTITIES }) },
     GatewayService,
     Idempotency,
     ApiKeyGuard,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '@starminer/domain';
-import { STATUS_OF_KIND } from '@starminer/service-kit';
+import { domainErrorResponse } from '@starminer/service-kit';
 import { toJson } from '@starminer/events';
 import { IdempotencyRow } from './entities';
 import { sha256Hex } from './auth';
@@ -45,7 +45,8 @@ export class Idempotency {
       return answer;
     } catch (err) {
       if (err instanceof DomainError) {
-        await repo.update({ orgId, key }, { statusCode: STATUS_OF_KIND[err.kind], body: { error: { code: err.code, message: err.message, details: err.details } } });
+        const answer = domainErrorResponse(err);
+        await repo.update({ orgId, key }, { statusCode: answer.status, body: answer.body });
       } else {
         await repo.delete({ orgId, key });
       }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
 import { intakeConfigSchema } from './intake.config';
 import { IntakeJob } from './intake-job.entity';
 import { INTAKE_CONFIG, IntakeService } from './intake.service';
@@ -9,7 +9,7 @@ const config = () => loadConfig(intakeConfigSchema);
 @Module({
   providers: [
     { provide: INTAKE_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'intake', config: config(), entities: [IntakeJob] }) },
+    { provide: ServiceRuntime, inject: [INTAKE_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'intake', config: c, entities: [IntakeJob] }) },
     IntakeService,
   ],
 })

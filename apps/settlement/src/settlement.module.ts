@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime } from '@starminer/service-kit';
+import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
 import { ContractRow, LedgerEntry } from './entities';
 import { settlementConfigSchema } from './settlement.config';
 import { SETTLEMENT_CONFIG, SettlementService } from './settlement.service';
@@ -9,7 +9,7 @@ const config = () => loadConfig(settlementConfigSchema);
 @Module({
   providers: [
     { provide: SETTLEMENT_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, useFactory: () => ServiceRuntime.start({ service: 'settlement', config: config(), entities: [ContractRow, LedgerEntry] }) },
+    { provide: ServiceRuntime, inject: [SETTLEMENT_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'settlement', config: c, entities: [ContractRow, LedgerEntry] }) },
     SettlementService,
   ],
 })

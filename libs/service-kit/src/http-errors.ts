@@ -11,6 +11,11 @@ export const STATUS_OF_KIND: Record<RefusalKind, number> = {
   unprocessable: 422,
 };
 
+/** The HTTP answer to a refusal: its status and the `{ error: { code, message, details } }` body. */
+export function domainErrorResponse(err: DomainError): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+  return { status: STATUS_OF_KIND[err.kind], body: { error: { code: err.code, message: err.message, details: err.details } } };
+}
+
 /** Every error leaves the gateway as `{ error: { code, message, details } }` with a fitting status. */
 @Catch()
 export class ErrorEnvelopeFilter implements ExceptionFilter {
@@ -20,8 +25,9 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     let status = 500;
     let body: { code: string; message: string; details?: unknown } = { code: 'INTERNAL', message: 'internal error' };
     if (err instanceof DomainError) {
-      status = STATUS_OF_KIND[err.kind];
-      body = { code: err.code, message: err.message, details: err.details };
+      const answer = domainErrorResponse(err);
+      status = answer.status;
+      body = answer.body.error;
     } else if (err instanceof CommandTransportError) {
       status = 503;
       body = { code: err.code, message: err.message };

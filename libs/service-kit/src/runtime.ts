@@ -5,6 +5,7 @@ import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
 import { decodeEvent, subjectFor, type AggregateKind, type TradeEvent } from '@starminer/events';
 import type { Draft } from '@starminer/domain';
 import { connectTradeLog, ProjectionRunner, type StoredEvent, type TradeLog } from '@starminer/trade-log';
+import { commandSubject } from './commands';
 import type { BaseConfig } from './config';
 import { envelope, type Causation } from './events';
 
@@ -95,7 +96,7 @@ export class ServiceRuntime {
   }
 
   commandSubject(service: string, verb: string): string {
-    return `${this.config.COMMAND_SUBJECT_PREFIX}.${service}.${verb}`;
+    return commandSubject(this.config.COMMAND_SUBJECT_PREFIX, service, verb);
   }
 
   /** Load, decide, append (with optimistic concurrency and a bounded retry), then answer. */
