@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { decodeEvent, type TradeEvent, type TradeEventOf } from '@starminer/events';
-import { accountDecider, contractDecider, DomainError, validateFaucetAmount } from '@starminer/domain';
+import { accountDecider, contractDecider, DomainError, parseWei, validateFaucetAmount } from '@starminer/domain';
 import {
   agpuBalance,
   ChainActionError,
@@ -74,8 +74,7 @@ export class DeployerService implements OnApplicationBootstrap, OnApplicationShu
 
   /** The dev faucet: mint AGPU to an org's account, then record it on the log. */
   async mint(p: { orgId: string; amountWei: string; requestId: string }): Promise<{ txHash: string; balanceWei: string }> {
-    if (!/^\d{1,78}$/.test(p.amountWei)) throw new DomainError('BAD_AMOUNT', 'invalid', 'amountWei must be a non-negative integer string');
-    const amountWei = BigInt(p.amountWei);
+    const amountWei = parseWei('amountWei', p.amountWei);
     validateFaucetAmount(amountWei);
     const { state } = await this.rt.load('account', p.orgId, accountDecider);
     if (state.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'not-found', 'no such org');

@@ -4,10 +4,10 @@ import {
   ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumberString, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested,
   IsNumber, Length,
 } from 'class-validator';
-import { CATEGORIES, LATENCY_PREFERENCES, URGENCIES } from '@starminer/events';
+import { CATEGORIES, LATENCY_PREFERENCES, URGENCIES, WEI_DECIMAL } from '@starminer/events';
 import { GPU_MODELS, JOB_LIMITS } from '@starminer/domain';
 
-const WEI = /^(0|[1-9][0-9]{0,77})$/;
+const WEI = WEI_DECIMAL;
 const WEI_MESSAGE = 'must be a non-negative integer in AGPU base units, as a decimal string';
 
 export class CreateOrgDto {

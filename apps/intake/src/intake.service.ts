@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { EntityManager } from 'typeorm';
 import { uuidv7 } from 'uuidv7';
 import type { EventData } from '@starminer/events';
-import { accountDecider, DomainError, jobDecider, type JobSpec } from '@starminer/domain';
+import { accountDecider, DomainError, jobDecider, parseWei, type JobSpec } from '@starminer/domain';
 import { agpuBalance } from '@starminer/chain';
 import type { StoredEvent, ProjectionRunner } from '@starminer/trade-log';
 import { KeyedMutex, publicClientFor, serveCommand, ServiceRuntime, type ChainConfig } from '@starminer/service-kit';
@@ -48,8 +48,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Submits a job: the org's spendable funds are checked and the append done under one lock. */
   async submit(p: SubmitJobPayload): Promise<{ jobId: string; seq: number }> {
-    if (!/^\d{1,78}$/.test(p.spec.budgetWei)) throw new DomainError('BAD_AMOUNT', 'invalid', 'budgetWei must be a non-negative integer string');
-    const spec: JobSpec = { ...p.spec, budgetWei: BigInt(p.spec.budgetWei) };
+    const spec: JobSpec = { ...p.spec, budgetWei: parseWei('budgetWei', p.spec.budgetWei) };
     return this.orgLocks.run(p.orgId, async () => {
       const account = (await this.rt.load('account', p.orgId, accountDecider)).state;
       if (account.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'not-found', 'no such org');

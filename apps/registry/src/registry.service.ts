@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { decodeEvent, type EventData, type TradeEvent } from '@starminer/events';
-import { DomainError, NODE_HEARTBEAT_TIMEOUT_MS, nodeDecider, type NodeRegistration } from '@starminer/domain';
+import { DomainError, NODE_HEARTBEAT_TIMEOUT_MS, nodeDecider, parseWei, type NodeRegistration } from '@starminer/domain';
 import type { ConsumerHandle, ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { serveCommand, ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { NodeLiveness, NodeRow } from './node-row.entity';
@@ -48,8 +48,7 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async register(p: RegisterNodePayload): Promise<{ nodeId: string }> {
-    if (!/^\d{1,78}$/.test(p.registration.stakeWei)) throw new DomainError('BAD_AMOUNT', 'invalid', 'stakeWei must be a non-negative integer string');
-    const registration: NodeRegistration = { ...p.registration, nodeAddress: p.nodeAddress, stakeWei: BigInt(p.registration.stakeWei) };
+    const registration: NodeRegistration = { ...p.registration, nodeAddress: p.nodeAddress, stakeWei: parseWei('stakeWei', p.registration.stakeWei) };
     const { seqs } = await this.rt.execute('node', registration.nodeId, nodeDecider, { type: 'RegisterNode', registration }, {
       correlationId: registration.nodeId,
       causationId: registration.nodeId,

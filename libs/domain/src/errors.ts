@@ -1,3 +1,5 @@
+import { WEI_DECIMAL } from '@starminer/events';
+
 /**
  * A refusal by a decider. `kind` says what sort of refusal it is, so that every edge (HTTP, NATS
  * reply) maps it the same way; `code` is the machine-readable reason clients branch on.
@@ -14,6 +16,13 @@ export class DomainError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An amount off the wire (base units, decimal string) as a bigint; BAD_AMOUNT naming the field otherwise. */
+export function parseWei(field: string, value: string): bigint {
+  if (typeof value !== 'string' || !WEI_DECIMAL.test(value))
+    throw new DomainError('BAD_AMOUNT', 'invalid', `${field} must be a non-negative integer string in base units (at most 78 digits, no leading zeros)`, { field });
+  return BigInt(value);
 }
 
 export const refuse = (code: string, kind: RefusalKind, message: string, details?: Record<string, unknown>): never => {

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
+/** The wire form of an amount: a non-negative decimal integer, no leading zeros, at most 78 digits (uint256). */
+export const WEI_DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
+
 /** Wire form of every amount: a non-negative decimal integer string; in memory a bigint. */
-export const weiSchema = z.codec(z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'a non-negative integer in base units'), z.bigint().nonnegative(), {
+export const weiSchema = z.codec(z.string().regex(WEI_DECIMAL, 'a non-negative integer in base units'), z.bigint().nonnegative(), {
   decode: (s) => BigInt(s),
   encode: (n) => n.toString(),
 });

@@ -14,7 +14,7 @@ describe('chain configuration', () => {
   it.each([
     ['not JSON', '{token:', /MARKET_ADDRESSES must be JSON/],
     ['no escrow', JSON.stringify({ token: A }), /escrow/],
-    ['a malformed address', JSON.stringify({ token: A, escrow: '0x12' }), /20-byte hex address/],
+    ['a malformed address', JSON.stringify({ token: A, escrow: '0x12' }), /an EVM address/],
   ])('given %s, then the service stops at boot naming the variable', (_what, addresses, why) => {
     expect(() => loadConfig(chainConfigSchema, env(addresses))).toThrow(ConfigError);
     expect(() => loadConfig(chainConfigSchema, env(addresses))).toThrow(why);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MarketAddresses } from '@starminer/chain';
+import { addressSchema } from '@starminer/events';
 
 /** Configuration that fails at boot, naming every missing or malformed variable. */
 export class ConfigError extends Error {
@@ -30,15 +31,15 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
-const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an 0x-prefixed 20-byte hex address').transform((s) => s as `0x${string}`);
+const address = addressSchema.transform((s) => s as `0x${string}`);
 
 /** The deploy step's `MarketAddresses`: token and escrow always, the other contracts when deployed. */
 const marketAddressesSchema: z.ZodType<MarketAddresses, unknown> = z.object({
-  token: addressSchema,
-  escrow: addressSchema,
-  staking: addressSchema.optional(),
-  vaults: addressSchema.optional(),
-  anchor: addressSchema.optional(),
+  token: address,
+  escrow: address,
+  staking: address.optional(),
+  vaults: address.optional(),
+  anchor: address.optional(),
   deployBlock: z.number().int().nonnegative().optional(),
 });
 
