@@ -17,7 +17,6 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  CATEGORIES,
   DEFAULT_ENGINE_CONFIG,
   MatchingEngine,
   type Category,

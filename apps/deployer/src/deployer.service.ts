@@ -77,7 +77,7 @@ export class DeployerService implements OnApplicationBootstrap, OnApplicationShu
     const amountWei = parseWei('amountWei', p.amountWei);
     validateFaucetAmount(amountWei);
     const { state } = await this.rt.load('account', p.orgId, accountDecider);
-    if (state.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'not-found', 'no such org');
+    if (state.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'no such org');
     const to = state.accountAddress as `0x${string}`;
     const { txHash } = await mintAgpu(this.minterWallet, this.publicClient, { token: this.addresses.token, to, amountWei });
     await this.rt.execute('account', p.orgId, accountDecider, { type: 'RecordFunding', amountWei, txHash }, {

@@ -73,7 +73,7 @@ export class OrgsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiOperation({ summary: 'Dev mode only: mint AGPU to the caller org account. An Idempotency-Key makes a retry mint nothing more.' })
   async faucet(@Req() req: OrgRequest, @Body() dto: FaucetDto, @Headers('idempotency-key') key: string | undefined) {
-    if (!this.gw.config.DEV_MODE) throw new DomainError('DEV_MODE_OFF', 'not-found', 'the faucet exists only in dev mode');
+    if (!this.gw.config.DEV_MODE) throw new DomainError('DEV_MODE_OFF', 'the faucet exists only in dev mode');
     const answer = await this.idempotency.run(req.orgId, key === undefined ? undefined : `faucet:${key}`, dto, async () => ({
       statusCode: 200,
       body: await this.gw.command<{ txHash: string; balanceWei: string }>('deployer', 'mint', { orgId: req.orgId, amountWei: dto.amountWei, requestId: key ?? uuidv7() }),
@@ -129,7 +129,7 @@ export class JobsController {
   @ApiOperation({ summary: 'One job of the caller org: status, node, price, contract, transactions, result' })
   async get(@Req() req: OrgRequest, @Param('id') id: string) {
     const job = await this.gw.rt.db.getRepository(JobView).findOne({ where: { jobId: id, orgId: req.orgId } });
-    if (!job) throw new DomainError('JOB_NOT_FOUND', 'not-found', `no job ${id} in your org`);
+    if (!job) throw new DomainError('JOB_NOT_FOUND', `no job ${id} in your org`);
     return jobToResponse(job);
   }
 
@@ -138,7 +138,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Cancel a job that is still queued' })
   async cancel(@Req() req: OrgRequest, @Param('id') id: string) {
     const job = await this.gw.rt.db.getRepository(JobView).findOne({ where: { jobId: id, orgId: req.orgId } });
-    if (!job) throw new DomainError('JOB_NOT_FOUND', 'not-found', `no job ${id} in your org`);
+    if (!job) throw new DomainError('JOB_NOT_FOUND', `no job ${id} in your org`);
     const { seq } = await this.gw.command<{ seq: number | null }>('intake', 'cancelJob', { orgId: req.orgId, jobId: id });
     await this.gw.caughtUpTo(seq);
     return { jobId: id, status: 'cancelled' };
@@ -254,7 +254,7 @@ export class ProvidersController {
 
   private async ownNode(req: NodeRequest, nodeId: string): Promise<void> {
     const node = await this.gw.rt.db.getRepository(NodeView).findOne({ where: { nodeId } });
-    if (!node) throw new DomainError('NODE_NOT_FOUND', 'not-found', `node ${nodeId} is not registered`);
-    if (node.nodeAddress !== req.nodeAddress) throw new DomainError('NOT_NODE_KEY', 'forbidden', 'signed by another key than the node key');
+    if (!node) throw new DomainError('NODE_NOT_FOUND', `node ${nodeId} is not registered`);
+    if (node.nodeAddress !== req.nodeAddress) throw new DomainError('NOT_NODE_KEY', 'signed by another key than the node key');
   }
 }

@@ -5,7 +5,8 @@ import {
   IsNumber, Length,
 } from 'class-validator';
 import { CATEGORIES, LATENCY_PREFERENCES, URGENCIES, WEI_DECIMAL } from '@starminer/events';
-import { GPU_MODELS, JOB_LIMITS } from '@starminer/domain';
+import { GPU_MODELS } from '@starminer/domain';
+import { LIMITS } from '@starminer/events';
 
 const WEI = WEI_DECIMAL;
 const WEI_MESSAGE = 'must be a non-negative integer in AGPU base units, as a decimal string';
@@ -20,7 +21,7 @@ export class FaucetDto {
 
 export class RequirementsDto {
   @ApiProperty({ example: ['RTX4090'], enum: Object.keys(GPU_MODELS), isArray: true }) @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) gpuModels!: string[];
-  @ApiProperty({ example: 1 }) @IsInt() @Min(0) @Max(JOB_LIMITS.gpuCountMax) gpuCount!: number;
+  @ApiProperty({ example: 1 }) @IsInt() @Min(0) @Max(LIMITS.gpusPerNodeMax) gpuCount!: number;
   @ApiProperty({ example: 16 }) @IsInt() @Min(0) @Max(4096) minVramGiB!: number;
   @ApiProperty({ example: false }) @IsBoolean() tee!: boolean;
   @ApiProperty({ example: [], isArray: true }) @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) regions!: string[];
@@ -42,9 +43,9 @@ export class SubmitJobDto {
   @ApiProperty({ enum: URGENCIES }) @IsIn(URGENCIES as unknown as string[]) urgency!: (typeof URGENCIES)[number];
   @ApiProperty({ enum: LATENCY_PREFERENCES }) @IsIn(LATENCY_PREFERENCES as unknown as string[]) latencyPreference!: (typeof LATENCY_PREFERENCES)[number];
   @ApiProperty({ type: RequirementsDto }) @ValidateNested() @Type(() => RequirementsDto) requirements!: RequirementsDto;
-  @ApiProperty({ example: 60 }) @IsInt() @Min(1) @Max(JOB_LIMITS.expectedRuntimeSecMax) expectedRuntimeSec!: number;
+  @ApiProperty({ example: 60 }) @IsInt() @Min(1) @Max(LIMITS.expectedRuntimeSecMax) expectedRuntimeSec!: number;
   @ApiPropertyOptional({ example: 600, description: 'seconds after the contract opens by which the result must be in; default 10x runtime, at least 300' })
-  @IsOptional() @IsInt() @Min(1) @Max(JOB_LIMITS.deadlineSecMax) deadlineSec?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(LIMITS.deadlineSecMax) deadlineSec?: number;
   @ApiPropertyOptional({ example: false }) @IsOptional() @IsBoolean() green?: boolean;
   @ApiProperty({ type: WorkloadDto }) @ValidateNested() @Type(() => WorkloadDto) workload!: WorkloadDto;
 }

@@ -25,7 +25,7 @@ export class Idempotency {
   async run(orgId: string, key: string | undefined, request: unknown, work: () => Promise<Answer>): Promise<Answer> {
     if (key === undefined) return work();
     if (key.length === 0 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX)
-      throw new DomainError('IDEMPOTENCY_KEY_INVALID', 'invalid', `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_LENGTH_MAX} characters`);
+      throw new DomainError('IDEMPOTENCY_KEY_INVALID', `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_LENGTH_MAX} characters`);
     const repo = this.gw.rt.db.getRepository(IdempotencyRow);
     const requestHash = sha256Hex(toJson(request));
     const inserted: unknown[] = await this.gw.rt.db.query(
@@ -35,8 +35,8 @@ export class Idempotency {
     );
     if (inserted.length === 0) {
       const first = await repo.findOneOrFail({ where: { orgId, key } });
-      if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'unprocessable', 'this Idempotency-Key was used for another request');
-      if (first.statusCode === null) throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'conflict', 'the first request with this Idempotency-Key is still being answered');
+      if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request');
+      if (first.statusCode === null) throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still being answered');
       return { statusCode: first.statusCode, body: first.body };
     }
     try {

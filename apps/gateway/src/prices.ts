@@ -39,7 +39,7 @@ export function decodeCursor(cursor: string): MarketKey {
   } catch {
     // fall through
   }
-  throw new DomainError('BAD_CURSOR', 'invalid', 'cursor is not a nextCursor of this endpoint');
+  throw new DomainError('BAD_CURSOR', 'cursor is not a nextCursor of this endpoint');
 }
 
 const before = (a: MarketKey, b: MarketKey): number => (a.gpuClass !== b.gpuClass ? (a.gpuClass < b.gpuClass ? -1 : 1) : a.region < b.region ? -1 : a.region > b.region ? 1 : 0);

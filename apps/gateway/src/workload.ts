@@ -5,7 +5,7 @@ import type { WorkloadDto } from './dto';
 /** Turns the request's workload into the catalogue's union, naming what is missing. */
 export function toWorkload(w: WorkloadDto): Workload {
   const missing = (field: string): never => {
-    throw new DomainError('BAD_WORKLOAD', 'invalid', `a ${w.kind} workload needs ${field}`);
+    throw new DomainError('BAD_WORKLOAD', `a ${w.kind} workload needs ${field}`);
   };
   switch (w.kind) {
     case 'hash-chain':

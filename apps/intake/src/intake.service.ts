@@ -51,7 +51,7 @@ export class IntakeService implements OnApplicationBootstrap, OnApplicationShutd
     const spec: JobSpec = { ...p.spec, budgetWei: parseWei('budgetWei', p.spec.budgetWei) };
     return this.orgLocks.run(p.orgId, async () => {
       const account = (await this.rt.load('account', p.orgId, accountDecider)).state;
-      if (account.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'not-found', 'no such org');
+      if (account.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'no such org');
       const availableWei = await this.availableWei(p.orgId, account.accountAddress);
       const jobId = uuidv7();
       const { seqs } = await this.rt.execute(

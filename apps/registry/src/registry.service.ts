@@ -61,8 +61,8 @@ export class RegistryService implements OnApplicationBootstrap, OnApplicationShu
 
   async heartbeat(p: { nodeId: string; nodeAddress: string }): Promise<{ ok: true }> {
     const { state } = await this.rt.load('node', p.nodeId, nodeDecider);
-    if (state.status === 'none') throw new DomainError('NODE_NOT_FOUND', 'not-found', `node ${p.nodeId} is not registered`);
-    if (state.nodeAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'forbidden', 'signed by another key than the node key');
+    if (state.status === 'none') throw new DomainError('NODE_NOT_FOUND', `node ${p.nodeId} is not registered`);
+    if (state.nodeAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'signed by another key than the node key');
     await this.seen(p.nodeId);
     if (!state.online) {
       await this.rt.execute('node', p.nodeId, nodeDecider, { type: 'Heartbeat' }, { correlationId: p.nodeId, causationId: p.nodeId, actor: `node:${p.nodeId}` });

@@ -96,7 +96,7 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
   /** Verifies the node's EIP-712 signature and recomputes the workload, then lets the decider rule. */
   async submitResult(p: SubmitResultPayload): Promise<{ status: string; outcome: string }> {
     const submitted = (await this.rt.events('job', p.jobId)).find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
-    if (!submitted) throw new DomainError('JOB_NOT_FOUND', 'not-found', 'no such job');
+    if (!submitted) throw new DomainError('JOB_NOT_FOUND', 'no such job');
     let signerAddress: string;
     try {
       signerAddress = await recoverResultSigner({
@@ -108,9 +108,9 @@ export class SettlementService implements OnApplicationBootstrap, OnApplicationS
         signature: p.signature as `0x${string}`,
       });
     } catch {
-      throw new DomainError('BAD_RESULT_SIGNATURE', 'forbidden', 'the result signature does not verify');
+      throw new DomainError('BAD_RESULT_SIGNATURE', 'the result signature does not verify');
     }
-    if (signerAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('BAD_RESULT_SIGNATURE', 'forbidden', 'the result is signed by another key than the request');
+    if (signerAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('BAD_RESULT_SIGNATURE', 'the result is signed by another key than the request');
     const verification = verifyWorkloadResult(submitted.data.workload, p);
     const { state } = await this.rt.execute(
       'contract',

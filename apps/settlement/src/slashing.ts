@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
 import { artifacts, jobIdToBytes32, readStake, slashStake, type ChainPublicClient, type ChainWalletClient, type MarketAddresses } from '@starminer/chain';
-import { makeEvent, type TradeEvent, type TradeEventOf } from '@starminer/events';
+import { makeEvent, type TradeEventOf } from '@starminer/events';
 import { nodeDecider } from '@starminer/domain';
 import type { ServiceRuntime } from '@starminer/service-kit';
 

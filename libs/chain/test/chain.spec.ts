@@ -15,7 +15,7 @@ import {
   readComputeContract,
   startAnvil,
   toChainActionError,
-} from '@starminer/chain';
+} from '../src';
 
 describe('accounts and ids', () => {
   it('derives anvil\'s well-known dev accounts and custodial HD accounts', () => {

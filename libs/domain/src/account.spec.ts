@@ -1,5 +1,6 @@
-import { accountDecider, evolveAccount, FAUCET_AMOUNT_WEI_MAX, initialAccountState, validateFaucetAmount, type AccountCommand, type AccountState } from './account';
-import { draft, type Draft } from './decider';
+import { accountDecider, evolveAccount, initialAccountState, type AccountEvent, validateFaucetAmount, type AccountCommand, type AccountState } from './account';
+import { LIMITS } from '@starminer/events';
+import { draft } from './decider';
 import { specFor } from './spec-kit';
 
 const given = specFor(accountDecider);
@@ -13,9 +14,9 @@ const TX_2 = `0x${'a2'.repeat(32)}`;
 const registerOrg: AccountCommand = { type: 'RegisterOrg', orgId: ORG_ID, name: 'Acme', accountAddress: ACCOUNT_ADDRESS, custodyIndex: 3 };
 const orgRegistered = draft('OrgRegistered', { orgId: ORG_ID, name: 'Acme', accountAddress: ACCOUNT_ADDRESS, custodyIndex: 3 });
 const funding = (amountWei: bigint, txHash = TX_1): AccountCommand => ({ type: 'RecordFunding', amountWei, txHash });
-const funded = (amountWei: bigint, txHash = TX_1): Draft => draft('AccountFunded', { orgId: ORG_ID, accountAddress: ACCOUNT_ADDRESS, amountWei, txHash });
+const funded = (amountWei: bigint, txHash = TX_1): AccountEvent => draft('AccountFunded', { orgId: ORG_ID, accountAddress: ACCOUNT_ADDRESS, amountWei, txHash });
 
-const fold = (events: Draft[]): AccountState => events.reduce(evolveAccount, initialAccountState());
+const fold = (events: AccountEvent[]): AccountState => events.reduce(evolveAccount, initialAccountState());
 
 describe('account decider', () => {
   describe('RegisterOrg', () => {
@@ -35,7 +36,7 @@ describe('account decider', () => {
     });
 
     it('accepts the faucet maximum and the smallest amount', () => {
-      given([orgRegistered]).when(funding(FAUCET_AMOUNT_WEI_MAX)).then([funded(FAUCET_AMOUNT_WEI_MAX)]);
+      given([orgRegistered]).when(funding(LIMITS.faucetAmountWeiMax)).then([funded(LIMITS.faucetAmountWeiMax)]);
       given([orgRegistered]).when(funding(1n)).then([funded(1n)]);
     });
 
@@ -54,14 +55,14 @@ describe('account decider', () => {
     it.each([
       ['AMOUNT_NOT_POSITIVE', 0n],
       ['AMOUNT_NOT_POSITIVE', -1n],
-      ['FAUCET_LIMIT', FAUCET_AMOUNT_WEI_MAX + 1n],
+      ['FAUCET_LIMIT', LIMITS.faucetAmountWeiMax + 1n],
     ])('refuses %s for %p wei', (code, amountWei) => {
       given([orgRegistered]).when(funding(amountWei)).thenThrows(code);
     });
 
     it('names the faucet limit in the refusal', () => {
-      expect(() => validateFaucetAmount(FAUCET_AMOUNT_WEI_MAX + 1n)).toThrow(
-        expect.objectContaining({ kind: 'invalid', details: { limit: FAUCET_AMOUNT_WEI_MAX.toString() } }),
+      expect(() => validateFaucetAmount(LIMITS.faucetAmountWeiMax + 1n)).toThrow(
+        expect.objectContaining({ kind: 'invalid', details: { limit: LIMITS.faucetAmountWeiMax.toString() } }),
       );
     });
 

@@ -1,9 +1,8 @@
-import type { EventData, TradeEvent } from '@starminer/events';
-import { assertNever, draft, type Draft } from './decider';
+import { LIMITS, type AggregateEvent } from '@starminer/events';
+import { assertNever, draft, type Decider, type Draft } from './decider';
 import { refuse } from './errors';
 
-/** The most the dev faucet mints in one call. */
-export const FAUCET_AMOUNT_WEI_MAX = 1_000_000n * 10n ** 18n;
+export type AccountEvent = AggregateEvent<'account'>;
 
 export type AccountCommand =
   | { readonly type: 'RegisterOrg'; readonly orgId: string; readonly name: string; readonly accountAddress: string; readonly custodyIndex: number }
@@ -23,18 +22,18 @@ export type AccountState =
 export const initialAccountState = (): AccountState => ({ status: 'none' });
 
 export function validateFaucetAmount(amountWei: bigint): void {
-  if (amountWei <= 0n) refuse('AMOUNT_NOT_POSITIVE', 'invalid', 'amountWei must be greater than 0');
-  if (amountWei > FAUCET_AMOUNT_WEI_MAX)
-    refuse('FAUCET_LIMIT', 'invalid', `the faucet mints at most ${FAUCET_AMOUNT_WEI_MAX} wei per call`, { limit: FAUCET_AMOUNT_WEI_MAX.toString() });
+  if (amountWei <= 0n) refuse('AMOUNT_NOT_POSITIVE', 'amountWei must be greater than 0');
+  if (amountWei > LIMITS.faucetAmountWeiMax)
+    refuse('FAUCET_LIMIT', `the faucet mints at most ${LIMITS.faucetAmountWeiMax} wei per call`, { limit: LIMITS.faucetAmountWeiMax.toString() });
 }
 
-export function decideAccount(command: AccountCommand, state: AccountState): Draft[] {
+export function decideAccount(command: AccountCommand, state: AccountState): Draft<AccountEvent['type']>[] {
   switch (command.type) {
     case 'RegisterOrg':
-      if (state.status !== 'none') return refuse('ORG_EXISTS', 'conflict', `org ${command.orgId} exists`);
+      if (state.status !== 'none') return refuse('ORG_EXISTS', `org ${command.orgId} exists`);
       return [draft('OrgRegistered', { orgId: command.orgId, name: command.name, accountAddress: command.accountAddress, custodyIndex: command.custodyIndex })];
     case 'RecordFunding':
-      if (state.status === 'none') return refuse('ORG_NOT_FOUND', 'not-found', 'no such org');
+      if (state.status === 'none') return refuse('ORG_NOT_FOUND', 'no such org');
       if (state.fundingTxHashes.has(command.txHash.toLowerCase())) return [];
       validateFaucetAmount(command.amountWei);
       return [draft('AccountFunded', { orgId: state.orgId, accountAddress: state.accountAddress, amountWei: command.amountWei, txHash: command.txHash })];
@@ -43,20 +42,16 @@ export function decideAccount(command: AccountCommand, state: AccountState): Dra
   }
 }
 
-export function evolveAccount(state: AccountState, event: Pick<TradeEvent, 'type' | 'data'>): AccountState {
+export function evolveAccount(state: AccountState, event: AccountEvent): AccountState {
   switch (event.type) {
-    case 'OrgRegistered': {
-      const d = event.data as EventData<'OrgRegistered'>;
-      return { status: 'active', orgId: d.orgId, accountAddress: d.accountAddress, fundedWei: 0n, fundingTxHashes: new Set() };
-    }
-    case 'AccountFunded': {
+    case 'OrgRegistered':
+      return { status: 'active', orgId: event.data.orgId, accountAddress: event.data.accountAddress, fundedWei: 0n, fundingTxHashes: new Set() };
+    case 'AccountFunded':
       if (state.status !== 'active') return state;
-      const d = event.data as EventData<'AccountFunded'>;
-      return { ...state, fundedWei: state.fundedWei + d.amountWei, fundingTxHashes: new Set([...state.fundingTxHashes, d.txHash.toLowerCase()]) };
-    }
+      return { ...state, fundedWei: state.fundedWei + event.data.amountWei, fundingTxHashes: new Set([...state.fundingTxHashes, event.data.txHash.toLowerCase()]) };
     default:
-      return state;
+      return assertNever(event);
   }
 }
 
-export const accountDecider = { decide: decideAccount, evolve: evolveAccount, initialState: initialAccountState };
+export const accountDecider: Decider<'account', AccountCommand, AccountState> = { aggregate: 'account', decide: decideAccount, evolve: evolveAccount, initialState: initialAccountState };

@@ -1,6 +1,6 @@
 import { encodeEvent, makeEvent, type EventData } from '@starminer/events';
-import { contractDecider, evolveContract, initialContractState, type ContractCommand, type ContractState } from './contract';
-import { draft, type Draft } from './decider';
+import { contractDecider, evolveContract, initialContractState, type ContractCommand, type ContractEvent, type ContractState } from './contract';
+import { draft } from './decider';
 import { specFor } from './spec-kit';
 
 const given = specFor(contractDecider);
@@ -68,7 +68,7 @@ const recordRefunded: ContractCommand = { type: 'RecordRefunded', amountWei: ESC
 
 /** Histories by status, for the branches that treat several statuses alike. */
 const HISTORY = {
-  none: [] as Draft[],
+  none: [] as ContractEvent[],
   'open-failed': [openFailed],
   open: [opened],
   running: [opened, started],
@@ -76,14 +76,14 @@ const HISTORY = {
   'settling refund': [opened, decideRefund],
   released: [opened, started, resultSubmitted, decideRelease, released],
   refunded: [opened, decideRefund, refunded],
-} satisfies Record<string, Draft[]>;
+} satisfies Record<string, ContractEvent[]>;
 type Status = keyof typeof HISTORY;
 const cases = (...statuses: Status[]) => statuses.map((s) => [s, HISTORY[s]] as const);
 
-const fold = (events: Draft[]): ContractState => events.reduce(evolveContract, initialContractState());
+const fold = (events: ContractEvent[]): ContractState => events.reduce(evolveContract, initialContractState());
 
 /** What the trade log would do on append: validate the data against the catalogue. */
-const appendable = (d: Draft) =>
+const appendable = (d: ContractEvent) =>
   encodeEvent(makeEvent(d.type, d.data, { id: 'e1', aggregateId: JOB_ID, occurredAt: '2024-01-01T00:00:00.000Z', correlationId: JOB_ID, causationId: JOB_ID, actor: 'test' }));
 
 describe('contract decider', () => {

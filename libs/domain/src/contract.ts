@@ -1,5 +1,5 @@
-import type { EventData, TradeEvent } from '@starminer/events';
-import { assertNever, draft, type Draft } from './decider';
+import { LIMITS, truncateText, type AggregateEvent, type EventData } from '@starminer/events';
+import { assertNever, draft, type Decider, type Draft } from './decider';
 import { refuse } from './errors';
 
 /**
@@ -46,14 +46,13 @@ export type ContractState =
   | ({ readonly status: 'settling'; readonly outcome: 'release' | 'refund' } & OpenTerms)
   | ({ readonly status: 'released' | 'refunded' } & OpenTerms);
 
-/** The catalogue's bound on a reason's length. */
-export const REASON_LENGTH_MAX = 1000;
+export type ContractEvent = AggregateEvent<'contract'>;
 
 export const initialContractState = (): ContractState => ({ status: 'none' });
 
 const sameAddress = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
-export function decideContract(command: ContractCommand, state: ContractState): Draft[] {
+export function decideContract(command: ContractCommand, state: ContractState): Draft<ContractEvent['type']>[] {
   switch (command.type) {
     case 'RecordOpened':
       if (state.status !== 'none') return []; // a retried open: the chain made it idempotent, so is the log
@@ -62,19 +61,19 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       if (state.status !== 'none') return [];
       return [draft('ContractOpenFailed', { jobId: command.jobId, code: command.code, reason: command.reason })];
     case 'StartJob': {
-      if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'conflict', 'the job has no open contract');
-      if (!sameAddress(command.signerAddress, state.nodeAddress)) return refuse('NOT_ASSIGNED_NODE', 'forbidden', 'this job is assigned to another node');
+      if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
+      if (!sameAddress(command.signerAddress, state.nodeAddress)) return refuse('NOT_ASSIGNED_NODE', 'this job is assigned to another node');
       if (state.status === 'running') return [];
-      if (state.status !== 'open') return refuse('CONTRACT_NOT_OPEN', 'conflict', `the contract is ${state.status}`);
+      if (state.status !== 'open') return refuse('CONTRACT_NOT_OPEN', `the contract is ${state.status}`);
       return [draft('JobStarted', { jobId: state.jobId, nodeId: command.nodeId })];
     }
     case 'SubmitResult': {
-      if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'conflict', 'the job has no open contract');
+      if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
       if (!sameAddress(command.signerAddress, state.nodeAddress))
-        return refuse('BAD_RESULT_SIGNATURE', 'forbidden', 'the result is not signed by the assigned node key');
-      if (state.status !== 'open' && state.status !== 'running') return refuse('RESULT_ALREADY_FINAL', 'conflict', `the contract is ${state.status}`);
+        return refuse('BAD_RESULT_SIGNATURE', 'the result is not signed by the assigned node key');
+      if (state.status !== 'open' && state.status !== 'running') return refuse('RESULT_ALREADY_FINAL', `the contract is ${state.status}`);
       if (command.nowUnixSec > state.deadlineUnixSec)
-        return refuse('RESULT_TOO_LATE', 'conflict', `the deadline ${state.deadlineUnixSec} has passed; the escrow goes back to the requester`, {
+        return refuse('RESULT_TOO_LATE', `the deadline ${state.deadlineUnixSec} has passed; the escrow goes back to the requester`, {
           deadlineUnixSec: state.deadlineUnixSec,
         });
       const submitted = draft('ResultSubmitted', {
@@ -91,7 +90,7 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       return [
         submitted,
         draft('ResultRejected', { jobId: state.jobId, code: command.verification.code, reason: command.verification.reason }),
-        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: `result rejected: ${command.verification.reason}`.slice(0, REASON_LENGTH_MAX) }),
+        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: truncateText(`result rejected: ${command.verification.reason}`, LIMITS.reasonLengthMax) }),
       ];
     }
     case 'ExpireDeadline': {
@@ -103,12 +102,12 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       if (state.status === 'released') return [];
       // Once settling, the chain is the truth: record the release even if a refund was decided
       // (e.g. the provider's release landed first); never after a recorded refund.
-      if (state.status !== 'settling') return refuse('NOT_SETTLING_RELEASE', 'conflict', `the contract is ${state.status}`);
+      if (state.status !== 'settling') return refuse('NOT_SETTLING_RELEASE', `the contract is ${state.status}`);
       return [draft('ContractReleased', { jobId: state.jobId, nodeAddress: state.nodeAddress, amountWei: command.amountWei, txHash: command.txHash })];
     }
     case 'RecordRefunded': {
       if (state.status === 'refunded') return [];
-      if (state.status !== 'settling') return refuse('NOT_SETTLING_REFUND', 'conflict', `the contract is ${state.status}`);
+      if (state.status !== 'settling') return refuse('NOT_SETTLING_REFUND', `the contract is ${state.status}`);
       return [
         draft('ContractRefunded', { jobId: state.jobId, requesterAddress: state.requesterAddress, amountWei: command.amountWei, txHash: command.txHash }),
       ];
@@ -118,10 +117,10 @@ export function decideContract(command: ContractCommand, state: ContractState): 
   }
 }
 
-export function evolveContract(state: ContractState, event: Pick<TradeEvent, 'type' | 'data'>): ContractState {
+export function evolveContract(state: ContractState, event: ContractEvent): ContractState {
   switch (event.type) {
     case 'ContractOpened': {
-      const d = event.data as EventData<'ContractOpened'>;
+      const d = event.data;
       return {
         status: 'open',
         jobId: d.jobId,
@@ -132,25 +131,27 @@ export function evolveContract(state: ContractState, event: Pick<TradeEvent, 'ty
       };
     }
     case 'ContractOpenFailed':
-      return { status: 'open-failed', jobId: (event.data as EventData<'ContractOpenFailed'>).jobId };
+      return { status: 'open-failed', jobId: event.data.jobId };
     case 'JobStarted':
       return state.status === 'open' ? { ...state, status: 'running' } : state;
-    case 'SettlementDecided': {
+    case 'SettlementDecided':
       if (state.status !== 'open' && state.status !== 'running') return state;
-      return { ...state, status: 'settling', outcome: (event.data as EventData<'SettlementDecided'>).outcome };
-    }
+      return { ...state, status: 'settling', outcome: event.data.outcome };
     case 'ContractReleased':
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'released' } : state;
     case 'ContractRefunded':
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded' } : state;
-    default:
+    case 'ResultSubmitted':
+    case 'ResultRejected':
       return state;
+    default:
+      return assertNever(event);
   }
 }
 
-function withoutOutcome(state: OpenTerms & { outcome?: unknown }): OpenTerms {
-  const { outcome: _outcome, ...rest } = state as OpenTerms & { outcome?: unknown; status?: unknown };
-  return rest;
+function withoutOutcome(state: OpenTerms & { readonly status: string; readonly outcome: 'release' | 'refund' }): OpenTerms {
+  const { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec } = state;
+  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec };
 }
 
-export const contractDecider = { decide: decideContract, evolve: evolveContract, initialState: initialContractState };
+export const contractDecider: Decider<'contract', ContractCommand, ContractState> = { aggregate: 'contract', decide: decideContract, evolve: evolveContract, initialState: initialContractState };

@@ -1,12 +1,16 @@
-import type { EventData, EventType } from '@starminer/events';
+import type { AggregateEvent, AggregateKind, EventData, EventOf, EventType, EventTypeOf } from '@starminer/events';
 
 /** An event as a decider returns it: type and data. Ids, time and causation are added at the edge. */
-export type Draft<T extends EventType = EventType> = { [K in T]: { readonly type: K; readonly data: EventData<K> } }[T];
+export type Draft<T extends EventType = EventType> = EventOf<T>;
 
-/** The Emmett-style decider: plain functions over plain state. */
-export interface Decider<Command, State, Event extends { type: string; data: unknown } = Draft> {
-  decide(command: Command, state: State): Draft[];
-  evolve(state: State, event: Event): State;
+/**
+ * The Emmett-style decider of one aggregate kind: plain functions over plain state. `decide` may
+ * only return events of its aggregate and `evolve` folds exactly those, narrowed by `type`.
+ */
+export interface Decider<A extends AggregateKind, Command, State> {
+  readonly aggregate: A;
+  decide(command: Command, state: State): Draft<EventTypeOf<A>>[];
+  evolve(state: State, event: AggregateEvent<A>): State;
   initialState(): State;
 }
 

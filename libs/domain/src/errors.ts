@@ -1,30 +1,33 @@
-import { WEI_DECIMAL } from '@starminer/events';
+import { kindOf, WEI_DECIMAL, type ErrorCode, type ErrorKind } from '@starminer/events';
 
 /**
- * A refusal by a decider. `kind` says what sort of refusal it is, so that every edge (HTTP, NATS
- * reply) maps it the same way; `code` is the machine-readable reason clients branch on.
+ * A refusal: the market will not do what was asked. `code` is the machine-readable reason from the
+ * catalogue's ERRORS (clients branch on it); `kind` follows from the code, so every edge (HTTP,
+ * NATS reply) maps it the same way.
  */
-export type RefusalKind = 'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'insufficient-funds' | 'unprocessable';
-
 export class DomainError extends Error {
   override readonly name: string = 'DomainError';
+  readonly kind: ErrorKind;
   constructor(
-    readonly code: string,
-    readonly kind: RefusalKind,
+    readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
+    this.kind = kindOf(code);
   }
 }
+
+/** The kinds a decider refuses with (the rest belong to transports and to our own failures). */
+export type RefusalKind = Exclude<ErrorKind, 'internal'>;
 
 /** An amount off the wire (base units, decimal string) as a bigint; BAD_AMOUNT naming the field otherwise. */
 export function parseWei(field: string, value: string): bigint {
   if (typeof value !== 'string' || !WEI_DECIMAL.test(value))
-    throw new DomainError('BAD_AMOUNT', 'invalid', `${field} must be a non-negative integer string in base units (at most 78 digits, no leading zeros)`, { field });
+    throw new DomainError('BAD_AMOUNT', `${field} must be a non-negative integer string in base units (at most 78 digits, no leading zeros)`, { field });
   return BigInt(value);
 }
 
-export const refuse = (code: string, kind: RefusalKind, message: string, details?: Record<string, unknown>): never => {
-  throw new DomainError(code, kind, message, details);
+export const refuse = (code: ErrorCode, message: string, details?: Record<string, unknown>): never => {
+  throw new DomainError(code, message, details);
 };

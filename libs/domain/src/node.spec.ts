@@ -1,7 +1,7 @@
 import { encodeEvent, makeEvent } from '@starminer/events';
-import { draft, type Draft } from './decider';
+import { draft } from './decider';
 import { GPU_MODELS } from './gpu-catalogue';
-import { evolveNode, INITIAL_REPUTATION, initialNodeState, nodeDecider, REPUTATION_SMOOTHING, type NodeCommand, type NodeRegistration, type NodeState } from './node';
+import { evolveNode, INITIAL_REPUTATION, initialNodeState, nodeDecider, REPUTATION_SMOOTHING, type NodeCommand, type NodeEvent, type NodeRegistration, type NodeState } from './node';
 import { specFor } from './spec-kit';
 
 const given = specFor(nodeDecider);
@@ -27,16 +27,16 @@ const registration = (over: Partial<NodeRegistration> = {}): NodeRegistration =>
 });
 
 const register = (over: Partial<NodeRegistration> = {}): NodeCommand => ({ type: 'RegisterNode', registration: registration(over) });
-const registered = (over: Partial<NodeRegistration> = {}): Draft => draft('NodeRegistered', { ...registration(over), reputation: INITIAL_REPUTATION });
-const availability = (online: boolean, reason: string): Draft => draft('NodeAvailabilityChanged', { nodeId: NODE_ID, online, reason });
-const reputationChanged = (reputation: number, jobId: string, outcome: 'released' | 'refunded'): Draft =>
+const registered = (over: Partial<NodeRegistration> = {}): NodeEvent => draft('NodeRegistered', { ...registration(over), reputation: INITIAL_REPUTATION });
+const availability = (online: boolean, reason: string): NodeEvent => draft('NodeAvailabilityChanged', { nodeId: NODE_ID, online, reason });
+const reputationChanged = (reputation: number, jobId: string, outcome: 'released' | 'refunded'): NodeEvent =>
   draft('NodeReputationChanged', { nodeId: NODE_ID, reputation, jobId, reason: `job ${outcome}` });
 const outcome = (jobId: string, o: 'released' | 'refunded'): NodeCommand => ({ type: 'RecordOutcome', jobId, outcome: o });
 
-const ONLINE: Draft[] = [registered(), availability(true, 'registered')];
-const OFFLINE: Draft[] = [...ONLINE, availability(false, 'heartbeat timeout')];
+const ONLINE: NodeEvent[] = [registered(), availability(true, 'registered')];
+const OFFLINE: NodeEvent[] = [...ONLINE, availability(false, 'heartbeat timeout')];
 
-const fold = (events: Draft[]): NodeState => events.reduce(evolveNode, initialNodeState());
+const fold = (events: NodeEvent[]): NodeState => events.reduce(evolveNode, initialNodeState());
 
 describe('node decider', () => {
   describe('RegisterNode', () => {

@@ -1,5 +1,5 @@
-import type { EventData, TradeEvent } from '@starminer/events';
-import { assertNever, draft, type Draft } from './decider';
+import type { AggregateEvent, EventData } from '@starminer/events';
+import { assertNever, draft, type Decider, type Draft } from './decider';
 import { refuse } from './errors';
 import { GPU_MODELS, isKnownGpuModel } from './gpu-catalogue';
 
@@ -10,6 +10,7 @@ export const REPUTATION_SMOOTHING = 0.1;
 export const INITIAL_REPUTATION = 0.5;
 
 export type NodeRegistration = Omit<EventData<'NodeRegistered'>, 'reputation'>;
+export type NodeEvent = AggregateEvent<'node'>;
 
 export type NodeCommand =
   | { readonly type: 'RegisterNode'; readonly registration: NodeRegistration }
@@ -35,22 +36,27 @@ export type NodeState =
 
 export const initialNodeState = (): NodeState => ({ status: 'none' });
 
-export function decideNode(command: NodeCommand, state: NodeState): Draft[] {
+/** The market's rules for a registration beyond its shape: a known GPU model, plausible VRAM, a measured benchmark. */
+export function validateRegistration(r: Pick<NodeRegistration, 'gpuModel' | 'vramGiB' | 'benchmark'>): void {
+  if (!isKnownGpuModel(r.gpuModel)) refuse('UNKNOWN_GPU_MODEL', `unknown GPU model '${r.gpuModel}'`, { model: r.gpuModel });
+  const vramMax = GPU_MODELS[r.gpuModel].vramGiB;
+  if (r.vramGiB > vramMax) refuse('VRAM_IMPLAUSIBLE', `a ${r.gpuModel} has at most ${vramMax} GiB`, { limit: vramMax });
+  if (r.benchmark.score <= 0) refuse('BENCHMARK_REQUIRED', 'a measured benchmark score is required');
+}
+
+export function decideNode(command: NodeCommand, state: NodeState): Draft<NodeEvent['type']>[] {
   switch (command.type) {
     case 'RegisterNode': {
       const r = command.registration;
       if (state.status !== 'none') {
         if (state.nodeAddress.toLowerCase() === r.nodeAddress.toLowerCase()) return []; // the agent retried
-        return refuse('NODE_EXISTS', 'conflict', `node ${r.nodeId} is registered with another key`);
+        return refuse('NODE_EXISTS', `node ${r.nodeId} is registered with another key`);
       }
-      if (!isKnownGpuModel(r.gpuModel)) refuse('UNKNOWN_GPU_MODEL', 'invalid', `unknown GPU model '${r.gpuModel}'`, { model: r.gpuModel });
-      const vramMax = GPU_MODELS[r.gpuModel].vramGiB;
-      if (r.vramGiB > vramMax) refuse('VRAM_IMPLAUSIBLE', 'invalid', `a ${r.gpuModel} has at most ${vramMax} GiB`, { limit: vramMax });
-      if (r.benchmark.score <= 0) refuse('BENCHMARK_REQUIRED', 'invalid', 'a measured benchmark score is required');
+      validateRegistration(r);
       return [draft('NodeRegistered', { ...r, reputation: INITIAL_REPUTATION }), draft('NodeAvailabilityChanged', { nodeId: r.nodeId, online: true, reason: 'registered' })];
     }
     case 'Heartbeat':
-      if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'not-found', 'node is not registered');
+      if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'node is not registered');
       return state.online ? [] : [draft('NodeAvailabilityChanged', { nodeId: state.nodeId, online: true, reason: 'heartbeat' })];
     case 'MarkOffline':
       if (state.status === 'none' || !state.online) return [];
@@ -62,9 +68,9 @@ export function decideNode(command: NodeCommand, state: NodeState): Draft[] {
       return [draft('NodeReputationChanged', { nodeId: state.nodeId, reputation, jobId: command.jobId, reason: `job ${command.outcome}` })];
     }
     case 'RecordStake': {
-      if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'not-found', 'node is not registered');
+      if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'node is not registered');
       if (state.poolId !== undefined && state.poolId !== command.poolId)
-        return refuse('WRONG_POOL', 'conflict', `node ${state.nodeId} stakes in pool ${state.poolId}, not ${command.poolId}`);
+        return refuse('WRONG_POOL', `node ${state.nodeId} stakes in pool ${state.poolId}, not ${command.poolId}`);
       if (state.stakeWei === command.stakeWei) return [];
       return [draft('NodeStakeChanged', { nodeId: state.nodeId, poolId: command.poolId, stakeWei: command.stakeWei, blockNumber: command.blockNumber, txHash: command.txHash })];
     }
@@ -73,10 +79,10 @@ export function decideNode(command: NodeCommand, state: NodeState): Draft[] {
   }
 }
 
-export function evolveNode(state: NodeState, event: Pick<TradeEvent, 'type' | 'data'>): NodeState {
+export function evolveNode(state: NodeState, event: NodeEvent): NodeState {
   switch (event.type) {
     case 'NodeRegistered': {
-      const d = event.data as EventData<'NodeRegistered'>;
+      const d = event.data;
       return {
         status: 'registered',
         nodeId: d.nodeId,
@@ -89,21 +95,50 @@ export function evolveNode(state: NodeState, event: Pick<TradeEvent, 'type' | 'd
       };
     }
     case 'NodeAvailabilityChanged':
-      return state.status === 'registered' ? { ...state, online: (event.data as EventData<'NodeAvailabilityChanged'>).online } : state;
+      return state.status === 'registered' ? { ...state, online: event.data.online } : state;
     case 'NodeReputationChanged':
       if (state.status !== 'registered') return state;
-      {
-        const d = event.data as EventData<'NodeReputationChanged'>;
-        return { ...state, reputation: d.reputation, countedJobIds: new Set([...state.countedJobIds, d.jobId]) };
-      }
-    case 'NodeStakeChanged': {
+      return { ...state, reputation: event.data.reputation, countedJobIds: new Set([...state.countedJobIds, event.data.jobId]) };
+    case 'NodeStakeChanged':
       if (state.status !== 'registered') return state;
-      const d = event.data as EventData<'NodeStakeChanged'>;
-      return { ...state, poolId: d.poolId, stakeWei: d.stakeWei };
-    }
+      return { ...state, poolId: event.data.poolId, stakeWei: event.data.stakeWei };
     default:
-      return state;
+      return assertNever(event);
   }
 }
 
-export const nodeDecider = { decide: decideNode, evolve: evolveNode, initialState: initialNodeState };
+export const nodeDecider: Decider<'node', NodeCommand, NodeState> = { aggregate: 'node', decide: decideNode, evolve: evolveNode, initialState: initialNodeState };
+
+// ------------------------------------------------------------------------------------ node keys
+
+/**
+ * One node key, one node: the key's own aggregate (`trade.nodekey.<address>`) records the node id
+ * it is bound to. The registry binds the key before it registers the node, so two registrations
+ * of one key under two node ids cannot both pass, whichever replicas serve them.
+ */
+export type NodeKeyCommand = { readonly type: 'BindNodeKey'; readonly nodeAddress: string; readonly nodeId: string };
+export type NodeKeyState = { readonly status: 'free' } | { readonly status: 'bound'; readonly nodeId: string };
+export type NodeKeyEvent = AggregateEvent<'nodekey'>;
+
+export const initialNodeKeyState = (): NodeKeyState => ({ status: 'free' });
+
+export function decideNodeKey(command: NodeKeyCommand, state: NodeKeyState): Draft<NodeKeyEvent['type']>[] {
+  switch (state.status) {
+    case 'free':
+      return [draft('NodeKeyBound', { nodeAddress: command.nodeAddress.toLowerCase(), nodeId: command.nodeId })];
+    case 'bound':
+      if (state.nodeId === command.nodeId) return []; // the same registration again
+      return refuse('NODE_KEY_IN_USE', `this node key is bound to node ${state.nodeId}; one key registers one node`, { nodeId: state.nodeId });
+    default:
+      return assertNever(state);
+  }
+}
+
+export function evolveNodeKey(_state: NodeKeyState, event: NodeKeyEvent): NodeKeyState {
+  return { status: 'bound', nodeId: event.data.nodeId };
+}
+
+export const nodeKeyDecider: Decider<'nodekey', NodeKeyCommand, NodeKeyState> = { aggregate: 'nodekey', decide: decideNodeKey, evolve: evolveNodeKey, initialState: initialNodeKeyState };
+
+/** The aggregate id of a node key: the address, lower-case (a valid subject token). */
+export const nodeKeyId = (nodeAddress: string): string => nodeAddress.toLowerCase();

@@ -1,21 +1,17 @@
-import type { Draft } from './decider';
+import type { AggregateKind } from '@starminer/events';
+import type { Decider } from './decider';
 
 /**
  * Given/when/then for deciders: given past events, when a command, then these events (or this
  * refusal code). Used by every decider spec.
  */
-export interface DeciderUnderTest<C, S> {
-  decide(command: C, state: S): Draft[];
-  evolve(state: S, event: Pick<Draft, 'type' | 'data'>): S;
-  initialState(): S;
-}
-
-export function specFor<C, S>(decider: DeciderUnderTest<C, S>) {
-  return (given: Draft[]) => ({
+export function specFor<A extends AggregateKind, C, S>(decider: Decider<A, C, S>) {
+  type E = Parameters<Decider<A, C, S>['evolve']>[1];
+  return (given: E[]) => ({
     when: (command: C) => {
       const run = () => decider.decide(command, given.reduce(decider.evolve, decider.initialState()));
       return {
-        then: (expected: Draft[]) => expect(run()).toEqual(expected),
+        then: (expected: ReturnType<Decider<A, C, S>['decide']>) => expect(run()).toEqual(expected),
         thenThrows: (code: string) => {
           let caught: unknown;
           try {

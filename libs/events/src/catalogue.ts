@@ -1,48 +1,65 @@
 import { z } from 'zod';
-import type { EventEnvelope } from './envelope';
+import type { AggregateKind, EventEnvelope } from './envelope';
+import { LIMITS } from './limits';
 import {
-  addressSchema, benchmarkSchema, bytes32Schema, CATEGORIES, energySchema, hexSchema, idSchema, LATENCY_PREFERENCES,
-  requirementsSchema, URGENCIES, weiSchema, workloadSchema,
+  addressSchema, benchmarkSchema, bytes32Schema, CATEGORIES, codeSchema, energySchema, gpuModelSchema, hexSchema, idSchema, LATENCY_PREFERENCES,
+  reasonSchema, regionSchema, requirementsSchema, RUNTIMES, signatureSchema, text, URGENCIES, weiSchema, workloadSchema,
 } from './primitives';
 
 /**
- * The catalogue of the trade log: every event type, its current schema version and its schema.
- * A schema only grows (new optional fields); a breaking change is a new version with an upcaster
- * from the old one in `UPCASTERS`, because auditors read the log for years.
+ * The catalogue of the trade log: every event type, its aggregate, its current schema version
+ * and its schema. The encoder writes exactly what the decoder reads (strict objects, the same
+ * limits), so an event that was stored can always be read back. A schema only grows: a new field
+ * is a new version with an upcaster from the old one in `UPCASTERS`, because auditors read the
+ * log for years.
  */
 const account = {
-  OrgRegistered: z.object({ orgId: idSchema, name: z.string().min(1).max(200), accountAddress: addressSchema, custodyIndex: z.number().int().nonnegative() }),
-  AccountFunded: z.object({ orgId: idSchema, accountAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema }),
+  OrgRegistered: z.strictObject({
+    orgId: idSchema,
+    name: text(LIMITS.orgNameLengthMax, 1),
+    accountAddress: addressSchema,
+    custodyIndex: z.number().int().nonnegative(),
+  }),
+  AccountFunded: z.strictObject({ orgId: idSchema, accountAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema }),
 };
 
 const node = {
-  NodeRegistered: z.object({
+  NodeRegistered: z.strictObject({
     nodeId: idSchema,
     providerId: idSchema,
     /** The node key: signs the agent's requests and the result; the CSC releases to it. */
     nodeAddress: addressSchema,
-    gpuModel: z.string().min(1).max(64),
-    gpuCount: z.number().int().positive().max(64),
-    vramGiB: z.number().int().positive().max(4096),
-    region: z.string().min(1).max(64),
-    latencyMs: z.number().int().nonnegative().max(10_000),
+    gpuModel: gpuModelSchema,
+    gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax),
+    vramGiB: z.number().int().positive().max(LIMITS.vramGiBMax),
+    region: regionSchema,
+    latencyMs: z.number().int().nonnegative().max(LIMITS.latencyMsMax),
     tee: z.boolean(),
     energy: energySchema,
     benchmark: benchmarkSchema,
     reputation: z.number().min(0).max(1),
     stakeWei: weiSchema,
     poolId: idSchema.optional(),
-    runtimes: z.array(z.enum(['hash-chain', 'matmul', 'command'])).max(8),
+    runtimes: z.array(z.enum(RUNTIMES)).max(LIMITS.nodeRuntimesMax),
   }),
-  NodeAvailabilityChanged: z.object({ nodeId: idSchema, online: z.boolean(), reason: z.string().max(500) }),
-  NodeReputationChanged: z.object({ nodeId: idSchema, reputation: z.number().min(0).max(1), jobId: idSchema, reason: z.string().max(500) }),
+  NodeAvailabilityChanged: z.strictObject({ nodeId: idSchema, online: z.boolean(), reason: reasonSchema }),
+  NodeReputationChanged: z.strictObject({ nodeId: idSchema, reputation: z.number().min(0).max(1), jobId: idSchema, reason: reasonSchema }),
   /** The node key's active stake in a pool, as the staking contract reports it (learned from chain events). */
-  NodeStakeChanged: z.object({ nodeId: idSchema, poolId: idSchema, stakeWei: weiSchema, blockNumber: z.string(), txHash: hexSchema }),
+  NodeStakeChanged: z.strictObject({ nodeId: idSchema, poolId: idSchema, stakeWei: weiSchema, blockNumber: z.string().regex(/^[0-9]{1,20}$/), txHash: hexSchema }),
+};
+
+const nodekey = {
+  /**
+   * A node key is bound to one node id, once: the registry appends this on
+   * `trade.nodekey.<address>` (expecting the subject empty) before it registers the node, so one
+   * key can never register two nodes, whichever replica serves the two requests.
+   */
+  NodeKeyBound: z.strictObject({ nodeAddress: addressSchema, nodeId: idSchema }),
 };
 
 const pool = {
   /** Stake taken from a provider on a proven failure, paid to the requester of the job. */
-  StakeSlashed: z.object({
+  StakeSlashed: z.strictObject({
     poolId: idSchema,
     nodeId: idSchema,
     nodeAddress: addressSchema,
@@ -55,7 +72,7 @@ const pool = {
 
 const anchor = {
   /** A Merkle root of the log range [fromSeq, toSeq] posted on chain (leaves: seq and keccak256 of the event's bytes). */
-  AnchorPosted: z.object({
+  AnchorPosted: z.strictObject({
     index: z.number().int().nonnegative(),
     fromSeq: z.number().int().positive(),
     toSeq: z.number().int().positive(),
@@ -64,8 +81,10 @@ const anchor = {
   }),
 };
 
+const holdSchema = z.strictObject({ nodeId: idSchema, gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax), sinceMs: z.number().int().nonnegative() });
+
 const job = {
-  JobSubmitted: z.object({
+  JobSubmitted: z.strictObject({
     jobId: idSchema,
     orgId: idSchema,
     requesterAddress: addressSchema,
@@ -74,35 +93,35 @@ const job = {
     urgency: z.enum(URGENCIES),
     latencyPreference: z.enum(LATENCY_PREFERENCES),
     requirements: requirementsSchema,
-    expectedRuntimeSec: z.number().int().positive(),
+    expectedRuntimeSec: z.number().int().positive().max(LIMITS.expectedRuntimeSecMax),
     /** Seconds after the contract opens by which the result must be in, else refund. */
-    deadlineSec: z.number().int().positive(),
+    deadlineSec: z.number().int().positive().max(LIMITS.deadlineSecMax),
     green: z.boolean(),
     workload: workloadSchema,
   }),
-  JobWaiting: z.object({
+  JobWaiting: z.strictObject({
     jobId: idSchema,
-    reason: z.string().max(1000),
+    reason: reasonSchema,
     /** the node the job holds while it drains (a large job that waited too long); absent = none */
-    hold: z.object({ nodeId: idSchema, gpuCount: z.number().int().positive(), sinceMs: z.number().int().nonnegative() }).optional(),
+    hold: holdSchema.optional(),
   }),
-  JobMatched: z.object({
+  JobMatched: z.strictObject({
     jobId: idSchema,
     nodeId: idSchema,
     nodeAddress: addressSchema,
-    gpuCount: z.number().int().positive(),
+    gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax),
     priceWeiPerHour: weiSchema,
     costWei: weiSchema,
     quote: z.record(z.string(), z.unknown()),
     receipt: z.record(z.string(), z.unknown()),
-    engineVersion: z.string().max(64),
+    engineVersion: text(64, 1),
   }),
-  JobFailed: z.object({ jobId: idSchema, code: z.string().max(100), reason: z.string().max(1000) }),
-  JobCancelled: z.object({ jobId: idSchema, reason: z.string().max(1000) }),
+  JobFailed: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
+  JobCancelled: z.strictObject({ jobId: idSchema, reason: reasonSchema }),
 };
 
 const contract = {
-  ContractOpened: z.object({
+  ContractOpened: z.strictObject({
     jobId: idSchema,
     chainJobId: bytes32Schema,
     contractAddress: addressSchema,
@@ -112,51 +131,53 @@ const contract = {
     deadlineUnixSec: z.number().int().positive(),
     termsHash: bytes32Schema,
     txHash: hexSchema.nullable(),
-    blockNumber: z.string().nullable(),
+    blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable(),
   }),
-  ContractOpenFailed: z.object({ jobId: idSchema, code: z.string().max(100), reason: z.string().max(1000) }),
-  JobStarted: z.object({ jobId: idSchema, nodeId: idSchema }),
-  ResultSubmitted: z.object({
+  ContractOpenFailed: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
+  JobStarted: z.strictObject({ jobId: idSchema, nodeId: idSchema }),
+  ResultSubmitted: z.strictObject({
     jobId: idSchema,
     nodeId: idSchema,
     resultHash: bytes32Schema,
     proofHash: bytes32Schema,
-    signature: hexSchema,
-    output: z.string().max(10_000),
+    signature: signatureSchema,
+    output: text(LIMITS.resultOutputLengthMax),
   }),
-  ResultRejected: z.object({ jobId: idSchema, code: z.string().max(100), reason: z.string().max(1000) }),
-  SettlementDecided: z.object({ jobId: idSchema, outcome: z.enum(['release', 'refund']), reason: z.string().max(1000) }),
-  ContractReleased: z.object({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
-  ContractRefunded: z.object({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
+  ResultRejected: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
+  SettlementDecided: z.strictObject({ jobId: idSchema, outcome: z.enum(['release', 'refund']), reason: reasonSchema }),
+  ContractReleased: z.strictObject({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
+  ContractRefunded: z.strictObject({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
 };
+
+const bps = z.number().int().min(0).max(10_000);
 
 const market = {
   /** A move of one market's (GPU class, region) utilization multiplier, decided by matching. */
-  PriceChanged: z.object({
-    gpuClass: z.string().max(64),
-    region: z.string().max(64),
+  PriceChanged: z.strictObject({
+    gpuClass: gpuModelSchema,
+    region: regionSchema,
     atMs: z.number().int().nonnegative(),
-    previousMultiplierBps: z.number().int().positive(),
-    multiplierBps: z.number().int().positive(),
-    utilizationBps: z.number().int().min(0).max(10_000),
-    smoothedUtilizationBps: z.number().int().min(0).max(10_000),
+    previousMultiplierBps: z.number().int().positive().max(1_000_000),
+    multiplierBps: z.number().int().positive().max(1_000_000),
+    utilizationBps: bps,
+    smoothedUtilizationBps: bps,
   }),
 };
 
-export const EVENT_SCHEMAS = { ...account, ...node, ...job, ...contract, ...market, ...pool, ...anchor } as const;
+const BY_AGGREGATE = { account, node, nodekey, job, contract, market, pool, anchor } as const;
+
+export const EVENT_SCHEMAS = { ...account, ...node, ...nodekey, ...job, ...contract, ...market, ...pool, ...anchor } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 
+type EventAggregate = keyof typeof BY_AGGREGATE;
+/** The event types appended to each aggregate's subjects. */
+export type EventTypeOf<A extends AggregateKind> = A extends EventAggregate ? keyof (typeof BY_AGGREGATE)[A] & EventType : never;
+
 /** Which aggregate (subject family) each event type is appended to. */
-export const AGGREGATE_OF: { readonly [T in EventType]: 'account' | 'node' | 'job' | 'contract' | 'market' | 'pool' | 'anchor' } = {
-  ...(Object.fromEntries(Object.keys(account).map((k) => [k, 'account'])) as Record<keyof typeof account, 'account'>),
-  ...(Object.fromEntries(Object.keys(node).map((k) => [k, 'node'])) as Record<keyof typeof node, 'node'>),
-  ...(Object.fromEntries(Object.keys(job).map((k) => [k, 'job'])) as Record<keyof typeof job, 'job'>),
-  ...(Object.fromEntries(Object.keys(contract).map((k) => [k, 'contract'])) as Record<keyof typeof contract, 'contract'>),
-  ...(Object.fromEntries(Object.keys(market).map((k) => [k, 'market'])) as Record<keyof typeof market, 'market'>),
-  ...(Object.fromEntries(Object.keys(pool).map((k) => [k, 'pool'])) as Record<keyof typeof pool, 'pool'>),
-  ...(Object.fromEntries(Object.keys(anchor).map((k) => [k, 'anchor'])) as Record<keyof typeof anchor, 'anchor'>),
-};
+export const AGGREGATE_OF = Object.fromEntries(
+  Object.entries(BY_AGGREGATE).flatMap(([aggregate, types]) => Object.keys(types).map((t) => [t, aggregate])),
+) as { readonly [T in EventType]: EventAggregate };
 
 /** Current schema version of each type. Bump only with an upcaster from the previous one. */
 export const SCHEMA_VERSION: { readonly [T in EventType]: number } = Object.fromEntries(
@@ -169,3 +190,16 @@ export const UPCASTERS: Partial<Record<EventType, Record<number, (data: Record<s
 export type EventData<T extends EventType> = z.output<(typeof EVENT_SCHEMAS)[T]>;
 export type TradeEvent<T extends EventType = EventType> = { [K in T]: EventEnvelope<K, EventData<K>> }[T];
 export type TradeEventOf<T extends EventType> = EventEnvelope<T, EventData<T>>;
+/** Type and data of one of `T`: what a decider's evolve folds (a union narrowed by `type`, no casts). */
+export type EventOf<T extends EventType = EventType> = { [K in T]: { readonly type: K; readonly data: EventData<K> } }[T];
+/** The events of one aggregate kind, as evolve folds them. */
+export type AggregateEvent<A extends AggregateKind> = EventOf<EventTypeOf<A>>;
+
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, type);
+}
+
+/** Narrows an event read from an aggregate's subject to that aggregate's union (false for a misfiled one). */
+export function belongsTo<A extends AggregateKind>(aggregate: A, event: { type: string }): event is AggregateEvent<A> {
+  return isEventType(event.type) && AGGREGATE_OF[event.type] === aggregate;
+}

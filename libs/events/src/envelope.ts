@@ -24,13 +24,13 @@ export interface EventEnvelope<TType extends string = string, TData = unknown> {
 }
 
 /** The aggregates of the market; each instance has its own subject `trade.<aggregate>.<id>`. */
-export const AGGREGATES = ['account', 'node', 'job', 'contract', 'vault', 'pool', 'market', 'anchor'] as const;
+export const AGGREGATES = ['account', 'node', 'nodekey', 'job', 'contract', 'vault', 'pool', 'market', 'anchor'] as const;
 export type AggregateKind = (typeof AGGREGATES)[number];
 
 export const TRADE_STREAM = 'TRADE';
 export const TRADE_SUBJECT_PREFIX = 'trade';
 
-/** Ids are restricted so they are always a single, safe NATS subject token. */
+/** Ids are restricted so they are always a single, safe NATS subject token (the catalogue's ID_PATTERN). */
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class InvalidSubjectTokenError extends Error {

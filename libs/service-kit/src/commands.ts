@@ -53,7 +53,7 @@ export class RemoteInternalError extends Error {
 
 export async function sendCommand<R>(nc: NatsConnection, subject: string, payload: unknown, timeoutMs = COMMAND_TIMEOUT_MS): Promise<R> {
   const body = toJson(payload);
-  if (body.length > COMMAND_PAYLOAD_BYTES_MAX) throw new DomainError('PAYLOAD_TOO_LARGE', 'invalid', `a command is at most ${COMMAND_PAYLOAD_BYTES_MAX} bytes`);
+  if (body.length > COMMAND_PAYLOAD_BYTES_MAX) throw new DomainError('PAYLOAD_TOO_LARGE', `a command is at most ${COMMAND_PAYLOAD_BYTES_MAX} bytes`);
   let raw: string;
   try {
     raw = (await nc.request(subject, body, { timeout: timeoutMs })).string();
@@ -63,5 +63,5 @@ export async function sendCommand<R>(nc: NatsConnection, subject: string, payloa
   const reply = JSON.parse(raw) as Reply;
   if (reply.ok) return reply.result as R;
   if (reply.error.kind === 'internal') throw new RemoteInternalError(`${subject}: ${reply.error.message}`);
-  throw new DomainError(reply.error.code, reply.error.kind, reply.error.message, reply.error.details ?? {});
+  throw new DomainError(reply.error.code as never, reply.error.message, reply.error.details ?? {});
 }

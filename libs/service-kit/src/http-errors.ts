@@ -1,14 +1,20 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { DomainError, type RefusalKind } from '@starminer/domain';
+import { DomainError } from '@starminer/domain';
+import type { ErrorKind } from '@starminer/events';
 import { CommandTransportError } from './commands';
 
-export const STATUS_OF_KIND: Record<RefusalKind, number> = {
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
+  unauthenticated: 401,
+  'insufficient-funds': 402,
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
-  'insufficient-funds': 402,
+  'too-large': 413,
+  'unsupported-media': 415,
   unprocessable: 422,
+  internal: 500,
+  unavailable: 503,
 };
 
 /** The HTTP answer to a refusal: its status and the `{ error: { code, message, details } }` body. */

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors';
+import { LIMITS } from './limits';
+import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, requestIdSchema, resultSubmissionSchema } from './messages';
+import { addressSchema, hexSchema, idSchema, text, weiSchema } from './primitives';
+
+/** Commands between services travel as NATS request/reply on `cmd.<service>.<verb>`. */
+export const COMMAND_SUBJECT_PREFIX = 'cmd';
+
+/** Every command may also answer these: its payload refused, an event it would append refused, our bug. */
+export const COMMON_COMMAND_ERRORS = ['COMMAND_INVALID', 'EVENT_REFUSED', 'AGGREGATE_UNREADABLE', 'INTERNAL'] as const satisfies readonly ErrorCode[];
+
+export interface CommandDef<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  readonly service: string;
+  readonly verb: string;
+  /** `cmd.<service>.<verb>`: callers name the command by its constant, never by this string. */
+  readonly subject: string;
+  readonly payload: P;
+  readonly reply: R;
+  /** The refusals it answers besides COMMON_COMMAND_ERRORS. */
+  readonly errors: readonly ErrorCode[];
+}
+
+/** What a handler receives: the payload as parsed (amounts as bigint). */
+export type PayloadOf<C extends CommandDef> = z.output<C['payload']>;
+/** What a caller passes: the payload before parsing (amounts may be bigint or decimal string). */
+export type PayloadIn<C extends CommandDef> = z.input<C['payload']> | z.output<C['payload']>;
+export type ReplyOf<C extends CommandDef> = z.output<C['reply']>;
+
+function command<P extends z.ZodType, R extends z.ZodType>(service: string, verb: string, def: { payload: P; reply: R; errors: readonly ErrorCode[] }): CommandDef<P, R> {
+  return { service, verb, subject: `${COMMAND_SUBJECT_PREFIX}.${service}.${verb}`, ...def };
+}
+
+const seqSchema = z.number().int().positive();
+
+/** The operator's view of a reader's parked events, and re-applying them after a fix. */
+function parkingCommands(service: string) {
+  return {
+    listParked: command(service, 'listParked', {
+      payload: z.strictObject({ limit: z.number().int().min(1).max(LIMITS.parkedPageSizeMax).optional(), afterSeq: z.number().int().nonnegative().optional() }),
+      reply: z.strictObject({ service: z.string(), parked: z.array(parkedEventSchema), nextAfterSeq: z.number().int().nullable() }),
+      errors: [],
+    }),
+    retryParked: command(service, 'retryParked', {
+      payload: z.strictObject({ reader: text(200, 1), key: text(300, 1) }),
+      reply: z.strictObject({ applied: z.number().int().nonnegative(), stillParked: z.array(parkedEventSchema) }),
+      errors: ['PARKED_EVENTS_NOT_FOUND'],
+    }),
+  };
+}
+
+/**
+ * Every command of the market, by service. A caller writes `COMMANDS.intake.submitJob`; its
+ * payload is parsed by `payload` before it is sent and again before any handler runs, and its
+ * reply by `reply`.
+ */
+export const COMMANDS = {
+  registry: {
+    registerNode: command('registry', 'registerNode', {
+      payload: z.strictObject({
+        /** The node key, recovered by the gateway from the request's signature. */
+        nodeAddress: addressSchema,
+        registration: nodeRegistrationSchema,
+      }),
+      reply: z.strictObject({ nodeId: idSchema }),
+      errors: ['UNKNOWN_GPU_MODEL', 'VRAM_IMPLAUSIBLE', 'BENCHMARK_REQUIRED', 'NODE_EXISTS', 'NODE_KEY_IN_USE'],
+    }),
+    heartbeat: command('registry', 'heartbeat', {
+      payload: z.strictObject({ nodeId: idSchema, nodeAddress: addressSchema }),
+      reply: z.strictObject({ ok: z.literal(true) }),
+      errors: ['NODE_NOT_FOUND', 'NOT_NODE_KEY'],
+    }),
+    ...parkingCommands('registry'),
+  },
+  intake: {
+    submitJob: command('intake', 'submitJob', {
+      payload: z.strictObject({ orgId: idSchema, spec: jobSpecSchema, requestId: requestIdSchema }),
+      reply: z.strictObject({ jobId: idSchema, seq: seqSchema }),
+      errors: [
+        'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
+        'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+      ],
+    }),
+    cancelJob: command('intake', 'cancelJob', {
+      payload: z.strictObject({ orgId: idSchema, jobId: idSchema }),
+      reply: z.strictObject({ seq: seqSchema.nullable() }),
+      errors: ['JOB_NOT_FOUND', 'JOB_NOT_CANCELLABLE'],
+    }),
+    ...parkingCommands('intake'),
+  },
+  matching: {
+    ...parkingCommands('matching'),
+  },
+  deployer: {
+    allocateAccount: command('deployer', 'allocateAccount', {
+      payload: z.strictObject({ orgId: idSchema }),
+      reply: z.strictObject({ accountAddress: addressSchema, custodyIndex: z.number().int().nonnegative() }),
+      errors: [],
+    }),
+    mint: command('deployer', 'mint', {
+      payload: z.strictObject({ orgId: idSchema, amountWei: weiSchema, requestId: requestIdSchema }),
+      reply: z.strictObject({ txHash: hexSchema, balanceWei: weiSchema }),
+      errors: ['ORG_NOT_FOUND', 'AMOUNT_NOT_POSITIVE', 'FAUCET_LIMIT'],
+    }),
+    ...parkingCommands('deployer'),
+  },
+  settlement: {
+    startJob: command('settlement', 'startJob', {
+      payload: z.strictObject({ jobId: idSchema, nodeId: idSchema, nodeAddress: addressSchema }),
+      reply: z.strictObject({ status: z.string() }),
+      errors: ['CONTRACT_NOT_OPEN', 'NOT_ASSIGNED_NODE'],
+    }),
+    submitResult: command('settlement', 'submitResult', {
+      payload: resultSubmissionSchema.extend({ jobId: idSchema, nodeId: idSchema, nodeAddress: addressSchema }),
+      reply: z.strictObject({ status: z.string(), outcome: z.enum(['release', 'refund']) }),
+      errors: ['JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE'],
+    }),
+    ...parkingCommands('settlement'),
+  },
+  gateway: {
+    ...parkingCommands('gateway'),
+  },
+} as const;
+
+export type ServiceWithCommands = keyof typeof COMMANDS;
+export const SERVICES_WITH_PARKING = ['gateway', 'registry', 'intake', 'matching', 'deployer', 'settlement'] as const satisfies readonly ServiceWithCommands[];
+
+/** Every command, flat (for the catalogue spec and tools). */
+export const ALL_COMMANDS: readonly CommandDef[] = Object.values(COMMANDS).flatMap((byVerb) => Object.values(byVerb) as CommandDef[]);

@@ -1,0 +1,102 @@
+/**
+ * Every refusal the market answers, by machine-readable code, with its kind. The kind says what
+ * sort of refusal it is, so every edge maps it the same way (HTTP status, NATS reply); the code is
+ * what clients branch on. A code is never reused for another meaning.
+ */
+export const ERROR_KINDS = [
+  'invalid',
+  'unauthenticated',
+  'insufficient-funds',
+  'forbidden',
+  'not-found',
+  'conflict',
+  'too-large',
+  'unsupported-media',
+  'unprocessable',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export const ERRORS = {
+  // a request or command that does not fit its schema, or breaks a rule of the market
+  VALIDATION_FAILED: { kind: 'invalid', why: 'the request does not fit its schema; details.violations names each field and limit' },
+  MALFORMED_JSON: { kind: 'invalid', why: 'the body is not JSON' },
+  JSON_TOO_DEEP: { kind: 'invalid', why: 'the body nests deeper than the limit' },
+  BAD_ID: { kind: 'invalid', why: 'an id in the path is not 1-128 of A-Z a-z 0-9 _ -' },
+  BAD_CURSOR: { kind: 'invalid', why: 'the cursor is not one this endpoint handed out' },
+  BAD_AMOUNT: { kind: 'invalid', why: 'an amount is not a non-negative decimal integer string in base units' },
+  AMOUNT_NOT_POSITIVE: { kind: 'invalid', why: 'the amount must be greater than 0' },
+  FAUCET_LIMIT: { kind: 'invalid', why: 'the faucet mints at most its limit per call' },
+  IDEMPOTENCY_KEY_INVALID: { kind: 'invalid', why: 'Idempotency-Key must be 1-128 printable ASCII characters' },
+  BUDGET_NOT_POSITIVE: { kind: 'invalid', why: 'budgetWei must be greater than 0' },
+  BUDGET_TOO_LARGE: { kind: 'invalid', why: 'budgetWei is above the limit' },
+  DEADLINE_OUT_OF_RANGE: { kind: 'invalid', why: 'deadlineSec must be at least expectedRuntimeSec and at most the limit' },
+  GPU_COUNT_REQUIRED: { kind: 'invalid', why: 'gpuCount must be at least 1 when gpuModels are given' },
+  GPU_COUNT_TOO_LARGE: { kind: 'invalid', why: 'gpuCount is above the GPUs of any node' },
+  REQUIREMENT_UNSATISFIABLE: { kind: 'invalid', why: 'no GPU model listed has the VRAM asked' },
+  RUNTIME_OUT_OF_RANGE: { kind: 'invalid', why: 'expectedRuntimeSec is out of range' },
+  UNKNOWN_GPU_MODEL: { kind: 'invalid', why: 'the GPU model is not in the catalogue' },
+  VRAM_IMPLAUSIBLE: { kind: 'invalid', why: 'the VRAM is more than this GPU model has' },
+  BENCHMARK_REQUIRED: { kind: 'invalid', why: 'a measured benchmark score is required' },
+  BAD_WORKLOAD: { kind: 'invalid', why: 'the workload misses a parameter of its kind' },
+  EVENT_REFUSED: { kind: 'invalid', why: 'what the command would append does not fit the catalogue; details.violations names the field and the limit' },
+  COMMAND_INVALID: { kind: 'invalid', why: 'a command payload does not fit its schema' },
+  // who the caller is
+  API_KEY_REQUIRED: { kind: 'unauthenticated', why: 'send Authorization: Bearer <api key>' },
+  API_KEY_INVALID: { kind: 'unauthenticated', why: 'the API key is unknown' },
+  OPERATOR_TOKEN_INVALID: { kind: 'unauthenticated', why: 'the call needs the operator token' },
+  NODE_SIGNATURE_REQUIRED: { kind: 'unauthenticated', why: 'the x-node-* signature headers are missing or malformed' },
+  NODE_SIGNATURE_INVALID: { kind: 'unauthenticated', why: 'the signature does not match the node key and the request' },
+  NONCE_REPLAYED: { kind: 'unauthenticated', why: 'the nonce was already used; send a higher one' },
+  // money
+  INSUFFICIENT_FUNDS: { kind: 'insufficient-funds', why: "the budget exceeds the org's spendable AGPU" },
+  // what the caller may do
+  BAD_RESULT_SIGNATURE: { kind: 'forbidden', why: 'the result is not signed by the assigned node key' },
+  NOT_ASSIGNED_NODE: { kind: 'forbidden', why: 'the job is assigned to another node' },
+  NOT_NODE_KEY: { kind: 'forbidden', why: 'signed by another key than the node key' },
+  // what does not exist
+  NOT_FOUND: { kind: 'not-found', why: 'no such route' },
+  JOB_NOT_FOUND: { kind: 'not-found', why: 'no such job in your org' },
+  NODE_NOT_FOUND: { kind: 'not-found', why: 'the node is not registered' },
+  ORG_NOT_FOUND: { kind: 'not-found', why: 'no such org' },
+  DEV_MODE_OFF: { kind: 'not-found', why: 'the faucet exists only in dev mode' },
+  PARKED_EVENTS_NOT_FOUND: { kind: 'not-found', why: 'no parked events under that key' },
+  // the state does not allow it
+  CONTRACT_NOT_OPEN: { kind: 'conflict', why: 'the job has no open contract' },
+  IDEMPOTENCY_IN_PROGRESS: { kind: 'conflict', why: 'the first request with this Idempotency-Key is still being answered' },
+  JOB_EXISTS: { kind: 'conflict', why: 'a job with this id exists' },
+  JOB_NOT_CANCELLABLE: { kind: 'conflict', why: 'only a queued job can be cancelled' },
+  JOB_NOT_QUEUED: { kind: 'conflict', why: 'the job is no longer queued' },
+  NODE_EXISTS: { kind: 'conflict', why: 'the node id is registered with another key' },
+  NODE_KEY_IN_USE: { kind: 'conflict', why: 'the node key is bound to another node id' },
+  NOT_SETTLING_RELEASE: { kind: 'conflict', why: 'the contract is not settling' },
+  NOT_SETTLING_REFUND: { kind: 'conflict', why: 'the contract is not settling' },
+  ORG_EXISTS: { kind: 'conflict', why: 'the org exists' },
+  RESULT_ALREADY_FINAL: { kind: 'conflict', why: 'the contract is already settling or settled' },
+  RESULT_TOO_LATE: { kind: 'conflict', why: 'the deadline has passed; the escrow goes back to the requester' },
+  WRONG_POOL: { kind: 'conflict', why: 'the node stakes in another pool' },
+  // the request itself
+  PAYLOAD_TOO_LARGE: { kind: 'too-large', why: 'the body is above the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported-media', why: 'send Content-Type: application/json (utf-8)' },
+  COST_OVER_BUDGET: { kind: 'unprocessable', why: 'the cost is above the budget' },
+  IDEMPOTENCY_KEY_REUSED: { kind: 'unprocessable', why: 'the Idempotency-Key was used for another request' },
+  // ours
+  COMMAND_UNAVAILABLE: { kind: 'unavailable', why: 'the service that answers this command did not answer in time' },
+  AGGREGATE_UNREADABLE: { kind: 'unavailable', why: 'an event of this aggregate cannot be read; an operator has been told' },
+  INTERNAL: { kind: 'internal', why: 'our bug; it is logged' },
+} as const satisfies Record<string, { kind: ErrorKind; why: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+export type KindOf<C extends ErrorCode> = (typeof ERRORS)[C]['kind'];
+
+export const kindOf = (code: ErrorCode): ErrorKind => ERRORS[code].kind;
+export const isErrorCode = (code: string): code is ErrorCode => Object.prototype.hasOwnProperty.call(ERRORS, code);
+
+/** The one error body every edge answers: `{ error: { code, message, details } }`. */
+export interface ErrorBody {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}

@@ -1,0 +1,85 @@
+import type { EventData, EventType } from './catalogue';
+
+const A = (byte: string): string => `0x${byte.repeat(20)}`;
+const H = (byte: string): string => `0x${byte.repeat(32)}`;
+const AGPU = 10n ** 18n;
+
+/**
+ * One valid instance of every event type's data: the catalogue spec mutates them to check that
+ * the encoder and the decoder agree, and docs and tools show them as examples.
+ */
+export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
+  OrgRegistered: { orgId: 'org-1', name: 'Acme Research', accountAddress: A('11'), custodyIndex: 1 },
+  AccountFunded: { orgId: 'org-1', accountAddress: A('11'), amountWei: 1000n * AGPU, txHash: H('a1') },
+  NodeRegistered: {
+    nodeId: 'node-1',
+    providerId: 'provider-1',
+    nodeAddress: A('22'),
+    gpuModel: 'H100',
+    gpuCount: 8,
+    vramGiB: 80,
+    region: 'eu-west',
+    latencyMs: 12,
+    tee: false,
+    energy: { carbonGPerKwh: 120, renewableShare: 0.7 },
+    benchmark: { kind: 'sha256-hash-chain', score: 1_000_000, measuredAt: '2026-11-24T12:00:00.000Z' },
+    reputation: 0.5,
+    stakeWei: 0n,
+    poolId: 'pool-gold',
+    runtimes: ['hash-chain', 'matmul'],
+  },
+  NodeAvailabilityChanged: { nodeId: 'node-1', online: true, reason: 'registered' },
+  NodeReputationChanged: { nodeId: 'node-1', reputation: 0.55, jobId: 'job-1', reason: 'job released' },
+  NodeStakeChanged: { nodeId: 'node-1', poolId: 'pool-gold', stakeWei: 300n * AGPU, blockNumber: '42', txHash: H('b2') },
+  NodeKeyBound: { nodeAddress: A('22'), nodeId: 'node-1' },
+  JobSubmitted: {
+    jobId: 'job-1',
+    orgId: 'org-1',
+    requesterAddress: A('11'),
+    category: 'inference',
+    budgetWei: 50n * AGPU,
+    urgency: 'normal',
+    latencyPreference: 'normal',
+    requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: ['eu-west'], maxLatencyMs: 50 },
+    expectedRuntimeSec: 60,
+    deadlineSec: 600,
+    green: false,
+    workload: { kind: 'hash-chain', seed: 'seed', iterations: 1000 },
+  },
+  JobWaiting: { jobId: 'job-1', reason: 'capacity: no free node satisfies gpuModel=H100, count=1', hold: { nodeId: 'node-1', gpuCount: 2, sinceMs: 1_700_000_000_000 } },
+  JobMatched: {
+    jobId: 'job-1',
+    nodeId: 'node-1',
+    nodeAddress: A('22'),
+    gpuCount: 1,
+    priceWeiPerHour: 2n * AGPU,
+    costWei: AGPU / 30n,
+    quote: { costWei: (AGPU / 30n).toString() },
+    receipt: { jobId: 'job-1', engineVersion: 'starminer-matching/1.1.0' },
+    engineVersion: 'starminer-matching/1.1.0',
+  },
+  JobFailed: { jobId: 'job-1', code: 'NO_NODE', reason: 'no node will ever satisfy it' },
+  JobCancelled: { jobId: 'job-1', reason: 'cancelled by requester' },
+  ContractOpened: {
+    jobId: 'job-1',
+    chainJobId: H('c3'),
+    contractAddress: A('33'),
+    requesterAddress: A('11'),
+    nodeAddress: A('22'),
+    escrowWei: AGPU / 30n,
+    deadlineUnixSec: 1_800_000_000,
+    termsHash: H('d4'),
+    txHash: H('e5'),
+    blockNumber: '7',
+  },
+  ContractOpenFailed: { jobId: 'job-1', code: 'InsufficientAllowance', reason: 'the requester has not approved enough AGPU' },
+  JobStarted: { jobId: 'job-1', nodeId: 'node-1' },
+  ResultSubmitted: { jobId: 'job-1', nodeId: 'node-1', resultHash: H('f6'), proofHash: H('a7'), signature: `0x${'1b'.repeat(65)}`, output: 'deadbeef' },
+  ResultRejected: { jobId: 'job-1', code: 'RESULT_WRONG', reason: 'recomputed result differs' },
+  SettlementDecided: { jobId: 'job-1', outcome: 'release', reason: 'result and proof verified' },
+  ContractReleased: { jobId: 'job-1', nodeAddress: A('22'), amountWei: AGPU / 30n, txHash: H('b8') },
+  ContractRefunded: { jobId: 'job-1', requesterAddress: A('11'), amountWei: AGPU / 30n, txHash: null },
+  PriceChanged: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_000_000, previousMultiplierBps: 10_000, multiplierBps: 10_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_000 },
+  StakeSlashed: { poolId: 'pool-gold', nodeId: 'node-1', nodeAddress: A('22'), jobId: 'job-1', amountWei: AGPU, recipient: A('11'), txHash: H('c9') },
+  AnchorPosted: { index: 0, fromSeq: 1, toSeq: 100, root: H('da'), txHash: H('eb') },
+};

@@ -1,0 +1,86 @@
+/**
+ * Every bound of the market's messages, named once: the event schemas, the command schemas, the
+ * gateway's request schemas, the deciders and the matching engine all read them from here, so a
+ * value the edge accepts is one every reader accepts. Why each value is what it is sits next to it.
+ */
+export const LIMITS = {
+  // ------------------------------------------------------------------ identifiers and envelope
+  /** Ids are one NATS subject token (`trade.<aggregate>.<id>`): [A-Za-z0-9_-], at most this long. */
+  idLengthMax: 128,
+  /** An event id (UUIDv7 as written today; 64 leaves room for other sortable ids). */
+  eventIdLengthMax: 64,
+  eventTypeLengthMax: 64,
+  /** `org:<id>`, `node:<id>`, `service:<name>`, `operator`. */
+  actorLengthMax: 200,
+  /** correlationId and causationId carry an id or a client's Idempotency-Key. */
+  causationIdLengthMax: 128,
+
+  // ------------------------------------------------------------------ free text
+  orgNameLengthMax: 200,
+  /** Failure, waiting, availability and settlement reasons: a sentence, never a dump. */
+  reasonLengthMax: 1000,
+  /** A machine-readable code (UPPER_SNAKE or an engine's kebab code). */
+  codeLengthMax: 100,
+  gpuModelLengthMax: 64,
+  regionLengthMax: 64,
+  benchmarkKindLengthMax: 64,
+  /** An ISO-8601 timestamp as the agent measured it. */
+  measuredAtLengthMax: 64,
+
+  // ------------------------------------------------------------------ supply
+  /**
+   * GPUs on one node, and so GPUs one job may ask on one node: the engine keeps a slot per GPU
+   * count (libs/matching supply-index) and routes counts 1..this. Larger machines register as
+   * several nodes.
+   */
+  gpusPerNodeMax: 16,
+  /** VRAM of one GPU in GiB (the largest today is 141). */
+  vramGiBMax: 4096,
+  /** A node's round trip to its region's edge, and a job's latency bound. */
+  latencyMsMax: 10_000,
+  carbonGPerKwhMax: 2000,
+  /** Runtimes a node offers (there are three kinds today). */
+  nodeRuntimesMax: 8,
+
+  // ------------------------------------------------------------------ demand
+  /** GPU models and regions one job may list (each any of them). */
+  jobGpuModelsMax: 32,
+  jobRegionsMax: 32,
+  expectedRuntimeSecMax: 7 * 24 * 3600,
+  deadlineSecMax: 30 * 24 * 3600,
+  /** The most one job may escrow: 10^12 AGPU (10^30 base units), far above any real job. */
+  budgetWeiMax: 10n ** 30n,
+  workloadSeedLengthMax: 256,
+  /** A hash chain anyone can recompute; 50M sha256 take about a minute on one core. */
+  hashChainIterationsMax: 50_000_000,
+  /** A matrix product anyone can recompute: size x size, exact in float64 up to 512. */
+  matmulSizeMax: 512,
+  commandImageLengthMax: 512,
+  commandArgsMax: 64,
+  commandArgLengthMax: 4096,
+  /** What a provider returns inline (bulky outputs are stored elsewhere and hashed here). */
+  resultOutputLengthMax: 10_000,
+
+  // ------------------------------------------------------------------ money
+  /** The dev faucet mints at most 10^6 AGPU a call. */
+  faucetAmountWeiMax: 1_000_000n * 10n ** 18n,
+
+  // ------------------------------------------------------------------ requests at the edge
+  /** Request bodies above this are refused with 413 before they are parsed. */
+  requestBodyBytesMax: 256 * 1024,
+  /** JSON nesting of a request body; the deepest real body (a job) nests 3 levels. */
+  jsonDepthMax: 16,
+  /** `Idempotency-Key`: printable ASCII; it becomes the causation id of what it appends. */
+  idempotencyKeyLengthMax: 128,
+  /** Items per page of every list, and the default. */
+  pageSizeMax: 100,
+  pageSizeDefault: 50,
+  /** An opaque cursor as this API hands it out. */
+  cursorLengthMax: 300,
+  /** A command's payload on NATS (the server's max_payload is 1 MiB). */
+  commandPayloadBytesMax: 256 * 1024,
+  /** Parked events one list answer carries. */
+  parkedPageSizeMax: 100,
+} as const;
+
+export type Limits = typeof LIMITS;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { EVENT_SCHEMAS } from './catalogue';
+import { LIMITS } from './limits';
+import {
+  addressSchema, CATEGORIES, idSchema, LATENCY_PREFERENCES, requirementsSchema, URGENCIES, weiSchema, workloadSchema,
+} from './primitives';
+
+/**
+ * The shapes that cross the edge, shared by the gateway's request schemas and the commands'
+ * payloads, each built from the event schemas they end up in so a limit is named once.
+ */
+const submitted = EVENT_SCHEMAS.JobSubmitted.shape;
+
+/** A job as a requester submits it: what JobSubmitted records of it. */
+export const jobSpecSchema = z.strictObject({
+  category: z.enum(CATEGORIES),
+  budgetWei: weiSchema,
+  urgency: z.enum(URGENCIES),
+  latencyPreference: z.enum(LATENCY_PREFERENCES),
+  requirements: requirementsSchema,
+  expectedRuntimeSec: submitted.expectedRuntimeSec,
+  /** Seconds after the contract opens by which the result must be in, else refund. */
+  deadlineSec: submitted.deadlineSec,
+  /** Prefer low-carbon nodes. */
+  green: z.boolean(),
+  workload: workloadSchema,
+});
+export type JobSpecWire = z.input<typeof jobSpecSchema>;
+
+/** What a node registers: NodeRegistered less what the platform sets (its key, from the signature, and its reputation). */
+export const nodeRegistrationSchema = EVENT_SCHEMAS.NodeRegistered.omit({ nodeAddress: true, reputation: true });
+
+/** A provider's result: what ResultSubmitted records of it. */
+export const resultSubmissionSchema = EVENT_SCHEMAS.ResultSubmitted.pick({ output: true, resultHash: true, proofHash: true, signature: true });
+
+/** `Idempotency-Key` and the request ids derived from it: printable ASCII, no spaces. */
+export const IDEMPOTENCY_KEY_PATTERN = new RegExp(`^[\\x21-\\x7E]{1,${LIMITS.idempotencyKeyLengthMax}}$`);
+export const requestIdSchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1-${LIMITS.idempotencyKeyLengthMax} printable ASCII characters`);
+
+export const orgNameSchema = EVENT_SCHEMAS.OrgRegistered.shape.name;
+export { addressSchema, idSchema };
+
+// --------------------------------------------------------------------------- parked events
+
+/** One event a reader could not apply, kept for an operator (see @starminer/trade-log parking). */
+export const parkedEventSchema = z.strictObject({
+  reader: z.string(),
+  seq: z.number().int().positive(),
+  subject: z.string(),
+  /** The event type when the envelope could be read. */
+  type: z.string().nullable(),
+  /** What later events of the same aggregate wait behind (the job, node, org...). */
+  key: z.string(),
+  error: z.string(),
+  /** The seq of the first parked event of this key that this one waits behind, or null when it failed itself. */
+  blockedBy: z.number().int().nullable(),
+  attempts: z.number().int().nonnegative(),
+  parkedAt: z.string(),
+});
+export type ParkedEventView = z.infer<typeof parkedEventSchema>;
