@@ -24,7 +24,7 @@ const job = (over: Record<string, unknown> = {}) => ({
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of many shapes, read field by field
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any } // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies of many shapes, read field by field> {
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
