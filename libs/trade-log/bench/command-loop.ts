@@ -11,7 +11,10 @@ import { cpus, loadavg } from 'node:os';
 import { startNats } from '@starminer/testing';
 import type { EventEnvelope } from '@starminer/events';
 import { uuidv7 } from 'uuidv7';
-import { connectTradeLog, type TradeLog } from '../src';
+import { connectTradeLog, jsonDecode, jsonEncode, type TradeLog } from '../src';
+
+/** The bench measures the command loop with made-up event types: plain JSON, no catalogue. */
+const TEST_CODEC = { encode: jsonEncode, decode: jsonDecode } as const;
 
 const COMMANDS_DEFAULT = 2_000;
 const AGGREGATES = 200;
@@ -57,7 +60,7 @@ async function runCommands(log: TradeLog, total: number, concurrency: number, ta
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? COMMANDS_DEFAULT);
   const nats = await startNats();
-  const log = await connectTradeLog({ servers: nats.url, name: 'bench-command-loop' });
+  const log = await connectTradeLog({ servers: nats.url, name: 'bench-command-loop', ...TEST_CODEC });
   try {
     await log.ensureStream();
     const results: Record<string, number> = {};

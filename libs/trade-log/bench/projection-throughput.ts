@@ -14,7 +14,10 @@ import { cpus, loadavg } from 'node:os';
 import { createTestDatabase, startNats } from '@starminer/testing';
 import { DataSource, type EntityManager } from 'typeorm';
 import { uuidv7 } from 'uuidv7';
-import { connectTradeLog, ProjectionRunner, type StoredEvent } from '../src';
+import { connectTradeLog, jsonDecode, jsonEncode, ProjectionRunner, type StoredEvent } from '../src';
+
+/** The bench measures Postgres with made-up event types: plain JSON, no catalogue. */
+const TEST_CODEC = { encode: jsonEncode, decode: jsonDecode } as const;
 
 const EVENTS_DEFAULT = 20_000;
 const PUBLISH_CONCURRENCY = 500;
@@ -29,7 +32,7 @@ const RUN_TIMEOUT_MS = 10 * 60_000;
 async function main(): Promise<void> {
   const events = Number(process.argv[2] ?? EVENTS_DEFAULT);
   const [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  const log = await connectTradeLog({ servers: nats.url, name: 'bench-projection' });
+  const log = await connectTradeLog({ servers: nats.url, name: 'bench-projection', ...TEST_CODEC });
   const ds = new DataSource({ type: 'postgres', url: db.url, poolSize: 4 });
   try {
     await log.ensureStream();

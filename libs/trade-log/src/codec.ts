@@ -1,17 +1,22 @@
 import { toJson, type EventEnvelope } from '@starminer/events';
 
 /**
- * Turns a stored message body into an envelope. Services pass the catalogue's `decodeEvent`
- * (zod validation and upcasting); the default only parses JSON.
+ * Turns a stored message body into an envelope. The default everywhere is the catalogue's
+ * `decodeEvent` (schema validation and upcasting).
  */
 export type Decode = (bytes: Uint8Array) => EventEnvelope;
-/** Turns an envelope into the stored body. The default is `toJson` (bigints as decimal strings). */
-export type Encode = (event: EventEnvelope) => Uint8Array;
+/**
+ * Turns an envelope into the stored body, refusing what does not belong on `subject`. The default
+ * is the catalogue's `encodeEvent`.
+ */
+export type Encode = (event: EventEnvelope, subject: string) => Uint8Array;
 
 const utf8 = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
+/** Plain JSON, no catalogue: only for tests of the log's mechanics with made-up event types. */
 export const jsonDecode: Decode = (bytes) => JSON.parse(utf8.decode(bytes)) as EventEnvelope;
+/** Plain JSON, no catalogue: only for tests of the log's mechanics with made-up event types. */
 export const jsonEncode: Encode = (event) => utf8Encoder.encode(toJson(event));
 
 /** The event as a plain stored message: its stream sequence, its subject, the decoded envelope. */

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { backoffMs, batchesOf } from './batching';
-import { jsonDecode, type Decode, type StoredEvent } from './codec';
+import type { Decode, StoredEvent } from './codec';
 import { ConsumerConfigError, EventDecodeError, TradeLogArgumentError } from './errors';
 import {
   ACK_WAIT_MS,
@@ -11,8 +11,11 @@ import {
   MAX_DELIVER_DEFAULT,
   NAK_DELAY_BASE_MS,
   NAK_DELAY_MAX_MS,
+  PARKED_LIST_MAX,
   PULL_EXPIRES_MS_DEFAULT,
 } from './limits';
+import { parkingKeyOf, typeOfBody, type ParkedEvent, type ParkingLot } from './parking';
+import type { Reader, ReaderHealth } from './reader';
 import type { TradeLog } from './trade-log';
 
 export interface ConsumeOptions {
@@ -26,7 +29,16 @@ export interface ConsumeOptions {
   readonly expiresMs?: number;
   /** Deliveries of a message before it is termed. */
   readonly maxDeliver?: number;
+  /** Defaults to the log's decoder (the catalogue's decodeEvent). */
   readonly decode?: Decode;
+  /**
+   * Where poison events go: with a parking lot, an event that cannot be decoded or handled after
+   * its bounded deliveries is parked (and later events of its aggregate wait behind it, parked
+   * too) for an operator to re-apply; without one it is only termed and reported.
+   */
+  readonly parking?: ParkingLot;
+  /** Whether a parked event leaves the service unable to be correct (readiness red). */
+  readonly critical?: boolean;
   /**
    * Where a durable created now starts: 'all' (default: the whole log, so nothing decided before
    * the consumer existed is missed) or 'new' (only what is appended from now on). Ignored when the
@@ -37,7 +49,7 @@ export interface ConsumeOptions {
   readonly onError?: (err: unknown, event?: { seq: number; subject: string }) => void;
 }
 
-export interface ConsumerHandle {
+export interface ConsumerHandle extends Reader {
   readonly durable: string;
   /** Stops pulling, lets the batch in hand finish and be acked, and resolves. */
   stop(): Promise<void>;
@@ -66,7 +78,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const maxDeliver = opts.maxDeliver ?? MAX_DELIVER_DEFAULT;
   if (!Number.isInteger(maxDeliver) || maxDeliver < 1) throw new TradeLogArgumentError('maxDeliver must be a positive integer');
   const expiresMs = opts.expiresMs ?? PULL_EXPIRES_MS_DEFAULT;
-  const decode = opts.decode ?? jsonDecode;
+  const decode = opts.decode ?? log.decode;
   const onError = opts.onError ?? ((err: unknown, e?: { seq: number; subject: string }) => console.warn(`[trade-log ${opts.durable}]${e ? ` ${e.subject}#${e.seq}` : ''}`, err));
 
   const filter = log.filterFor(opts.filterSubjects);
@@ -110,16 +122,47 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const termWithReason = log.serverAtLeast(2, 10, 4);
   const term = (m: JsMsg, reason: string): void => (termWithReason ? m.term(reason.slice(0, TERM_REASON_MAX_CHARS)) : m.term());
 
-  const settleFailure = (m: JsMsg, err: unknown): void => {
+  let position = 0;
+  let pending = 0;
+  let retrying = false;
+  let lastError: string | undefined;
+  const done1 = (m: JsMsg): void => {
+    position = Math.max(position, m.seq);
+  };
+
+  /** Parks a message for the operator (when there is a parking lot), then terms it; or only terms it. */
+  const poison = async (m: JsMsg, err: unknown, why: string, blockedBy: number | null = null): Promise<void> => {
+    const reason = `${why}: ${err instanceof Error ? err.message : String(err)}`;
+    if (opts.parking) {
+      await opts.parking.park(opts.parking.dataSource.manager, {
+        reader: opts.durable,
+        seq: m.seq,
+        subject: m.subject,
+        type: typeOfBody(m.data),
+        key: parkingKeyOf(m.subject),
+        error: reason,
+        blockedBy,
+        attempts: m.info.deliveryCount,
+      });
+    }
+    term(m, reason);
+    done1(m);
+    onError(err, { seq: m.seq, subject: m.subject });
+  };
+
+  /** A failed message: parked (or termed) when it can never pass or has had its deliveries, else handed back with a delay. */
+  const settleFailure = async (m: JsMsg, err: unknown): Promise<'parked' | 'retry'> => {
     const permanent = (err as { retryable?: unknown } | null)?.retryable === false;
     if (permanent || m.info.deliveryCount >= maxDeliver) {
-      const why = permanent ? 'non-retryable' : `failed ${m.info.deliveryCount} deliveries`;
-      term(m, `${why}: ${err instanceof Error ? err.message : String(err)}`);
-      onError(err, { seq: m.seq, subject: m.subject });
-    } else {
-      m.nak(backoffMs(m.info.deliveryCount, NAK_DELAY_BASE_MS, NAK_DELAY_MAX_MS));
+      await poison(m, err, permanent ? 'non-retryable' : `failed ${m.info.deliveryCount} deliveries`);
+      return 'parked';
     }
+    retrying = true;
+    lastError = err instanceof Error ? err.message : String(err);
+    m.nak(nakDelay(m));
+    return 'retry';
   };
+  const nakDelay = (m: JsMsg): number => backoffMs(m.info.deliveryCount, NAK_DELAY_BASE_MS, NAK_DELAY_MAX_MS);
 
   const runHandler = async (items: { m: JsMsg; e: StoredEvent }[]): Promise<void> => {
     // A long handler keeps its messages from being redelivered under it.
@@ -131,37 +174,96 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     }
   };
 
+  const ack = (m: JsMsg): void => {
+    m.ack();
+    done1(m);
+  };
+
   const processBatch = async (batch: JsMsg[]): Promise<void> => {
+    pending = batch[batch.length - 1].info.pending;
+    // Events of an aggregate with a parked event wait behind it, so nothing is handled out of order.
+    const blocked = opts.parking ? await opts.parking.blockedAmong(opts.parking.dataSource, opts.durable, batch.map((m) => parkingKeyOf(m.subject))) : new Map<string, number>();
     const items: { m: JsMsg; e: StoredEvent }[] = [];
     for (const m of batch) {
+      const key = parkingKeyOf(m.subject);
+      const behind = blocked.get(key);
+      if (behind !== undefined) {
+        await poison(m, new Error(`waits behind parked event #${behind} of the same aggregate`), 'blocked', behind);
+        continue;
+      }
       try {
         items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered } });
       } catch (cause) {
-        const err = new EventDecodeError(m.subject, m.seq, { cause });
-        term(m, err.message);
-        onError(err, { seq: m.seq, subject: m.subject });
+        await poison(m, new EventDecodeError(m.subject, m.seq, { cause }), 'undecodable');
+        // with a parking lot, the aggregate's later events wait behind it (without one, nothing would remember)
+        if (opts.parking && !blocked.has(key)) blocked.set(key, m.seq);
       }
     }
     if (items.length === 0) return;
     try {
       await runHandler(items);
-      for (const { m } of items) m.ack();
+      for (const { m } of items) ack(m);
+      retrying = false;
+      lastError = undefined;
       return;
     } catch (err) {
-      if (items.length === 1) {
-        settleFailure(items[0].m, err);
+      if (items.length > 1) onError(err);
+      else {
+        const outcome = await settleFailure(items[0].m, err);
+        if (outcome === 'parked' && opts.parking) blocked.set(parkingKeyOf(items[0].m.subject), items[0].m.seq);
         return;
       }
-      onError(err);
     }
+    // One at a time, so one bad event does not hold back the others; an aggregate whose event
+    // failed keeps its later events of this batch back too, so its order holds.
+    const retryingKeys = new Set<string>();
     for (const item of items) {
+      const key = parkingKeyOf(item.m.subject);
+      const behind = blocked.get(key);
+      if (behind !== undefined) {
+        await poison(item.m, new Error(`waits behind parked event #${behind} of the same aggregate`), 'blocked', behind);
+        continue;
+      }
+      if (retryingKeys.has(key)) {
+        item.m.nak(nakDelay(item.m));
+        continue;
+      }
       try {
         await runHandler([item]);
-        item.m.ack();
+        ack(item.m);
       } catch (err) {
-        settleFailure(item.m, err);
+        const outcome = await settleFailure(item.m, err);
+        if (outcome === 'parked' && opts.parking) blocked.set(key, item.m.seq);
+        if (outcome === 'retry') retryingKeys.add(key);
       }
     }
+  };
+
+  /** Re-runs the handler over the parked events of one key, in order, read again from the stream. */
+  const retryParked = async (key: string): Promise<{ applied: number; stillParked: ParkedEvent[] }> => {
+    const parking = opts.parking;
+    if (!parking) throw new TradeLogArgumentError(`consumer ${opts.durable} has no parking lot`);
+    const jsm = await log.jsm();
+    let applied = 0;
+    const take = () => parking.dataSource.transaction((em) => parking.takeKey(em, opts.durable, key));
+    // events parked behind while this runs are picked up by the next round (bounded)
+    for (let round = 0; round < PARKED_LIST_MAX; round += 1) {
+      const parked = await take();
+      if (parked.length === 0) break;
+      for (const p of parked) {
+        const m = await jsm.streams.getMessage(log.streamName, { seq: p.seq });
+        if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
+        try {
+          await opts.handler([{ seq: p.seq, subject: p.subject, event: decode(m.data), redelivered: true }]);
+        } catch (err) {
+          await parking.dataSource.transaction((em) => parking.recordFailure(em, opts.durable, p.seq, err instanceof Error ? err.message : String(err)));
+          return { applied, stillParked: await take() };
+        }
+        await parking.dataSource.transaction((em) => parking.remove(em, opts.durable, p.seq));
+        applied += 1;
+      }
+    }
+    return { applied, stillParked: await take() };
   };
 
   let stopping = false;
@@ -173,15 +275,41 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         for (const m of batch) m.nak();
         continue;
       }
-      await processBatch(batch);
+      try {
+        await processBatch(batch);
+      } catch (err) {
+        // The parking lot could not be read or written (its database away): nothing of the batch
+        // was settled on purpose, so it comes back after a delay.
+        retrying = true;
+        lastError = err instanceof Error ? err.message : String(err);
+        onError(err);
+        for (const m of batch) m.nak(NAK_DELAY_MAX_MS); // a no-op for those already acked or termed
+      }
     }
   })();
+  let broken = false;
   done.catch((err: unknown) => {
-    if (!stopping) onError(err);
+    if (stopping) return;
+    broken = true;
+    lastError = err instanceof Error ? err.message : String(err);
+    onError(err);
   });
   let stopped: Promise<void> | undefined;
   return {
     durable: opts.durable,
+    name: opts.durable,
+    kind: 'consumer',
+    critical: opts.critical ?? false,
+    health: (): ReaderHealth => ({
+      reader: opts.durable,
+      kind: 'consumer',
+      state: stopping ? 'stopping' : broken ? 'failed' : retrying ? 'retrying' : 'running',
+      position,
+      lag: pending,
+      critical: opts.critical ?? false,
+      ...(lastError === undefined ? {} : { lastError }),
+    }),
+    retryParked,
     done,
     stop: () => {
       stopped ??= (async () => {

@@ -60,6 +60,20 @@ export class EventDecodeError extends TradeLogError {
   }
 }
 
+/** One event failed to apply on its own (not the database's fault); it is tried again, then parked. */
+export class EventApplyError extends TradeLogError {
+  override readonly name = 'EventApplyError';
+  readonly code = 'EVENT_APPLY_FAILED';
+  constructor(
+    readonly subject: string,
+    readonly seq: number,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`event ${subject}#${seq} failed to apply (attempt ${attempts}): ${describe(options?.cause)}`, options);
+  }
+}
+
 /** The append was refused or not confirmed by JetStream for a reason other than a conflict. */
 export class AppendFailedError extends TradeLogError {
   override readonly name = 'AppendFailedError';

@@ -5,6 +5,10 @@ export type { ConsumeOptions, ConsumerHandle } from './consumer';
 export { ProjectionRunner } from './projection';
 export type { ProjectionRunnerOptions } from './projection';
 export { jsonDecode, jsonEncode } from './codec';
+export { ParkingLot, parkingKeyOf } from './parking';
+export type { ParkedEvent, ParkRecord } from './parking';
+export type { Reader, ReaderHealth } from './reader';
+export { isTransientDatabaseError } from './transient';
 export type { Decode, Encode, StoredEvent } from './codec';
 export {
   TradeLogError,
@@ -12,6 +16,7 @@ export {
   ConcurrencyRetriesExhaustedError,
   AggregateTooLargeError,
   EventDecodeError,
+  EventApplyError,
   AppendFailedError,
   ReadIncompleteError,
   TradeLogArgumentError,

@@ -61,3 +61,10 @@ export const WAIT_UNTIL_TIMEOUT_MS_DEFAULT = 15_000;
 export const MAX_WAITERS = 10_000;
 /** readSubject: the longest a fetch of one aggregate may wait for its messages. */
 export const READ_EXPIRES_MS = 5_000;
+
+/** Attempts at one event that fails to apply (the batch retried with backoff) before it is parked. */
+export const PROJECTION_EVENT_ATTEMPTS_MAX = 3;
+/** Characters of an error kept with a parked event. */
+export const PARKED_ERROR_CHARS_MAX = 2_000;
+/** Parked events one list or one re-apply handles. */
+export const PARKED_LIST_MAX = 100;

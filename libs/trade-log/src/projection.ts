@@ -1,30 +1,35 @@
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import type { DataSource, EntityManager } from 'typeorm';
 import { backoffMs, batchesOf } from './batching';
-import { jsonDecode, type Decode, type StoredEvent } from './codec';
-import { EventDecodeError, ProjectionStoppedError, ProjectionTimeoutError, TradeLogArgumentError } from './errors';
+import type { Decode, StoredEvent } from './codec';
+import { EventApplyError, EventDecodeError, ProjectionStoppedError, ProjectionTimeoutError, TradeLogArgumentError } from './errors';
 import {
   BATCH_LINGER_MS,
   BATCH_MAX_DEFAULT,
   BATCH_MAX_LIMIT,
   MAX_WAITERS,
   PROJECTION_APPLY_MAX_ATTEMPTS,
+  PROJECTION_EVENT_ATTEMPTS_MAX,
   PROJECTION_PULL_MIN_MESSAGES,
   PROJECTION_RETRY_BASE_MS,
   PROJECTION_RETRY_MAX_MS,
   PULL_EXPIRES_MS_DEFAULT,
   WAIT_UNTIL_TIMEOUT_MS_DEFAULT,
 } from './limits';
+import { ParkingLot, parkingKeyOf, typeOfBody, type ParkedEvent } from './parking';
+import type { ReaderHealth, Reader } from './reader';
+import { isTransientDatabaseError } from './transient';
 import type { TradeLog } from './trade-log';
 
 export interface ProjectionRunnerOptions {
   readonly tradeLog: TradeLog;
   readonly dataSource: DataSource;
-  /** The service's Postgres schema; the checkpoint table lives there. */
+  /** The service's Postgres schema; the checkpoint and parked-event tables live there. */
   readonly schema: string;
-  /** The projection's name: its checkpoint row. */
+  /** The projection's name: its checkpoint row, and the reader its parked events are filed under. */
   readonly name: string;
   readonly filterSubjects: string[];
+  /** Defaults to the log's decoder (the catalogue's decodeEvent). */
   readonly decode?: Decode;
   /** Writes one event's rows, inside the batch's transaction. Must not commit, must not call out. */
   readonly apply?: (em: EntityManager, e: StoredEvent) => Promise<void>;
@@ -37,9 +42,16 @@ export interface ProjectionRunnerOptions {
   /** Deletes the projection's rows, for rebuild(). */
   readonly reset?: (em: EntityManager) => Promise<void>;
   readonly batchMax?: number;
-  /** Attempts at one batch (with backoff) before the runner stops as 'failed'; 1..PROJECTION_APPLY_MAX_ATTEMPTS. */
+  /** Consecutive failed attempts at a batch (the database away) before the runner stops as 'failed'; 1..PROJECTION_APPLY_MAX_ATTEMPTS. */
   readonly applyMaxAttempts?: number;
-  /** Told about skipped (undecodable) events and failed batch attempts (defaults to console.warn). */
+  /** Attempts at one event that fails to apply before it is parked; 1..PROJECTION_EVENT_ATTEMPTS_MAX. */
+  readonly eventMaxAttempts?: number;
+  /**
+   * True when the service can no longer be correct with an event of this projection parked (money:
+   * a funds check, a ledger): readiness then turns red until an operator re-applies it.
+   */
+  readonly critical?: boolean;
+  /** Told about parked events and failed batch attempts (defaults to console.warn). */
   readonly onError?: (err: unknown) => void;
 }
 
@@ -51,7 +63,15 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+interface RawMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly redelivered: boolean;
+}
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const SAVEPOINT = 'starminer_apply';
 
 /**
  * Applies the events of `filterSubjects` to a service's own Postgres schema. The checkpoint (the
@@ -63,24 +83,38 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  * and an event at or below the checkpoint (a redelivery, a second replica) changes nothing.
  * Batching is what makes it fast: one transaction per event caps Postgres near 1.8k rows/s on this
  * machine, batches of 100 reach about 24k/s (see docs/BENCHMARKS.md).
+ *
+ * No single event stops it. A batch that fails for a reason of the database (connection,
+ * deadlock) is retried whole with backoff; one that fails for a reason of an event is run again
+ * with a savepoint around each event, which finds the event; after `eventMaxAttempts` that event
+ * is parked (`ParkingLot`) with its error, later events of the same aggregate are parked behind
+ * it, and everything else is applied. `retryParked(key)` re-applies them in order after a fix.
  */
-export class ProjectionRunner {
+export class ProjectionRunner implements Reader {
+  readonly kind = 'projection';
+  readonly parking: ParkingLot;
   private readonly opts: ProjectionRunnerOptions;
   private readonly decode: Decode;
   private readonly batchMax: number;
   private readonly applyMaxAttempts: number;
+  private readonly eventMaxAttempts: number;
   private readonly table: string;
   private readonly onError: (err: unknown) => void;
   private status: Status = 'idle';
   private checkpointSeq = 0;
+  private pending = 0;
+  private retrying = false;
+  private lastError?: string;
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
   private failureError?: Error;
   private waiters: Waiter[] = [];
+  /** Failed attempts of events that failed to apply on their own, by seq (until they apply or park). */
+  private readonly eventFailures = new Map<number, number>();
   /** Resolved by stop(): ends a backoff pause at once. */
   private wakeUp: Promise<void> = Promise.resolve();
   private wake: () => void = () => undefined;
-  private readonly counters = { batches: 0, applied: 0, skipped: 0, undecodable: 0 };
+  private readonly counters = { batches: 0, applied: 0, skipped: 0, parked: 0 };
 
   constructor(opts: ProjectionRunnerOptions) {
     if (!IDENTIFIER.test(opts.schema)) throw new TradeLogArgumentError(`schema '${opts.schema}' must match ${IDENTIFIER}`);
@@ -91,18 +125,28 @@ export class ProjectionRunner {
     if (!Number.isInteger(attempts) || attempts < 1 || attempts > PROJECTION_APPLY_MAX_ATTEMPTS) {
       throw new TradeLogArgumentError(`applyMaxAttempts must be 1..${PROJECTION_APPLY_MAX_ATTEMPTS}`);
     }
+    const eventAttempts = opts.eventMaxAttempts ?? PROJECTION_EVENT_ATTEMPTS_MAX;
+    if (!Number.isInteger(eventAttempts) || eventAttempts < 1 || eventAttempts > PROJECTION_EVENT_ATTEMPTS_MAX) {
+      throw new TradeLogArgumentError(`eventMaxAttempts must be 1..${PROJECTION_EVENT_ATTEMPTS_MAX}`);
+    }
     this.applyMaxAttempts = attempts;
+    this.eventMaxAttempts = eventAttempts;
     if ((opts.apply === undefined) === (opts.applyBatch === undefined)) throw new TradeLogArgumentError('give exactly one of apply and applyBatch');
     opts.tradeLog.filterFor(opts.filterSubjects);
     this.opts = opts;
-    this.decode = opts.decode ?? jsonDecode;
+    this.decode = opts.decode ?? opts.tradeLog.decode;
     this.batchMax = batchMax;
     this.table = `"${opts.schema}".projection_checkpoint`;
+    this.parking = new ParkingLot(opts.dataSource, opts.schema);
     this.onError = opts.onError ?? ((err: unknown) => console.warn(`[projection ${opts.name}]`, err));
   }
 
   get name(): string {
     return this.opts.name;
+  }
+
+  get critical(): boolean {
+    return this.opts.critical ?? false;
   }
 
   /** The last stream sequence this runner has committed. */
@@ -120,15 +164,28 @@ export class ProjectionRunner {
     return this.failureError;
   }
 
-  /** What this instance has done since it was created: committed batches, events applied, skipped. */
-  get stats(): Readonly<{ batches: number; applied: number; skipped: number; undecodable: number }> {
+  /** What this instance has done since it was created: committed batches, events applied, skipped (already applied), parked. */
+  get stats(): Readonly<{ batches: number; applied: number; skipped: number; parked: number }> {
     return { ...this.counters };
   }
 
-  /** Creates the checkpoint table if needed, reads the checkpoint, and starts applying. */
+  health(): ReaderHealth {
+    return {
+      reader: this.opts.name,
+      kind: this.kind,
+      state: this.status === 'running' && this.retrying ? 'retrying' : this.status,
+      position: this.checkpointSeq,
+      lag: this.pending,
+      critical: this.critical,
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+    };
+  }
+
+  /** Creates the checkpoint and parking tables if needed, reads the checkpoint, and starts applying. */
   async start(): Promise<void> {
     if (this.status === 'running') return;
     await this.ensureTable();
+    await this.parking.ensureTable();
     this.checkpointSeq = await this.readCheckpoint();
     this.failureError = undefined;
     this.wakeUp = new Promise<void>((resolve) => (this.wake = resolve));
@@ -176,7 +233,7 @@ export class ProjectionRunner {
 
   /**
    * Drops the read model (through `reset`) and replays the log from sequence 1, in the same way
-   * a fresh service would. reset and the checkpoint's return to 0 commit together.
+   * a fresh service would. reset, the parked events and the checkpoint's return to 0 commit together.
    */
   async rebuild(): Promise<void> {
     const reset = this.opts.reset;
@@ -184,13 +241,50 @@ export class ProjectionRunner {
     const wasRunning = this.status === 'running';
     await this.stop();
     await this.ensureTable();
+    await this.parking.ensureTable();
     await this.opts.dataSource.transaction(async (em) => {
       await this.lockCheckpoint(em);
       await reset(em);
+      await em.query(`DELETE FROM ${this.parking.table} WHERE reader = $1`, [this.opts.name]);
       await em.query(`UPDATE ${this.table} SET last_seq = 0 WHERE name = $1`, [this.opts.name]);
     });
     this.checkpointSeq = 0;
     if (wasRunning) await this.start();
+  }
+
+  /**
+   * Re-applies the parked events of one key in log order (after a fix: new code, an upcaster, a
+   * repaired row), each read again from the stream. It stops at the first that still fails, which
+   * stays parked with its new error, and so do the ones behind it. Serialised with the batches of
+   * every replica by the checkpoint lock.
+   */
+  async retryParked(key: string): Promise<{ applied: number; stillParked: ParkedEvent[] }> {
+    await this.parking.ensureTable();
+    const jsm = await this.opts.tradeLog.jsm();
+    let applied = 0;
+    const stillParked = await this.opts.dataSource.transaction(async (em) => {
+      await this.lockCheckpoint(em);
+      const parked = await this.parking.takeKey(em, this.opts.name, key);
+      for (const p of parked) {
+        const m = await jsm.streams.getMessage(this.opts.tradeLog.streamName, { seq: p.seq });
+        if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
+        await em.query(`SAVEPOINT ${SAVEPOINT}`);
+        try {
+          const event = this.decode(m.data);
+          await this.applyOne(em, { seq: p.seq, subject: p.subject, event, redelivered: true });
+          await em.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        } catch (err) {
+          if (isTransientDatabaseError(err)) throw err;
+          await em.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+          await this.parking.recordFailure(em, this.opts.name, p.seq, describe(err));
+          break;
+        }
+        await this.parking.remove(em, this.opts.name, p.seq);
+        applied += 1;
+      }
+      return this.parking.takeKey(em, this.opts.name, key);
+    });
+    return { applied, stillParked };
   }
 
   private async run(): Promise<void> {
@@ -208,6 +302,7 @@ export class ProjectionRunner {
         this.messages = await consumer.consume({ max_messages: Math.max(this.batchMax, PROJECTION_PULL_MIN_MESSAGES), expires: PULL_EXPIRES_MS_DEFAULT });
         if (this.status !== 'running') void this.messages.close().catch(() => undefined);
         for await (const batch of batchesOf(this.messages, this.batchMax, BATCH_LINGER_MS)) {
+          this.pending = batch[batch.length - 1].info.pending;
           await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered })));
           failures = 0;
           if (this.status !== 'running') break;
@@ -233,12 +328,33 @@ export class ProjectionRunner {
   }
 
   private async applyWithRetry(batch: RawMessage[]): Promise<void> {
+    let isolate = false;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const cp = await this.applyBatch(batch);
+        const cp = await this.applyBatch(batch, isolate);
+        this.retrying = false;
+        this.lastError = undefined;
         this.advance(cp);
         return;
       } catch (err) {
+        this.lastError = describe(err);
+        if (err instanceof EventApplyError) {
+          // One event failed on its own and will be tried again, then parked: the attempts are
+          // counted per event (bounded by eventMaxAttempts), not against the batch.
+          this.onError(err);
+          attempt -= 1;
+          await this.pause(backoffMs(err.attempts, PROJECTION_RETRY_BASE_MS, PROJECTION_RETRY_MAX_MS));
+          if (this.status !== 'running') throw err;
+          continue;
+        }
+        if (!isolate && !isTransientDatabaseError(err)) {
+          // Some event of the batch fails on its own: run it again, each event in a savepoint, to
+          // find which (not an attempt of the batch: the database is fine).
+          isolate = true;
+          attempt -= 1;
+          continue;
+        }
+        this.retrying = true;
         this.onError(err);
         if (attempt >= this.applyMaxAttempts) {
           throw new ProjectionStoppedError(this.opts.name, `a batch ending at ${batch.at(-1)?.seq} failed ${attempt} times`, { cause: err });
@@ -263,43 +379,84 @@ export class ProjectionRunner {
     });
   }
 
-  /** One transaction: lock the checkpoint, apply what is above it, move it. Returns the new checkpoint. */
-  private async applyBatch(batch: RawMessage[]): Promise<number> {
-    const tally = { applied: 0, skipped: 0, undecodable: 0 };
+  private async applyOne(em: EntityManager, stored: StoredEvent): Promise<void> {
+    if (this.opts.apply) await this.opts.apply(em, stored);
+    else await this.opts.applyBatch!(em, [stored]);
+  }
+
+  /**
+   * One transaction: lock the checkpoint, apply what is above it (parking what cannot be applied,
+   * and what waits behind a parked event of its key), move the checkpoint. Returns the new checkpoint.
+   * `isolate` runs each event in a savepoint, so one that fails is found, counted, and at last parked.
+   */
+  private async applyBatch(batch: RawMessage[], isolate: boolean): Promise<number> {
+    const tally = { applied: 0, skipped: 0, parked: 0 };
+    const reader = this.opts.name;
+    const parkedNow: string[] = [];
     const last = await this.opts.dataSource.transaction(async (em) => {
       const current = await this.lockCheckpoint(em);
+      const fresh = batch.filter((m) => m.seq > current);
+      tally.skipped = batch.length - fresh.length; // already applied: a redelivery, or another replica got here first
+      const blocked = await this.parking.blockedAmong(em, reader, fresh.map((m) => parkingKeyOf(m.subject)));
+      const park = async (m: RawMessage, error: string, blockedBy: number | null, attempts: number): Promise<void> => {
+        const key = parkingKeyOf(m.subject);
+        await this.parking.park(em, { reader, seq: m.seq, subject: m.subject, type: typeOfBody(m.data), key, error, blockedBy, attempts });
+        if (!blocked.has(key)) blocked.set(key, m.seq);
+        tally.parked += 1;
+        parkedNow.push(`#${m.seq} ${m.subject}: ${error}`);
+      };
       let seq = current;
       const decoded: StoredEvent[] = [];
-      for (const m of batch) {
-        if (m.seq <= seq) {
-          tally.skipped += 1; // already applied: a redelivery, or another replica got here first
+      for (const m of fresh) {
+        seq = m.seq;
+        const waitsBehind = blocked.get(parkingKeyOf(m.subject));
+        if (waitsBehind !== undefined) {
+          await park(m, `waits behind parked event #${waitsBehind} of the same aggregate`, waitsBehind, 0);
           continue;
         }
         let event;
         try {
           event = this.decode(m.data);
         } catch (cause) {
-          // An event the catalogue refuses will never apply: it is skipped on purpose, and reported.
-          this.onError(new EventDecodeError(m.subject, m.seq, { cause }));
-          tally.undecodable += 1;
-          seq = m.seq;
+          // An event the catalogue refuses will never apply as it is: parked at once.
+          await park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null, 1);
           continue;
         }
         const stored: StoredEvent = { seq: m.seq, subject: m.subject, event, redelivered: m.redelivered };
-        if (this.opts.apply) await this.opts.apply(em, stored);
-        else decoded.push(stored);
-        tally.applied += 1;
-        seq = m.seq;
+        if (!isolate) {
+          if (this.opts.apply) await this.opts.apply(em, stored);
+          else decoded.push(stored);
+          tally.applied += 1;
+          continue;
+        }
+        await em.query(`SAVEPOINT ${SAVEPOINT}`);
+        try {
+          await this.applyOne(em, stored);
+          await em.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+          this.eventFailures.delete(m.seq);
+          tally.applied += 1;
+        } catch (err) {
+          if (isTransientDatabaseError(err)) throw err;
+          await em.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+          const attempts = (this.eventFailures.get(m.seq) ?? 0) + 1;
+          if (attempts < this.eventMaxAttempts) {
+            this.eventFailures.set(m.seq, attempts);
+            throw new EventApplyError(m.subject, m.seq, attempts, { cause: err });
+          }
+          this.eventFailures.delete(m.seq);
+          await park(m, describe(err), null, attempts);
+        }
       }
       if (this.opts.applyBatch && decoded.length > 0) await this.opts.applyBatch(em, decoded);
       if (seq !== current) await em.query(`UPDATE ${this.table} SET last_seq = $2 WHERE name = $1`, [this.opts.name, seq]);
       return seq;
     });
-    // counted only once the transaction committed
+    // counted and told only once the transaction committed
     this.counters.batches += 1;
     this.counters.applied += tally.applied;
     this.counters.skipped += tally.skipped;
-    this.counters.undecodable += tally.undecodable;
+    this.counters.parked += tally.parked;
+    for (const line of parkedNow) this.onError(new Error(`projection ${reader} parked ${line}`));
     return last;
   }
 
@@ -337,6 +494,7 @@ export class ProjectionRunner {
   private fail(err: Error): void {
     this.status = 'failed';
     this.failureError = err;
+    this.lastError = describe(err);
     this.onError(err);
     void this.messages?.close().catch(() => undefined);
     this.rejectWaiters(err);
@@ -349,9 +507,6 @@ export class ProjectionRunner {
   }
 }
 
-interface RawMessage {
-  readonly seq: number;
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly redelivered: boolean;
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -15,9 +15,9 @@ import {
 } from '@nats-io/jetstream';
 import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { TRADE_STREAM, TRADE_SUBJECT_PREFIX, type EventEnvelope } from '@starminer/events';
+import { decodeEvent, encodeEvent, TRADE_STREAM, TRADE_SUBJECT_PREFIX, type EventEnvelope } from '@starminer/events';
 import { backoffMs, sleep } from './batching';
-import { jsonDecode, jsonEncode, type Decode, type Encode, type StoredEvent } from './codec';
+import type { Decode, Encode, StoredEvent } from './codec';
 import { consume, type ConsumeOptions, type ConsumerHandle } from './consumer';
 import {
   AggregateTooLargeError,
@@ -58,8 +58,13 @@ export interface TradeLogOptions {
   readonly name: string;
   readonly streamName?: string;
   readonly subjectPrefix?: string;
-  /** How a body is written; defaults to `toJson(envelope)`. */
+  /**
+   * How a body is written. Defaults to the catalogue's encodeEvent, which refuses anything a
+   * reader would refuse: every service uses the default. Tests of the log itself pass jsonEncode.
+   */
   readonly encode?: Encode;
+  /** How bodies are read by readSubject, consumers and projections unless they say otherwise; defaults to the catalogue's decodeEvent. */
+  readonly decode?: Decode;
   /** Aggregates whose decoded events readSubject keeps in memory (0 turns the cache off). */
   readonly aggregateCacheSize?: number;
   /** Reconnect attempts after the server is lost (default NATS_RECONNECT_ATTEMPTS_MAX), one every NATS_RECONNECT_WAIT_MS. */
@@ -121,7 +126,8 @@ export async function connectTradeLog(opts: TradeLogOptions): Promise<TradeLog> 
   return new TradeLog(nc, {
     streamName: opts.streamName ?? TRADE_STREAM,
     subjectPrefix: opts.subjectPrefix ?? TRADE_SUBJECT_PREFIX,
-    encode: opts.encode ?? jsonEncode,
+    encode: opts.encode ?? encodeEvent,
+    decode: opts.decode ?? decodeEvent,
     name: opts.name,
     aggregateCacheSize: opts.aggregateCacheSize ?? AGGREGATE_CACHE_SIZE_DEFAULT,
   });
@@ -138,19 +144,22 @@ export class TradeLog {
   readonly subjectPrefix: string;
   readonly name: string;
   private readonly encode: Encode;
+  /** The decoder readers of this log use unless they name another. */
+  readonly decode: Decode;
   private readonly aggregateCacheSize: number;
   /** Per decoder, per subject: the events read last time (Map order = least recently used first). */
   private readonly aggregateCache = new Map<Decode, Map<string, CachedAggregate>>();
 
   constructor(
     readonly nc: NatsConnection,
-    cfg: { streamName: string; subjectPrefix: string; encode: Encode; name: string; aggregateCacheSize?: number },
+    cfg: { streamName: string; subjectPrefix: string; encode: Encode; decode?: Decode; name: string; aggregateCacheSize?: number },
   ) {
     this.aggregateCacheSize = Math.min(cfg.aggregateCacheSize ?? AGGREGATE_CACHE_SIZE_DEFAULT, AGGREGATE_CACHE_SIZE_LIMIT);
     this.js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
     this.streamName = cfg.streamName;
     this.subjectPrefix = cfg.subjectPrefix;
     this.encode = cfg.encode;
+    this.decode = cfg.decode ?? decodeEvent;
     this.name = cfg.name;
     this.watchForStaleCache();
   }
@@ -245,12 +254,15 @@ export class TradeLog {
     if (expected !== 'any' && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new TradeLogArgumentError(`expectedLastSubjectSeq must be a non-negative integer or 'any', not ${String(expected)}`);
     }
+    // Every event of the decision is encoded (checked against the catalogue) before the first is
+    // published: one the catalogue refuses means none is stored.
+    const bodies = events.map((event) => this.encode(event, subject));
     const results: AppendResult[] = [];
     let last: number | undefined = expected === 'any' ? undefined : expected;
-    for (const event of events) {
+    for (const [i, event] of events.entries()) {
       const h = headers();
       h.set('type', event.type);
-      const body = this.encode(event);
+      const body = bodies[i];
       const publishOpts = {
         msgID: event.id,
         headers: h,
@@ -296,7 +308,7 @@ export class TradeLog {
    */
   async readSubject<E extends EventEnvelope = EventEnvelope>(subject: string, opts: { decode?: Decode; limit?: number } = {}): Promise<ReadResult<E>> {
     this.assertSubject(subject);
-    const decode = opts.decode ?? jsonDecode;
+    const decode = opts.decode ?? this.decode;
     const limit = Math.min(opts.limit ?? MAX_EVENTS_PER_AGGREGATE, MAX_EVENTS_PER_AGGREGATE);
     const jsm = await this.jsm();
     const lastMsg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });

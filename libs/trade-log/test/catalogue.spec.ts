@@ -1,4 +1,4 @@
-import { decodeEvent, EventSchemaError, makeEvent, subjectFor, type TradeEvent } from '@starminer/events';
+import { EventSchemaError, makeEvent, subjectFor, type TradeEvent } from '@starminer/events';
 import { startNats, type TestNats } from '@starminer/testing';
 import { uuidv7 } from 'uuidv7';
 import { connectTradeLog, EventDecodeError, type TradeLog } from '../src';
@@ -38,17 +38,30 @@ describe('trade log with the event catalogue', () => {
     );
     const subject = subjectFor('contract', 'job-1');
     await log.append(subject, [event], { expectedLastSubjectSeq: 0 });
-    const { events } = await log.readSubject<TradeEvent>(subject, { decode: decodeEvent });
+    const { events } = await log.readSubject<TradeEvent>(subject);
     const read = events[0].event as TradeEvent<'ContractReleased'>;
     expect(read.data.amountWei).toBe(amountWei);
     expect(read).toEqual(event);
   });
 
-  it('names an event the catalogue refuses, with the schema error as its cause', async () => {
+  it('refuses to append an event the catalogue refuses: nothing of the decision is stored', async () => {
+    const subject = subjectFor('job', 'job-3');
+    const good = makeEvent('JobCancelled', { jobId: 'job-3', reason: 'ok' }, meta('job-3'));
+    const bad = makeEvent('JobCancelled', { jobId: 'job-3', reason: 'x'.repeat(1001) }, meta('job-3'));
+    const err = await log.append(subject, [good, bad], { expectedLastSubjectSeq: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EventSchemaError);
+    expect((err as EventSchemaError).violations).toEqual([{ field: 'data.reason', message: expect.any(String), limit: 1000 }]);
+    expect((await log.readSubject(subject)).events).toEqual([]);
+    // nor one filed under another aggregate
+    const misfiled = makeEvent('JobCancelled', { jobId: 'job-3', reason: 'ok' }, meta('job-3'));
+    await expect(log.append(subjectFor('contract', 'job-3'), [misfiled], { expectedLastSubjectSeq: 0 })).rejects.toThrow(/does not belong/);
+  });
+
+  it('names an event on the stream that the catalogue refuses (written by another writer), with the schema error as its cause', async () => {
     const subject = subjectFor('contract', 'job-2');
     const bad = { ...meta('job-2'), type: 'ContractReleased', schemaVersion: 1, data: { jobId: 'job-2', amountWei: '-5' } };
-    await log.append(subject, [bad], { expectedLastSubjectSeq: 0 });
-    const err = await log.readSubject(subject, { decode: decodeEvent }).catch((e: unknown) => e);
+    await log.js.publish(subject, new TextEncoder().encode(JSON.stringify(bad)));
+    const err = await log.readSubject(subject).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EventDecodeError);
     expect((err as EventDecodeError).cause).toBeInstanceOf(EventSchemaError);
   });

@@ -1,14 +1,14 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNats, type TestNats } from '@starminer/testing';
 import { connectTradeLog, EventDecodeError, PoisonEventError, type StoredEvent, type TradeLog } from '../src';
-import { eventually, testEvent } from './helpers';
+import { eventually, testEvent, TEST_CODEC } from './helpers';
 
 let nats: TestNats;
 let log: TradeLog;
 
 beforeAll(async () => {
   nats = await startNats();
-  log = await connectTradeLog({ servers: nats.url, name: 'consumer-spec' });
+  log = await connectTradeLog({ servers: nats.url, name: 'consumer-spec', ...TEST_CODEC });
   await log.ensureStream();
 });
 

@@ -2,7 +2,13 @@ import type { EventEnvelope } from '@starminer/events';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
 import { DataSource } from 'typeorm';
 import { uuidv7 } from 'uuidv7';
-import { connectTradeLog, type TradeLog } from '../src';
+import { connectTradeLog, jsonDecode, jsonEncode, type TradeLog } from '../src';
+
+/**
+ * These specs test the log's mechanics with made-up event types (`testEvent`), so they read and
+ * write plain JSON; catalogue.spec.ts runs the log with the real catalogue codec, as services do.
+ */
+export const TEST_CODEC = { encode: jsonEncode, decode: jsonDecode } as const;
 
 /** A spec file's own nats-server, trade log (stream ensured), database and a pool on it. */
 export interface LogAndDatabase {
@@ -15,7 +21,7 @@ export interface LogAndDatabase {
 /** Starts them, creates `schema` and runs `ddl` in it; close with closeLogAndDatabase. */
 export async function openLogAndDatabase(name: string, opts: { schema: string; poolSize: number; ddl?: string[] }): Promise<LogAndDatabase> {
   const [nats, db] = await Promise.all([startNats(), createTestDatabase()]);
-  const log = await connectTradeLog({ servers: nats.url, name });
+  const log = await connectTradeLog({ servers: nats.url, name, ...TEST_CODEC });
   await log.ensureStream();
   const ds = new DataSource({ type: 'postgres', url: db.url, poolSize: opts.poolSize });
   await ds.initialize();

@@ -263,24 +263,96 @@ describe('ProjectionRunner when apply fails', () => {
     expect(all.every((r) => r.applied === 1)).toBe(true);
   });
 
-  it('stops as failed after applyMaxAttempts, commits nothing of the batch, and rejects waiters', async () => {
+  it('parks an event that keeps failing on its own, parks the later events of its aggregate behind it, and applies every other', async () => {
     await createTable('f2');
-    const acks = await log.append('trade.node.f2', ['A', 'Bad', 'C'].map((t) => testEvent('f2', t)), { expectedLastSubjectSeq: 0 });
+    const a = await log.append('trade.node.f2', ['A', 'Bad', 'C'].map((t) => testEvent('f2', t)), { expectedLastSubjectSeq: 0 });
+    const b = await log.append('trade.node.f2-other', ['D', 'E'].map((t) => testEvent('f2-other', t)), { expectedLastSubjectSeq: 0 });
     const apply = applyTo('f2');
+    let badAttempts = 0;
+    const errors: string[] = [];
     const p = runner('f2', 'f2', 'trade.node.f2', {
-      applyMaxAttempts: 3,
+      filterSubjects: ['trade.node.f2', 'trade.node.f2-other'],
       apply: async (em, e) => {
-        if (e.event.type === 'Bad') throw new Error('violates a constraint');
         await apply(em, e);
+        if (e.event.type === 'Bad') {
+          badAttempts += 1;
+          throw new Error('new row violates check constraint "positive"'); // a property of the event: it fails every time
+        }
+      },
+      onError: (err) => errors.push((err as Error).message),
+    });
+    await p.start();
+    await p.waitUntil(b[1].seq);
+    // the bad event failed its batch once, was then tried eventMaxAttempts times in a savepoint, and parked; C waits behind it
+    expect(badAttempts).toBe(1 + 3);
+    expect((await rows('f2')).map((r) => r.type)).toEqual(['A', 'D', 'E']);
+    expect(p.state).toBe('running');
+    expect(p.stats.parked).toBe(2);
+    expect(p.health()).toMatchObject({ reader: 'f2', kind: 'projection', state: 'running', position: b[1].seq, lag: 0 });
+    const parked = await p.parking.list({ reader: 'f2' });
+    expect(parked.map((x) => [x.seq, x.key, x.type, x.blockedBy])).toEqual([
+      [a[1].seq, 'f2', 'Bad', null],
+      [a[2].seq, 'f2', 'C', a[1].seq],
+    ]);
+    expect(parked[0].error).toMatch(/check constraint/);
+    expect(errors.some((e) => e.includes(`parked #${a[1].seq}`))).toBe(true);
+
+    // later events of the same aggregate wait behind it too; other aggregates go on
+    const c = await log.append('trade.node.f2', [testEvent('f2', 'F')], { expectedLastSubjectSeq: a[2].seq });
+    await p.waitUntil(c[0].seq);
+    expect((await p.parking.list({ reader: 'f2' })).map((x) => x.type)).toEqual(['Bad', 'C', 'F']);
+
+    // still broken: a retry records the new error and applies nothing
+    const stillBroken = await p.retryParked('f2');
+    expect(stillBroken.applied).toBe(0);
+    expect(stillBroken.stillParked.map((x) => x.type)).toEqual(['Bad', 'C', 'F']);
+
+    // the fix: the operator re-applies the key, in log order
+    await p.stop();
+    const fixed = runner('f2', 'f2', 'trade.node.f2', { filterSubjects: ['trade.node.f2', 'trade.node.f2-other'] });
+    await fixed.start();
+    const retried = await fixed.retryParked('f2');
+    expect(retried).toEqual({ applied: 3, stillParked: [] });
+    expect((await rows('f2')).map((r) => r.type)).toEqual(['A', 'Bad', 'C', 'D', 'E', 'F']);
+    // the key is free again: its next event applies directly
+    const d = await log.append('trade.node.f2', [testEvent('f2', 'G')], { expectedLastSubjectSeq: c[0].seq });
+    await fixed.waitUntil(d[0].seq);
+    expect((await rows('f2')).map((r) => r.type)).toContain('G');
+    expect(await fixed.parking.list({ reader: 'f2' })).toEqual([]);
+    await fixed.stop();
+  });
+
+  it('parks an event its decoder refuses at once, and goes on', async () => {
+    await createTable('f4');
+    const [good] = await log.append('trade.node.f4', [testEvent('f4', 'Good')], { expectedLastSubjectSeq: 0 });
+    const bad = await log.js.publish('trade.node.f4-bad', new TextEncoder().encode('not json {'));
+    const [after] = await log.append('trade.node.f4-after', [testEvent('f4-after', 'Good')], { expectedLastSubjectSeq: 0 });
+    const p = runner('f4', 'f4', 'trade.node.f4', { filterSubjects: ['trade.node.f4', 'trade.node.f4-bad', 'trade.node.f4-after'] });
+    await p.start();
+    await p.waitUntil(after.seq);
+    await p.stop();
+    expect((await rows('f4')).map((r) => Number(r.seq))).toEqual([good.seq, after.seq]);
+    expect((await p.parking.list({ reader: 'f4' })).map((x) => [x.seq, x.type, x.key])).toEqual([[bad.seq, null, 'f4-bad']]);
+  });
+
+  it('stops as failed when the database keeps failing (a transient error) for applyMaxAttempts, commits nothing, and rejects waiters', async () => {
+    await createTable('f5');
+    const acks = await log.append('trade.node.f5', ['A', 'B'].map((t) => testEvent('f5', t)), { expectedLastSubjectSeq: 0 });
+    const p = runner('f5', 'f5', 'trade.node.f5', {
+      applyMaxAttempts: 3,
+      apply: async () => {
+        throw Object.assign(new Error('connection failure'), { code: '08006' });
       },
     });
     await p.start();
-    const err = await p.waitUntil(acks[2].seq).catch((e: unknown) => e);
+    const err = await p.waitUntil(acks[1].seq).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ProjectionStoppedError', code: 'PROJECTION_STOPPED' });
     expect(p.state).toBe('failed');
+    expect(p.health().state).toBe('failed');
     expect(p.failure).toBe(err);
-    expect(await rows('f2')).toHaveLength(0);
-    expect(await checkpointOf('f2')).toBe(0);
+    expect(await rows('f5')).toHaveLength(0);
+    expect(await checkpointOf('f5')).toBe(0);
+    expect(await p.parking.list({ reader: 'f5' })).toEqual([]);
   });
 
   it('stop() cuts a backoff short', async () => {
@@ -290,7 +362,7 @@ describe('ProjectionRunner when apply fails', () => {
     const p = runner('f3', 'f3', 'trade.node.f3', {
       apply: async () => {
         attempts += 1;
-        throw new Error('down');
+        throw Object.assign(new Error('the database is down'), { code: 'ECONNREFUSED' });
       },
     });
     await p.start();

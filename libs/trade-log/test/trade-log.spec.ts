@@ -10,14 +10,14 @@ import {
   type TradeLog,
 } from '../src';
 import type { EventEnvelope } from '@starminer/events';
-import { testEvent } from './helpers';
+import { testEvent, TEST_CODEC } from './helpers';
 
 let nats: TestNats;
 let log: TradeLog;
 
 beforeAll(async () => {
   nats = await startNats();
-  log = await connectTradeLog({ servers: nats.url, name: 'trade-log-spec' });
+  log = await connectTradeLog({ servers: nats.url, name: 'trade-log-spec', ...TEST_CODEC });
   await log.ensureStream();
 });
 
@@ -218,7 +218,7 @@ describe('handleCommand', () => {
 
 describe('readSubject cache', () => {
   it('serves a hot aggregate from memory and still sees what another writer appended', async () => {
-    const other = await connectTradeLog({ servers: nats.url, name: 'other-writer' });
+    const other = await connectTradeLog({ servers: nats.url, name: 'other-writer', ...TEST_CODEC });
     try {
       const subject = 'trade.contract.cache';
       const [a] = await log.append(subject, [testEvent('cache', 'A')], { expectedLastSubjectSeq: 0 });
@@ -248,7 +248,7 @@ describe('readSubject cache', () => {
 
   it('forgets everything when the stream is deleted and created again', async () => {
     const nats2 = await startNats();
-    const l2 = await connectTradeLog({ servers: nats2.url, name: 'recreate' });
+    const l2 = await connectTradeLog({ servers: nats2.url, name: 'recreate', ...TEST_CODEC });
     try {
       await l2.ensureStream();
       const subject = 'trade.job.recreated';
@@ -273,7 +273,7 @@ describe('readSubject cache', () => {
     for (let i = 0; i < n; i += 20) {
       await log.append(subject, Array.from({ length: 20 }, (_, k) => testEvent('long', `E${i + k}`)), { expectedLastSubjectSeq: 'any' });
     }
-    const fresh = await connectTradeLog({ servers: nats.url, name: 'fresh-reader', aggregateCacheSize: 0 });
+    const fresh = await connectTradeLog({ servers: nats.url, name: 'fresh-reader', ...TEST_CODEC, aggregateCacheSize: 0 });
     try {
       const read = await fresh.readSubject(subject);
       expect(read.events.map((e) => e.event.type)).toEqual(Array.from({ length: n }, (_, i) => `E${i}`));
