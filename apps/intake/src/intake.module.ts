@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
+import { ServiceKitModule } from '@starminer/service-kit';
+import { CancelJobHandler } from './cancel-job/cancel-job.handler';
 import { intakeConfigSchema } from './intake.config';
-import { IntakeJob } from './intake-job.entity';
-import { INTAKE_CONFIG, IntakeService } from './intake.service';
+import { JobHold } from './job-holds/job-hold.entity';
+import { JobHoldsProjection } from './job-holds/job-holds.projection';
+import { SubmitJobHandler } from './submit-job/submit-job.handler';
 
-const config = () => loadConfig(intakeConfigSchema);
-
+/** Jobs until they are queued: submission against the org's spendable funds, and cancellation. */
 @Module({
-  providers: [
-    { provide: INTAKE_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, inject: [INTAKE_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'intake', config: c, entities: [IntakeJob] }) },
-    IntakeService,
-  ],
+  imports: [ServiceKitModule.forService({ service: 'intake', config: intakeConfigSchema, entities: [JobHold], chain: true })],
+  controllers: [SubmitJobHandler, CancelJobHandler],
+  providers: [JobHoldsProjection],
 })
 export class IntakeModule {}

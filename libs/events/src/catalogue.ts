@@ -194,6 +194,8 @@ export type TradeEventOf<T extends EventType> = EventEnvelope<T, EventData<T>>;
 export type EventOf<T extends EventType = EventType> = { [K in T]: { readonly type: K; readonly data: EventData<K> } }[T];
 /** The events of one aggregate kind, as evolve folds them. */
 export type AggregateEvent<A extends AggregateKind> = EventOf<EventTypeOf<A>>;
+/** The stored envelopes of one aggregate kind. */
+export type AggregateEnvelope<A extends AggregateKind> = TradeEvent<EventTypeOf<A>>;
 
 export function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, type);

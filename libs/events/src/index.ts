@@ -8,3 +8,4 @@ export * from './codec';
 export * from './messages';
 export * from './commands';
 export * from './api';
+export * from './examples';

@@ -1,6 +1,11 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { natsTransport } from './commands';
+import type { BaseConfig } from './config';
 import { ServiceRuntimeProbe } from './probe';
+import { ServiceRuntime } from './runtime';
+import { SERVICE_CONFIG } from './service-kit.module';
 
 /** Why a service refuses to boot when the TypeScript runner dropped decorator metadata. */
 export class DecoratorMetadataMissingError extends Error {
@@ -10,8 +15,8 @@ export class DecoratorMetadataMissingError extends Error {
 
 /**
  * NestJS reads constructor and handler parameter types from decorator metadata: without it, it
- * cannot inject, and ValidationPipe silently validates nothing. esbuild (tsx) does not emit it, so
- * a service refuses to start rather than run unvalidated.
+ * cannot inject. esbuild (tsx) does not emit it, so a service refuses to start rather than run
+ * half wired.
  */
 export function assertDecoratorMetadata(decorated: object): void {
   const types: unknown = (Reflect as unknown as { getMetadata(k: string, t: object): unknown }).getMetadata('design:paramtypes', decorated);
@@ -22,13 +27,42 @@ export function assertDecoratorMetadata(decorated: object): void {
   }
 }
 
-/** Starts a headless service (no HTTP): commands and consumers only. Exits non-zero on a failed boot. */
+export interface ServiceAppOptions {
+  readonly logger?: LoggerService | LogLevel[] | false;
+  /** The gateway parses bodies itself (limits, content types); services serve no bodies over HTTP. */
+  readonly rawBody?: boolean;
+}
+
+/**
+ * A service as one Nest application: HTTP (the gateway's API, and every service's health and
+ * metrics) and its command handlers on NATS (`@nestjs/microservices`, a queue group per service).
+ * Not listening yet: `listen` starts both.
+ */
+export async function createServiceApp(module: unknown, opts: ServiceAppOptions = {}): Promise<NestExpressApplication> {
+  assertDecoratorMetadata(ServiceRuntimeProbe);
+  const app = await NestFactory.create<NestExpressApplication>(module as never, { bodyParser: false, rawBody: opts.rawBody ?? false, logger: opts.logger ?? ['log', 'warn', 'error'] });
+  const config = app.get<BaseConfig>(SERVICE_CONFIG);
+  const { service } = app.get(ServiceRuntime); // the module imports ServiceKitModule.forService
+  app.connectMicroservice(natsTransport({ servers: config.NATS_URL, service }), { inheritAppConfig: true });
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Starts the command handlers and the HTTP server on HTTP_HOST:HTTP_PORT; returns the URL. */
+export async function listen(app: INestApplication): Promise<string> {
+  const config = app.get<BaseConfig>(SERVICE_CONFIG);
+  await app.startAllMicroservices();
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  return (await app.getUrl()).replace('[::1]', '127.0.0.1');
+}
+
+/** Boots a service from its environment. Exits non-zero on a failed boot. */
 export async function bootService(name: string, module: unknown): Promise<void> {
   const logger = new Logger(name);
   try {
-    assertDecoratorMetadata(ServiceRuntimeProbe);
-    const app = await NestFactory.createApplicationContext(module as never, { logger: ['log', 'warn', 'error'] });
-    app.enableShutdownHooks();
+    const app = await createServiceApp(module);
+    const url = await listen(app);
+    logger.log(`${name} ready for commands; health and metrics on ${url}`);
   } catch (err) {
     logger.error(`boot failed: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);

@@ -1,67 +1,140 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { toJson } from '@starminer/events';
-import { DomainError, type RefusalKind } from '@starminer/domain';
+import { Logger } from '@nestjs/common';
+import { ClientNats, MessagePattern, Transport, type NatsOptions } from '@nestjs/microservices';
+import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers/nats-request-json.deserializer';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { z } from 'zod';
+import { DomainError } from '@starminer/domain';
+import { describeViolations, LIMITS, violationsOf, type CommandDef, type PayloadOf, type ReplyOf } from '@starminer/events';
+import { CommandTransportError, errorFromReply } from './errors';
+
+/** How long a caller waits for a command's reply. */
+export const COMMAND_TIMEOUT_MS = 15_000;
+/** Reconnects to NATS wait this long between tries, forever: the trade log's connection decides when a service gives up. */
+const NATS_RECONNECT_WAIT_MS = 1_000;
 
 /**
- * Commands between services travel as NATS request/reply on `cmd.<service>.<verb>`, served by a
- * queue group so that any replica answers. The reply is `{ ok: true, result }` or
- * `{ ok: false, error: { code, kind, message, details } }`: a refusal crosses the wire typed.
+ * Commands travel as NATS request/reply through `@nestjs/microservices`' NATS transport: a
+ * handler is a controller method decorated `@CommandHandler(COMMANDS.<service>.<verb>)`, served
+ * by a queue group of the service so any replica answers; a caller sends through `CommandBus`.
+ * On both sides the payload is parsed by the command's schema (the caller before sending, the
+ * handler before anything else runs) and the reply by its reply schema; a refusal crosses the wire
+ * as `{ code, kind, message, details }` and comes back as the same DomainError.
  */
-export const COMMAND_TIMEOUT_MS = 15_000;
-export const COMMAND_PAYLOAD_BYTES_MAX = 256 * 1024;
-
-export class CommandTransportError extends Error {
-  override readonly name = 'CommandTransportError';
-  readonly code = 'COMMAND_UNAVAILABLE';
-  constructor(readonly subject: string, options?: { cause?: unknown }) {
-    super(`no answer from ${subject}`, options);
-  }
+export function natsTransport(opts: { servers: string; service: string }): NatsOptions {
+  return {
+    transport: Transport.NATS,
+    options: {
+      servers: opts.servers,
+      name: `${opts.service}-commands`,
+      queue: opts.service,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+      deserializer: new CommandRequestDeserializer(),
+    },
+  };
 }
 
-type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; kind: RefusalKind | 'internal'; message: string; details?: Record<string, unknown> } };
+/** What a handler receives when the request was not even JSON. */
+const UNREADABLE = Symbol('unreadable-command');
+type Unreadable = { readonly [UNREADABLE]: string };
+const isUnreadable = (x: unknown): x is Unreadable => typeof x === 'object' && x !== null && UNREADABLE in x;
 
-export function commandSubject(prefix: string, service: string, verb: string): string {
-  return `${prefix}.${service}.${verb}`;
-}
-
-export function serveCommand<P, R>(nc: NatsConnection, subject: string, handler: (payload: P) => Promise<R>, log: (msg: string) => void = () => {}): Subscription {
-  const sub = nc.subscribe(subject, { queue: subject });
-  void (async () => {
-    for await (const msg of sub) {
-      let reply: Reply;
-      try {
-        const payload = JSON.parse(msg.string()) as P;
-        reply = { ok: true, result: await handler(payload) };
-      } catch (err) {
-        if (err instanceof DomainError) {
-          reply = { ok: false, error: { code: err.code, kind: err.kind, message: err.message, details: err.details } };
-        } else {
-          log(`command ${subject} failed: ${(err as Error).stack ?? String(err)}`);
-          reply = { ok: false, error: { code: 'INTERNAL', kind: 'internal', message: (err as Error).message ?? 'internal error' } };
-        }
-      }
-      msg.respond(toJson(reply));
+/**
+ * Nest's NATS deserializer, made total: a body that is not JSON, or a plain request from a NATS
+ * client that is not Nest (no packet id), still gets a reply, a typed COMMAND_INVALID, instead of
+ * an unhandled rejection or silence.
+ */
+class CommandRequestDeserializer extends NatsRequestJSONDeserializer {
+  override deserialize(value: Uint8Array, options?: Record<string, unknown>): ReturnType<NatsRequestJSONDeserializer['deserialize']> {
+    const replyTo = options?.replyTo;
+    let packet: { id?: string; pattern: unknown; data: unknown };
+    try {
+      if (value.length > LIMITS.commandPayloadBytesMax) throw new Error(`over ${LIMITS.commandPayloadBytesMax} bytes`);
+      packet = super.deserialize(value, options) as typeof packet;
+    } catch (err) {
+      packet = { pattern: options?.channel, data: { [UNREADABLE]: (err as Error).message } };
     }
-  })();
-  return sub;
-}
-
-export class RemoteInternalError extends Error {
-  override readonly name = 'RemoteInternalError';
-  readonly code = 'INTERNAL';
-}
-
-export async function sendCommand<R>(nc: NatsConnection, subject: string, payload: unknown, timeoutMs = COMMAND_TIMEOUT_MS): Promise<R> {
-  const body = toJson(payload);
-  if (body.length > COMMAND_PAYLOAD_BYTES_MAX) throw new DomainError('PAYLOAD_TOO_LARGE', `a command is at most ${COMMAND_PAYLOAD_BYTES_MAX} bytes`);
-  let raw: string;
-  try {
-    raw = (await nc.request(subject, body, { timeout: timeoutMs })).string();
-  } catch (cause) {
-    throw new CommandTransportError(subject, { cause });
+    if (packet.id === undefined && typeof replyTo === 'string') packet = { ...packet, id: 'external' };
+    return packet as ReturnType<NatsRequestJSONDeserializer['deserialize']>;
   }
-  const reply = JSON.parse(raw) as Reply;
-  if (reply.ok) return reply.result as R;
-  if (reply.error.kind === 'internal') throw new RemoteInternalError(`${subject}: ${reply.error.message}`);
-  throw new DomainError(reply.error.code as never, reply.error.message, reply.error.details ?? {});
+}
+
+/**
+ * Marks a controller method as the handler of `def`: it is served on `def.subject`, its payload is
+ * parsed by `def.payload` before the method runs (a payload that does not fit is refused with
+ * COMMAND_INVALID naming each field, and the method never sees it), and what it returns is checked
+ * and encoded by `def.reply`.
+ */
+export function CommandHandler<C extends CommandDef>(def: C): MethodDecorator {
+  return (target, key, descriptor: PropertyDescriptor) => {
+    const handle = descriptor.value as (payload: PayloadOf<C>, ...rest: unknown[]) => Promise<ReplyOf<C>>;
+    const wrapped = async function (this: unknown, raw: unknown, ...rest: unknown[]): Promise<unknown> {
+      const payload = parseCommandPayload(def, raw);
+      const reply = await handle.call(this, payload, ...rest);
+      return z.encode(def.reply, reply);
+    };
+    Object.defineProperty(wrapped, 'name', { value: handle.name });
+    descriptor.value = wrapped;
+    MessagePattern(def.subject)(target, key, descriptor);
+    return descriptor;
+  };
+}
+
+export function parseCommandPayload<C extends CommandDef>(def: C, raw: unknown): PayloadOf<C> {
+  if (isUnreadable(raw)) throw new DomainError('COMMAND_INVALID', `${def.subject}: the request is not a JSON command (${raw[UNREADABLE]})`);
+  const parsed = def.payload.safeParse(raw);
+  if (!parsed.success) {
+    const violations = violationsOf(parsed.error);
+    throw new DomainError('COMMAND_INVALID', `${def.subject}: ${describeViolations(violations)}`, { violations });
+  }
+  return parsed.data as PayloadOf<C>;
+}
+
+/** The caller's side: sends a command by its constant and waits (bounded) for its typed reply. */
+export class CommandBus {
+  private readonly client: ClientNats;
+  private readonly logger = new Logger('command-bus');
+
+  constructor(opts: { servers: string; name: string }) {
+    this.client = new ClientNats({ servers: opts.servers, name: `${opts.name}-bus`, maxReconnectAttempts: -1, reconnectTimeWait: NATS_RECONNECT_WAIT_MS });
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  /** Whether the connection is up now (for readiness). */
+  get connected(): boolean {
+    try {
+      const nc = this.client.unwrap<{ isClosed(): boolean; info?: unknown }>();
+      return !nc.isClosed();
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close().catch((err: Error) => this.logger.warn(`closing the command bus: ${err.message}`));
+  }
+
+  async send<C extends CommandDef>(def: C, payload: PayloadOf<C>, opts: { timeoutMs?: number } = {}): Promise<ReplyOf<C>> {
+    // checked and encoded before it leaves (bigints as decimal strings), with the same refusal the handler would give
+    const encoded = z.safeEncode(def.payload, payload);
+    if (!encoded.success) {
+      const violations = violationsOf(encoded.error);
+      throw new DomainError('COMMAND_INVALID', `${def.subject}: ${describeViolations(violations)}`, { violations });
+    }
+    const wire = encoded.data as unknown;
+    let reply: unknown;
+    try {
+      reply = await firstValueFrom(this.client.send(def.subject, wire).pipe(timeout(opts.timeoutMs ?? COMMAND_TIMEOUT_MS)));
+    } catch (err) {
+      if (err instanceof TimeoutError) throw new CommandTransportError(def.subject, { cause: err });
+      if (err !== null && typeof err === 'object' && 'code' in err) throw errorFromReply(def.subject, err as Record<string, unknown>);
+      throw new CommandTransportError(def.subject, { cause: err });
+    }
+    const parsed = def.reply.safeParse(reply);
+    if (!parsed.success) throw new Error(`${def.subject} answered a reply that does not fit its schema: ${describeViolations(violationsOf(parsed.error))}`);
+    return parsed.data as ReplyOf<C>;
+  }
 }

@@ -26,9 +26,10 @@ export const baseConfigSchema = z.object({
   /** Stream and subject prefix: tests and parallel stacks use their own. */
   TRADE_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('TRADE'),
   TRADE_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trade'),
-  /** Prefix of the command subjects (`cmd.<service>.<verb>`). */
-  COMMAND_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('cmd'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Where the service answers HTTP: the gateway's API, and every service's /health/live, /health/ready and /metrics. */
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 const address = addressSchema.transform((s) => s as `0x${string}`);

@@ -1,7 +1,7 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { DomainError } from '@starminer/domain';
-import type { ErrorKind } from '@starminer/events';
-import { CommandTransportError } from './commands';
+import { Catch, HttpException, Logger, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { throwError, type Observable } from 'rxjs';
+import type { ErrorBody, ErrorCode, ErrorKind } from '@starminer/events';
+import { describeError, type DescribedError } from './errors';
 
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -17,58 +17,51 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
-/** The HTTP answer to a refusal: its status and the `{ error: { code, message, details } }` body. */
-export function domainErrorResponse(err: DomainError): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
-  return { status: STATUS_OF_KIND[err.kind], body: { error: { code: err.code, message: err.message, details: err.details } } };
+/** The HTTP answer to an error: its status and the one `{ error: { code, message, details } }` body. */
+export function errorResponse(err: unknown): { status: number; body: { error: ErrorBody }; described: DescribedError } {
+  const described = err instanceof HttpException ? fromHttpException(err) : describeError(err);
+  return { status: STATUS_OF_KIND[described.kind], body: { error: described.body }, described };
 }
 
-/** Every error leaves the gateway as `{ error: { code, message, details } }` with a fitting status. */
+/**
+ * Nest's own HTTP exceptions (a route that does not exist, a method not allowed) keep their 4xx
+ * status with our envelope. Our code throws DomainError, never these.
+ */
+function fromHttpException(err: HttpException): DescribedError {
+  const status = err.getStatus();
+  if (err instanceof NotFoundException || status === 404) return { kind: 'not-found', body: { code: 'NOT_FOUND', message: 'no such route' }, ours: false };
+  const byStatus: Record<number, [ErrorKind, ErrorCode]> = {
+    400: ['invalid', 'VALIDATION_FAILED'],
+    401: ['unauthenticated', 'API_KEY_REQUIRED'],
+    413: ['too-large', 'PAYLOAD_TOO_LARGE'],
+    415: ['unsupported-media', 'UNSUPPORTED_MEDIA_TYPE'],
+  };
+  const known = byStatus[status];
+  if (known && status < 500) return { kind: known[0], body: { code: known[1], message: err.message }, ours: false };
+  return { kind: 'internal', body: { code: 'INTERNAL', message: 'internal error' }, ours: true };
+}
+
+/**
+ * Every error leaves every edge in one shape. Over HTTP: `{ error: { code, message, details } }`
+ * with the status of its kind (every client error a 4xx; a 5xx is our bug or a dependency away).
+ * As a command reply: `{ code, kind, message, details }`, which CommandBus turns back into the
+ * same error. Our own failures are logged here with their stack and answered without internals.
+ */
 @Catch()
-export class ErrorEnvelopeFilter implements ExceptionFilter {
-  private readonly logger = new Logger('http');
-  catch(err: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse();
-    let status = 500;
-    let body: { code: string; message: string; details?: unknown } = { code: 'INTERNAL', message: 'internal error' };
-    if (err instanceof DomainError) {
-      const answer = domainErrorResponse(err);
-      status = answer.status;
-      body = answer.body.error;
-    } else if (err instanceof CommandTransportError) {
-      status = 503;
-      body = { code: err.code, message: err.message };
-    } else if (err instanceof HttpException) {
-      status = err.getStatus();
-      const r = err.getResponse() as { message?: unknown; code?: string; error?: string } | string;
-      if (typeof r === 'string') body = { code: codeOfStatus(status), message: r };
-      else
-        body = {
-          code: r.code ?? codeOfStatus(status),
-          message: Array.isArray(r.message) ? r.message.join('; ') : String(r.message ?? r.error ?? 'error'),
-          details: Array.isArray(r.message) ? { violations: r.message } : undefined,
-        };
-    } else {
-      this.logger.error((err as Error)?.stack ?? String(err));
-    }
-    res.status(status).json({ error: body });
-  }
-}
+export class EdgeErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('edge');
 
-function codeOfStatus(status: number): string {
-  switch (status) {
-    case 400:
-      return 'VALIDATION_FAILED';
-    case 401:
-      return 'UNAUTHENTICATED';
-    case 403:
-      return 'FORBIDDEN';
-    case 404:
-      return 'NOT_FOUND';
-    case 413:
-      return 'PAYLOAD_TOO_LARGE';
-    case 429:
-      return 'RATE_LIMITED';
-    default:
-      return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+  catch(err: unknown, host: ArgumentsHost): void | Observable<never> {
+    const { status, body, described } = errorResponse(err);
+    if (host.getType() === 'rpc') {
+      if (described.ours) this.logger.error(`command failed: ${(err as Error)?.stack ?? String(err)}`);
+      return throwError(() => ({ ...body.error, kind: described.kind }));
+    }
+    const http = host.switchToHttp();
+    const req = http.getRequest<{ method?: string; originalUrl?: string }>();
+    if (described.ours) this.logger.error(`${req.method} ${req.originalUrl}: ${(err as Error)?.stack ?? String(err)}`);
+    const res = http.getResponse<{ headersSent?: boolean; status(code: number): { json(body: unknown): void } }>();
+    if (res.headersSent) return;
+    res.status(status).json(body);
   }
 }

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './errors';
 export * from './commands';
 export * from './events';
 export * from './http-errors';
@@ -6,4 +7,8 @@ export * from './runtime';
 export * from './columns';
 export * from './lifecycle';
 export * from './chain-clients';
+export * from './health';
+export * from './parking';
+export * from './service-kit.module';
 export * from './boot';
+export * from './http-edge';

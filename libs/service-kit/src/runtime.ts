@@ -1,44 +1,78 @@
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
-import { decodeEvent, subjectFor, type AggregateKind, type TradeEvent } from '@starminer/events';
-import type { Draft } from '@starminer/domain';
-import { connectTradeLog, ProjectionRunner, type StoredEvent, type TradeLog } from '@starminer/trade-log';
-import { commandSubject } from './commands';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { DataSource, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
+import { belongsTo, subjectFor, type AggregateEnvelope, type AggregateEvent, type AggregateKind, type TradeEvent } from '@starminer/events';
+import type { Decider, Draft } from '@starminer/domain';
+import {
+  connectTradeLog,
+  EventDecodeError,
+  ParkingLot,
+  ProjectionRunner,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type ParkRecord,
+  type Reader,
+  type ReaderHealth,
+  type StoredEvent,
+  type TradeLog,
+} from '@starminer/trade-log';
 import type { BaseConfig } from './config';
+import { AggregateUnreadableError } from './errors';
 import { envelope, type Causation } from './events';
-
-export interface DeciderLike<C, S> {
-  decide(command: C, state: S): Draft[];
-  evolve(state: S, event: Pick<TradeEvent, 'type' | 'data'>): S;
-  initialState(): S;
-}
 
 export interface RuntimeOptions {
   /** The service's name: its Postgres schema, its NATS connection name, its actor. */
   readonly service: string;
   readonly config: BaseConfig;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  readonly entities?: MixedList<Function | string | EntitySchema>;
+  readonly entities: MixedList<Function | string | EntitySchema>;
+}
+
+/** Readiness turns red when a reader is further behind the log than this. */
+export const READY_LAG_EVENTS_MAX = 10_000;
+
+export interface ProjectionOptions {
+  readonly reset?: (em: EntityManager) => Promise<void>;
+  /** A parked event leaves the service unable to be correct (money: funds, ledger): readiness red. */
+  readonly critical?: boolean;
+}
+
+/** The health of one dependency or reader, as readiness reports it. */
+export interface Check {
+  readonly up: boolean;
+  readonly detail: Record<string, unknown>;
 }
 
 /**
- * What every service holds at its edge: one NATS connection for commands, the trade log, and its
- * own Postgres schema. Market rules stay in the deciders; this only loads, decides and appends.
+ * What every service holds at its edge: the trade log (appends checked by the catalogue's
+ * encoder), its own Postgres schema, the parking lot of events its readers could not apply, and
+ * the readers themselves, so that health, metrics and the operator's commands see them all.
+ * Market rules stay in the deciders; this only loads, decides and appends.
  */
 export class ServiceRuntime {
+  private readonly logger: Logger;
+  private readonly readerList: Reader[] = [];
+  private natsConnected = true;
+  private closing = false;
+  readonly metrics = new Registry();
+  private readonly parkedTotal: Counter;
+
   private constructor(
     readonly service: string,
     readonly config: BaseConfig,
-    readonly nc: NatsConnection,
     readonly tradeLog: TradeLog,
-    readonly dataSource: DataSource | undefined,
-  ) {}
+    readonly db: DataSource,
+    readonly parking: ParkingLot,
+  ) {
+    this.logger = new Logger(service);
+    this.metrics.setDefaultLabels({ service });
+    this.parkedTotal = new Counter({ name: 'starminer_events_parked_total', help: 'Events a reader parked (could not decode or apply after its attempts)', labelNames: ['reader'], registers: [this.metrics] });
+    this.defineReaderMetrics();
+  }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
     const { config, service } = opts;
-    const nc = await connect({ servers: config.NATS_URL, name: `${service}-commands` });
     const tradeLog = await connectTradeLog({
       servers: config.NATS_URL,
       name: service,
@@ -46,36 +80,57 @@ export class ServiceRuntime {
       subjectPrefix: config.TRADE_SUBJECT_PREFIX,
     });
     await tradeLog.ensureStream();
-    let dataSource: DataSource | undefined;
-    if (opts.entities) {
-      await ensureSchema(config.DATABASE_URL, service);
-      dataSource = new DataSource({
-        type: 'postgres',
-        url: config.DATABASE_URL,
-        schema: service,
-        entities: opts.entities,
-        // Read models are disposable: rebuilt from the log, so their tables follow the entities.
-        synchronize: true,
-        poolSize: 5,
-      });
-      await dataSource.initialize();
-    }
-    const runtime = new ServiceRuntime(service, config, nc, tradeLog, dataSource);
-    // The log's connection gives up after its bounded reconnects: a service without its log is
-    // of no use, so it exits and its supervisor (the stack, Kubernetes) starts it again.
-    void tradeLog.closed().then((err) => {
-      if (runtime.closing) return;
-      console.error(`[${service}] the trade log connection closed${err ? `: ${err.message}` : ''}; exiting`);
-      process.exit(1);
+    await ensureSchema(config.DATABASE_URL, service);
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: config.DATABASE_URL,
+      schema: service,
+      entities: opts.entities,
+      // Read models are disposable: rebuilt from the log, so their tables follow the entities.
+      synchronize: true,
+      poolSize: 5,
     });
+    await dataSource.initialize();
+    const parking = new ParkingLot(dataSource, service);
+    await parking.ensureTable();
+    const runtime = new ServiceRuntime(service, config, tradeLog, dataSource, parking);
+    runtime.watchConnection();
     return runtime;
   }
 
-  private closing = false;
+  /**
+   * The log's connection rides out a NATS restart (readiness is red meanwhile) and gives up after
+   * its bounded reconnects: a service without its log is of no use, so it exits and its supervisor
+   * (the stack, Kubernetes) starts it again.
+   */
+  private watchConnection(): void {
+    void (async () => {
+      for await (const s of this.tradeLog.nc.status()) {
+        if (s.type === 'disconnect') this.natsConnected = false;
+        if (s.type === 'reconnect') this.natsConnected = true;
+      }
+    })().catch(() => undefined);
+    void this.tradeLog.closed().then((err) => {
+      if (this.closing) return;
+      this.logger.error(`the trade log connection closed${err ? `: ${err.message}` : ''}; exiting`);
+      process.exit(1);
+    });
+  }
 
-  get db(): DataSource {
-    if (!this.dataSource) throw new Error(`${this.service} has no read model`);
-    return this.dataSource;
+  /** Every reader of the log this service runs. */
+  get readers(): readonly Reader[] {
+    return this.readerList;
+  }
+
+  /** Adds a reader to health, metrics and the parked-event commands. */
+  register<R extends Reader>(reader: R): R {
+    if (this.readerList.some((r) => r.name === reader.name)) throw new Error(`${this.service} already has a reader named ${reader.name}`);
+    this.readerList.push(reader);
+    return reader;
+  }
+
+  reader(name: string): Reader | undefined {
+    return this.readerList.find((r) => r.name === name);
   }
 
   subject(kind: AggregateKind, id: string): string {
@@ -87,7 +142,7 @@ export class ServiceRuntime {
   }
 
   /**
-   * The filter for a consumer of several aggregate kinds. nats-server before 2.10 (Debian 12
+   * The filter for a reader of several aggregate kinds. nats-server before 2.10 (Debian 12
    * ships 2.9) takes one filter subject per consumer, so several kinds read the whole log and
    * skip the rest; the apply functions ignore event types they do not project.
    */
@@ -95,54 +150,200 @@ export class ServiceRuntime {
     return kinds.length === 1 ? [this.filter(kinds[0])] : [`${this.config.TRADE_SUBJECT_PREFIX}.>`];
   }
 
-  commandSubject(service: string, verb: string): string {
-    return commandSubject(this.config.COMMAND_SUBJECT_PREFIX, service, verb);
-  }
-
-  /** Load, decide, append (with optimistic concurrency and a bounded retry), then answer. */
-  async execute<C, S>(kind: AggregateKind, id: string, decider: DeciderLike<C, S>, command: C, causation: Causation): Promise<{ events: TradeEvent[]; seqs: number[]; state: S }> {
-    const result = await this.tradeLog.handleCommand<C, S>({
-      subject: this.subject(kind, id),
-      initialState: decider.initialState(),
-      evolve: (s: S, e: StoredEvent['event']) => decider.evolve(s, e as TradeEvent),
-      decide: (c: C, s: S) => envelope(decider.decide(c, s), id, causation),
-      command,
-      decode: decodeEvent,
-    });
-    return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
+  /**
+   * Load, decide, append (with optimistic concurrency and a bounded retry), then answer. An event
+   * the catalogue refuses is never stored (EventSchemaError, answered EVENT_REFUSED); an aggregate
+   * whose events cannot be read is AGGREGATE_UNREADABLE, and said in the log.
+   */
+  async execute<A extends AggregateKind, C, S>(
+    kind: A,
+    id: string,
+    decider: Decider<A, C, S>,
+    command: C,
+    causation: Causation,
+  ): Promise<{ events: TradeEvent[]; seqs: number[]; state: S }> {
+    const subject = this.subject(kind, id);
+    try {
+      const result = await this.tradeLog.handleCommand<C, S>({
+        subject,
+        initialState: decider.initialState(),
+        evolve: (s: S, e: StoredEvent['event']) => decider.evolve(s, this.ofAggregate(kind, subject, e)),
+        decide: (c: C, s: S) => envelope(decider.decide(c, s) as readonly Draft[], id, causation),
+        command,
+      });
+      return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
+    } catch (err) {
+      throw this.unreadable(subject, err);
+    }
   }
 
   /** The current state of one aggregate instance, folded from its events. */
-  async load<S>(kind: AggregateKind, id: string, decider: Pick<DeciderLike<unknown, S>, 'evolve' | 'initialState'>): Promise<{ state: S; events: TradeEvent[] }> {
+  async load<A extends AggregateKind, S>(kind: A, id: string, decider: Pick<Decider<A, unknown, S>, 'evolve' | 'initialState'>): Promise<{ state: S; events: AggregateEnvelope<A>[] }> {
     const list = await this.events(kind, id);
-    return { state: list.reduce((s, e) => decider.evolve(s, e), decider.initialState()), events: list };
+    return { state: list.reduce((s, e) => decider.evolve(s, e as unknown as AggregateEvent<A>), decider.initialState()), events: list };
   }
 
   /** The events of one aggregate instance, in order (for edges that need more than a decider's state). */
-  async events(kind: AggregateKind, id: string): Promise<TradeEvent[]> {
-    const { events } = await this.tradeLog.readSubject(this.subject(kind, id), { decode: decodeEvent });
-    return events.map((e) => e.event as TradeEvent);
+  async events<A extends AggregateKind>(kind: A, id: string): Promise<AggregateEnvelope<A>[]> {
+    const subject = this.subject(kind, id);
+    try {
+      const { events } = await this.tradeLog.readSubject(subject);
+      return events.map((e) => this.ofAggregate(kind, subject, e.event) as unknown as AggregateEnvelope<A>);
+    } catch (err) {
+      throw this.unreadable(subject, err);
+    }
   }
 
-  projection(name: string, filterSubjects: string[], apply: ConstructorParameters<typeof ProjectionRunner>[0]['apply'], reset?: ConstructorParameters<typeof ProjectionRunner>[0]['reset']): ProjectionRunner {
-    return new ProjectionRunner({
-      tradeLog: this.tradeLog,
-      dataSource: this.db,
-      schema: this.service,
-      name,
-      filterSubjects,
-      decode: decodeEvent,
-      apply,
-      reset,
+  /** An event read from an aggregate's subject, checked to be one of that aggregate's types. */
+  private ofAggregate<A extends AggregateKind>(kind: A, subject: string, e: StoredEvent['event']): AggregateEvent<A> {
+    if (!belongsTo(kind, e)) throw new AggregateUnreadableError(`${subject} holds a ${e.type}, which belongs to another aggregate`);
+    return e;
+  }
+
+  private unreadable(subject: string, err: unknown): unknown {
+    if (err instanceof EventDecodeError || err instanceof AggregateUnreadableError) {
+      this.logger.error(`${subject} cannot be read, so its commands are refused: ${err.message}`);
+      return err instanceof AggregateUnreadableError ? err : new AggregateUnreadableError(err.message, { cause: err });
+    }
+    return err;
+  }
+
+  /** A projection into this service's schema: parks what it cannot apply, registered for health and the operator. */
+  projection(name: string, filterSubjects: string[], apply: (em: EntityManager, e: StoredEvent) => Promise<void>, opts: ProjectionOptions = {}): ProjectionRunner {
+    return this.register(
+      new ProjectionRunner({
+        tradeLog: this.tradeLog,
+        dataSource: this.db,
+        schema: this.service,
+        name,
+        filterSubjects,
+        apply,
+        reset: opts.reset,
+        critical: opts.critical,
+        onError: (err) => this.logger.warn(`projection ${name}: ${(err as Error)?.message ?? String(err)}`),
+        onParked: (p) => this.parked(p),
+      }),
+    );
+  }
+
+  /** A durable consumer that parks poison events, registered for health and the operator. */
+  async consume(opts: Omit<ConsumeOptions, 'parking' | 'onParked'>): Promise<ConsumerHandle> {
+    const handle = await this.tradeLog.consume({
+      onError: (err, e) => this.logger.warn(`consumer ${opts.durable}${e ? ` ${e.subject}#${e.seq}` : ''}: ${(err as Error)?.message ?? String(err)}`),
+      ...opts,
+      parking: this.parking,
+      onParked: (p) => this.parked(p),
+    });
+    return this.register(handle);
+  }
+
+  /** The one log line and metric of a parked event. */
+  parked(p: ParkRecord): void {
+    this.parkedTotal.inc({ reader: p.reader });
+    this.logger.error(
+      `PARKED ${p.reader} #${p.seq} ${p.subject}${p.type ? ` (${p.type})` : ''}: ${p.error}. Later events of ${p.key} wait behind it; list: cmd.${this.service}.listParked, re-apply after a fix: cmd.${this.service}.retryParked`,
+    );
+  }
+
+  // ------------------------------------------------------------------ health
+
+  /** Liveness: false only when a reader gave up (its bounded retries ran out); the supervisor then restarts the service. */
+  liveness(): Check {
+    const failed = this.readerList.map((r) => r.health()).filter((h) => h.state === 'failed');
+    return { up: failed.length === 0, detail: failed.length ? { failed: failed.map((h) => ({ reader: h.reader, error: h.lastError })) } : {} };
+  }
+
+  nats(): Check {
+    const up = this.natsConnected && !this.tradeLog.nc.isClosed();
+    return { up, detail: { server: this.tradeLog.nc.info?.server_id ?? null, version: this.tradeLog.nc.info?.version ?? null } };
+  }
+
+  async postgres(timeoutMs: number): Promise<Check> {
+    try {
+      await withTimeout(this.db.query('SELECT 1'), timeoutMs, 'Postgres did not answer');
+      return { up: true, detail: {} };
+    } catch (err) {
+      return { up: false, detail: { error: (err as Error).message } };
+    }
+  }
+
+  /**
+   * Each reader: running, not retrying, not far behind; and for a critical reader, nothing parked
+   * (the service can no longer be correct until an operator re-applies it). Parked events of other
+   * readers are reported, and leave the service ready.
+   */
+  async readersCheck(): Promise<Check> {
+    const counts = await this.parking.counts().catch(() => undefined);
+    let up = true;
+    const detail: Record<string, unknown> = {};
+    for (const r of this.readerList) {
+      const h = r.health();
+      const parked = counts?.get(r.name) ?? 0;
+      const problems: string[] = [];
+      if (h.state !== 'running') problems.push(h.state);
+      if (h.lag > READY_LAG_EVENTS_MAX) problems.push(`lag ${h.lag} > ${READY_LAG_EVENTS_MAX}`);
+      if (h.critical && parked > 0) problems.push(`${parked} parked`);
+      if (problems.length) up = false;
+      detail[r.name] = { kind: h.kind, state: h.state, position: h.position, lag: h.lag, parked, critical: h.critical, ...(problems.length ? { problems } : {}), ...(h.lastError ? { lastError: h.lastError } : {}) };
+    }
+    if (counts === undefined) up = false;
+    return { up, detail };
+  }
+
+  private defineReaderMetrics(): void {
+    const healths = (): ReaderHealth[] => this.readerList.map((r) => r.health());
+    const labels = (h: ReaderHealth) => ({ reader: h.reader, kind: h.kind });
+    new Gauge({
+      name: 'starminer_reader_lag_events',
+      help: 'Events of the reader filter still to read',
+      labelNames: ['reader', 'kind'],
+      registers: [this.metrics],
+      collect() {
+        for (const h of healths()) this.set(labels(h), h.lag);
+      },
+    });
+    new Gauge({
+      name: 'starminer_reader_position',
+      help: 'The last stream sequence the reader applied or handled',
+      labelNames: ['reader', 'kind'],
+      registers: [this.metrics],
+      collect() {
+        for (const h of healths()) this.set(labels(h), h.position);
+      },
+    });
+    new Gauge({
+      name: 'starminer_reader_up',
+      help: '1 when the reader is running and not retrying',
+      labelNames: ['reader', 'kind'],
+      registers: [this.metrics],
+      collect() {
+        for (const h of healths()) this.set(labels(h), h.state === 'running' ? 1 : 0);
+      },
+    });
+    const parking = this.parking;
+    const readers = () => this.readerList;
+    new Gauge({
+      name: 'starminer_parked_events',
+      help: 'Events parked now, per reader (an operator re-applies them after a fix)',
+      labelNames: ['reader'],
+      registers: [this.metrics],
+      async collect() {
+        const counts = await parking.counts().catch(() => new Map<string, number>());
+        for (const r of readers()) this.set({ reader: r.name }, counts.get(r.name) ?? 0);
+      },
     });
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.nc.drain().catch(() => undefined);
     await this.tradeLog.close().catch(() => undefined);
-    await this.dataSource?.destroy().catch(() => undefined);
+    await this.db.destroy().catch(() => undefined);
   }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 async function ensureSchema(url: string, schema: string): Promise<void> {
@@ -153,7 +354,7 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   } catch (err) {
     // two services starting at once may race on the same schema; it exists either way
-    if (!/already exists/.test(String(err))) throw err;
+    if (!/already exists|duplicate key/.test(String(err))) throw err;
   } finally {
     await client.end();
   }

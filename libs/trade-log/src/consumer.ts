@@ -14,7 +14,7 @@ import {
   PARKED_LIST_MAX,
   PULL_EXPIRES_MS_DEFAULT,
 } from './limits';
-import { parkingKeyOf, typeOfBody, type ParkedEvent, type ParkingLot } from './parking';
+import { parkingKeyOf, typeOfBody, type ParkedEvent, type ParkingLot, type ParkRecord } from './parking';
 import type { Reader, ReaderHealth } from './reader';
 import type { TradeLog } from './trade-log';
 
@@ -39,6 +39,8 @@ export interface ConsumeOptions {
   readonly parking?: ParkingLot;
   /** Whether a parked event leaves the service unable to be correct (readiness red). */
   readonly critical?: boolean;
+  /** Told about every event it parked, once the park is written (besides onError). */
+  readonly onParked?: (parked: ParkRecord) => void;
   /**
    * Where a durable created now starts: 'all' (default: the whole log, so nothing decided before
    * the consumer existed is missed) or 'new' (only what is appended from now on). Ignored when the
@@ -134,7 +136,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const poison = async (m: JsMsg, err: unknown, why: string, blockedBy: number | null = null): Promise<void> => {
     const reason = `${why}: ${err instanceof Error ? err.message : String(err)}`;
     if (opts.parking) {
-      await opts.parking.park(opts.parking.dataSource.manager, {
+      const record: ParkRecord = {
         reader: opts.durable,
         seq: m.seq,
         subject: m.subject,
@@ -143,7 +145,9 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         error: reason,
         blockedBy,
         attempts: m.info.deliveryCount,
-      });
+      };
+      await opts.parking.park(opts.parking.dataSource.manager, record);
+      opts.onParked?.(record);
     }
     term(m, reason);
     done1(m);

@@ -16,7 +16,7 @@ import {
   PULL_EXPIRES_MS_DEFAULT,
   WAIT_UNTIL_TIMEOUT_MS_DEFAULT,
 } from './limits';
-import { ParkingLot, parkingKeyOf, typeOfBody, type ParkedEvent } from './parking';
+import { ParkingLot, parkingKeyOf, typeOfBody, type ParkedEvent, type ParkRecord } from './parking';
 import type { ReaderHealth, Reader } from './reader';
 import { isTransientDatabaseError } from './transient';
 import type { TradeLog } from './trade-log';
@@ -51,8 +51,10 @@ export interface ProjectionRunnerOptions {
    * a funds check, a ledger): readiness then turns red until an operator re-applies it.
    */
   readonly critical?: boolean;
-  /** Told about parked events and failed batch attempts (defaults to console.warn). */
+  /** Told about failed batch attempts (defaults to console.warn). */
   readonly onError?: (err: unknown) => void;
+  /** Told about every event it parked, once the park is committed (defaults to onError). */
+  readonly onParked?: (parked: ParkRecord) => void;
 }
 
 type Status = 'idle' | 'running' | 'stopping' | 'failed';
@@ -392,7 +394,7 @@ export class ProjectionRunner implements Reader {
   private async applyBatch(batch: RawMessage[], isolate: boolean): Promise<number> {
     const tally = { applied: 0, skipped: 0, parked: 0 };
     const reader = this.opts.name;
-    const parkedNow: string[] = [];
+    const parkedNow: ParkRecord[] = [];
     const last = await this.opts.dataSource.transaction(async (em) => {
       const current = await this.lockCheckpoint(em);
       const fresh = batch.filter((m) => m.seq > current);
@@ -400,10 +402,11 @@ export class ProjectionRunner implements Reader {
       const blocked = await this.parking.blockedAmong(em, reader, fresh.map((m) => parkingKeyOf(m.subject)));
       const park = async (m: RawMessage, error: string, blockedBy: number | null, attempts: number): Promise<void> => {
         const key = parkingKeyOf(m.subject);
-        await this.parking.park(em, { reader, seq: m.seq, subject: m.subject, type: typeOfBody(m.data), key, error, blockedBy, attempts });
+        const record: ParkRecord = { reader, seq: m.seq, subject: m.subject, type: typeOfBody(m.data), key, error, blockedBy, attempts };
+        await this.parking.park(em, record);
         if (!blocked.has(key)) blocked.set(key, m.seq);
         tally.parked += 1;
-        parkedNow.push(`#${m.seq} ${m.subject}: ${error}`);
+        parkedNow.push(record);
       };
       let seq = current;
       const decoded: StoredEvent[] = [];
@@ -456,7 +459,10 @@ export class ProjectionRunner implements Reader {
     this.counters.applied += tally.applied;
     this.counters.skipped += tally.skipped;
     this.counters.parked += tally.parked;
-    for (const line of parkedNow) this.onError(new Error(`projection ${reader} parked ${line}`));
+    for (const record of parkedNow) {
+      if (this.opts.onParked) this.opts.onParked(record);
+      else this.onError(new Error(`projection ${reader} parked #${record.seq} ${record.subject}: ${record.error}`));
+    }
     return last;
   }
 

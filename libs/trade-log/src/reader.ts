@@ -22,6 +22,8 @@ export interface Reader {
   readonly kind: ReaderHealth['kind'];
   readonly critical: boolean;
   health(): ReaderHealth;
+  /** Stops reading; what is in hand finishes first. */
+  stop(): Promise<void>;
   /** Re-applies the parked events of one aggregate key, in order; stops at the first that still fails. */
   retryParked(key: string): Promise<{ applied: number; stillParked: import('./parking').ParkedEvent[] }>;
 }

@@ -4,7 +4,7 @@ import { WEI_COLUMN } from '@starminer/service-kit';
 /** Intake's view of a job: enough to know what an org's unsettled jobs may still draw. */
 @Entity({ name: 'jobs' })
 @Index(['orgId', 'status'])
-export class IntakeJob {
+export class JobHold {
   @PrimaryColumn({ type: 'text' }) jobId!: string;
   @Column({ type: 'text' }) orgId!: string;
   @Column({ type: 'text' }) category!: string;

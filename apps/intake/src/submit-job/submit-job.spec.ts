@@ -1,0 +1,139 @@
+import { connect } from '@nats-io/transport-node';
+import { agpuBalance, mintAgpu } from '@starminer/chain';
+import { DomainError } from '@starminer/domain';
+import { COMMANDS, EXAMPLE_EVENT_DATA, toJson, type PayloadOf } from '@starminer/events';
+import { appendDrafts, countEvents, eventually, getJson, publishRaw, rawEvent, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import { IntakeModule } from '../intake.module';
+
+const AGPU = 10n ** 18n;
+let infra: TestInfra;
+let intake: ServiceUnderTest;
+const ORG = 'org-intake-1';
+const OTHER_ORG = 'org-intake-2';
+const ACCOUNT = `0x${'1a'.repeat(20)}`;
+const OTHER_ACCOUNT = `0x${'2b'.repeat(20)}`;
+
+const spec = (over: Partial<PayloadOf<typeof COMMANDS.intake.submitJob>['spec']> = {}): PayloadOf<typeof COMMANDS.intake.submitJob>['spec'] => ({
+  category: 'inference',
+  budgetWei: 10n * AGPU,
+  urgency: 'normal',
+  latencyPreference: 'normal',
+  requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: [] },
+  expectedRuntimeSec: 60,
+  deadlineSec: 600,
+  green: false,
+  workload: { kind: 'hash-chain', seed: 'intake-spec', iterations: 1000 },
+  ...over,
+});
+
+beforeAll(async () => {
+  infra = await startTestInfra({ chain: true });
+  intake = await startService(IntakeModule, infra);
+  const minter = infra.chain!.clients.wallet(infra.chain!.roles.minter);
+  for (const [orgId, accountAddress] of [
+    [ORG, ACCOUNT],
+    [OTHER_ORG, OTHER_ACCOUNT],
+  ]) {
+    await appendDrafts(infra.log, 'account', orgId, [{ type: 'OrgRegistered', data: { orgId, name: orgId, accountAddress, custodyIndex: 1 } }]);
+    await mintAgpu(minter, infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, to: accountAddress as `0x${string}`, amountWei: 100n * AGPU });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await intake?.stop();
+  await infra?.stop();
+});
+
+const submit = (payload: PayloadOf<typeof COMMANDS.intake.submitJob>) => intake.bus.send(COMMANDS.intake.submitJob, payload);
+const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
+
+describe('cmd.intake.submitJob', () => {
+  it('given an org with funds, when it submits a job, then JobSubmitted is on the log with the spec and the budget is held', async () => {
+    const before = await countEvents(infra.log, 'trade.job.>');
+    const { jobId, seq } = await submit({ orgId: ORG, spec: spec(), requestId: 'req-1' });
+    expect(await countEvents(infra.log, 'trade.job.>')).toBe(before + 1);
+    const { events } = await infra.log.readSubject(`trade.job.${jobId}`);
+    expect(events.map((e) => [e.seq, e.event.type, e.event.causationId, e.event.actor])).toEqual([[seq, 'JobSubmitted', 'req-1', `org:${ORG}`]]);
+    expect(events[0].event.data).toMatchObject({ jobId, orgId: ORG, requesterAddress: ACCOUNT, budgetWei: 10n * AGPU, workload: spec().workload });
+  });
+
+  it('given jobs that hold most of the balance, when another budget exceeds what is left, then INSUFFICIENT_FUNDS and nothing appended', async () => {
+    const balance = await agpuBalance(infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, account: OTHER_ACCOUNT as `0x${string}` });
+    await submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), requestId: 'req-60' });
+    const before = await countEvents(infra.log, 'trade.job.>');
+    const err = await refusal(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), requestId: 'req-60b' }));
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err).toMatchObject({ code: 'INSUFFICIENT_FUNDS', kind: 'insufficient-funds' });
+    expect(await countEvents(infra.log, 'trade.job.>')).toBe(before);
+  });
+
+  it.each([
+    ['an unknown org', { orgId: 'org-nobody', spec: spec(), requestId: 'r' }, 'ORG_NOT_FOUND'],
+    ['an unknown GPU model', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, gpuModels: ['H900'] } }), requestId: 'r' }, 'UNKNOWN_GPU_MODEL'],
+    ['VRAM no listed model has', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, minVramGiB: 200 } }), requestId: 'r' }, 'REQUIREMENT_UNSATISFIABLE'],
+    ['a deadline before the runtime', { orgId: ORG, spec: spec({ deadlineSec: 30 }), requestId: 'r' }, 'DEADLINE_OUT_OF_RANGE'],
+  ])('given %s, then the market refuses it by code and appends nothing', async (_what, payload, code) => {
+    const before = await countEvents(infra.log, 'trade.>');
+    expect(await refusal(submit(payload as PayloadOf<typeof COMMANDS.intake.submitJob>))).toMatchObject({ code });
+    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+  });
+
+  it.each([
+    ['a negative budget', { budgetWei: '-1' }, 'spec.budgetWei'],
+    ['a node-sized GPU count past the limit', { requirements: { gpuModels: [], gpuCount: 17, minVramGiB: 0, tee: false, regions: [] } }, 'spec.requirements.gpuCount'],
+    ['a NUL in the workload seed', { workload: { kind: 'hash-chain', seed: 'a\u0000b', iterations: 1 } }, 'spec.workload.seed'],
+    ['maxLatencyMs: null', { requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 0, tee: false, regions: [], maxLatencyMs: null } }, 'spec.requirements.maxLatencyMs'],
+    ['a command item over its limit', { workload: { kind: 'command', command: ['x'.repeat(4097)] } }, 'spec.workload.command[0]'],
+    ['an unknown field', { colour: 'blue' }, 'spec'],
+  ])('given a payload with %s, then COMMAND_INVALID names the field, and no decider sees it', async (_what, over, field) => {
+    const before = await countEvents(infra.log, 'trade.>');
+    const wire = { orgId: ORG, requestId: 'r', spec: { ...JSON.parse(JSON.stringify({ ...spec(), budgetWei: '1' })), ...over } };
+    // sent raw, as any NATS client could: the handler's own parse is what refuses it
+    const nc = await connect({ servers: infra.nats.url });
+    try {
+      const reply = JSON.parse((await nc.request(COMMANDS.intake.submitJob.subject, JSON.stringify(wire), { timeout: 5_000 })).string());
+      expect(reply.err).toMatchObject({ code: 'COMMAND_INVALID', kind: 'invalid' });
+      expect(reply.err.details.violations.map((v: { field: string }) => v.field)).toContain(field);
+    } finally {
+      await nc.close();
+    }
+    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+  });
+
+  it('given a body that is not JSON on the command subject, then a typed COMMAND_INVALID reply, and the service goes on', async () => {
+    const nc = await connect({ servers: infra.nats.url });
+    try {
+      const reply = JSON.parse((await nc.request(COMMANDS.intake.submitJob.subject, 'not json {', { timeout: 5_000 })).string());
+      expect(reply.err).toMatchObject({ code: 'COMMAND_INVALID', kind: 'invalid' });
+    } finally {
+      await nc.close();
+    }
+    await expect(submit({ orgId: ORG, spec: spec(), requestId: 'after-garbage' })).resolves.toMatchObject({ jobId: expect.any(String) });
+  });
+});
+
+describe('an event intake cannot apply, written straight onto the log', () => {
+  it('is parked; intake keeps serving other orgs; its funds view is critical, so readiness turns red; the operator lists it', async () => {
+    expect((await getJson(`${intake.url}/health/ready`)).status).toBe(200);
+    // a JobSubmitted of ORG whose data the catalogue refuses (an older writer's): its hold cannot be applied
+    const bad = rawEvent('JobSubmitted', 'job-broken', { ...JSON.parse(toJson(EXAMPLE_EVENT_DATA.JobSubmitted)), jobId: 'job-broken', orgId: ORG, budgetWei: '-5' });
+    const seq = await publishRaw(infra.log, 'trade.job.job-broken', bad);
+    await eventually(async () => (await getJson(`${intake.url}/health/ready`)).status === 503);
+    const ready = await getJson(`${intake.url}/health/ready`);
+    expect(ready.body.error.readers.jobs).toMatchObject({ parked: 1, critical: true, problems: ['1 parked'] });
+    // liveness stays up: the process serves, and a restart would not help
+    expect((await getJson(`${intake.url}/health/live`)).status).toBe(200);
+    // other orgs are served
+    await expect(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
+    // the operator's view
+    const listed = await intake.bus.send(COMMANDS.intake.listParked, {});
+    expect(listed.parked).toEqual([expect.objectContaining({ reader: 'jobs', seq, type: 'JobSubmitted', key: 'job-broken', blockedBy: null })]);
+    const metrics = await getJson(`${intake.url}/metrics`);
+    expect(metrics.body).toMatch(/starminer_parked_events\{[^}]*reader="jobs"[^}]*\} 1/);
+    // a retry of an event that is still wrong keeps it parked, with its error
+    const retried = await intake.bus.send(COMMANDS.intake.retryParked, { reader: 'jobs', key: 'job-broken' });
+    expect(retried).toMatchObject({ applied: 0, stillParked: [expect.objectContaining({ seq, attempts: 2 })] });
+    const unknown = await refusal(intake.bus.send(COMMANDS.intake.retryParked, { reader: 'jobs', key: 'job-never' }));
+    expect(unknown).toMatchObject({ code: 'PARKED_EVENTS_NOT_FOUND' });
+  });
+});

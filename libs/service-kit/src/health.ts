@@ -1,0 +1,138 @@
+import { Controller, Get, Header, Inject, Injectable, Logger, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import { collectDefaultMetrics, register as defaultRegistry, Registry } from 'prom-client';
+import { publicClientFor } from './chain-clients';
+import type { ChainConfig } from './config';
+import { CommandBus } from './commands';
+import { ServiceRuntime, withTimeout } from './runtime';
+
+/** How long one dependency may take to answer a readiness probe. */
+export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+/** Tells readiness whether the chain answers (services that use it provide one). */
+export const CHAIN_PROBE = Symbol('CHAIN_PROBE');
+export type ChainProbe = () => Promise<{ up: boolean; detail: Record<string, unknown> }>;
+
+export function chainProbeFor(config: Pick<ChainConfig, 'RPC_URL' | 'CHAIN_ID'>): ChainProbe {
+  const client = publicClientFor(config);
+  return async () => {
+    try {
+      const block = await withTimeout(client.getBlockNumber(), HEALTH_CHECK_TIMEOUT_MS, 'the chain did not answer');
+      return { up: true, detail: { block: block.toString() } };
+    } catch (err) {
+      return { up: false, detail: { error: (err as Error).message } };
+    }
+  };
+}
+
+let defaultMetricsOn = false;
+
+/**
+ * Liveness, readiness and metrics of one service, with @nestjs/terminus and prom-client:
+ * - `GET /health/live`: 200 while the process serves and no reader gave up (a 503 tells the
+ *   supervisor to restart it);
+ * - `GET /health/ready`: 200 when NATS is connected, Postgres answers, the chain answers (where
+ *   used), and every reader runs, is not retrying, is not far behind, and (for a reader of money)
+ *   has nothing parked; 503 with every check's detail otherwise;
+ * - `GET /metrics`: Prometheus text (readers' lag, position and state, parked events, process).
+ */
+@Injectable()
+export class ServiceHealth {
+  private readonly logger = new Logger('health');
+  private lastReady: boolean | undefined;
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly rt: ServiceRuntime,
+    @Optional() private readonly bus?: CommandBus,
+    @Optional() @Inject(CHAIN_PROBE) private readonly chain?: ChainProbe,
+  ) {
+    if (!defaultMetricsOn) {
+      collectDefaultMetrics();
+      defaultMetricsOn = true;
+    }
+  }
+
+  private result(key: string, c: { up: boolean; detail: Record<string, unknown> }): HealthIndicatorResult {
+    const session = this.indicators.check(key);
+    return c.up ? session.up(c.detail) : session.down(c.detail);
+  }
+
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.result('readers', this.rt.liveness())]);
+  }
+
+  async ready(): Promise<HealthCheckResult> {
+    const checks: (() => Promise<HealthIndicatorResult> | HealthIndicatorResult)[] = [
+      () => this.result('nats', this.rt.nats()),
+      async () => this.result('postgres', await this.rt.postgres(HEALTH_CHECK_TIMEOUT_MS)),
+      async () => this.result('readers', await this.rt.readersCheck()),
+    ];
+    if (this.bus) checks.push(() => this.result('commands', { up: this.bus!.connected, detail: {} }));
+    if (this.chain) checks.push(async () => this.result('chain', await this.chain!()));
+    try {
+      const r = await this.health.check(checks);
+      this.transition(true, r);
+      return r;
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) this.transition(false, err.getResponse() as HealthCheckResult);
+      throw err;
+    }
+  }
+
+  /** One log line when readiness changes, not one per probe. */
+  private transition(ready: boolean, r: HealthCheckResult): void {
+    if (this.lastReady === ready) return;
+    this.lastReady = ready;
+    if (ready) this.logger.log(`${this.rt.service} is ready`);
+    else this.logger.warn(`${this.rt.service} is NOT ready: ${JSON.stringify(r.error ?? r.details)}`);
+  }
+
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    const merged = Registry.merge([defaultRegistry, this.rt.metrics]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+}
+
+type Reply = { status(code: number): unknown; setHeader(name: string, value: string): unknown };
+
+/** The probe endpoints, excluded from the public API description. */
+@ApiExcludeController()
+@Controller()
+export class HealthController {
+  constructor(private readonly health: ServiceHealth) {}
+
+  @Get('health/live')
+  @HealthCheck()
+  live(@Res({ passthrough: true }) res: Reply): Promise<HealthCheckResult> {
+    return answered(this.health.live(), res);
+  }
+
+  @Get('health/ready')
+  @HealthCheck()
+  ready(@Res({ passthrough: true }) res: Reply): Promise<HealthCheckResult> {
+    return answered(this.health.ready(), res);
+  }
+
+  @Get('metrics')
+  @Header('cache-control', 'no-store')
+  async metrics(@Res({ passthrough: true }) res: Reply): Promise<string> {
+    const m = await this.health.metricsText();
+    res.setHeader('content-type', m.contentType);
+    return m.body;
+  }
+}
+
+/** Terminus answers a failed check with a 503 exception; the body is the check's detail, not our error envelope. */
+async function answered(check: Promise<HealthCheckResult>, res: Reply): Promise<HealthCheckResult> {
+  try {
+    return await check;
+  } catch (err) {
+    if (!(err instanceof ServiceUnavailableException)) throw err;
+    res.status(503);
+    return err.getResponse() as HealthCheckResult;
+  }
+}
+

@@ -1,0 +1,55 @@
+import { Controller, type Type } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { DomainError } from '@starminer/domain';
+import { COMMANDS, type ParkedEventView, type PayloadOf, type ReplyOf, type ServiceWithCommands } from '@starminer/events';
+import type { ParkedEvent } from '@starminer/trade-log';
+import { CommandHandler } from './commands';
+import { ServiceRuntime } from './runtime';
+
+const view = (p: ParkedEvent): ParkedEventView => ({
+  reader: p.reader,
+  seq: p.seq,
+  subject: p.subject,
+  type: p.type,
+  key: p.key,
+  error: p.error,
+  blockedBy: p.blockedBy,
+  attempts: p.attempts,
+  parkedAt: p.parkedAt.toISOString(),
+});
+
+/**
+ * The operator's commands over one service's parked events: `cmd.<service>.listParked` pages them
+ * in log order, `cmd.<service>.retryParked` re-applies one reader's events of one aggregate key,
+ * in order, after a fix (new code, an upcaster, a repaired dependency). The gateway exposes both
+ * to the operator at `/v1/ops/parked`.
+ */
+export function parkingHandlers(service: ServiceWithCommands): Type<unknown> {
+  const commands = COMMANDS[service];
+  const list = commands.listParked;
+  const retry = commands.retryParked;
+
+  @Controller()
+  class ParkedEventHandlers {
+    constructor(private readonly rt: ServiceRuntime) {}
+
+    @CommandHandler(list)
+    async listParked(@Payload() p: PayloadOf<typeof list>): Promise<ReplyOf<typeof list>> {
+      const limit = p.limit ?? 100;
+      const parked = await this.rt.parking.list({ afterSeq: p.afterSeq, limit });
+      return { service, parked: parked.map(view), nextAfterSeq: parked.length === limit ? parked[parked.length - 1].seq : null };
+    }
+
+    @CommandHandler(retry)
+    async retryParked(@Payload() p: PayloadOf<typeof retry>): Promise<ReplyOf<typeof retry>> {
+      const reader = this.rt.reader(p.reader);
+      if (!reader) throw new DomainError('PARKED_EVENTS_NOT_FOUND', `${service} has no reader ${p.reader}`, { readers: this.rt.readers.map((r) => r.name) });
+      const parked = await this.rt.parking.blockedAmong(this.rt.db, p.reader, [p.key]);
+      if (parked.size === 0) throw new DomainError('PARKED_EVENTS_NOT_FOUND', `${p.reader} has no parked events of ${p.key}`);
+      const { applied, stillParked } = await reader.retryParked(p.key);
+      return { applied, stillParked: stillParked.map(view) };
+    }
+  }
+  Object.defineProperty(ParkedEventHandlers, 'name', { value: `${service[0].toUpperCase()}${service.slice(1)}ParkedEventHandlers` });
+  return ParkedEventHandlers;
+}

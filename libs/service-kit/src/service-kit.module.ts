@@ -1,0 +1,88 @@
+import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Type } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { EntitySchema, MixedList } from 'typeorm';
+import type { z } from 'zod';
+import type { ServiceWithCommands } from '@starminer/events';
+import { CommandBus } from './commands';
+import { chainConfigSchema, loadConfig, type BaseConfig } from './config';
+import { CHAIN_PROBE, chainProbeFor, HealthController, ServiceHealth } from './health';
+import { EdgeErrorFilter } from './http-errors';
+import { parkingHandlers } from './parking';
+import { ServiceRuntime } from './runtime';
+
+/** The service's parsed configuration (its own schema's output). */
+export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
+
+export interface ServiceKitOptions<S extends z.ZodType<BaseConfig>> {
+  readonly service: ServiceWithCommands;
+  /** The service's configuration schema: read once from the environment, failing at boot with the variable named. */
+  readonly config: S;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly entities: MixedList<Function | string | EntitySchema>;
+  /** The service talks to the chain: readiness checks that it answers. */
+  readonly chain?: boolean;
+  /** The environment to read (tests pass their own); defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+@Injectable()
+class ServiceKitLifecycle implements OnApplicationShutdown {
+  private readonly logger = new Logger('lifecycle');
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly bus: CommandBus,
+  ) {}
+
+  /** Readers first (each finishes what it has in hand), then the command bus, the log and the database. */
+  async onApplicationShutdown(): Promise<void> {
+    for (const r of this.rt.readers) await r.stop().catch((err: Error) => this.logger.warn(`stopping ${r.name}: ${err.message}`));
+    await this.bus.close();
+    await this.rt.close();
+  }
+}
+
+/**
+ * What every service's Nest module imports: its configuration, its ServiceRuntime (log, schema,
+ * parking lot, readers), a CommandBus to call other services, the one error filter of every edge,
+ * liveness, readiness and metrics, and the operator's commands over its parked events.
+ */
+@Module({})
+export class ServiceKitModule {
+  static forService<S extends z.ZodType<BaseConfig>>(opts: ServiceKitOptions<S>): DynamicModule {
+    const controllers: Type<unknown>[] = [HealthController, parkingHandlers(opts.service)];
+    // read when the application is created, not when the module is defined: a test sets its environment first
+    const env = () => opts.env ?? process.env;
+    return {
+      module: ServiceKitModule,
+      global: true,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers,
+      providers: [
+        { provide: SERVICE_CONFIG, useFactory: () => loadConfig(opts.config, env()) },
+        {
+          provide: ServiceRuntime,
+          inject: [SERVICE_CONFIG],
+          useFactory: (config: BaseConfig) => ServiceRuntime.start({ service: opts.service, config, entities: opts.entities }),
+        },
+        {
+          provide: CommandBus,
+          inject: [SERVICE_CONFIG],
+          useFactory: async (config: BaseConfig) => {
+            const bus = new CommandBus({ servers: config.NATS_URL, name: opts.service });
+            await bus.connect();
+            return bus;
+          },
+        },
+        ...(opts.chain ? [{ provide: CHAIN_PROBE, useFactory: () => chainProbeFor(loadConfig(chainConfigSchema, env())) }] : []),
+        ServiceHealth,
+        ServiceKitLifecycle,
+        { provide: APP_FILTER, useClass: EdgeErrorFilter },
+      ],
+      exports: [SERVICE_CONFIG, ServiceRuntime, CommandBus],
+    };
+  }
+}
+
+/** `@InjectConfig() config: IntakeConfig` in a service's providers. */
+export const InjectConfig = (): ParameterDecorator => Inject(SERVICE_CONFIG);
