@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
-import { MATCHING_CONFIG, matchingConfigSchema } from './matching.config';
-import { MatchingService } from './matching.service';
-import { EngineSnapshotRow } from './snapshot.entity';
+import { ServiceKitModule } from '@starminer/service-kit';
+import { EngineState } from './engine/engine-state';
+import { LogFollower } from './follow-log/log-follower';
+import { MatchRound } from './match-round/match-round';
+import { matchingConfigSchema } from './matching.config';
+import { EngineSnapshotRow } from './snapshot/snapshot.entity';
+import { Snapshots } from './snapshot/snapshots';
 
-const config = () => loadConfig(matchingConfigSchema);
-
+/**
+ * Which node runs which job, at what price: the engine's state lives in memory, rebuilt from its
+ * last snapshot (in Postgres) and the log after it; one instance writes (Kubernetes: Recreate).
+ */
 @Module({
-  providers: [
-    { provide: MATCHING_CONFIG, useFactory: config },
-    // The engine keeps its state in memory, rebuilt from its last snapshot and the log after it.
-    { provide: ServiceRuntime, inject: [MATCHING_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'matching', config: c, entities: [EngineSnapshotRow] }) },
-    MatchingService,
-  ],
+  imports: [ServiceKitModule.forService({ service: 'matching', config: matchingConfigSchema, entities: [EngineSnapshotRow] })],
+  providers: [EngineState, Snapshots, MatchRound, LogFollower],
 })
 export class MatchingModule {}

@@ -1,3 +1,4 @@
+import { LIMITS } from '@starminer/events';
 import type { LatencyPreference, Tier, Urgency } from './types';
 
 /** Weights of the score terms. Each term is weight × a factor in [0, 1]; see scoring.ts. */
@@ -163,6 +164,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   proximityLatencyCapMs: 300,
   carbonCapGPerKwh: 800,
   benchmarkHalfScore: 100,
-  maxGpusPerNode: 16,
+  /** The catalogue's limit: a node registers at most this many GPUs, a job asks at most this many on one node. */
+  maxGpusPerNode: LIMITS.gpusPerNodeMax,
   admission: { requireCurrentSupply: false },
 };

@@ -1,3 +1,4 @@
+import { LIMITS, truncateText } from '@starminer/events';
 import { BPS, type EngineConfig } from './config';
 import { InvalidInputError, invariant } from './errors';
 import { floorCostWei, nextPriceState, quote } from './pricing';
@@ -303,7 +304,9 @@ export class MatchingEngine {
     this.placeHold({ ...hold });
   }
 
-  private setWaiting(jobId: string, reason: string): void {
+  private setWaiting(jobId: string, full: string): void {
+    // the reason goes on the log as it is: cut to the catalogue's limit here, where it is made
+    const reason = truncateText(full, LIMITS.reasonLengthMax);
     if (this.waiting.get(jobId) === reason) return;
     this.waiting.set(jobId, reason);
     this.reasonChanged.add(jobId);

@@ -5,7 +5,7 @@ export type { ConsumeOptions, ConsumerHandle } from './consumer';
 export { ProjectionRunner } from './projection';
 export type { ProjectionRunnerOptions } from './projection';
 export { jsonDecode, jsonEncode } from './codec';
-export { ParkingLot, parkingKeyOf } from './parking';
+export { ParkingLot, parkingKeyOf, typeOfBody } from './parking';
 export type { ParkedEvent, ParkRecord } from './parking';
 export type { Reader, ReaderHealth } from './reader';
 export { isTransientDatabaseError } from './transient';

@@ -109,6 +109,12 @@ export class ParkingLot {
     return new Map(rows.map((r) => [r.key, Number(r.first)]));
   }
 
+  /** Every key of `reader` with parked events, each with its first parked seq (a reader that keeps them in memory loads them at start). */
+  async blockedKeys(reader: string): Promise<Map<string, number>> {
+    const rows = (await this.dataSource.query(`SELECT key, min(seq) AS first FROM ${this.table} WHERE reader = $1 GROUP BY key`, [reader])) as { key: string; first: string }[];
+    return new Map(rows.map((r) => [r.key, Number(r.first)]));
+  }
+
   /** The parked events of one key of one reader, in log order, locked for re-applying. */
   async takeKey(em: EntityManager, reader: string, key: string): Promise<ParkedEvent[]> {
     const rows = (await em.query(`SELECT * FROM ${this.table} WHERE reader = $1 AND key = $2 ORDER BY seq LIMIT $3 FOR UPDATE`, [reader, key, PARKED_LIST_MAX])) as Row[];

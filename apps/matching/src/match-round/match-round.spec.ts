@@ -1,25 +1,20 @@
-import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { uuidv7 } from 'uuidv7';
-import { decodeEvent, makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
-import { connectTradeLog, type TradeLog } from '@starminer/trade-log';
-import { MatchingModule } from '../src/matching.module';
+import { makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
+import { startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import type { TradeLog } from '@starminer/trade-log';
+import { MatchingModule } from '../matching.module';
 
 const AGPU = 10n ** 18n;
 const NODE_ADDRESS = `0x${'42'.repeat(20)}`;
 
 describe('matching service on the real log: rebuilt from a snapshot, never over capacity', () => {
-  let nats: TestNats;
-  let db: TestDatabase;
+  let infra: TestInfra;
   let log: TradeLog;
-  let app: INestApplicationContext | undefined;
+  let app: ServiceUnderTest | undefined;
 
   const boot = async () => {
-    app = await NestFactory.createApplicationContext(MatchingModule, { logger: ['error'] });
-    app.enableShutdownHooks();
+    app = await startService(MatchingModule, infra);
   };
   const append = async <T extends EventType>(kind: 'node' | 'job', id: string, type: T, data: EventData<T>) => {
     const e = makeEvent(type, data, { id: uuidv7(), aggregateId: id, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: 'test' });
@@ -41,7 +36,7 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
       workload: { kind: 'hash-chain', seed: jobId, iterations: 10 },
     });
   const eventsOf = async (jobId: string): Promise<TradeEvent[]> =>
-    (await log.readSubject(subjectFor('job', jobId), { decode: decodeEvent })).events.map((s) => s.event as TradeEvent);
+    (await log.readSubject(subjectFor('job', jobId))).events.map((s) => s.event as TradeEvent);
   const waitFor = async (jobId: string, type: EventType): Promise<TradeEvent> => {
     const until = Date.now() + 20_000;
     while (Date.now() < until) {
@@ -53,18 +48,13 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
   };
 
   beforeAll(async () => {
-    nats = await startNats();
-    db = await createTestDatabase();
-    Object.assign(process.env, { NATS_URL: nats.url, DATABASE_URL: db.url });
-    log = await connectTradeLog({ servers: nats.url, name: 'matching-spec' });
-    await log.ensureStream();
+    infra = await startTestInfra();
+    log = infra.log;
   });
 
   afterAll(async () => {
-    await app?.close();
-    await log?.close();
-    await nats?.stop();
-    await db?.drop();
+    await app?.stop();
+    await infra?.stop();
   });
 
   const register = async (nodeId: string, gpuModel: string, gpuCount: number) => {
@@ -94,9 +84,9 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
     const first = await waitFor('job-1', 'JobMatched');
     expect(first.type === 'JobMatched' && first.data.nodeId).toBe('node-a');
 
-    await app!.close(); // takes the final snapshot
+    await app!.stop(); // takes the final snapshot
     app = undefined;
-    const pg = new Client({ connectionString: db.url });
+    const pg = new Client({ connectionString: infra.db.url });
     await pg.connect();
     const rows = (await pg.query('SELECT "lastSeq" FROM matching.engine_snapshots')).rows;
     await pg.end();
@@ -116,7 +106,7 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
   }, 60_000);
 
   it('a large job holds a node as it drains; the hold is on the log and survives a restart without a snapshot', async () => {
-    await app?.close(); // one matching instance at a time, configured for this test
+    await app?.stop(); // one matching instance at a time, configured for this test
     app = undefined;
     process.env.MATCHING_HOLD_AFTER_MS = '0';
     try {
@@ -131,9 +121,9 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
 
       // restart from the log alone, with holds that this instance would never take itself: only
       // the replayed hold can keep a small job off node-h
-      await app!.close();
+      await app!.stop();
       app = undefined;
-      const pg = new Client({ connectionString: db.url });
+      const pg = new Client({ connectionString: infra.db.url });
       await pg.connect();
       await pg.query('DELETE FROM matching.engine_snapshots');
       await pg.end();

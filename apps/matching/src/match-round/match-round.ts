@@ -1,0 +1,126 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { uuidv7 } from 'uuidv7';
+import { EventSchemaError, makeEvent, toJson } from '@starminer/events';
+import { DomainError, jobDecider } from '@starminer/domain';
+import type { Match } from '@starminer/matching';
+import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { EngineState } from '../engine/engine-state';
+
+/** Most matches one round appends; the rest wait for the next round. */
+export const MATCHES_PER_ROUND_MAX = 256;
+/** Bound on how many waiting jobs one round explains. */
+export const WAITING_REPORTS_PER_ROUND_MAX = 64;
+/** Rounds also run on a timer, for aging and repricing when no event arrives. */
+export const ROUND_INTERVAL_MS = 1_000;
+
+/**
+ * One matching round: match what can be matched and append each as JobMatched through the job
+ * decider, say why the rest waits (once, and again when the reason changes, with the node held),
+ * and move prices. Runs only once the state has caught up with the log.
+ */
+@Injectable()
+export class MatchRound {
+  private readonly logger = new Logger('matching');
+  private readonly ticker = new Ticker('matching-round', ROUND_INTERVAL_MS, () => this.schedule(Date.now()));
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly state: EngineState,
+  ) {}
+
+  start(): void {
+    this.ticker.start();
+  }
+
+  stop(): void {
+    this.ticker.stop();
+  }
+
+  /** Queues a round at `atMs` (event time, or the clock when no event came). */
+  schedule(atMs: number): Promise<void> {
+    return this.state.serial(() => this.round(atMs)).catch((err: Error) => this.logger.warn(`round failed: ${err.message}`));
+  }
+
+  private async round(atMs: number): Promise<void> {
+    if (!this.state.caughtUp) return;
+    const now = Math.max(atMs, this.state.lastEventMs);
+    const matches = this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX);
+    for (const m of matches) await this.appendMatch(m);
+    await this.reportWaiting();
+    for (const change of this.state.engine.repriceTick(now)) {
+      const event = makeEvent('PriceChanged', change, {
+        id: uuidv7(),
+        aggregateId: change.gpuClass,
+        occurredAt: new Date(now).toISOString(),
+        correlationId: change.gpuClass,
+        causationId: 'reprice',
+        actor: 'service:matching',
+      });
+      await this.rt.tradeLog.append(this.rt.subject('market', change.gpuClass), [event], { expectedLastSubjectSeq: 'any' });
+    }
+  }
+
+  private async appendMatch(m: Match): Promise<void> {
+    const node = this.state.nodes.get(m.nodeId);
+    if (!node) throw new Error(`engine matched unknown node ${m.nodeId}`);
+    this.state.ownMatches.add(m.jobId);
+    try {
+      await this.rt.execute(
+        'job',
+        m.jobId,
+        jobDecider,
+        {
+          type: 'RecordMatch',
+          match: {
+            nodeId: m.nodeId,
+            nodeAddress: node.nodeAddress,
+            gpuCount: m.gpuCount,
+            priceWeiPerHour: m.quote.priceWeiPerHour,
+            costWei: m.quote.costWei,
+            quote: JSON.parse(toJson(m.quote)),
+            receipt: JSON.parse(toJson(m.receipt)),
+            engineVersion: m.receipt.engineVersion,
+          },
+        },
+        { correlationId: m.jobId, causationId: m.jobId, actor: 'service:matching' },
+      );
+      this.state.waitingReasons.delete(m.jobId);
+    } catch (err) {
+      this.state.ownMatches.delete(m.jobId);
+      this.state.engine.release(m.jobId, m.matchedAtMs);
+      // the job moved on, or the match does not fit the catalogue: the job stays where it is
+      if (err instanceof DomainError || err instanceof EventSchemaError) {
+        this.logger.warn(`match of ${m.jobId} refused: ${err instanceof DomainError ? err.code : err.message}`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Jobs that could not be matched get their reason on the log once, and again when it changes,
+   * with the node they hold if they hold one. At most WAITING_REPORTS_PER_ROUND_MAX a round; the
+   * engine keeps the rest for the next rounds.
+   */
+  private async reportWaiting(): Promise<void> {
+    const batch = this.state.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX);
+    for (let i = 0; i < batch.length; i++) {
+      const jobId = batch[i]!;
+      // read now, not when the batch was taken: events applied meanwhile may have moved the job on
+      const reason = this.state.engine.waitingReason(jobId);
+      if (reason === undefined || this.state.waitingReasons.get(jobId) === reason) continue;
+      const hold = this.state.engine.holdOf(jobId);
+      const command = hold ? { type: 'RecordWaiting' as const, reason, hold: { nodeId: hold.nodeId, gpuCount: hold.gpuCount, sinceMs: hold.sinceMs } } : { type: 'RecordWaiting' as const, reason };
+      this.state.ownWaiting.set(jobId, [...(this.state.ownWaiting.get(jobId) ?? []), reason]);
+      try {
+        const { events } = await this.rt.execute('job', jobId, jobDecider, command, { correlationId: jobId, causationId: jobId, actor: 'service:matching' });
+        if (events.length === 0) this.state.forgetOwnWaiting(jobId, 'last'); // the job had moved on: nothing comes back
+      } catch (err) {
+        this.state.forgetOwnWaiting(jobId, 'last');
+        for (const rest of batch.slice(i)) this.state.engine.reportWaitingAgain(rest);
+        throw err;
+      }
+      this.state.waitingReasons.set(jobId, reason);
+    }
+  }
+}
