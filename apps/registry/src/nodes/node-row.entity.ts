@@ -1,10 +1,15 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { WEI_COLUMN } from '@starminer/service-kit';
 
-/** The live supply index: one row a node, projected from node events. */
+/**
+ * The live supply index: one row a node, projected from node events. One node key, one row: the
+ * unique index refuses a second node of a key (a history from before keys were bound), and the
+ * projection parks that event for an operator rather than stopping.
+ */
 @Entity({ name: 'nodes' })
 export class NodeRow {
   @PrimaryColumn({ type: 'text' }) nodeId!: string;
+  /** Lower-case. */
   @Index({ unique: true }) @Column({ type: 'text' }) nodeAddress!: string;
   @Column({ type: 'text' }) providerId!: string;
   @Column({ type: 'text' }) gpuModel!: string;
@@ -18,15 +23,4 @@ export class NodeRow {
   @Column(WEI_COLUMN) stakeWei!: bigint;
   @Column({ type: 'text', nullable: true }) poolId!: string | null;
   @Column({ type: 'boolean' }) online!: boolean;
-}
-
-/**
- * Liveness telemetry: the last heartbeat of each node. Not a market event (a heartbeat every few
- * seconds per node would flood the log); only the transitions online/offline go on the log.
- * Shared by every registry replica, so any replica may answer a heartbeat or scan for silence.
- */
-@Entity({ name: 'node_liveness' })
-export class NodeLiveness {
-  @PrimaryColumn({ type: 'text' }) nodeId!: string;
-  @Column({ type: 'timestamptz' }) lastSeenAt!: Date;
 }

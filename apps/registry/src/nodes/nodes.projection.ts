@@ -1,0 +1,79 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { TradeEvent } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
+import { NodeRow } from './node-row.entity';
+
+/** The projection's name: its checkpoint, and the reader its parked events are filed under. */
+export const NODES_READER = 'nodes';
+
+/**
+ * The nodes read model (`NodeRow`), from node events. Not critical: a parked node event leaves that
+ * one node out of the index (or stale) until an operator re-applies it; no money depends on it, so
+ * the registry stays ready and says so in readiness' detail.
+ */
+@Injectable()
+export class NodesProjection implements OnApplicationBootstrap {
+  private runner!: ProjectionRunner;
+
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.runner = this.rt.projection(NODES_READER, [this.rt.filter('node')], (em, e) => applyToNodes(em, e), {
+      reset: (em) => em.getRepository(NodeRow).clear(),
+    });
+    await this.runner.start();
+  }
+
+  /** Resolves once the read model includes `seq` (a registration answers once its node is listed). */
+  waitUntil(seq: number): Promise<void> {
+    return this.runner.waitUntil(seq);
+  }
+
+  /** The node a key registered, as the read model knows it. */
+  byAddress(nodeAddress: string): Promise<NodeRow | null> {
+    return this.rt.db.getRepository(NodeRow).findOne({ where: { nodeAddress: nodeAddress.toLowerCase() } });
+  }
+}
+
+export async function applyToNodes(em: EntityManager, { event }: StoredEvent): Promise<void> {
+  const repo = em.getRepository(NodeRow);
+  const e = event as TradeEvent;
+  switch (e.type) {
+    case 'NodeRegistered': {
+      const d = e.data;
+      await repo.upsert(
+        {
+          nodeId: d.nodeId,
+          nodeAddress: d.nodeAddress.toLowerCase(),
+          providerId: d.providerId,
+          gpuModel: d.gpuModel,
+          gpuCount: d.gpuCount,
+          vramGiB: d.vramGiB,
+          region: d.region,
+          latencyMs: d.latencyMs,
+          tee: d.tee,
+          benchmarkScore: d.benchmark.score,
+          reputation: d.reputation,
+          stakeWei: d.stakeWei,
+          poolId: d.poolId ?? null,
+          online: false,
+        },
+        ['nodeId'],
+      );
+      return;
+    }
+    case 'NodeAvailabilityChanged':
+      await repo.update({ nodeId: e.data.nodeId }, { online: e.data.online });
+      return;
+    case 'NodeReputationChanged':
+      await repo.update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
+      return;
+    case 'NodeStakeChanged':
+      await repo.update({ nodeId: e.data.nodeId }, { stakeWei: e.data.stakeWei, poolId: e.data.poolId });
+      return;
+    default:
+      return;
+  }
+}
