@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { baseConfigSchema, chainConfigSchema, privateKeySchema } from '@starminer/service-kit';
 
+/**
+ * The deployer holds keys: the deployer role (opens contracts, posts anchors), the minter (the dev
+ * faucet) and the mnemonic of the orgs' custodial accounts. Each is checked at boot.
+ */
 export const deployerConfigSchema = baseConfigSchema.extend(chainConfigSchema.shape).extend({
   DEPLOYER_PRIVATE_KEY: privateKeySchema,
   MINTER_PRIVATE_KEY: privateKeySchema,

@@ -1,18 +1,21 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
-import { AccountRow } from './account-row.entity';
-import { AnchorService } from './anchor.service';
+import { ServiceKitModule } from '@starminer/service-kit';
+import { AccountRow } from './accounts/account-row.entity';
+import { CustodySlots } from './accounts/custody-slots';
+import { AllocateAccountHandler } from './allocate-account/allocate-account.handler';
+import { AnchorService } from './anchor/anchor.service';
+import { DeployerChain } from './chain/deployer-chain';
 import { deployerConfigSchema } from './deployer.config';
-import { DEPLOYER_CONFIG, DeployerService } from './deployer.service';
+import { MintHandler } from './mint/mint.handler';
+import { OpenContractsConsumer } from './open-contracts/open-contracts.consumer';
 
-const config = () => loadConfig(deployerConfigSchema);
-
+/**
+ * Contract deployment: the orgs' custodial accounts and the dev faucet, one Compute Service
+ * Contract on chain per matched job, and anchors of the log on chain.
+ */
 @Module({
-  providers: [
-    { provide: DEPLOYER_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, inject: [DEPLOYER_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'deployer', config: c, entities: [AccountRow] }) },
-    DeployerService,
-    AnchorService,
-  ],
+  imports: [ServiceKitModule.forService({ service: 'deployer', config: deployerConfigSchema, entities: [AccountRow], chain: true })],
+  controllers: [AllocateAccountHandler, MintHandler],
+  providers: [DeployerChain, CustodySlots, OpenContractsConsumer, AnchorService],
 })
 export class DeployerModule {}
