@@ -20,7 +20,7 @@ import { ensureNatsServer } from './nats-binary';
 import { ManagedProcess, type LineSink } from './processes';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-export const DEFAULT_PORTS = { nats: 4322, postgres: 5433, anvil: 8545, gateway: 8080 } as const;
+export const DEFAULT_PORTS = { nats: 4322, postgres: 5433, anvil: 8545, gateway: 8080, services: 9101 } as const;
 export const ANVIL_CHAIN_ID = 31337;
 /** AGPU the demo org gets from the faucet on its first start: 1 000 000 AGPU. */
 export const DEMO_FUNDS_WEI = 1_000_000n * 10n ** 18n;
@@ -31,6 +31,8 @@ export type ServiceName = (typeof SERVICES)[number];
 export const NATS_READY_TIMEOUT_MS = 15_000;
 export const EMBEDDED_POSTGRES_READY_TIMEOUT_MS = 120_000;
 export const GATEWAY_READY_TIMEOUT_MS = 180_000;
+/** How long every service may take to report ready (its readers caught up, its dependencies answering). */
+export const SERVICES_READY_TIMEOUT_MS = 180_000;
 /** Attempts at creating the demo org while the services finish booting. */
 const DEMO_ORG_ATTEMPTS_MAX = 60;
 const DEMO_ORG_RETRY_MS = 2_000;
@@ -89,6 +91,8 @@ export interface Stack {
   demoApiKey: string;
   demoOrg: { orgId: string; accountAddress: `0x${string}` };
   natsUrl: string;
+  /** Each service's HTTP: /health/live, /health/ready, /metrics (the gateway's API too). */
+  serviceUrls: Readonly<Record<ServiceName, string>>;
   databaseUrl: string;
   rpcUrl: string;
   chainId: number;
@@ -241,7 +245,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // 4. The services, each its own process.
     await assertPortFree(ports.gateway, 'gateway', 'STARMINER_GATEWAY_PORT');
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
-    const envOf = serviceEnv({ natsUrl, databaseUrl, rpcUrl: anvil.rpcUrl, addresses, gatewayPort: ports.gateway, secrets });
+    // every service answers /health/live, /health/ready and /metrics on its own port (the gateway on its API port)
+    const httpPorts = Object.fromEntries(SERVICES.map((svc, i) => [svc, svc === 'gateway' ? ports.gateway : ports.services + i])) as Record<ServiceName, number>;
+    for (const svc of SERVICES) if (svc !== 'gateway') await assertPortFree(httpPorts[svc], `${svc}'s health`, 'STARMINER_SERVICES_PORT');
+    const serviceUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${httpPorts[svc]}`])) as Record<ServiceName, string>;
+    const envOf = serviceEnv({ natsUrl, databaseUrl, rpcUrl: anvil.rpcUrl, addresses, httpPorts, secrets });
     const processes = new Map<string, ManagedProcess>();
     for (const svc of SERVICES) {
       const p = new ManagedProcess({ name: svc, command: process.execPath, args: [...TS_RUNNER, `apps/${svc}/src/main.ts`], cwd: REPO_ROOT, env: envOf(svc), restart: true }, log);
@@ -249,11 +257,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       processes.set(svc, p);
       started.push({ name: svc, stop: () => p.stop() });
     }
-    await waitFor(`the gateway on ${gatewayUrl}`, GATEWAY_READY_TIMEOUT_MS, () => httpOk(`${gatewayUrl}/healthz`), () => {
-      const dead = SERVICES.map((s) => processes.get(s)!).find((p) => p.gaveUp);
-      return dead ? `${dead.spec.name} keeps dying:\n${dead.lastLines()}` : undefined;
-    }, signal);
-    log(`[stack] gateway ready on ${gatewayUrl}`);
+    const dead = (): string | undefined => {
+      const gone = SERVICES.map((s) => processes.get(s)!).find((p) => p.gaveUp);
+      return gone ? `${gone.spec.name} keeps dying:\n${gone.lastLines()}` : undefined;
+    };
+    // ready = its dependencies answer and its readers run and have caught up with the log
+    for (const svc of SERVICES) {
+      await waitFor(`${svc}'s readiness (${serviceUrls[svc]}/health/ready)`, SERVICES_READY_TIMEOUT_MS, () => httpOk(`${serviceUrls[svc]}/health/ready`), dead, signal);
+    }
+    log(`[stack] every service is ready; gateway on ${gatewayUrl}`);
 
     step();
     // 5. The demo org, created and funded once.
@@ -283,6 +295,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       demoApiKey: demo.apiKey,
       demoOrg: { orgId: demo.orgId, accountAddress: demo.accountAddress },
       natsUrl,
+      serviceUrls,
       databaseUrl,
       rpcUrl: anvil.rpcUrl,
       chainId: ANVIL_CHAIN_ID,
@@ -308,7 +321,7 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; addresses: MarketAddresses; gatewayPort: number; secrets: StackSecrets }) {
+function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; addresses: MarketAddresses; httpPorts: Record<ServiceName, number>; secrets: StackSecrets }) {
   const base = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -317,10 +330,11 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
     DATABASE_URL: p.databaseUrl,
     TRADE_STREAM: 'TRADE',
     TRADE_SUBJECT_PREFIX: 'trade',
-    COMMAND_SUBJECT_PREFIX: 'cmd',
+    HTTP_HOST: '127.0.0.1',
   };
   const chain = { RPC_URL: p.rpcUrl, CHAIN_ID: String(ANVIL_CHAIN_ID), MARKET_ADDRESSES: JSON.stringify(p.addresses) };
-  return (svc: ServiceName): NodeJS.ProcessEnv => {
+  return (svc: ServiceName): NodeJS.ProcessEnv => ({ ...envFor(svc), HTTP_PORT: String(p.httpPorts[svc]) });
+  function envFor(svc: ServiceName): NodeJS.ProcessEnv {
     switch (svc) {
       case 'matching':
         return { ...base };
@@ -332,9 +346,9 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
       case 'settlement':
         return { ...base, ...chain, SETTLEMENT_PRIVATE_KEY: p.secrets.settlementPrivateKey };
       case 'gateway':
-        return { ...base, ...chain, HTTP_PORT: String(p.gatewayPort), HTTP_HOST: '127.0.0.1', OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true' };
+        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true' };
     }
-  };
+  }
 }
 
 function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS.ProcessEnv {

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole market on this machine, state under .data/ (STARMINER_DATA_DIR), until Ctrl-C.
  * Ports: STARMINER_NATS_PORT (4322), STARMINER_PG_PORT (5433), STARMINER_ANVIL_PORT (8545),
- * STARMINER_GATEWAY_PORT (8080). DATABASE_URL, when set, replaces the embedded Postgres.
+ * STARMINER_GATEWAY_PORT (8080), STARMINER_SERVICES_PORT (9101: the other services' health and metrics
+ * on 9101..9105). DATABASE_URL, when set, replaces the embedded Postgres.
  */
 import { join } from 'node:path';
 import { DEFAULT_PORTS, REPO_ROOT, startStack, type Stack } from './stack';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     postgres: port('STARMINER_PG_PORT', DEFAULT_PORTS.postgres),
     anvil: port('STARMINER_ANVIL_PORT', DEFAULT_PORTS.anvil),
     gateway: port('STARMINER_GATEWAY_PORT', DEFAULT_PORTS.gateway),
+    services: port('STARMINER_SERVICES_PORT', DEFAULT_PORTS.services),
   };
   console.log(`[stack] starting StarMiner with its state in ${dataDir}`);
   let stack: Stack | undefined;

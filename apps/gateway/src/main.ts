@@ -1,23 +1,18 @@
 import 'reflect-metadata';
-import { Logger, ValidationPipe } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Logger } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { assertDecoratorMetadata, ErrorEnvelopeFilter } from '@starminer/service-kit';
-import { JobsController } from './controllers';
-import { GATEWAY_CONFIG, type GatewayConfig } from './gateway.config';
+import { createServiceApp, jsonBody, listen } from '@starminer/service-kit';
 import { GatewayModule } from './gateway.module';
 
-/** Request bodies above this are refused with 413. */
-export const BODY_BYTES_MAX = 256 * 1024;
-
+/**
+ * The gateway as an application: the strict JSON body parser first (media type, charset, size,
+ * depth; the raw bytes kept for node signatures), then the API, its OpenAPI description at /docs,
+ * and health and metrics.
+ */
 export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
-  assertDecoratorMetadata(JobsController);
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule, { rawBody: true, logger: opts.logger ?? ['log', 'warn', 'error'] });
-  app.useBodyParser('json', { limit: BODY_BYTES_MAX });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }));
-  app.useGlobalFilters(new ErrorEnvelopeFilter());
-  app.enableShutdownHooks();
+  const app = await createServiceApp(GatewayModule, { logger: opts.logger });
+  app.use(jsonBody());
   const doc = new DocumentBuilder()
     .setTitle('StarMiner gateway')
     .setDescription('The exchange for GPU compute: orgs, jobs, the market, and the provider agent API. Amounts are AGPU base units (18 decimals) as decimal strings.')
@@ -30,9 +25,7 @@ export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[
 
 async function main(): Promise<void> {
   const app = await createGateway();
-  const config = app.get<GatewayConfig>(GATEWAY_CONFIG);
-  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
-  new Logger('gateway').log(`listening on ${await app.getUrl()}`);
+  new Logger('gateway').log(`listening on ${await listen(app)}`);
 }
 
 if (require.main === module) {

@@ -2,16 +2,14 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { bytesToHex } from 'viem';
-import { mnemonicToAccount, type LocalAccount } from 'viem/accounts';
-import { createChainClients, DEV_MNEMONIC, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
+import type { INestApplication } from '@nestjs/common';
+import type { LocalAccount } from 'viem/accounts';
+import { createChainClients, signResult, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
 import { ensureArtifacts } from '../../../contracts/scripts/compile';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
-import { connectTradeLog, type TradeLog } from '@starminer/trade-log';
+import { countEvents, startTestInfra, OPERATOR_TOKEN as TEST_OPERATOR_TOKEN, type TestInfra } from '@starminer/service-testing';
+import { createServiceApp, listen } from '@starminer/service-kit';
+import type { TradeLog } from '@starminer/trade-log';
 import { ProviderClient } from '@starminer/sdk';
-import { signResult } from '@starminer/chain';
 import { ProviderAgent } from '../../provider-agent/src/agent';
 import { realClock, registrationFor } from '../../provider-agent/src/main';
 import { loadAgentConfig } from '../../provider-agent/src/config';
@@ -25,11 +23,13 @@ import { MatchingModule } from '../../matching/src/matching.module';
 import { DeployerModule } from '../../deployer/src/deployer.module';
 import { SettlementModule } from '../../settlement/src/settlement.module';
 
-export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
-const devKey = (index: number): `0x${string}` => bytesToHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey!);
+export const OPERATOR_TOKEN = TEST_OPERATOR_TOKEN;
 
 export interface Market {
   readonly gatewayUrl: string;
+  /** Each service's HTTP (health and metrics), by name. */
+  readonly serviceUrls: Readonly<Record<string, string>>;
+  readonly infra: TestInfra;
   readonly addresses: MarketAddresses;
   readonly chain: ReturnType<typeof createChainClients>;
   readonly anvil: AnvilHandle;
@@ -46,58 +46,42 @@ export interface Market {
  * Postgres database, an anvil chain with the contracts deployed, and every service's Nest module
  * booted from the same environment a standalone service reads.
  */
-export async function startMarket(): Promise<Market> {
+export async function startMarket(opts: { env?: Record<string, string> } = {}): Promise<Market> {
   const dir = mkdtempSync(join(tmpdir(), 'starminer-market-'));
-  const nats: TestNats = await startNats();
-  const db: TestDatabase = await createTestDatabase();
-  const anvil = await startAnvil();
   ensureArtifacts();
+  const infra = await startTestInfra({ chain: true });
+  const anvil = infra.chain!.anvil;
+  const addresses = infra.chain!.addresses;
   const chain = createChainClients(anvil.rpcUrl, anvil.chainId);
-  const [admin, deployer, settlement, minter] = [0, 1, 2, 3].map((i) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }));
-  const addresses = await deployMarket(chain.wallet(admin), chain.publicClient, {
-    admin: admin.address,
-    deployer: deployer.address,
-    settlement: settlement.address,
-    minter: minter.address,
-  });
-  Object.assign(process.env, {
-    NATS_URL: nats.url,
-    DATABASE_URL: db.url,
-    RPC_URL: anvil.rpcUrl,
-    CHAIN_ID: String(anvil.chainId),
-    MARKET_ADDRESSES: JSON.stringify(addresses),
-    OPERATOR_TOKEN,
-    DEV_MODE: 'true',
-    HTTP_PORT: '0',
-    DEPLOYER_PRIVATE_KEY: devKey(1),
-    SETTLEMENT_PRIVATE_KEY: devKey(2),
-    MINTER_PRIVATE_KEY: devKey(3),
-    CUSTODY_MNEMONIC: 'legal winner thank year wave sausage worth useful legal winner thank yellow',
-    ANCHOR_INTERVAL_MS: '2000',
-  });
-  const contexts: INestApplicationContext[] = [];
-  for (const module of [RegistryModule, IntakeModule, MatchingModule, DeployerModule, SettlementModule]) {
-    const ctx = await NestFactory.createApplicationContext(module as never, { logger: ['error', 'warn'] });
-    ctx.enableShutdownHooks();
-    contexts.push(ctx);
+  Object.assign(process.env, infra.env, { ANCHOR_INTERVAL_MS: '2000' }, opts.env ?? {});
+  const apps: INestApplication[] = [];
+  const serviceUrls: Record<string, string> = {};
+  for (const [name, module] of [
+    ['registry', RegistryModule],
+    ['intake', IntakeModule],
+    ['matching', MatchingModule],
+    ['deployer', DeployerModule],
+    ['settlement', SettlementModule],
+  ] as const) {
+    const app = await createServiceApp(module, { logger: ['error', 'warn'] });
+    serviceUrls[name] = await listen(app);
+    apps.push(app);
   }
   const gateway = await createGateway({ logger: ['error', 'warn'] });
-  await gateway.listen(0, '127.0.0.1');
-  const gatewayUrl = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
-  const log = await connectTradeLog({ servers: nats.url, name: 'test-observer' });
+  const gatewayUrl = await listen(gateway);
+  serviceUrls.gateway = gatewayUrl;
+  const log = infra.log;
   const agents: { stop(): Promise<void> }[] = [];
 
   return {
     gatewayUrl,
+    serviceUrls,
+    infra,
     addresses,
     chain,
     anvil,
     log,
-    async count(filter) {
-      const jsm = await log.jsm();
-      const info = await jsm.streams.info(log.streamName, { subjects_filter: filter });
-      return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
-    },
+    count: (filter) => countEvents(log, filter),
     async startAgent(opts) {
       const config = loadAgentConfig({
         GATEWAY_URL: gatewayUrl,
@@ -134,11 +118,8 @@ export async function startMarket(): Promise<Market> {
     async stop() {
       for (const a of agents) await a.stop();
       await gateway.close();
-      for (const ctx of contexts.reverse()) await ctx.close();
-      await log.close();
-      await anvil.stop();
-      await nats.stop();
-      await db.drop();
+      for (const app of apps.reverse()) await app.close();
+      await infra.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,101 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { verifyMessage } from 'viem';
+import { DomainError } from '@starminer/domain';
+import { nodeRequestMessage } from '@starminer/sdk';
+import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
+import type { GatewayConfig } from '../gateway.config';
+import { ApiKeyRow } from './entities';
+
+export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+export const newApiKey = (): string => `sm_${randomBytes(32).toString('base64url')}`;
+/** The shape of every key newApiKey hands out: anything else is refused without a lookup. */
+const API_KEY_PATTERN = /^sm_[A-Za-z0-9_-]{43}$/;
+
+export interface HttpRequest {
+  headers: Record<string, string | string[] | undefined>;
+  method: string;
+  originalUrl: string;
+  rawBody?: Buffer;
+  orgId?: string;
+  nodeAddress?: string;
+}
+export type OrgRequest = HttpRequest & { orgId: string };
+export type NodeRequest = HttpRequest & { nodeAddress: `0x${string}` };
+
+/** `Authorization: Bearer <token>`, or undefined; a header of any other shape (or bytes) is no bearer token. */
+function bearer(req: HttpRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer +([\x21-\x7E]{1,512}) *$/.exec(h);
+  return m?.[1];
+}
+
+/** An org's API key: `Authorization: Bearer sm_...`; sets `req.orgId`. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(private readonly rt: ServiceRuntime) {}
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<HttpRequest>();
+    if (req.headers.authorization === undefined) throw new DomainError('API_KEY_REQUIRED', 'send Authorization: Bearer <api key>');
+    const key = bearer(req);
+    if (!key || !API_KEY_PATTERN.test(key)) throw new DomainError('API_KEY_INVALID', 'the Authorization header holds no API key of this exchange');
+    const row = await this.rt.db.getRepository(ApiKeyRow).findOne({ where: { keyHash: sha256Hex(key) } });
+    if (!row) throw new DomainError('API_KEY_INVALID', 'unknown API key');
+    req.orgId = row.orgId;
+    return true;
+  }
+}
+
+/** The operator: `Authorization: Bearer <OPERATOR_TOKEN>`, compared in constant time. */
+@Injectable()
+export class OperatorGuard implements CanActivate {
+  private readonly expected: Buffer;
+  constructor(@InjectConfig() config: GatewayConfig) {
+    this.expected = Buffer.from(config.OPERATOR_TOKEN, 'utf8');
+  }
+  canActivate(ctx: ExecutionContext): boolean {
+    const token = bearer(ctx.switchToHttp().getRequest<HttpRequest>());
+    const given = Buffer.from(token ?? '', 'utf8');
+    if (given.length !== this.expected.length || !timingSafeEqual(given, this.expected)) throw new DomainError('OPERATOR_TOKEN_INVALID', 'this call needs the operator token');
+    return true;
+  }
+}
+
+/** Nonces are decimal integers below this many digits. */
+const NONCE_DIGITS_MAX = 20;
+const NONCE_PATTERN = new RegExp(`^[0-9]{1,${NONCE_DIGITS_MAX}}$`);
+
+/**
+ * A provider agent's request, signed by its node key (EIP-191) over method, path, nonce and the
+ * body's hash. The nonce must be above the last one seen for that key, so a replay is refused.
+ * Sets `req.nodeAddress`.
+ */
+@Injectable()
+export class NodeSignatureGuard implements CanActivate {
+  constructor(private readonly rt: ServiceRuntime) {}
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<HttpRequest>();
+    const address = req.headers['x-node-address'];
+    const nonce = req.headers['x-node-nonce'];
+    const signature = req.headers['x-node-signature'];
+    if (typeof address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(address)) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-address is missing or malformed');
+    if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) throw new DomainError('NODE_SIGNATURE_REQUIRED', `x-node-nonce must be an integer of at most ${NONCE_DIGITS_MAX} digits`);
+    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-signature is missing or malformed');
+    if (/[\r\n]/.test(req.originalUrl)) throw new DomainError('NODE_SIGNATURE_INVALID', 'the signed path holds a line break');
+    const message = nodeRequestMessage(req.method, req.originalUrl, nonce, req.rawBody ? req.rawBody.toString('utf8') : '');
+    const ok = await verifyMessage({ address: address as `0x${string}`, message, signature: signature as `0x${string}` }).catch(() => false);
+    if (!ok) throw new DomainError('NODE_SIGNATURE_INVALID', 'the signature does not match the node key and request');
+    const nodeAddress = address.toLowerCase() as `0x${string}`;
+    // One statement: insert the first nonce or raise the last one only if the new one is higher.
+    const advanced: unknown[] = await this.rt.db.query(
+      `INSERT INTO "${this.rt.service}"."node_nonces" ("nodeAddress", "lastNonce") VALUES ($1, $2)
+       ON CONFLICT ("nodeAddress") DO UPDATE SET "lastNonce" = EXCLUDED."lastNonce" WHERE "node_nonces"."lastNonce" < EXCLUDED."lastNonce"
+       RETURNING "nodeAddress"`,
+      [nodeAddress, nonce],
+    );
+    if (advanced.length === 0) throw new DomainError('NONCE_REPLAYED', 'this nonce was already used; send a higher one');
+    req.nodeAddress = nodeAddress;
+    return true;
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { MoreThan, type FindOptionsWhere } from 'typeorm';
+import { CATEGORIES, LIMITS } from '@starminer/events';
+import { DomainError } from '@starminer/domain';
+import { ServiceRuntime } from '@starminer/service-kit';
+import { JobView } from '../views/entities';
+
+/** What a requester reads of its jobs, from the gateway's read model. */
+@Injectable()
+export class JobQueries {
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  /** One job of the org; another org's job does not exist for it. */
+  async get(orgId: string, jobId: string): Promise<JobView> {
+    const job = await this.rt.db.getRepository(JobView).findOne({ where: { jobId, orgId } });
+    if (!job) throw new DomainError('JOB_NOT_FOUND', `no job ${jobId} in your org`);
+    return job;
+  }
+
+  /** The org's jobs in id order (ids are time-ordered), after `cursor`, at most `limit`. */
+  async list(orgId: string, page: { limit?: number; cursor?: string }): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
+    const limit = page.limit ?? LIMITS.pageSizeDefault;
+    const where: FindOptionsWhere<JobView> = { orgId, ...(page.cursor ? { jobId: MoreThan(page.cursor) } : {}) };
+    const rows = await this.rt.db.getRepository(JobView).find({ where, order: { jobId: 'ASC' }, take: limit });
+    return { jobs: rows, nextCursor: rows.length === limit ? rows[rows.length - 1].jobId : null };
+  }
+
+  /** Queued jobs per category, every category listed. */
+  async queueDepths(): Promise<Record<string, number>> {
+    const rows: { category: string; depth: string }[] = await this.rt.db
+      .getRepository(JobView)
+      .createQueryBuilder('j')
+      .select('j.category', 'category')
+      .addSelect('COUNT(*)', 'depth')
+      .where('j.status = :s', { s: 'queued' })
+      .groupBy('j.category')
+      .getRawMany();
+    const depth: Record<string, number> = Object.fromEntries(CATEGORIES.map((c) => [c, 0]));
+    for (const r of rows) depth[r.category] = Number(r.depth);
+    return depth;
+  }
+}
+
+export function jobToResponse(j: JobView) {
+  return {
+    jobId: j.jobId,
+    status: j.status,
+    category: j.category,
+    urgency: j.urgency,
+    budgetWei: j.budgetWei.toString(),
+    expectedRuntimeSec: j.expectedRuntimeSec,
+    requirements: j.requirements,
+    nodeId: j.nodeId,
+    priceWeiPerHour: j.priceWeiPerHour?.toString() ?? null,
+    costWei: j.costWei?.toString() ?? null,
+    quote: j.quote ?? null,
+    receipt: j.receipt ?? null,
+    contractAddress: j.contractAddress,
+    deadlineUnixSec: j.deadlineUnixSec === null ? null : Number(j.deadlineUnixSec),
+    txHashes: { open: j.openTxHash, settle: j.settleTxHash },
+    result: j.resultHash ? { output: j.resultOutput, resultHash: j.resultHash } : null,
+    waitingReason: j.waitingReason,
+    failure: j.failureCode || j.failureReason ? { code: j.failureCode, reason: j.failureReason } : null,
+    submittedAt: j.submittedAt.toISOString(),
+    updatedAt: j.updatedAt.toISOString(),
+  };
+}
