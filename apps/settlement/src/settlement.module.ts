@@ -1,16 +1,21 @@
 import { Module } from '@nestjs/common';
-import { loadConfig, ServiceRuntime, type BaseConfig } from '@starminer/service-kit';
-import { ContractRow, LedgerEntry } from './entities';
+import { ServiceKitModule } from '@starminer/service-kit';
+import { DeadlineScanner } from './deadlines/deadline-scanner';
+import { ExecuteSettlement } from './execute-settlement/execute-settlement';
+import { SettlementExecutor } from './execute-settlement/settlement-executor';
+import { Slashing } from './execute-settlement/slashing';
+import { ContractRow } from './ledger/contract-row.entity';
+import { ContractsProjection } from './ledger/contracts.projection';
+import { LedgerEntry } from './ledger/ledger-entry.entity';
 import { settlementConfigSchema } from './settlement.config';
-import { SETTLEMENT_CONFIG, SettlementService } from './settlement.service';
+import { SettlementChain } from './settlement-chain';
+import { StartJobHandler } from './start-job/start-job.handler';
+import { SubmitResultHandler } from './submit-result/submit-result.handler';
 
-const config = () => loadConfig(settlementConfigSchema);
-
+/** Results and proofs, release or refund of escrow on chain, slashing, deadlines, and the ledger. */
 @Module({
-  providers: [
-    { provide: SETTLEMENT_CONFIG, useFactory: config },
-    { provide: ServiceRuntime, inject: [SETTLEMENT_CONFIG], useFactory: (c: BaseConfig) => ServiceRuntime.start({ service: 'settlement', config: c, entities: [ContractRow, LedgerEntry] }) },
-    SettlementService,
-  ],
+  imports: [ServiceKitModule.forService({ service: 'settlement', config: settlementConfigSchema, entities: [ContractRow, LedgerEntry], chain: true })],
+  controllers: [StartJobHandler, SubmitResultHandler],
+  providers: [SettlementChain, ContractsProjection, ExecuteSettlement, Slashing, SettlementExecutor, DeadlineScanner],
 })
 export class SettlementModule {}

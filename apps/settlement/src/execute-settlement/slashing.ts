@@ -1,9 +1,10 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
-import { artifacts, jobIdToBytes32, readStake, slashStake, type ChainPublicClient, type ChainWalletClient, type MarketAddresses } from '@starminer/chain';
+import { artifacts, jobIdToBytes32, readStake, slashStake } from '@starminer/chain';
 import { makeEvent, type TradeEventOf } from '@starminer/events';
 import { nodeDecider } from '@starminer/domain';
-import type { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime } from '@starminer/service-kit';
+import { SettlementChain } from '../settlement-chain';
 
 /**
  * A proven failure (a result that recomputation rejected) costs the provider stake: up to the
@@ -11,19 +12,19 @@ import type { ServiceRuntime } from '@starminer/service-kit';
  * of the refund. Exactly once per job: the chain's `Slashed` events (indexed by job) and the
  * pool's `StakeSlashed` events are both checked before acting, so a redelivery only records.
  */
+@Injectable()
 export class Slashing {
   private readonly logger = new Logger('slashing');
 
   constructor(
     private readonly rt: ServiceRuntime,
-    private readonly wallet: ChainWalletClient,
-    private readonly publicClient: ChainPublicClient,
-    private readonly addresses: MarketAddresses,
+    private readonly chain: SettlementChain,
   ) {}
 
   async afterRefund(refunded: TradeEventOf<'ContractRefunded'>): Promise<void> {
+    const { addresses, wallet, publicClient } = this.chain;
     const jobId = refunded.data.jobId;
-    if (!this.addresses.staking) return;
+    if (!addresses.staking) return;
     const contract = await this.rt.events('contract', jobId);
     if (!contract.some((e) => e.type === 'ResultRejected')) return; // a missed deadline is refunded, not slashed
     const matched = (await this.rt.events('job', jobId)).find((e): e is TradeEventOf<'JobMatched'> => e.type === 'JobMatched');
@@ -34,37 +35,35 @@ export class Slashing {
     const provider = node.nodeAddress as `0x${string}`;
     const recipient = refunded.data.requesterAddress as `0x${string}`;
 
-    let txHash = await this.slashedOnChain(jobId);
-    let amountWei = 0n;
-    if (txHash) {
-      amountWei = txHash.amountWei;
-    } else {
-      const stake = await readStake(this.publicClient, { addresses: this.addresses, poolId, staker: provider });
+    let slashed = await this.slashedOnChain(jobId);
+    if (!slashed) {
+      const stake = await readStake(publicClient, { addresses, poolId, staker: provider });
       const available = stake.activeWei + stake.unbondingWei;
-      amountWei = available < refunded.data.amountWei ? available : refunded.data.amountWei;
+      const amountWei = available < refunded.data.amountWei ? available : refunded.data.amountWei;
       if (amountWei === 0n) return;
-      const sent = await slashStake(this.wallet, this.publicClient, { addresses: this.addresses, poolId, provider, amountWei, recipient, jobId });
-      txHash = { txHash: sent.txHash, amountWei };
+      const sent = await slashStake(wallet, publicClient, { addresses, poolId, provider, amountWei, recipient, jobId });
+      slashed = { txHash: sent.txHash, amountWei };
       this.logger.warn(`job ${jobId}: slashed ${amountWei} wei of ${node.nodeId}'s stake in ${poolId} to the requester`);
     }
-    const subject = this.rt.subject('pool', poolId);
     const pool = await this.rt.events('pool', poolId);
     if (pool.some((e) => e.type === 'StakeSlashed' && e.data.jobId === jobId)) return;
     const event = makeEvent(
       'StakeSlashed',
-      { poolId, nodeId: node.nodeId, nodeAddress: provider, jobId, amountWei, recipient, txHash: txHash.txHash },
+      { poolId, nodeId: node.nodeId, nodeAddress: provider, jobId, amountWei: slashed.amountWei, recipient, txHash: slashed.txHash },
       { id: uuidv7(), aggregateId: poolId, occurredAt: new Date().toISOString(), correlationId: jobId, causationId: refunded.id, actor: 'service:settlement' },
     );
-    await this.rt.tradeLog.append(subject, [event], { expectedLastSubjectSeq: 'any' });
+    // through the catalogue's encoder, like every append
+    await this.rt.tradeLog.append(this.rt.subject('pool', poolId), [event], { expectedLastSubjectSeq: 'any' });
   }
 
   private async slashedOnChain(jobId: string): Promise<{ txHash: `0x${string}`; amountWei: bigint } | undefined> {
-    const logs = await this.publicClient.getContractEvents({
-      address: this.addresses.staking!,
+    const { addresses, publicClient } = this.chain;
+    const logs = await publicClient.getContractEvents({
+      address: addresses.staking!,
       abi: artifacts().StakingPools.abi,
       eventName: 'Slashed',
       args: { jobId: jobIdToBytes32(jobId) },
-      fromBlock: BigInt(this.addresses.deployBlock ?? 0),
+      fromBlock: BigInt(addresses.deployBlock ?? 0),
       toBlock: 'latest',
       strict: true,
     });

@@ -1,0 +1,124 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { keccak256, stringToBytes } from 'viem';
+import {
+  ChainActionError,
+  disputeComputeContract,
+  readComputeContract,
+  refundComputeContract,
+  releaseComputeContract,
+  type SettleResult,
+} from '@starminer/chain';
+import { contractDecider, DomainError, type ContractCommand } from '@starminer/domain';
+import type { AggregateEnvelope, EventTypeOf, TradeEventOf } from '@starminer/events';
+import { KeyedMutex, ServiceRuntime, type Causation } from '@starminer/service-kit';
+import { PoisonEventError } from '@starminer/trade-log';
+import { SettlementChain } from '../settlement-chain';
+
+/** The chain did not take the settlement now (unreachable, reverted for a reason that may pass): try again later. */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+  readonly code = 'RETRY_LATER';
+  readonly retryable = true;
+}
+
+type ContractEnvelope = AggregateEnvelope<'contract'>;
+
+const lastOf = <T extends EventTypeOf<'contract'>>(events: readonly ContractEnvelope[], type: T): TradeEventOf<T> | undefined =>
+  [...events].reverse().find((e): e is TradeEventOf<T> & ContractEnvelope => e.type === type);
+
+/**
+ * Carries a decided settlement (`SettlementDecided`) to the chain and records its transaction
+ * (`ContractReleased` / `ContractRefunded`). Safe to run twice and from two places (the executor
+ * and the deadline scan's re-drive): one job at a time in this process, nothing done once the log
+ * shows it recorded, and a chain that was settled first (AlreadySettled) is recorded as it is.
+ */
+@Injectable()
+export class ExecuteSettlement {
+  private readonly logger = new Logger('execute-settlement');
+  private readonly jobLocks = new KeyedMutex();
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly chain: SettlementChain,
+  ) {}
+
+  /**
+   * Throws RetryLaterError when the chain did not take it (retried), PoisonEventError when it can
+   * never be executed as decided (parked for an operator).
+   */
+  execute(jobId: string, causationId: string): Promise<void> {
+    return this.jobLocks.run(jobId, () => this.executeNow(jobId, { correlationId: jobId, causationId, actor: 'service:settlement' }));
+  }
+
+  private async executeNow(jobId: string, causation: Causation): Promise<void> {
+    const { state, events } = await this.rt.load('contract', jobId, contractDecider);
+    if (state.status !== 'settling') return; // not decided, or already recorded
+    const { addresses } = this.chain;
+    try {
+      if (state.outcome === 'release') {
+        const result = lastOf(events, 'ResultSubmitted');
+        if (!result) throw new PoisonEventError(`job ${jobId} is settling to release, but no ResultSubmitted is on its log: there is no signed result to release against`);
+        const r = await releaseComputeContract(this.chain.wallet, this.chain.publicClient, {
+          addresses,
+          jobId,
+          resultHash: result.data.resultHash as `0x${string}`,
+          proofHash: result.data.proofHash as `0x${string}`,
+          providerSignature: result.data.signature as `0x${string}`,
+        });
+        await this.record(jobId, { type: 'RecordReleased', amountWei: r.amountWei, txHash: r.txHash }, causation);
+      } else {
+        const r = await this.refundNow(jobId, events);
+        await this.record(jobId, { type: 'RecordRefunded', amountWei: r.amountWei, txHash: r.txHash }, causation);
+      }
+    } catch (err) {
+      if (err instanceof ChainActionError && err.code === 'AlreadySettled') {
+        // The chain went the other way first (e.g. the requester's public refund): record the truth.
+        const onChain = await readComputeContract(this.chain.publicClient, { addresses, jobId }).catch((cause: unknown) => {
+          throw new RetryLaterError(`${state.outcome} of ${jobId}: the chain could not be read`, { cause });
+        });
+        if (onChain.status === 'released' || onChain.status === 'refunded') {
+          if (onChain.status !== (state.outcome === 'release' ? 'released' : 'refunded')) {
+            this.logger.warn(`job ${jobId}: decided ${state.outcome} but the chain shows ${onChain.status}; recording the chain`);
+          }
+          const type = onChain.status === 'released' ? 'RecordReleased' : 'RecordRefunded';
+          await this.record(jobId, { type, amountWei: onChain.costWei, txHash: null }, causation);
+          return;
+        }
+      }
+      if (err instanceof ChainActionError) {
+        this.logger.warn(`job ${jobId}: ${state.outcome} not executed yet: ${err.code}`);
+        throw new RetryLaterError(`${state.outcome} of ${jobId}: ${err.code}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A refund before the deadline (a rejected result) first puts the contract on hold (dispute),
+   * which lets the settlement role refund at once; after the deadline it refunds directly.
+   */
+  private async refundNow(jobId: string, events: readonly ContractEnvelope[]): Promise<SettleResult> {
+    const { wallet, publicClient, addresses } = this.chain;
+    try {
+      return await refundComputeContract(wallet, publicClient, { addresses, jobId });
+    } catch (err) {
+      if (!(err instanceof ChainActionError && err.code === 'DeadlineNotReached')) throw err;
+      const decided = lastOf(events, 'SettlementDecided');
+      await disputeComputeContract(wallet, publicClient, { addresses, jobId, reasonHash: keccak256(stringToBytes(decided?.data.reason ?? 'refund decided')) });
+      return refundComputeContract(wallet, publicClient, { addresses, jobId });
+    }
+  }
+
+  /**
+   * Records what the chain did. The decider refuses only a record that contradicts the log (a
+   * refund after a recorded release, or the reverse): no retry fixes that, an operator must look.
+   */
+  private async record(jobId: string, command: Extract<ContractCommand, { type: 'RecordReleased' | 'RecordRefunded' }>, causation: Causation): Promise<void> {
+    try {
+      await this.rt.execute('contract', jobId, contractDecider, command, causation);
+    } catch (err) {
+      if (err instanceof DomainError) throw new PoisonEventError(`job ${jobId}: the chain settled it, but the log refuses ${command.type}: ${err.code} ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+}

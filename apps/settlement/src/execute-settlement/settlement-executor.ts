@@ -1,0 +1,52 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { TradeEvent } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import type { StoredEvent } from '@starminer/trade-log';
+import { ExecuteSettlement } from './execute-settlement';
+import { Slashing } from './slashing';
+
+/** The durable consumer's name: it resumes after what it acked, and names its parked events. */
+export const SETTLEMENT_EXECUTOR = 'settlement-executor';
+
+/**
+ * Deliveries of one contract event before it is parked. The nak delay doubles from 0.5 s to its
+ * 30 s cap, so 30 deliveries ride out a chain outage of about 12 minutes (the default 10, about 2)
+ * before a decided settlement is parked; a parked event also holds back the later events of its
+ * job (the slash after a refund), so parking is kept for what an operator must look at. The
+ * deadline scan re-drives stale settlements on chain meanwhile.
+ */
+export const EXECUTOR_DELIVERIES_MAX = 30;
+
+/**
+ * Follows contract events and acts on chain: a `SettlementDecided` is released or refunded on
+ * chain and recorded; a `ContractRefunded` of a rejected result slashes the provider's stake. A
+ * chain that does not answer is retried (RetryLaterError); a settlement that can never be
+ * executed (PoisonEventError) is parked at once. Not critical: the log and the ledger stay right
+ * while a chain action waits, and the deadline scan re-drives what was decided and not recorded.
+ */
+@Injectable()
+export class SettlementExecutor implements OnApplicationBootstrap {
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly settlement: ExecuteSettlement,
+    private readonly slashing: Slashing,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.rt.consume({
+      durable: SETTLEMENT_EXECUTOR,
+      filterSubjects: [this.rt.filter('contract')],
+      maxDeliver: EXECUTOR_DELIVERIES_MAX,
+      handler: (batch) => this.handle(batch),
+    });
+  }
+
+  /** In log order; every step is idempotent, as delivery is at least once. */
+  async handle(batch: readonly StoredEvent[]): Promise<void> {
+    for (const { event } of batch) {
+      const e = event as TradeEvent;
+      if (e.type === 'SettlementDecided') await this.settlement.execute(e.data.jobId, e.id);
+      else if (e.type === 'ContractRefunded') await this.slashing.afterRefund(e);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { WEI_COLUMN } from '@starminer/service-kit';
+
+export const LEDGER_KINDS = ['escrow-locked', 'released', 'refunded'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+/** The ledger: every movement of escrow, one row per event, keyed by the event id. */
+@Entity({ name: 'ledger' })
+@Index(['account'])
+export class LedgerEntry {
+  @PrimaryColumn({ type: 'text' }) eventId!: string;
+  @Column({ type: 'bigint' }) seq!: string;
+  @Column({ type: 'text' }) jobId!: string;
+  /** escrow-locked (the requester's), released (to the node key), refunded (to the requester) */
+  @Column({ type: 'text' }) kind!: LedgerKind;
+  @Column({ type: 'text' }) account!: string;
+  @Column(WEI_COLUMN) amountWei!: bigint;
+  @Column({ type: 'text', nullable: true }) txHash!: string | null;
+  @Column({ type: 'timestamptz' }) occurredAt!: Date;
+}

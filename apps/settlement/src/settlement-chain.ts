@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from '@starminer/chain';
+import { InjectConfig, publicClientFor, walletClientFor } from '@starminer/service-kit';
+import type { SettlementConfig } from './settlement.config';
+
+/**
+ * The chain as settlement reaches it: one public client, one wallet with the settlement role's key
+ * (so its transactions take their nonces from one place), the market's addresses and the chain id
+ * results are signed for.
+ */
+@Injectable()
+export class SettlementChain {
+  readonly publicClient: ChainPublicClient;
+  readonly wallet: ChainWalletClient;
+  readonly addresses: MarketAddresses;
+  readonly chainId: number;
+
+  constructor(@InjectConfig() config: SettlementConfig) {
+    this.publicClient = publicClientFor(config);
+    this.wallet = walletClientFor(config, config.SETTLEMENT_PRIVATE_KEY);
+    this.addresses = config.MARKET_ADDRESSES;
+    this.chainId = config.CHAIN_ID;
+  }
+}

@@ -1,0 +1,67 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { recoverResultSigner } from '@starminer/chain';
+import { contractDecider, DomainError, verifyWorkloadResult } from '@starminer/domain';
+import { COMMANDS, type PayloadOf, type ReplyOf, type TradeEventOf } from '@starminer/events';
+import { CommandHandler, ServiceRuntime } from '@starminer/service-kit';
+import { SettlementChain } from '../settlement-chain';
+
+const SUBMIT = COMMANDS.settlement.submitResult;
+
+/**
+ * `cmd.settlement.submitResult`: the node's result and proof. The EIP-712 signature must recover
+ * to the key that signed the request (the gateway checked that one), the workload is recomputed
+ * from the job's `JobSubmitted`, and the contract decider rules: `ResultSubmitted` and
+ * `SettlementDecided` release, or `ResultRejected` and a refund. The executor carries it to chain.
+ */
+@Controller()
+export class SubmitResultHandler {
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly chain: SettlementChain,
+  ) {}
+
+  @CommandHandler(SUBMIT)
+  async submitResult(@Payload() p: PayloadOf<typeof SUBMIT>): Promise<ReplyOf<typeof SUBMIT>> {
+    const submitted = (await this.rt.events('job', p.jobId)).find((e): e is TradeEventOf<'JobSubmitted'> => e.type === 'JobSubmitted');
+    if (!submitted) throw new DomainError('JOB_NOT_FOUND', 'no such job');
+    const signerAddress = await this.signerOf(p);
+    if (signerAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('BAD_RESULT_SIGNATURE', 'the result is signed by another key than the request');
+    // recomputed here, on the handler (moving it off the event loop is its own issue)
+    const verification = verifyWorkloadResult(submitted.data.workload, p);
+    const { state } = await this.rt.execute(
+      'contract',
+      p.jobId,
+      contractDecider,
+      {
+        type: 'SubmitResult',
+        nodeId: p.nodeId,
+        signerAddress,
+        resultHash: p.resultHash,
+        proofHash: p.proofHash,
+        signature: p.signature,
+        output: p.output,
+        verification,
+        nowUnixSec: Math.floor(Date.now() / 1000),
+      },
+      { correlationId: p.jobId, causationId: p.jobId, actor: `node:${p.nodeId}` },
+    );
+    return { status: state.status, outcome: verification.ok ? 'release' : 'refund' };
+  }
+
+  /** Who signed (jobId, resultHash, proofHash) for this escrow and chain. */
+  private async signerOf(p: PayloadOf<typeof SUBMIT>): Promise<string> {
+    try {
+      return await recoverResultSigner({
+        addresses: this.chain.addresses,
+        chainId: this.chain.chainId,
+        jobId: p.jobId,
+        resultHash: p.resultHash as `0x${string}`,
+        proofHash: p.proofHash as `0x${string}`,
+        signature: p.signature as `0x${string}`,
+      });
+    } catch {
+      throw new DomainError('BAD_RESULT_SIGNATURE', 'the result signature does not verify');
+    }
+  }
+}
