@@ -18,7 +18,8 @@ export class KeyedMutex {
 /** A periodic job that never overlaps itself and logs, rather than crashes on, a failed round. */
 export class Ticker {
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private running: Promise<void> | undefined;
+  private stopped = false;
   constructor(
     private readonly name: string,
     private readonly intervalMs: number,
@@ -26,21 +27,29 @@ export class Ticker {
     private readonly logger = new Logger(name),
   ) {}
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
   }
   async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.running || this.stopped) return;
+    this.running = (async () => {
+      try {
+        await this.work();
+      } catch (err) {
+        this.logger.warn(`${this.name} round failed: ${(err as Error).message}`);
+      }
+    })();
     try {
-      await this.work();
-    } catch (err) {
-      this.logger.warn(`${this.name} round failed: ${(err as Error).message}`);
+      await this.running;
     } finally {
-      this.running = false;
+      this.running = undefined;
     }
   }
-  stop(): void {
+  /** No new round starts; resolves once the round in progress (if any) has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.running;
   }
 }

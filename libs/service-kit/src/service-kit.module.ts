@@ -20,8 +20,8 @@ export interface ServiceKitOptions<S extends z.ZodType<BaseConfig>> {
   readonly config: S;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly entities: MixedList<Function | string | EntitySchema>;
-  /** The service talks to the chain: readiness checks that it answers. */
-  readonly chain?: boolean;
+  /** The service talks to the chain: readiness checks that it answers (a function decides from the environment when the app is created). */
+  readonly chain?: boolean | ((env: NodeJS.ProcessEnv) => boolean);
   /** The environment to read (tests pass their own); defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -74,7 +74,13 @@ export class ServiceKitModule {
             return bus;
           },
         },
-        ...(opts.chain ? [{ provide: CHAIN_PROBE, useFactory: () => chainProbeFor(loadConfig(chainConfigSchema, env())) }] : []),
+        {
+          provide: CHAIN_PROBE,
+          useFactory: () => {
+            const on = typeof opts.chain === 'function' ? opts.chain(env()) : (opts.chain ?? false);
+            return on ? chainProbeFor(loadConfig(chainConfigSchema, env())) : undefined;
+          },
+        },
         ServiceHealth,
         ServiceKitLifecycle,
         { provide: APP_FILTER, useClass: EdgeErrorFilter },
