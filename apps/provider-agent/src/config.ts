@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS } from '@starminer/events';
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
@@ -14,13 +15,14 @@ export const agentConfigSchema = z.object({
   /** Where finished job ids are kept across restarts; default `<AGENT_KEY_FILE>.done.json`. */
   AGENT_STATE_FILE: z.string().min(1).optional(),
   AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('agent'),
-  GPU_MODEL: z.string().min(1).max(64),
-  GPU_COUNT: z.coerce.number().int().min(1).max(64).default(1),
-  VRAM_GIB: z.coerce.number().int().min(1).max(4096),
-  REGION: z.string().min(1).max(64),
-  LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(20),
+  GPU_MODEL: z.string().min(1).max(LIMITS.gpuModelLengthMax),
+  /** GPUs on this node: at most the catalogue's limit (a larger machine registers as several nodes). */
+  GPU_COUNT: z.coerce.number().int().min(1).max(LIMITS.gpusPerNodeMax).default(1),
+  VRAM_GIB: z.coerce.number().int().min(1).max(LIMITS.vramGiBMax),
+  REGION: z.string().min(1).max(LIMITS.regionLengthMax),
+  LATENCY_MS: z.coerce.number().int().min(0).max(LIMITS.latencyMsMax).default(20),
   TEE: bool.default(false),
-  CARBON_G_PER_KWH: z.coerce.number().min(0).max(2000).default(300),
+  CARBON_G_PER_KWH: z.coerce.number().min(0).max(LIMITS.carbonGPerKwhMax).default(300),
   RENEWABLE_SHARE: z.coerce.number().min(0).max(1).default(0.3),
   ENABLE_COMMAND_RUNTIME: bool.default(false),
   /** How long the start-up benchmark runs. */

@@ -24,7 +24,7 @@ import { StakeWatcher } from './stake/stake.watcher';
       service: 'registry',
       config: registryConfigSchema,
       entities: [NodeRow, NodeLiveness, ChainCursor],
-      chain: chainConfigured(process.env),
+      chain: chainConfigured,
     }),
   ],
   controllers: [RegisterNodeHandler, HeartbeatHandler],

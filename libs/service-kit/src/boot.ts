@@ -40,7 +40,7 @@ export interface ServiceAppOptions {
  */
 export async function createServiceApp(module: unknown, opts: ServiceAppOptions = {}): Promise<NestExpressApplication> {
   assertDecoratorMetadata(ServiceRuntimeProbe);
-  const app = await NestFactory.create<NestExpressApplication>(module as never, { bodyParser: false, rawBody: opts.rawBody ?? false, logger: opts.logger ?? ['log', 'warn', 'error'] });
+  const app = await NestFactory.create<NestExpressApplication>(module as never, { bodyParser: false, rawBody: opts.rawBody ?? false, abortOnError: false, logger: opts.logger ?? ['log', 'warn', 'error'] });
   const config = app.get<BaseConfig>(SERVICE_CONFIG);
   const { service } = app.get(ServiceRuntime); // the module imports ServiceKitModule.forService
   app.connectMicroservice(natsTransport({ servers: config.NATS_URL, service }), { inheritAppConfig: true });
