@@ -3,6 +3,7 @@ import { EXAMPLE_EVENT_DATA, LIMITS, toJson } from '@starminer/events';
 import { signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { eventually, getJson, publishRaw, rawEvent } from '@starminer/service-testing';
 import { closeAgent, sendRaw, type RawRequest } from './http-client';
+import { nodeRegistration } from './fixtures';
 import { foregroundEvents, ledgerState } from './ledger';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
@@ -39,21 +40,7 @@ const job = (over: Record<string, unknown> = {}, requirements: Record<string, un
   workload: { kind: 'hash-chain', seed: 'edge', iterations: 100 },
   ...over,
 });
-const registration = (nodeId: string, over: Record<string, unknown> = {}) => ({
-  nodeId,
-  providerId: 'edge',
-  gpuModel: 'T4',
-  gpuCount: 1,
-  vramGiB: 16,
-  region: 'edge-region',
-  latencyMs: 10,
-  tee: false,
-  energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-  benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: '2026-11-27T00:00:00.000Z' },
-  stakeWei: '0',
-  runtimes: ['hash-chain'],
-  ...over,
-});
+const registration = nodeRegistration;
 
 const json = (method: string, path: string, body: unknown, headers: Record<string, string> = {}): RawRequest => {
   const text = typeof body === 'string' ? body : JSON.stringify(body);

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { EXAMPLE_EVENT_DATA, LIMITS, toJson } from '@starminer/events';
+import { EXAMPLE_EVENT_DATA, LIMITS, pathsOf, toJson, withValueAt } from '@starminer/events';
 import { signNodeRequest, StarMinerClient } from '@starminer/sdk';
 import { closeAgent, sendRaw, type RawRequest } from './http-client';
+import { nodeRegistration } from './fixtures';
 import { foregroundEvents, ledgerState } from './ledger';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
@@ -61,19 +62,6 @@ const hostile = fc.oneof(
   fc.array(fc.string({ maxLength: 8 }), { maxLength: 40 }),
 );
 
-function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
-  return [prefix, ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
-}
-
-function setAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  const [head, ...rest] = path;
-  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<string | number, unknown>;
-  copy[head] = setAt(copy[head], rest, replacement);
-  return copy;
-}
 
 /** A valid body, or one with a hostile value somewhere (or a field added or removed), or not JSON at all. */
 function body(valid: Record<string, unknown>): fc.Arbitrary<string | Buffer | undefined> {
@@ -88,7 +76,7 @@ function body(valid: Record<string, unknown>): fc.Arbitrary<string | Buffer | un
       if (at && typeof at === 'object') delete at[path[path.length - 1]];
       return JSON.stringify(copy);
     }
-    return JSON.stringify(setAt(valid, path, v));
+    return JSON.stringify(withValueAt(valid, path, v));
   });
   return fc.oneof(
     { weight: 12, arbitrary: fc.constant(JSON.stringify(valid)) },
@@ -179,20 +167,6 @@ const job = {
   workload: { kind: 'hash-chain', seed: 'fuzz', iterations: 100 },
 };
 const commandJob = { ...job, workload: { kind: 'command', image: 'alpine:3', command: ['echo', 'hi'] } };
-const registration = (nodeId: string) => ({
-  nodeId,
-  providerId: 'fuzz',
-  gpuModel: 'T4',
-  gpuCount: 1,
-  vramGiB: 16,
-  region: 'fuzz-region',
-  latencyMs: 10,
-  tee: false,
-  energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-  benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: '2026-11-27T00:00:00.000Z' },
-  stakeWei: '0',
-  runtimes: ['hash-chain'],
-});
 const result = JSON.parse(toJson({ output: 'deadbeef', resultHash: EXAMPLE_EVENT_DATA.ResultSubmitted.resultHash, proofHash: EXAMPLE_EVENT_DATA.ResultSubmitted.proofHash, signature: EXAMPLE_EVENT_DATA.ResultSubmitted.signature }));
 
 interface Spec {
@@ -225,7 +199,7 @@ const requester = fc.oneof(
 
 const signing = fc.record({ key: fc.nat({ max: nodeKeys.length - 1 }), how: fc.constantFrom<'valid' | 'bad-signature' | 'no-headers' | 'replay' | 'other-key'>('valid', 'valid', 'valid', 'valid', 'bad-signature', 'no-headers', 'replay', 'other-key') });
 const provider = fc.oneof(
-  fc.record({ label: fc.constant('register node'), method: fc.constant('POST'), path: fc.constant('/v1/providers/nodes'), auth: fc.constant<Auth>('none'), contentType: contentTypes, signed: signing, body: ids.chain((id) => body(registration(id))) }),
+  fc.record({ label: fc.constant('register node'), method: fc.constant('POST'), path: fc.constant('/v1/providers/nodes'), auth: fc.constant<Auth>('none'), contentType: contentTypes, signed: signing, body: ids.chain((id) => body(nodeRegistration(id))) }),
   fc.record({ label: fc.constant('heartbeat'), method: fc.constant('POST'), path: ids.map((id) => `/v1/providers/nodes/${id}/heartbeat`), auth: fc.constant<Auth>('none'), signed: signing }),
   fc.record({ label: fc.constant('assignments'), method: fc.constant('GET'), path: ids.map((id) => `/v1/providers/nodes/${id}/assignments`), auth: fc.constant<Auth>('none'), signed: signing }),
   fc.record({ label: fc.constant('start'), method: fc.constant('POST'), path: fc.tuple(ids, ids).map(([n, j]) => `/v1/providers/nodes/${n}/jobs/${j}/start`), auth: fc.constant<Auth>('none'), signed: signing }),

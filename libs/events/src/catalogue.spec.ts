@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import {
   AGGREGATE_OF, decodeEvent, encodeEvent, EVENT_TYPES, EventSchemaError, LIMITS, makeEvent, subjectFor, toJson, truncateText, type EventType, type TradeEvent,
 } from './index';
-import { EXAMPLE_EVENT_DATA } from './examples';
+import { EXAMPLE_EVENT_DATA, pathsOf, withValueAt } from './examples';
 
 const meta = (aggregateId: string, over: Record<string, unknown> = {}) => ({
   id: '0190f3c0-0000-7000-8000-000000000001',
@@ -58,20 +58,6 @@ const hostile = fc.oneof(
   fc.boolean(),
 );
 
-/** Every path to a leaf or a container of a JSON value. */
-function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
-  return [prefix, ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
-}
-
-function setAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  const [head, ...rest] = path;
-  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<string | number, unknown>;
-  copy[head] = setAt(copy[head], rest, replacement);
-  return copy;
-}
 
 describe('the event catalogue', () => {
   it('files every event type under one aggregate and has an example of each', () => {
@@ -91,7 +77,7 @@ describe('the event catalogue', () => {
         const wire = JSON.parse(toJson(EXAMPLE_EVENT_DATA[type])) as Record<string, unknown>;
         const paths = pathsOf(wire).filter((p) => p.length > 0);
         const path = paths[pick % paths.length];
-        const mutated = setAt(wire, path, value) as Record<string, unknown>;
+        const mutated = withValueAt(wire, path, value) as Record<string, unknown>;
         const { event, subject } = example(type, mutated);
         let bytes: Uint8Array;
         try {

@@ -83,3 +83,19 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
   StakeSlashed: { poolId: 'pool-gold', nodeId: 'node-1', nodeAddress: A('22'), jobId: 'job-1', amountWei: AGPU, recipient: A('11'), txHash: H('c9') },
   AnchorPosted: { index: 0, fromSeq: 1, toSeq: 100, root: H('da'), txHash: H('eb') },
 };
+
+/** Every path to a leaf or a container of a JSON value (for property tests that break one field at a time). */
+export function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (value === null || typeof value !== 'object') return [prefix];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return [prefix, ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
+}
+
+/** A copy of `value` with `replacement` at `path` (the rest shared). */
+export function withValueAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<string | number, unknown>;
+  copy[head] = withValueAt(copy[head], rest, replacement);
+  return copy;
+}

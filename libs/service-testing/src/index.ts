@@ -180,3 +180,26 @@ export async function countEvents(log: TradeLog, filter: string): Promise<number
   const info = await jsm.streams.info(log.streamName, { subjects_filter: filter });
   return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
 }
+
+export interface UnderTest {
+  /** The service's own nats-server, database (and chain), set before the spec file's first test. */
+  readonly infra: TestInfra;
+  readonly service: ServiceUnderTest;
+}
+
+/**
+ * The common setup of a handler spec: boots `module` on its own infra before the file's tests
+ * and stops both after them. Read `infra` and `service` inside tests (they are set by then).
+ */
+export function serviceUnderTest(module: unknown, opts: { chain?: boolean; env?: Record<string, string> } = {}): UnderTest {
+  const under = {} as { infra: TestInfra; service: ServiceUnderTest };
+  beforeAll(async () => {
+    under.infra = await startTestInfra({ chain: opts.chain });
+    under.service = await startService(module, under.infra, opts.env);
+  }, 120_000);
+  afterAll(async () => {
+    await under.service?.stop();
+    await under.infra?.stop();
+  });
+  return under;
+}

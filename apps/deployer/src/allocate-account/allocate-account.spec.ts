@@ -1,24 +1,13 @@
 import { connect } from '@nats-io/transport-node';
 import { mnemonicToAccount } from 'viem/accounts';
 import { COMMANDS } from '@starminer/events';
-import { countEvents, CUSTODY_MNEMONIC, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import { countEvents, CUSTODY_MNEMONIC, serviceUnderTest } from '@starminer/service-testing';
 import { AccountRow } from '../accounts/account-row.entity';
 import { DeployerModule } from '../deployer.module';
 
-let infra: TestInfra;
-let deployer: ServiceUnderTest;
+const under = serviceUnderTest(DeployerModule, { chain: true });
 
-beforeAll(async () => {
-  infra = await startTestInfra({ chain: true });
-  deployer = await startService(DeployerModule, infra);
-}, 120_000);
-
-afterAll(async () => {
-  await deployer?.stop();
-  await infra?.stop();
-});
-
-const allocate = (orgId: string) => deployer.bus.send(COMMANDS.deployer.allocateAccount, { orgId });
+const allocate = (orgId: string) => under.service.bus.send(COMMANDS.deployer.allocateAccount, { orgId });
 /** The custodial HD account of the test mnemonic at `index`, derived here without the service's code. */
 const custodial = (index: number) => mnemonicToAccount(CUSTODY_MNEMONIC, { addressIndex: index }).address;
 
@@ -45,17 +34,17 @@ describe('cmd.deployer.allocateAccount', () => {
   });
 
   it('allocates without writing to the log (OrgRegistered is the gateway\'s, with the slot it got)', async () => {
-    const before = await countEvents(infra.log, 'trade.>');
+    const before = await countEvents(under.infra.log, 'trade.>');
     await allocate('org-alloc-quiet');
-    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+    expect(await countEvents(under.infra.log, 'trade.>')).toBe(before);
   });
 
   it.each([
     ['an org id that is not a subject token', { orgId: 'org a.b' }, 'orgId'],
     ['an unknown field', { orgId: 'org-x', colour: 'blue' }, 'colour'],
   ])('given %s sent raw, then COMMAND_INVALID names it and no slot is taken', async (_what, wire, field) => {
-    const slotsBefore = await deployer.rt.db.getRepository(AccountRow).count();
-    const nc = await connect({ servers: infra.nats.url });
+    const slotsBefore = await under.service.rt.db.getRepository(AccountRow).count();
+    const nc = await connect({ servers: under.infra.nats.url });
     try {
       const reply = JSON.parse((await nc.request(COMMANDS.deployer.allocateAccount.subject, JSON.stringify(wire), { timeout: 5_000 })).string());
       expect(reply.err).toMatchObject({ code: 'COMMAND_INVALID', kind: 'invalid' });
@@ -63,6 +52,6 @@ describe('cmd.deployer.allocateAccount', () => {
     } finally {
       await nc.close();
     }
-    expect(await deployer.rt.db.getRepository(AccountRow).count()).toBe(slotsBefore);
+    expect(await under.service.rt.db.getRepository(AccountRow).count()).toBe(slotsBefore);
   });
 });

@@ -1,29 +1,18 @@
 import { DomainError } from '@starminer/domain';
 import { COMMANDS, EXAMPLE_EVENT_DATA } from '@starminer/events';
-import { appendDrafts, countEvents, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import { appendDrafts, countEvents, serviceUnderTest } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
 
-let infra: TestInfra;
-let intake: ServiceUnderTest;
-
-beforeAll(async () => {
-  infra = await startTestInfra({ chain: true });
-  intake = await startService(IntakeModule, infra);
-}, 120_000);
-
-afterAll(async () => {
-  await intake?.stop();
-  await infra?.stop();
-});
+const under = serviceUnderTest(IntakeModule, { chain: true });
 
 const submitted = (jobId: string, orgId: string) => ({ type: 'JobSubmitted' as const, data: { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId, orgId } });
-const cancel = (orgId: string, jobId: string) => intake.bus.send(COMMANDS.intake.cancelJob, { orgId, jobId });
+const cancel = (orgId: string, jobId: string) => under.service.bus.send(COMMANDS.intake.cancelJob, { orgId, jobId });
 
 describe('cmd.intake.cancelJob', () => {
   it('given a queued job of the org, then JobCancelled, once', async () => {
-    await appendDrafts(infra.log, 'job', 'job-c1', [submitted('job-c1', 'org-a')]);
+    await appendDrafts(under.infra.log, 'job', 'job-c1', [submitted('job-c1', 'org-a')]);
     const { seq } = await cancel('org-a', 'job-c1');
-    const { events } = await infra.log.readSubject('trade.job.job-c1');
+    const { events } = await under.infra.log.readSubject('trade.job.job-c1');
     expect(events.map((e) => [e.seq, e.event.type])).toEqual([
       [events[0].seq, 'JobSubmitted'],
       [seq, 'JobCancelled'],
@@ -32,20 +21,20 @@ describe('cmd.intake.cancelJob', () => {
   });
 
   it("given another org's job, then JOB_NOT_FOUND (a job of another org does not exist for you)", async () => {
-    await appendDrafts(infra.log, 'job', 'job-c2', [submitted('job-c2', 'org-a')]);
+    await appendDrafts(under.infra.log, 'job', 'job-c2', [submitted('job-c2', 'org-a')]);
     const err = await cancel('org-b', 'job-c2').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({ code: 'JOB_NOT_FOUND', kind: 'not-found' });
   });
 
   it('given a matched job, then JOB_NOT_CANCELLABLE and nothing appended', async () => {
-    await appendDrafts(infra.log, 'job', 'job-c3', [submitted('job-c3', 'org-a'), { type: 'JobMatched', data: { ...EXAMPLE_EVENT_DATA.JobMatched, jobId: 'job-c3' } }]);
-    const before = await countEvents(infra.log, 'trade.job.job-c3');
+    await appendDrafts(under.infra.log, 'job', 'job-c3', [submitted('job-c3', 'org-a'), { type: 'JobMatched', data: { ...EXAMPLE_EVENT_DATA.JobMatched, jobId: 'job-c3' } }]);
+    const before = await countEvents(under.infra.log, 'trade.job.job-c3');
     await expect(cancel('org-a', 'job-c3')).rejects.toMatchObject({ code: 'JOB_NOT_CANCELLABLE', kind: 'conflict' });
-    expect(await countEvents(infra.log, 'trade.job.job-c3')).toBe(before);
+    expect(await countEvents(under.infra.log, 'trade.job.job-c3')).toBe(before);
   });
 
   it('given an id that is not a subject token, then COMMAND_INVALID before any handler runs', async () => {
-    await expect(intake.bus.send(COMMANDS.intake.cancelJob, { orgId: 'org-a', jobId: 'job 1\u0000' })).rejects.toThrow(/jobId/);
+    await expect(under.service.bus.send(COMMANDS.intake.cancelJob, { orgId: 'org-a', jobId: 'job 1\u0000' })).rejects.toThrow(/jobId/);
   });
 });

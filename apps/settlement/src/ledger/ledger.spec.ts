@@ -1,5 +1,5 @@
 import { COMMANDS, decodeEvent, EXAMPLE_EVENT_DATA, toJson } from '@starminer/events';
-import { eventually, getJson, publishRaw, rawEvent, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import { eventually, getJson, publishRaw, rawEvent, serviceUnderTest } from '@starminer/service-testing';
 import { SETTLEMENT_EXECUTOR } from '../execute-settlement/settlement-executor';
 import { SettlementModule } from '../settlement.module';
 import { contractOnLog, eventsOf, openContract, resultOf } from '../testing/settlement-fixture';
@@ -7,26 +7,15 @@ import { ContractRow } from './contract-row.entity';
 import { applyToContracts, CONTRACTS_PROJECTION, ContractsProjection } from './contracts.projection';
 import { LedgerEntry } from './ledger-entry.entity';
 
-let infra: TestInfra;
-let settlement: ServiceUnderTest;
+const under = serviceUnderTest(SettlementModule, { chain: true });
 
-beforeAll(async () => {
-  infra = await startTestInfra({ chain: true });
-  settlement = await startService(SettlementModule, infra);
-}, 120_000);
-
-afterAll(async () => {
-  await settlement?.stop();
-  await infra?.stop();
-});
-
-const rows = (jobId: string) => settlement.rt.db.getRepository(ContractRow).findOneBy({ jobId });
-const entries = (jobId: string) => settlement.rt.db.getRepository(LedgerEntry).find({ where: { jobId }, order: { seq: 'ASC' } });
-const projected = (seq: number) => settlement.app.get(ContractsProjection).waitUntil(seq);
+const rows = (jobId: string) => under.service.rt.db.getRepository(ContractRow).findOneBy({ jobId });
+const entries = (jobId: string) => under.service.rt.db.getRepository(LedgerEntry).find({ where: { jobId }, order: { seq: 'ASC' } });
+const projected = (seq: number) => under.service.app.get(ContractsProjection).waitUntil(seq);
 
 describe('the contracts projection and its ledger', () => {
   it('given a contract opened, released on chain, then the ledger holds escrow-locked for the requester and released to the node key, with the transactions', async () => {
-    const c = await openContract(infra, { jobId: 'job-l1' });
+    const c = await openContract(under.infra, { jobId: 'job-l1' });
     await projected(c.openedSeq);
     expect(await rows('job-l1')).toMatchObject({
       status: 'open',
@@ -37,9 +26,9 @@ describe('the contracts projection and its ledger', () => {
       outcome: null,
     });
 
-    await settlement.bus.send(COMMANDS.settlement.submitResult, await resultOf(infra, c));
+    await under.service.bus.send(COMMANDS.settlement.submitResult, await resultOf(under.infra, c));
     await eventually(async () => (await rows('job-l1'))?.status === 'released', 20_000);
-    const released = (await eventsOf(infra, 'trade.contract.job-l1')).find((e) => e.type === 'ContractReleased')!;
+    const released = (await eventsOf(under.infra, 'trade.contract.job-l1')).find((e) => e.type === 'ContractReleased')!;
     expect(await rows('job-l1')).toMatchObject({ status: 'released', outcome: 'release', decidedAt: expect.any(Date) });
     expect((await entries('job-l1')).map((e) => [e.kind, e.account, e.amountWei, e.txHash])).toEqual([
       ['escrow-locked', c.requester.address.toLowerCase(), c.escrowWei, c.opened.txHash],
@@ -48,8 +37,8 @@ describe('the contracts projection and its ledger', () => {
   }, 30_000);
 
   it('given a wrong result, then the ledger holds escrow-locked and refunded, both the requester', async () => {
-    const c = await openContract(infra, { jobId: 'job-l2' });
-    await settlement.bus.send(COMMANDS.settlement.submitResult, await resultOf(infra, c, { output: 'wrong' }));
+    const c = await openContract(under.infra, { jobId: 'job-l2' });
+    await under.service.bus.send(COMMANDS.settlement.submitResult, await resultOf(under.infra, c, { output: 'wrong' }));
     await eventually(async () => (await rows('job-l2'))?.status === 'refunded', 20_000);
     expect(await rows('job-l2')).toMatchObject({ status: 'refunded', outcome: 'refund' });
     expect((await entries('job-l2')).map((e) => [e.kind, e.account, e.amountWei])).toEqual([
@@ -60,8 +49,8 @@ describe('the contracts projection and its ledger', () => {
 
   it('given the same events applied again (a redelivery), then the rows and the ledger do not change', async () => {
     const before = { row: await rows('job-l1'), entries: await entries('job-l1') };
-    const { events } = await infra.log.readSubject('trade.contract.job-l1', { decode: decodeEvent });
-    await settlement.rt.db.transaction(async (em) => {
+    const { events } = await under.infra.log.readSubject('trade.contract.job-l1', { decode: decodeEvent });
+    await under.service.rt.db.transaction(async (em) => {
       for (const e of events) await applyToContracts(em, e);
     });
     expect(await rows('job-l1')).toEqual(before.row);
@@ -69,20 +58,20 @@ describe('the contracts projection and its ledger', () => {
   });
 
   it('given a ContractOpened the catalogue refuses, written straight onto the log, then it is parked, readiness turns red (the ledger is critical), the operator lists it, and other contracts are still projected', async () => {
-    expect((await getJson(`${settlement.url}/health/ready`)).status).toBe(200);
+    expect((await getJson(`${under.service.url}/health/ready`)).status).toBe(200);
     const bad = rawEvent('ContractOpened', 'job-broken', { ...JSON.parse(toJson(EXAMPLE_EVENT_DATA.ContractOpened)), jobId: 'job-broken', escrowWei: '-5' });
-    const seq = await publishRaw(infra.log, 'trade.contract.job-broken', bad);
+    const seq = await publishRaw(under.infra.log, 'trade.contract.job-broken', bad);
 
-    await eventually(async () => (await getJson(`${settlement.url}/health/ready`)).status === 503);
-    const ready = await getJson(`${settlement.url}/health/ready`);
+    await eventually(async () => (await getJson(`${under.service.url}/health/ready`)).status === 503);
+    const ready = await getJson(`${under.service.url}/health/ready`);
     expect(ready.body.error.readers[CONTRACTS_PROJECTION]).toMatchObject({ parked: 1, critical: true, problems: ['1 parked'] });
     // the process serves; a restart would not help
-    expect((await getJson(`${settlement.url}/health/live`)).status).toBe(200);
+    expect((await getJson(`${under.service.url}/health/live`)).status).toBe(200);
     expect(await rows('job-broken')).toBeNull();
 
     // both readers of contract events park it: the ledger (critical) and the executor (not)
-    await eventually(async () => (await settlement.bus.send(COMMANDS.settlement.listParked, {})).parked.length === 2);
-    const listed = await settlement.bus.send(COMMANDS.settlement.listParked, {});
+    await eventually(async () => (await under.service.bus.send(COMMANDS.settlement.listParked, {})).parked.length === 2);
+    const listed = await under.service.bus.send(COMMANDS.settlement.listParked, {});
     expect(listed.parked).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ reader: CONTRACTS_PROJECTION, seq, type: 'ContractOpened', key: 'job-broken', blockedBy: null }),
@@ -90,17 +79,17 @@ describe('the contracts projection and its ledger', () => {
       ]),
     );
     expect(listed.parked.find((p) => p.reader === CONTRACTS_PROJECTION)?.error).toMatch(/escrowWei/);
-    const metrics = await getJson(`${settlement.url}/metrics`);
+    const metrics = await getJson(`${under.service.url}/metrics`);
     expect(metrics.body).toMatch(new RegExp(`starminer_parked_events\\{[^}]*reader="${CONTRACTS_PROJECTION}"[^}]*\\} 1`));
 
     // another job's contract is still projected
-    const nextSeq = await contractOnLog(infra, 'job-l3', `0x${'6e'.repeat(20)}`);
+    const nextSeq = await contractOnLog(under.infra, 'job-l3', `0x${'6e'.repeat(20)}`);
     await projected(nextSeq);
     expect(await rows('job-l3')).toMatchObject({ status: 'open', nodeAddress: `0x${'6e'.repeat(20)}` });
 
     // a retry of an event that is still wrong keeps it parked, and readiness red
-    const retried = await settlement.bus.send(COMMANDS.settlement.retryParked, { reader: CONTRACTS_PROJECTION, key: 'job-broken' });
+    const retried = await under.service.bus.send(COMMANDS.settlement.retryParked, { reader: CONTRACTS_PROJECTION, key: 'job-broken' });
     expect(retried).toMatchObject({ applied: 0, stillParked: [expect.objectContaining({ seq, attempts: expect.any(Number) })] });
-    expect((await getJson(`${settlement.url}/health/ready`)).status).toBe(503);
+    expect((await getJson(`${under.service.url}/health/ready`)).status).toBe(503);
   }, 30_000);
 });

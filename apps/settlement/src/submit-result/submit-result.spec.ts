@@ -3,39 +3,28 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readComputeContract } from '@starminer/chain';
 import { DomainError, draft } from '@starminer/domain';
 import { COMMANDS, EXAMPLE_EVENT_DATA, LIMITS, type PayloadOf, type TradeEvent } from '@starminer/events';
-import { appendDrafts, countEvents, eventually, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
+import { appendDrafts, countEvents, eventually, serviceUnderTest } from '@starminer/service-testing';
 import { SettlementModule } from '../settlement.module';
 import { balanceOf, eventsOf, openContract, resultOf, WORKLOAD } from '../testing/settlement-fixture';
 
-let infra: TestInfra;
-let settlement: ServiceUnderTest;
+const under = serviceUnderTest(SettlementModule, { chain: true });
 
-beforeAll(async () => {
-  infra = await startTestInfra({ chain: true });
-  settlement = await startService(SettlementModule, infra);
-}, 120_000);
-
-afterAll(async () => {
-  await settlement?.stop();
-  await infra?.stop();
-});
-
-const submit = (p: PayloadOf<typeof COMMANDS.settlement.submitResult>) => settlement.bus.send(COMMANDS.settlement.submitResult, p);
+const submit = (p: PayloadOf<typeof COMMANDS.settlement.submitResult>) => under.service.bus.send(COMMANDS.settlement.submitResult, p);
 const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
 const typesOf = (events: TradeEvent[]) => events.map((e) => e.type);
 
-/** Waits for the executor to record the chain's settlement of `jobId`, and returns the contract's events. */
+/** Waits for the executor to record the chain's under.service of `jobId`, and returns the contract's events. */
 async function settled(jobId: string, type: 'ContractReleased' | 'ContractRefunded'): Promise<TradeEvent[]> {
-  await eventually(async () => (await eventsOf(infra, `trade.contract.${jobId}`)).some((e) => e.type === type), 20_000);
-  return eventsOf(infra, `trade.contract.${jobId}`);
+  await eventually(async () => (await eventsOf(under.infra, `trade.contract.${jobId}`)).some((e) => e.type === type), 20_000);
+  return eventsOf(under.infra, `trade.contract.${jobId}`);
 }
 
 describe('cmd.settlement.submitResult', () => {
   it('given a correct result signed by the node key, then ResultSubmitted and a release are decided, and the executor pays the node the escrow on chain', async () => {
-    const c = await openContract(infra, { jobId: 'job-r1' });
-    expect(await balanceOf(infra, c.node.address)).toBe(0n);
+    const c = await openContract(under.infra, { jobId: 'job-r1' });
+    expect(await balanceOf(under.infra, c.node.address)).toBe(0n);
 
-    await expect(submit(await resultOf(infra, c))).resolves.toEqual({ status: 'settling', outcome: 'release' });
+    await expect(submit(await resultOf(under.infra, c))).resolves.toEqual({ status: 'settling', outcome: 'release' });
 
     const events = await settled('job-r1', 'ContractReleased');
     expect(typesOf(events)).toEqual(['ContractOpened', 'ResultSubmitted', 'SettlementDecided', 'ContractReleased']);
@@ -44,64 +33,64 @@ describe('cmd.settlement.submitResult', () => {
     expect(released.actor).toBe('service:settlement');
     expect(released.causationId).toBe(events[2].id);
     expect(released.data).toEqual({ jobId: 'job-r1', nodeAddress: c.node.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
-    expect(await balanceOf(infra, c.node.address)).toBe(c.escrowWei);
-    expect((await readComputeContract(infra.chain!.clients.publicClient, { addresses: infra.chain!.addresses, jobId: 'job-r1' })).status).toBe('released');
+    expect(await balanceOf(under.infra, c.node.address)).toBe(c.escrowWei);
+    expect((await readComputeContract(under.infra.chain!.clients.publicClient, { addresses: under.infra.chain!.addresses, jobId: 'job-r1' })).status).toBe('released');
 
     // the same submission again: the contract is settling, so it is final
-    expect(await refusal(submit(await resultOf(infra, c)))).toMatchObject({ code: 'RESULT_ALREADY_FINAL', kind: 'conflict' });
+    expect(await refusal(submit(await resultOf(under.infra, c)))).toMatchObject({ code: 'RESULT_ALREADY_FINAL', kind: 'conflict' });
   });
 
   it('given a wrong result signed by the node key, then ResultRejected and a refund are decided, and the executor disputes and refunds the requester on chain', async () => {
-    const c = await openContract(infra, { jobId: 'job-r2' });
-    expect(await balanceOf(infra, c.requester.address)).toBe(0n);
+    const c = await openContract(under.infra, { jobId: 'job-r2' });
+    expect(await balanceOf(under.infra, c.requester.address)).toBe(0n);
 
-    await expect(submit(await resultOf(infra, c, { output: 'not the hash chain' }))).resolves.toEqual({ status: 'settling', outcome: 'refund' });
+    await expect(submit(await resultOf(under.infra, c, { output: 'not the hash chain' }))).resolves.toEqual({ status: 'settling', outcome: 'refund' });
 
     const events = await settled('job-r2', 'ContractRefunded');
     expect(typesOf(events)).toEqual(['ContractOpened', 'ResultSubmitted', 'ResultRejected', 'SettlementDecided', 'ContractRefunded']);
     expect(events[2].data).toMatchObject({ code: 'RESULT_WRONG' });
     expect(events[3].data).toMatchObject({ outcome: 'refund', reason: 'result rejected: recomputed result differs' });
     expect(events[4].data).toEqual({ jobId: 'job-r2', requesterAddress: c.requester.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
-    expect(await balanceOf(infra, c.requester.address)).toBe(c.escrowWei);
-    expect(await balanceOf(infra, c.node.address)).toBe(0n);
+    expect(await balanceOf(under.infra, c.requester.address)).toBe(c.escrowWei);
+    expect(await balanceOf(under.infra, c.node.address)).toBe(0n);
   });
 
   it('given a result signed by another key than the node key, then BAD_RESULT_SIGNATURE and nothing appended', async () => {
-    const c = await openContract(infra, { jobId: 'job-r3' });
-    const before = await countEvents(infra.log, 'trade.>');
-    const err = await refusal(submit(await resultOf(infra, c, { signer: privateKeyToAccount(generatePrivateKey()) })));
+    const c = await openContract(under.infra, { jobId: 'job-r3' });
+    const before = await countEvents(under.infra.log, 'trade.>');
+    const err = await refusal(submit(await resultOf(under.infra, c, { signer: privateKeyToAccount(generatePrivateKey()) })));
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({ code: 'BAD_RESULT_SIGNATURE', kind: 'forbidden' });
-    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+    expect(await countEvents(under.infra.log, 'trade.>')).toBe(before);
   });
 
   it("given a result whose request key is not the contract's node key, then BAD_RESULT_SIGNATURE from the contract, and nothing appended", async () => {
-    const c = await openContract(infra, { jobId: 'job-r4' });
+    const c = await openContract(under.infra, { jobId: 'job-r4' });
     const stranger = privateKeyToAccount(generatePrivateKey());
-    const before = await countEvents(infra.log, 'trade.>');
+    const before = await countEvents(under.infra.log, 'trade.>');
     // signed consistently by the stranger, who also signed the request: the contract names another node
-    const p = { ...(await resultOf(infra, c, { signer: stranger })), nodeAddress: stranger.address };
+    const p = { ...(await resultOf(under.infra, c, { signer: stranger })), nodeAddress: stranger.address };
     expect(await refusal(submit(p))).toMatchObject({ code: 'BAD_RESULT_SIGNATURE', message: 'the result is not signed by the assigned node key' });
-    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+    expect(await countEvents(under.infra.log, 'trade.>')).toBe(before);
   });
 
   it('given a job that was never submitted, then JOB_NOT_FOUND; given a job without a contract, then CONTRACT_NOT_OPEN; nothing appended', async () => {
-    const c = await openContract(infra, { jobId: 'job-r5' });
-    const before = await countEvents(infra.log, 'trade.>');
-    expect(await refusal(submit({ ...(await resultOf(infra, c)), jobId: 'job-r-none' }))).toMatchObject({ code: 'JOB_NOT_FOUND', kind: 'not-found' });
-    await appendDrafts(infra.log, 'job', 'job-r6', [draft('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId: 'job-r6', workload: WORKLOAD })]);
+    const c = await openContract(under.infra, { jobId: 'job-r5' });
+    const before = await countEvents(under.infra.log, 'trade.>');
+    expect(await refusal(submit({ ...(await resultOf(under.infra, c)), jobId: 'job-r-none' }))).toMatchObject({ code: 'JOB_NOT_FOUND', kind: 'not-found' });
+    await appendDrafts(under.infra.log, 'job', 'job-r6', [draft('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId: 'job-r6', workload: WORKLOAD })]);
     const r6 = { ...c, jobId: 'job-r6' };
-    const withoutContract = await countEvents(infra.log, 'trade.>');
+    const withoutContract = await countEvents(under.infra.log, 'trade.>');
     expect(withoutContract).toBe(before + 1);
-    expect(await refusal(submit(await resultOf(infra, r6)))).toMatchObject({ code: 'CONTRACT_NOT_OPEN', kind: 'conflict' });
-    expect(await countEvents(infra.log, 'trade.>')).toBe(withoutContract);
+    expect(await refusal(submit(await resultOf(under.infra, r6)))).toMatchObject({ code: 'CONTRACT_NOT_OPEN', kind: 'conflict' });
+    expect(await countEvents(under.infra.log, 'trade.>')).toBe(withoutContract);
   });
 
   describe('a payload its schema refuses, sent raw as any NATS client could', () => {
     let wire: Record<string, unknown>;
     beforeAll(async () => {
-      const c = await openContract(infra, { jobId: 'job-r7' });
-      wire = { ...(await resultOf(infra, c)) };
+      const c = await openContract(under.infra, { jobId: 'job-r7' });
+      wire = { ...(await resultOf(under.infra, c)) };
     });
 
     it.each([
@@ -111,8 +100,8 @@ describe('cmd.settlement.submitResult', () => {
       ['a result hash that is not 32 bytes', { resultHash: '0x1234' }, 'resultHash'],
       ['an unknown field', { bonus: '1' }, '(root)'],
     ])('given %s, then COMMAND_INVALID names the field, and nothing is appended', async (_what, over, field) => {
-      const before = await countEvents(infra.log, 'trade.>');
-      const nc = await connect({ servers: infra.nats.url });
+      const before = await countEvents(under.infra.log, 'trade.>');
+      const nc = await connect({ servers: under.infra.nats.url });
       try {
         const reply = JSON.parse((await nc.request(COMMANDS.settlement.submitResult.subject, JSON.stringify({ ...wire, ...over }), { timeout: 5_000 })).string());
         expect(reply.err).toMatchObject({ code: 'COMMAND_INVALID', kind: 'invalid' });
@@ -122,7 +111,7 @@ describe('cmd.settlement.submitResult', () => {
       } finally {
         await nc.close();
       }
-      expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+      expect(await countEvents(under.infra.log, 'trade.>')).toBe(before);
     });
   });
 });
