@@ -11,6 +11,7 @@ import { JobsController } from './jobs/jobs.controller';
 import { MarketController } from './market/market.controller';
 import { MarketQueries } from './market/market-queries';
 import { OpsController } from './ops/ops.controller';
+import { Orgs } from './orgs/orgs';
 import { OrgsController } from './orgs/orgs.controller';
 import { ProviderQueries } from './providers/provider-queries';
 import { ProvidersController } from './providers/providers.controller';
@@ -23,6 +24,6 @@ import { GatewayViews } from './views/gateway-views';
     ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES], chain: true }),
   ],
   controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController],
-  providers: [GatewayViews, JobQueries, MarketQueries, ProviderQueries, Idempotency, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  providers: [GatewayViews, Orgs, JobQueries, MarketQueries, ProviderQueries, Idempotency, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}
