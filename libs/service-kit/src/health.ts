@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, Injectable, Logger, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
-import { collectDefaultMetrics, register as defaultRegistry, Registry } from 'prom-client';
+import { collectDefaultMetrics, register as defaultRegistry } from 'prom-client';
 import { publicClientFor } from './chain-clients';
 import type { ChainConfig } from './config';
 import { CommandBus } from './commands';
@@ -90,9 +90,10 @@ export class ServiceHealth {
     else this.logger.warn(`${this.rt.service} is NOT ready: ${JSON.stringify(r.error ?? r.details)}`);
   }
 
+  /** The process's metrics and the service's own (each registry keeps its default `service` label). */
   async metricsText(): Promise<{ contentType: string; body: string }> {
-    const merged = Registry.merge([defaultRegistry, this.rt.metrics]);
-    return { contentType: merged.contentType, body: await merged.metrics() };
+    const [processMetrics, serviceMetrics] = await Promise.all([defaultRegistry.metrics(), this.rt.metrics.metrics()]);
+    return { contentType: this.rt.metrics.contentType, body: `${processMetrics}\n${serviceMetrics}` };
   }
 }
 

@@ -93,11 +93,14 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
   };
   const jsm = await log.jsm();
+  /** Where a durable that exists already resumes: what it acked before (for health). */
+  let resumedAt = 0;
   try {
     const existing = await jsm.consumers.info(log.streamName, opts.durable).catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
       throw err;
     });
+    resumedAt = existing?.ack_floor.stream_seq ?? 0;
     if (!existing) {
       await jsm.consumers.add(log.streamName, config);
     } else if (
@@ -124,7 +127,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const termWithReason = log.serverAtLeast(2, 10, 4);
   const term = (m: JsMsg, reason: string): void => (termWithReason ? m.term(reason.slice(0, TERM_REASON_MAX_CHARS)) : m.term());
 
-  let position = 0;
+  let position = resumedAt;
   let pending = 0;
   let retrying = false;
   let lastError: string | undefined;
