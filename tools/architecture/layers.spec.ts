@@ -58,4 +58,23 @@ describe('layer rules', () => {
     );
     expect(violations).toEqual([]);
   });
+
+  it('every append goes through the catalogue: only the trade log\'s own specs and benches use the plain JSON codec', () => {
+    const allowed = /^libs\/trade-log\/(test|bench)\//;
+    const violations = ['apps', 'libs', 'tools'].flatMap((group) =>
+      tsFilesWithSpecs(join(ROOT, group))
+        .map((file) => relative(ROOT, file))
+        .filter((file) => !allowed.test(file) && !file.startsWith('libs/trade-log/src/'))
+        .filter((file) => /\bjson(En|De)code\b/.test(readFileSync(join(ROOT, file), 'utf8'))),
+    );
+    expect(violations).toEqual([]);
+  });
 });
+
+function tsFilesWithSpecs(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : tsFilesWithSpecs(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
