@@ -60,18 +60,25 @@ export interface ConsumerHandle extends Reader {
 }
 
 const TERM_REASON_MAX_CHARS = 200;
+/** The server redelivers without limit; the client parks at maxDeliver (see `settleFailure`). */
+const SERVER_MAX_DELIVER = -1;
 const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A durable pull consumer with bounded pulls (`max_messages`, `expires`) that hands batches to
  * `handler`. What happens to each message is chosen, not left to timeouts:
  * - ack: after the handler resolved for the batch holding it;
- * - term(reason): the body does not decode (the catalogue refuses it: it never will), the handler
- *   threw a non-retryable error (`retryable === false`, e.g. PoisonEventError), or the message has
- *   been delivered maxDeliver times;
- * - nak(delay): the handler threw anything else; the delay grows with the delivery count.
- * When a batch of several fails, its messages are handled again one by one, so one bad event
- * does not hold back the others. Handlers must be idempotent: delivery is at least once.
+ * - park (with a parking lot) and term(reason): the body does not decode (the catalogue refuses
+ *   it: it never will), the handler threw a non-retryable error (`retryable === false`, e.g.
+ *   PoisonEventError), or the message has been delivered maxDeliver times; later events of its
+ *   aggregate are parked behind it;
+ * - nak(delay): the handler threw anything else, or an error saying its dependency is away
+ *   (`retryable === true`: never parked); the delay grows with the delivery count, and later
+ *   events of the same aggregate are handed back until it passes;
+ * - nak(long delay) of the whole batch: the parking lot itself could not be read or written.
+ * The server never drops a message on its own (its max_deliver is unlimited; the bound is kept
+ * here). When a batch of several fails, its messages are handled again one by one, so one bad
+ * event does not hold back the others. Handlers must be idempotent: delivery is at least once.
  */
 export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<ConsumerHandle> {
   if (!DURABLE_NAME.test(opts.durable)) throw new TradeLogArgumentError(`durable name '${opts.durable}' must be 1-64 of [A-Za-z0-9_-]`);
@@ -89,7 +96,9 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     ack_policy: AckPolicy.Explicit,
     deliver_policy: opts.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: nanos(ACK_WAIT_MS),
-    max_deliver: maxDeliver,
+    // The bound is kept here, not by the server: at maxDeliver the message is parked (or termed);
+    // a server that stopped redelivering on its own would drop one whose park failed.
+    max_deliver: SERVER_MAX_DELIVER,
     ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
   };
   const jsm = await log.jsm();
@@ -104,13 +113,13 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     if (!existing) {
       await jsm.consumers.add(log.streamName, config);
     } else if (
-      existing.config.max_deliver !== maxDeliver ||
+      existing.config.max_deliver !== SERVER_MAX_DELIVER ||
       existing.config.ack_wait !== config.ack_wait ||
       (existing.config.filter_subject ?? '') !== (config.filter_subject ?? '') ||
       JSON.stringify(existing.config.filter_subjects ?? []) !== JSON.stringify(config.filter_subjects ?? [])
     ) {
       await jsm.consumers.update(log.streamName, opts.durable, {
-        max_deliver: maxDeliver,
+        max_deliver: SERVER_MAX_DELIVER,
         ack_wait: config.ack_wait,
         ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
       });
@@ -157,19 +166,39 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     onError(err, { seq: m.seq, subject: m.subject });
   };
 
-  /** A failed message: parked (or termed) when it can never pass or has had its deliveries, else handed back with a delay. */
+  /**
+   * Keys whose event failed and was handed back to be retried, with the seq and when it comes back:
+   * later events of the key are handed back too until it is acked or parked, so an aggregate's
+   * events are handled in order (within this instance).
+   */
+  const heads = new Map<string, { seq: number; retryAt: number }>();
+  const settled = (m: JsMsg): void => {
+    const key = parkingKeyOf(m.subject);
+    if (heads.get(key)?.seq === m.seq) heads.delete(key);
+  };
+
+  /**
+   * A failed message: parked (or termed) when it can never pass (`retryable === false`) or has had
+   * its deliveries; handed back with a growing delay otherwise. An error that says its dependency is
+   * away (`retryable === true`: the chain, a service) is never parked: it waits for the dependency.
+   */
   const settleFailure = async (m: JsMsg, err: unknown): Promise<'parked' | 'retry'> => {
-    const permanent = (err as { retryable?: unknown } | null)?.retryable === false;
-    if (permanent || m.info.deliveryCount >= maxDeliver) {
-      await poison(m, err, permanent ? 'non-retryable' : `failed ${m.info.deliveryCount} deliveries`);
+    const retryable = (err as { retryable?: unknown } | null)?.retryable;
+    if (retryable === false || (retryable !== true && m.info.deliveryCount >= maxDeliver)) {
+      await poison(m, err, retryable === false ? 'non-retryable' : `failed ${m.info.deliveryCount} deliveries`);
+      settled(m);
       return 'parked';
     }
     retrying = true;
     lastError = err instanceof Error ? err.message : String(err);
-    m.nak(nakDelay(m));
+    const delay = nakDelay(m);
+    heads.set(parkingKeyOf(m.subject), { seq: m.seq, retryAt: Date.now() + delay });
+    m.nak(delay);
     return 'retry';
   };
   const nakDelay = (m: JsMsg): number => backoffMs(m.info.deliveryCount, NAK_DELAY_BASE_MS, NAK_DELAY_MAX_MS);
+  /** A later event of a key whose earlier event is being retried: back until after it. */
+  const holdBack = (m: JsMsg, head: { retryAt: number }): void => m.nak(Math.max(NAK_DELAY_BASE_MS, head.retryAt - Date.now() + NAK_DELAY_BASE_MS));
 
   const runHandler = async (items: { m: JsMsg; e: StoredEvent }[]): Promise<void> => {
     // A long handler keeps its messages from being redelivered under it.
@@ -184,6 +213,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   const ack = (m: JsMsg): void => {
     m.ack();
     done1(m);
+    settled(m);
   };
 
   const processBatch = async (batch: JsMsg[]): Promise<void> => {
@@ -198,6 +228,11 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         await poison(m, new Error(`waits behind parked event #${behind} of the same aggregate`), 'blocked', behind);
         continue;
       }
+      const head = heads.get(key);
+      if (head && head.seq < m.seq) {
+        holdBack(m, head);
+        continue;
+      }
       try {
         items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered } });
       } catch (cause) {
@@ -210,20 +245,22 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     try {
       await runHandler(items);
       for (const { m } of items) ack(m);
-      retrying = false;
-      lastError = undefined;
+      if (heads.size === 0) {
+        retrying = false;
+        lastError = undefined;
+      }
       return;
     } catch (err) {
       if (items.length > 1) onError(err);
       else {
         const outcome = await settleFailure(items[0].m, err);
         if (outcome === 'parked' && opts.parking) blocked.set(parkingKeyOf(items[0].m.subject), items[0].m.seq);
+        if (heads.size === 0) retrying = false;
         return;
       }
     }
     // One at a time, so one bad event does not hold back the others; an aggregate whose event
-    // failed keeps its later events of this batch back too, so its order holds.
-    const retryingKeys = new Set<string>();
+    // failed keeps its later events back too, so its order holds.
     for (const item of items) {
       const key = parkingKeyOf(item.m.subject);
       const behind = blocked.get(key);
@@ -231,8 +268,9 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         await poison(item.m, new Error(`waits behind parked event #${behind} of the same aggregate`), 'blocked', behind);
         continue;
       }
-      if (retryingKeys.has(key)) {
-        item.m.nak(nakDelay(item.m));
+      const head = heads.get(key);
+      if (head && head.seq < item.m.seq) {
+        holdBack(item.m, head);
         continue;
       }
       try {
@@ -241,36 +279,46 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
       } catch (err) {
         const outcome = await settleFailure(item.m, err);
         if (outcome === 'parked' && opts.parking) blocked.set(key, item.m.seq);
-        if (outcome === 'retry') retryingKeys.add(key);
       }
+    }
+    // every message is settled (acked, parked, or waiting behind one being retried)
+    if (heads.size === 0) {
+      retrying = false;
+      lastError = undefined;
     }
   };
 
-  /** Re-runs the handler over the parked events of one key, in order, read again from the stream. */
+  /**
+   * Re-runs the handler over the parked events of one key, in order, read again from the stream.
+   * One retry of a key at a time, across replicas: it holds a transaction-scoped advisory lock on
+   * (reader, key) while it runs.
+   */
   const retryParked = async (key: string): Promise<{ applied: number; stillParked: ParkedEvent[] }> => {
     const parking = opts.parking;
     if (!parking) throw new TradeLogArgumentError(`consumer ${opts.durable} has no parking lot`);
     const jsm = await log.jsm();
-    let applied = 0;
-    const take = () => parking.dataSource.transaction((em) => parking.takeKey(em, opts.durable, key));
-    // events parked behind while this runs are picked up by the next round (bounded)
-    for (let round = 0; round < PARKED_LIST_MAX; round += 1) {
-      const parked = await take();
-      if (parked.length === 0) break;
-      for (const p of parked) {
-        const m = await jsm.streams.getMessage(log.streamName, { seq: p.seq });
-        if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
-        try {
-          await opts.handler([{ seq: p.seq, subject: p.subject, event: decode(m.data), redelivered: true }]);
-        } catch (err) {
-          await parking.dataSource.transaction((em) => parking.recordFailure(em, opts.durable, p.seq, err instanceof Error ? err.message : String(err)));
-          return { applied, stillParked: await take() };
+    return parking.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`starminer.retry.${opts.durable}.${key}`]);
+      let applied = 0;
+      // events parked behind while this runs are picked up by the next round (bounded)
+      for (let round = 0; round < PARKED_LIST_MAX; round += 1) {
+        const parked = await parking.takeKey(em, opts.durable, key);
+        if (parked.length === 0) break;
+        for (const p of parked) {
+          const m = await jsm.streams.getMessage(log.streamName, { seq: p.seq });
+          if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
+          try {
+            await opts.handler([{ seq: p.seq, subject: p.subject, event: decode(m.data), redelivered: true }]);
+          } catch (err) {
+            await parking.recordFailure(em, opts.durable, p.seq, err instanceof Error ? err.message : String(err));
+            return { applied, stillParked: await parking.takeKey(em, opts.durable, key) };
+          }
+          await parking.remove(em, opts.durable, p.seq);
+          applied += 1;
         }
-        await parking.dataSource.transaction((em) => parking.remove(em, opts.durable, p.seq));
-        applied += 1;
       }
-    }
-    return { applied, stillParked: await take() };
+      return { applied, stillParked: await parking.takeKey(em, opts.durable, key) };
+    });
   };
 
   let stopping = false;
@@ -290,7 +338,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         retrying = true;
         lastError = err instanceof Error ? err.message : String(err);
         onError(err);
-        for (const m of batch) m.nak(NAK_DELAY_MAX_MS); // a no-op for those already acked or termed
+        for (const m of batch) m.nak(nakDelay(m)); // a no-op for those already acked or termed
       }
     }
   })();

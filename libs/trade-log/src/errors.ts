@@ -164,3 +164,13 @@ export class PoisonEventError extends TradeLogError {
   readonly code = 'POISON_EVENT';
   readonly retryable = false;
 }
+
+/**
+ * Thrown by a consumer's handler when what it needs is away (the chain, another service): the
+ * message is retried with backoff for as long as it takes and never parked (the event is fine).
+ */
+export class DependencyUnavailableError extends TradeLogError {
+  override readonly name = 'DependencyUnavailableError';
+  readonly code = 'DEPENDENCY_UNAVAILABLE';
+  readonly retryable = true;
+}

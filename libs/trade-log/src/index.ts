@@ -26,5 +26,6 @@ export {
   ProjectionTimeoutError,
   ProjectionStoppedError,
   PoisonEventError,
+  DependencyUnavailableError,
 } from './errors';
 export * from './limits';

@@ -81,4 +81,80 @@ describe('a durable consumer with a parking lot', () => {
     expect(first[0].error).toBe('e'); // parking the same seq twice keeps the first record
     expect((await parking.list({ reader: 'r-list', afterSeq: 902 })).map((p) => p.seq)).toEqual([903]);
   });
+
+  it('hands back the later events of an aggregate while an earlier one is retried, so they are handled in order', async () => {
+    let failuresLeft = 2;
+    const handled: string[] = [];
+    const handle = await log.consume({
+      durable: 'park-c2',
+      filterSubjects: ['trade.job.order-1'],
+      parking,
+      onError: () => undefined,
+      handler: async (batch: StoredEvent[]) => {
+        for (const e of batch) {
+          if (e.event.type === 'Opened' && failuresLeft > 0) {
+            failuresLeft -= 1;
+            throw new Error('the chain is slow'); // passes on the third delivery
+          }
+        }
+        handled.push(...batch.map((e) => e.event.type));
+      },
+    });
+    await log.append('trade.job.order-1', ['Opened', 'Closed'].map((t) => testEvent('order-1', t)), { expectedLastSubjectSeq: 0 });
+    await eventually(() => handled.length === 2, 20_000);
+    expect(handled).toEqual(['Opened', 'Closed']);
+    expect(await parking.list({ reader: 'park-c2' })).toEqual([]);
+    expect(handle.health().state).toBe('running');
+    await handle.stop();
+  }, 30_000);
+
+  it('says it is running again once its poison event is parked (not retrying for ever on a quiet log)', async () => {
+    const handle = await log.consume({
+      durable: 'park-c3',
+      filterSubjects: ['trade.job.quiet-1'],
+      parking,
+      maxDeliver: 2,
+      onError: () => undefined,
+      handler: async () => {
+        throw new Error('never passes');
+      },
+    });
+    await log.append('trade.job.quiet-1', [testEvent('quiet-1', 'Bad')], { expectedLastSubjectSeq: 0 });
+    await eventually(async () => (await parking.list({ reader: 'park-c3' })).length === 1, 20_000);
+    await eventually(() => handle.health().state === 'running', 5_000);
+    await handle.stop();
+  }, 30_000);
+
+  it("loses nothing while the parking lot's database is away: the message comes back until it can be handled or parked", async () => {
+    let down = true;
+    const flakyDs = new Proxy(ds, {
+      get(target, key, receiver) {
+        if (key === 'query' && down) return async () => Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }));
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const flakyLot = new ParkingLot(flakyDs as DataSource, 'parking');
+    const handled: string[] = [];
+    const handle = await log.consume({
+      durable: 'park-c4',
+      filterSubjects: ['trade.job.down-1'],
+      parking: flakyLot,
+      maxDeliver: 2,
+      onError: () => undefined,
+      handler: async (batch: StoredEvent[]) => void handled.push(...batch.map((e) => e.event.type)),
+    });
+    const [ack] = await log.append('trade.job.down-1', [testEvent('down-1', 'Kept')], { expectedLastSubjectSeq: 0 });
+    // delivered more than maxDeliver times while the database is away: never handled, never dropped
+    await eventually(async () => {
+      const info = await (await log.jsm()).consumers.info(log.streamName, 'park-c4');
+      return info.num_redelivered >= 1 && info.delivered.consumer_seq >= 3;
+    }, 20_000);
+    expect(handled).toEqual([]);
+    expect(handle.health().state).toBe('retrying');
+    down = false;
+    await eventually(() => handled.length === 1, 20_000);
+    expect(handled).toEqual(['Kept']);
+    expect(handle.health()).toMatchObject({ state: 'running', position: ack.seq });
+    await handle.stop();
+  }, 40_000);
 });

@@ -12,7 +12,7 @@ import {
 import { contractDecider } from '@starminer/domain';
 import { LIMITS, truncateText, type TradeEvent, type TradeEventOf } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
-import { PoisonEventError, type StoredEvent } from '@starminer/trade-log';
+import { DependencyUnavailableError, PoisonEventError, type StoredEvent } from '@starminer/trade-log';
 import { CustodySlots } from '../accounts/custody-slots';
 import { DeployerChain } from '../chain/deployer-chain';
 import { termsHashOf } from './terms';
@@ -127,6 +127,8 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
         await this.recordOpenFailed(c, err);
         return;
       }
+      // the chain is away: the match is fine, so it waits for the chain (never parked)
+      if (err instanceof ChainActionError && err.code === 'ChainUnavailable') throw new DependencyUnavailableError(`opening ${c.params.jobId}: ${err.message}`, { cause: err });
       throw err;
     }
     await this.recordOpened(c, opened.contractAddress, opened.txHash, opened.blockNumber);
