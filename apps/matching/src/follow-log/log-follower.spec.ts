@@ -62,7 +62,7 @@ describe('the engine follows the log, and no single event stops it', () => {
     const badSeq = await publishRaw(under.infra.log, 'trade.job.job-bad', 'not json {');
     await appendDrafts(under.infra.log, 'job', 'job-f2', [{ type: 'JobSubmitted', data: job('job-f2') }]);
     await eventually(async () => (await jobEvents('job-f2')).some((e) => e.type === 'JobMatched'), 20_000);
-    const listed = await under.service.bus.send(COMMANDS.matching.listParked, { afterSeq: badSeq - 1 });
+    const listed = await under.service.bus.send(COMMANDS.matching.listParked, { after: { seq: badSeq - 1, reader: '' } });
     expect(listed.parked[0]).toMatchObject({ seq: badSeq, key: 'job-bad', type: null });
     expect((await getJson(`${under.service.url}/health/live`)).status).toBe(200);
   }, 60_000);

@@ -56,10 +56,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     this.messages = await consumer.consume({ max_messages: FOLLOW_BATCH_MAX, expires: FOLLOW_EXPIRES_MS });
     this.loop = this.follow(this.messages);
     this.loop.catch((err: Error) => {
-      if (this.stopping) return;
-      this.broken = true;
-      this.lastError = err.message;
-      this.logger.error(`following the log failed: ${err.stack ?? err.message}`);
+      if (!this.stopping) this.fail(err, 'following the log');
     });
     this.rt.register(this);
     this.snapshots.start();
@@ -88,7 +85,8 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
       } else if (!timer) {
         timer = setTimeout(() => {
           timer = undefined;
-          void flush(false);
+          // a failure here also fails the loop's next flush, which ends it
+          flush(false).catch(() => undefined);
         }, FOLLOW_LINGER_MS);
       }
     }
@@ -99,32 +97,49 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
   private async handle(batch: JsMsg[], caughtUp: boolean): Promise<void> {
     await this.state.serial(async () => {
       for (const m of batch) {
+        if (this.broken) return;
+        await this.fold(m);
+        // only now is it in the engine or parked: a snapshot may say it is behind us
         this.state.lastSeq = m.seq;
         this.state.eventsSinceSnapshot += 1;
-        const key = parkingKeyOf(m.subject);
-        const behind = this.blocked.get(key);
-        if (behind !== undefined) {
-          await this.park(m, `waits behind parked event #${behind} of the same aggregate`, behind);
-          continue;
-        }
-        let event: TradeEvent;
-        try {
-          event = this.rt.tradeLog.decode(m.data) as TradeEvent;
-        } catch (cause) {
-          await this.park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null);
-          continue;
-        }
-        try {
-          this.state.apply(event);
-        } catch (err) {
-          // the engine refused it: it never will take it as it is (the engine changed nothing)
-          await this.park(m, `the engine refused ${event.type}: ${(err as Error).message}`, null);
-        }
       }
     });
-    if (caughtUp && !this.state.caughtUp) this.markCaughtUp();
+    if (caughtUp && !this.state.caughtUp && !this.broken) this.markCaughtUp();
     if (this.state.caughtUp) await this.rounds.schedule(this.state.lastEventMs);
-    await this.snapshots.maybeTake();
+    await this.snapshots.maybeTake().catch((err: Error) => this.logger.warn(`snapshot failed: ${err.message}`));
+  }
+
+  /** One message into the engine, or into the parking lot with its reason (a failure to park throws). */
+  private async fold(m: JsMsg): Promise<void> {
+    const key = parkingKeyOf(m.subject);
+    const behind = this.blocked.get(key);
+    if (behind !== undefined) return this.park(m, `waits behind parked event #${behind} of the same aggregate`, behind);
+    let event: TradeEvent;
+    try {
+      event = this.rt.tradeLog.decode(m.data) as TradeEvent;
+    } catch (cause) {
+      return this.park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null);
+    }
+    try {
+      this.state.apply(event);
+    } catch (err) {
+      // the engine refused it: it never will take it as it is (the engine changed nothing)
+      await this.park(m, `the engine refused ${event.type}: ${(err as Error).message}`, null);
+    }
+  }
+
+  /**
+   * The follower cannot go on (the database is away while it parks, or it lost track): it stops
+   * deciding on a state it cannot trust and says so; liveness then fails and the supervisor starts
+   * it again, from the last snapshot and the log after it.
+   */
+  private fail(err: Error, what: string): void {
+    this.broken = true;
+    this.lastError = `${what}: ${err.message}`;
+    this.state.caughtUp = false;
+    this.rounds.stop();
+    this.snapshots.stop();
+    this.logger.error(`${what} failed; matching stops deciding until it is restarted: ${err.stack ?? err.message}`);
   }
 
   private async park(m: JsMsg, error: string, blockedBy: number | null): Promise<void> {
@@ -162,21 +177,31 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     return this.state.serial(async () => {
       const jsm = await this.rt.tradeLog.jsm();
       let applied = 0;
-      const stillParked = await this.rt.db.transaction(async (em) => {
-        for (const p of await parking.takeKey(em, FOLLOWER, key)) {
-          const m = await jsm.streams.getMessage(this.rt.tradeLog.streamName, { seq: p.seq });
-          try {
-            if (!m) throw new Error(`#${p.seq} is not in the stream any more`);
-            this.state.apply(this.rt.tradeLog.decode(m.data) as TradeEvent);
-          } catch (err) {
-            await parking.recordFailure(em, FOLLOWER, p.seq, (err as Error).message);
-            break;
+      let stillParked: ParkedEvent[];
+      try {
+        stillParked = await this.rt.db.transaction(async (em) => {
+          for (const p of await parking.takeKey(em, FOLLOWER, key)) {
+            const m = await jsm.streams.getMessage(this.rt.tradeLog.streamName, { seq: p.seq });
+            try {
+              if (!m) throw new Error(`#${p.seq} is not in the stream any more`);
+              this.state.apply(this.rt.tradeLog.decode(m.data) as TradeEvent);
+            } catch (err) {
+              await parking.recordFailure(em, FOLLOWER, p.seq, (err as Error).message);
+              break;
+            }
+            await parking.remove(em, FOLLOWER, p.seq);
+            applied += 1;
           }
-          await parking.remove(em, FOLLOWER, p.seq);
-          applied += 1;
-        }
-        return parking.takeKey(em, FOLLOWER, key);
-      });
+          // what was re-applied is in the snapshot that commits with its removal from the lot:
+          // a restart neither loses it nor applies it twice
+          if (applied > 0) await this.snapshots.saveIn(em);
+          return parking.takeKey(em, FOLLOWER, key);
+        });
+      } catch (err) {
+        // the engine took events whose removal from the lot did not commit: restart from the snapshot
+        if (applied > 0) this.fail(err as Error, 're-applying parked events');
+        throw err;
+      }
       if (stillParked.length === 0) this.blocked.delete(key);
       else this.blocked.set(key, stillParked[0].seq);
       return { applied, stillParked };

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { toJson } from '@starminer/events';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { EngineState, type ServiceSnapshot } from '../engine/engine-state';
@@ -54,12 +55,20 @@ export class Snapshots {
   take(): Promise<void> {
     return this.state.serial(async () => {
       if (this.state.eventsSinceSnapshot === 0 || !this.state.caughtUp) return;
-      const seq = this.state.lastSeq;
-      await this.rt.db
-        .getRepository(EngineSnapshotRow)
-        .upsert({ engineVersion: this.state.engineConfig.engineVersion, lastSeq: String(seq), body: JSON.parse(toJson(this.state.snapshot())), takenAt: new Date() }, ['engineVersion']);
-      this.state.eventsSinceSnapshot = 0;
-      this.logger.log(`snapshot at seq ${seq}`);
+      await this.saveIn(this.rt.db.manager);
     });
+  }
+
+  /**
+   * Writes the snapshot with `em` (inside the caller's serial work and, where given, its
+   * transaction: re-applied parked events and their snapshot commit together).
+   */
+  async saveIn(em: EntityManager): Promise<void> {
+    const seq = this.state.lastSeq;
+    await em
+      .getRepository(EngineSnapshotRow)
+      .upsert({ engineVersion: this.state.engineConfig.engineVersion, lastSeq: String(seq), body: JSON.parse(toJson(this.state.snapshot())), takenAt: new Date() }, ['engineVersion']);
+    this.state.eventsSinceSnapshot = 0;
+    this.logger.log(`snapshot at seq ${seq}`);
   }
 }
