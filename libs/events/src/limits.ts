@@ -77,8 +77,11 @@ export const LIMITS = {
   pageSizeDefault: 50,
   /** An opaque cursor as this API hands it out. */
   cursorLengthMax: 300,
-  /** A command's payload on NATS (the server's max_payload is 1 MiB). */
-  commandPayloadBytesMax: 256 * 1024,
+  /**
+   * A command's payload on NATS: room for the largest request body and what the gateway adds to
+   * it (ids, defaults, the transport's wrapper), under the server's max_payload of 1 MiB.
+   */
+  commandPayloadBytesMax: 512 * 1024,
   /** Parked events one list answer carries. */
   parkedPageSizeMax: 100,
 } as const;

@@ -49,11 +49,12 @@ class CommandRequestDeserializer extends NatsRequestJSONDeserializer {
     const replyTo = options?.replyTo;
     let packet: { id?: string; pattern: unknown; data: unknown };
     try {
-      if (value.length > LIMITS.commandPayloadBytesMax) throw new Error(`over ${LIMITS.commandPayloadBytesMax} bytes`);
       packet = super.deserialize(value, options) as typeof packet;
     } catch (err) {
       packet = { pattern: options?.channel, data: { [UNREADABLE]: (err as Error).message } };
     }
+    // refused, but with the caller's packet id kept: a Nest client only takes a reply with its id
+    if (value.length > LIMITS.commandPayloadBytesMax) packet = { ...packet, data: { [UNREADABLE]: `over ${LIMITS.commandPayloadBytesMax} bytes` } };
     if (packet.id === undefined && typeof replyTo === 'string') packet = { ...packet, id: 'external' };
     return packet as ReturnType<NatsRequestJSONDeserializer['deserialize']>;
   }
@@ -125,6 +126,9 @@ export class CommandBus {
       throw new DomainError('COMMAND_INVALID', `${def.subject}: ${describeViolations(violations)}`, { violations });
     }
     const wire = encoded.data as unknown;
+    if (Buffer.byteLength(JSON.stringify(wire)) > LIMITS.commandPayloadBytesMax) {
+      throw new DomainError('PAYLOAD_TOO_LARGE', `${def.subject}: a command is at most ${LIMITS.commandPayloadBytesMax} bytes`, { limit: LIMITS.commandPayloadBytesMax });
+    }
     let reply: unknown;
     try {
       reply = await firstValueFrom(this.client.send(def.subject, wire).pipe(timeout(opts.timeoutMs ?? COMMAND_TIMEOUT_MS)));

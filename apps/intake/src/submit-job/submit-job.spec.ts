@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { agpuBalance, mintAgpu } from '@starminer/chain';
 import { DomainError } from '@starminer/domain';
-import { COMMANDS, EXAMPLE_EVENT_DATA, toJson, type PayloadOf } from '@starminer/events';
+import { COMMANDS, EXAMPLE_EVENT_DATA, LIMITS, toJson, type PayloadOf } from '@starminer/events';
 import { appendDrafts, countEvents, eventually, getJson, publishRaw, rawEvent, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
 
@@ -100,6 +100,18 @@ describe('cmd.intake.submitJob', () => {
     expect(await countEvents(infra.log, 'trade.>')).toBe(before);
   });
 
+  it('given a command packet over the payload limit, then COMMAND_INVALID answered to the same packet id (a caller is not left to time out)', async () => {
+    const nc = await connect({ servers: infra.nats.url });
+    try {
+      const packet = { pattern: COMMANDS.intake.submitJob.subject, id: 'packet-1', data: { orgId: ORG, requestId: 'r', pad: 'x'.repeat(LIMITS.commandPayloadBytesMax) } };
+      const reply = JSON.parse((await nc.request(COMMANDS.intake.submitJob.subject, JSON.stringify(packet), { timeout: 5_000 })).string());
+      expect(reply).toMatchObject({ id: 'packet-1', err: { code: 'COMMAND_INVALID', kind: 'invalid' } });
+      expect(reply.err.message).toMatch(/over \d+ bytes/);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('given a body that is not JSON on the command subject, then a typed COMMAND_INVALID reply, and the service goes on', async () => {
     const nc = await connect({ servers: infra.nats.url });
     try {
@@ -123,8 +135,9 @@ describe('an event intake cannot apply, written straight onto the log', () => {
     expect(ready.body.error.readers.jobs).toMatchObject({ parked: 1, critical: true, problems: ['1 parked'] });
     // liveness stays up: the process serves, and a restart would not help
     expect((await getJson(`${intake.url}/health/live`)).status).toBe(200);
-    // other orgs are served
+    // other orgs are served; the org whose job is parked is not, until an operator acts (its funds would look larger)
     await expect(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
+    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), requestId: 'under-review' }))).toMatchObject({ code: 'FUNDS_UNDER_REVIEW', kind: 'unavailable' });
     // the operator's view
     const listed = await intake.bus.send(COMMANDS.intake.listParked, {});
     expect(listed.parked).toEqual([expect.objectContaining({ reader: 'jobs', seq, type: 'JobSubmitted', key: 'job-broken', blockedBy: null })]);
