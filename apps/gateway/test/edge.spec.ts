@@ -177,8 +177,14 @@ describe('an invalid event written straight onto the stream', () => {
 
     // intake's funds view is critical: red until an operator acts; the others stay ready
     expect((await getJson(`${market.serviceUrls.intake}/health/ready`)).status).toBe(503);
-    for (const service of ['gateway', 'matching', 'registry', 'settlement']) expect({ service, status: (await getJson(`${market.serviceUrls[service]}/health/ready`)).status }).toEqual({ service, status: 200 });
+    for (const service of ['gateway', 'matching', 'registry', 'deployer', 'settlement']) expect({ service, status: (await getJson(`${market.serviceUrls[service]}/health/ready`)).status }).toEqual({ service, status: 200 });
     for (const service of Object.keys(market.serviceUrls)) expect({ service, status: (await getJson(`${market.serviceUrls[service]}/health/live`)).status }).toEqual({ service, status: 200 });
+
+    // a retry cannot help while the event is still wrong: it stays parked, with its error, and intake stays red
+    const retry = await sendRaw(market.gatewayUrl, json('POST', '/v1/ops/parked/retry', { service: 'intake', reader: 'jobs', key: 'job-poison' }, operator));
+    expect(retry.status).toBe(200);
+    expect(retry.json).toMatchObject({ applied: 0, stillParked: [expect.objectContaining({ seq, attempts: 2 })] });
+    expect((await getJson(`${market.serviceUrls.intake}/health/ready`)).status).toBe(503);
 
     // and the market keeps serving other jobs, end to end
     const requester = new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey });

@@ -37,8 +37,12 @@ const seqSchema = z.number().int().positive();
 function parkingCommands(service: string) {
   return {
     listParked: command(service, 'listParked', {
-      payload: z.strictObject({ limit: z.number().int().min(1).max(LIMITS.parkedPageSizeMax).optional(), afterSeq: z.number().int().nonnegative().optional() }),
-      reply: z.strictObject({ service: z.string(), parked: z.array(parkedEventSchema), nextAfterSeq: z.number().int().nullable() }),
+      payload: z.strictObject({
+        limit: z.number().int().min(1).max(LIMITS.parkedPageSizeMax).optional(),
+        /** the `next` of the previous page */
+        after: z.strictObject({ seq: z.number().int().nonnegative(), reader: text(200) }).optional(),
+      }),
+      reply: z.strictObject({ service: z.string(), parked: z.array(parkedEventSchema), next: z.strictObject({ seq: z.number().int(), reader: z.string() }).nullable() }),
       errors: [],
     }),
     retryParked: command(service, 'retryParked', {
@@ -77,7 +81,7 @@ export const COMMANDS = {
       payload: z.strictObject({ orgId: idSchema, spec: jobSpecSchema, requestId: requestIdSchema }),
       reply: z.strictObject({ jobId: idSchema, seq: seqSchema }),
       errors: [
-        'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
+        'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'FUNDS_UNDER_REVIEW', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
         'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
       ],
     }),

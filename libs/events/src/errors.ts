@@ -21,6 +21,7 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
 export const ERRORS = {
   // a request or command that does not fit its schema, or breaks a rule of the market
   VALIDATION_FAILED: { kind: 'invalid', why: 'the request does not fit its schema; details.violations names each field and limit' },
+  BAD_REQUEST: { kind: 'invalid', why: 'the request is malformed (its path, its method, its headers)' },
   MALFORMED_JSON: { kind: 'invalid', why: 'the body is not JSON' },
   JSON_TOO_DEEP: { kind: 'invalid', why: 'the body nests deeper than the limit' },
   BAD_ID: { kind: 'invalid', why: 'an id in the path is not 1-128 of A-Z a-z 0-9 _ -' },
@@ -55,6 +56,7 @@ export const ERRORS = {
   BAD_RESULT_SIGNATURE: { kind: 'forbidden', why: 'the result is not signed by the assigned node key' },
   NOT_ASSIGNED_NODE: { kind: 'forbidden', why: 'the job is assigned to another node' },
   NOT_NODE_KEY: { kind: 'forbidden', why: 'signed by another key than the node key' },
+  FORBIDDEN: { kind: 'forbidden', why: 'the caller may not do this' },
   // what does not exist
   NOT_FOUND: { kind: 'not-found', why: 'no such route' },
   JOB_NOT_FOUND: { kind: 'not-found', why: 'no such job in your org' },
@@ -84,6 +86,7 @@ export const ERRORS = {
   // ours
   COMMAND_UNAVAILABLE: { kind: 'unavailable', why: 'the service that answers this command did not answer in time' },
   AGGREGATE_UNREADABLE: { kind: 'unavailable', why: 'an event of this aggregate cannot be read; an operator has been told' },
+  FUNDS_UNDER_REVIEW: { kind: 'unavailable', why: "an event of the org's jobs is parked, so its spendable funds cannot be checked until an operator re-applies it" },
   INTERNAL: { kind: 'internal', why: 'our bug; it is logged' },
 } as const satisfies Record<string, { kind: ErrorKind; why: string }>;
 

@@ -37,7 +37,10 @@ function fromHttpException(err: HttpException): DescribedError {
     415: ['unsupported-media', 'UNSUPPORTED_MEDIA_TYPE'],
   };
   const known = byStatus[status];
-  if (known && status < 500) return { kind: known[0], body: { code: known[1], message: err.message }, ours: false };
+  if (known) return { kind: known[0], body: { code: known[1], message: err.message }, ours: false };
+  if (status === 403) return { kind: 'forbidden', body: { code: 'FORBIDDEN', message: err.message }, ours: false };
+  // any other client error Nest raises (a method it does not allow, a header it cannot read): a 400
+  if (status >= 400 && status < 500) return { kind: 'invalid', body: { code: 'BAD_REQUEST', message: err.message }, ours: false };
   return { kind: 'internal', body: { code: 'INTERNAL', message: 'internal error' }, ours: true };
 }
 

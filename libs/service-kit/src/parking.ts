@@ -1,7 +1,7 @@
 import { Controller, type Type } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DomainError } from '@starminer/domain';
-import { COMMANDS, type ParkedEventView, type PayloadOf, type ReplyOf, type ServiceWithCommands } from '@starminer/events';
+import { COMMANDS, LIMITS, type ParkedEventView, type PayloadOf, type ReplyOf, type ServiceWithCommands } from '@starminer/events';
 import type { ParkedEvent } from '@starminer/trade-log';
 import { CommandHandler } from './commands';
 import { ServiceRuntime } from './runtime';
@@ -35,9 +35,10 @@ export function parkingHandlers(service: ServiceWithCommands): Type<unknown> {
 
     @CommandHandler(list)
     async listParked(@Payload() p: PayloadOf<typeof list>): Promise<ReplyOf<typeof list>> {
-      const limit = p.limit ?? 100;
-      const parked = await this.rt.parking.list({ afterSeq: p.afterSeq, limit });
-      return { service, parked: parked.map(view), nextAfterSeq: parked.length === limit ? parked[parked.length - 1].seq : null };
+      const limit = p.limit ?? LIMITS.parkedPageSizeMax;
+      const parked = await this.rt.parking.list({ afterSeq: p.after?.seq, afterReader: p.after?.reader, limit });
+      const last = parked[parked.length - 1];
+      return { service, parked: parked.map(view), next: parked.length === limit && last ? { seq: last.seq, reader: last.reader } : null };
     }
 
     @CommandHandler(retry)

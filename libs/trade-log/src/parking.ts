@@ -133,12 +133,15 @@ export class ParkingLot {
     ]);
   }
 
-  /** Parked events in log order after `afterSeq`, at most `limit` (every reader when `reader` is omitted). */
-  async list(opts: { reader?: string; afterSeq?: number; limit?: number } = {}): Promise<ParkedEvent[]> {
+  /**
+   * Parked events in log order (then by reader: two readers may park one event) after
+   * (`afterSeq`, `afterReader`), at most `limit`; every reader when `reader` is omitted.
+   */
+  async list(opts: { reader?: string; afterSeq?: number; afterReader?: string; limit?: number } = {}): Promise<ParkedEvent[]> {
     const limit = Math.min(Math.max(1, opts.limit ?? PARKED_LIST_MAX), PARKED_LIST_MAX);
     const rows = (await this.dataSource.query(
-      `SELECT * FROM ${this.table} WHERE ($1::text IS NULL OR reader = $1) AND seq > $2 ORDER BY seq, reader LIMIT $3`,
-      [opts.reader ?? null, opts.afterSeq ?? 0, limit],
+      `SELECT * FROM ${this.table} WHERE ($1::text IS NULL OR reader = $1) AND (seq, reader) > ($2::bigint, $3::text) ORDER BY seq, reader LIMIT $4`,
+      [opts.reader ?? null, opts.afterSeq ?? 0, opts.afterReader ?? '', limit],
     )) as Row[];
     return rows.map(toParked);
   }

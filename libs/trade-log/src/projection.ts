@@ -212,6 +212,7 @@ export class ProjectionRunner implements Reader {
   waitUntil(seq: number, timeoutMs = WAIT_UNTIL_TIMEOUT_MS_DEFAULT): Promise<void> {
     if (this.checkpointSeq >= seq) return Promise.resolve();
     if (this.status === 'failed') return Promise.reject(this.failureError ?? new ProjectionStoppedError(this.opts.name, 'failed'));
+    if (this.status !== 'running') return Promise.reject(new ProjectionStoppedError(this.opts.name, `not running (${this.status})`));
     if (this.waiters.length >= MAX_WAITERS) return Promise.reject(new TradeLogArgumentError(`more than ${MAX_WAITERS} waiters on ${this.opts.name}`));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -32,7 +32,7 @@ export class OpsController {
       services.map(async (service) => {
         try {
           const r = await this.bus.send(COMMANDS[service].listParked, { limit: LIMITS.parkedPageSizeMax }, { timeoutMs: OPS_COMMAND_TIMEOUT_MS });
-          return { service, parked: r.parked, more: r.nextAfterSeq !== null };
+          return { service, parked: r.parked, more: r.next !== null };
         } catch (err) {
           return { service, error: describeError(err).body };
         }

@@ -32,6 +32,30 @@ export class JobHoldsProjection implements OnApplicationBootstrap {
     return this.runner.waitUntil(seq);
   }
 
+  /**
+   * Orgs whose holds may be missing a job: a parked JobSubmitted (or an event whose type cannot be
+   * read) of this projection. Other parked events only keep a hold longer than it should be, which
+   * refuses more, never less. `all` when a parked event does not say its org.
+   */
+  async orgsUnderReview(): Promise<{ all: boolean; orgs: ReadonlySet<string> }> {
+    const parked = (await this.rt.parking.list({ reader: 'jobs' })).filter((p) => p.type === null || p.type === 'JobSubmitted');
+    if (parked.length === 0) return { all: false, orgs: new Set() };
+    const jsm = await this.rt.tradeLog.jsm();
+    const orgs = new Set<string>();
+    for (const p of parked) {
+      const m = await jsm.streams.getMessage(this.rt.tradeLog.streamName, { seq: p.seq }).catch(() => undefined);
+      let orgId: unknown;
+      try {
+        orgId = m ? (JSON.parse(Buffer.from(m.data).toString('utf8')) as { data?: { orgId?: unknown } }).data?.orgId : undefined;
+      } catch {
+        orgId = undefined;
+      }
+      if (typeof orgId !== 'string') return { all: true, orgs };
+      orgs.add(orgId);
+    }
+    return { all: false, orgs };
+  }
+
   /** The budget an org's queued and matched jobs hold. */
   async heldWei(orgId: string): Promise<bigint> {
     const row = await this.rt.db

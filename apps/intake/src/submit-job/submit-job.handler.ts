@@ -50,6 +50,11 @@ export class SubmitJobHandler {
   }
 
   private async availableWei(orgId: string, address: string): Promise<bigint> {
+    // a job of this org that the holds could not take in would make its funds look larger than they are
+    const review = await this.holds.orgsUnderReview();
+    if (review.all || review.orgs.has(orgId)) {
+      throw new DomainError('FUNDS_UNDER_REVIEW', "an event of this org's jobs is parked; its funds cannot be checked until an operator re-applies it");
+    }
     const balanceWei = await agpuBalance(this.publicClient, { token: this.config.MARKET_ADDRESSES.token, account: address as `0x${string}` });
     const heldWei = await this.holds.heldWei(orgId);
     return balanceWei > heldWei ? balanceWei - heldWei : 0n;
