@@ -139,10 +139,14 @@ export class ParkingLot {
    */
   async list(opts: { reader?: string; afterSeq?: number; afterReader?: string; limit?: number } = {}): Promise<ParkedEvent[]> {
     const limit = Math.min(Math.max(1, opts.limit ?? PARKED_LIST_MAX), PARKED_LIST_MAX);
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM ${this.table} WHERE ($1::text IS NULL OR reader = $1) AND (seq, reader) > ($2::bigint, $3::text) ORDER BY seq, reader LIMIT $4`,
-      [opts.reader ?? null, opts.afterSeq ?? 0, opts.afterReader ?? '', limit],
-    )) as Row[];
+    // after a page's last (seq, reader); after a seq alone: past every reader of that seq
+    const after = opts.afterReader === undefined ? 'seq > $2::bigint AND $3::text IS NULL' : '(seq, reader) > ($2::bigint, $3::text)';
+    const rows = (await this.dataSource.query(`SELECT * FROM ${this.table} WHERE ($1::text IS NULL OR reader = $1) AND ${after} ORDER BY seq, reader LIMIT $4`, [
+      opts.reader ?? null,
+      opts.afterSeq ?? 0,
+      opts.afterReader ?? null,
+      limit,
+    ])) as Row[];
     return rows.map(toParked);
   }
 

@@ -80,6 +80,12 @@ describe('a durable consumer with a parking lot', () => {
     expect(first.map((p) => p.seq)).toEqual([901, 902]);
     expect(first[0].error).toBe('e'); // parking the same seq twice keeps the first record
     expect((await parking.list({ reader: 'r-list', afterSeq: 902 })).map((p) => p.seq)).toEqual([903]);
+    // one event parked by two readers is paged whole: a page ends on (seq, reader)
+    for (const reader of ['r-page-a', 'r-page-b']) await parking.park(em, { reader, seq: 990_001, subject: 'trade.contract.x', type: 'T', key: 'x', error: 'e', blockedBy: null, attempts: 1 });
+    const page1 = await parking.list({ afterSeq: 990_000, limit: 1 });
+    expect(page1.map((p) => [p.seq, p.reader])).toEqual([[990_001, 'r-page-a']]);
+    const page2 = await parking.list({ afterSeq: 990_001, afterReader: 'r-page-a', limit: 1 });
+    expect(page2.map((p) => [p.seq, p.reader])).toEqual([[990_001, 'r-page-b']]);
   });
 
   it('hands back the later events of an aggregate while an earlier one is retried, so they are handled in order', async () => {
