@@ -64,6 +64,9 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
   const ledger = em.getRepository(LedgerEntry);
   const e = event as TradeEvent;
   const at = new Date(e.occurredAt);
+  /** One movement of escrow, keyed by the event that recorded it. */
+  const entry = (kind: LedgerEntry['kind'], d: { jobId: string; amountWei: bigint; txHash: string | null }, account: string) =>
+    ledger.upsert({ eventId: e.id, seq: String(seq), jobId: d.jobId, kind, account: account.toLowerCase(), amountWei: d.amountWei, txHash: d.txHash, occurredAt: at }, ['eventId']);
   switch (e.type) {
     case 'ContractOpened':
       await contracts.upsert(
@@ -79,19 +82,7 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
         },
         ['jobId'],
       );
-      await ledger.upsert(
-        {
-          eventId: e.id,
-          seq: String(seq),
-          jobId: e.data.jobId,
-          kind: 'escrow-locked',
-          account: e.data.requesterAddress.toLowerCase(),
-          amountWei: e.data.escrowWei,
-          txHash: e.data.txHash,
-          occurredAt: at,
-        },
-        ['eventId'],
-      );
+      await entry('escrow-locked', { ...e.data, amountWei: e.data.escrowWei }, e.data.requesterAddress);
       return;
     case 'JobStarted':
       await contracts.update({ jobId: e.data.jobId, status: 'open' }, { status: 'running' });
@@ -101,35 +92,11 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
       return;
     case 'ContractReleased':
       await contracts.update({ jobId: e.data.jobId }, { status: 'released' });
-      await ledger.upsert(
-        {
-          eventId: e.id,
-          seq: String(seq),
-          jobId: e.data.jobId,
-          kind: 'released',
-          account: e.data.nodeAddress.toLowerCase(),
-          amountWei: e.data.amountWei,
-          txHash: e.data.txHash,
-          occurredAt: at,
-        },
-        ['eventId'],
-      );
+      await entry('released', e.data, e.data.nodeAddress);
       return;
     case 'ContractRefunded':
       await contracts.update({ jobId: e.data.jobId }, { status: 'refunded' });
-      await ledger.upsert(
-        {
-          eventId: e.id,
-          seq: String(seq),
-          jobId: e.data.jobId,
-          kind: 'refunded',
-          account: e.data.requesterAddress.toLowerCase(),
-          amountWei: e.data.amountWei,
-          txHash: e.data.txHash,
-          occurredAt: at,
-        },
-        ['eventId'],
-      );
+      await entry('refunded', e.data, e.data.requesterAddress);
       return;
     default:
       return;
