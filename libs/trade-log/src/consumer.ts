@@ -147,23 +147,13 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   /** Parks a message for the operator (when there is a parking lot), then terms it; or only terms it. */
   const poison = async (m: JsMsg, err: unknown, why: string, blockedBy: number | null = null): Promise<void> => {
     const reason = `${why}: ${err instanceof Error ? err.message : String(err)}`;
-    if (opts.parking) {
-      const record: ParkRecord = {
-        reader: opts.durable,
-        seq: m.seq,
-        subject: m.subject,
-        type: typeOfBody(m.data),
-        key: parkingKeyOf(m.subject),
-        error: reason,
-        blockedBy,
-        attempts: m.info.deliveryCount,
-      };
-      await opts.parking.park(opts.parking.dataSource.manager, record);
-      opts.onParked?.(record);
-    }
+    const record: ParkRecord = { reader: opts.durable, seq: m.seq, subject: m.subject, type: typeOfBody(m.data), key: parkingKeyOf(m.subject), error: reason, blockedBy, attempts: m.info.deliveryCount };
+    if (opts.parking) await opts.parking.park(opts.parking.dataSource.manager, record);
     term(m, reason);
     done1(m);
-    onError(err, { seq: m.seq, subject: m.subject });
+    // one report of it: as a parked event where that is told, else as an error
+    if (opts.parking && opts.onParked) opts.onParked(record);
+    else onError(err, { seq: m.seq, subject: m.subject });
   };
 
   /**
