@@ -18,9 +18,6 @@ export class DomainError extends Error {
   }
 }
 
-/** The kinds a decider refuses with (the rest belong to transports and to our own failures). */
-export type RefusalKind = Exclude<ErrorKind, 'internal'>;
-
 /** An amount off the wire (base units, decimal string) as a bigint; BAD_AMOUNT naming the field otherwise. */
 export function parseWei(field: string, value: string): bigint {
   if (typeof value !== 'string' || !WEI_DECIMAL.test(value))

@@ -23,8 +23,6 @@ export interface CommandDef<P extends z.ZodType = z.ZodType, R extends z.ZodType
 
 /** What a handler receives: the payload as parsed (amounts as bigint). */
 export type PayloadOf<C extends CommandDef> = z.output<C['payload']>;
-/** What a caller passes: the payload before parsing (amounts may be bigint or decimal string). */
-export type PayloadIn<C extends CommandDef> = z.input<C['payload']> | z.output<C['payload']>;
 export type ReplyOf<C extends CommandDef> = z.output<C['reply']>;
 
 function command<P extends z.ZodType, R extends z.ZodType>(service: string, verb: string, def: { payload: P; reply: R; errors: readonly ErrorCode[] }): CommandDef<P, R> {

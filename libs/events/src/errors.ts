@@ -91,8 +91,6 @@ export const ERRORS = {
 } as const satisfies Record<string, { kind: ErrorKind; why: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
-export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
-export type KindOf<C extends ErrorCode> = (typeof ERRORS)[C]['kind'];
 
 export const kindOf = (code: ErrorCode): ErrorKind => ERRORS[code].kind;
 export const isErrorCode = (code: string): code is ErrorCode => Object.prototype.hasOwnProperty.call(ERRORS, code);

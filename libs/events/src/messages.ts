@@ -25,7 +25,6 @@ export const jobSpecSchema = z.strictObject({
   green: z.boolean(),
   workload: workloadSchema,
 });
-export type JobSpecWire = z.input<typeof jobSpecSchema>;
 
 /** What a node registers: NodeRegistered less what the platform sets (its key, from the signature, and its reputation). */
 export const nodeRegistrationSchema = EVENT_SCHEMAS.NodeRegistered.omit({ nodeAddress: true, reputation: true });

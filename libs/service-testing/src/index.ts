@@ -5,6 +5,8 @@ import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
 import { createChainClients, DEV_MNEMONIC, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
 import { CommandBus, createServiceApp, listen, ServiceRuntime } from '@starminer/service-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+
+export { eventually } from '@starminer/testing';
 import { connectTradeLog, type TradeLog } from '@starminer/trade-log';
 import { makeEvent, subjectFor, type AggregateKind } from '@starminer/events';
 import type { Draft } from '@starminer/domain';
@@ -117,15 +119,6 @@ export async function startService(module: unknown, infra: TestInfra, env: Recor
   };
 }
 
-/** Polls `check` until it returns true, or fails after timeoutMs. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, stepMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
 
 /** GET `url` and its JSON, with the status. */
 export async function getJson(url: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- health and metrics answers of many shapes

@@ -11,3 +11,4 @@ export {
   type TestDatabase,
 } from './postgres';
 export { startAnvil, type AnvilHandle, type StartAnvilOptions } from './anvil';
+export { eventually } from './eventually';

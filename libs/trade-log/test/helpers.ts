@@ -1,5 +1,7 @@
 import type { EventEnvelope } from '@starminer/events';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+
+export { eventually } from '@starminer/testing';
 import { DataSource } from 'typeorm';
 import { uuidv7 } from 'uuidv7';
 import { connectTradeLog, jsonDecode, jsonEncode, type TradeLog } from '../src';
@@ -52,12 +54,3 @@ export function testEvent(aggregateId: string, type: string, data: Record<string
   };
 }
 
-/** Polls `check` until it returns true, or fails after timeoutMs. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, stepMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
