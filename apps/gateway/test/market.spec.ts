@@ -8,6 +8,7 @@ import { DEFAULT_ENGINE_CONFIG, priceWeiPerGpuHour } from '@starminer/matching';
 import { uuidv7 } from 'uuidv7';
 import { resultHashOf } from '@starminer/domain';
 import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
+import { nodeRegistration } from './fixtures';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 const AGPU = 10n ** 18n;
@@ -134,21 +135,9 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const staker = privateKeyToAccount(generatePrivateKey());
     const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: staker });
     const nodeId = `node-staked-${staker.address.slice(2, 10).toLowerCase()}`;
-    await provider.register({
-      nodeId,
-      providerId: 'staked',
-      gpuModel: 'A40',
-      gpuCount: 2,
-      vramGiB: 48,
-      region: 'eu-north',
-      latencyMs: 8,
-      tee: false,
-      energy: { carbonGPerKwh: 40, renewableShare: 0.9 },
-      benchmark: { kind: 'sha256-hash-chain', score: 900, measuredAt: new Date().toISOString() },
-      stakeWei: '0',
-      poolId: 'pool-gold',
-      runtimes: ['hash-chain'],
-    } as never);
+    await provider.register(
+      nodeRegistration(nodeId, { providerId: 'staked', gpuModel: 'A40', gpuCount: 2, vramGiB: 48, region: 'eu-north', latencyMs: 8, energy: { carbonGPerKwh: 40, renewableShare: 0.9 }, poolId: 'pool-gold' }) as never,
+    );
     const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
     await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: staker.address, amountWei: 500n * AGPU });
     await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-gold', staker, amountWei: 300n * AGPU });
@@ -238,21 +227,9 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const cheat = privateKeyToAccount(generatePrivateKey());
     const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: cheat });
     const nodeId = `node-cheat-${cheat.address.slice(2, 10).toLowerCase()}`;
-    await provider.register({
-      nodeId,
-      providerId: 'cheat',
-      gpuModel: 'H100',
-      gpuCount: 1,
-      vramGiB: 80,
-      region: 'ap-south',
-      latencyMs: 5,
-      tee: false,
-      energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-      benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() },
-      stakeWei: '0',
-      poolId: 'pool-cheat',
-      runtimes: ['hash-chain'],
-    } as never);
+    await provider.register(
+      nodeRegistration(nodeId, { providerId: 'cheat', gpuModel: 'H100', gpuCount: 1, vramGiB: 80, region: 'ap-south', latencyMs: 5, energy: { carbonGPerKwh: 100, renewableShare: 0.5 }, poolId: 'pool-cheat' }) as never,
+    );
     const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
     await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: cheat.address, amountWei: 10n * AGPU });
     await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-cheat', staker: cheat, amountWei: 10n * AGPU });
@@ -363,20 +340,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     it('a bad provider signature, and a replayed one', async () => {
       const node = privateKeyToAccount(generatePrivateKey());
       const path = '/v1/providers/nodes';
-      const body = JSON.stringify({
-        nodeId: 'node-bad',
-        providerId: 'p',
-        gpuModel: 'T4',
-        gpuCount: 1,
-        vramGiB: 16,
-        region: 'eu',
-        latencyMs: 10,
-        tee: false,
-        energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-        benchmark: { kind: 'x', score: 1, measuredAt: '2026-01-01' },
-        stakeWei: '0',
-        runtimes: ['hash-chain'],
-      });
+      const body = JSON.stringify(nodeRegistration('node-bad', { providerId: 'p', region: 'eu' }));
       const headers = await signNodeRequest(node, { method: 'POST', path, body, nonce: '1000' });
       const forged = await post(`${market.gatewayUrl}${path}`, body.replace('"T4"', '"H100"'), { ...headers });
       expect(forged.status).toBe(401);
