@@ -292,34 +292,23 @@ export class ServiceRuntime {
 
   private defineReaderMetrics(): void {
     const healths = (): ReaderHealth[] => this.readerList.map((r) => r.health());
-    const labels = (h: ReaderHealth) => ({ reader: h.reader, kind: h.kind });
-    new Gauge({
-      name: 'starminer_reader_lag_events',
-      help: 'Events of the reader filter still to read',
-      labelNames: ['reader', 'kind'],
-      registers: [this.metrics],
-      collect() {
-        for (const h of healths()) this.set(labels(h), h.lag);
-      },
-    });
-    new Gauge({
-      name: 'starminer_reader_position',
-      help: 'The last stream sequence the reader applied or handled',
-      labelNames: ['reader', 'kind'],
-      registers: [this.metrics],
-      collect() {
-        for (const h of healths()) this.set(labels(h), h.position);
-      },
-    });
-    new Gauge({
-      name: 'starminer_reader_up',
-      help: '1 when the reader is running and not retrying',
-      labelNames: ['reader', 'kind'],
-      registers: [this.metrics],
-      collect() {
-        for (const h of healths()) this.set(labels(h), h.state === 'running' ? 1 : 0);
-      },
-    });
+    // one gauge per figure of a reader's health, read at each scrape
+    const figures: [name: string, help: string, value: (h: ReaderHealth) => number][] = [
+      ['starminer_reader_lag_events', 'Events of the reader filter still to read', (h) => h.lag],
+      ['starminer_reader_position', 'The last stream sequence the reader applied or handled', (h) => h.position],
+      ['starminer_reader_up', '1 when the reader is running and not retrying', (h) => (h.state === 'running' ? 1 : 0)],
+    ];
+    for (const [name, help, value] of figures) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['reader', 'kind'],
+        registers: [this.metrics],
+        collect() {
+          for (const h of healths()) this.set({ reader: h.reader, kind: h.kind }, value(h));
+        },
+      });
+    }
     const parking = this.parking;
     const readers = () => this.readerList;
     new Gauge({
