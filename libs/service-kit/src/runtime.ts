@@ -2,12 +2,13 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DataSource, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
-import { belongsTo, subjectFor, type AggregateEnvelope, type AggregateEvent, type AggregateKind, type TradeEvent } from '@starminer/events';
-import type { Decider, Draft } from '@starminer/domain';
+import { belongsTo, EventSchemaError, subjectFor, type AggregateEnvelope, type AggregateEvent, type AggregateKind, type TradeEvent } from '@starminer/events';
+import { DomainError, type Decider, type Draft } from '@starminer/domain';
 import {
   connectTradeLog,
   EventDecodeError,
   ParkingLot,
+  PoisonEventError,
   ProjectionRunner,
   type ConsumeOptions,
   type ConsumerHandle,
@@ -226,11 +227,26 @@ export class ServiceRuntime {
     );
   }
 
-  /** A durable consumer that parks poison events, registered for health and the operator. */
+  /**
+   * A durable consumer that parks poison events, registered for health and the operator. What no
+   * retry can get past is poison, parked at once: a refusal of the market (DomainError), an event
+   * the catalogue refuses, an aggregate that cannot be read.
+   */
   async consume(opts: Omit<ConsumeOptions, 'parking' | 'onParked'>): Promise<ConsumerHandle> {
+    const handler = opts.handler;
     const handle = await this.tradeLog.consume({
       onError: (err, e) => this.logger.warn(`consumer ${opts.durable}${e ? ` ${e.subject}#${e.seq}` : ''}: ${(err as Error)?.message ?? String(err)}`),
       ...opts,
+      handler: async (batch) => {
+        try {
+          await handler(batch);
+        } catch (err) {
+          if (err instanceof DomainError || err instanceof EventSchemaError || err instanceof AggregateUnreadableError) {
+            throw new PoisonEventError(`${err instanceof DomainError ? `${err.code}: ` : ''}${err.message}`, { cause: err });
+          }
+          throw err;
+        }
+      },
       parking: this.parking,
       onParked: (p) => this.parked(p),
     });

@@ -1,8 +1,8 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { DomainError, nodeDecider, nodeKeyDecider, nodeKeyId } from '@starminer/domain';
-import { EventSchemaError, type TradeEvent } from '@starminer/events';
-import { AggregateUnreadableError, ServiceRuntime } from '@starminer/service-kit';
-import { PoisonEventError, type StoredEvent } from '@starminer/trade-log';
+import { nodeDecider, nodeKeyDecider, nodeKeyId } from '@starminer/domain';
+import type { TradeEvent } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import type { StoredEvent } from '@starminer/trade-log';
 import { NodesProjection } from '../nodes/nodes.projection';
 
 /** The durable consumer's name (it remembers, across restarts, which outcomes were handled). */
@@ -31,28 +31,20 @@ export class OutcomesConsumer implements OnApplicationBootstrap {
     });
   }
 
-  async handle({ event, seq }: StoredEvent): Promise<void> {
+  async handle({ event }: StoredEvent): Promise<void> {
     const e = event as TradeEvent;
     if (e.type !== 'ContractReleased' && e.type !== 'ContractRefunded') return;
     const jobId = e.data.jobId;
-    try {
-      const nodeAddress = e.type === 'ContractReleased' ? e.data.nodeAddress : await this.nodeAddressOfJob(jobId);
-      if (!nodeAddress) return;
-      const nodeId = await this.nodeOfKey(nodeAddress);
-      if (!nodeId) return;
-      await this.rt.execute('node', nodeId, nodeDecider, { type: 'RecordOutcome', jobId, outcome: e.type === 'ContractReleased' ? 'released' : 'refunded' }, {
-        correlationId: jobId,
-        causationId: e.id,
-        actor: 'service:registry',
-      });
-    } catch (err) {
-      // A refusal, an event the catalogue refuses or an aggregate that cannot be read will not pass
-      // on a retry: parked at once for an operator. Anything else (NATS, a conflict) is retried.
-      if (err instanceof DomainError || err instanceof EventSchemaError || err instanceof AggregateUnreadableError) {
-        throw new PoisonEventError(`outcome #${seq} of job ${jobId} cannot move a reputation: ${(err as Error).message}`, { cause: err });
-      }
-      throw err;
-    }
+    // a refusal or an unreadable aggregate is parked at once by the runtime's consumer; anything else is retried
+    const nodeAddress = e.type === 'ContractReleased' ? e.data.nodeAddress : await this.nodeAddressOfJob(jobId);
+    if (!nodeAddress) return;
+    const nodeId = await this.nodeOfKey(nodeAddress);
+    if (!nodeId) return;
+    await this.rt.execute('node', nodeId, nodeDecider, { type: 'RecordOutcome', jobId, outcome: e.type === 'ContractReleased' ? 'released' : 'refunded' }, {
+      correlationId: jobId,
+      causationId: e.id,
+      actor: 'service:registry',
+    });
   }
 
   /** The node key a job's contract was opened on: only a release names it. */

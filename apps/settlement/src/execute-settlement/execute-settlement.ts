@@ -8,7 +8,7 @@ import {
   releaseComputeContract,
   type SettleResult,
 } from '@starminer/chain';
-import { contractDecider, DomainError, type ContractCommand } from '@starminer/domain';
+import { contractDecider, type ContractCommand } from '@starminer/domain';
 import type { AggregateEnvelope, EventTypeOf, TradeEventOf } from '@starminer/events';
 import { KeyedMutex, ServiceRuntime, type Causation } from '@starminer/service-kit';
 import { PoisonEventError } from '@starminer/trade-log';
@@ -114,11 +114,7 @@ export class ExecuteSettlement {
    * refund after a recorded release, or the reverse): no retry fixes that, an operator must look.
    */
   private async record(jobId: string, command: Extract<ContractCommand, { type: 'RecordReleased' | 'RecordRefunded' }>, causation: Causation): Promise<void> {
-    try {
-      await this.rt.execute('contract', jobId, contractDecider, command, causation);
-    } catch (err) {
-      if (err instanceof DomainError) throw new PoisonEventError(`job ${jobId}: the chain settled it, but the log refuses ${command.type}: ${err.code} ${err.message}`, { cause: err });
-      throw err;
-    }
+    // a refusal here is parked at once by the runtime's consumer (a DomainError is poison)
+    await this.rt.execute('contract', jobId, contractDecider, command, causation);
   }
 }
