@@ -30,3 +30,4 @@ export * from './readVault';
 export * from './anchorTree';
 export * from './postAnchor';
 export * from './verifyAnchoredEvent';
+export { FINALITY_DEPTH_MAX, finalityDepthOf, setFinalityDepth, waitForSuccess } from './receipts';

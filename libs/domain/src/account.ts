@@ -49,6 +49,12 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
     case 'AccountFunded':
       if (state.status !== 'active') return state;
       return { ...state, fundedWei: state.fundedWei + event.data.amountWei, fundingTxHashes: new Set([...state.fundingTxHashes, event.data.txHash.toLowerCase()]) };
+    // reservations and mint requests: folded by their own deciders (issue 9 work in progress)
+    case 'MintRequested':
+    case 'MintRestored':
+    case 'FundsReserved':
+    case 'FundsReleased':
+      return state;
     default:
       return assertNever(event);
   }

@@ -143,6 +143,8 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded' } : state;
     case 'ResultSubmitted':
     case 'ResultRejected':
+    case 'ChainEffectRestored':
+    case 'ChainEffectLost':
       return state;
     default:
       return assertNever(event);

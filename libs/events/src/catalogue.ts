@@ -20,7 +20,16 @@ const account = {
     accountAddress: addressSchema,
     custodyIndex: z.number().int().nonnegative(),
   }),
-  AccountFunded: z.strictObject({ orgId: idSchema, accountAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema }),
+  /** `mintRef`: the faucet request's reference, which the token mints once (absent on events written before it). */
+  AccountFunded: z.strictObject({ orgId: idSchema, accountAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema, mintRef: bytes32Schema.optional() }),
+  /** A faucet mint decided before its transaction is sent: the deployer's reconciler finishes it after any crash. */
+  MintRequested: z.strictObject({ orgId: idSchema, accountAddress: addressSchema, amountWei: weiSchema, mintRef: bytes32Schema }),
+  /** A mint recorded earlier that the chain no longer holds (a chain restored from an older state), minted again. */
+  MintRestored: z.strictObject({ orgId: idSchema, mintRef: bytes32Schema, amountWei: weiSchema, previousTxHash: hexSchema, txHash: hexSchema }),
+  /** A job's budget reserved against the org's spendable balance, decided on the account's own stream (optimistic concurrency). */
+  FundsReserved: z.strictObject({ orgId: idSchema, jobId: idSchema, amountWei: weiSchema }),
+  /** A reservation ended: the escrow took the funds (contracted), or the job ended without a contract. */
+  FundsReleased: z.strictObject({ orgId: idSchema, jobId: idSchema, amountWei: weiSchema, reason: z.enum(['contracted', 'open-failed', 'cancelled', 'failed', 'abandoned']) }),
 };
 
 const node = {
@@ -147,6 +156,19 @@ const contract = {
   SettlementDecided: z.strictObject({ jobId: idSchema, outcome: z.enum(['release', 'refund']), reason: reasonSchema }),
   ContractReleased: z.strictObject({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
   ContractRefunded: z.strictObject({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
+  /**
+   * A chain effect recorded earlier (open, release, refund) that the chain no longer holds (a
+   * reorganisation, a chain restored from an older state), carried out again by its owner's reconciler.
+   */
+  ChainEffectRestored: z.strictObject({
+    jobId: idSchema,
+    action: z.enum(['open', 'release', 'refund']),
+    previousTxHash: hexSchema.nullable(),
+    txHash: hexSchema.nullable(),
+    blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable(),
+  }),
+  /** A chain effect the chain lost and its reconciler could not carry out again: an operator must look. */
+  ChainEffectLost: z.strictObject({ jobId: idSchema, action: z.enum(['open', 'release', 'refund']), previousTxHash: hexSchema.nullable(), code: codeSchema, reason: reasonSchema }),
 };
 
 const bps = z.number().int().min(0).max(10_000);

@@ -10,7 +10,11 @@ const AGPU = 10n ** 18n;
  */
 export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
   OrgRegistered: { orgId: 'org-1', name: 'Acme Research', accountAddress: A('11'), custodyIndex: 1 },
-  AccountFunded: { orgId: 'org-1', accountAddress: A('11'), amountWei: 1000n * AGPU, txHash: H('a1') },
+  AccountFunded: { orgId: 'org-1', accountAddress: A('11'), amountWei: 1000n * AGPU, txHash: H('a1'), mintRef: H('f1') },
+  MintRequested: { orgId: 'org-1', accountAddress: A('11'), amountWei: 1000n * AGPU, mintRef: H('f1') },
+  MintRestored: { orgId: 'org-1', mintRef: H('f1'), amountWei: 1000n * AGPU, previousTxHash: H('a1'), txHash: H('a2') },
+  FundsReserved: { orgId: 'org-1', jobId: 'job-1', amountWei: 50n * AGPU },
+  FundsReleased: { orgId: 'org-1', jobId: 'job-1', amountWei: 50n * AGPU, reason: 'contracted' },
   NodeRegistered: {
     nodeId: 'node-1',
     providerId: 'provider-1',
@@ -79,6 +83,8 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
   SettlementDecided: { jobId: 'job-1', outcome: 'release', reason: 'result and proof verified' },
   ContractReleased: { jobId: 'job-1', nodeAddress: A('22'), amountWei: AGPU / 30n, txHash: H('b8') },
   ContractRefunded: { jobId: 'job-1', requesterAddress: A('11'), amountWei: AGPU / 30n, txHash: null },
+  ChainEffectRestored: { jobId: 'job-1', action: 'release', previousTxHash: H('c1'), txHash: H('c2'), blockNumber: '77' },
+  ChainEffectLost: { jobId: 'job-1', action: 'open', previousTxHash: H('c1'), code: 'DeadlineInPast', reason: 'the chain lost the open and its deadline has passed' },
   PriceChanged: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_000_000, previousMultiplierBps: 10_000, multiplierBps: 10_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_000 },
   StakeSlashed: { poolId: 'pool-gold', nodeId: 'node-1', nodeAddress: A('22'), jobId: 'job-1', amountWei: AGPU, recipient: A('11'), txHash: H('c9') },
   AnchorPosted: { index: 0, fromSeq: 1, toSeq: 100, root: H('da'), txHash: H('eb') },

@@ -48,6 +48,8 @@ const marketAddressesSchema: z.ZodType<MarketAddresses, unknown> = z.object({
 export const chainConfigSchema = z.object({
   RPC_URL: z.string().url(),
   CHAIN_ID: z.coerce.number().int().positive(),
+  /** Blocks on top of a transaction's before its effect is recorded on the log (0 on the local chain). */
+  CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(0),
   /** JSON `{ token, escrow, ... }` written by the deploy step, checked here once for every service. */
   MARKET_ADDRESSES: z
     .string()
