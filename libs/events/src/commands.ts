@@ -76,7 +76,8 @@ export const COMMANDS = {
   },
   intake: {
     submitJob: command('intake', 'submitJob', {
-      payload: z.strictObject({ orgId: idSchema, spec: jobSpecSchema, requestId: requestIdSchema }),
+      /** `jobId` comes from the edge (derived from the org and its Idempotency-Key, or minted once there), so a retry finds the first attempt. */
+      payload: z.strictObject({ orgId: idSchema, jobId: idSchema, spec: jobSpecSchema, requestId: requestIdSchema }),
       reply: z.strictObject({ jobId: idSchema, seq: seqSchema }),
       errors: [
         'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'FUNDS_UNDER_REVIEW', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',

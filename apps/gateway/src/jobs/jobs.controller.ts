@@ -36,7 +36,7 @@ export class JobsController {
     const key = idempotencyKeyOf(keyHeader);
     const answer = await this.idempotency.run(req.orgId, key, body, async () => {
       const spec = { ...body, deadlineSec: body.deadlineSec ?? defaultDeadlineSec(body.expectedRuntimeSec), green: body.green ?? false };
-      const { jobId, seq } = await this.bus.send(COMMANDS.intake.submitJob, { orgId: req.orgId, spec, requestId: key ?? uuidv7() });
+      const { jobId, seq } = await this.bus.send(COMMANDS.intake.submitJob, { orgId: req.orgId, jobId: uuidv7(), spec, requestId: key ?? uuidv7() });
       await this.views.caughtUpTo(seq);
       return { statusCode: 202, body: { jobId, status: 'queued' } };
     });

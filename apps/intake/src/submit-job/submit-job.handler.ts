@@ -1,6 +1,5 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { uuidv7 } from 'uuidv7';
 import { agpuBalance } from '@starminer/chain';
 import { accountDecider, DomainError, jobDecider } from '@starminer/domain';
 import { COMMANDS, type PayloadOf, type ReplyOf } from '@starminer/events';
@@ -35,7 +34,7 @@ export class SubmitJobHandler {
       const account = (await this.rt.load('account', p.orgId, accountDecider)).state;
       if (account.status !== 'active') throw new DomainError('ORG_NOT_FOUND', 'no such org');
       const availableWei = await this.availableWei(p.orgId, account.accountAddress);
-      const jobId = uuidv7();
+      const jobId = p.jobId;
       const { seqs } = await this.rt.execute(
         'job',
         jobId,

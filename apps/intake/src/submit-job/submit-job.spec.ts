@@ -1,3 +1,4 @@
+import { uuidv7 } from 'uuidv7';
 import { connect } from '@nats-io/transport-node';
 import { agpuBalance, mintAgpu } from '@starminer/chain';
 import { DomainError } from '@starminer/domain';
@@ -50,7 +51,7 @@ const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) =>
 describe('cmd.intake.submitJob', () => {
   it('given an org with funds, when it submits a job, then JobSubmitted is on the log with the spec and the budget is held', async () => {
     const before = await countEvents(infra.log, 'trade.job.>');
-    const { jobId, seq } = await submit({ orgId: ORG, spec: spec(), requestId: 'req-1' });
+    const { jobId, seq } = await submit({ orgId: ORG, spec: spec(), jobId: uuidv7(), requestId: 'req-1' });
     expect(await countEvents(infra.log, 'trade.job.>')).toBe(before + 1);
     const { events } = await infra.log.readSubject(`trade.job.${jobId}`);
     expect(events.map((e) => [e.seq, e.event.type, e.event.causationId, e.event.actor])).toEqual([[seq, 'JobSubmitted', 'req-1', `org:${ORG}`]]);
@@ -59,19 +60,19 @@ describe('cmd.intake.submitJob', () => {
 
   it('given jobs that hold most of the balance, when another budget exceeds what is left, then INSUFFICIENT_FUNDS and nothing appended', async () => {
     const balance = await agpuBalance(infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, account: OTHER_ACCOUNT as `0x${string}` });
-    await submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), requestId: 'req-60' });
+    await submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), jobId: uuidv7(), requestId: 'req-60' });
     const before = await countEvents(infra.log, 'trade.job.>');
-    const err = await refusal(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), requestId: 'req-60b' }));
+    const err = await refusal(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), jobId: uuidv7(), requestId: 'req-60b' }));
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({ code: 'INSUFFICIENT_FUNDS', kind: 'insufficient-funds' });
     expect(await countEvents(infra.log, 'trade.job.>')).toBe(before);
   });
 
   it.each([
-    ['an unknown org', { orgId: 'org-nobody', spec: spec(), requestId: 'r' }, 'ORG_NOT_FOUND'],
-    ['an unknown GPU model', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, gpuModels: ['H900'] } }), requestId: 'r' }, 'UNKNOWN_GPU_MODEL'],
-    ['VRAM no listed model has', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, minVramGiB: 200 } }), requestId: 'r' }, 'REQUIREMENT_UNSATISFIABLE'],
-    ['a deadline before the runtime', { orgId: ORG, spec: spec({ deadlineSec: 30 }), requestId: 'r' }, 'DEADLINE_OUT_OF_RANGE'],
+    ['an unknown org', { orgId: 'org-nobody', spec: spec(), jobId: uuidv7(), requestId: 'r' }, 'ORG_NOT_FOUND'],
+    ['an unknown GPU model', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, gpuModels: ['H900'] } }), jobId: uuidv7(), requestId: 'r' }, 'UNKNOWN_GPU_MODEL'],
+    ['VRAM no listed model has', { orgId: ORG, spec: spec({ requirements: { ...spec().requirements, minVramGiB: 200 } }), jobId: uuidv7(), requestId: 'r' }, 'REQUIREMENT_UNSATISFIABLE'],
+    ['a deadline before the runtime', { orgId: ORG, spec: spec({ deadlineSec: 30 }), jobId: uuidv7(), requestId: 'r' }, 'DEADLINE_OUT_OF_RANGE'],
   ])('given %s, then the market refuses it by code and appends nothing', async (_what, payload, code) => {
     const before = await countEvents(infra.log, 'trade.>');
     expect(await refusal(submit(payload as PayloadOf<typeof COMMANDS.intake.submitJob>))).toMatchObject({ code });
@@ -87,7 +88,7 @@ describe('cmd.intake.submitJob', () => {
     ['an unknown field', { colour: 'blue' }, 'spec'],
   ])('given a payload with %s, then COMMAND_INVALID names the field, and no decider sees it', async (_what, over, field) => {
     const before = await countEvents(infra.log, 'trade.>');
-    const wire = { orgId: ORG, requestId: 'r', spec: { ...JSON.parse(JSON.stringify({ ...spec(), budgetWei: '1' })), ...over } };
+    const wire = { orgId: ORG, jobId: uuidv7(), requestId: 'r', spec: { ...JSON.parse(JSON.stringify({ ...spec(), budgetWei: '1' })), ...over } };
     // sent raw, as any NATS client could: the handler's own parse is what refuses it
     const nc = await connect({ servers: infra.nats.url });
     try {
@@ -103,7 +104,7 @@ describe('cmd.intake.submitJob', () => {
   it('given a command packet over the payload limit, then COMMAND_INVALID answered to the same packet id (a caller is not left to time out)', async () => {
     const nc = await connect({ servers: infra.nats.url });
     try {
-      const packet = { pattern: COMMANDS.intake.submitJob.subject, id: 'packet-1', data: { orgId: ORG, requestId: 'r', pad: 'x'.repeat(LIMITS.commandPayloadBytesMax) } };
+      const packet = { pattern: COMMANDS.intake.submitJob.subject, id: 'packet-1', data: { orgId: ORG, jobId: uuidv7(), requestId: 'r', pad: 'x'.repeat(LIMITS.commandPayloadBytesMax) } };
       const reply = JSON.parse((await nc.request(COMMANDS.intake.submitJob.subject, JSON.stringify(packet), { timeout: 5_000 })).string());
       expect(reply).toMatchObject({ id: 'packet-1', err: { code: 'COMMAND_INVALID', kind: 'invalid' } });
       expect(reply.err.message).toMatch(/over \d+ bytes/);
@@ -120,7 +121,7 @@ describe('cmd.intake.submitJob', () => {
     } finally {
       await nc.close();
     }
-    await expect(submit({ orgId: ORG, spec: spec(), requestId: 'after-garbage' })).resolves.toMatchObject({ jobId: expect.any(String) });
+    await expect(submit({ orgId: ORG, spec: spec(), jobId: uuidv7(), requestId: 'after-garbage' })).resolves.toMatchObject({ jobId: expect.any(String) });
   });
 });
 
@@ -136,8 +137,8 @@ describe('an event intake cannot apply, written straight onto the log', () => {
     // liveness stays up: the process serves, and a restart would not help
     expect((await getJson(`${intake.url}/health/live`)).status).toBe(200);
     // other orgs are served; the org whose job is parked is not, until an operator acts (its funds would look larger)
-    await expect(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
-    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), requestId: 'under-review' }))).toMatchObject({ code: 'FUNDS_UNDER_REVIEW', kind: 'unavailable' });
+    await expect(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), jobId: uuidv7(), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
+    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId: uuidv7(), requestId: 'under-review' }))).toMatchObject({ code: 'FUNDS_UNDER_REVIEW', kind: 'unavailable' });
     // the operator's view
     const listed = await intake.bus.send(COMMANDS.intake.listParked, {});
     expect(listed.parked).toEqual([expect.objectContaining({ reader: 'jobs', seq, type: 'JobSubmitted', key: 'job-broken', blockedBy: null })]);
