@@ -6,15 +6,24 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ComputeEscrow} from "./ComputeEscrow.sol";
 
 /// @title Staking pools: providers stake AGPU for preferred routing in surges
 /// @notice Stake is active until the staker asks to unbond; unbonding stake can be withdrawn after
 ///         `unbondDelaySec` and stays slashable until then (so unbonding is no escape from a proven
 ///         failure). The settlement role slashes, and the slashed amount goes to the harmed requester.
+///         A slash is bound to a job of the escrow: only for a job the escrow refunded or holds in
+///         dispute, only of that job's provider, paid only to that job's requester, at most
+///         `MAX_SLASH_BPS_OF_COST` of its cost, and once per job. So a stolen settlement key can
+///         move no more than the failed jobs' costs, and only to their requesters.
 contract StakingPools is AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     bytes32 public constant SETTLEMENT_ROLE = keccak256("SETTLEMENT_ROLE");
+    /// @notice The most one job's slash may take, in basis points of the job's escrowed cost
+    ///         (10_000 = the cost itself: the requester gets its escrow back and as much again).
+    uint256 public constant MAX_SLASH_BPS_OF_COST = 10_000;
+    uint256 private constant BPS = 10_000;
 
     struct Stake {
         uint128 activeWei;
@@ -31,10 +40,14 @@ contract StakingPools is AccessControl, ReentrancyGuardTransient {
 
     IERC20 public immutable token;
     uint256 public immutable unbondDelaySec;
+    /// @notice The escrow whose jobs a slash must name (its status and committed terms are read).
+    ComputeEscrow public immutable escrow;
 
     mapping(bytes32 poolId => mapping(address staker => Stake)) private _stakes;
     /// @notice Active plus unbonding stake per pool.
     mapping(bytes32 poolId => uint256) public poolTotalWei;
+    /// @notice What was slashed for a job (0 = not slashed): at most one slash per job id.
+    mapping(bytes32 jobId => uint256) public slashedWei;
 
     error ZeroAddress();
     error ZeroAmount();
@@ -43,6 +56,11 @@ contract StakingPools is AccessControl, ReentrancyGuardTransient {
     error InsufficientStake(bytes32 poolId, address staker, uint256 haveWei, uint256 wantWei);
     error UnbondNotReady(bytes32 poolId, address staker, uint256 readyAt, uint256 nowSec);
     error NothingToWithdraw(bytes32 poolId, address staker);
+    error UnknownJob(bytes32 jobId);
+    error JobNotSlashable(bytes32 jobId, ComputeEscrow.Status status);
+    error TermsMismatch(bytes32 jobId);
+    error SlashAboveBound(bytes32 jobId, uint256 amountWei, uint256 maxWei);
+    error AlreadySlashed(bytes32 jobId, uint256 slashedWei);
 
     event Staked(bytes32 indexed poolId, address indexed staker, uint256 amountWei, uint256 activeWei, uint64 at);
     event UnbondRequested(bytes32 indexed poolId, address indexed staker, uint256 amountWei, uint64 readyAt, uint64 at);
@@ -56,9 +74,12 @@ contract StakingPools is AccessControl, ReentrancyGuardTransient {
         uint64 at
     );
 
-    constructor(IERC20 token_, address admin, address settlement, uint256 unbondDelaySec_) {
-        if (address(token_) == address(0) || admin == address(0) || settlement == address(0)) revert ZeroAddress();
+    constructor(IERC20 token_, ComputeEscrow escrow_, address admin, address settlement, uint256 unbondDelaySec_) {
+        if (address(token_) == address(0) || address(escrow_) == address(0) || admin == address(0) || settlement == address(0)) {
+            revert ZeroAddress();
+        }
         token = token_;
+        escrow = escrow_;
         unbondDelaySec = unbondDelaySec_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(SETTLEMENT_ROLE, settlement);
@@ -117,15 +138,28 @@ contract StakingPools is AccessControl, ReentrancyGuardTransient {
         token.safeTransfer(msg.sender, amountWei);
     }
 
-    /// @notice Take `amountWei` of a staker's stake (active first, then unbonding) to compensate
-    ///         `recipient` (the requester of the failed job `jobId`).
-    function slash(bytes32 poolId, address staker, uint256 amountWei, address recipient, bytes32 jobId)
+    /// @notice Take `amountWei` of the provider's stake in `poolId` (active first, then unbonding)
+    ///         to compensate the requester of the failed job `jobId`. `t` restates the job's terms
+    ///         (requester, provider, costWei) as committed in the escrow at open (the library reads
+    ///         them from the job's ComputeContractOpened event); the escrow checks them.
+    function slash(bytes32 poolId, bytes32 jobId, ComputeEscrow.Terms calldata t, uint256 amountWei)
         external
         onlyRole(SETTLEMENT_ROLE)
         nonReentrant
     {
         if (amountWei == 0) revert ZeroAmount();
-        if (recipient == address(0)) revert ZeroAddress();
+        ComputeEscrow.Status status = escrow.statusOf(jobId);
+        if (status == ComputeEscrow.Status.None) revert UnknownJob(jobId);
+        if (status != ComputeEscrow.Status.Refunded && status != ComputeEscrow.Status.Disputed) {
+            revert JobNotSlashable(jobId, status);
+        }
+        if (!escrow.matchesTerms(jobId, t)) revert TermsMismatch(jobId);
+        uint256 already = slashedWei[jobId];
+        if (already != 0) revert AlreadySlashed(jobId, already);
+        uint256 maxWei = slashBoundWei(t.costWei);
+        if (amountWei > maxWei) revert SlashAboveBound(jobId, amountWei, maxWei);
+
+        address staker = t.provider;
         Stake storage s = _stakes[poolId][staker];
         uint256 active = s.activeWei;
         uint256 unbonding = s.unbondingWei;
@@ -134,8 +168,14 @@ contract StakingPools is AccessControl, ReentrancyGuardTransient {
         s.activeWei = uint128(active - fromActive);
         s.unbondingWei = uint128(unbonding - (amountWei - fromActive));
         poolTotalWei[poolId] -= amountWei;
-        emit Slashed(poolId, staker, jobId, amountWei, recipient, uint64(block.timestamp));
-        token.safeTransfer(recipient, amountWei);
+        slashedWei[jobId] = amountWei;
+        emit Slashed(poolId, staker, jobId, amountWei, t.requester, uint64(block.timestamp));
+        token.safeTransfer(t.requester, amountWei);
+    }
+
+    /// @notice The most a job of this cost may be slashed.
+    function slashBoundWei(uint256 costWei) public pure returns (uint256) {
+        return (costWei * MAX_SLASH_BPS_OF_COST) / BPS;
     }
 
     function stakeOf(bytes32 poolId, address staker) external view returns (Stake memory) {

@@ -3,10 +3,14 @@
  *
  * Each run starts from the same chain snapshot (evm_snapshot / evm_revert), applies DEPTH random
  * actions (open, release with a good or a forged signature, refund, dispute, time jumps, stake,
- * unbond, withdraw, slash; each by the right role or by a stranger) and checks after every
- * CHECK_EVERY actions and at the end that:
- *  - total supply == sum of all balances, and the escrow's balance == sum of open/disputed escrows,
- *    the staking contract's balance == sum of stakes (tokens held by contracts == open escrows + stakes);
+ * unbond, withdraw, slash of a job with its true terms or another requester or provider; each by
+ * the right role or by a stranger) and checks after every CHECK_EVERY actions and at the end that:
+ *  - total supply == sum of all balances and never moves (no mint in a sequence: no token is created
+ *    or lost), and the escrow's balance == sum of open/disputed escrows, the staking contract's
+ *    balance == sum of stakes (tokens held by contracts == open escrows + stakes); every holder's
+ *    balance is the model's (requesters: less opens, plus refunds and slashes; the stranger: never moves);
+ *  - a slash moves stake only for a refunded or disputed job, of its provider, to its requester, at
+ *    most its cost, once per job (the chain's `slashedWei` per job is the model's);
  *  - every job's on-chain status equals the model's, which only moves none -> open -> (disputed ->)
  *    released | refunded and never back (a forbidden move would leave chain and model apart);
  *  - only the named roles move escrow: a stranger's release never pays, its refund only after the
@@ -47,7 +51,10 @@ type Action =
   | { kind: 'stake'; units: number }
   | { kind: 'unbond'; units: number }
   | { kind: 'withdraw' }
-  | { kind: 'slash'; units: number; bySettlement: boolean };
+  | { kind: 'slash'; job: number; units: number; bySettlement: boolean; terms: SlashTerms };
+
+/** The terms a slash restates: the job's own, or another requester (recipient) or provider (staker). */
+type SlashTerms = 'true' | 'otherRequester' | 'otherProvider';
 
 const jobArb = fc.integer({ min: 0, max: JOBS_PER_RUN - 1 });
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -59,7 +66,16 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stake' as const), units: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unbond' as const), units: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdraw' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slash' as const), units: fc.integer({ min: 0, max: 3 }), bySettlement: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('slash' as const),
+      job: jobArb,
+      units: fc.integer({ min: 0, max: 6 }),
+      bySettlement: fc.boolean(),
+      terms: fc.constantFrom<SlashTerms>('true', 'true', 'otherRequester', 'otherProvider'),
+    }),
+  },
 );
 
 interface Job {
@@ -67,6 +83,8 @@ interface Job {
   requester: 0 | 1;
   costWei: bigint;
   deadline: number;
+  /** What the chain slashed for this job (0n: never). */
+  slashedWei: bigint;
 }
 
 let m: Market;
@@ -74,6 +92,10 @@ let snapshot: Hex;
 let nonces0: Map<string, number>;
 /** The provider's AGPU at the snapshot: what it can stake, plus what releases pay it. */
 let providerWei0: bigint;
+/** The requesters' and the stranger's AGPU, and the total supply, at the snapshot. */
+let requesterWei0: [bigint, bigint];
+let strangerWei0: bigint;
+let supply0: bigint;
 /** Counts sequences across tests: gas varies with it so that no two runs send the same transaction (same hash). */
 let run = 0;
 let txCount = 0;
@@ -98,7 +120,11 @@ beforeAll(async () => {
   await rpc('anvil_setBlockTimestampInterval', [1]);
   // From here on the sequences mine each transaction themselves (evm_mine), one per block.
   await rpc('evm_setAutomine', [false]);
-  providerWei0 = await m.publicClient.readContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'balanceOf', args: [m.provider.address] });
+  const balanceOf = (account: Hex) => m.publicClient.readContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'balanceOf', args: [account] });
+  providerWei0 = await balanceOf(m.provider.address);
+  requesterWei0 = [await balanceOf(m.requester.address), await balanceOf(m.requester2.address)];
+  strangerWei0 = await balanceOf(m.stranger.address);
+  supply0 = await m.publicClient.readContract({ address: m.addresses.token, abi: a.AgpuToken.abi, functionName: 'totalSupply' });
   nonces0 = new Map();
   for (const acct of [m.deployer, m.settlement, m.stranger, m.provider]) {
     nonces0.set(acct.address, await m.publicClient.getTransactionCount({ address: acct.address }));
@@ -115,6 +141,7 @@ interface Outcome {
   jobs: Job[];
   stake: { active: bigint; unbonding: bigint; readyAt: number };
   providerWei: bigint;
+  requesterWei: [bigint, bigint];
 }
 
 /** Apply one sequence from the snapshot, checking chain against model every CHECK_EVERY actions and at the end. */
@@ -133,10 +160,11 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
   expect(Object.fromEntries(nonces)).toEqual(Object.fromEntries(nonces0));
   let now = Number((await m.publicClient.getBlock({ blockTag: 'latest' })).timestamp);
   const jobIds = Array.from({ length: JOBS_PER_RUN }, (_, i) => `inv-${run}-${i}`);
-  const jobs: Job[] = jobIds.map(() => ({ status: 'none', requester: 0, costWei: 0n, deadline: 0 }));
+  const jobs: Job[] = jobIds.map(() => ({ status: 'none', requester: 0, costWei: 0n, deadline: 0, slashedWei: 0n }));
   const requesters = [m.requester, m.requester2];
   const stake = { active: 0n, unbonding: 0n, readyAt: 0 };
   let providerWei = providerWei0;
+  const requesterWei: [bigint, bigint] = [...requesterWei0];
 
   let lastHash: Hex | undefined;
   // send() mines each transaction itself; make sure the last one is in before reading or moving time
@@ -174,6 +202,8 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
     const holders = [m.requester.address, m.requester2.address, m.provider.address, m.stranger.address, m.addresses.escrow, m.addresses.staking!, m.addresses.vaults!];
     const [supply, ...balances] = await Promise.all([m.publicClient.readContract({ address: m.addresses.token, abi: tokenAbi, functionName: 'totalSupply' }), ...holders.map(bal)]);
     expect(balances.reduce((x, y) => x + y, 0n)).toBe(supply);
+    expect(supply).toBe(supply0);
+    expect([balances[0], balances[1], balances[3]]).toEqual([requesterWei[0], requesterWei[1], strangerWei0]);
     const openEscrow = jobs.filter((j) => j.status === 'open' || j.status === 'disputed').reduce((s, j) => s + j.costWei, 0n);
     expect(balances[4]).toBe(openEscrow);
     expect(balances[5]).toBe(stake.active + stake.unbonding);
@@ -182,6 +212,8 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
     expect(statuses).toEqual(jobs.map((j) => STATUS_INDEX[j.status]));
     const s = await m.publicClient.readContract({ address: m.addresses.staking!, abi: stakingAbi, functionName: 'stakeOf', args: [POOL, m.provider.address] });
     expect([s.activeWei, s.unbondingWei]).toEqual([stake.active, stake.unbonding]);
+    const slashed = await Promise.all(jobIds.map((id) => m.publicClient.readContract({ address: m.addresses.staking!, abi: stakingAbi, functionName: 'slashedWei', args: [jobIdToBytes32(id)] })));
+    expect(slashed).toEqual(jobs.map((j) => j.slashedWei));
   };
 
   let lastAction: unknown;
@@ -198,7 +230,10 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
           args: [{ jobId: jobIdToBytes32(jobIds[act.job]!), requester: requesters[act.requester]!.address, provider: m.provider.address, costWei, expectedRuntimeSec: 60, deadline, termsHash: jobIdToBytes32('t') }],
         });
         await send(m.deployer, m.addresses.escrow, data);
-        if (j.status === 'none' && costWei > 0n && deadline > now) Object.assign(j, { status: 'open', requester: act.requester, costWei, deadline });
+        if (j.status === 'none' && costWei > 0n && deadline > now) {
+          Object.assign(j, { status: 'open', requester: act.requester, costWei, deadline });
+          requesterWei[act.requester] -= costWei;
+        }
         break;
       }
       case 'release': {
@@ -224,7 +259,10 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
         const t = now; // block.timestamp of that transaction
         const refundableAt =
           j.status === 'open' ? j.deadline + 1 + (act.bySettlement ? 0 : PUBLIC_REFUND_DELAY_SEC) : j.status === 'disputed' ? (act.bySettlement ? 0 : j.deadline + 1) : Infinity;
-        if (t >= refundableAt) j.status = 'refunded';
+        if (t >= refundableAt) {
+          j.status = 'refunded';
+          requesterWei[j.requester] += j.costWei;
+        }
         break;
       }
       case 'dispute': {
@@ -266,12 +304,19 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
         break;
       }
       case 'slash': {
+        const j = jobs[act.job]!;
         const amount = BigInt(act.units) * AGPU;
-        const data = encodeFunctionData({ abi: stakingAbi, functionName: 'slash', args: [POOL, m.provider.address, amount, m.requester.address, jobIdToBytes32('slashed')] });
+        const terms = termsOf(j);
+        if (act.terms === 'otherRequester') terms.requester = requesters[1 - j.requester]!.address;
+        if (act.terms === 'otherProvider') terms.provider = m.stranger.address;
+        const data = encodeFunctionData({ abi: stakingAbi, functionName: 'slash', args: [POOL, jobIdToBytes32(jobIds[act.job]!), terms, amount] });
         await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.staking!, data);
-        if (act.bySettlement && amount > 0n && amount <= stake.active + stake.unbonding) {
+        const slashable = j.status === 'refunded' || j.status === 'disputed';
+        if (act.bySettlement && slashable && act.terms === 'true' && j.slashedWei === 0n && amount > 0n && amount <= j.costWei && amount <= stake.active + stake.unbonding) {
           const fromActive = amount <= stake.active ? amount : stake.active;
           Object.assign(stake, { active: stake.active - fromActive, unbonding: stake.unbonding - (amount - fromActive) });
+          j.slashedWei = amount;
+          requesterWei[j.requester] += amount;
         }
         break;
       }
@@ -283,7 +328,7 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
     if ((step + 1) % CHECK_EVERY === 0) await check();
   }
   await check();
-  return { jobs, stake, providerWei };
+  return { jobs, stake, providerWei, requesterWei };
 }
 
 it('regression (seed -1181762459): an open whose deadline is its own block time never opens, even right after other transactions', async () => {
@@ -291,7 +336,7 @@ it('regression (seed -1181762459): an open whose deadline is its own block time 
   // open below was then mined a second early, one second before its deadline, and escrowed 5 AGPU
   // that the model (rightly) says must revert DeadlineInPast. Each transaction now has its own block.
   const outcome = await runSequence([
-    { kind: 'slash', units: 3, bySettlement: true }, // reverts (nothing staked): transactions right before the open
+    { kind: 'slash', job: 0, units: 3, bySettlement: true, terms: 'true' }, // reverts (no such job): transactions right before the open
     { kind: 'release', job: 5, bySettlement: true, goodSignature: true }, // reverts (no such job)
     { kind: 'open', job: 4, requester: 1, costUnits: 5, deadlineIn: 1 }, // deadline == its block's timestamp: DeadlineInPast
     { kind: 'open', job: 3, requester: 1, costUnits: 4, deadlineIn: 2 }, // deadline one second after its block: opens
@@ -306,6 +351,31 @@ it('regression (seed -1181762459): an open whose deadline is its own block time 
     { kind: 'refund', job: 3, bySettlement: false }, // D + window + 1: refunded to the requester
   ]);
   expect(outcome.jobs.map((j) => j.status)).toEqual(['refunded', 'none', 'none', 'refunded', 'none', 'none']);
+}, 60_000);
+
+it('conserves tokens through slashes: only a refunded or disputed job, its true terms, within its cost, once', async () => {
+  const outcome = await runSequence([
+    { kind: 'stake', units: 3 },
+    { kind: 'stake', units: 3 },
+    { kind: 'open', job: 0, requester: 1, costUnits: 2, deadlineIn: 100 },
+    { kind: 'open', job: 1, requester: 0, costUnits: 1, deadlineIn: 100 },
+    { kind: 'slash', job: 0, units: 1, bySettlement: true, terms: 'true' }, // open: refused
+    { kind: 'dispute', job: 0, bySettlement: true },
+    { kind: 'slash', job: 0, units: 3, bySettlement: true, terms: 'true' }, // above its cost: refused
+    { kind: 'slash', job: 0, units: 2, bySettlement: false, terms: 'true' }, // a stranger: refused
+    { kind: 'slash', job: 0, units: 2, bySettlement: true, terms: 'otherRequester' }, // refused
+    { kind: 'slash', job: 0, units: 2, bySettlement: true, terms: 'otherProvider' }, // refused
+    { kind: 'slash', job: 0, units: 2, bySettlement: true, terms: 'true' }, // disputed: slashed to requester 1
+    { kind: 'slash', job: 0, units: 1, bySettlement: true, terms: 'true' }, // twice: refused
+    { kind: 'refund', job: 0, bySettlement: true }, // a disputed job is still refunded in full
+    { kind: 'wait', seconds: 300 },
+    { kind: 'refund', job: 1, bySettlement: true },
+    { kind: 'unbond', units: 3 },
+    { kind: 'slash', job: 1, units: 1, bySettlement: true, terms: 'true' }, // refunded: slashed (active first)
+  ]);
+  expect(outcome.jobs.map((j) => [j.status, j.slashedWei])).toEqual([['refunded', 2n * AGPU], ['refunded', AGPU], ...Array(JOBS_PER_RUN - 2).fill(['none', 0n])]);
+  expect(outcome.stake).toMatchObject({ active: 0n, unbonding: 3n * AGPU });
+  expect(outcome.requesterWei).toEqual([requesterWei0[0] + AGPU, requesterWei0[1] + 2n * AGPU]);
 }, 60_000);
 
 it(`keeps the ledger invariants over ${RUNS} random sequences of ${DEPTH} actions`, async () => {

@@ -1,4 +1,4 @@
-import { keccak256, stringToBytes, type Hex } from 'viem';
+import { keccak256, parseEventLogs, stringToBytes, type Hex } from 'viem';
 import {
   agpuBalance,
   artifacts,
@@ -14,7 +14,14 @@ import {
   refundComputeContract,
   requestUnbond,
   slashStake,
+  readSlashBoundWei,
+  readSlashedWei,
   stakeAgpu,
+  openComputeContract,
+  releaseComputeContract,
+  disputeComputeContract,
+  signResult,
+  jobIdToBytes32,
   verifyAnchoredEvent,
   withdrawStake,
   withdrawVault,
@@ -57,20 +64,6 @@ describe('StakingPools', () => {
     await expectCode(withdrawStake(providerW, m.publicClient, { addresses: m.addresses, poolId: 'h100-eu' }), 'NothingToWithdraw');
   });
 
-  it('slashes (settlement only) active then unbonding stake, to the requester', async () => {
-    await stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: 'a100-us', staker: m.provider, amountWei: 5n * AGPU });
-    await requestUnbond(m.wallet(m.provider), m.publicClient, { addresses: m.addresses, poolId: 'a100-us', amountWei: 2n * AGPU });
-    const slash = { addresses: m.addresses, poolId: 'a100-us', provider: m.provider.address, recipient: m.requester.address, jobId: 'failed-job' };
-    await expectCode(slashStake(m.deployerW, m.publicClient, { ...slash, amountWei: AGPU }), 'AccessControlUnauthorizedAccount');
-    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 6n * AGPU }), 'InsufficientStake');
-    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 0n }), 'ZeroAmount');
-    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, recipient: '0x0000000000000000000000000000000000000000', amountWei: 1n }), 'ZeroAddress');
-    const before = await bal(m.requester.address);
-    await slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 4n * AGPU });
-    expect(await bal(m.requester.address)).toBe(before + 4n * AGPU);
-    expect(await readStake(m.publicClient, { addresses: m.addresses, poolId: 'a100-us', staker: m.provider.address })).toMatchObject({ activeWei: 0n, unbondingWei: AGPU, poolTotalWei: AGPU });
-  });
-
   it('refuses a zero stake and a bad permit', async () => {
     await expectCode(stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: 'p', staker: m.provider, amountWei: 0n }), 'ZeroAmount');
     const { request } = await m.publicClient.simulateContract({
@@ -81,6 +74,133 @@ describe('StakingPools', () => {
       args: [idToBytes32('p'), m.stranger.address, 1n, { ...NO_PERMIT, deadline: 10n ** 12n }],
     }).catch((e: unknown) => ({ request: e }));
     await expectCode(Promise.reject(request), 'PermitFailed');
+  });
+});
+
+describe('StakingPools.slash: only for a refunded or disputed job of the escrow, of its provider, to its requester, within its bound, once', () => {
+  const POOL = 'slash-pool';
+  let seq = 0;
+  type Terms = { requester: Hex; provider: Hex; costWei: bigint };
+
+  /** Open a job of `provider` for the custodial requester, with a deadline `deadlineIn` seconds away. */
+  async function openJob(opts: { costWei?: bigint; provider?: Hex; deadlineIn?: number } = {}): Promise<{ jobId: string; terms: Terms }> {
+    const jobId = `slash-job-${++seq}`;
+    const costWei = opts.costWei ?? 2n * AGPU;
+    const provider = opts.provider ?? m.provider.address;
+    await openComputeContract(m.deployerW, m.publicClient, {
+      addresses: m.addresses,
+      jobId,
+      requester: m.requester,
+      provider,
+      costWei,
+      expectedRuntimeSec: 60,
+      deadlineSec: (await chainNowSec(m)) + (opts.deadlineIn ?? 3_600),
+      termsHash: hash32(jobId),
+    });
+    return { jobId, terms: { requester: m.requester.address, provider, costWei } };
+  }
+
+  async function refundedJob(opts: { costWei?: bigint; provider?: Hex } = {}) {
+    const job = await openJob({ ...opts, deadlineIn: 10 });
+    await advanceTime(m, 11);
+    await refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: job.jobId });
+    return job;
+  }
+
+  /** The contract call itself, with whatever terms the caller claims (the library reads the true ones). */
+  async function slashRaw(wallet: Market['adminW'], jobId: string, terms: Terms, amountWei: bigint): Promise<void> {
+    const { request } = await m.publicClient.simulateContract({
+      account: wallet.account,
+      address: m.addresses.staking!,
+      abi: artifacts().StakingPools.abi,
+      functionName: 'slash',
+      args: [idToBytes32(POOL), jobIdToBytes32(jobId), terms, amountWei],
+    });
+    await m.publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract(request) });
+  }
+
+  const stakeOf = () => readStake(m.publicClient, { addresses: m.addresses, poolId: POOL, staker: m.provider.address });
+
+  beforeAll(async () => {
+    await stakeAgpu(m.deployerW, m.publicClient, { addresses: m.addresses, poolId: POOL, staker: m.provider, amountWei: 20n * AGPU });
+  });
+
+  it('names its bound: at most the job\'s cost', async () => {
+    const abi = artifacts().StakingPools.abi;
+    expect(await m.publicClient.readContract({ address: m.addresses.staking!, abi, functionName: 'MAX_SLASH_BPS_OF_COST' })).toBe(10_000n);
+    expect(await readSlashBoundWei(m.publicClient, { addresses: m.addresses, costWei: 3n * AGPU })).toBe(3n * AGPU);
+    expect(await m.publicClient.readContract({ address: m.addresses.staking!, abi, functionName: 'escrow' })).toBe(m.addresses.escrow);
+  });
+
+  it('refuses a job the escrow does not know', async () => {
+    const ghost = { requester: m.requester.address, provider: m.provider.address, costWei: AGPU };
+    await expectCode(slashRaw(m.settlementW, 'no-such-job', ghost, AGPU), 'UnknownJob');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: 'no-such-job', amountWei: AGPU }), 'UnknownJob');
+  });
+
+  it('refuses an open job and a released one', async () => {
+    const open = await openJob();
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: open.jobId, amountWei: AGPU }), 'JobNotSlashable');
+    const paid = await openJob();
+    const resultHash = hash32('r');
+    const proofHash = hash32('p');
+    const providerSignature = await signResult(m.provider, { addresses: m.addresses, chainId: m.chainId, jobId: paid.jobId, resultHash, proofHash });
+    await releaseComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: paid.jobId, resultHash, proofHash, providerSignature });
+    await expectCode(slashRaw(m.settlementW, paid.jobId, paid.terms, AGPU), 'JobNotSlashable');
+    expect((await stakeOf()).activeWei).toBe(20n * AGPU);
+  });
+
+  it('refuses another recipient, another provider, and other terms of the job', async () => {
+    const job = await refundedJob();
+    await expectCode(slashRaw(m.settlementW, job.jobId, { ...job.terms, requester: m.requester2.address }, AGPU), 'TermsMismatch');
+    await expectCode(slashRaw(m.settlementW, job.jobId, { ...job.terms, requester: m.stranger.address }, AGPU), 'TermsMismatch');
+    await expectCode(slashRaw(m.settlementW, job.jobId, { ...job.terms, costWei: 100n * AGPU }, 10n * AGPU), 'TermsMismatch');
+    // a job of another provider cannot reach this provider's stake: its terms name the other one
+    const theirs = await refundedJob({ provider: m.stranger.address });
+    await expectCode(slashRaw(m.settlementW, theirs.jobId, { ...theirs.terms, provider: m.provider.address }, AGPU), 'TermsMismatch');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: theirs.jobId, amountWei: AGPU }), 'InsufficientStake');
+    expect((await stakeOf()).activeWei).toBe(20n * AGPU);
+  });
+
+  it('refuses a slash above the bound, by another role, of zero, and beyond the stake', async () => {
+    const job = await refundedJob({ costWei: 2n * AGPU });
+    const slash = { addresses: m.addresses, poolId: POOL, jobId: job.jobId };
+    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 2n * AGPU + 1n }), 'SlashAboveBound');
+    await expectCode(slashStake(m.deployerW, m.publicClient, { ...slash, amountWei: AGPU }), 'AccessControlUnauthorizedAccount');
+    await expectCode(slashStake(m.strangerW, m.publicClient, { ...slash, amountWei: AGPU }), 'AccessControlUnauthorizedAccount');
+    await expectCode(slashStake(m.settlementW, m.publicClient, { ...slash, amountWei: 0n }), 'ZeroAmount');
+    const big = await refundedJob({ costWei: 30n * AGPU });
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: big.jobId, amountWei: 21n * AGPU }), 'InsufficientStake');
+    expect((await stakeOf()).activeWei).toBe(20n * AGPU);
+  });
+
+  it('slashes a refunded job (active then unbonding stake) to its requester, once', async () => {
+    const job = await refundedJob({ costWei: 3n * AGPU });
+    const providerW = m.wallet(m.provider);
+    await requestUnbond(providerW, m.publicClient, { addresses: m.addresses, poolId: POOL, amountWei: 18n * AGPU }); // 2 active, 18 unbonding
+    const before = await bal(m.requester.address);
+    const r = await slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: job.jobId, amountWei: 3n * AGPU });
+    expect(r).toMatchObject({ provider: m.provider.address, requester: m.requester.address, amountWei: 3n * AGPU });
+    expect(await bal(m.requester.address)).toBe(before + 3n * AGPU);
+    expect(await stakeOf()).toMatchObject({ activeWei: 0n, unbondingWei: 17n * AGPU, poolTotalWei: 17n * AGPU });
+    expect(await readSlashedWei(m.publicClient, { addresses: m.addresses, jobId: job.jobId })).toBe(3n * AGPU);
+    const receipt = await m.publicClient.getTransactionReceipt({ hash: r.txHash });
+    const [slashed] = parseEventLogs({ abi: artifacts().StakingPools.abi, eventName: 'Slashed', logs: receipt.logs });
+    expect(slashed?.args).toMatchObject({ poolId: idToBytes32(POOL), staker: m.provider.address, jobId: jobIdToBytes32(job.jobId), amountWei: 3n * AGPU, recipient: m.requester.address });
+    // twice: refused, even for what is left under the bound
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: job.jobId, amountWei: 1n }), 'AlreadySlashed');
+    await expectCode(slashRaw(m.settlementW, job.jobId, job.terms, 3n * AGPU), 'AlreadySlashed');
+    expect(await bal(m.requester.address)).toBe(before + 3n * AGPU);
+  });
+
+  it('slashes a disputed job to its requester', async () => {
+    const job = await openJob({ costWei: 4n * AGPU });
+    await disputeComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: job.jobId, reasonHash: hash32('bad result') });
+    const before = await bal(m.requester.address);
+    await slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: job.jobId, amountWei: 4n * AGPU });
+    expect(await bal(m.requester.address)).toBe(before + 4n * AGPU);
+    expect(await stakeOf()).toMatchObject({ activeWei: 0n, unbondingWei: 13n * AGPU, poolTotalWei: 13n * AGPU });
+    await expectCode(slashStake(m.settlementW, m.publicClient, { addresses: m.addresses, poolId: POOL, jobId: job.jobId, amountWei: AGPU }), 'AlreadySlashed');
   });
 });
 

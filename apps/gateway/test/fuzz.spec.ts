@@ -178,7 +178,7 @@ interface Spec {
   readonly idempotencyKey?: string;
   readonly body?: string | Buffer;
   /** Node-signed: which key, and how the signature is spoiled (if at all). */
-  readonly signed?: { key: number; how: 'valid' | 'bad-signature' | 'no-headers' | 'replay' | 'other-key' };
+  readonly signed?: { key: number; how: SigningHow };
 }
 
 const requester = fc.oneof(
@@ -197,7 +197,9 @@ const requester = fc.oneof(
   fc.record({ label: fc.constant('wrong method'), method: fc.constantFrom('PUT', 'DELETE', 'PATCH'), path: fc.constantFrom('/v1/jobs', '/v1/orgs', '/v1/nodes'), auth: auths, contentType: contentTypes, body: body({}) }),
 );
 
-const signing = fc.record({ key: fc.nat({ max: nodeKeys.length - 1 }), how: fc.constantFrom<'valid' | 'bad-signature' | 'no-headers' | 'replay' | 'other-key'>('valid', 'valid', 'valid', 'valid', 'bad-signature', 'no-headers', 'replay', 'other-key') });
+/** How a node signature is spoiled, if at all ('other-chain' / 'other-origin': signed for another deployment). */
+type SigningHow = 'valid' | 'bad-signature' | 'no-headers' | 'replay' | 'other-key' | 'other-chain' | 'other-origin';
+const signing = fc.record({ key: fc.nat({ max: nodeKeys.length - 1 }), how: fc.constantFrom<SigningHow>('valid', 'valid', 'valid', 'valid', 'bad-signature', 'no-headers', 'replay', 'other-key', 'other-chain', 'other-origin') });
 const provider = fc.oneof(
   fc.record({ label: fc.constant('register node'), method: fc.constant('POST'), path: fc.constant('/v1/providers/nodes'), auth: fc.constant<Auth>('none'), contentType: contentTypes, signed: signing, body: ids.chain((id) => body(nodeRegistration(id))) }),
   fc.record({ label: fc.constant('heartbeat'), method: fc.constant('POST'), path: ids.map((id) => `/v1/providers/nodes/${id}/heartbeat`), auth: fc.constant<Auth>('none'), signed: signing }),
@@ -229,7 +231,9 @@ async function toRaw(s: Spec): Promise<RawRequest> {
     else {
       const text = s.body === undefined ? undefined : Buffer.isBuffer(s.body) ? s.body.toString('utf8') : s.body;
       const signer = s.signed.how === 'other-key' ? nodeKeys[(s.signed.key + 1) % nodeKeys.length] : key;
-      const signedHeaders = { ...(await signNodeRequest(signer, { method: s.method, path: s.path, body: text, nonce: nextNonce() })) } as Record<string, string>;
+      const chainId = market.anvil.chainId + (s.signed.how === 'other-chain' ? 1 : 0);
+      const origin = s.signed.how === 'other-origin' ? 'https://another-gateway.example' : market.gatewayUrl;
+      const signedHeaders = { ...(await signNodeRequest(signer, { chainId, origin, method: s.method, path: s.path, body: text, nonce: nextNonce() })) } as Record<string, string>;
       if (s.signed.how === 'other-key') signedHeaders['x-node-address'] = key.address;
       if (s.signed.how === 'bad-signature') signedHeaders['x-node-signature'] = `0x${'ab'.repeat(65)}`;
       Object.assign(headers, signedHeaders);

@@ -133,7 +133,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   it('learns a provider stake from the staking contract and puts it on the log', async () => {
     const staker = privateKeyToAccount(generatePrivateKey());
-    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: staker });
+    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, chainId: market.anvil.chainId, account: staker });
     const nodeId = `node-staked-${staker.address.slice(2, 10).toLowerCase()}`;
     await provider.register(
       nodeRegistration(nodeId, { providerId: 'staked', gpuModel: 'A40', gpuCount: 2, vramGiB: 48, region: 'eu-north', latencyMs: 8, energy: { carbonGPerKwh: 40, renewableShare: 0.9 }, poolId: 'pool-gold' }) as never,
@@ -225,7 +225,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   it('refunds at once when the provider signs a wrong result, never pays it, and slashes its stake to the requester', async () => {
     const cheat = privateKeyToAccount(generatePrivateKey());
-    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, account: cheat });
+    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, chainId: market.anvil.chainId, account: cheat });
     const nodeId = `node-cheat-${cheat.address.slice(2, 10).toLowerCase()}`;
     await provider.register(
       nodeRegistration(nodeId, { providerId: 'cheat', gpuModel: 'H100', gpuCount: 1, vramGiB: 80, region: 'ap-south', latencyMs: 5, energy: { carbonGPerKwh: 100, renewableShare: 0.5 }, poolId: 'pool-cheat' }) as never,
@@ -341,7 +341,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       const node = privateKeyToAccount(generatePrivateKey());
       const path = '/v1/providers/nodes';
       const body = JSON.stringify(nodeRegistration('node-bad', { providerId: 'p', region: 'eu' }));
-      const headers = await signNodeRequest(node, { method: 'POST', path, body, nonce: '1000' });
+      const headers = await signNodeRequest(node, { chainId: market.anvil.chainId, origin: market.gatewayUrl, method: 'POST', path, body, nonce: '1000' });
       const forged = await post(`${market.gatewayUrl}${path}`, body.replace('"T4"', '"H100"'), { ...headers });
       expect(forged.status).toBe(401);
       expect(forged.body.error.code).toBe('NODE_SIGNATURE_INVALID');

@@ -11,6 +11,8 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((s) => s === 'true' |
 /** The agent's environment (docs/SERVICE-CONTRACT.md); a missing or malformed value stops it at boot. */
 export const agentConfigSchema = z.object({
   GATEWAY_URL: z.string().url(),
+  /** The market's chain: every request to the gateway is signed for it and GATEWAY_URL's origin (the gateway refuses another deployment's). */
+  CHAIN_ID: z.coerce.number().int().positive(),
   AGENT_KEY_FILE: z.string().min(1),
   /** Where finished job ids are kept across restarts; default `<AGENT_KEY_FILE>.done.json`. */
   AGENT_STATE_FILE: z.string().min(1).optional(),

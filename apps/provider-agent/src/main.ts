@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   log('info', 'benchmark', { kind: benchmark.kind, hashesPerSec: benchmark.score });
 
   const agent = new ProviderAgent({
-    api: new ProviderClient({ baseUrl: config.GATEWAY_URL, account }),
+    api: new ProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account }),
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,

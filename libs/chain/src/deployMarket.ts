@@ -43,7 +43,8 @@ export async function deployContract(
 /**
  * Deploy the whole market once (token, escrow, staking pools, compute vaults, audit anchor); the
  * caller records the addresses (the stack keeps them under .data/). The wallet must be `admin`:
- * it grants the vaults the escrow's FUNDER_ROLE.
+ * it grants the vaults the escrow's FUNDER_ROLE. The staking pools are bound to the escrow at
+ * construction: a slash must name one of its refunded or disputed jobs.
  */
 export async function deployMarket(walletClient: ChainWalletClient, publicClient: ChainPublicClient, params: DeployMarketParams): Promise<Required<MarketAddresses>> {
   if (walletClient.account.address.toLowerCase() !== params.admin.toLowerCase()) {
@@ -59,7 +60,7 @@ export async function deployMarket(walletClient: ChainWalletClient, publicClient
     [token, params.admin, params.deployer, params.settlement, BigInt(params.publicRefundDelaySec ?? DEFAULT_PUBLIC_REFUND_DELAY_SEC), BigInt(params.disputeWindowSec ?? DEFAULT_DISPUTE_WINDOW_SEC)],
     'ComputeEscrow',
   );
-  const staking = await deployContract(walletClient, publicClient, a.StakingPools, [token, params.admin, params.settlement, BigInt(params.unbondDelaySec ?? DEFAULT_UNBOND_DELAY_SEC)], 'StakingPools');
+  const staking = await deployContract(walletClient, publicClient, a.StakingPools, [token, escrow, params.admin, params.settlement, BigInt(params.unbondDelaySec ?? DEFAULT_UNBOND_DELAY_SEC)], 'StakingPools');
   const vaults = await deployContract(walletClient, publicClient, a.ComputeVaults, [token, escrow, params.admin, params.deployer], 'ComputeVaults');
   const anchor = await deployContract(walletClient, publicClient, a.AuditAnchor, [params.admin, params.deployer], 'AuditAnchor');
   try {

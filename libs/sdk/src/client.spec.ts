@@ -142,17 +142,20 @@ describe('StarMinerClient', () => {
 });
 
 describe('ProviderClient', () => {
-  it('signs every call so that verifyNodeRequest accepts it, with strictly increasing nonces in send order', async () => {
+  it('signs every call for its deployment (chain id, the origin of baseUrl) so that verifyNodeRequest accepts it, with strictly increasing nonces in send order', async () => {
     const s = await serve((req, _body, res) => json(res, 200, req.url?.endsWith('/assignments') ? { assignments: [] } : { ok: true, status: 'running' }));
     try {
       const account = privateKeyToAccount(generatePrivateKey());
-      const client = new ProviderClient({ baseUrl: s.url, account });
+      const client = new ProviderClient({ baseUrl: s.url, chainId: 31337, account });
       await Promise.all([client.heartbeat('n1'), client.assignments('n1'), client.start('n1', 'j1'), client.submitResult('n1', 'j1', { output: 'o', resultHash: '0x1', proofHash: '0x2', signature: '0x3' })]);
       expect(s.seen).toHaveLength(4);
       const nonces = s.seen.map((r) => BigInt(r.headers['x-node-nonce'] as string));
       for (let i = 1; i < nonces.length; i += 1) expect(nonces[i]).toBeGreaterThan(nonces[i - 1]);
       for (const r of s.seen) {
+        expect([r.headers['x-node-chain-id'], r.headers['x-node-origin']]).toEqual(['31337', new URL(s.url).origin]);
         const ok = await verifyNodeRequest({
+          chainId: 31337,
+          origin: new URL(s.url).origin,
           method: r.method,
           path: r.url,
           body: r.body,

@@ -1,12 +1,16 @@
 import type { LocalAccount } from 'viem';
 import { callJson, type FetchLike } from './http';
-import { NonceSequence, signNodeRequest } from './node-request';
+import { NonceSequence, normalizeOrigin, signNodeRequest } from './node-request';
 import type { Assignment, NodeRegistration, ResultSubmission } from './types';
 
 export interface ProviderClientOptions {
   baseUrl: string;
   /** The node key: every call is signed by it. */
   account: LocalAccount;
+  /** The market's chain: every signature is bound to it (the gateway refuses another chain's). */
+  chainId: number;
+  /** The gateway's public origin the signatures are bound to; default: the origin of `baseUrl`. */
+  origin?: string;
   fetch?: FetchLike;
   timeoutMs?: number;
   nonces?: NonceSequence;
@@ -16,13 +20,16 @@ export interface ProviderClientOptions {
  * The provider agent's side of the gateway: every call signed by the node key with a fresh
  * nonce. Calls go out one at a time, in nonce order, because the gateway refuses a nonce lower
  * than one it has already accepted (two calls racing would see the later-signed one refused).
+ * Signatures are bound to the deployment (chain id, gateway origin), so they replay nowhere else.
  */
 export class ProviderClient {
   private readonly nonces: NonceSequence;
+  private readonly origin: string;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: ProviderClientOptions) {
     this.nonces = opts.nonces ?? new NonceSequence();
+    this.origin = normalizeOrigin(opts.origin ?? opts.baseUrl);
   }
 
   get address(): `0x${string}` {
@@ -53,7 +60,7 @@ export class ProviderClient {
   private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const run = async (): Promise<T> => {
       const rawBody = body === undefined ? undefined : JSON.stringify(body);
-      const headers = await signNodeRequest(this.opts.account, { method, path, body: rawBody, nonce: this.nonces.next() });
+      const headers = await signNodeRequest(this.opts.account, { chainId: this.opts.chainId, origin: this.origin, method, path, body: rawBody, nonce: this.nonces.next() });
       return (await callJson<T>(this.opts.baseUrl, { method, path, rawBody, headers: { ...headers } }, this.opts)).body;
     };
     const result = this.queue.then(run, run);

@@ -1,11 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { verifyMessage } from 'viem';
 import { DomainError } from '@starminer/domain';
 import { nodeRequestMessage } from '@starminer/sdk';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { GatewayConfig } from '../gateway.config';
 import { ApiKeyRow } from './entities';
+import { defaultPublicOrigins } from './node-deployment';
 
 export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 export const newApiKey = (): string => `sm_${randomBytes(32).toString('base64url')}`;
@@ -65,25 +68,66 @@ export class OperatorGuard implements CanActivate {
 /** Nonces are decimal integers below this many digits. */
 const NONCE_DIGITS_MAX = 20;
 const NONCE_PATTERN = new RegExp(`^[0-9]{1,${NONCE_DIGITS_MAX}}$`);
+/** A chain id: a positive decimal integer that fits a JS number exactly. */
+const CHAIN_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
+/** The longest x-node-origin compared (an origin is scheme://host:port; hosts are at most 253). */
+const ORIGIN_LENGTH_MAX = 300;
 
 /**
- * A provider agent's request, signed by its node key (EIP-191) over method, path, nonce and the
- * body's hash. The nonce must be above the last one seen for that key, so a replay is refused.
- * Sets `req.nodeAddress`.
+ * A provider agent's request, signed by its node key (EIP-191) over the deployment (chain id and
+ * the gateway's public origin), method, path, nonce and the body's hash. A request signed for
+ * another chain or another gateway is refused (NODE_SIGNATURE_WRONG_DEPLOYMENT), so it cannot be
+ * replayed across deployments; the nonce must be above the last one seen for that key, so it
+ * cannot be replayed here either. Sets `req.nodeAddress`.
  */
 @Injectable()
 export class NodeSignatureGuard implements CanActivate {
-  constructor(private readonly rt: ServiceRuntime) {}
+  private origins: readonly string[] | undefined;
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    @InjectConfig() private readonly config: GatewayConfig,
+    private readonly http: HttpAdapterHost,
+  ) {}
+
+  /** GATEWAY_PUBLIC_ORIGIN, or the default from HTTP_HOST and the port the server listens on (known once it listens). */
+  private publicOrigins(): readonly string[] {
+    if (this.origins) return this.origins;
+    if (this.config.GATEWAY_PUBLIC_ORIGIN) return (this.origins = this.config.GATEWAY_PUBLIC_ORIGIN);
+    const bound = this.http.httpAdapter.getHttpServer().address() as AddressInfo | string | null;
+    const port = bound && typeof bound === 'object' ? bound.port : this.config.HTTP_PORT;
+    return (this.origins = defaultPublicOrigins(this.config.HTTP_HOST, port));
+  }
+
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const address = req.headers['x-node-address'];
     const nonce = req.headers['x-node-nonce'];
     const signature = req.headers['x-node-signature'];
+    const chainId = req.headers['x-node-chain-id'];
+    const origin = req.headers['x-node-origin'];
     if (typeof address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(address)) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-address is missing or malformed');
     if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) throw new DomainError('NODE_SIGNATURE_REQUIRED', `x-node-nonce must be an integer of at most ${NONCE_DIGITS_MAX} digits`);
     if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-signature is missing or malformed');
+    if (typeof chainId !== 'string' || !CHAIN_ID_PATTERN.test(chainId)) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-chain-id must name the chain the request is signed for');
+    if (typeof origin !== 'string' || origin.length === 0 || origin.length > ORIGIN_LENGTH_MAX) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'x-node-origin must name the gateway origin the request is signed for');
+    const origins = this.publicOrigins();
+    if (Number(chainId) !== this.config.CHAIN_ID || !origins.includes(origin)) {
+      throw new DomainError('NODE_SIGNATURE_WRONG_DEPLOYMENT', `the request is signed for chain ${chainId} at ${JSON.stringify(origin)}; this gateway is chain ${this.config.CHAIN_ID} at ${origins.join(', ')}`, {
+        chainId: this.config.CHAIN_ID,
+        origins,
+      });
+    }
     if (/[\r\n]/.test(req.originalUrl)) throw new DomainError('NODE_SIGNATURE_INVALID', 'the signed path holds a line break');
-    const message = nodeRequestMessage(req.method, req.originalUrl, nonce, req.rawBody ? req.rawBody.toString('utf8') : '');
+    // rebuilt from this gateway's own chain id and one of its own origins: the headers only pick which
+    const message = nodeRequestMessage({
+      chainId: this.config.CHAIN_ID,
+      origin,
+      method: req.method,
+      path: req.originalUrl,
+      nonce,
+      body: req.rawBody ? req.rawBody.toString('utf8') : '',
+    });
     const ok = await verifyMessage({ address: address as `0x${string}`, message, signature: signature as `0x${string}` }).catch(() => false);
     if (!ok) throw new DomainError('NODE_SIGNATURE_INVALID', 'the signature does not match the node key and request');
     const nodeAddress = address.toLowerCase() as `0x${string}`;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
-import { artifacts, jobIdToBytes32, readStake, slashStake } from '@starminer/chain';
+import { ChainActionError, artifacts, jobIdToBytes32, readSlashBoundWei, readStake, slashStake } from '@starminer/chain';
 import { makeEvent, type TradeEventOf } from '@starminer/events';
 import { nodeDecider } from '@starminer/domain';
 import { ServiceRuntime } from '@starminer/service-kit';
@@ -11,6 +11,9 @@ import { SettlementChain } from '../settlement-chain';
  * job's escrow is slashed from the node key's stake in its pool and paid to the requester, on top
  * of the refund. Exactly once per job: the chain's `Slashed` events (indexed by job) and the
  * pool's `StakeSlashed` events are both checked before acting, so a redelivery only records.
+ * The contract holds the same rules on its side: only a refunded or disputed job of its escrow,
+ * only that job's provider, paid only to its requester, at most its bound (`slashBoundWei` of the
+ * cost), once per job (a second send reverts `AlreadySlashed`, read here as "already done").
  */
 @Injectable()
 export class Slashing {
@@ -37,13 +40,23 @@ export class Slashing {
 
     let slashed = await this.slashedOnChain(jobId);
     if (!slashed) {
-      const stake = await readStake(publicClient, { addresses, poolId, staker: provider });
+      const [stake, boundWei] = await Promise.all([
+        readStake(publicClient, { addresses, poolId, staker: provider }),
+        readSlashBoundWei(publicClient, { addresses, costWei: refunded.data.amountWei }),
+      ]);
       const available = stake.activeWei + stake.unbondingWei;
-      const amountWei = available < refunded.data.amountWei ? available : refunded.data.amountWei;
+      const amountWei = available < boundWei ? available : boundWei;
       if (amountWei === 0n) return;
-      const sent = await slashStake(wallet, publicClient, { addresses, poolId, provider, amountWei, recipient, jobId });
-      slashed = { txHash: sent.txHash, amountWei };
-      this.logger.warn(`job ${jobId}: slashed ${amountWei} wei of ${node.nodeId}'s stake in ${poolId} to the requester`);
+      try {
+        const sent = await slashStake(wallet, publicClient, { addresses, poolId, jobId, amountWei });
+        slashed = { txHash: sent.txHash, amountWei };
+        this.logger.warn(`job ${jobId}: slashed ${amountWei} wei of ${node.nodeId}'s stake in ${poolId} to the requester`);
+      } catch (err) {
+        // a send of ours that landed after the read above: the chain says it is done, record it
+        if (!(err instanceof ChainActionError && err.code === 'AlreadySlashed')) throw err;
+        slashed = await this.slashedOnChain(jobId);
+        if (!slashed) throw err;
+      }
     }
     const pool = await this.rt.events('pool', poolId);
     if (pool.some((e) => e.type === 'StakeSlashed' && e.data.jobId === jobId)) return;
