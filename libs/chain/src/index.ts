@@ -7,6 +7,7 @@ export * from './jobId';
 export * from './startAnvil';
 export * from './deployMarket';
 export * from './mintAgpu';
+export * from './mintAgpuOnce';
 export * from './agpuBalance';
 export * from './permit';
 export * from './readComputeContract';

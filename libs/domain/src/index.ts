@@ -5,4 +5,5 @@ export * from './job';
 export * from './contract';
 export * from './node';
 export * from './account';
+export * from './mint';
 export * from './workloads';

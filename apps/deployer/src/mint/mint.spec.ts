@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { Address } from 'viem';
-import { agpuBalance, tokenAbi } from '@starminer/chain';
-import { DomainError } from '@starminer/domain';
+import { agpuBalance, faucetMintRef, mintAgpuOnce, readMintRef, tokenAbi } from '@starminer/chain';
+import { DomainError, mintDecider } from '@starminer/domain';
 import { COMMANDS, LIMITS, type PayloadOf } from '@starminer/events';
 import { appendDrafts, countEvents, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
 import { DeployerModule } from '../deployer.module';
@@ -39,8 +39,12 @@ describe('cmd.deployer.mint (the dev faucet)', () => {
     expect(await balanceOf(account)).toBe(before + 250n * AGPU);
     expect(reply.balanceWei).toBe(before + 250n * AGPU);
     const { events } = await infra.log.readSubject(`trade.account.${ORG}`);
-    expect(events.map((e) => e.event.type)).toEqual(['OrgRegistered', 'AccountFunded']);
-    expect(events[1].event).toMatchObject({ causationId: 'faucet-1', actor: 'service:deployer', data: { orgId: ORG, accountAddress: account, amountWei: 250n * AGPU, txHash: reply.txHash } });
+    expect(events.map((e) => e.event.type)).toEqual(['OrgRegistered', 'MintRequested', 'AccountFunded']);
+    const mintRef = faucetMintRef(ORG, 'faucet-1');
+    expect(events[1].event).toMatchObject({ causationId: 'faucet-1', actor: 'service:deployer', data: { orgId: ORG, accountAddress: account, amountWei: 250n * AGPU, mintRef } });
+    expect(events[2].event).toMatchObject({ causationId: 'faucet-1', actor: 'service:deployer', data: { orgId: ORG, accountAddress: account, amountWei: 250n * AGPU, txHash: reply.txHash, mintRef } });
+    // minted once, under the request's reference
+    expect(await readMintRef(infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, mintRef })).toMatchObject({ minted: true, txHash: reply.txHash, amountWei: 250n * AGPU });
     const receipt = await infra.chain!.clients.publicClient.getTransactionReceipt({ hash: reply.txHash as `0x${string}` });
     expect(receipt.status).toBe('success');
   });
@@ -50,6 +54,44 @@ describe('cmd.deployer.mint (the dev faucet)', () => {
     const [supply, events] = [await totalSupply(), await countEvents(infra.log, 'trade.>')];
     const again = await mint({ orgId: ORG, amountWei: 5n * AGPU, requestId: 'faucet-retry' });
     expect(again.txHash).toBe(first.txHash);
+    expect(await totalSupply()).toBe(supply);
+    expect(await countEvents(infra.log, 'trade.>')).toBe(events);
+  });
+
+  it('given the same request twice at once (a retry after a gateway timeout), then one mint, one record, and both answers are the same', async () => {
+    const [supply, before] = [await totalSupply(), await balanceOf(account)];
+    const [a, b] = await Promise.all([mint({ orgId: ORG, amountWei: 3n * AGPU, requestId: 'faucet-twice' }), mint({ orgId: ORG, amountWei: 3n * AGPU, requestId: 'faucet-twice' })]);
+    expect(b.txHash).toBe(a.txHash);
+    expect(await totalSupply()).toBe(supply + 3n * AGPU);
+    expect(await balanceOf(account)).toBe(before + 3n * AGPU);
+    const { events } = await infra.log.readSubject(`trade.account.${ORG}`);
+    const ofRequest = events.filter((e) => e.event.causationId === 'faucet-twice').map((e) => e.event.type);
+    expect(ofRequest).toEqual(['MintRequested', 'AccountFunded']);
+  });
+
+  it('given a crash after the mint transaction and before its record, when the request is retried, then it is recorded with that transaction and nothing more is minted', async () => {
+    const requestId = 'faucet-crash-after-mint';
+    const mintRef = faucetMintRef(ORG, requestId);
+    // what the first attempt did before it died: the request on the log, the mint on chain
+    await deployer.rt.execute('account', ORG, mintDecider, { type: 'RequestMint', mintRef, amountWei: 4n * AGPU }, { correlationId: ORG, causationId: requestId, actor: 'service:deployer' });
+    const { publicClient, wallet } = infra.chain!.clients;
+    const onChain = await mintAgpuOnce(wallet(infra.chain!.roles.minter), publicClient, { token: infra.chain!.addresses.token, to: account, amountWei: 4n * AGPU, mintRef });
+    const supply = await totalSupply();
+
+    const reply = await mint({ orgId: ORG, amountWei: 4n * AGPU, requestId });
+    expect(reply.txHash).toBe(onChain.txHash);
+    expect(await totalSupply()).toBe(supply);
+    const { events } = await infra.log.readSubject(`trade.account.${ORG}`);
+    const ofRequest = events.filter((e) => e.event.causationId === requestId).map((e) => e.event);
+    expect(ofRequest.map((e) => e.type)).toEqual(['MintRequested', 'AccountFunded']);
+    expect(ofRequest[1]).toMatchObject({ data: { txHash: onChain.txHash, mintRef, amountWei: 4n * AGPU } });
+  });
+
+  it('given the same requestId for another amount, then IDEMPOTENCY_KEY_REUSED, nothing minted and nothing appended', async () => {
+    await mint({ orgId: ORG, amountWei: 2n * AGPU, requestId: 'faucet-reused' });
+    const [supply, events] = [await totalSupply(), await countEvents(infra.log, 'trade.>')];
+    const err = await refusal(mint({ orgId: ORG, amountWei: 9n * AGPU, requestId: 'faucet-reused' }));
+    expect(err).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', kind: 'unprocessable' });
     expect(await totalSupply()).toBe(supply);
     expect(await countEvents(infra.log, 'trade.>')).toBe(events);
   });

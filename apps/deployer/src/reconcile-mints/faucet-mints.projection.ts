@@ -1,0 +1,85 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { TradeEvent } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
+import { FaucetMintRow } from './faucet-mint-row.entity';
+
+/** The projection's name: its checkpoint, and the reader its parked events are filed under. */
+export const FAUCET_MINTS_READER = 'faucet-mints';
+
+/**
+ * Faucet mints by reference, from account events (MintRequested, AccountFunded with a mintRef,
+ * MintRestored), for the reconciler. Critical: a parked mint event would leave a mint unchecked.
+ */
+@Injectable()
+export class FaucetMintsProjection implements OnApplicationBootstrap {
+  private runner!: ProjectionRunner;
+
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.runner = this.rt.projection(FAUCET_MINTS_READER, [this.rt.filter('account')], (em, e) => applyToFaucetMints(em, e), {
+      critical: true,
+      reset: (em) => em.getRepository(FaucetMintRow).clear(),
+    });
+    await this.runner.start();
+  }
+
+  /** Resolves once the rows include `seq`. */
+  waitUntil(seq: number): Promise<void> {
+    return this.runner.waitUntil(seq);
+  }
+}
+
+export async function applyToFaucetMints(em: EntityManager, { event, seq }: StoredEvent): Promise<void> {
+  const repo = em.getRepository(FaucetMintRow);
+  const e = event as TradeEvent;
+  switch (e.type) {
+    case 'MintRequested': {
+      const d = e.data;
+      await repo
+        .createQueryBuilder()
+        .insert()
+        .values({
+          mintRef: d.mintRef.toLowerCase(),
+          orgId: d.orgId,
+          accountAddress: d.accountAddress,
+          amountWei: d.amountWei,
+          requestId: e.causationId,
+          status: 'requested',
+          requestedSeq: String(seq),
+          requestedAt: new Date(e.occurredAt),
+        })
+        .orIgnore()
+        .execute();
+      return;
+    }
+    case 'AccountFunded': {
+      const d = e.data;
+      if (d.mintRef === undefined) return; // funded before references: nothing the chain can be asked about
+      const mintRef = d.mintRef.toLowerCase();
+      const row = await repo.findOne({ where: { mintRef } });
+      if (row?.status === 'funded') return;
+      const recorded = { status: 'funded', txHash: d.txHash, fundedSeq: String(seq), checkedBlockNumber: null, checkedBlockHash: null, attempts: 0, retryAt: null, lastError: null };
+      if (row) await repo.update({ mintRef }, recorded);
+      else
+        await repo.insert({
+          mintRef,
+          orgId: d.orgId,
+          accountAddress: d.accountAddress,
+          amountWei: d.amountWei,
+          requestId: e.causationId,
+          requestedSeq: String(seq),
+          requestedAt: new Date(e.occurredAt),
+          ...recorded,
+        });
+      return;
+    }
+    case 'MintRestored':
+      await repo.update({ mintRef: e.data.mintRef.toLowerCase() }, { txHash: e.data.txHash, checkedBlockNumber: null, checkedBlockHash: null });
+      return;
+    default:
+      return;
+  }
+}
