@@ -6,16 +6,24 @@ import { AllocateAccountHandler } from './allocate-account/allocate-account.hand
 import { AnchorService } from './anchor/anchor.service';
 import { DeployerChain } from './chain/deployer-chain';
 import { deployerConfigSchema } from './deployer.config';
+import { FaucetMints } from './mint/faucet-mints';
 import { MintHandler } from './mint/mint.handler';
 import { OpenContractsConsumer } from './open-contracts/open-contracts.consumer';
+import { OpenChainCheck } from './reconcile-opens/open-chain-check';
+import { PendingOpenRow, RecordedOpenRow } from './reconcile-opens/open-rows.entity';
+import { PendingOpensProjection } from './reconcile-opens/pending-opens.projection';
+import { ReconcileOpensService } from './reconcile-opens/reconcile-opens.service';
+import { FaucetMintRow, MintReconcilerRow } from './reconcile-mints/faucet-mint-row.entity';
+import { FaucetMintsProjection } from './reconcile-mints/faucet-mints.projection';
+import { ReconcileMintsService } from './reconcile-mints/reconcile-mints.service';
 
 /**
  * Contract deployment: the orgs' custodial accounts and the dev faucet, one Compute Service
  * Contract on chain per matched job, and anchors of the log on chain.
  */
 @Module({
-  imports: [ServiceKitModule.forService({ service: 'deployer', config: deployerConfigSchema, entities: [AccountRow], chain: true })],
+  imports: [ServiceKitModule.forService({ service: 'deployer', config: deployerConfigSchema, entities: [AccountRow, FaucetMintRow, MintReconcilerRow, PendingOpenRow, RecordedOpenRow], chain: true })],
   controllers: [AllocateAccountHandler, MintHandler],
-  providers: [DeployerChain, CustodySlots, OpenContractsConsumer, AnchorService],
+  providers: [DeployerChain, CustodySlots, OpenContractsConsumer, PendingOpensProjection, OpenChainCheck, ReconcileOpensService, AnchorService, FaucetMints, FaucetMintsProjection, ReconcileMintsService],
 })
 export class DeployerModule {}

@@ -78,3 +78,29 @@ export async function readComputeContract(publicClient: ChainPublicClient, param
 export function termsOf(state: ComputeContractState): { requester: Address; provider: Address; costWei: bigint } {
   return { requester: state.requester, provider: state.provider, costWei: state.costWei };
 }
+
+export interface SettleTransaction {
+  status: 'released' | 'refunded';
+  txHash: Hex;
+  blockNumber: bigint;
+}
+
+/**
+ * The transaction that released or refunded a job, from the escrow's ComputeContractReleased /
+ * ComputeContractRefunded event (a job is settled at most once, so there is at most one), or
+ * undefined when the chain holds neither. For reconcilers: which transaction the chain shows now.
+ */
+export async function readSettleTransaction(publicClient: ChainPublicClient, params: { addresses: MarketAddresses; jobId: string }): Promise<SettleTransaction | undefined> {
+  const jobKey = jobIdToBytes32(params.jobId);
+  const range = { address: params.addresses.escrow, abi: escrowAbi(), args: { jobId: jobKey }, fromBlock: BigInt(params.addresses.deployBlock ?? 0), toBlock: 'latest', strict: true } as const;
+  try {
+    const [released, refunded] = await Promise.all([
+      publicClient.getContractEvents({ ...range, eventName: 'ComputeContractReleased' }),
+      publicClient.getContractEvents({ ...range, eventName: 'ComputeContractRefunded' }),
+    ]);
+    const found = released[0] ? { status: 'released' as const, log: released[0] } : refunded[0] ? { status: 'refunded' as const, log: refunded[0] } : undefined;
+    return found && { status: found.status, txHash: found.log.transactionHash, blockNumber: found.log.blockNumber };
+  } catch (err) {
+    throw toChainActionError(err, `readSettleTransaction ${params.jobId}`);
+  }
+}

@@ -10,6 +10,8 @@ import type { DeployerConfig } from '../deployer.config';
 
 /** The most events one anchor covers; a longer backlog is anchored in several. */
 export const ANCHOR_EVENTS_MAX = 10_000;
+/** Anchors the log records but the chain lost (a chain restored from an older state), re-posted per round. */
+export const ANCHOR_RESTORE_MAX = 16;
 /** Messages one fetch of the range asks for. */
 const ANCHOR_FETCH_MESSAGES_MAX = 1_000;
 const ANCHOR_FETCH_EXPIRES_MS = 5_000;
@@ -32,6 +34,14 @@ interface RangeLeaf extends AnchorLeaf {
  * between the post and the append is mended by the next round, which first records the chain's
  * last anchor if its event is missing. Anyone can check an event's inclusion with
  * `verifyAnchoredEvent` and the proof.
+ *
+ * A recorded anchor the chain lost (a reorganisation, a chain restored from an older state: its
+ * `anchorCount` is below the log's anchors) is re-posted with exactly the recorded range and root,
+ * before anything new: the chain loses anchors from its tail, so the lost ones are the next
+ * indexes it expects, the re-post gets the recorded index back, and the AnchorPosted on the log
+ * stays true (only its transaction is gone; the re-post's is in the log line). A later range
+ * covering it instead would leave the log's AnchorPosted naming an index whose range differs.
+ * Bounded (ANCHOR_RESTORE_MAX per round) and idempotent (postAnchor skips a range already posted).
  */
 @Injectable()
 export class AnchorService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -68,6 +78,7 @@ export class AnchorService implements OnApplicationBootstrap, OnApplicationShutd
   anchorOnce(): Promise<AnchoredRange | undefined> {
     return this.rounds.run('anchor', async () => {
       const anchor = requireAddress(this.chain.addresses, 'anchor');
+      await this.restoreLost(anchor);
       await this.recordLastPosted(anchor);
       return this.anchorNext(anchor);
     });
@@ -87,6 +98,23 @@ export class AnchorService implements OnApplicationBootstrap, OnApplicationShutd
     await this.record({ index: posted.index, fromSeq, toSeq, root: tree.root, txHash: posted.txHash });
     this.logger.log(`anchored [${fromSeq}, ${toSeq}] as #${posted.index}`);
     return { index: posted.index, fromSeq, toSeq };
+  }
+
+  /** Re-posts the log's anchors that the chain no longer holds, in index order; returns how many. */
+  async restoreLost(anchor: Address): Promise<number> {
+    const { publicClient, addresses } = this.chain;
+    const abi = artifacts().AuditAnchor.abi;
+    let restored = 0;
+    for (; restored < ANCHOR_RESTORE_MAX; restored += 1) {
+      const count = await publicClient.readContract({ address: anchor, abi, functionName: 'anchorCount' });
+      const [recorded] = await this.rt.events('anchor', count.toString());
+      if (recorded?.type !== 'AnchorPosted') return restored;
+      const d = recorded.data;
+      const posted = await this.chain.asDeployer((wallet) => postAnchor(wallet, publicClient, { addresses, fromSeq: BigInt(d.fromSeq), toSeq: BigInt(d.toSeq), root: d.root as Hex }));
+      if (posted.index !== d.index) throw new Error(`anchor #${d.index} [${d.fromSeq}, ${d.toSeq}] re-posted as #${posted.index}: the chain's anchors do not follow the log's`);
+      this.logger.warn(`anchor #${d.index} [${d.fromSeq}, ${d.toSeq}] was lost from the chain (recorded tx ${d.txHash}); re-posted in ${posted.txHash}`);
+    }
+    return restored;
   }
 
   /** The reconciler: the chain's last anchor on the log, if a crash came between its post and its event. */

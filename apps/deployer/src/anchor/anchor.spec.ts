@@ -95,4 +95,22 @@ describe('anchoring the log on chain', () => {
     await anchors.anchorOnce();
     expect(await anchorPosted(index)).toHaveLength(1);
   });
+
+  it('given a chain rolled back under a recorded anchor, then the next round posts the recorded range and root again at the same index, once', async () => {
+    await someJobEvents('job-anchor-rollback');
+    const snapshot = await chain().publicClient.request({ method: 'evm_snapshot', params: [] } as never);
+    const range = await anchors.anchorOnce();
+    expect(range).toBeDefined();
+    const [recorded] = await anchorPosted(range!.index);
+    const data = recorded.data as EventData<'AnchorPosted'>;
+    await chain().publicClient.request({ method: 'evm_revert', params: [snapshot] } as never);
+    expect(await anchorCount()).toBe(BigInt(range!.index));
+
+    expect(await anchors.anchorOnce()).toBeUndefined(); // only its own AnchorPosted is new
+    expect(await anchorCount()).toBe(BigInt(range!.index + 1));
+    expect(await onChain(range!.index)).toMatchObject({ fromSeq: BigInt(data.fromSeq), toSeq: BigInt(data.toSeq), root: data.root });
+    expect(await anchorPosted(range!.index)).toHaveLength(1);
+    await anchors.anchorOnce();
+    expect(await anchorCount()).toBe(BigInt(range!.index + 1));
+  });
 });

@@ -1,0 +1,97 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { TradeEvent } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
+import { PendingOpenRow, RecordedOpenRow } from './open-rows.entity';
+
+export const PENDING_OPENS_PROJECTION = 'deployer-opens';
+/** The give-up code: no open on chain by the deadline. The chain-vs-log check watches these for an open that lands late. */
+export const OPEN_TIMED_OUT = 'OPEN_TIMED_OUT';
+
+/**
+ * The deployer's opens, from job and contract events: matches still without a contract outcome
+ * (for the reconciler), and recorded opens (for the chain-vs-log check). Not critical: a parked
+ * event here only delays a reconciliation, it lets nothing be spent twice.
+ */
+@Injectable()
+export class PendingOpensProjection implements OnApplicationBootstrap {
+  private runner!: ProjectionRunner;
+
+  constructor(private readonly rt: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.runner = this.rt.projection(PENDING_OPENS_PROJECTION, this.rt.filterOf(['job', 'contract']), (em, e) => applyToOpens(em, e), {
+      reset: async (em) => {
+        await em.getRepository(PendingOpenRow).clear();
+        await em.getRepository(RecordedOpenRow).clear();
+      },
+    });
+    await this.runner.start();
+  }
+
+  /** Resolves once the read model includes `seq`. */
+  waitUntil(seq: number): Promise<void> {
+    return this.runner.waitUntil(seq);
+  }
+}
+
+export async function applyToOpens(em: EntityManager, { event, seq }: StoredEvent): Promise<void> {
+  const pending = em.getRepository(PendingOpenRow);
+  const recorded = em.getRepository(RecordedOpenRow);
+  const e = event as TradeEvent;
+  const close = (jobId: string) => pending.upsert({ jobId, closed: true }, ['jobId']);
+  switch (e.type) {
+    case 'JobMatched': {
+      const matchedAtMs = Date.parse(e.occurredAt);
+      // a job already ended (cancelled, failed, or its contract recorded) stays closed
+      await pending
+        .createQueryBuilder()
+        .insert()
+        .values({ jobId: e.data.jobId, matchedSeq: String(seq), matchedAtMs: String(matchedAtMs), closed: false, attempts: 0, nextAttemptAtMs: String(matchedAtMs) })
+        .orIgnore()
+        .execute();
+      await pending.update({ jobId: e.data.jobId, closed: false }, { matchedSeq: String(seq), matchedAtMs: String(matchedAtMs) });
+      return;
+    }
+    case 'JobCancelled':
+    case 'JobFailed':
+      await close(e.data.jobId);
+      return;
+    case 'ContractOpened':
+      await close(e.data.jobId);
+      await recorded.upsert(
+        { jobId: e.data.jobId, seq: String(seq), kind: 'opened', txHash: e.data.txHash, blockNumber: e.data.blockNumber, verifiedBlockHash: null, lostSinceMs: null, restoreAttempts: 0, restoreNextAtMs: null, lastError: null },
+        ['jobId'],
+      );
+      return;
+    case 'ContractOpenFailed':
+      await close(e.data.jobId);
+      if (e.data.code === OPEN_TIMED_OUT) {
+        await recorded.upsert({ jobId: e.data.jobId, seq: String(seq), kind: 'timed-out', txHash: null, blockNumber: null, verifiedBlockHash: null, lostSinceMs: null, restoreAttempts: 0, restoreNextAtMs: null, lastError: null }, ['jobId']);
+      } else {
+        await recorded.delete({ jobId: e.data.jobId }); // an open given up as lost: nothing left to check
+      }
+      return;
+    case 'ChainEffectRestored':
+      if (e.data.action !== 'open') return;
+      // a late open after a give-up is noted once (its escrow is the requester's to refund, see OpenChainCheck)
+      await recorded.delete({ jobId: e.data.jobId, kind: 'timed-out' });
+      // a restored open is checked again from its new block
+      await recorded.update(
+        { jobId: e.data.jobId },
+        { seq: String(seq), txHash: e.data.txHash, blockNumber: e.data.blockNumber, verifiedBlockHash: null, lostSinceMs: null, restoreAttempts: 0, restoreNextAtMs: null, lastError: null },
+      );
+      return;
+    case 'ChainEffectLost':
+      if (e.data.action === 'open') await recorded.delete({ jobId: e.data.jobId });
+      return;
+    case 'ContractReleased':
+    case 'ContractRefunded':
+      // settled: its escrow is no longer needed by an open (settlement's reconciler owns the settle)
+      await recorded.delete({ jobId: e.data.jobId });
+      return;
+    default:
+      return;
+  }
+}
