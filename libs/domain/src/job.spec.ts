@@ -241,6 +241,13 @@ describe('job decider', () => {
     it('records nothing for a cancelled job', () => {
       given([submitted(), cancelled]).when(fail).then([]);
     });
+
+    it('only if queued: fails a queued or waiting job, and records nothing once it is matched (the match wins)', () => {
+      const expire: JobCommand = { type: 'FailJob', code: 'OPEN_FAILED', reason: 'escrow not opened', onlyIfQueued: true };
+      given([submitted()]).when(expire).then([failed]);
+      given([submitted(), waiting('no H100 online')]).when(expire).then([failed]);
+      given([submitted(), matched()]).when(expire).then([]);
+    });
   });
 
   describe('evolve', () => {

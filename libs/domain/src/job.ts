@@ -28,7 +28,13 @@ export type JobCommand =
   | { readonly type: 'RecordWaiting'; readonly reason: string; readonly hold?: { nodeId: string; gpuCount: number; sinceMs: number } }
   | { readonly type: 'RecordMatch'; readonly match: Omit<EventData<'JobMatched'>, 'jobId'> }
   | { readonly type: 'CancelJob'; readonly orgId: string; readonly reason: string }
-  | { readonly type: 'FailJob'; readonly code: string; readonly reason: string };
+  | {
+      readonly type: 'FailJob';
+      readonly code: string;
+      readonly reason: string;
+      /** Only a job still queued (not matched): a match recorded first wins, and nothing is appended. */
+      readonly onlyIfQueued?: boolean;
+    };
 
 export type JobState =
   | { readonly status: 'none' }
@@ -112,6 +118,7 @@ export function decideJob(command: JobCommand, state: JobState): Draft<JobEvent[
     case 'FailJob': {
       if (state.status === 'none') return refuse('JOB_NOT_FOUND', 'no such job');
       if (state.status === 'failed' || state.status === 'cancelled') return [];
+      if (command.onlyIfQueued && state.status !== 'queued') return [];
       return [draft('JobFailed', { jobId: state.jobId, code: command.code, reason: command.reason })];
     }
     default:

@@ -80,7 +80,7 @@ export const COMMANDS = {
       payload: z.strictObject({ orgId: idSchema, jobId: idSchema, spec: jobSpecSchema, requestId: requestIdSchema }),
       reply: z.strictObject({ jobId: idSchema, seq: seqSchema }),
       errors: [
-        'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'FUNDS_UNDER_REVIEW', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
+        'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
         'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
       ],
     }),
@@ -103,7 +103,7 @@ export const COMMANDS = {
     mint: command('deployer', 'mint', {
       payload: z.strictObject({ orgId: idSchema, amountWei: weiSchema, requestId: requestIdSchema }),
       reply: z.strictObject({ txHash: hexSchema, balanceWei: weiSchema }),
-      errors: ['ORG_NOT_FOUND', 'AMOUNT_NOT_POSITIVE', 'FAUCET_LIMIT'],
+      errors: ['ORG_NOT_FOUND', 'AMOUNT_NOT_POSITIVE', 'FAUCET_LIMIT', 'IDEMPOTENCY_KEY_REUSED'],
     }),
     ...parkingCommands('deployer'),
   },

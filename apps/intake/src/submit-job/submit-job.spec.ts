@@ -47,25 +47,34 @@ afterAll(async () => {
 
 const submit = (payload: PayloadOf<typeof COMMANDS.intake.submitJob>) => intake.bus.send(COMMANDS.intake.submitJob, payload);
 const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
+/** The reservation events of one job on its org's account. */
+const reservationsOf = async (orgId: string, jobId: string) =>
+  (await infra.log.readSubject(`trade.account.${orgId}`)).events.filter((e) => (e.event.data as { jobId?: string }).jobId === jobId).map((e) => e.event.type);
 
 describe('cmd.intake.submitJob', () => {
-  it('given an org with funds, when it submits a job, then JobSubmitted is on the log with the spec and the budget is held', async () => {
+  it('given an org with funds, when it submits a job, then its budget is reserved on the account and JobSubmitted is on the log with the spec', async () => {
     const before = await countEvents(infra.log, 'trade.job.>');
     const { jobId, seq } = await submit({ orgId: ORG, spec: spec(), jobId: uuidv7(), requestId: 'req-1' });
     expect(await countEvents(infra.log, 'trade.job.>')).toBe(before + 1);
     const { events } = await infra.log.readSubject(`trade.job.${jobId}`);
     expect(events.map((e) => [e.seq, e.event.type, e.event.causationId, e.event.actor])).toEqual([[seq, 'JobSubmitted', 'req-1', `org:${ORG}`]]);
     expect(events[0].event.data).toMatchObject({ jobId, orgId: ORG, requesterAddress: ACCOUNT, budgetWei: 10n * AGPU, workload: spec().workload });
+    const account = (await infra.log.readSubject(`trade.account.${ORG}`)).events.map((e) => e.event);
+    expect(account.find((e) => e.type === 'FundsReserved' && (e.data as { jobId: string }).jobId === jobId)).toMatchObject({
+      causationId: 'req-1',
+      data: { orgId: ORG, jobId, amountWei: 10n * AGPU },
+    });
   });
 
-  it('given jobs that hold most of the balance, when another budget exceeds what is left, then INSUFFICIENT_FUNDS and nothing appended', async () => {
+  it('given reservations that hold most of the balance, when another budget exceeds what is left, then INSUFFICIENT_FUNDS and nothing appended', async () => {
     const balance = await agpuBalance(infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, account: OTHER_ACCOUNT as `0x${string}` });
     await submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), jobId: uuidv7(), requestId: 'req-60' });
-    const before = await countEvents(infra.log, 'trade.job.>');
+    const before = await countEvents(infra.log, 'trade.>');
     const err = await refusal(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: (balance * 6n) / 10n }), jobId: uuidv7(), requestId: 'req-60b' }));
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({ code: 'INSUFFICIENT_FUNDS', kind: 'insufficient-funds' });
-    expect(await countEvents(infra.log, 'trade.job.>')).toBe(before);
+    // neither a job nor a reservation
+    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
   });
 
   it.each([
@@ -125,29 +134,67 @@ describe('cmd.intake.submitJob', () => {
   });
 });
 
+describe('the job id from the edge', () => {
+  it('given the same request twice (a retry), then one job, one reservation, and the first answer', async () => {
+    const jobId = uuidv7();
+    const first = await submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-twice' });
+    const again = await submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-twice' });
+    expect(again).toEqual(first);
+    expect((await infra.log.readSubject(`trade.job.${jobId}`)).events.map((e) => e.event.type)).toEqual(['JobSubmitted']);
+    expect(await reservationsOf(ORG, jobId)).toEqual(['FundsReserved']);
+  });
+
+  it('given the same request sent concurrently, then one job and every answer is the first', async () => {
+    const jobId = uuidv7();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-burst' })));
+    expect(new Set(answers.map((a) => `${a.jobId}#${a.seq}`)).size).toBe(1);
+    expect((await infra.log.readSubject(`trade.job.${jobId}`)).events).toHaveLength(1);
+    expect(await reservationsOf(ORG, jobId)).toEqual(['FundsReserved']);
+  });
+
+  it('given a job id another request holds (this org or another), then JOB_ID_IN_USE and nothing appended', async () => {
+    const jobId = uuidv7();
+    await submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-owner' });
+    const before = await countEvents(infra.log, 'trade.>');
+    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-other' }))).toMatchObject({ code: 'JOB_ID_IN_USE', kind: 'conflict' });
+    expect(await refusal(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-owner' }))).toMatchObject({ code: 'JOB_ID_IN_USE', kind: 'conflict' });
+    expect(await countEvents(infra.log, 'trade.>')).toBe(before);
+  });
+
+  it('given a reservation left by a crash before its job, when the request is retried, then the job is submitted on that one reservation', async () => {
+    const jobId = uuidv7();
+    await appendDrafts(infra.log, 'account', ORG, [{ type: 'FundsReserved', data: { orgId: ORG, jobId, amountWei: AGPU } }]);
+    const { seq } = await submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId, requestId: 'req-crashed' });
+    expect(seq).toBeGreaterThan(0);
+    expect(await reservationsOf(ORG, jobId)).toEqual(['FundsReserved']);
+    // the same id for another budget is another request
+    const other = uuidv7();
+    await appendDrafts(infra.log, 'account', ORG, [{ type: 'FundsReserved', data: { orgId: ORG, jobId: other, amountWei: AGPU } }]);
+    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: 2n * AGPU }), jobId: other, requestId: 'req-x' }))).toMatchObject({ code: 'JOB_ID_IN_USE' });
+  });
+});
+
 describe('an event intake cannot apply, written straight onto the log', () => {
-  it('is parked; intake keeps serving other orgs; its funds view is critical, so readiness turns red; the operator lists it', async () => {
+  it('is parked; no funds decision reads it, so readiness stays green and its org is served; the operator lists it', async () => {
     expect((await getJson(`${intake.url}/health/ready`)).status).toBe(200);
-    // a JobSubmitted of ORG whose data the catalogue refuses (an older writer's): its hold cannot be applied
+    // a JobSubmitted of ORG whose data the catalogue refuses (an older writer's)
     const bad = rawEvent('JobSubmitted', 'job-broken', { ...JSON.parse(toJson(EXAMPLE_EVENT_DATA.JobSubmitted)), jobId: 'job-broken', orgId: ORG, budgetWei: '-5' });
     const seq = await publishRaw(infra.log, 'trade.job.job-broken', bad);
-    await eventually(async () => (await getJson(`${intake.url}/health/ready`)).status === 503);
+    await eventually(async () => (await intake.bus.send(COMMANDS.intake.listParked, {})).parked.some((p) => p.reader === 'intake-jobs' && p.seq === seq));
     const ready = await getJson(`${intake.url}/health/ready`);
-    expect(ready.body.error.readers.jobs).toMatchObject({ parked: 1, critical: true, problems: ['1 parked'] });
-    // liveness stays up: the process serves, and a restart would not help
-    expect((await getJson(`${intake.url}/health/live`)).status).toBe(200);
-    // other orgs are served; the org whose job is parked is not, until an operator acts (its funds would look larger)
-    await expect(submit({ orgId: OTHER_ORG, spec: spec({ budgetWei: AGPU }), jobId: uuidv7(), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
-    expect(await refusal(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId: uuidv7(), requestId: 'under-review' }))).toMatchObject({ code: 'FUNDS_UNDER_REVIEW', kind: 'unavailable' });
+    expect(ready.status).toBe(200);
+    expect(ready.body.info.readers['intake-jobs']).toMatchObject({ parked: 1, critical: false });
+    // the org's funds are its account's reservations: it is served
+    await expect(submit({ orgId: ORG, spec: spec({ budgetWei: AGPU }), jobId: uuidv7(), requestId: 'still-served' })).resolves.toMatchObject({ jobId: expect.any(String) });
     // the operator's view
     const listed = await intake.bus.send(COMMANDS.intake.listParked, {});
-    expect(listed.parked).toEqual([expect.objectContaining({ reader: 'jobs', seq, type: 'JobSubmitted', key: 'job-broken', blockedBy: null })]);
+    expect(listed.parked).toContainEqual(expect.objectContaining({ reader: 'intake-jobs', seq, type: 'JobSubmitted', key: 'job-broken', blockedBy: null }));
     const metrics = await getJson(`${intake.url}/metrics`);
-    expect(metrics.body).toMatch(/starminer_parked_events\{[^}]*reader="jobs"[^}]*\} 1/);
+    expect(metrics.body).toMatch(/starminer_parked_events\{[^}]*reader="intake-jobs"[^}]*\} 1/);
     // a retry of an event that is still wrong keeps it parked, with its error
-    const retried = await intake.bus.send(COMMANDS.intake.retryParked, { reader: 'jobs', key: 'job-broken' });
+    const retried = await intake.bus.send(COMMANDS.intake.retryParked, { reader: 'intake-jobs', key: 'job-broken' });
     expect(retried).toMatchObject({ applied: 0, stillParked: [expect.objectContaining({ seq, attempts: 2 })] });
-    const unknown = await refusal(intake.bus.send(COMMANDS.intake.retryParked, { reader: 'jobs', key: 'job-never' }));
+    const unknown = await refusal(intake.bus.send(COMMANDS.intake.retryParked, { reader: 'intake-jobs', key: 'job-never' }));
     expect(unknown).toMatchObject({ code: 'PARKED_EVENTS_NOT_FOUND' });
   });
 });
