@@ -38,15 +38,28 @@ export interface Market {
   /** How many events the log holds on subjects matching `filter` (e.g. `trade.job.>`). */
   count(filter: string): Promise<number>;
   startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; stop(): Promise<void> }>;
+  /** The gateway's application (its runtime, its database), for specs that look behind the API. */
+  readonly gateway: INestApplication;
+  /** Stops one service, as an outage would (its commands then go unanswered). */
+  stopService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
+
+const SERVICES = {
+  registry: RegistryModule,
+  intake: IntakeModule,
+  matching: MatchingModule,
+  deployer: DeployerModule,
+  settlement: SettlementModule,
+} as const;
+export type ServiceName = keyof typeof SERVICES;
 
 /**
  * The whole market in one process, on real parts: a private nats-server with JetStream, a fresh
  * Postgres database, an anvil chain with the contracts deployed, and every service's Nest module
  * booted from the same environment a standalone service reads.
  */
-export async function startMarket(opts: { env?: Record<string, string> } = {}): Promise<Market> {
+export async function startMarket(opts: { env?: Record<string, string>; services?: readonly ServiceName[] } = {}): Promise<Market> {
   const dir = mkdtempSync(join(tmpdir(), 'starminer-market-'));
   ensureArtifacts();
   const infra = await startTestInfra({ chain: true });
@@ -55,17 +68,13 @@ export async function startMarket(opts: { env?: Record<string, string> } = {}): 
   const chain = createChainClients(anvil.rpcUrl, anvil.chainId);
   Object.assign(process.env, infra.env, { ANCHOR_INTERVAL_MS: '2000' }, opts.env ?? {});
   const apps: INestApplication[] = [];
+  const appOf: Partial<Record<ServiceName, INestApplication>> = {};
   const serviceUrls: Record<string, string> = {};
-  for (const [name, module] of [
-    ['registry', RegistryModule],
-    ['intake', IntakeModule],
-    ['matching', MatchingModule],
-    ['deployer', DeployerModule],
-    ['settlement', SettlementModule],
-  ] as const) {
-    const app = await createServiceApp(module, { logger: ['error', 'warn'] });
+  for (const name of opts.services ?? (Object.keys(SERVICES) as ServiceName[])) {
+    const app = await createServiceApp(SERVICES[name], { logger: ['error', 'warn'] });
     serviceUrls[name] = await listen(app);
     apps.push(app);
+    appOf[name] = app;
   }
   const gateway = await createGateway({ logger: ['error', 'warn'] });
   const gatewayUrl = await listen(gateway);
@@ -82,9 +91,18 @@ export async function startMarket(opts: { env?: Record<string, string> } = {}): 
     anvil,
     log,
     count: (filter) => countEvents(log, filter),
+    gateway,
+    async stopService(name) {
+      const app = appOf[name];
+      if (!app) return;
+      delete appOf[name];
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+    },
     async startAgent(opts) {
       const config = loadAgentConfig({
         GATEWAY_URL: gatewayUrl,
+        CHAIN_ID: String(anvil.chainId),
         AGENT_KEY_FILE: join(dir, `${opts.name}.key`),
         AGENT_NAME: opts.name,
         GPU_MODEL: opts.gpuModel,
@@ -96,7 +114,7 @@ export async function startMarket(opts: { env?: Record<string, string> } = {}): 
       const { account } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
       const registration = registrationFor(config, account.address, { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() });
       const agent = new ProviderAgent({
-        api: new ProviderClient({ baseUrl: gatewayUrl, account }),
+        api: new ProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account }),
         clock: realClock,
         registration,
         commandRuntime: false,

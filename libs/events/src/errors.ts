@@ -50,6 +50,7 @@ export const ERRORS = {
   NODE_SIGNATURE_REQUIRED: { kind: 'unauthenticated', why: 'the x-node-* signature headers are missing or malformed' },
   NODE_SIGNATURE_INVALID: { kind: 'unauthenticated', why: 'the signature does not match the node key and the request' },
   NONCE_REPLAYED: { kind: 'unauthenticated', why: 'the nonce was already used; send a higher one' },
+  NODE_SIGNATURE_WRONG_DEPLOYMENT: { kind: 'unauthenticated', why: "the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin" },
   // money
   INSUFFICIENT_FUNDS: { kind: 'insufficient-funds', why: "the budget exceeds the org's spendable AGPU" },
   // what the caller may do
@@ -64,10 +65,14 @@ export const ERRORS = {
   ORG_NOT_FOUND: { kind: 'not-found', why: 'no such org' },
   DEV_MODE_OFF: { kind: 'not-found', why: 'the faucet exists only in dev mode' },
   PARKED_EVENTS_NOT_FOUND: { kind: 'not-found', why: 'no parked events under that key' },
+  MINT_NOT_FOUND: { kind: 'not-found', why: 'no faucet request (or recorded mint) with this reference' },
   // the state does not allow it
   CONTRACT_NOT_OPEN: { kind: 'conflict', why: 'the job has no open contract' },
+  OPEN_NOT_RESTORABLE: { kind: 'conflict', why: 'the open to restore or give up is not one the chain needs (no open recorded, or the contract is settled)' },
+  SETTLE_EFFECT_NOT_RECORDED: { kind: 'conflict', why: 'the release or refund to restore or give up is not the one the log records' },
   IDEMPOTENCY_IN_PROGRESS: { kind: 'conflict', why: 'the first request with this Idempotency-Key is still being answered' },
   JOB_EXISTS: { kind: 'conflict', why: 'a job with this id exists' },
+  JOB_ID_IN_USE: { kind: 'conflict', why: 'the job id belongs to another request (another org, another Idempotency-Key or another budget)' },
   JOB_NOT_CANCELLABLE: { kind: 'conflict', why: 'only a queued job can be cancelled' },
   JOB_NOT_QUEUED: { kind: 'conflict', why: 'the job is no longer queued' },
   NODE_EXISTS: { kind: 'conflict', why: 'the node id is registered with another key' },
@@ -86,7 +91,11 @@ export const ERRORS = {
   // ours
   COMMAND_UNAVAILABLE: { kind: 'unavailable', why: 'the service that answers this command did not answer in time' },
   AGGREGATE_UNREADABLE: { kind: 'unavailable', why: 'an event of this aggregate cannot be read; an operator has been told' },
-  FUNDS_UNDER_REVIEW: { kind: 'unavailable', why: "an event of the org's jobs is parked, so its spendable funds cannot be checked until an operator re-applies it" },
+  FUNDS_VIEW_STALE: { kind: 'unavailable', why: "a reservation of the org was released while its balance was read, again after every bounded retry; try again" },
+  VERIFICATION_BUSY: { kind: 'unavailable', why: 'every verification slot is taken and its queue is full (or settlement is stopping): nothing was decided; send the same result again after details.retryAfterSec' },
+  VERIFICATION_TIMED_OUT: { kind: 'unavailable', why: "recomputing the result ran past the bound its workload's size sets (our machine was too slow): nothing was decided; send the same result again after details.retryAfterSec" },
+  CHAIN_UNAVAILABLE: { kind: 'unavailable', why: 'the chain did not answer; retry after the Retry-After seconds' },
+  DEPENDENCY_UNAVAILABLE: { kind: 'unavailable', why: 'a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds' },
   INTERNAL: { kind: 'internal', why: 'our bug; it is logged' },
 } as const satisfies Record<string, { kind: ErrorKind; why: string }>;
 

@@ -134,7 +134,9 @@ export class CommandBus {
       reply = await firstValueFrom(this.client.send(def.subject, wire).pipe(timeout(opts.timeoutMs ?? COMMAND_TIMEOUT_MS)));
     } catch (err) {
       if (err instanceof TimeoutError) throw new CommandTransportError(def.subject, { cause: err });
-      if (err !== null && typeof err === 'object' && 'code' in err) throw errorFromReply(def.subject, err as Record<string, unknown>);
+      // a reply of ours is a plain `{ code, kind, message, details }`; an Error with a code is the
+      // transport's own (a NatsError: disconnected, no responders '503', a closed connection)
+      if (err !== null && typeof err === 'object' && !(err instanceof Error) && 'code' in err) throw errorFromReply(def.subject, err as Record<string, unknown>);
       throw new CommandTransportError(def.subject, { cause: err });
     }
     const parsed = def.reply.safeParse(reply);

@@ -17,6 +17,24 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
+/**
+ * What a 503 tells a client to wait before it retries (a dependency away: a service, the chain,
+ * the database), in seconds: long enough for a supervised restart to begin answering, short
+ * enough that a client does not give up.
+ */
+export const RETRY_AFTER_UNAVAILABLE_SEC = 5;
+
+/**
+ * The `Retry-After` seconds of an error's answer: what the refusal names itself
+ * (`details.retryAfterSec`, e.g. IDEMPOTENCY_IN_PROGRESS), else RETRY_AFTER_UNAVAILABLE_SEC for a
+ * 503, else none.
+ */
+export function retryAfterSecOf(described: DescribedError): number | undefined {
+  const named = described.body.details?.retryAfterSec;
+  if (typeof named === 'number' && Number.isInteger(named) && named > 0) return named;
+  return described.kind === 'unavailable' ? RETRY_AFTER_UNAVAILABLE_SEC : undefined;
+}
+
 /** The HTTP answer to an error: its status and the one `{ error: { code, message, details } }` body. */
 export function errorResponse(err: unknown): { status: number; body: { error: ErrorBody }; described: DescribedError } {
   const described = err instanceof HttpException ? fromHttpException(err) : describeError(err);
@@ -46,7 +64,8 @@ function fromHttpException(err: HttpException): DescribedError {
 
 /**
  * Every error leaves every edge in one shape. Over HTTP: `{ error: { code, message, details } }`
- * with the status of its kind (every client error a 4xx; a 5xx is our bug or a dependency away).
+ * with the status of its kind (every client error a 4xx; a 5xx is our bug or a dependency away),
+ * and a `Retry-After` header on a 503 and on a refusal that names when to retry.
  * As a command reply: `{ code, kind, message, details }`, which CommandBus turns back into the
  * same error. Our own failures are logged here with their stack and answered without internals.
  */
@@ -63,8 +82,10 @@ export class EdgeErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<{ method?: string; originalUrl?: string }>();
     if (described.ours) this.logger.error(`${req.method} ${req.originalUrl}: ${(err as Error)?.stack ?? String(err)}`);
-    const res = http.getResponse<{ headersSent?: boolean; status(code: number): { json(body: unknown): void } }>();
+    const res = http.getResponse<{ headersSent?: boolean; setHeader(name: string, value: string): void; status(code: number): { json(body: unknown): void } }>();
     if (res.headersSent) return;
+    const retryAfterSec = retryAfterSecOf(described);
+    if (retryAfterSec !== undefined) res.setHeader('Retry-After', String(retryAfterSec));
     res.status(status).json(body);
   }
 }

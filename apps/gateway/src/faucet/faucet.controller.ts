@@ -3,12 +3,24 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestj
 import { uuidv7 } from 'uuidv7';
 import { z } from 'zod';
 import { DomainError } from '@starminer/domain';
-import { COMMANDS, faucetRequestSchema } from '@starminer/events';
+import { COMMANDS, faucetRequestSchema, type PayloadOf } from '@starminer/events';
 import { CommandBus, InjectConfig, ZodPipe } from '@starminer/service-kit';
 import { ApiKeyGuard, type OrgRequest } from '../auth/guards';
 import type { GatewayConfig } from '../gateway.config';
 import { Idempotency, idempotencyKeyOf } from '../idempotency/idempotency';
 import { openApiOf } from '../openapi';
+
+/** The faucet's idempotency records live beside the jobs' under their own prefix: one key may name a job and a mint. */
+export const faucetRecordKey = (key: string): string => `faucet:${key}`;
+
+/**
+ * The mint a faucet request becomes: keyed by the Idempotency-Key (the deployer mints once per
+ * request id of an org), or without one by an id minted here, once per request. Every attempt of
+ * one request sends the same command.
+ */
+export function faucetMintCommand(orgId: string, key: string | undefined, body: z.output<typeof faucetRequestSchema>): PayloadOf<typeof COMMANDS.deployer.mint> {
+  return { orgId, amountWei: body.amountWei, requestId: key ?? uuidv7() };
+}
 
 @ApiTags('orgs')
 @Controller('v1/dev')
@@ -29,8 +41,10 @@ export class FaucetController {
   async faucet(@Req() req: OrgRequest, @Body(new ZodPipe(faucetRequestSchema)) body: z.output<typeof faucetRequestSchema>, @Headers('idempotency-key') keyHeader: string | undefined) {
     if (!this.config.DEV_MODE) throw new DomainError('DEV_MODE_OFF', 'the faucet exists only in dev mode');
     const key = idempotencyKeyOf(keyHeader);
-    const answer = await this.idempotency.run(req.orgId, key === undefined ? undefined : `faucet:${key}`, body, async () => {
-      const minted = await this.bus.send(COMMANDS.deployer.mint, { orgId: req.orgId, amountWei: body.amountWei, requestId: key ?? uuidv7() });
+    const command = faucetMintCommand(req.orgId, key, body);
+    // a retry that takes over an attempt which never answered sends the same request id: the deployer answers the first mint
+    const answer = await this.idempotency.run(req.orgId, key === undefined ? undefined : faucetRecordKey(key), body, async () => {
+      const minted = await this.bus.send(COMMANDS.deployer.mint, command);
       return { statusCode: 200, body: { txHash: minted.txHash, balanceWei: minted.balanceWei.toString() } };
     });
     return answer.body;

@@ -10,4 +10,10 @@ export class IdempotencyRow {
   @Column({ type: 'int', nullable: true }) statusCode!: number | null;
   @Column({ type: 'jsonb', nullable: true }) body!: object | null;
   @Column({ type: 'timestamptz' }) createdAt!: Date;
+  /**
+   * When the attempt now answering it claimed the record (the first one, or a retry that took over
+   * an expired claim). Nullable so that synchronize adds it to a table of older rows without a
+   * rewrite; a row without it counts from `createdAt`.
+   */
+  @Column({ type: 'timestamptz', nullable: true }) claimedAt!: Date | null;
 }

@@ -1,14 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '@starminer/domain';
 import { IDEMPOTENCY_KEY_PATTERN, LIMITS, toJson } from '@starminer/events';
-import { errorResponse, ServiceRuntime } from '@starminer/service-kit';
+import { errorResponse, InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import { sha256Hex } from '../auth/guards';
-import { IdempotencyRow } from './idempotency.entity';
+import type { GatewayConfig } from '../gateway.config';
 
 export interface Answer {
   readonly statusCode: number;
   readonly body: unknown;
 }
+
+/** What the work is told of its attempt: a takeover re-runs the work of an attempt that never answered. */
+export interface Attempt {
+  readonly takeover: boolean;
+}
+
+/**
+ * How many times a request reads and claims its record: the record can change under it once (a
+ * retry took an expired claim first, the first attempt answered meanwhile), after which it answers
+ * what it finds.
+ */
+const CLAIM_PASSES_MAX = 3;
 
 /** An `Idempotency-Key` header as the catalogue allows it (1-128 printable ASCII), or IDEMPOTENCY_KEY_INVALID. */
 export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
@@ -21,39 +33,112 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
   return header;
 }
 
+/** The hash a record keeps of its request (the parsed body), so that the key with another request is refused. */
+export const requestHashOf = (request: unknown): string => sha256Hex(toJson(request));
+
+interface RecordRead {
+  requestHash: string;
+  statusCode: number | null;
+  body: unknown;
+  /** Seconds until the claim expires (0 or less: expired), by the database's clock. */
+  expiresInSec: number;
+}
+
 /**
  * `Idempotency-Key`: the first answer is stored with a hash of the request; the same key with the
- * same request gets that answer again, with another request a 422. A refusal is stored like an
- * answer; a failure of ours is not, so the client may retry it.
+ * same request gets that answer again, with another request a 422.
+ *
+ * The record is claimed before the work runs and answered after it. A refusal (a 4xx) is stored
+ * like an answer. A failure that may have done the work anyway (a timeout, a dependency away, our
+ * bug, a gateway that crashed) leaves the record in progress: a retry meanwhile gets 409
+ * IDEMPOTENCY_IN_PROGRESS with Retry-After, and once the claim is older than
+ * IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC one retry takes it over (atomically: of two retries, one) and
+ * runs the work again. The work is idempotent downstream (the job id is derived from the key, the
+ * mint is keyed by it), so the re-run finds what the first attempt did and answers the same.
  */
 @Injectable()
 export class Idempotency {
-  constructor(private readonly rt: ServiceRuntime) {}
+  constructor(
+    private readonly rt: ServiceRuntime,
+    @InjectConfig() private readonly config: GatewayConfig,
+  ) {}
 
-  async run(orgId: string, key: string | undefined, request: unknown, work: () => Promise<Answer>): Promise<Answer> {
-    if (key === undefined) return work();
-    const repo = this.rt.db.getRepository(IdempotencyRow);
-    const requestHash = sha256Hex(toJson(request));
-    const inserted: unknown[] = await this.rt.db.query(
-      `INSERT INTO "${this.rt.service}"."idempotency" ("orgId", "key", "requestHash", "createdAt") VALUES ($1, $2, $3, now())
-       ON CONFLICT DO NOTHING RETURNING "key"`,
-      [orgId, key, requestHash],
-    );
-    if (inserted.length === 0) {
-      const first = await repo.findOneOrFail({ where: { orgId, key } });
-      if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request');
-      if (first.statusCode === null) throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still being answered');
-      return { statusCode: first.statusCode, body: first.body };
-    }
+  private get table(): string {
+    return `"${this.rt.service}"."idempotency"`;
+  }
+
+  async run(orgId: string, key: string | undefined, request: unknown, work: (attempt: Attempt) => Promise<Answer>): Promise<Answer> {
+    if (key === undefined) return work({ takeover: false });
+    const claimed = await this.claim(orgId, key, requestHashOf(request));
+    if ('answer' in claimed) return claimed.answer;
+    let answer: Answer;
     try {
-      const answer = await work();
-      await repo.update({ orgId, key }, { statusCode: answer.statusCode, body: answer.body as object });
-      return answer;
+      answer = await work(claimed);
     } catch (err) {
       const { status, body, described } = errorResponse(err);
-      if (!described.ours && status < 500) await repo.update({ orgId, key }, { statusCode: status, body });
-      else await repo.delete({ orgId, key });
-      throw err;
+      // a timeout, a dependency away or our bug may have done the work: the record stays in progress
+      if (described.ours || status >= 500) throw err;
+      const first = await this.resolve(orgId, key, { statusCode: status, body });
+      if (first.ours) throw err;
+      return first.answer;
     }
+    return (await this.resolve(orgId, key, answer)).answer;
+  }
+
+  /** Claims the record for this attempt, or answers from it: the stored answer, 422 for another request, 409 while a live claim holds it. */
+  private async claim(orgId: string, key: string, requestHash: string): Promise<Attempt | { answer: Answer }> {
+    const expirySec = this.config.IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC;
+    for (let pass = 0; pass < CLAIM_PASSES_MAX; pass++) {
+      const inserted: unknown[] = await this.rt.db.query(
+        `INSERT INTO ${this.table} ("orgId", "key", "requestHash", "createdAt", "claimedAt") VALUES ($1, $2, $3, now(), now())
+         ON CONFLICT DO NOTHING RETURNING "key"`,
+        [orgId, key, requestHash],
+      );
+      if (inserted.length > 0) return { takeover: false };
+      const first = await this.read(orgId, key, expirySec);
+      if (!first) continue; // removed meanwhile (by an older gateway): claim it afresh
+      if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request');
+      if (first.statusCode !== null) return { answer: { statusCode: first.statusCode, body: first.body } };
+      if (first.expiresInSec > 0) {
+        throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still being answered; retry after Retry-After seconds', {
+          retryAfterSec: Math.max(1, Math.ceil(first.expiresInSec)),
+        });
+      }
+      // the claim expired (its gateway crashed or gave up): one retry takes it over, the others find the new claim
+      const taken: unknown[] = await this.rt.db.query(
+        `UPDATE ${this.table} SET "claimedAt" = now()
+         WHERE "orgId" = $1 AND "key" = $2 AND "requestHash" = $3 AND "statusCode" IS NULL
+           AND COALESCE("claimedAt", "createdAt") <= now() - make_interval(secs => $4)
+         RETURNING "key"`,
+        [orgId, key, requestHash, expirySec],
+      );
+      if (taken.length > 0) return { takeover: true };
+    }
+    throw new Error(`the idempotency record ${orgId}/${key} changed under ${CLAIM_PASSES_MAX} reads in a row`);
+  }
+
+  private async read(orgId: string, key: string, expirySec: number): Promise<RecordRead | undefined> {
+    const rows: RecordRead[] = await this.rt.db.query(
+      `SELECT "requestHash", "statusCode", "body",
+              EXTRACT(EPOCH FROM (COALESCE("claimedAt", "createdAt") + make_interval(secs => $3) - now()))::float8 AS "expiresInSec"
+       FROM ${this.table} WHERE "orgId" = $1 AND "key" = $2`,
+      [orgId, key, expirySec],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Stores the answer unless an attempt of the same request stored one first (a slow first attempt
+   * and the retry that took it over both finish): the first stored is the answer, for both.
+   */
+  private async resolve(orgId: string, key: string, answer: Answer): Promise<{ answer: Answer; ours: boolean }> {
+    const stored: unknown[] = await this.rt.db.query(
+      `UPDATE ${this.table} SET "statusCode" = $3, "body" = $4::jsonb WHERE "orgId" = $1 AND "key" = $2 AND "statusCode" IS NULL RETURNING "key"`,
+      [orgId, key, answer.statusCode, toJson(answer.body)],
+    );
+    if (stored.length > 0) return { answer, ours: true };
+    const first = await this.read(orgId, key, this.config.IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC);
+    if (!first || first.statusCode === null) return { answer, ours: true };
+    return { answer: { statusCode: first.statusCode, body: first.body }, ours: false };
   }
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { MoreThan, type FindOptionsWhere } from 'typeorm';
 import { CATEGORIES, LIMITS } from '@starminer/events';
 import { DomainError } from '@starminer/domain';
 import { ServiceRuntime } from '@starminer/service-kit';
@@ -17,11 +16,20 @@ export class JobQueries {
     return job;
   }
 
-  /** The org's jobs in id order (ids are time-ordered), after `cursor`, at most `limit`. */
+  /**
+   * The org's jobs in submission order (then by id: a job id derived from an Idempotency-Key is not
+   * time-ordered), after the job named by `cursor`, at most `limit`. A cursor that names no job of
+   * the org is BAD_CURSOR.
+   */
   async list(orgId: string, page: { limit?: number; cursor?: string }): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
     const limit = page.limit ?? LIMITS.pageSizeDefault;
-    const where: FindOptionsWhere<JobView> = { orgId, ...(page.cursor ? { jobId: MoreThan(page.cursor) } : {}) };
-    const rows = await this.rt.db.getRepository(JobView).find({ where, order: { jobId: 'ASC' }, take: limit });
+    const q = this.rt.db.getRepository(JobView).createQueryBuilder('j').where('j.orgId = :orgId', { orgId });
+    if (page.cursor) {
+      const after = await this.rt.db.getRepository(JobView).findOne({ where: { orgId, jobId: page.cursor }, select: { jobId: true, submittedAt: true } });
+      if (!after) throw new DomainError('BAD_CURSOR', 'the cursor is not one this endpoint handed out');
+      q.andWhere('(j.submittedAt, j.jobId) > (:at, :id)', { at: after.submittedAt, id: after.jobId });
+    }
+    const rows = await q.orderBy('j.submittedAt', 'ASC').addOrderBy('j.jobId', 'ASC').limit(limit).getMany();
     return { jobs: rows, nextCursor: rows.length === limit ? rows[rows.length - 1].jobId : null };
   }
 
