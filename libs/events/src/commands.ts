@@ -116,7 +116,7 @@ export const COMMANDS = {
     submitResult: command('settlement', 'submitResult', {
       payload: resultSubmissionSchema.extend({ jobId: idSchema, nodeId: idSchema, nodeAddress: addressSchema }),
       reply: z.strictObject({ status: z.string(), outcome: z.enum(['release', 'refund']) }),
-      errors: ['JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE'],
+      errors: ['JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT'],
     }),
     ...parkingCommands('settlement'),
   },

@@ -1,11 +1,12 @@
 import { connect } from '@nats-io/transport-node';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { readComputeContract } from '@starminer/chain';
-import { DomainError, draft } from '@starminer/domain';
-import { COMMANDS, EXAMPLE_EVENT_DATA, LIMITS, type PayloadOf, type TradeEvent } from '@starminer/events';
+import { readComputeContract, signResult } from '@starminer/chain';
+import { DomainError, draft, resultHashOf } from '@starminer/domain';
+import { COMMANDS, EXAMPLE_EVENT_DATA, LIMITS, type PayloadOf, type TradeEvent, type Workload } from '@starminer/events';
 import { appendDrafts, countEvents, eventually, serviceUnderTest } from '@starminer/service-testing';
 import { SettlementModule } from '../settlement.module';
 import { balanceOf, eventsOf, openContract, resultOf, WORKLOAD } from '../testing/settlement-fixture';
+import { VerificationPool } from '../verify-results/verification-pool';
 
 const under = serviceUnderTest(SettlementModule, { chain: true });
 
@@ -32,7 +33,7 @@ describe('cmd.settlement.submitResult', () => {
     const released = events[3];
     expect(released.actor).toBe('service:settlement');
     expect(released.causationId).toBe(events[2].id);
-    expect(released.data).toEqual({ jobId: 'job-r1', nodeAddress: c.node.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(released.data).toEqual({ jobId: 'job-r1', nodeAddress: c.node.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), blockNumber: expect.stringMatching(/^[0-9]+$/) });
     expect(await balanceOf(under.infra, c.node.address)).toBe(c.escrowWei);
     expect((await readComputeContract(under.infra.chain!.clients.publicClient, { addresses: under.infra.chain!.addresses, jobId: 'job-r1' })).status).toBe('released');
 
@@ -50,7 +51,7 @@ describe('cmd.settlement.submitResult', () => {
     expect(typesOf(events)).toEqual(['ContractOpened', 'ResultSubmitted', 'ResultRejected', 'SettlementDecided', 'ContractRefunded']);
     expect(events[2].data).toMatchObject({ code: 'RESULT_WRONG' });
     expect(events[3].data).toMatchObject({ outcome: 'refund', reason: 'result rejected: recomputed result differs' });
-    expect(events[4].data).toEqual({ jobId: 'job-r2', requesterAddress: c.requester.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(events[4].data).toEqual({ jobId: 'job-r2', requesterAddress: c.requester.address, amountWei: c.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), blockNumber: expect.stringMatching(/^[0-9]+$/) });
     expect(await balanceOf(under.infra, c.requester.address)).toBe(c.escrowWei);
     expect(await balanceOf(under.infra, c.node.address)).toBe(0n);
   });
@@ -72,6 +73,19 @@ describe('cmd.settlement.submitResult', () => {
     const p = { ...(await resultOf(under.infra, c, { signer: stranger })), nodeAddress: stranger.address };
     expect(await refusal(submit(p))).toMatchObject({ code: 'BAD_RESULT_SIGNATURE', message: 'the result is not signed by the assigned node key' });
     expect(await countEvents(under.infra.log, 'trade.>')).toBe(before);
+  });
+
+  it('given a heavy job\'s result the contract refuses anyway (signed by a key the contract does not name), then the refusal comes before any recompute', async () => {
+    const heavy: Workload = { kind: 'hash-chain', seed: 'refused-before-recompute', iterations: LIMITS.hashChainIterationsMax };
+    const c = await openContract(under.infra, { jobId: 'job-r8', workload: heavy });
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const output = 'whatever';
+    const [resultHash, proofHash] = [resultHashOf(output), resultHashOf('no proof')];
+    const signature = await signResult(stranger, { addresses: { escrow: under.infra.chain!.addresses.escrow }, chainId: under.infra.chain!.anvil.chainId, jobId: c.jobId, resultHash, proofHash });
+    const p = { jobId: c.jobId, nodeId: c.nodeId, nodeAddress: stranger.address, output, resultHash, proofHash, signature };
+    expect(await refusal(submit(p))).toMatchObject({ code: 'BAD_RESULT_SIGNATURE', message: 'the result is not signed by the assigned node key' });
+    expect(under.service.app.get(VerificationPool).stats().heavy).toMatchObject({ active: 0, queued: 0 });
+    expect(typesOf(await eventsOf(under.infra, 'trade.contract.job-r8'))).toEqual(['ContractOpened']);
   });
 
   it('given a job that was never submitted, then JOB_NOT_FOUND; given a job without a contract, then CONTRACT_NOT_OPEN; nothing appended', async () => {
