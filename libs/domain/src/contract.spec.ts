@@ -262,11 +262,11 @@ describe('contract decider', () => {
       expect(fold([opened])).toEqual({ status: 'open', ...terms });
       expect(fold([opened, started])).toEqual({ status: 'running', ...terms });
       expect(fold([opened, started, resultSubmitted, decideRelease])).toEqual({ status: 'settling', outcome: 'release', ...terms });
-      expect(fold(HISTORY.released)).toEqual({ status: 'released', ...terms });
+      expect(fold(HISTORY.released)).toEqual({ status: 'released', ...terms, settleTxHash: TX });
     });
 
     it('a refunded contract keeps its terms and drops the outcome', () => {
-      expect(fold(HISTORY.refunded)).toEqual({ status: 'refunded', ...terms });
+      expect(fold(HISTORY.refunded)).toEqual({ status: 'refunded', ...terms, settleTxHash: TX });
     });
 
     it('an open failure leaves only the job id', () => {
@@ -300,5 +300,137 @@ describe('contract decider', () => {
       const state = fold([opened, started]);
       expect(evolveContract(state, resultSubmitted)).toBe(state);
     });
+  });
+});
+
+describe('contract decider: an open the chain lost (deployer reconcile-opens)', () => {
+  const TX2 = `0x${'cd'.repeat(32)}`;
+  const restore = (txHash: string | null = TX2): ContractCommand => ({ type: 'RecordOpenRestored', previousTxHash: TX, txHash, blockNumber: '7' });
+  const lose: ContractCommand = { type: 'RecordOpenLost', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the deadline passed before the open could be restored' };
+  const restored = (txHash: string | null = TX2, previousTxHash: string | null = TX) =>
+    draft('ChainEffectRestored', { jobId: JOB_ID, action: 'open', previousTxHash, txHash, blockNumber: '7' });
+
+  it.each(['open', 'running', 'settling release', 'settling refund'] as const)('given a %s contract, when its open is restored, then ChainEffectRestored names the recorded and the new transaction', (status) => {
+    given(HISTORY[status]).when(restore()).then([restored()]);
+  });
+
+  it('given an open restored with a transaction, when the same transaction is recorded again, then nothing', () => {
+    given([opened, restored()]).when(restore()).then([]);
+  });
+
+  it('given an open restored once, when it is lost and restored again, then the previous transaction is the restored one', () => {
+    given([opened, restored()]).when(restore(`0x${'ee'.repeat(32)}`)).then([restored(`0x${'ee'.repeat(32)}`, TX2)]);
+  });
+
+  it('given an open recorded as failed (given up), when the chain shows it opened late, then ChainEffectRestored without a previous transaction, once', () => {
+    given([openFailed]).when(restore()).then([restored(TX2, null)]);
+    given([openFailed, restored(TX2, null)]).when(restore()).then([]);
+  });
+
+  it('given a contract without an open, then a restore of its open is refused', () => {
+    given(HISTORY.none).when(restore()).thenThrows('OPEN_NOT_RESTORABLE');
+  });
+
+  it.each(['released', 'refunded'] as const)('given a %s contract whose open the chain lost with its settle, when the open is restored, then ChainEffectRestored (settlement then settles again)', (status) => {
+    given(HISTORY[status]).when(restore()).then([restored()]);
+  });
+
+  it.each(['released', 'refunded'] as const)('given a %s contract, when its open is lost for good, then ChainEffectLost only: the outcome stays on the log', (status) => {
+    given(HISTORY[status])
+      .when(lose)
+      .then([draft('ChainEffectLost', { jobId: JOB_ID, action: 'open', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the deadline passed before the open could be restored' })]);
+  });
+
+  it.each(['open', 'running', 'settling refund'] as const)('given a %s contract, when its open is lost, then ChainEffectLost and ContractOpenFailed, so the job ends', (status) => {
+    given(HISTORY[status])
+      .when(lose)
+      .then([
+        draft('ChainEffectLost', { jobId: JOB_ID, action: 'open', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the deadline passed before the open could be restored' }),
+        draft('ContractOpenFailed', { jobId: JOB_ID, code: 'OPEN_LOST', reason: 'the deadline passed before the open could be restored' }),
+      ]);
+  });
+
+  it('given a lost open, then the contract is open-failed: a second give-up adds nothing and the node cannot start', () => {
+    const history = [opened, ...(given([opened]).when(lose).events() as ContractEvent[])];
+    expect(history.reduce(evolveContract, initialContractState()).status).toBe('open-failed');
+    given(history).when(lose).then([]);
+    given(history).when(start()).thenThrows('CONTRACT_NOT_OPEN');
+  });
+
+  it('given a contract without an open, then giving up its open is refused', () => {
+    given(HISTORY.none).when(lose).thenThrows('OPEN_NOT_RESTORABLE');
+  });
+});
+
+describe('contract decider: a release or refund the chain lost (settlement reconcile-settlements)', () => {
+  const TX2 = `0x${'cd'.repeat(32)}`;
+  const TX3 = `0x${'ef'.repeat(32)}`;
+  const restore = (action: 'release' | 'refund', txHash: string | null = TX2): ContractCommand => ({ type: 'RestoreSettleEffect', action, txHash, blockNumber: '9' });
+  const restored = (action: 'release' | 'refund', txHash: string | null = TX2, previousTxHash: string | null = TX) =>
+    draft('ChainEffectRestored', { jobId: JOB_ID, action, previousTxHash, txHash, blockNumber: '9' });
+  const lose = (action: 'release' | 'refund'): ContractCommand => ({ type: 'RecordSettleEffectLost', action, code: 'OPEN_LOST', reason: 'the open was lost and not restored' });
+  const lost = (action: 'release' | 'refund', previousTxHash: string | null) =>
+    draft('ChainEffectLost', { jobId: JOB_ID, action, previousTxHash, code: 'OPEN_LOST', reason: 'the open was lost and not restored' });
+
+  it('records the block of a release or refund where the chain action gave it', () => {
+    given(HISTORY['settling release'])
+      .when({ ...recordReleased, blockNumber: '12' } as ContractCommand)
+      .then([draft('ContractReleased', { jobId: JOB_ID, nodeAddress: NODE_ADDRESS, amountWei: ESCROW_WEI, txHash: TX, blockNumber: '12' })]);
+    given(HISTORY['settling refund'])
+      .when({ ...recordRefunded, blockNumber: '13' } as ContractCommand)
+      .then([draft('ContractRefunded', { jobId: JOB_ID, requesterAddress: REQUESTER, amountWei: ESCROW_WEI, txHash: TX, blockNumber: '13' })]);
+  });
+
+  it.each([
+    ['release', 'released'],
+    ['refund', 'refunded'],
+  ] as const)('given a recorded %s, when it is carried out again, then ChainEffectRestored names the recorded and the new transaction, and the contract holds the new one', (action, status) => {
+    given(HISTORY[status]).when(restore(action)).then([restored(action)]);
+    const after = fold([...HISTORY[status], restored(action)]);
+    expect(after).toMatchObject({ status, settleTxHash: TX2 });
+    expect(appendable(restored(action))).toBeDefined();
+  });
+
+  it('given a restored release, when the same transaction is restored again, then nothing; when lost again, the previous transaction is the restored one', () => {
+    given([...HISTORY.released, restored('release')]).when(restore('release')).then([]);
+    given([...HISTORY.released, restored('release')]).when(restore('release', TX3)).then([restored('release', TX3, TX2)]);
+  });
+
+  it('given a release recorded without a transaction (the chain settled it first), when the chain shows its transaction, then the restore names it', () => {
+    const releasedUnknown = draft('ContractReleased', { jobId: JOB_ID, nodeAddress: NODE_ADDRESS, amountWei: ESCROW_WEI, txHash: null });
+    given([opened, started, resultSubmitted, decideRelease, releasedUnknown]).when(restore('release')).then([restored('release', TX2, null)]);
+  });
+
+  it.each(['none', 'open', 'running', 'settling release', 'refunded'] as const)('given a %s contract, then restoring a release is refused', (status) => {
+    given(HISTORY[status]).when(restore('release')).thenThrows('SETTLE_EFFECT_NOT_RECORDED');
+  });
+
+  it.each(['none', 'open', 'settling refund', 'released'] as const)('given a %s contract, then restoring a refund is refused', (status) => {
+    given(HISTORY[status]).when(restore('refund')).thenThrows('SETTLE_EFFECT_NOT_RECORDED');
+  });
+
+  it('given a recorded release that cannot be carried out again, when given up, then ChainEffectLost names the lost transaction and the contract is settle-lost, once', () => {
+    given(HISTORY.released).when(lose('release')).then([lost('release', TX)]);
+    const history = [...HISTORY.released, lost('release', TX)];
+    expect(fold(history)).toEqual({ status: 'settle-lost', action: 'release', jobId: JOB_ID, nodeAddress: NODE_ADDRESS, requesterAddress: REQUESTER, escrowWei: ESCROW_WEI, deadlineUnixSec: DEADLINE_UNIX_SEC });
+    given(history).when(lose('release')).then([]);
+    given(history).when(restore('release')).thenThrows('SETTLE_EFFECT_NOT_RECORDED');
+    given(history).when(submitResult()).thenThrows('RESULT_ALREADY_FINAL');
+  });
+
+  it('given a settlement that never reached the chain (its open lost), when given up, then ChainEffectLost without a transaction ends it', () => {
+    given(HISTORY['settling refund']).when(lose('refund')).then([lost('refund', null)]);
+    expect(fold([...HISTORY['settling refund'], lost('refund', null)])).toMatchObject({ status: 'settle-lost', action: 'refund' });
+    given([...HISTORY['settling refund'], lost('refund', null)]).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + 1 }).then([]);
+    given([...HISTORY['settling refund'], lost('refund', null)]).when(recordRefunded).thenThrows('NOT_SETTLING_REFUND');
+  });
+
+  it.each(['none', 'open', 'running', 'settling refund', 'refunded'] as const)('given a %s contract, then giving up a release is refused', (status) => {
+    given(HISTORY[status]).when(lose('release')).thenThrows('SETTLE_EFFECT_NOT_RECORDED');
+  });
+
+  it('an open restored leaves a settled contract settled, its settle transaction as it was (the settle effect is its own)', () => {
+    const openRestored = draft('ChainEffectRestored', { jobId: JOB_ID, action: 'open', previousTxHash: TX, txHash: TX2, blockNumber: '7' });
+    expect(fold([...HISTORY.released, openRestored])).toEqual({ ...fold(HISTORY.released), restoredOpenTxHash: TX2 });
   });
 });

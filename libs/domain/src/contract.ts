@@ -28,8 +28,36 @@ export type ContractCommand =
       readonly nowUnixSec: number;
     }
   | { readonly type: 'ExpireDeadline'; readonly nowUnixSec: number }
-  | { readonly type: 'RecordReleased'; readonly amountWei: bigint; readonly txHash: string | null }
-  | { readonly type: 'RecordRefunded'; readonly amountWei: bigint; readonly txHash: string | null };
+  | { readonly type: 'RecordReleased'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
+  | { readonly type: 'RecordRefunded'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
+  | SettleEffectCommand
+  | OpenEffectCommand;
+
+/**
+ * A recorded open that the chain no longer holds, as the deployer's reconciler finds it: opened
+ * again on the same terms (`RecordOpenRestored`, with the new transaction or the one the chain now
+ * shows), or given up (`RecordOpenLost`: the deadline passed, or the requester's funds stayed
+ * missing past its bound), which ends the job as an open failure. On a contract recorded as
+ * open-failed, `RecordOpenRestored` notes an open that landed on chain after the give-up.
+ */
+export type OpenEffectCommand =
+  | { readonly type: 'RecordOpenRestored'; readonly previousTxHash: string | null; readonly txHash: string | null; readonly blockNumber: string | null }
+  | { readonly type: 'RecordOpenLost'; readonly previousTxHash: string | null; readonly code: string; readonly reason: string };
+
+/** Set once an open was restored (or found on chain after an open failure): a second record of the same transaction is a no-op. */
+interface OpenRestored {
+  readonly restoredOpenTxHash?: string | null;
+}
+
+/**
+ * A recorded release or refund that the chain no longer holds (a reorganisation, a chain restored
+ * from an older state), as settlement's reconciler finds it: carried out again (`RestoreSettleEffect`,
+ * with the new transaction, or the one the chain shows), or given up (`RecordSettleEffectLost`: a
+ * settlement that cannot reach the chain within its bound, e.g. the open was lost with it).
+ */
+export type SettleEffectCommand =
+  | { readonly type: 'RestoreSettleEffect'; readonly action: 'release' | 'refund'; readonly txHash: string | null; readonly blockNumber: string | null }
+  | { readonly type: 'RecordSettleEffectLost'; readonly action: 'release' | 'refund'; readonly code: string; readonly reason: string };
 
 interface OpenTerms {
   readonly jobId: string;
@@ -41,10 +69,12 @@ interface OpenTerms {
 
 export type ContractState =
   | { readonly status: 'none' }
-  | { readonly status: 'open-failed'; readonly jobId: string }
-  | ({ readonly status: 'open' | 'running' } & OpenTerms)
-  | ({ readonly status: 'settling'; readonly outcome: 'release' | 'refund' } & OpenTerms)
-  | ({ readonly status: 'released' | 'refunded' } & OpenTerms);
+  | ({ readonly status: 'open-failed'; readonly jobId: string } & OpenRestored)
+  | ({ readonly status: 'open' | 'running' } & OpenTerms & OpenRestored)
+  | ({ readonly status: 'settling'; readonly outcome: 'release' | 'refund' } & OpenTerms & OpenRestored)
+  | ({ readonly status: 'released' | 'refunded'; readonly settleTxHash: string | null } & OpenTerms & OpenRestored)
+  /** A release or refund the chain lost (or never took) and no retry could carry out: an operator must look. */
+  | ({ readonly status: 'settle-lost'; readonly action: 'release' | 'refund' } & OpenTerms);
 
 export type ContractEvent = AggregateEvent<'contract'>;
 
@@ -103,15 +133,21 @@ export function decideContract(command: ContractCommand, state: ContractState): 
       // Once settling, the chain is the truth: record the release even if a refund was decided
       // (e.g. the provider's release landed first); never after a recorded refund.
       if (state.status !== 'settling') return refuse('NOT_SETTLING_RELEASE', `the contract is ${state.status}`);
-      return [draft('ContractReleased', { jobId: state.jobId, nodeAddress: state.nodeAddress, amountWei: command.amountWei, txHash: command.txHash })];
+      return [draft('ContractReleased', { jobId: state.jobId, nodeAddress: state.nodeAddress, amountWei: command.amountWei, txHash: command.txHash, ...blockOf(command) })];
     }
     case 'RecordRefunded': {
       if (state.status === 'refunded') return [];
       if (state.status !== 'settling') return refuse('NOT_SETTLING_REFUND', `the contract is ${state.status}`);
       return [
-        draft('ContractRefunded', { jobId: state.jobId, requesterAddress: state.requesterAddress, amountWei: command.amountWei, txHash: command.txHash }),
+        draft('ContractRefunded', { jobId: state.jobId, requesterAddress: state.requesterAddress, amountWei: command.amountWei, txHash: command.txHash, ...blockOf(command) }),
       ];
     }
+    case 'RestoreSettleEffect':
+    case 'RecordSettleEffectLost':
+      return decideSettleEffect(command, state);
+    case 'RecordOpenRestored':
+    case 'RecordOpenLost':
+      return decideOpenEffect(command, state);
     default:
       return assertNever(command);
   }
@@ -138,22 +174,102 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
       if (state.status !== 'open' && state.status !== 'running') return state;
       return { ...state, status: 'settling', outcome: event.data.outcome };
     case 'ContractReleased':
-      return state.status === 'settling' ? { ...withoutOutcome(state), status: 'released' } : state;
+      return state.status === 'settling' ? { ...withoutOutcome(state), status: 'released', settleTxHash: event.data.txHash } : state;
     case 'ContractRefunded':
-      return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded' } : state;
+      return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded', settleTxHash: event.data.txHash } : state;
     case 'ResultSubmitted':
     case 'ResultRejected':
+      return state;
     case 'ChainEffectRestored':
     case 'ChainEffectLost':
-      return state;
+      if (event.data.action === 'release' || event.data.action === 'refund') return evolveSettleEffect(state, event);
+      return evolveOpenEffect(state, event);
     default:
       return assertNever(event);
   }
 }
 
+function openTermsOf({ jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec }: OpenTerms): OpenTerms {
+  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec };
+}
+
 function withoutOutcome(state: OpenTerms & { readonly status: string; readonly outcome: 'release' | 'refund' }): OpenTerms {
   const { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec } = state;
   return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec };
+}
+
+/** The block of a recorded release/refund, where the chain action knew it (older records have none). */
+const blockOf = (c: { readonly blockNumber?: string | null }): { blockNumber?: string | null } => (c.blockNumber === undefined ? {} : { blockNumber: c.blockNumber });
+
+const settledStatusOf = (action: 'release' | 'refund'): 'released' | 'refunded' => (action === 'release' ? 'released' : 'refunded');
+
+/**
+ * Restore: only the effect the log records (a release is restored as a release), once per
+ * transaction (the same transaction again is a no-op). Lost: from the recorded effect, or from a
+ * settlement that never reached the chain (settling, with that outcome); once.
+ */
+function decideSettleEffect(command: SettleEffectCommand, state: ContractState): Draft<ContractEvent['type']>[] {
+  const target = settledStatusOf(command.action);
+  if (command.type === 'RestoreSettleEffect') {
+    if (state.status !== target) return refuse('SETTLE_EFFECT_NOT_RECORDED', `no ${command.action} to restore: the contract is ${state.status}`);
+    if (command.txHash !== null && command.txHash === state.settleTxHash) return [];
+    return [draft('ChainEffectRestored', { jobId: state.jobId, action: command.action, previousTxHash: state.settleTxHash, txHash: command.txHash, blockNumber: command.blockNumber })];
+  }
+  if (state.status === 'settle-lost' && state.action === command.action) return [];
+  const recorded = state.status === target;
+  const pending = state.status === 'settling' && state.outcome === command.action;
+  if (!recorded && !pending) return refuse('SETTLE_EFFECT_NOT_RECORDED', `no ${command.action} to give up: the contract is ${state.status}`);
+  return [
+    draft('ChainEffectLost', {
+      jobId: state.jobId,
+      action: command.action,
+      previousTxHash: recorded ? state.settleTxHash : null,
+      code: truncateText(command.code, LIMITS.codeLengthMax),
+      reason: truncateText(command.reason, LIMITS.reasonLengthMax),
+    }),
+  ];
+}
+
+function evolveSettleEffect(state: ContractState, event: Extract<ContractEvent, { type: 'ChainEffectRestored' | 'ChainEffectLost' }>): ContractState {
+  const action = event.data.action;
+  if (action === 'open') return state;
+  if (event.type === 'ChainEffectRestored') return state.status === settledStatusOf(action) ? { ...state, settleTxHash: event.data.txHash } : state;
+  const lost = state.status === settledStatusOf(action) || (state.status === 'settling' && state.outcome === action);
+  return lost ? { ...openTermsOf(state as OpenTerms), status: 'settle-lost', action } : state;
+}
+
+/**
+ * Restore: while the contract is open, running or settling (its escrow is needed), once per
+ * transaction; on an open-failed contract it records an open that landed after the give-up (the
+ * escrow then waits on chain for the requester's refund; see apps/deployer reconcile-opens).
+ * Lost: ChainEffectLost, then ContractOpenFailed, so every reader of open failures ends the job
+ * (matching frees its GPUs, intake its budget); once.
+ */
+function decideOpenEffect(command: OpenEffectCommand, state: ContractState): Draft<ContractEvent['type']>[] {
+  // a settled contract too: a chain restored from an older state can lose the open with its settle,
+  // and settlement's reconciler settles again once the open is back
+  const settled = state.status === 'released' || state.status === 'refunded';
+  const restorable = state.status === 'open' || state.status === 'running' || state.status === 'settling' || settled;
+  if (command.type === 'RecordOpenRestored') {
+    if (!restorable && state.status !== 'open-failed') return refuse('OPEN_NOT_RESTORABLE', `no open to restore: the contract is ${state.status}`);
+    if (command.txHash !== null && command.txHash === state.restoredOpenTxHash) return [];
+    const previousTxHash = state.status === 'open-failed' ? null : (state.restoredOpenTxHash ?? command.previousTxHash);
+    return [draft('ChainEffectRestored', { jobId: state.jobId, action: 'open', previousTxHash, txHash: command.txHash, blockNumber: command.blockNumber })];
+  }
+  if (state.status === 'open-failed') return [];
+  if (!restorable) return refuse('OPEN_NOT_RESTORABLE', `no open to give up: the contract is ${state.status}`);
+  const code = truncateText(command.code, LIMITS.codeLengthMax);
+  const reason = truncateText(command.reason, LIMITS.reasonLengthMax);
+  const lost = draft('ChainEffectLost', { jobId: state.jobId, action: 'open', previousTxHash: state.restoredOpenTxHash ?? command.previousTxHash, code, reason });
+  // a settled contract keeps its outcome on the log; settlement's reconciler records its settle lost
+  if (settled) return [lost];
+  return [lost, draft('ContractOpenFailed', { jobId: state.jobId, code, reason })];
+}
+
+function evolveOpenEffect(state: ContractState, event: Extract<ContractEvent, { type: 'ChainEffectRestored' | 'ChainEffectLost' }>): ContractState {
+  if (event.type === 'ChainEffectLost') return state; // the ContractOpenFailed after it ends the contract
+  if (state.status !== 'none' && state.status !== 'settle-lost') return { ...state, restoredOpenTxHash: event.data.txHash };
+  return state;
 }
 
 export const contractDecider: Decider<'contract', ContractCommand, ContractState> = { aggregate: 'contract', decide: decideContract, evolve: evolveContract, initialState: initialContractState };

@@ -154,8 +154,9 @@ const contract = {
   }),
   ResultRejected: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
   SettlementDecided: z.strictObject({ jobId: idSchema, outcome: z.enum(['release', 'refund']), reason: reasonSchema }),
-  ContractReleased: z.strictObject({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
-  ContractRefunded: z.strictObject({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable() }),
+  /** `blockNumber`: the block of `txHash`, recorded once it is CHAIN_CONFIRMATIONS deep (absent in older events). */
+  ContractReleased: z.strictObject({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable(), blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional() }),
+  ContractRefunded: z.strictObject({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable(), blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional() }),
   /**
    * A chain effect recorded earlier (open, release, refund) that the chain no longer holds (a
    * reorganisation, a chain restored from an older state), carried out again by its owner's reconciler.

@@ -86,11 +86,8 @@ export async function applyToOpens(em: EntityManager, { event, seq }: StoredEven
     case 'ChainEffectLost':
       if (e.data.action === 'open') await recorded.delete({ jobId: e.data.jobId });
       return;
-    case 'ContractReleased':
-    case 'ContractRefunded':
-      // settled: its escrow is no longer needed by an open (settlement's reconciler owns the settle)
-      await recorded.delete({ jobId: e.data.jobId });
-      return;
+    // settled: kept, because a chain restored from an older state can lose the open with its
+    // settle; the open is restored first, then settlement's reconciler settles again
     default:
       return;
   }

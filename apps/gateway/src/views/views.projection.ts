@@ -82,6 +82,15 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
     case 'ContractRefunded':
       await job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash });
       return;
+    case 'ChainEffectRestored':
+      // a chain effect the chain lost, carried out again: the job names the transaction the chain holds now
+      await job(e.data.jobId, e.data.action === 'open' ? { openTxHash: e.data.txHash } : { settleTxHash: e.data.txHash });
+      return;
+    case 'ChainEffectLost':
+      // a release/refund the chain lost for good: no settle transaction is shown, and the job says why
+      // (a lost open is followed by ContractOpenFailed, which says it)
+      if (e.data.action !== 'open') await job(e.data.jobId, { status: 'failed', settleTxHash: null, failureCode: e.data.code, failureReason: e.data.reason });
+      return;
     case 'NodeRegistered':
       await em.getRepository(NodeView).upsert(
         {

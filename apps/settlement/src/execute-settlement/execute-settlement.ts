@@ -21,6 +21,16 @@ export class RetryLaterError extends Error {
   readonly retryable = true;
 }
 
+/**
+ * The chain has no contract for the job (UnknownJob): the chain lost the open (restored from an
+ * older state, reorganised). Not retried by the executor: the deployer's reconciler re-opens it,
+ * and the deadline scan re-drives the settlement with bounded backoff meanwhile, or gives it up.
+ */
+export class OpenMissingError extends Error {
+  override readonly name = 'OpenMissingError';
+  readonly code = 'OPEN_MISSING';
+}
+
 type ContractEnvelope = AggregateEnvelope<'contract'>;
 
 const lastOf = <T extends EventTypeOf<'contract'>>(events: readonly ContractEnvelope[], type: T): TradeEventOf<T> | undefined =>
@@ -47,7 +57,31 @@ export class ExecuteSettlement {
    * never be executed as decided (parked for an operator).
    */
   execute(jobId: string, causationId: string): Promise<void> {
-    return this.jobLocks.run(jobId, () => this.executeNow(jobId, { correlationId: jobId, causationId, actor: 'service:settlement' }));
+    return this.exclusive(jobId, () => this.executeNow(jobId, { correlationId: jobId, causationId, actor: 'service:settlement' }));
+  }
+
+  /** Runs `work` while no other chain action of this job runs in this process (the reconciler's restores too). */
+  exclusive<T>(jobId: string, work: () => Promise<T>): Promise<T> {
+    return this.jobLocks.run(jobId, work);
+  }
+
+  /**
+   * Sends the release (against the signed result on the log) or the refund (disputing first
+   * before the deadline) and waits for it at the configured confirmation depth. Idempotent: a
+   * chain that already settled it this way answers without a transaction. ChainActionError as the
+   * chain answers; PoisonEventError when a release has no signed result to release against.
+   */
+  async carryOut(jobId: string, outcome: 'release' | 'refund', events: readonly ContractEnvelope[]): Promise<SettleResult> {
+    if (outcome === 'refund') return this.refundNow(jobId, events);
+    const result = lastOf(events, 'ResultSubmitted');
+    if (!result) throw new PoisonEventError(`job ${jobId} is to be released, but no ResultSubmitted is on its log: there is no signed result to release against`);
+    return releaseComputeContract(this.chain.wallet, this.chain.publicClient, {
+      addresses: this.chain.addresses,
+      jobId,
+      resultHash: result.data.resultHash as `0x${string}`,
+      proofHash: result.data.proofHash as `0x${string}`,
+      providerSignature: result.data.signature as `0x${string}`,
+    });
   }
 
   private async executeNow(jobId: string, causation: Causation): Promise<void> {
@@ -55,22 +89,16 @@ export class ExecuteSettlement {
     if (state.status !== 'settling') return; // not decided, or already recorded
     const { addresses } = this.chain;
     try {
-      if (state.outcome === 'release') {
-        const result = lastOf(events, 'ResultSubmitted');
-        if (!result) throw new PoisonEventError(`job ${jobId} is settling to release, but no ResultSubmitted is on its log: there is no signed result to release against`);
-        const r = await releaseComputeContract(this.chain.wallet, this.chain.publicClient, {
-          addresses,
-          jobId,
-          resultHash: result.data.resultHash as `0x${string}`,
-          proofHash: result.data.proofHash as `0x${string}`,
-          providerSignature: result.data.signature as `0x${string}`,
-        });
-        await this.record(jobId, { type: 'RecordReleased', amountWei: r.amountWei, txHash: r.txHash }, causation);
-      } else {
-        const r = await this.refundNow(jobId, events);
-        await this.record(jobId, { type: 'RecordRefunded', amountWei: r.amountWei, txHash: r.txHash }, causation);
-      }
+      // recorded once final: carryOut waits for CHAIN_CONFIRMATIONS blocks on top of the receipt
+      const r = await this.carryOut(jobId, state.outcome, events);
+      const blockNumber = r.blockNumber === null ? null : r.blockNumber.toString();
+      const type = state.outcome === 'release' ? 'RecordReleased' : 'RecordRefunded';
+      await this.record(jobId, { type, amountWei: r.amountWei, txHash: r.txHash, blockNumber }, causation);
     } catch (err) {
+      if (err instanceof ChainActionError && err.code === 'UnknownJob') {
+        this.logger.warn(`job ${jobId}: the chain has no contract for it (the open was lost); the ${state.outcome} waits for the open to be restored`);
+        throw new OpenMissingError(`${state.outcome} of ${jobId}: the chain has no contract for the job`, { cause: err });
+      }
       if (err instanceof ChainActionError && err.code === 'AlreadySettled') {
         // The chain went the other way first (e.g. the requester's public refund): record the truth.
         const onChain = await readComputeContract(this.chain.publicClient, { addresses, jobId }).catch((cause: unknown) => {

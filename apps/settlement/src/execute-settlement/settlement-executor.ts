@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
-import { ExecuteSettlement } from './execute-settlement';
+import { ExecuteSettlement, OpenMissingError } from './execute-settlement';
 import { Slashing } from './slashing';
 
 /** The durable consumer's name: it resumes after what it acked, and names its parked events. */
@@ -41,11 +41,23 @@ export class SettlementExecutor implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * A settlement whose open the chain lost is not retried here (every retry would fail until the
+   * deployer re-opens it, then park the event): the deadline scan owns it from here, with backoff.
+   */
+  private async settle(jobId: string, causationId: string): Promise<void> {
+    try {
+      await this.settlement.execute(jobId, causationId);
+    } catch (err) {
+      if (!(err instanceof OpenMissingError)) throw err;
+    }
+  }
+
   /** In log order; every step is idempotent, as delivery is at least once. */
   async handle(batch: readonly StoredEvent[]): Promise<void> {
     for (const { event } of batch) {
       const e = event as TradeEvent;
-      if (e.type === 'SettlementDecided') await this.settlement.execute(e.data.jobId, e.id);
+      if (e.type === 'SettlementDecided') await this.settle(e.data.jobId, e.id);
       else if (e.type === 'ContractRefunded') await this.slashing.afterRefund(e);
     }
   }

@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { In, LessThan, type EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
@@ -36,30 +36,116 @@ export class ContractsProjection implements OnApplicationBootstrap {
     return this.runner.waitUntil(seq, timeoutMs);
   }
 
-  /** Open or running contracts whose deadline is before `nowUnixSec`, oldest deadline first. */
+  /**
+   * Open or running contracts whose deadline is before `nowUnixSec` and whose backoff (after a
+   * failed expiry) is over, oldest deadline first: one that keeps failing never hides the others.
+   */
   expired(nowUnixSec: number, limit: number): Promise<ContractRow[]> {
-    return this.rt.db.getRepository(ContractRow).find({
-      where: { status: In(['open', 'running']), deadlineUnixSec: LessThan(String(nowUnixSec)) },
-      take: limit,
-      order: { deadlineUnixSec: 'ASC' },
-    });
+    return this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .where('c.status IN (:...statuses)', { statuses: ['open', 'running'] })
+      .andWhere('c.deadlineUnixSec < :nowUnixSec', { nowUnixSec: String(nowUnixSec) })
+      .andWhere('(c.retryAt IS NULL OR c.retryAt <= :now)', { now: new Date(nowUnixSec * 1000) })
+      .orderBy('c.deadlineUnixSec', 'ASC')
+      .limit(limit)
+      .getMany();
   }
 
-  /** Contracts decided before `decidedBefore` whose chain call is not recorded yet, oldest first. */
-  staleSettling(decidedBefore: Date, limit: number): Promise<ContractRow[]> {
-    return this.rt.db.getRepository(ContractRow).find({
-      where: { status: 'settling', decidedAt: LessThan(decidedBefore) },
-      take: limit,
-      order: { decidedAt: 'ASC' },
-    });
+  /**
+   * Contracts decided before `decidedBefore` whose chain call is not recorded yet and whose backoff
+   * is over at `now`, the longest waiting first (so one job in backoff never hides the others).
+   */
+  staleSettling(decidedBefore: Date, now: Date, limit: number): Promise<ContractRow[]> {
+    return this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .where('c.status = :status', { status: 'settling' })
+      .andWhere('c.decidedAt < :decidedBefore', { decidedBefore })
+      .andWhere('(c.retryAt IS NULL OR c.retryAt <= :now)', { now })
+      .orderBy('COALESCE(c.retryAt, c.decidedAt)', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /**
+   * Released or refunded contracts recorded after stream sequence `afterSeq` (and, with
+   * `recordedSince`, not before it), in log order, without a retry pending: the reconciler's cursor.
+   */
+  settledAfter(afterSeq: string, limit: number, recordedSince?: Date): Promise<ContractRow[]> {
+    const q = this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .where('c.status IN (:...statuses)', { statuses: SETTLED })
+      .andWhere('c.settledSeq > :afterSeq', { afterSeq })
+      .andWhere('c.retryAt IS NULL');
+    if (recordedSince) q.andWhere('c.settledAt >= :recordedSince', { recordedSince });
+    return q.orderBy('c.settledSeq', 'ASC').limit(limit).getMany();
+  }
+
+  /** Released or refunded contracts whose re-check or restore is due again at `now`. */
+  dueRestores(now: Date, limit: number): Promise<ContractRow[]> {
+    return this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .where('c.status IN (:...statuses)', { statuses: SETTLED })
+      .andWhere('c.retryAt <= :now', { now })
+      .orderBy('c.retryAt', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** The highest block a release or refund of record was recorded in (null: none known). */
+  async highestSettleBlock(): Promise<bigint | null> {
+    const row = await this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .select('MAX(c.settleBlockNumber)', 'max')
+      .where('c.status IN (:...statuses)', { statuses: SETTLED })
+      .getRawOne<{ max: string | null }>();
+    return row?.max ? BigInt(row.max) : null;
+  }
+
+  /** Refunds of a rejected result recorded before `refundedBefore` whose slash is not known done, due at `now`. */
+  unslashed(refundedBefore: Date, now: Date, limit: number): Promise<ContractRow[]> {
+    return this.rt.db
+      .getRepository(ContractRow)
+      .createQueryBuilder('c')
+      .where('c.status = :status', { status: 'refunded' })
+      .andWhere('c.rejected = true AND c.slashDone = false')
+      .andWhere('c.settledAt < :refundedBefore', { refundedBefore })
+      .andWhere('(c.retryAt IS NULL OR c.retryAt <= :now)', { now })
+      .orderBy('c.settledSeq', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** The pending chain action of `jobId` failed: not again before `retryAt`. */
+  async scheduleRetry(jobId: string, retry: { attempts: number; retryAt: Date; pendingSince: Date | null }): Promise<void> {
+    await this.rt.db.getRepository(ContractRow).update({ jobId }, { retryAttempts: retry.attempts, retryAt: retry.retryAt, pendingSince: retry.pendingSince });
+  }
+
+  /** The pending chain action of `jobId` needs nothing more (checked fine). */
+  async clearRetry(jobId: string): Promise<void> {
+    await this.rt.db.getRepository(ContractRow).update({ jobId }, NO_RETRY);
+  }
+
+  async markSlashDone(jobId: string): Promise<void> {
+    await this.rt.db.getRepository(ContractRow).update({ jobId }, { slashDone: true, ...NO_RETRY });
   }
 }
+
+const SETTLED = ['released', 'refunded'];
+/** A chain action that ended: nothing to retry. */
+const NO_RETRY = { retryAttempts: 0, retryAt: null, pendingSince: null };
 
 /**
  * Applies one contract event. Rows are keyed by job and ledger entries by event id (upserts), so
  * an event applied twice changes nothing; the runner's checkpoint skips it anyway.
  */
 export async function applyToContracts(em: EntityManager, { event, seq }: StoredEvent): Promise<void> {
+  /** The settlement of record, by this transaction, as of this event (the reconciler's cursor); its retries end. */
+  const settledBy = (txHash: string | null, blockNumber: string | null) => ({ settleTxHash: txHash, settleBlockNumber: blockNumber, settledSeq: String(seq), settledAt: new Date(event.occurredAt), ...NO_RETRY });
   const contracts = em.getRepository(ContractRow);
   const ledger = em.getRepository(LedgerEntry);
   const e = event as TradeEvent;
@@ -87,17 +173,41 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
     case 'JobStarted':
       await contracts.update({ jobId: e.data.jobId, status: 'open' }, { status: 'running' });
       return;
+    case 'ContractOpenFailed':
+      // an open the chain lost and the deployer gave up (a contract recorded open before): it ended
+      await contracts.update({ jobId: e.data.jobId }, { status: 'open-failed', ...NO_RETRY });
+      return;
+    case 'ResultRejected':
+      await contracts.update({ jobId: e.data.jobId }, { rejected: true });
+      return;
     case 'SettlementDecided':
-      await contracts.update({ jobId: e.data.jobId }, { status: 'settling', outcome: e.data.outcome, decidedAt: at });
+      await contracts.update({ jobId: e.data.jobId, status: In(['open', 'running']) }, { status: 'settling', outcome: e.data.outcome, decidedAt: at, ...NO_RETRY });
       return;
     case 'ContractReleased':
-      await contracts.update({ jobId: e.data.jobId }, { status: 'released' });
-      await entry('released', e.data, e.data.nodeAddress);
+    case 'ContractRefunded': {
+      const kind = e.type === 'ContractReleased' ? 'released' : 'refunded';
+      await contracts.update({ jobId: e.data.jobId }, { status: kind, ...settledBy(e.data.txHash, e.data.blockNumber ?? null) });
+      await entry(kind, e.data, e.type === 'ContractReleased' ? e.data.nodeAddress : e.data.requesterAddress);
       return;
-    case 'ContractRefunded':
-      await contracts.update({ jobId: e.data.jobId }, { status: 'refunded' });
-      await entry('refunded', e.data, e.data.requesterAddress);
+    }
+    case 'ChainEffectRestored': {
+      if (e.data.action === 'open') return;
+      // the chain holds the release/refund again, by this transaction: the job shows it, the ledger names it
+      const kind = e.data.action === 'release' ? 'released' : 'refunded';
+      // a refund done again may have lost its slash with it: the reconciler looks at that again
+      await contracts.update({ jobId: e.data.jobId, status: kind }, { ...settledBy(e.data.txHash, e.data.blockNumber), slashDone: false });
+      await ledger.update({ jobId: e.data.jobId, kind }, { txHash: e.data.txHash });
       return;
+    }
+    case 'ChainEffectLost': {
+      if (e.data.action === 'open') return;
+      const kind = e.data.action === 'release' ? 'released' : 'refunded';
+      const recorded = await ledger.findOneBy({ jobId: e.data.jobId, kind });
+      await contracts.update({ jobId: e.data.jobId }, { status: 'settle-lost', settleTxHash: null, settleBlockNumber: null, ...NO_RETRY });
+      // the movement the ledger holds did not happen on the final chain: undo it, keyed by this event
+      if (recorded) await entry('settle-lost', { jobId: e.data.jobId, amountWei: recorded.amountWei, txHash: e.data.previousTxHash }, recorded.account);
+      return;
+    }
     default:
       return;
   }

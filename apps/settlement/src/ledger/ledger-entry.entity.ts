@@ -1,7 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { WEI_COLUMN } from '@starminer/service-kit';
 
-export const LEDGER_KINDS = ['escrow-locked', 'released', 'refunded'] as const;
+/** settle-lost: a recorded release/refund the chain lost and no retry could carry out again (it undoes that entry). */
+export const LEDGER_KINDS = ['escrow-locked', 'released', 'refunded', 'settle-lost'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 /** The ledger: every movement of escrow, one row per event, keyed by the event id. */
@@ -11,7 +12,7 @@ export class LedgerEntry {
   @PrimaryColumn({ type: 'text' }) eventId!: string;
   @Column({ type: 'bigint' }) seq!: string;
   @Column({ type: 'text' }) jobId!: string;
-  /** escrow-locked (the requester's), released (to the node key), refunded (to the requester) */
+  /** escrow-locked (the requester's), released (to the node key), refunded (to the requester), settle-lost (that movement undone) */
   @Column({ type: 'text' }) kind!: LedgerKind;
   @Column({ type: 'text' }) account!: string;
   @Column(WEI_COLUMN) amountWei!: bigint;

@@ -1,0 +1,59 @@
+import { DataSource } from 'typeorm';
+import { makeEvent, EXAMPLE_EVENT_DATA, type EventData, type EventType, type TradeEvent } from '@starminer/events';
+import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import { JobView, VIEW_ENTITIES } from './entities';
+import { applyToViews } from './views.projection';
+
+/** The gateway's job view of a settlement the chain lost: applied on a real Postgres, in log order, each event twice. */
+let db: TestDatabase;
+let ds: DataSource;
+let seq = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = new DataSource({ type: 'postgres', url: db.url, entities: VIEW_ENTITIES, synchronize: true, poolSize: 2 });
+  await ds.initialize();
+}, 120_000);
+afterAll(async () => {
+  await ds?.destroy();
+  await db?.drop();
+});
+
+const TX = `0x${'ab'.repeat(32)}`;
+const TX2 = `0x${'cd'.repeat(32)}`;
+
+async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<void> {
+  const event = makeEvent(type, data, { id: `e-${++seq}`, aggregateId: 'x', occurredAt: new Date().toISOString(), correlationId: 'x', causationId: 'x', actor: 'test' }) as TradeEvent;
+  // delivered twice (at least once): the same rows
+  for (let i = 0; i < 2; i++) await ds.transaction((em) => applyToViews(em, { event, seq, subject: 'trade.x', redelivered: i > 0 }));
+}
+
+const jobOf = (jobId: string) => ds.getRepository(JobView).findOneByOrFail({ jobId });
+
+async function settled(jobId: string): Promise<void> {
+  await apply('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId });
+  await apply('ContractOpened', { ...EXAMPLE_EVENT_DATA.ContractOpened, jobId, txHash: TX });
+  await apply('SettlementDecided', { jobId, outcome: 'release', reason: 'result and proof verified' });
+  await apply('ContractReleased', { ...EXAMPLE_EVENT_DATA.ContractReleased, jobId, txHash: TX, blockNumber: '12' });
+}
+
+describe('the gateway job view of chain effects restored or lost', () => {
+  it('given a settled job whose release the chain lost and settlement carried out again, then the job shows the restored transaction', async () => {
+    await settled('job-v1');
+    expect(await jobOf('job-v1')).toMatchObject({ status: 'settled', settleTxHash: TX });
+    await apply('ChainEffectRestored', { jobId: 'job-v1', action: 'release', previousTxHash: TX, txHash: TX2, blockNumber: '14' });
+    expect(await jobOf('job-v1')).toMatchObject({ status: 'settled', settleTxHash: TX2, openTxHash: TX });
+  });
+
+  it('given an open restored, then the job shows the new open transaction and keeps its status', async () => {
+    await settled('job-v2');
+    await apply('ChainEffectRestored', { jobId: 'job-v2', action: 'open', previousTxHash: TX, txHash: TX2, blockNumber: '13' });
+    expect(await jobOf('job-v2')).toMatchObject({ status: 'settled', openTxHash: TX2, settleTxHash: TX });
+  });
+
+  it('given a release the chain lost for good, then the job shows no settle transaction, is failed, and says why', async () => {
+    await settled('job-v3');
+    await apply('ChainEffectLost', { jobId: 'job-v3', action: 'release', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the open was lost and not restored' });
+    expect(await jobOf('job-v3')).toMatchObject({ status: 'failed', settleTxHash: null, failureCode: 'OPEN_LOST', failureReason: 'the open was lost and not restored' });
+  });
+});
