@@ -5,12 +5,25 @@ import { createInterface } from 'node:readline';
 export const TAIL_LINES_MAX = 80;
 /** How long a child may take to exit after SIGTERM before SIGKILL. */
 export const STOP_TIMEOUT_MS = 10_000;
-/** A child that dies on its own is restarted at most this many times... */
-export const RESTARTS_MAX = 5;
-/** ...waiting this long first (doubling each time). */
+/**
+ * A child that dies on its own is restarted, at most RESTARTS_PER_WINDOW_MAX times within any
+ * RESTART_WINDOW_MS: a crash loop gives up, while unrelated crashes spread over a long life do not
+ * add up (the limit is per window, not per lifetime).
+ */
+export const RESTARTS_PER_WINDOW_MAX = 5;
+export const RESTART_WINDOW_MS = 60_000;
+/** The first restart waits this long; each further restart within the window doubles it... */
 export const RESTART_DELAY_MS = 1_000;
+/** ...up to this bound. */
+export const RESTART_DELAY_MAX_MS = 15_000;
 
 export type LineSink = (line: string) => void;
+
+/** What a restart after `recentRestarts` restarts within the window does: wait `delayMs`, or give up. */
+export function restartDecision(recentRestarts: number, limits = { max: RESTARTS_PER_WINDOW_MAX, baseMs: RESTART_DELAY_MS, capMs: RESTART_DELAY_MAX_MS }): { giveUp: true } | { giveUp: false; delayMs: number } {
+  if (recentRestarts >= limits.max) return { giveUp: true };
+  return { giveUp: false, delayMs: Math.min(limits.capMs, limits.baseMs * 2 ** recentRestarts) };
+}
 
 export interface ManagedProcessSpec {
   name: string;
@@ -22,23 +35,44 @@ export interface ManagedProcessSpec {
   restart?: boolean;
   /** The signal that stops it cleanly (anvil dumps its state on SIGINT). */
   stopSignal?: NodeJS.Signals;
+  /** How long a clean stop may take before SIGKILL (default STOP_TIMEOUT_MS). */
+  stopTimeoutMs?: number;
+  /** The signal sent when the launcher exits without stop() (default SIGKILL; a helper that must stop its own child cleanly wants SIGTERM). */
+  orphanSignal?: NodeJS.Signals;
+  /** Give it a stdin pipe that closes when the launcher dies, however it dies (helpers that watch stdin). */
+  stdinPipe?: boolean;
+  /** Runs (synchronously) before every restart, e.g. to repair a state file the crash left behind. */
+  beforeRestart?: () => void;
+  /** Restart limits (default RESTARTS_PER_WINDOW_MAX within RESTART_WINDOW_MS). */
+  restartWindow?: { max: number; windowMs: number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
+/** The children alive now: one `exit` listener of the launcher signals them all (not one listener each). */
+const live = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of live) p.signalOrphan();
+  });
 }
 
 /** A child process whose output lines go to `sink` prefixed with its name, restarted when it dies on its own. */
 export class ManagedProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
-  private restarts = 0;
+  /** When each restart within the window happened (ms since epoch), oldest first. */
+  private readonly restartTimes: number[] = [];
+  private restartsTotal = 0;
   private readonly tail: string[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
   private gaveUpRestarting = false;
-  private readonly onExitOfParent = (): void => {
-    this.child?.kill('SIGKILL');
-  };
 
   constructor(
     readonly spec: ManagedProcessSpec,
     private readonly sink: LineSink,
+    private readonly now: () => number = Date.now,
   ) {}
 
   get pid(): number | undefined {
@@ -49,9 +83,19 @@ export class ManagedProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** True once it died RESTARTS_MAX times and is no longer restarted. */
+  /** True once it died RESTARTS_PER_WINDOW_MAX times within the window and is no longer restarted. */
   get gaveUp(): boolean {
     return this.gaveUpRestarting;
+  }
+
+  /** Restarts over its whole life (informational: the limit is per window). */
+  get restarts(): number {
+    return this.restartsTotal;
+  }
+
+  /** When the launcher exits without stop(): the orphan signal (SIGKILL unless the spec says otherwise). */
+  signalOrphan(): void {
+    this.child?.kill(this.spec.orphanSignal ?? 'SIGKILL');
   }
 
   /** The last lines it printed (for error messages). */
@@ -62,10 +106,12 @@ export class ManagedProcess {
   start(): void {
     // Its own process group: a terminal's Ctrl-C reaches only the launcher, which stops the children
     // in order (agents first, NATS last) instead of all of them dying at once.
-    const opts: SpawnOptions = { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+    const opts: SpawnOptions = { cwd: this.spec.cwd, env: this.spec.env, stdio: [this.spec.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true };
     const child = spawn(this.spec.command, this.spec.args, opts);
     this.child = child;
-    process.once('exit', this.onExitOfParent);
+    child.stdin?.on('error', () => undefined);
+    installExitHook();
+    live.add(this);
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -76,21 +122,33 @@ export class ManagedProcess {
     }
     child.once('error', (err) => this.sink(`[${this.spec.name}] could not start: ${err.message}`));
     child.once('exit', (code, signal) => {
-      process.removeListener('exit', this.onExitOfParent);
+      live.delete(this);
       if (this.stopping) return;
       this.sink(`[${this.spec.name}] exited on its own (code ${code}, signal ${signal})`);
       if (!this.spec.restart) return;
-      if (this.restarts >= RESTARTS_MAX) {
+      const w = this.spec.restartWindow;
+      const windowMs = w?.windowMs ?? RESTART_WINDOW_MS;
+      const max = w?.max ?? RESTARTS_PER_WINDOW_MAX;
+      const now = this.now();
+      while (this.restartTimes.length > 0 && now - this.restartTimes[0] >= windowMs) this.restartTimes.shift();
+      const decision = restartDecision(this.restartTimes.length, { max, baseMs: w?.baseDelayMs ?? RESTART_DELAY_MS, capMs: w?.maxDelayMs ?? RESTART_DELAY_MAX_MS });
+      if (decision.giveUp) {
         this.gaveUpRestarting = true;
-        this.sink(`[${this.spec.name}] gave up after ${RESTARTS_MAX} restarts`);
+        this.sink(`[${this.spec.name}] gave up: ${max} restarts within ${windowMs} ms`);
         return;
       }
-      const delayMs = RESTART_DELAY_MS * 2 ** this.restarts;
-      this.restarts += 1;
-      this.sink(`[${this.spec.name}] restarting in ${delayMs} ms (${this.restarts}/${RESTARTS_MAX})`);
+      this.restartTimes.push(now);
+      this.restartsTotal += 1;
+      this.sink(`[${this.spec.name}] restarting in ${decision.delayMs} ms (${this.restartTimes.length}/${max} within ${windowMs} ms)`);
       this.restartTimer = setTimeout(() => {
-        if (!this.stopping) this.start();
-      }, delayMs);
+        if (this.stopping) return;
+        try {
+          this.spec.beforeRestart?.();
+        } catch (err) {
+          this.sink(`[${this.spec.name}] before restarting: ${(err as Error).message}`);
+        }
+        this.start();
+      }, decision.delayMs);
     });
   }
 
@@ -103,7 +161,7 @@ export class ManagedProcess {
   }
 
   /** The stop signal, then SIGKILL after `timeoutMs`; resolves once it has exited. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  async stop(timeoutMs = this.spec.stopTimeoutMs ?? STOP_TIMEOUT_MS): Promise<void> {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;

@@ -1,22 +1,23 @@
 /**
  * The whole market on one machine: nats-server (JetStream), Postgres (DATABASE_URL or embedded),
- * anvil (state saved under the data dir), the contracts deployed once, every service as its own
- * process, a demo org with funds, and demo provider agents. All state lives under `dataDir`, so
+ * anvil (state saved under the data dir every second and on a clean stop), the contracts deployed
+ * once, every service as its own process, a demo org with funds, and demo provider agents. Every
+ * process the launcher starts is supervised: one that dies is restarted (on the same port, from its
+ * state), at most RESTARTS_PER_WINDOW_MAX times a window. All state lives under `dataDir`, so
  * stopping and starting again resumes the same log, read models and chain.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { toHex } from 'viem';
 import { english, generateMnemonic, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { DEV_MNEMONIC, createChainClients, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
+import { ANVIL_STOP_TIMEOUT_MS, DEV_MNEMONIC, anvilAnswers, anvilArgs, anvilBinary, createChainClients, deployMarket, type MarketAddresses } from '@starminer/chain';
 import { StarMinerApiError, StarMinerClient } from '@starminer/sdk';
 import { portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { ensureNatsServer } from './nats-binary';
+import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
 import { ManagedProcess, type LineSink } from './processes';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -33,6 +34,9 @@ export const EMBEDDED_POSTGRES_READY_TIMEOUT_MS = 120_000;
 export const GATEWAY_READY_TIMEOUT_MS = 180_000;
 /** How long every service may take to report ready (its readers caught up, its dependencies answering). */
 export const SERVICES_READY_TIMEOUT_MS = 180_000;
+export const ANVIL_READY_TIMEOUT_MS = 30_000;
+/** How long the embedded Postgres may take to shut down cleanly (a checkpoint) before it is killed. */
+export const POSTGRES_STOP_TIMEOUT_MS = 30_000;
 /** Attempts at creating the demo org while the services finish booting. */
 const DEMO_ORG_ATTEMPTS_MAX = 60;
 const DEMO_ORG_RETRY_MS = 2_000;
@@ -66,6 +70,8 @@ export interface StackOptions {
   ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
   /** A Postgres to use instead of the embedded one (default: process.env.DATABASE_URL). */
   databaseUrl?: string;
+  /** Run the embedded Postgres even when DATABASE_URL is set (the chaos harness kills it). */
+  embeddedPostgres?: boolean;
   /** Demo provider agents to run (default: DEMO_AGENTS). */
   agents?: readonly DemoAgentSpec[];
   /** Where the children's prefixed output and the launcher's own lines go (default: stdout). */
@@ -98,15 +104,27 @@ export interface Stack {
   chainId: number;
   addresses: MarketAddresses;
   agents: { name: string; keyFile: string }[];
-  /** The processes by name (services and agents), e.g. to stop one in a test. */
+  /** The supervised processes by name: services and agents, and 'nats', 'anvil' and 'postgres' (its helper; embedded only). */
   processes: ReadonlyMap<string, ManagedProcess>;
+  /** The embedded Postgres server's own pid (its postmaster), read from its lock file; undefined with DATABASE_URL or when it is down. */
+  postgresPid(): number | undefined;
   stop(): Promise<void>;
 }
 
 export class StackError extends Error {
   override readonly name = 'StackError';
   constructor(
-    readonly code: 'PORT_IN_USE' | 'STACK_RUNNING' | 'NATS_START_FAILED' | 'POSTGRES_START_FAILED' | 'CHAIN_STATE_LOST' | 'SERVICE_DIED' | 'GATEWAY_NOT_READY' | 'DEMO_ORG_FAILED',
+    readonly code:
+      | 'PORT_IN_USE'
+      | 'STACK_RUNNING'
+      | 'NATS_START_FAILED'
+      | 'POSTGRES_START_FAILED'
+      | 'DATA_DIR_UNREACHABLE'
+      | 'CHAIN_START_FAILED'
+      | 'CHAIN_STATE_LOST'
+      | 'SERVICE_DIED'
+      | 'GATEWAY_NOT_READY'
+      | 'DEMO_ORG_FAILED',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -183,7 +201,7 @@ function claimDataDir(dataDir: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
-interface Stoppable {
+export interface Stoppable {
   name: string;
   stop(): Promise<void>;
 }
@@ -226,17 +244,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     log(`[stack] NATS JetStream on ${natsUrl} (store ${natsDir})`);
 
     step();
-    // 2. Postgres: DATABASE_URL, else embedded under the data dir.
-    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? (await startEmbeddedPostgres(dataDir, ports.postgres, secrets.postgresPassword, log, started));
+    // 2. Postgres: DATABASE_URL, else embedded under the data dir, supervised.
+    const supervised = new Map<string, ManagedProcess>([['nats', nats]]);
+    const external = options.embeddedPostgres ? undefined : (options.databaseUrl ?? process.env.DATABASE_URL);
+    const databaseUrl = external ?? (await startEmbeddedPostgres(dataDir, ports.postgres, secrets.postgresPassword, log, started, supervised, signal));
     log(`[stack] Postgres ${redact(databaseUrl)}`);
 
     step();
-    // 3. anvil, its state dumped under the data dir, and the contracts deployed once.
-    await assertPortFree(ports.anvil, 'anvil', 'STARMINER_ANVIL_PORT');
+    // 3. anvil, its state dumped under the data dir (every second, and on a clean stop), supervised:
+    // restarted on the same port from its state file. Then the contracts, deployed once.
     const chainDir = join(dataDir, 'chain');
     mkdirSync(chainDir, { recursive: true });
-    const anvil: AnvilHandle = await startAnvil({ port: ports.anvil, stateFile: join(chainDir, 'state.json'), chainId: ANVIL_CHAIN_ID });
-    started.push({ name: 'anvil', stop: () => anvil.stop() });
+    const anvil = await startSupervisedAnvil(join(chainDir, 'state.json'), ports.anvil, log, started, signal);
+    supervised.set('anvil', anvil.process);
     step();
     const addresses = await deployOnce(chainDir, anvil.rpcUrl, secrets, log);
     log(`[stack] anvil ${anvil.rpcUrl} (chain ${ANVIL_CHAIN_ID}); AGPU ${addresses.token}, escrow ${addresses.escrow}`);
@@ -250,7 +270,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const svc of SERVICES) if (svc !== 'gateway') await assertPortFree(httpPorts[svc], `${svc}'s health`, 'STARMINER_SERVICES_PORT');
     const serviceUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${httpPorts[svc]}`])) as Record<ServiceName, string>;
     const envOf = serviceEnv({ natsUrl, databaseUrl, rpcUrl: anvil.rpcUrl, addresses, httpPorts, secrets });
-    const processes = new Map<string, ManagedProcess>();
+    const processes = supervised;
     for (const svc of SERVICES) {
       const p = new ManagedProcess({ name: svc, command: process.execPath, args: [...TS_RUNNER, `apps/${svc}/src/main.ts`], cwd: REPO_ROOT, env: envOf(svc), restart: true }, log);
       p.start();
@@ -258,7 +278,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       started.push({ name: svc, stop: () => p.stop() });
     }
     const dead = (): string | undefined => {
-      const gone = SERVICES.map((s) => processes.get(s)!).find((p) => p.gaveUp);
+      const gone = [...processes.values()].find((p) => p.gaveUp);
       return gone ? `${gone.spec.name} keeps dying:\n${gone.lastLines()}` : undefined;
     };
     // ready = its dependencies answer and its readers run and have caught up with the log
@@ -302,6 +322,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       addresses,
       agents,
       processes,
+      postgresPid: () => (external ? undefined : postmasterPid(join(dataDir, 'pg'))),
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {
@@ -356,6 +377,7 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     GATEWAY_URL: gatewayUrl,
+    CHAIN_ID: String(ANVIL_CHAIN_ID),
     AGENT_KEY_FILE: keyFile,
     AGENT_NAME: a.name,
     GPU_MODEL: a.gpuModel,
@@ -370,50 +392,90 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
   };
 }
 
-/** The child script that runs embedded Postgres (shared with the tests' fallback). */
-const EMBEDDED_POSTGRES_CHILD = join(__dirname, '..', '..', 'libs', 'testing', 'src', 'embedded-postgres.child.mjs');
+/** The child script that runs the stack's embedded Postgres and exits when Postgres dies (so it is supervised). */
+const EMBEDDED_POSTGRES_CHILD = join(__dirname, 'postgres.child.mjs');
 
-/** Starts the embedded cluster (persistent under <dataDir>/pg) and makes sure the stack's database exists. */
-async function startEmbeddedPostgres(dataDir: string, port: number, password: string, log: LineSink, started: Stoppable[]): Promise<string> {
+/** The running postmaster's pid from the cluster's lock file, if it is alive. */
+export function postmasterPid(pgDir: string): number | undefined {
+  const file = join(pgDir, 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pgAnswers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Starts the embedded cluster (persistent under <dataDir>/pg) as a supervised process, restarted when
+ * Postgres dies, and makes sure the stack's database exists. As root, Postgres runs as the `postgres`
+ * user: the data dir is made enterable for it, or the start is refused saying which folder blocks it.
+ */
+async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  password: string,
+  log: LineSink,
+  started: Stoppable[],
+  supervised: Map<string, ManagedProcess>,
+  signal?: AbortSignal,
+): Promise<string> {
   await assertPortFree(port, 'embedded Postgres', 'STARMINER_PG_PORT');
   const pgDir = join(dataDir, 'pg');
-  if (process.getuid?.() === 0) {
-    // As root, Postgres runs as the `postgres` user: it must be able to reach its data dir.
-    chmodSync(dataDir, 0o755);
+  let tmpDir: string | undefined;
+  try {
+    tmpDir = preparePostgresDataDir(dataDir, log);
+  } catch (err) {
+    if (err instanceof DataDirUnreachableError) throw new StackError('DATA_DIR_UNREACHABLE', err.message, { cause: err });
+    throw err;
   }
-  const child = spawn(process.execPath, [EMBEDDED_POSTGRES_CHILD, pgDir, String(port), password, 'persistent'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    stderr = (stderr + s).slice(-10_000);
-  });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.stdin?.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  started.push({ name: 'postgres', stop });
-  const ready = await new Promise<{ ready?: boolean; initialised?: boolean; error?: string }>((resolvePromise) => {
-    const timer = setTimeout(() => resolvePromise({ error: `not ready within ${EMBEDDED_POSTGRES_READY_TIMEOUT_MS} ms` }), EMBEDDED_POSTGRES_READY_TIMEOUT_MS);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        resolvePromise(JSON.parse(line));
-      } catch {
-        resolvePromise({ error: line });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ error: `helper exited with code ${code}` });
-    });
-  });
-  if (!ready.ready) throw new StackError('POSTGRES_START_FAILED', `embedded Postgres did not start: ${ready.error} ${stderr}`);
-  log(`[stack] embedded Postgres on 127.0.0.1:${port} (${ready.initialised ? 'initialised' : 'resumed'} ${pgDir})`);
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmpDir ?? process.env.TMPDIR };
+  const pg = new ManagedProcess(
+    {
+      name: 'postgres',
+      command: process.execPath,
+      args: [EMBEDDED_POSTGRES_CHILD, pgDir, String(port), password],
+      cwd: REPO_ROOT,
+      env,
+      restart: true,
+      stdinPipe: true,
+      orphanSignal: 'SIGTERM',
+      stopTimeoutMs: POSTGRES_STOP_TIMEOUT_MS,
+    },
+    log,
+  );
+  pg.start();
+  supervised.set('postgres', pg);
+  started.push({ name: 'postgres', stop: () => pg.stop() });
   const admin = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const failed = (): string | undefined => {
+    const error = pg.lastLines().split('\n').find((l) => l.startsWith('{"error"'));
+    if (error || pg.gaveUp) return `embedded Postgres did not start: ${error ?? ''}\n${pg.lastLines()}`;
+    return undefined;
+  };
+  try {
+    await waitFor(`embedded Postgres on ${port}`, EMBEDDED_POSTGRES_READY_TIMEOUT_MS, () => pgAnswers(admin), failed, signal);
+  } catch (err) {
+    if (err instanceof StackError) throw new StackError('POSTGRES_START_FAILED', err.message, { cause: err });
+    throw err;
+  }
+  log(`[stack] embedded Postgres on 127.0.0.1:${port} (${pgDir}), supervised`);
   const client = new Client({ connectionString: admin });
   await client.connect();
   try {
@@ -423,6 +485,68 @@ async function startEmbeddedPostgres(dataDir: string, port: number, password: st
     await client.end();
   }
   return `postgres://postgres:${password}@127.0.0.1:${port}/${STACK_DATABASE}`;
+}
+
+/**
+ * Before anvil (re)starts from its state file: a state file that is not whole JSON (a kill -9 in the
+ * middle of a dump) is replaced by the last whole one, kept beside it; a whole one becomes that copy.
+ */
+export function keepAnvilState(stateFile: string): 'none' | 'kept' | 'restored' | 'unusable' {
+  const good = `${stateFile}.good`;
+  if (!existsSync(stateFile)) {
+    if (!existsSync(good)) return 'none';
+    copyFileSync(good, stateFile);
+    return 'restored';
+  }
+  try {
+    JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch {
+    renameSync(stateFile, `${stateFile}.broken`);
+    if (!existsSync(good)) return 'unusable';
+    copyFileSync(good, stateFile);
+    return 'restored';
+  }
+  copyFileSync(stateFile, `${good}.tmp`);
+  renameSync(`${good}.tmp`, good);
+  return 'kept';
+}
+
+/** anvil as a supervised process: restarted on the same port from its state file when it dies. */
+export async function startSupervisedAnvil(stateFile: string, port: number, log: LineSink, started: Stoppable[], signal?: AbortSignal): Promise<{ rpcUrl: string; process: ManagedProcess }> {
+  await assertPortFree(port, 'anvil', 'STARMINER_ANVIL_PORT');
+  const keep = (): void => {
+    const what = keepAnvilState(stateFile);
+    if (what === 'restored') log(`[stack] anvil's state file was not whole (killed while dumping?); restored the last whole copy`);
+    if (what === 'unusable') log(`[stack] anvil's state file was not whole and no earlier copy exists; moved aside to ${stateFile}.broken`);
+  };
+  keep();
+  const anvil = new ManagedProcess(
+    {
+      name: 'anvil',
+      command: anvilBinary(),
+      args: anvilArgs({ port, stateFile, chainId: ANVIL_CHAIN_ID }),
+      restart: true,
+      stopSignal: 'SIGINT', // anvil dumps its state on SIGINT
+      orphanSignal: 'SIGINT',
+      stopTimeoutMs: ANVIL_STOP_TIMEOUT_MS,
+      beforeRestart: keep,
+    },
+    (line) => {
+      // anvil prints every RPC call it serves: keep the launcher's output to what matters
+      if (/^\[anvil\] (eth_|anvil_|net_|web3_|evm_|\s*$)/.test(line)) return;
+      log(line);
+    },
+  );
+  anvil.start();
+  started.push({ name: 'anvil', stop: () => anvil.stop() });
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`anvil on ${port}`, ANVIL_READY_TIMEOUT_MS, () => anvilAnswers(rpcUrl), () => (anvil.gaveUp ? `anvil keeps dying:\n${anvil.lastLines()}` : undefined), signal);
+  } catch (err) {
+    if (err instanceof StackError) throw new StackError('CHAIN_START_FAILED', err.message, { cause: err });
+    throw err;
+  }
+  return { rpcUrl, process: anvil };
 }
 
 /** Deploys the market on the first start and records it; on later starts checks the chain still holds it. */

@@ -5,7 +5,7 @@
  * on 9101..9105). DATABASE_URL, when set, replaces the embedded Postgres.
  */
 import { join } from 'node:path';
-import { DEFAULT_PORTS, REPO_ROOT, startStack, type Stack } from './stack';
+import { DEFAULT_PORTS, REPO_ROOT, StackError, startStack, type Stack } from './stack';
 import { NatsServerMissing } from './nats-binary';
 
 function port(name: string, fallback: number): number {
@@ -75,6 +75,11 @@ main().catch((err: unknown) => {
   if (err instanceof NatsServerMissing) {
     console.error(`[stack] ${err.message}`);
     process.exit(2);
+  }
+  if (err instanceof StackError) {
+    // a condition the launcher recognised: its message says what to do, a stack trace would not help
+    console.error(`[stack] failed to start (${err.code}): ${err.message}`);
+    process.exit(1);
   }
   console.error(`[stack] failed to start: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);

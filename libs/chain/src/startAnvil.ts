@@ -8,8 +8,11 @@ import { ChainActionError } from './errors';
 export const ANVIL_DEFAULT_CHAIN_ID = 31337;
 export const ANVIL_READY_TIMEOUT_MS = 20_000;
 export const ANVIL_STOP_TIMEOUT_MS = 10_000;
-/** With a state file, anvil also dumps every few seconds, so a crash (not only Ctrl-C) loses little. */
-export const ANVIL_STATE_INTERVAL_SEC = 5;
+/**
+ * With a state file, anvil also dumps every second (and on a clean stop, SIGINT), so a kill -9 loses
+ * at most about a second of chain: what the market's reconcilers re-drive from the log.
+ */
+export const ANVIL_STATE_INTERVAL_SEC = 1;
 
 export interface StartAnvilOptions {
   port?: number;
@@ -81,17 +84,32 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** Spawn anvil and resolve once its RPC answers. `stop()` lets it dump its state (SIGINT), then kills it if it hangs. */
-export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHandle> {
-  const port = opts.port ?? (await freePort());
+/**
+ * anvil's command line for these options on `port` (the stack supervises anvil with it: the same
+ * arguments restart it from its state file on the same port). Creates the state file's folder.
+ */
+export function anvilArgs(opts: StartAnvilOptions & { port: number }): string[] {
   const chainId = opts.chainId ?? ANVIL_DEFAULT_CHAIN_ID;
-  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--mnemonic', opts.mnemonic ?? DEV_MNEMONIC];
+  const args = ['--host', '127.0.0.1', '--port', String(opts.port), '--chain-id', String(chainId), '--mnemonic', opts.mnemonic ?? DEV_MNEMONIC];
   if (opts.blockTimeSec !== undefined) args.push('--block-time', String(opts.blockTimeSec));
   if (opts.stateFile) {
     mkdirSync(dirname(opts.stateFile), { recursive: true });
     args.push('--state', opts.stateFile, '--state-interval', String(ANVIL_STATE_INTERVAL_SEC));
   }
   args.push(...(opts.extraArgs ?? []));
+  return args;
+}
+
+/** Whether anvil's JSON-RPC at `rpcUrl` answers eth_chainId. */
+export async function anvilAnswers(rpcUrl: string): Promise<boolean> {
+  return rpcAnswers(rpcUrl);
+}
+
+/** Spawn anvil and resolve once its RPC answers. `stop()` lets it dump its state (SIGINT), then kills it if it hangs. */
+export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHandle> {
+  const port = opts.port ?? (await freePort());
+  const chainId = opts.chainId ?? ANVIL_DEFAULT_CHAIN_ID;
+  const args = anvilArgs({ ...opts, port });
 
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Ready only once *this* process says it listens: another anvil on a taken port would answer RPC too.
