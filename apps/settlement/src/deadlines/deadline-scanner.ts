@@ -3,6 +3,7 @@ import { ChainActionError } from '@starminer/chain';
 import { contractDecider } from '@starminer/domain';
 import { ServiceRuntime, Ticker, type Causation } from '@starminer/service-kit';
 import { PoisonEventError } from '@starminer/trade-log';
+import { VerificationPool } from '../verify-results/verification-pool';
 import { ExecuteSettlement, OpenMissingError, RetryLaterError } from '../execute-settlement/execute-settlement';
 import type { ContractRow } from '../ledger/contract-row.entity';
 import { ContractsProjection } from '../ledger/contracts.projection';
@@ -40,6 +41,7 @@ export class DeadlineScanner implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly rt: ServiceRuntime,
     private readonly contracts: ContractsProjection,
     private readonly settlement: ExecuteSettlement,
+    private readonly verifier: VerificationPool,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -60,6 +62,8 @@ export class DeadlineScanner implements OnApplicationBootstrap, OnModuleDestroy 
   private async expireDeadlines(nowMs: number): Promise<void> {
     const nowUnixSec = Math.floor(nowMs / 1000);
     for (const c of await this.contracts.expired(nowUnixSec, DEADLINE_SCAN_ROWS_MAX)) {
+      // a result that arrived in time is being recomputed: its verdict decides, not the clock
+      if (this.verifier.isVerifying(c.jobId)) continue;
       try {
         await this.rt.execute('contract', c.jobId, contractDecider, { type: 'ExpireDeadline', nowUnixSec }, causationOf(c.jobId));
       } catch (err) {

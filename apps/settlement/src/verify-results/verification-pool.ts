@@ -194,6 +194,12 @@ export class VerificationPool implements OnModuleDestroy {
     return verification;
   }
 
+  /** Whether a result of this job is being verified now (the deadline scan leaves its contract alone meanwhile). */
+  isVerifying(jobId: string): boolean {
+    for (const key of this.inFlight.keys()) if (key.startsWith(`${jobId}\n`)) return true;
+    return false;
+  }
+
   stats(): Record<VerifyLane, LaneStats> {
     return { light: this.lanes.light.stats(), heavy: this.lanes.heavy.stats() };
   }
