@@ -1,5 +1,5 @@
 import { LIMITS, type AggregateEvent, type EventData } from '@starminer/events';
-import { assertNever, draft, type Decider, type Draft } from './decider';
+import { assertNever, draft, snapshotValue as v, SnapshotShapeError, type Decider, type Draft, type JsonValue, type SnapshotCodec } from './decider';
 import { refuse } from './errors';
 
 export type AccountEvent = AggregateEvent<'account'>;
@@ -156,4 +156,69 @@ function withoutKey(set: ReadonlySet<string>, key: string): ReadonlySet<string> 
   return next;
 }
 
-export const accountDecider: Decider<'account', AccountCommand, AccountState> = { aggregate: 'account', decide: decideAccount, evolve: evolveAccount, initialState: initialAccountState };
+/** A snapshot of an org's account is saved every this many events folded (about half as many jobs). */
+export const ACCOUNT_SNAPSHOT_EVERY = 200;
+
+/**
+ * The account's snapshot: every job appends FundsReserved and FundsReleased here, so an org's
+ * history grows without end while its state does not. What the state holds, and why it is bounded:
+ * - `reservations`: open reservations only (released ones are deleted): the org's open work.
+ * - `abandoned`: jobs released as abandoned (a crash between the reservation and the job) and not
+ *   reserved again. Not pruned: a JobSubmitted may land after the release at any later time, and
+ *   the edge then reserves again only if the job is here; it grows with crashes, not with jobs.
+ * - `fundingTxHashes`: one per recorded funding (RecordFunding deduplicates by it for the life of
+ *   the account); it grows with mints, each a faucet call of up to the faucet's maximum, not with jobs.
+ * - the rest are scalars. Bigints travel as decimal strings, sets and maps as arrays in their order.
+ */
+export const accountSnapshot: SnapshotCodec<AccountState> = {
+  name: 'account',
+  version: 1,
+  every: ACCOUNT_SNAPSHOT_EVERY,
+  encode(state: AccountState): JsonValue {
+    if (state.status === 'none') return { status: 'none' };
+    return {
+      status: 'active',
+      orgId: state.orgId,
+      accountAddress: state.accountAddress,
+      fundedWei: state.fundedWei.toString(),
+      fundingTxHashes: [...state.fundingTxHashes],
+      reservations: [...state.reservations].map(([jobId, amountWei]) => [jobId, amountWei.toString()]),
+      reservedWei: state.reservedWei.toString(),
+      releasesSeen: state.releasesSeen,
+      abandoned: [...state.abandoned],
+    };
+  },
+  decode(value: unknown): AccountState {
+    const o = v.record(value, 'account');
+    if (o.status === 'none') return { status: 'none' };
+    if (o.status !== 'active') throw new SnapshotShapeError(`account: status ${String(o.status)}`);
+    const reservations = new Map<string, bigint>();
+    for (const [i, entry] of v.array(o.reservations, 'reservations').entries()) {
+      const [jobId, amountWei, ...rest] = v.array(entry, `reservations[${i}]`);
+      if (rest.length > 0) throw new SnapshotShapeError(`reservations[${i}]: not a pair`);
+      reservations.set(v.string(jobId, `reservations[${i}].jobId`), v.bigint(amountWei, `reservations[${i}].amountWei`));
+    }
+    const reservedWei = v.bigint(o.reservedWei, 'reservedWei');
+    // the invariant evolve keeps: a snapshot that breaks it is not a fold of the log
+    if ([...reservations.values()].reduce((a, b) => a + b, 0n) !== reservedWei) throw new SnapshotShapeError('account: reservedWei is not the sum of its reservations');
+    return {
+      status: 'active',
+      orgId: v.string(o.orgId, 'orgId'),
+      accountAddress: v.string(o.accountAddress, 'accountAddress'),
+      fundedWei: v.bigint(o.fundedWei, 'fundedWei'),
+      fundingTxHashes: new Set(v.strings(o.fundingTxHashes, 'fundingTxHashes')),
+      reservations,
+      reservedWei,
+      releasesSeen: v.count(o.releasesSeen, 'releasesSeen'),
+      abandoned: new Set(v.strings(o.abandoned, 'abandoned')),
+    };
+  },
+};
+
+export const accountDecider: Decider<'account', AccountCommand, AccountState> = {
+  aggregate: 'account',
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccountState,
+  snapshot: accountSnapshot,
+};

@@ -1,6 +1,6 @@
 import type { AggregateEvent } from '@starminer/events';
 import { validateFaucetAmount } from './account';
-import { assertNever, draft, type Decider, type Draft } from './decider';
+import { assertNever, draft, snapshotValue as v, SnapshotShapeError, type Decider, type Draft, type JsonValue, type SnapshotCodec } from './decider';
 import { refuse } from './errors';
 
 /**
@@ -30,6 +30,12 @@ export interface MintState {
   readonly org: { readonly orgId: string; readonly accountAddress: string } | null;
   /** By reference, lower case. */
   readonly mints: ReadonlyMap<string, FaucetMint>;
+  /**
+   * An AccountFunded without a mintRef was folded (a mint recorded before references existed): the
+   * faucet answers those by their request id from the events themselves, so such a state is never
+   * snapshotted and its loads keep every event.
+   */
+  readonly legacyFunded?: true;
 }
 
 export const initialMintState = (): MintState => ({ org: null, mints: new Map() });
@@ -77,7 +83,7 @@ export function evolveMint(state: MintState, event: MintEvent): MintState {
     case 'AccountFunded': {
       const d = event.data;
       // a mint recorded before references existed: the faucet answers it by its request id
-      if (d.mintRef === undefined) return state;
+      if (d.mintRef === undefined) return state.legacyFunded ? state : { ...state, legacyFunded: true };
       const mint = mintOf(state, d.mintRef);
       if (mint?.txHash) return state;
       return withMint(state, { mintRef: d.mintRef, accountAddress: d.accountAddress, amountWei: d.amountWei, txHash: d.txHash });
@@ -92,4 +98,42 @@ export function evolveMint(state: MintState, event: MintEvent): MintState {
   }
 }
 
-export const mintDecider: Decider<'account', MintCommand, MintState> = { aggregate: 'account', decide: decideMint, evolve: evolveMint, initialState: initialMintState };
+/** The faucet reads the org's account subject, which every job grows (reservations): a snapshot every this many events. */
+export const MINT_SNAPSHOT_EVERY = 500;
+
+/**
+ * The faucet's snapshot of an org's account subject: the org and its mints (one per faucet call).
+ * A state with a mint from before references (`legacyFunded`) is not snapshotted: the faucet looks
+ * those up in the events, so its loads must keep all of them.
+ */
+export const mintSnapshot: SnapshotCodec<MintState> = {
+  name: 'mint',
+  version: 1,
+  every: MINT_SNAPSHOT_EVERY,
+  encode(state: MintState): JsonValue | undefined {
+    if (state.legacyFunded) return undefined;
+    return {
+      org: state.org && { orgId: state.org.orgId, accountAddress: state.org.accountAddress },
+      mints: [...state.mints.values()].map((m) => ({ mintRef: m.mintRef, accountAddress: m.accountAddress, amountWei: m.amountWei.toString(), txHash: m.txHash })),
+    };
+  },
+  decode(value: unknown): MintState {
+    const o = v.record(value, 'mint');
+    const org = o.org === null ? null : v.record(o.org, 'org');
+    const mints = new Map<string, FaucetMint>();
+    for (const [i, raw] of v.array(o.mints, 'mints').entries()) {
+      const m = v.record(raw, `mints[${i}]`);
+      const mint: FaucetMint = {
+        mintRef: v.string(m.mintRef, `mints[${i}].mintRef`),
+        accountAddress: v.string(m.accountAddress, `mints[${i}].accountAddress`),
+        amountWei: v.bigint(m.amountWei, `mints[${i}].amountWei`),
+        txHash: v.nullableString(m.txHash, `mints[${i}].txHash`),
+      };
+      if (mints.has(mint.mintRef.toLowerCase())) throw new SnapshotShapeError(`mints[${i}]: ${mint.mintRef} twice`);
+      mints.set(mint.mintRef.toLowerCase(), mint);
+    }
+    return { org: org && { orgId: v.string(org.orgId, 'org.orgId'), accountAddress: v.string(org.accountAddress, 'org.accountAddress') }, mints };
+  },
+};
+
+export const mintDecider: Decider<'account', MintCommand, MintState> = { aggregate: 'account', decide: decideMint, evolve: evolveMint, initialState: initialMintState, snapshot: mintSnapshot };

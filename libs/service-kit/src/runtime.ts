@@ -3,13 +3,18 @@ import { Client } from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DataSource, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
 import { belongsTo, EventSchemaError, subjectFor, type AggregateEnvelope, type AggregateEvent, type AggregateKind, type TradeEvent } from '@starminer/events';
-import { DomainError, type Decider, type Draft } from '@starminer/domain';
+import { DomainError, type Decider, type Draft, type SnapshotCodec } from '@starminer/domain';
 import {
+  AggregateTooLargeError,
   connectTradeLog,
   EventDecodeError,
+  MAX_EVENTS_PER_AGGREGATE,
   ParkingLot,
   PoisonEventError,
   ProjectionRunner,
+  SnapshotStore,
+  StalePositionError,
+  type CommandStart,
   type ConsumeOptions,
   type ConsumerHandle,
   type ParkRecord,
@@ -32,6 +37,14 @@ export interface RuntimeOptions {
 
 /** Readiness turns red when a reader is further behind the log than this. */
 export const READY_LAG_EVENTS_MAX = 10_000;
+/** Saving a snapshot waits at most this long for Postgres; a snapshot not saved is only a later, longer fold. */
+export const SNAPSHOT_WRITE_TIMEOUT_MS = 1_000;
+
+/** A decider's state at a position of its subject, and the events folded to reach it from the last snapshot (or the start). */
+interface Folded<A extends AggregateKind, S> {
+  readonly start: CommandStart<S>;
+  readonly events: AggregateEvent<A>[];
+}
 
 export interface ProjectionOptions {
   readonly reset?: (em: EntityManager) => Promise<void>;
@@ -65,6 +78,7 @@ export class ServiceRuntime {
     readonly tradeLog: TradeLog,
     readonly db: DataSource,
     readonly parking: ParkingLot,
+    readonly snapshots: SnapshotStore,
   ) {
     this.logger = new Logger(service);
     this.metrics.setDefaultLabels({ service });
@@ -94,7 +108,9 @@ export class ServiceRuntime {
     await dataSource.initialize();
     const parking = new ParkingLot(dataSource, service);
     await parking.ensureTable();
-    const runtime = new ServiceRuntime(service, config, tradeLog, dataSource, parking);
+    const snapshots = new SnapshotStore(dataSource, service);
+    await snapshots.ensureTable();
+    const runtime = new ServiceRuntime(service, config, tradeLog, dataSource, parking, snapshots);
     runtime.watchConnection();
     return runtime;
   }
@@ -155,6 +171,13 @@ export class ServiceRuntime {
    * Load, decide, append (with optimistic concurrency and a bounded retry), then answer. An event
    * the catalogue refuses is never stored (EventSchemaError, answered EVENT_REFUSED); an aggregate
    * whose events cannot be read is AGGREGATE_UNREADABLE, and said in the log.
+   *
+   * A decider with a snapshot codec starts from its latest snapshot (this service's
+   * `aggregate_snapshots`) and folds only the events after it; the append still expects the
+   * subject's real last sequence. A snapshot the log no longer has (a stream reset or restored) or
+   * of another version is ignored, and one past MAX_EVENTS_PER_AGGREGATE events behind is caught up
+   * page by page. After the command, once `every` events were folded since the snapshot, the new
+   * state is saved (a failed save is logged; the command stands).
    */
   async execute<A extends AggregateKind, C, S>(
     kind: A,
@@ -164,24 +187,136 @@ export class ServiceRuntime {
     causation: Causation,
   ): Promise<{ events: TradeEvent[]; seqs: number[]; state: S }> {
     const subject = this.subject(kind, id);
-    try {
-      const result = await this.tradeLog.handleCommand<C, S>({
+    const codec = decider.snapshot;
+    const handle = (from: CommandStart<S> | undefined) =>
+      this.tradeLog.handleCommand<C, S>({
         subject,
         initialState: decider.initialState(),
         evolve: (s: S, e: StoredEvent['event']) => decider.evolve(s, this.ofAggregate(kind, subject, e)),
         decide: (c: C, s: S) => envelope(decider.decide(c, s) as readonly Draft[], id, causation),
         command,
+        from,
       });
-      return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
+    try {
+      if (!codec) {
+        const result = await handle(undefined);
+        return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
+      }
+      let from = await this.snapshotOf(subject, codec);
+      let caughtUp = false;
+      for (;;) {
+        try {
+          const result = await handle(from);
+          if (result.folded >= codec.every) await this.saveSnapshot(subject, codec, { state: result.state, afterSeq: result.lastSubjectSeq, afterId: result.lastId });
+          return { events: result.events as TradeEvent[], seqs: result.seqs, state: result.state };
+        } catch (err) {
+          if (from && err instanceof StalePositionError) {
+            await this.dropSnapshot(subject, codec, from.afterSeq, err);
+            from = undefined;
+          } else if (err instanceof AggregateTooLargeError && !caughtUp) {
+            from = (await this.foldPages(kind, subject, decider, codec, from)).start;
+            caughtUp = true;
+          } else {
+            throw err;
+          }
+        }
+      }
     } catch (err) {
       throw this.unreadable(subject, err);
     }
   }
 
-  /** The current state of one aggregate instance, folded from its events. */
-  async load<A extends AggregateKind, S>(kind: A, id: string, decider: Pick<Decider<A, unknown, S>, 'evolve' | 'initialState'>): Promise<{ state: S; events: AggregateEnvelope<A>[] }> {
-    const list = await this.events(kind, id);
-    return { state: list.reduce((s, e) => decider.evolve(s, e as unknown as AggregateEvent<A>), decider.initialState()), events: list };
+  /**
+   * The current state of one aggregate instance, folded from its events, and those events. For a
+   * decider with a snapshot codec the fold starts at its latest snapshot, and `events` are only
+   * those after it (the codec declines to snapshot a state whose edge needs more: see the mint
+   * decider); the state is saved again once `every` events were folded since.
+   */
+  async load<A extends AggregateKind, S>(
+    kind: A,
+    id: string,
+    decider: Pick<Decider<A, unknown, S>, 'evolve' | 'initialState' | 'snapshot'>,
+  ): Promise<{ state: S; events: AggregateEnvelope<A>[] }> {
+    const codec = decider.snapshot;
+    if (!codec) {
+      const list = await this.events(kind, id);
+      return { state: list.reduce((s, e) => decider.evolve(s, e as unknown as AggregateEvent<A>), decider.initialState()), events: list };
+    }
+    const subject = this.subject(kind, id);
+    try {
+      const folded = await this.foldPages(kind, subject, decider, codec, await this.snapshotOf(subject, codec));
+      if (folded.events.length >= codec.every) await this.saveSnapshot(subject, codec, folded.start);
+      return { state: folded.start.state, events: folded.events as unknown as AggregateEnvelope<A>[] };
+    } catch (err) {
+      throw this.unreadable(subject, err);
+    }
+  }
+
+  /**
+   * Folds the subject from `from` (a snapshot; the start without one) to its last event, a page of
+   * at most MAX_EVENTS_PER_AGGREGATE events at a time, saving a snapshot at the end of each page
+   * that more follow. A state the codec declines to snapshot cannot be paged past: the aggregate is
+   * too large for that decider, as without snapshots.
+   */
+  private async foldPages<A extends AggregateKind, S>(
+    kind: A,
+    subject: string,
+    decider: Pick<Decider<A, unknown, S>, 'evolve' | 'initialState'>,
+    codec: SnapshotCodec<S>,
+    from: CommandStart<S> | undefined,
+  ): Promise<Folded<A, S>> {
+    let start: CommandStart<S> = from ?? { state: decider.initialState(), afterSeq: 0 };
+    let fromSnapshot = from !== undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.tradeLog.readSubjectPage(subject, { afterSeq: start.afterSeq, afterId: start.afterId });
+      } catch (err) {
+        if (!(fromSnapshot && err instanceof StalePositionError)) throw err;
+        await this.dropSnapshot(subject, codec, start.afterSeq, err);
+        start = { state: decider.initialState(), afterSeq: 0 };
+        fromSnapshot = false;
+        continue;
+      }
+      fromSnapshot = false;
+      const events = page.events.map((e) => this.ofAggregate(kind, subject, e.event));
+      const state = events.reduce((s, e) => decider.evolve(s, e), start.state);
+      if (page.complete) return { start: { state, afterSeq: page.lastSubjectSeq, afterId: page.lastId }, events };
+      const last = page.events[page.events.length - 1];
+      if (codec.encode(state) === undefined) throw new AggregateTooLargeError(subject, MAX_EVENTS_PER_AGGREGATE);
+      start = { state, afterSeq: last.seq, afterId: last.event.id };
+      await this.saveSnapshot(subject, codec, start);
+    }
+  }
+
+  /** The decider's latest snapshot of `subject`, or undefined: none, another version, unreadable (logged), Postgres away (logged). */
+  private async snapshotOf<S>(subject: string, codec: SnapshotCodec<S>): Promise<CommandStart<S> | undefined> {
+    try {
+      const row = await this.snapshots.get(subject, codec.name);
+      if (!row || row.version !== codec.version) return undefined;
+      return { state: codec.decode(row.state), afterSeq: row.subjectSeq, afterId: row.eventId };
+    } catch (err) {
+      this.logger.warn(`snapshot of ${subject} (${codec.name}) not used, folding from the start: ${(err as Error)?.message ?? String(err)}`);
+      return undefined;
+    }
+  }
+
+  /** Saves `at` as the decider's snapshot of `subject`; a failure is logged and nothing else (a snapshot is a cache). */
+  private async saveSnapshot<S>(subject: string, codec: SnapshotCodec<S>, at: CommandStart<S>): Promise<void> {
+    try {
+      const state = codec.encode(at.state);
+      if (state === undefined || at.afterSeq === 0 || !at.afterId) return;
+      const put = this.snapshots.put({ subject, decider: codec.name, subjectSeq: at.afterSeq, eventId: at.afterId, version: codec.version, state });
+      await withTimeout(put, SNAPSHOT_WRITE_TIMEOUT_MS, 'Postgres did not answer');
+    } catch (err) {
+      this.logger.warn(`snapshot of ${subject} (${codec.name}) at #${at.afterSeq} not saved: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
+  /** A snapshot the log no longer has: said, and deleted so that newer ones can be saved. */
+  private async dropSnapshot<S>(subject: string, codec: SnapshotCodec<S>, afterSeq: number, why: Error): Promise<void> {
+    this.logger.warn(`snapshot of ${subject} (${codec.name}) ignored, folding from the start: ${why.message}`);
+    await this.snapshots.drop(subject, codec.name, afterSeq).catch((err: unknown) => this.logger.warn(`stale snapshot of ${subject} not deleted: ${(err as Error)?.message ?? String(err)}`));
   }
 
   /** The events of one aggregate instance, in order (for edges that need more than a decider's state). */

@@ -100,6 +100,23 @@ export class ReadIncompleteError extends TradeLogError {
   }
 }
 
+/**
+ * A read from a position (a snapshot's `afterSeq` and the id of the event there) that this subject
+ * no longer has: the position is past the subject's last sequence, or another event (or another
+ * subject's) sits at it. The stream was reset or restored; the reader folds from the start instead.
+ */
+export class StalePositionError extends TradeLogError {
+  override readonly name = 'StalePositionError';
+  readonly code = 'STALE_POSITION';
+  constructor(
+    readonly subject: string,
+    readonly afterSeq: number,
+    reason: string,
+  ) {
+    super(`${subject}: cannot read after sequence ${afterSeq}: ${reason}`);
+  }
+}
+
 /** An argument the trade log cannot work with (bad subject, empty filter, too many events...). */
 export class TradeLogArgumentError extends TradeLogError {
   override readonly name = 'TradeLogArgumentError';

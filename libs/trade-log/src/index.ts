@@ -1,5 +1,5 @@
 export { connectTradeLog, TradeLog } from './trade-log';
-export type { TradeLogOptions, AppendOptions, AppendResult, ReadResult, CommandHandlerOptions, CommandResult } from './trade-log';
+export type { TradeLogOptions, AppendOptions, AppendResult, ReadOptions, ReadResult, PageResult, CommandHandlerOptions, CommandResult, CommandStart } from './trade-log';
 export { consume } from './consumer';
 export type { ConsumeOptions, ConsumerHandle } from './consumer';
 export { ProjectionRunner } from './projection';
@@ -7,6 +7,8 @@ export type { ProjectionRunnerOptions } from './projection';
 export { jsonDecode, jsonEncode } from './codec';
 export { ParkingLot, parkingKeyOf, typeOfBody } from './parking';
 export type { ParkedEvent, ParkRecord } from './parking';
+export { SnapshotStore } from './snapshots';
+export type { StoredSnapshot } from './snapshots';
 export type { Reader, ReaderHealth } from './reader';
 export { isTransientDatabaseError } from './transient';
 export type { Decode, Encode, StoredEvent } from './codec';
@@ -19,6 +21,7 @@ export {
   EventApplyError,
   AppendFailedError,
   ReadIncompleteError,
+  StalePositionError,
   TradeLogArgumentError,
   StreamConfigError,
   ConsumerConfigError,

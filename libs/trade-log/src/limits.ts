@@ -6,8 +6,13 @@
 export const NATS_RECONNECT_WAIT_MS = 1_000;
 export const NATS_RECONNECT_ATTEMPTS_MAX = 120;
 
-/** Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. */
+/**
+ * Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. With
+ * a snapshot (readSubject's `afterSeq`) only the events after it count.
+ */
 export const MAX_EVENTS_PER_AGGREGATE = 10_000;
+/** A snapshot's encoded state (JSON) is refused past this size: a state that large wants a finer aggregate. */
+export const SNAPSHOT_STATE_BYTES_MAX = 8 * 1024 * 1024;
 /** Aggregates whose events readSubject keeps in memory per decoder (a hot aggregate then costs one request). */
 export const AGGREGATE_CACHE_SIZE_DEFAULT = 1_000;
 export const AGGREGATE_CACHE_SIZE_LIMIT = 100_000;

@@ -11,6 +11,7 @@ import {
   type JetStreamManager,
   type MsgRequest,
   type PubAck,
+  type StoredMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
@@ -24,6 +25,7 @@ import {
   AppendFailedError,
   ReadIncompleteError,
   ConcurrencyConflictError,
+  StalePositionError,
   ConcurrencyRetriesExhaustedError,
   EventDecodeError,
   StreamConfigError,
@@ -82,13 +84,34 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+export interface ReadOptions {
+  /** How bodies are decoded; the log's decoder by default. */
+  readonly decode?: Decode;
+  /** The most events the read may hold (after `afterSeq`); default and cap MAX_EVENTS_PER_AGGREGATE. */
+  readonly limit?: number;
+  /** Read only the subject's events after this stream sequence (a snapshot's position); 0, the default, reads them all. */
+  readonly afterSeq?: number;
+  /** The id of the subject's event at `afterSeq`, as the snapshot recorded it: checked (StalePositionError when it differs). */
+  readonly afterId?: string;
+}
+
 export interface ReadResult<E extends EventEnvelope = EventEnvelope> {
+  /** The subject's events after `afterSeq` (all of them without it), in order. */
   readonly events: StoredEvent<E>[];
   /** The stream sequence of the subject's last event, 0 when it has none: the version to expect on append. */
   readonly lastSubjectSeq: number;
+  /** The id (msgID) of the subject's event at lastSubjectSeq, '' when it has none: a snapshot taken there records it. */
+  readonly lastId: string;
+}
+
+export interface PageResult<E extends EventEnvelope = EventEnvelope> extends ReadResult<E> {
+  /** False when more events follow the page's last one: read the next page after it. */
+  readonly complete: boolean;
 }
 
 interface CachedAggregate {
+  /** Every event of the subject after this sequence is in `events` (0: the whole subject; never a part of a suffix). */
+  readonly fromSeq: number;
   readonly events: StoredEvent[];
   readonly lastSubjectSeq: number;
   /** The msgID of the last event: tells a cached prefix from a stream that was recreated. */
@@ -104,6 +127,15 @@ export interface CommandHandlerOptions<C, S, E extends EventEnvelope = EventEnve
   readonly command: C;
   readonly decode?: Decode;
   readonly maxAttempts?: number;
+  /** Start from a snapshot instead of `initialState` and the whole subject. */
+  readonly from?: CommandStart<S>;
+}
+
+/** A state folded from a subject's events up to `afterSeq`, whose event there is `afterId`. */
+export interface CommandStart<S> {
+  readonly state: S;
+  readonly afterSeq: number;
+  readonly afterId?: string;
 }
 
 export interface CommandResult<S> {
@@ -111,6 +143,11 @@ export interface CommandResult<S> {
   readonly seqs: number[];
   /** The state after the appended events. */
   readonly state: S;
+  /** The subject's last sequence after the command (the state's position) and the id of its event there. */
+  readonly lastSubjectSeq: number;
+  readonly lastId: string;
+  /** Events folded on top of `from` (or the initial state) to reach `state`, the appended ones included. */
+  readonly folded: number;
 }
 
 /** Connects to NATS and returns the trade log client; call ensureStream() once at boot. */
@@ -297,76 +334,141 @@ export class TradeLog {
   /**
    * Every event of one aggregate instance, in stream order, and the subject's last sequence.
    * Reads up to the last sequence seen when the read started; refuses (AggregateTooLargeError)
-   * past MAX_EVENTS_PER_AGGREGATE.
+   * past MAX_EVENTS_PER_AGGREGATE events (or `limit`).
+   *
+   * With `afterSeq` (a snapshot's position) only the events after it are read and counted against
+   * the limit; `lastSubjectSeq` is still the subject's real last sequence (the version to expect on
+   * append). With `afterId` too, the event at `afterSeq` must be that one, of this subject: a
+   * position the subject no longer has (past its end, another event there: the stream was reset or
+   * restored) is StalePositionError, so that a snapshot never changes an answer.
    *
    * How: one STREAM.MSG.GET `last_by_subj` gives the version. Stored events never change (the
    * stream denies delete and purge), so the events this process read before are kept in a small
-   * LRU cache and only what came after them is read: a hot aggregate costs one request. New
+   * LRU cache and only what came after them is read: a hot aggregate costs one request. A cache
+   * entry holds every event of the subject after its `fromSeq` (0 for a whole-subject read, a
+   * snapshot's position for a suffix read), so a suffix never stands in for a whole read. New
    * events are read with `next_by_subj`, one request each and no server-side state; past
    * DIRECT_READ_MAX_EVENTS the rest streams through a short-lived ordered consumer. The returned
    * event objects are shared with the cache: treat them as read-only (evolve is pure anyway).
    */
-  async readSubject<E extends EventEnvelope = EventEnvelope>(subject: string, opts: { decode?: Decode; limit?: number } = {}): Promise<ReadResult<E>> {
+  async readSubject<E extends EventEnvelope = EventEnvelope>(subject: string, opts: ReadOptions = {}): Promise<ReadResult<E>> {
+    const { events, lastSubjectSeq, lastId } = await this.read<E>(subject, opts, false);
+    return { events, lastSubjectSeq, lastId };
+  }
+
+  /**
+   * At most `limit` (default and cap MAX_EVENTS_PER_AGGREGATE) events of the subject after
+   * `afterSeq`, for a reader that folds a long subject page by page (saving a snapshot after each):
+   * `complete` is false when more follow the page's last event. Same checks as readSubject.
+   */
+  async readSubjectPage<E extends EventEnvelope = EventEnvelope>(subject: string, opts: ReadOptions = {}): Promise<PageResult<E>> {
+    return this.read<E>(subject, opts, true);
+  }
+
+  private async read<E extends EventEnvelope>(subject: string, opts: ReadOptions, page: boolean): Promise<PageResult<E>> {
     this.assertSubject(subject);
     const decode = opts.decode ?? this.decode;
     const limit = Math.min(opts.limit ?? MAX_EVENTS_PER_AGGREGATE, MAX_EVENTS_PER_AGGREGATE);
+    const afterSeq = opts.afterSeq ?? 0;
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new TradeLogArgumentError(`afterSeq must be a non-negative integer, not ${String(afterSeq)}`);
+    if (page && !(Number.isSafeInteger(limit) && limit >= 1)) throw new TradeLogArgumentError(`a page holds at least one event, not ${String(limit)}`);
     const jsm = await this.jsm();
     const lastMsg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
     const cache = this.aggregateCache.get(decode);
     const cached = cache?.get(subject);
     if (!lastMsg) {
       cache?.delete(subject);
-      return { events: [], lastSubjectSeq: 0 };
+      if (afterSeq > 0) throw new StalePositionError(subject, afterSeq, 'the subject has no events');
+      return { events: [], lastSubjectSeq: 0, lastId: '', complete: true };
     }
     const lastSubjectSeq = lastMsg.seq;
-    const lastId = lastMsg.header?.get('Nats-Msg-Id') ?? '';
-    // A cached prefix is used only if it is still a prefix (same last id at its sequence when nothing is new).
-    const usable = cached !== undefined && (cached.lastSubjectSeq < lastSubjectSeq || (cached.lastSubjectSeq === lastSubjectSeq && cached.lastId === lastId));
-    const events: StoredEvent<E>[] = usable ? (cached.events.slice() as StoredEvent<E>[]) : [];
-    if (events.length > limit) throw new AggregateTooLargeError(subject, limit);
+    const lastId = messageId(lastMsg);
+    if (afterSeq > lastSubjectSeq) throw new StalePositionError(subject, afterSeq, `its last sequence is ${lastSubjectSeq}`);
+    // A cached entry is used only if it covers afterSeq and is still a prefix of the subject (same last id at its sequence when nothing is new).
+    const usable =
+      cached !== undefined &&
+      cached.fromSeq <= afterSeq &&
+      cached.lastSubjectSeq >= afterSeq &&
+      (cached.lastSubjectSeq < lastSubjectSeq || (cached.lastSubjectSeq === lastSubjectSeq && cached.lastId === lastId));
+    if (afterSeq > 0 && opts.afterId !== undefined) {
+      const known = usable ? cached.events.find((e) => e.seq === afterSeq) : undefined;
+      await this.assertPosition(subject, afterSeq, opts.afterId, known ? known.event.id : afterSeq === lastSubjectSeq ? lastId : undefined);
+    }
+    const out: StoredEvent<E>[] = usable ? (cached.events.filter((e) => e.seq > afterSeq) as StoredEvent<E>[]) : [];
+    if (out.length > limit) {
+      if (!page) throw new AggregateTooLargeError(subject, limit);
+      return { events: out.slice(0, limit), lastSubjectSeq, lastId, complete: false };
+    }
+    const fresh: StoredEvent<E>[] = [];
+    const full = (): boolean => page && out.length >= limit;
     const push = (seq: number, data: Uint8Array): void => {
-      if (events.length >= limit) throw new AggregateTooLargeError(subject, limit);
+      if (out.length >= limit) throw new AggregateTooLargeError(subject, limit);
       let event: E;
       try {
         event = decode(data) as E;
       } catch (cause) {
         throw new EventDecodeError(subject, seq, { cause });
       }
-      events.push({ seq, subject, event, redelivered: false });
+      const stored: StoredEvent<E> = { seq, subject, event, redelivered: false };
+      out.push(stored);
+      fresh.push(stored);
     };
 
-    let cursor = usable ? cached.lastSubjectSeq + 1 : 1;
+    let cursor = usable ? cached.lastSubjectSeq + 1 : afterSeq + 1;
     let direct = 0;
-    while (cursor <= lastSubjectSeq && direct < DIRECT_READ_MAX_EVENTS) {
+    while (cursor <= lastSubjectSeq && direct < DIRECT_READ_MAX_EVENTS && !full()) {
       const m = await jsm.streams.getMessage(this.streamName, { seq: cursor, next_by_subj: subject } as unknown as MsgRequest);
       if (!m || m.seq > lastSubjectSeq) break;
       push(m.seq, m.data);
       direct += 1;
       cursor = m.seq + 1;
     }
-    if (cursor <= lastSubjectSeq && direct >= DIRECT_READ_MAX_EVENTS) {
+    if (cursor <= lastSubjectSeq && direct >= DIRECT_READ_MAX_EVENTS && !full()) {
       const consumer = await this.js.consumers.get(this.streamName, {
         filter_subjects: subject,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: cursor,
       });
       try {
-        const messages = await consumer.fetch({ max_messages: limit - events.length + 1, expires: READ_EXPIRES_MS });
+        // one more than the limit allows, so that a subject past it is refused rather than read short
+        const messages = await consumer.fetch({ max_messages: limit - out.length + (page ? 0 : 1), expires: READ_EXPIRES_MS });
         for await (const m of messages) {
           if (m.seq > lastSubjectSeq) break;
           push(m.seq, m.data);
-          if (m.seq === lastSubjectSeq) break;
+          if (m.seq === lastSubjectSeq || full()) break;
         }
       } finally {
         await consumer.delete().catch(() => undefined);
       }
     }
-    if (events.length === 0 || events[events.length - 1].seq !== lastSubjectSeq) {
+    const reached = out.at(-1)?.seq ?? afterSeq;
+    if (reached !== lastSubjectSeq && !full()) {
       cache?.delete(subject);
-      throw new ReadIncompleteError(subject, events.at(-1)?.seq ?? 0, lastSubjectSeq);
+      throw new ReadIncompleteError(subject, reached, lastSubjectSeq);
     }
-    this.remember(decode, subject, { events, lastSubjectSeq, lastId });
-    return { events: events.slice(), lastSubjectSeq };
+    const complete = reached === lastSubjectSeq;
+    if (complete) {
+      let entry: CachedAggregate = usable
+        ? { fromSeq: cached.fromSeq, events: cached.events.concat(fresh), lastSubjectSeq, lastId }
+        : { fromSeq: afterSeq, events: fresh.slice(), lastSubjectSeq, lastId };
+      // too long to keep whole: keep what this reader needs (after its position), if that fits
+      if (entry.events.length > AGGREGATE_CACHE_MAX_EVENTS && entry.fromSeq < afterSeq) entry = { ...entry, fromSeq: afterSeq, events: out.slice() };
+      this.remember(decode, subject, entry);
+    }
+    return { events: out, lastSubjectSeq, lastId, complete };
+  }
+
+  /** The event at `afterSeq` is `afterId`, of `subject` (`knownId`: the id there when the caller has it already). */
+  private async assertPosition(subject: string, afterSeq: number, afterId: string, knownId: string | undefined): Promise<void> {
+    let id = knownId;
+    if (id === undefined) {
+      const jsm = await this.jsm();
+      const m = await jsm.streams.getMessage(this.streamName, { seq: afterSeq });
+      if (!m) throw new StalePositionError(subject, afterSeq, 'the stream has no event at that sequence');
+      if (m.subject !== subject) throw new StalePositionError(subject, afterSeq, `the event there belongs to ${m.subject}`);
+      id = messageId(m);
+    }
+    if (id !== afterId) throw new StalePositionError(subject, afterSeq, `the event there is ${id || 'one without an id'}, not ${afterId}`);
   }
 
   private remember(decode: Decode, subject: string, entry: CachedAggregate): void {
@@ -388,22 +490,35 @@ export class TradeLog {
    * The command loop: load the aggregate, fold its events, decide, append expecting the loaded
    * version; on a conflict, start again (after a short backoff) up to maxAttempts times. A domain
    * error thrown by decide propagates untouched, and nothing is appended.
+   *
+   * With `from` (a snapshot: a state folded up to `afterSeq`) only the events after it are read and
+   * folded on top of it; the append still expects the subject's real last sequence, so a concurrent
+   * writer is detected exactly as without it. A `from` the subject no longer has is
+   * StalePositionError (nothing appended): the caller drops it and runs the command from the start.
    */
   async handleCommand<C, S, E extends EventEnvelope = EventEnvelope>(opts: CommandHandlerOptions<C, S, E>): Promise<CommandResult<S>> {
     const maxAttempts = opts.maxAttempts ?? COMMAND_MAX_ATTEMPTS_DEFAULT;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > COMMAND_MAX_ATTEMPTS_LIMIT) {
       throw new TradeLogArgumentError(`maxAttempts must be 1..${COMMAND_MAX_ATTEMPTS_LIMIT}`);
     }
+    const from = opts.from;
     let lastConflict: ConcurrencyConflictError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const { events: stored, lastSubjectSeq } = await this.readSubject<E>(opts.subject, { decode: opts.decode });
-      const state = stored.reduce((s, e) => opts.evolve(s, e.event), opts.initialState);
+      const read = await this.readSubject<E>(opts.subject, { decode: opts.decode, afterSeq: from?.afterSeq, afterId: from?.afterId });
+      const state = read.events.reduce((s, e) => opts.evolve(s, e.event), from ? from.state : opts.initialState);
       const events = [...opts.decide(opts.command, state)];
-      if (events.length === 0) return { events: [], seqs: [], state };
+      if (events.length === 0) return { events: [], seqs: [], state, lastSubjectSeq: read.lastSubjectSeq, lastId: read.lastId, folded: read.events.length };
       try {
-        const acks = await this.append(opts.subject, events, { expectedLastSubjectSeq: lastSubjectSeq });
+        const acks = await this.append(opts.subject, events, { expectedLastSubjectSeq: read.lastSubjectSeq });
         const after = events.reduce((s, e) => opts.evolve(s, e as E), state);
-        return { events, seqs: acks.map((a) => a.seq), state: after };
+        return {
+          events,
+          seqs: acks.map((a) => a.seq),
+          state: after,
+          lastSubjectSeq: acks[acks.length - 1].seq,
+          lastId: events[events.length - 1].id,
+          folded: read.events.length + events.length,
+        };
       } catch (err) {
         if (!(err instanceof ConcurrencyConflictError)) throw err;
         lastConflict = err;
@@ -461,3 +576,15 @@ export class TradeLog {
   }
 }
 
+
+/** The id an event was appended with (its msgID), or, for a message written without one, the id in its body; '' when neither. */
+function messageId(m: StoredMsg): string {
+  const header = m.header?.get('Nats-Msg-Id');
+  if (header) return header;
+  try {
+    const id = (JSON.parse(Buffer.from(m.data).toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}

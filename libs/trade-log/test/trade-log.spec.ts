@@ -58,7 +58,7 @@ describe('append and readSubject', () => {
   });
 
   it('reads an empty subject as version 0', async () => {
-    expect(await log.readSubject('trade.job.never-written')).toEqual({ events: [], lastSubjectSeq: 0 });
+    expect(await log.readSubject('trade.job.never-written')).toEqual({ events: [], lastSubjectSeq: 0, lastId: '' });
   });
 
   it('reads only its own subject, not a sibling sharing the prefix', async () => {
