@@ -94,6 +94,13 @@ async function call(url: string, init: { method: string; headers: Record<string,
   }
 }
 
+/** An answer as a short name: `503 CHAIN_UNAVAILABLE`, `0` for a timeout or a refused connection. */
+const answerName = (a: Answer | undefined): string => {
+  if (!a) return 'none';
+  const code = (a.body?.error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? `${a.status} ${code}` : String(a.status);
+};
+
 const retryable = (status: number): boolean => status === 0 || status >= 500 || status === 409 || status === 429;
 
 /** Sends one request until it gets an answer that is not worth retrying, or REQUEST_GIVE_UP_MS passes. */
@@ -129,6 +136,8 @@ class Traffic {
   readonly submissions: Submission[] = [];
   mintsAnsweredWei = 0n;
   faucetUnanswered = 0;
+  /** What the last attempt of each unanswered submission got (status and error code): why the client gave up. */
+  readonly unansweredBy: Record<string, number> = {};
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -146,7 +155,10 @@ class Traffic {
       (async () => {
         const { answers, final } = await withRetries(() => call(`${this.gatewayUrl}/v1/jobs`, { method: 'POST', headers, body }), this.runDeadlineMs);
         for (const a of answers) if (a.status === 202 && typeof a.body?.jobId === 'string') s.acceptedJobIds.push(a.body.jobId);
-        if (!final) s.unanswered = true;
+        if (!final) {
+          s.unanswered = true;
+          this.unansweredBy[answerName(answers[answers.length - 1])] = (this.unansweredBy[answerName(answers[answers.length - 1])] ?? 0) + 1;
+        }
       })(),
     );
   }
@@ -342,7 +354,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     ok = allZero(counts) && partsNotBack === 0;
     const ended: Record<string, number> = {};
     for (const id of accepted) ended[statuses.get(id) ?? 'missing'] = (ended[statuses.get(id) ?? 'missing'] ?? 0) + 1;
-    return { ...counts, rounds, jobs: accepted.length, kills, partsNotBack, durationSec: Math.round((Date.now() - started) / 1000), ended, ok, ...(ok && !options.keepData ? {} : { dataDir }) };
+    const unansweredBy = traffic.unansweredBy;
+    return { ...counts, rounds, jobs: accepted.length, kills, partsNotBack, durationSec: Math.round((Date.now() - started) / 1000), ended, ...(Object.keys(unansweredBy).length > 0 ? { unansweredBy } : {}), ok, ...(ok && !options.keepData ? {} : { dataDir }) };
   } finally {
     await stack?.stop().catch((err: unknown) => sayAndLog(`[chaos] stopping the stack: ${(err as Error).message}`));
     await new Promise((r) => logStream.end(r));

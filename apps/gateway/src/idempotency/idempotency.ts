@@ -15,6 +15,11 @@ export interface Attempt {
   readonly takeover: boolean;
 }
 
+/** An attempt's claim on its record: `claimedAt` (as the database wrote it) tells its own claim from a later takeover's. */
+interface Claim extends Attempt {
+  readonly claimedAt: string;
+}
+
 /**
  * How many times a request reads and claims its record: the record can change under it once (a
  * retry took an expired claim first, the first attempt answered meanwhile), after which it answers
@@ -50,11 +55,12 @@ interface RecordRead {
  *
  * The record is claimed before the work runs and answered after it. A refusal (a 4xx) is stored
  * like an answer. A failure that may have done the work anyway (a timeout, a dependency away, our
- * bug, a gateway that crashed) leaves the record in progress: a retry meanwhile gets 409
+ * bug) stays unanswered and gives its claim up at once, so the client's retry runs the work again;
+ * a gateway that crashed mid-request leaves its claim: a retry meanwhile gets 409
  * IDEMPOTENCY_IN_PROGRESS with Retry-After, and once the claim is older than
- * IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC one retry takes it over (atomically: of two retries, one) and
- * runs the work again. The work is idempotent downstream (the job id is derived from the key, the
- * mint is keyed by it), so the re-run finds what the first attempt did and answers the same.
+ * IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC one retry takes it over (atomically: of two retries, one).
+ * The work is idempotent downstream (the job id is derived from the key, the mint is keyed by it),
+ * so a re-run finds what the first attempt did and answers the same.
  */
 @Injectable()
 export class Idempotency {
@@ -73,11 +79,15 @@ export class Idempotency {
     if ('answer' in claimed) return claimed.answer;
     let answer: Answer;
     try {
-      answer = await work(claimed);
+      answer = await work({ takeover: claimed.takeover });
     } catch (err) {
       const { status, body, described } = errorResponse(err);
-      // a timeout, a dependency away or our bug may have done the work: the record stays in progress
-      if (described.ours || status >= 500) throw err;
+      // a timeout, a dependency away or our bug may have done the work: the record stays unanswered,
+      // and its claim is given up so that the client's retry runs the (idempotent) work again
+      if (described.ours || status >= 500) {
+        await this.giveUpClaim(orgId, key, claimed.claimedAt).catch(() => undefined);
+        throw err;
+      }
       const first = await this.resolve(orgId, key, { statusCode: status, body });
       if (first.ours) throw err;
       return first.answer;
@@ -86,15 +96,15 @@ export class Idempotency {
   }
 
   /** Claims the record for this attempt, or answers from it: the stored answer, 422 for another request, 409 while a live claim holds it. */
-  private async claim(orgId: string, key: string, requestHash: string): Promise<Attempt | { answer: Answer }> {
+  private async claim(orgId: string, key: string, requestHash: string): Promise<Claim | { answer: Answer }> {
     const expirySec = this.config.IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC;
     for (let pass = 0; pass < CLAIM_PASSES_MAX; pass++) {
-      const inserted: unknown[] = await this.rt.db.query(
+      const inserted: { claimedAt: string }[] = await this.rt.db.query(
         `INSERT INTO ${this.table} ("orgId", "key", "requestHash", "createdAt", "claimedAt") VALUES ($1, $2, $3, now(), now())
-         ON CONFLICT DO NOTHING RETURNING "key"`,
+         ON CONFLICT DO NOTHING RETURNING "claimedAt"::text AS "claimedAt"`,
         [orgId, key, requestHash],
       );
-      if (inserted.length > 0) return { takeover: false };
+      if (inserted.length > 0) return { takeover: false, claimedAt: inserted[0].claimedAt };
       const first = await this.read(orgId, key, expirySec);
       if (!first) continue; // removed meanwhile (by an older gateway): claim it afresh
       if (first.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request');
@@ -105,16 +115,25 @@ export class Idempotency {
         });
       }
       // the claim expired (its gateway crashed or gave up): one retry takes it over, the others find the new claim
-      const taken: unknown[] = await this.rt.db.query(
+      const taken: { claimedAt: string }[] = await this.rt.db.query(
         `UPDATE ${this.table} SET "claimedAt" = now()
          WHERE "orgId" = $1 AND "key" = $2 AND "requestHash" = $3 AND "statusCode" IS NULL
            AND COALESCE("claimedAt", "createdAt") <= now() - make_interval(secs => $4)
-         RETURNING "key"`,
+         RETURNING "claimedAt"::text AS "claimedAt"`,
         [orgId, key, requestHash, expirySec],
       );
-      if (taken.length > 0) return { takeover: true };
+      if (taken.length > 0) return { takeover: true, claimedAt: taken[0].claimedAt };
     }
     throw new Error(`the idempotency record ${orgId}/${key} changed under ${CLAIM_PASSES_MAX} reads in a row`);
+  }
+
+  /** Ends this attempt's claim (only its own: a retry may have taken the record over since), so the next retry takes it at once. */
+  private async giveUpClaim(orgId: string, key: string, claimedAt: string): Promise<void> {
+    await this.rt.db.query(
+      `UPDATE ${this.table} SET "claimedAt" = 'epoch'::timestamptz
+       WHERE "orgId" = $1 AND "key" = $2 AND "statusCode" IS NULL AND "claimedAt"::text = $3`,
+      [orgId, key, claimedAt],
+    );
   }
 
   private async read(orgId: string, key: string, expirySec: number): Promise<RecordRead | undefined> {
