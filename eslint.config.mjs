@@ -79,6 +79,9 @@ export default defineConfig(
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints: DEP_CONSTRAINTS }],
+      // viem's chain catalogue types pull ox's browser-only sources (WebAuthn, window) into tsc,
+      // which fails the typecheck without the DOM lib: our chains come from libs/chain's localChain
+      'no-restricted-imports': ['error', { paths: [{ name: 'viem/chains', message: "use localChain(rpcUrl, chainId) from '@starminer/chain'" }] }],
     },
   },
   {

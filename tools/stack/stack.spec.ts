@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { foundry } from 'viem/chains';
-import { ANVIL_STATE_INTERVAL_SEC, anvilAnswers, devAccount } from '@starminer/chain';
+import { ANVIL_STATE_INTERVAL_SEC, anvilAnswers, devAccount, localChain } from '@starminer/chain';
 import { eventually, freePort } from '@starminer/testing';
 import { canEnter, DataDirUnreachableError, foldersDownTo, preparePostgresDataDir } from './data-dir';
 import { isRecentEnough } from './nats-binary';
 import { ManagedProcess, RESTART_DELAY_MAX_MS, RESTART_DELAY_MS, RESTART_WINDOW_MS, RESTARTS_PER_WINDOW_MAX, restartDecision } from './processes';
-import { keepAnvilState, loadOrCreateSecrets, startStack, startSupervisedAnvil, type Stoppable } from './stack';
+import { ANVIL_CHAIN_ID, keepAnvilState, loadOrCreateSecrets, startStack, startSupervisedAnvil, type Stoppable } from './stack';
 
 describe('isRecentEnough (the trade log needs nats-server 2.10+)', () => {
   it.each([
@@ -128,7 +127,7 @@ describe('anvil, supervised', () => {
     try {
       const anvil = await startSupervisedAnvil(stateFile, port, (l) => lines.push(l), started);
       const chain = createPublicClient({ transport: http(anvil.rpcUrl) });
-      const wallet = createWalletClient({ account: devAccount(5), chain: foundry, transport: http(anvil.rpcUrl) });
+      const wallet = createWalletClient({ account: devAccount(5), chain: localChain(anvil.rpcUrl, ANVIL_CHAIN_ID), transport: http(anvil.rpcUrl) });
       const to = devAccount(6).address;
       const before = await chain.getBalance({ address: to });
       const hash = await wallet.sendTransaction({ to, value: 12_345n });
