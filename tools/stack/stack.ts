@@ -14,7 +14,7 @@ import { toHex } from 'viem';
 import { english, generateMnemonic, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_STOP_TIMEOUT_MS, DEV_MNEMONIC, anvilAnswers, anvilArgs, anvilBinary, createChainClients, deployMarket, type MarketAddresses } from '@starminer/chain';
 import { StarMinerApiError, StarMinerClient } from '@starminer/sdk';
-import { portAcceptsConnections as portOpen } from '@starminer/testing';
+import { EMBEDDED_POSTGRES_CHILD, portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { ensureNatsServer } from './nats-binary';
 import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
@@ -392,9 +392,6 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
   };
 }
 
-/** The child script that runs the stack's embedded Postgres and exits when Postgres dies (so it is supervised). */
-const EMBEDDED_POSTGRES_CHILD = join(__dirname, 'postgres.child.mjs');
-
 /** The running postmaster's pid from the cluster's lock file, if it is alive. */
 export function postmasterPid(pgDir: string): number | undefined {
   const file = join(pgDir, 'postmaster.pid');
@@ -450,7 +447,7 @@ async function startEmbeddedPostgres(
     {
       name: 'postgres',
       command: process.execPath,
-      args: [EMBEDDED_POSTGRES_CHILD, pgDir, String(port), password],
+      args: [EMBEDDED_POSTGRES_CHILD, pgDir, String(port), password, 'persistent'],
       cwd: REPO_ROOT,
       env,
       restart: true,

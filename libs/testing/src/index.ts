@@ -8,6 +8,7 @@ export {
   LOCAL_POSTGRES_URL,
   POSTGRES_PROBE_TIMEOUT_MS,
   EMBEDDED_POSTGRES_START_TIMEOUT_MS,
+  EMBEDDED_POSTGRES_CHILD,
   type TestDatabase,
 } from './postgres';
 export { startAnvil, type AnvilHandle, type StartAnvilOptions } from './anvil';

@@ -109,6 +109,12 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/**
+ * The child script that runs one embedded Postgres cluster (see its header for the protocol): the
+ * tests' throw-away clusters and the stack's supervised persistent one.
+ */
+export const EMBEDDED_POSTGRES_CHILD = join(__dirname, 'embedded-postgres.child.mjs');
+
 /** Starts embedded Postgres in a child process (see embedded-postgres.child.mjs for why). */
 async function startEmbedded(): Promise<PostgresServer> {
   const root = await mkdtemp(join(tmpdir(), 'starminer-pg-'));
@@ -117,8 +123,7 @@ async function startEmbedded(): Promise<PostgresServer> {
   const dataDir = join(root, 'data');
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
-  const script = join(__dirname, 'embedded-postgres.child.mjs');
-  const child = spawn(process.execPath, [script, dataDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [EMBEDDED_POSTGRES_CHILD, dataDir, String(port), password], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
