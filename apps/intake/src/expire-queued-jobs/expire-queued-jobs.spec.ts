@@ -1,9 +1,10 @@
 import { uuidv7 } from 'uuidv7';
 import { mintAgpu } from '@starminer/chain';
-import { COMMANDS, EXAMPLE_EVENT_DATA, type PayloadOf } from '@starminer/events';
+import { COMMANDS, EXAMPLE_EVENT_DATA } from '@starminer/events';
 import { appendDrafts, eventually, serviceUnderTest } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
 import { DEADLINE_PASSED } from './expire-queued-jobs.ticker';
+import { intakeJobSpec } from '../testing/job-spec';
 
 const AGPU = 10n ** 18n;
 const ORG = 'org-deadlines';
@@ -13,17 +14,8 @@ const GRACE_MS = 1_000;
 const under = serviceUnderTest(IntakeModule, { chain: true, env: { INTAKE_DEADLINE_GRACE_MS: String(GRACE_MS), INTAKE_SWEEP_INTERVAL_MS: '200' } });
 
 /** The shortest deadline the market takes: 1 s (the runtime's). */
-const spec = (deadlineSec: number): PayloadOf<typeof COMMANDS.intake.submitJob>['spec'] => ({
-  category: 'inference',
-  budgetWei: AGPU,
-  urgency: 'normal',
-  latencyPreference: 'normal',
-  requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: [] },
-  expectedRuntimeSec: 1,
-  deadlineSec,
-  green: false,
-  workload: { kind: 'hash-chain', seed: 'deadline-spec', iterations: 10 },
-});
+const spec = (deadlineSec: number) =>
+  intakeJobSpec({ budgetWei: AGPU, expectedRuntimeSec: 1, deadlineSec, workload: { kind: 'hash-chain', seed: 'deadline-spec', iterations: 10 } });
 const submit = (deadlineSec: number) => {
   const jobId = uuidv7();
   return under.service.bus.send(COMMANDS.intake.submitJob, { orgId: ORG, jobId, requestId: `req-${jobId}`, spec: spec(deadlineSec) });

@@ -1,10 +1,11 @@
 import { uuidv7 } from 'uuidv7';
 import { mintAgpu } from '@starminer/chain';
 import type { DomainError } from '@starminer/domain';
-import { COMMANDS, EXAMPLE_EVENT_DATA, type PayloadOf } from '@starminer/events';
+import { COMMANDS, EXAMPLE_EVENT_DATA } from '@starminer/events';
 import { appendDrafts, eventually, serviceUnderTest } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
 import { RELEASE_FUNDS_DURABLE } from './release-funds.consumer';
+import { intakeJobSpec } from '../testing/job-spec';
 
 const AGPU = 10n ** 18n;
 const ORG = 'org-releases';
@@ -14,17 +15,7 @@ const ABANDONED_MS = 1_500;
 
 const under = serviceUnderTest(IntakeModule, { chain: true, env: { INTAKE_RESERVATION_ABANDONED_MS: String(ABANDONED_MS), INTAKE_SWEEP_INTERVAL_MS: '200' } });
 
-const spec = (budgetWei: bigint): PayloadOf<typeof COMMANDS.intake.submitJob>['spec'] => ({
-  category: 'inference',
-  budgetWei,
-  urgency: 'normal',
-  latencyPreference: 'normal',
-  requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: [] },
-  expectedRuntimeSec: 60,
-  deadlineSec: 600,
-  green: false,
-  workload: { kind: 'hash-chain', seed: 'release-spec', iterations: 1000 },
-});
+const spec = (budgetWei: bigint) => intakeJobSpec({ budgetWei, workload: { kind: 'hash-chain', seed: 'release-spec', iterations: 1000 } });
 
 const submit = (budgetWei: bigint, jobId = uuidv7(), requestId = `req-${jobId}`) =>
   under.service.bus.send(COMMANDS.intake.submitJob, { orgId: ORG, jobId, requestId, spec: spec(budgetWei) });

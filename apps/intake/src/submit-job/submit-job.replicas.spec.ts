@@ -5,6 +5,7 @@ import { COMMANDS, toJson, type PayloadOf, type ReplyOf } from '@starminer/event
 import { appendDrafts, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
 import { SubmitJobHandler } from './submit-job.handler';
+import { intakeJobSpec } from '../testing/job-spec';
 
 const AGPU = 10n ** 18n;
 const ORG = 'org-replicas';
@@ -22,17 +23,7 @@ const submitAt = (replica: ServiceUnderTest, payload: Submit): Promise<ReplyOf<t
 
 let replicas: ServiceUnderTest[] = [];
 
-const spec = (budgetWei: bigint): PayloadOf<typeof COMMANDS.intake.submitJob>['spec'] => ({
-  category: 'inference',
-  budgetWei,
-  urgency: 'normal',
-  latencyPreference: 'normal',
-  requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: [] },
-  expectedRuntimeSec: 60,
-  deadlineSec: 600,
-  green: false,
-  workload: { kind: 'hash-chain', seed: 'replicas-spec', iterations: 1000 },
-});
+const spec = (budgetWei: bigint) => intakeJobSpec({ budgetWei, workload: { kind: 'hash-chain', seed: 'replicas-spec', iterations: 1000 } });
 
 beforeAll(async () => {
   infra = await startTestInfra({ chain: true });

@@ -5,6 +5,7 @@ import { DomainError } from '@starminer/domain';
 import { COMMANDS, EXAMPLE_EVENT_DATA, LIMITS, toJson, type PayloadOf } from '@starminer/events';
 import { appendDrafts, countEvents, eventually, getJson, publishRaw, rawEvent, startService, startTestInfra, type ServiceUnderTest, type TestInfra } from '@starminer/service-testing';
 import { IntakeModule } from '../intake.module';
+import { intakeJobSpec } from '../testing/job-spec';
 
 const AGPU = 10n ** 18n;
 let infra: TestInfra;
@@ -14,18 +15,7 @@ const OTHER_ORG = 'org-intake-2';
 const ACCOUNT = `0x${'1a'.repeat(20)}`;
 const OTHER_ACCOUNT = `0x${'2b'.repeat(20)}`;
 
-const spec = (over: Partial<PayloadOf<typeof COMMANDS.intake.submitJob>['spec']> = {}): PayloadOf<typeof COMMANDS.intake.submitJob>['spec'] => ({
-  category: 'inference',
-  budgetWei: 10n * AGPU,
-  urgency: 'normal',
-  latencyPreference: 'normal',
-  requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 40, tee: false, regions: [] },
-  expectedRuntimeSec: 60,
-  deadlineSec: 600,
-  green: false,
-  workload: { kind: 'hash-chain', seed: 'intake-spec', iterations: 1000 },
-  ...over,
-});
+const spec = intakeJobSpec;
 
 beforeAll(async () => {
   infra = await startTestInfra({ chain: true });
