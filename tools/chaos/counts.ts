@@ -103,6 +103,20 @@ export const COUNT_NAMES = [
   'tokensCreatedOrLostWei',
 ] as const satisfies readonly (keyof ChaosCounts)[];
 
+/** The counts of a run in which nothing went astray: what every run must print. */
+export const NO_FAULTS: Readonly<ChaosCounts> = Object.freeze({
+  jobsLost: 0,
+  submissionsWithoutJob: 0,
+  jobsDuplicated: 0,
+  jobsEndedTwice: 0,
+  jobsLogChainMismatch: 0,
+  jobsStuck: 0,
+  jobsUnfinished: 0,
+  submissionsUnanswered: 0,
+  faucetUnanswered: 0,
+  tokensCreatedOrLostWei: '0',
+});
+
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
 /** Whether the log has ended the job (settled, refunded, cancelled, failed, or a chain effect recorded lost). */
