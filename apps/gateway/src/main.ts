@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createServiceApp, jsonBody, listen } from '@starminer/service-kit';
 import { GatewayModule } from './gateway.module';
+import { openApiDocument } from './openapi';
+
+/** The servers the document names: the gateway's public origins when configured. */
+const publicServers = (): string[] => (process.env.GATEWAY_PUBLIC_ORIGIN ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /**
  * The gateway as an application: the strict JSON body parser first (media type, charset, size,
@@ -13,13 +17,7 @@ import { GatewayModule } from './gateway.module';
 export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
   const app = await createServiceApp(GatewayModule, { logger: opts.logger });
   app.use(jsonBody());
-  const doc = new DocumentBuilder()
-    .setTitle('StarMiner gateway')
-    .setDescription('The exchange for GPU compute: orgs, jobs, the market, and the provider agent API. Amounts are AGPU base units (18 decimals) as decimal strings.')
-    .setVersion('v1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc));
+  SwaggerModule.setup('docs', app, () => openApiDocument(app, { servers: publicServers() }));
   return app;
 }
 

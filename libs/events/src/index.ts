@@ -9,3 +9,5 @@ export * from './messages';
 export * from './commands';
 export * from './api';
 export * from './examples';
+export * from './api-components';
+export * from './job-updates';

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { apiComponent } from './api-components';
+import type { TradeEvent } from './catalogue';
+import { LIMITS } from './limits';
+import { bytes32Schema, hexSchema, idSchema, text } from './primitives';
+
+/**
+ * The one job-status vocabulary of every answer (job views, lists, cancel, SSE, webhooks, the
+ * provider's assignments): where a job is between submission and its end.
+ *   queued → matched → contracted → running → completed → settled
+ * and the ends a job may reach instead: refunded (escrow back to the requester), failed (it never
+ * got a contract, or its settle was lost for good), cancelled (by the requester while queued).
+ */
+export const JOB_STATUSES = ['queued', 'matched', 'contracted', 'running', 'completed', 'settled', 'refunded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Statuses a job never leaves. */
+export const FINAL_JOB_STATUSES = ['settled', 'refunded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const isFinalJobStatus = (s: string): boolean => (FINAL_JOB_STATUSES as readonly string[]).includes(s);
+export const jobStatusSchema = apiComponent('JobStatus', z.enum(JOB_STATUSES), 'queued → matched → contracted → running → completed → settled; or refunded, failed, cancelled (final)');
+
+/** What happened to a job, as a client sees it: the `event:` of an SSE message and the `type` of a webhook. */
+export const JOB_UPDATE_TYPES = [
+  'job.queued',
+  'job.waiting',
+  'job.matched',
+  'job.contracted',
+  'job.running',
+  'job.result-submitted',
+  'job.result-rejected',
+  'job.completed',
+  'job.settled',
+  'job.refunded',
+  'job.failed',
+  'job.cancelled',
+  'job.chain-effect-restored',
+] as const;
+export type JobUpdateType = (typeof JOB_UPDATE_TYPES)[number];
+
+const txHashSchema = hexSchema.nullable();
+
+/**
+ * One update of a job, from one event of its log. `seq` is the event's position on the trade log
+ * (decimal string): the SSE `id`, the `Last-Event-ID` a watcher resumes from, increasing per job.
+ * `eventId` is the event's own id: a webhook receiver de-duplicates on it.
+ */
+export const jobUpdateSchema = apiComponent(
+  'JobUpdate',
+  z.strictObject({
+    seq: z.string().regex(/^[1-9][0-9]{0,19}$/),
+    eventId: text(LIMITS.idLengthMax, 1),
+    type: z.enum(JOB_UPDATE_TYPES),
+    jobId: idSchema,
+    /** the job's status after this update */
+    status: jobStatusSchema,
+    at: z.iso.datetime({ offset: true }),
+    waitingReason: text(LIMITS.reasonLengthMax).optional(),
+    nodeId: idSchema.optional(),
+    costWei: z.string().regex(/^(0|[1-9][0-9]{0,77})$/).optional(),
+    contractAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+    /** the chain transaction of this update (open, release, refund, a restored effect) */
+    txHash: txHashSchema.optional(),
+    blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional(),
+    resultHash: bytes32Schema.optional(),
+    failure: z.strictObject({ code: text(LIMITS.codeLengthMax), reason: text(LIMITS.reasonLengthMax) }).optional(),
+  }),
+  'one update of a job: the SSE message data of GET /v1/jobs/{jobId}/events and the data of a webhook delivery',
+);
+export type JobUpdate = z.infer<typeof jobUpdateSchema>;
+
+type Update = Omit<JobUpdate, 'seq' | 'eventId' | 'jobId' | 'at'>;
+
+/** The client's view of one trade event, or null for an event a client does not see (or one of no job). */
+function updateOf(e: TradeEvent): Update | null {
+  switch (e.type) {
+    case 'JobSubmitted':
+      return { type: 'job.queued', status: 'queued' };
+    case 'JobWaiting':
+      return { type: 'job.waiting', status: 'queued', waitingReason: e.data.reason };
+    case 'JobMatched':
+      return { type: 'job.matched', status: 'matched', nodeId: e.data.nodeId, costWei: e.data.costWei.toString() };
+    case 'JobCancelled':
+      return { type: 'job.cancelled', status: 'cancelled', failure: { code: 'CANCELLED', reason: e.data.reason } };
+    case 'JobFailed':
+      return { type: 'job.failed', status: 'failed', failure: { code: e.data.code, reason: e.data.reason } };
+    case 'ContractOpened':
+      return { type: 'job.contracted', status: 'contracted', contractAddress: e.data.contractAddress, txHash: e.data.txHash, blockNumber: e.data.blockNumber };
+    case 'ContractOpenFailed':
+      return { type: 'job.failed', status: 'failed', failure: { code: e.data.code, reason: e.data.reason } };
+    case 'JobStarted':
+      return { type: 'job.running', status: 'running', nodeId: e.data.nodeId };
+    case 'ResultSubmitted':
+      return { type: 'job.result-submitted', status: 'running', resultHash: e.data.resultHash };
+    case 'ResultRejected':
+      return { type: 'job.result-rejected', status: 'running', failure: { code: e.data.code, reason: e.data.reason } };
+    case 'SettlementDecided':
+      // a refund decision is followed by ContractRefunded; only a release makes the job `completed`
+      return e.data.outcome === 'release' ? { type: 'job.completed', status: 'completed' } : null;
+    case 'ContractReleased':
+      return { type: 'job.settled', status: 'settled', txHash: e.data.txHash, blockNumber: e.data.blockNumber ?? null };
+    case 'ContractRefunded':
+      return { type: 'job.refunded', status: 'refunded', txHash: e.data.txHash, blockNumber: e.data.blockNumber ?? null };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The update a client sees for one stored event of a job, or null. Events whose status depends on
+ * what came before (a restored or lost chain effect) take `statusBefore`, the job's status when the
+ * event arrived; without it they are not shown.
+ */
+export function jobUpdateOf(stored: { event: TradeEvent; seq: number }, statusBefore?: JobStatus): JobUpdate | null {
+  const e = stored.event;
+  const base = { seq: String(stored.seq), eventId: e.id, at: e.occurredAt };
+  if (e.type === 'ChainEffectRestored') {
+    if (statusBefore === undefined) return null;
+    return { ...base, jobId: e.data.jobId, type: 'job.chain-effect-restored', status: statusBefore, txHash: e.data.txHash, blockNumber: e.data.blockNumber };
+  }
+  if (e.type === 'ChainEffectLost') {
+    // a lost open is followed by ContractOpenFailed, which says it
+    if (e.data.action === 'open') return null;
+    return { ...base, jobId: e.data.jobId, type: 'job.failed', status: 'failed', failure: { code: e.data.code, reason: e.data.reason } };
+  }
+  const u = updateOf(e);
+  if (!u || !('jobId' in e.data)) return null;
+  return { ...base, jobId: (e.data as { jobId: string }).jobId, ...u };
+}
