@@ -11,3 +11,4 @@ export * from './api';
 export * from './examples';
 export * from './api-components';
 export * from './job-updates';
+export * from './api-answers';
