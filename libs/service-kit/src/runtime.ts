@@ -50,6 +50,8 @@ export interface ProjectionOptions {
   readonly reset?: (em: EntityManager) => Promise<void>;
   /** A parked event leaves the service unable to be correct (money: funds, ledger): readiness red. */
   readonly critical?: boolean;
+  /** The read model's shape: a store written by a lower one is rebuilt at start (ProjectionRunnerOptions.shapeVersion). */
+  readonly shapeVersion?: number;
 }
 
 /** The health of one dependency or reader, as readiness reports it. */
@@ -356,6 +358,7 @@ export class ServiceRuntime {
         apply,
         reset: opts.reset,
         critical: opts.critical,
+        shapeVersion: opts.shapeVersion,
         onError: (err) => this.logger.warn(`projection ${name}: ${(err as Error)?.message ?? String(err)}`),
         onParked: (p) => this.parked(p),
       }),

@@ -41,6 +41,13 @@ export interface ProjectionRunnerOptions {
   readonly applyBatch?: (em: EntityManager, events: StoredEvent[]) => Promise<void>;
   /** Deletes the projection's rows, for rebuild(). */
   readonly reset?: (em: EntityManager) => Promise<void>;
+  /**
+   * The shape of the read model this code writes (1, 2, ...; needs `reset`). Raise it when a change
+   * means rows written before it are wrong or missing (a new table, a new column filled from events):
+   * a store at a lower version is rebuilt at start (reset and replay, as a fresh service would), once,
+   * under the checkpoint lock; one at a higher version (older code) is left alone and reported.
+   */
+  readonly shapeVersion?: number;
   readonly batchMax?: number;
   /** Consecutive failed attempts at a batch (the database away) before the runner stops as 'failed'; 1..PROJECTION_APPLY_MAX_ATTEMPTS. */
   readonly applyMaxAttempts?: number;
@@ -188,6 +195,7 @@ export class ProjectionRunner implements Reader {
     if (this.status === 'running') return;
     await this.ensureTable();
     await this.parking.ensureTable();
+    await this.upgradeShape();
     this.checkpointSeq = await this.readCheckpoint();
     this.failureError = undefined;
     this.wakeUp = new Promise<void>((resolve) => (this.wake = resolve));
@@ -480,7 +488,34 @@ export class ProjectionRunner implements Reader {
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`starminer.projection_checkpoint.${this.opts.schema}`]);
       await em.query(`CREATE SCHEMA IF NOT EXISTS "${this.opts.schema}"`);
       await em.query(`CREATE TABLE IF NOT EXISTS ${this.table} (name text PRIMARY KEY, last_seq bigint NOT NULL)`);
+      // the read model's shape (ProjectionRunnerOptions.shapeVersion); 0 for stores written before it existed
+      await em.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS shape_version int NOT NULL DEFAULT 0`);
       await em.query(`INSERT INTO ${this.table} (name, last_seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [this.opts.name]);
+    });
+  }
+
+  /**
+   * Rebuilds a store written by an older shape of this projection (see `shapeVersion`): reset,
+   * parked events dropped, checkpoint 0 and the new version commit together, so a crash leaves
+   * the old store (rebuilt on the next start) or the new one.
+   */
+  private async upgradeShape(): Promise<void> {
+    const version = this.opts.shapeVersion;
+    if (version === undefined) return;
+    const reset = this.opts.reset;
+    if (!reset) throw new TradeLogArgumentError(`projection ${this.opts.name} has a shapeVersion but no reset callback, so it cannot rebuild`);
+    await this.opts.dataSource.transaction(async (em) => {
+      await this.lockCheckpoint(em);
+      const rows = (await em.query(`SELECT shape_version FROM ${this.table} WHERE name = $1`, [this.opts.name])) as { shape_version: number }[];
+      const stored = rows[0]?.shape_version ?? 0;
+      if (stored > version) {
+        this.onError(new Error(`projection ${this.opts.name}: the store is at shape ${stored}, this code writes shape ${version}; left as it is`));
+        return;
+      }
+      if (stored === version) return;
+      await reset(em);
+      await em.query(`DELETE FROM ${this.parking.table} WHERE reader = $1`, [this.opts.name]);
+      await em.query(`UPDATE ${this.table} SET last_seq = 0, shape_version = $2 WHERE name = $1`, [this.opts.name, version]);
     });
   }
 
