@@ -2,12 +2,24 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createServiceApp, jsonBody, listen } from '@starminer/service-kit';
+import type { AddressInfo } from 'node:net';
+import { createServiceApp, jsonBody, listen, SERVICE_CONFIG } from '@starminer/service-kit';
+import { defaultPublicOrigins } from './auth/node-deployment';
+import type { GatewayConfig } from './gateway.config';
 import { GatewayModule } from './gateway.module';
 import { openApiDocument } from './openapi';
 
-/** The servers the document names: the gateway's public origins when configured. */
-const publicServers = (): string[] => (process.env.GATEWAY_PUBLIC_ORIGIN ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/**
+ * The servers the served document names: the gateway's public origins, the same ones node
+ * requests are signed for (GATEWAY_PUBLIC_ORIGIN, or the default from HTTP_HOST and the port it
+ * listens on). The document is built on its first request, when the port is known.
+ */
+function publicServers(app: NestExpressApplication): string[] {
+  const config = app.get<GatewayConfig>(SERVICE_CONFIG);
+  if (config.GATEWAY_PUBLIC_ORIGIN) return [...config.GATEWAY_PUBLIC_ORIGIN];
+  const bound = app.getHttpServer().address() as AddressInfo | string | null;
+  return defaultPublicOrigins(config.HTTP_HOST, bound && typeof bound === 'object' ? bound.port : config.HTTP_PORT);
+}
 
 /**
  * The gateway as an application: the strict JSON body parser first (media type, charset, size,
@@ -17,7 +29,7 @@ const publicServers = (): string[] => (process.env.GATEWAY_PUBLIC_ORIGIN ?? '').
 export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
   const app = await createServiceApp(GatewayModule, { logger: opts.logger });
   app.use(jsonBody());
-  SwaggerModule.setup('docs', app, () => openApiDocument(app, { servers: publicServers() }));
+  SwaggerModule.setup('docs', app, () => openApiDocument(app, { servers: publicServers(app) }));
   return app;
 }
 

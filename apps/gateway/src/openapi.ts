@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiSecurity, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ApiBody, ApiExtension, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiSecurity, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { INestApplication } from '@nestjs/common';
 import type { OpenAPIObject, ReferenceObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
@@ -21,14 +21,17 @@ export const SECURITY = {
 } as const;
 export type Auth = keyof typeof SECURITY | 'public';
 
+/** The extension naming each operation's auth, so a check (and a reader) sees public is meant, not forgotten. */
+export const AUTH_EXTENSION = 'x-auth';
+
 /** The headers of a request signed by a node key (docs/SERVICE-CONTRACT.md). */
 export const NODE_SIGNATURE_HEADERS = [
-  { name: 'x-node-address', description: 'the node key (0x + 40 hex)' },
-  { name: 'x-node-nonce', description: 'a decimal integer above the last one this key sent' },
-  { name: 'x-node-chain-id', description: "the chain id of the deployment the request is signed for (this gateway's CHAIN_ID)" },
-  { name: 'x-node-origin', description: "the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins)" },
-  { name: 'x-node-signature', description: 'EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody))' },
-] as const;
+  { name: 'x-node-address', description: 'the node key (0x + 40 hex)', schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' } },
+  { name: 'x-node-nonce', description: 'a decimal integer above the last one this key sent', schema: { type: 'string', pattern: '^[0-9]{1,20}$' } },
+  { name: 'x-node-chain-id', description: "the chain id of the deployment the request is signed for (this gateway's CHAIN_ID)", schema: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } },
+  { name: 'x-node-origin', description: "the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins)", schema: { type: 'string', maxLength: 300 } },
+  { name: 'x-node-signature', description: 'EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody))', schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{130}$' } },
+] as const satisfies readonly { name: string; description: string; schema: SchemaObject }[];
 
 export const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -36,12 +39,16 @@ export const IDEMPOTENCY_HEADER = {
   description: '1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED)',
 };
 
-/** A JSON Schema of a catalogue schema as it is on the wire (amounts as decimal strings); named components by reference. */
-export function jsonSchemaOf(schema: z.ZodType): SchemaObject & Partial<ReferenceObject> {
+/**
+ * A JSON Schema of a catalogue schema as it is on the wire (amounts as decimal strings); named
+ * components by reference. `io: 'output'` describes what a query parameter means once parsed
+ * (`limit` an integer 1..100, not the digits it arrives as), which is how clients send it.
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): SchemaObject & Partial<ReferenceObject> {
   const id = apiComponentId(schema);
   if (id) return { $ref: `#/components/schemas/${id}` };
   // named subschemas come back under $defs: point them at the document's components, where they are emitted once
-  const { $schema: _s, $defs: _d, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', metadata: API_COMPONENTS }) as Record<string, unknown>;
+  const { $schema: _s, $defs: _d, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', metadata: API_COMPONENTS }) as Record<string, unknown>;
   return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', '"#/components/schemas/')) as SchemaObject;
 }
 
@@ -67,6 +74,8 @@ export interface OperationSpec {
   bodyExample?: unknown;
   /** an object schema of the query string: each key one parameter */
   query?: z.ZodObject;
+  /** the path's parameters (`:name` in the route), each with its schema */
+  params?: Record<string, { schema: z.ZodType; description: string }>;
   headers?: { name: string; required: boolean; description: string }[];
   /** the answers it gives when it succeeds, by status */
   answers: Record<number, Answer>;
@@ -97,9 +106,24 @@ export function errorsByStatus(codes: readonly ErrorCode[]): Map<number, ErrorCo
   return new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
 }
 
-/** Every code an operation may answer: its own, those of its auth, of its body, and the ones every operation may. */
-export function errorCodesOf(spec: Pick<OperationSpec, 'auth' | 'body' | 'query' | 'errors'>): ErrorCode[] {
-  return [...BY_AUTH[spec.auth], ...(spec.body ? WITH_BODY : []), ...(spec.query ? ['VALIDATION_FAILED' as const] : []), ...spec.errors, ...ALWAYS];
+const WITH_IDEMPOTENCY_KEY: readonly ErrorCode[] = ['IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_KEY_REUSED'];
+const WITH_PARAMS: readonly ErrorCode[] = ['BAD_ID'];
+
+/**
+ * Every code an operation may answer: its own, those of its auth, of its body, its query, its
+ * path parameters and its Idempotency-Key, and the ones every operation may.
+ */
+export function errorCodesOf(spec: Pick<OperationSpec, 'auth' | 'body' | 'query' | 'params' | 'headers' | 'errors'>): ErrorCode[] {
+  const idempotent = spec.headers?.some((h) => h.name.toLowerCase() === IDEMPOTENCY_HEADER.name.toLowerCase()) ?? false;
+  return [
+    ...BY_AUTH[spec.auth],
+    ...(spec.body ? WITH_BODY : []),
+    ...(spec.query ? ['VALIDATION_FAILED' as const] : []),
+    ...(spec.params && Object.keys(spec.params).length > 0 ? WITH_PARAMS : []),
+    ...(idempotent ? WITH_IDEMPOTENCY_KEY : []),
+    ...spec.errors,
+    ...ALWAYS,
+  ];
 }
 
 function errorResponse(status: number, codes: ErrorCode[]) {
@@ -114,15 +138,19 @@ function errorResponse(status: number, codes: ErrorCode[]) {
 
 /** Describes one operation for the OpenAPI document: id, auth, request, answers and errors. */
 export function Operation(spec: OperationSpec): MethodDecorator {
-  const decorators: (MethodDecorator | ClassDecorator)[] = [ApiOperation({ operationId: spec.operationId, summary: spec.summary, description: spec.description })];
+  const decorators: (MethodDecorator | ClassDecorator)[] = [
+    ApiOperation({ operationId: spec.operationId, summary: spec.summary, description: spec.description }),
+    ApiExtension(AUTH_EXTENSION, spec.auth),
+  ];
   if (spec.auth !== 'public') decorators.push(ApiSecurity(SECURITY[spec.auth]));
-  if (spec.auth === 'node') for (const h of NODE_SIGNATURE_HEADERS) decorators.push(ApiHeader({ name: h.name, required: true, description: h.description }));
+  if (spec.auth === 'node') for (const h of NODE_SIGNATURE_HEADERS) decorators.push(ApiHeader({ name: h.name, required: true, description: h.description, schema: h.schema }));
   for (const h of spec.headers ?? []) decorators.push(ApiHeader(h));
+  for (const [name, p] of Object.entries(spec.params ?? {})) decorators.push(ApiParam({ name, required: true, description: p.description, schema: jsonSchemaOf(p.schema) }));
   if (spec.body) decorators.push(ApiBody({ schema: jsonSchemaOf(spec.body), ...(spec.bodyExample === undefined ? {} : { examples: { example: { summary: 'an example', value: spec.bodyExample } } }) }));
   if (spec.query) {
     for (const [name, field] of Object.entries(spec.query.shape)) {
       const optional = (field as z.ZodType).safeParse(undefined).success;
-      decorators.push(ApiQuery({ name, required: !optional, schema: jsonSchemaOf((field as z.ZodType & { unwrap?: () => z.ZodType }).unwrap?.() ?? (field as z.ZodType)) }));
+      decorators.push(ApiQuery({ name, required: !optional, schema: jsonSchemaOf((field as z.ZodType & { unwrap?: () => z.ZodType }).unwrap?.() ?? (field as z.ZodType), 'output') }));
     }
   }
   for (const [status, a] of Object.entries(spec.answers)) {
@@ -155,8 +183,9 @@ export function openApiDocument(app: INestApplication, opts: DocumentOptions = {
         'Amounts are AGPU base units (18 decimals) as decimal strings. Every error answers the one ErrorEnvelope with a machine-readable code.',
     )
     .setVersion('v1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "an org's API key (sm_...), from POST /v1/orgs" }, SECURITY.apiKey)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "the platform operator's token (OPERATOR_TOKEN)" }, SECURITY.operator)
+    // addBearerAuth would call both tokens JWTs: they are opaque strings
+    .addSecurity(SECURITY.apiKey, { type: 'http', scheme: 'bearer', description: "an org's API key (an opaque sm_... string), from POST /v1/orgs: Authorization: Bearer <api key>" })
+    .addSecurity(SECURITY.operator, { type: 'http', scheme: 'bearer', description: "the platform operator's token (OPERATOR_TOKEN, opaque): Authorization: Bearer <operator token>" })
     .addSecurity(SECURITY.node, {
       type: 'apiKey',
       in: 'header',
@@ -167,8 +196,11 @@ export function openApiDocument(app: INestApplication, opts: DocumentOptions = {
   const doc = SwaggerModule.createDocument(app, builder.build(), { operationIdFactory: (_controller, method) => method });
   doc.openapi = '3.1.0';
   doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...apiComponentSchemas() } };
+  // a public operation says so: an empty security requirement (no auth), not a missing one
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item) as { security?: unknown[]; [AUTH_EXTENSION]?: Auth }[]) {
+      if (op && typeof op === 'object' && op[AUTH_EXTENSION] === 'public') op.security = [];
+    }
+  }
   return doc;
 }
-
-/** @deprecated use jsonSchemaOf; kept while controllers move to Operation. */
-export const openApiOf = jsonSchemaOf;

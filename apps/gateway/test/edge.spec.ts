@@ -1,6 +1,7 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { EXAMPLE_EVENT_DATA, LIMITS, toJson } from '@starminer/events';
-import { signNodeRequest, StarMinerClient } from '@starminer/sdk';
+import { createClient } from '@starminer/sdk';
+import { signNodeRequest } from '@starminer/sdk/provider';
 import { eventually, getJson, publishRaw, rawEvent } from '@starminer/service-testing';
 import { closeAgent, sendRaw, type RawRequest } from './http-client';
 import { nodeRegistration } from './fixtures';
@@ -19,10 +20,10 @@ let account: `0x${string}`;
 
 beforeAll(async () => {
   market = await startMarket();
-  const org = await new StarMinerClient({ baseUrl: market.gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Edge');
+  const org = await createClient({ baseUrl: market.gatewayUrl }).createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Edge' });
   apiKey = org.apiKey;
-  account = org.accountAddress;
-  await new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey }).faucet(1000n * AGPU);
+  account = org.accountAddress as `0x${string}`;
+  await createClient({ baseUrl: market.gatewayUrl, apiKey }).faucet({ amountWei: 1000n * AGPU });
 }, 180_000);
 
 afterAll(async () => {
@@ -66,6 +67,8 @@ async function refused(req: RawRequest, status: number, code: string, field?: st
   const before = await ledgerState(market, [account]);
   const res = await sendRaw(market.gatewayUrl, req);
   expect({ status: res.status, code: (res.json as { error?: { code?: string } })?.error?.code }).toEqual({ status, code });
+  // the refusal is one the OpenAPI document describes for this operation: its status, the ErrorEnvelope, its code
+  expect(market.api.validator.check({ method: req.method, path: req.path, status: res.status, contentType: res.json === undefined ? null : 'application/json', body: res.text })).toEqual([]);
   if (field) expect(JSON.stringify((res.json as { error: { details?: unknown } }).error.details)).toContain(field);
   const after = await ledgerState(market, [account]);
   expect(await foregroundEvents(market, before.lastSeq, after.lastSeq)).toEqual([]);
@@ -227,9 +230,9 @@ describe('an invalid event written straight onto the stream', () => {
     expect(retry.json).toMatchObject({ applied: 0, stillParked: [expect.objectContaining({ seq, attempts: 2 })] });
 
     // and the market keeps serving other jobs, end to end
-    const requester = new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey });
-    const { jobId } = await requester.submitJob(job({}, { gpuModels: ['RTX4090'] }) as never);
-    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    const requester = createClient({ baseUrl: market.gatewayUrl, apiKey });
+    const { jobId } = await requester.submitJob({ job: job({}, { gpuModels: ['RTX4090'] }) as never });
+    const done = await requester.waitForJob({ jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });
     expect(done.status).toBe('settled');
     await agent.stop();
   }, 120_000);

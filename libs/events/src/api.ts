@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
+import { SERVICES_WITH_PARKING } from './services';
 import { LIMITS } from './limits';
 import { jobSpecSchema, nodeRegistrationSchema, orgNameSchema, resultSubmissionSchema } from './messages';
 import { gpuModelSchema, regionSchema, text, weiSchema } from './primitives';
@@ -8,19 +10,36 @@ import { gpuModelSchema, regionSchema, text, weiSchema } from './primitives';
  * the same schemas as the commands and events they become, so the gateway refuses exactly what
  * the services and the log would refuse, with the same limits.
  */
-export const createOrgRequestSchema = z.strictObject({ name: orgNameSchema });
+export const createOrgRequestSchema = apiComponent('CreateOrgRequest', z.strictObject({ name: orgNameSchema }), 'the org to create (operator token)');
 
-export const faucetRequestSchema = z.strictObject({ amountWei: weiSchema });
+export const faucetRequestSchema = apiComponent('FaucetRequest', z.strictObject({ amountWei: weiSchema }), 'dev mode: AGPU base units to mint to the caller org, as a decimal string');
 
 /** A job as submitted over HTTP: the job spec, with the deadline and the green preference optional. */
-export const submitJobRequestSchema = jobSpecSchema.extend({
-  deadlineSec: jobSpecSchema.shape.deadlineSec.optional(),
-  green: jobSpecSchema.shape.green.optional(),
-});
+export const submitJobRequestSchema = apiComponent(
+  'SubmitJobRequest',
+  jobSpecSchema.extend({
+    deadlineSec: jobSpecSchema.shape.deadlineSec.optional(),
+    green: jobSpecSchema.shape.green.optional(),
+  }),
+  'a job: what it runs, on what, for at most budgetWei; deadlineSec (seconds after the contract opens; default 10 × expectedRuntimeSec, at least 300) and green (prefer low-carbon nodes) are optional',
+);
 
-export const registerNodeRequestSchema = nodeRegistrationSchema;
+export const registerNodeRequestSchema = apiComponent('RegisterNodeRequest', nodeRegistrationSchema, 'a node and its profile, signed by its node key: one key registers one node');
 
-export const submitResultRequestSchema = resultSubmissionSchema;
+export const submitResultRequestSchema = apiComponent(
+  'SubmitResultRequest',
+  resultSubmissionSchema,
+  "the result, its proof hash, and the node key's EIP-712 signature over (jobId, resultHash, proofHash) for the escrow and chain",
+);
+
+/** Re-apply one reader's parked events of one aggregate (operator). */
+export const retryParkedRequestSchema = apiComponent(
+  'RetryParkedRequest',
+  z.strictObject({ service: z.enum(SERVICES_WITH_PARKING), reader: text(200, 1), key: text(LIMITS.idLengthMax, 1) }),
+  "one reader's parked events of one aggregate (key), re-applied in log order",
+);
+
+export const parkedQuerySchema = z.strictObject({ service: z.enum(SERVICES_WITH_PARKING).optional() });
 
 /** `?limit=` of a list: 1..pageSizeMax, given as a decimal in the query string. */
 const pageLimitSchema = z

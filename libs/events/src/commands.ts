@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
+import { quoteSchema } from './api-quotes';
 import { LIMITS } from './limits';
 import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, requestIdSchema, resultSubmissionSchema } from './messages';
+import { SERVICES_WITH_PARKING } from './services';
 import { addressSchema, hexSchema, idSchema, text, weiSchema } from './primitives';
 
 /** Commands between services travel as NATS request/reply on `cmd.<service>.<verb>`. */
@@ -51,6 +53,7 @@ function parkingCommands(service: string) {
   };
 }
 
+
 /**
  * Every command of the market, by service. A caller writes `COMMANDS.intake.submitJob`; its
  * payload is parsed by `payload` before it is sent and again before any handler runs, and its
@@ -92,6 +95,19 @@ export const COMMANDS = {
     ...parkingCommands('intake'),
   },
   matching: {
+    /**
+     * A dry run of the engine's routing and pricing for a job spec as it would be submitted (the
+     * gateway fills the same defaults): nothing appended, reserved or held. The spec keeps the same
+     * rules as a submission; QUOTE_UNAVAILABLE while the engine is still rebuilding at start.
+     */
+    quote: command('matching', 'quote', {
+      payload: z.strictObject({ spec: jobSpecSchema }),
+      reply: quoteSchema,
+      errors: [
+        'QUOTE_UNAVAILABLE', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE',
+        'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+      ],
+    }),
     ...parkingCommands('matching'),
   },
   deployer: {
@@ -126,7 +142,9 @@ export const COMMANDS = {
 } as const;
 
 export type ServiceWithCommands = keyof typeof COMMANDS;
-export const SERVICES_WITH_PARKING = ['gateway', 'registry', 'intake', 'matching', 'deployer', 'settlement'] as const satisfies readonly ServiceWithCommands[];
+// every service with parked events answers the parking commands
+const _parkingServicesHaveCommands: readonly ServiceWithCommands[] = SERVICES_WITH_PARKING;
+void _parkingServicesHaveCommands;
 
 /** Every command, flat (for the catalogue spec and tools). */
 export const ALL_COMMANDS: readonly CommandDef[] = Object.values(COMMANDS).flatMap((byVerb) => Object.values(byVerb) as CommandDef[]);

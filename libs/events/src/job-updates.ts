@@ -69,13 +69,17 @@ export type JobUpdate = z.infer<typeof jobUpdateSchema>;
 
 type Update = Omit<JobUpdate, 'seq' | 'eventId' | 'jobId' | 'at'>;
 
-/** The client's view of one trade event, or null for an event a client does not see (or one of no job). */
-function updateOf(e: TradeEvent): Update | null {
+/**
+ * The client's view of one trade event, or null for an event a client does not see (or one of no job).
+ * An update that does not move the job (waiting, a result submitted or rejected) keeps `statusBefore`
+ * when it is known: a result may come before JobStarted, while the job is still `contracted`.
+ */
+function updateOf(e: TradeEvent, statusBefore?: JobStatus): Update | null {
   switch (e.type) {
     case 'JobSubmitted':
       return { type: 'job.queued', status: 'queued' };
     case 'JobWaiting':
-      return { type: 'job.waiting', status: 'queued', waitingReason: e.data.reason };
+      return { type: 'job.waiting', status: statusBefore ?? 'queued', waitingReason: e.data.reason };
     case 'JobMatched':
       return { type: 'job.matched', status: 'matched', nodeId: e.data.nodeId, costWei: e.data.costWei.toString() };
     case 'JobCancelled':
@@ -89,9 +93,9 @@ function updateOf(e: TradeEvent): Update | null {
     case 'JobStarted':
       return { type: 'job.running', status: 'running', nodeId: e.data.nodeId };
     case 'ResultSubmitted':
-      return { type: 'job.result-submitted', status: 'running', resultHash: e.data.resultHash };
+      return { type: 'job.result-submitted', status: statusBefore ?? 'running', resultHash: e.data.resultHash };
     case 'ResultRejected':
-      return { type: 'job.result-rejected', status: 'running', failure: { code: e.data.code, reason: e.data.reason } };
+      return { type: 'job.result-rejected', status: statusBefore ?? 'running', failure: { code: e.data.code, reason: e.data.reason } };
     case 'SettlementDecided':
       // a refund decision is followed by ContractRefunded; only a release makes the job `completed`
       return e.data.outcome === 'release' ? { type: 'job.completed', status: 'completed' } : null;
@@ -106,8 +110,9 @@ function updateOf(e: TradeEvent): Update | null {
 
 /**
  * The update a client sees for one stored event of a job, or null. Events whose status depends on
- * what came before (a restored or lost chain effect) take `statusBefore`, the job's status when the
- * event arrived; without it they are not shown.
+ * what came before take `statusBefore`, the job's status when the event arrived: a restored chain
+ * effect is not shown without it; waiting and result updates keep it (see updateOf). The gateway's
+ * job view moves through exactly these statuses (apps/gateway/src/job-events spec).
  */
 export function jobUpdateOf(stored: { event: TradeEvent; seq: number }, statusBefore?: JobStatus): JobUpdate | null {
   const e = stored.event;
@@ -121,7 +126,30 @@ export function jobUpdateOf(stored: { event: TradeEvent; seq: number }, statusBe
     if (e.data.action === 'open') return null;
     return { ...base, jobId: e.data.jobId, type: 'job.failed', status: 'failed', failure: { code: e.data.code, reason: e.data.reason } };
   }
-  const u = updateOf(e);
+  const u = updateOf(e, statusBefore);
   if (!u || !('jobId' in e.data)) return null;
   return { ...base, jobId: (e.data as { jobId: string }).jobId, ...u };
 }
+
+/**
+ * A position on a job's update stream: the `seq` of the last update a client has (its SSE
+ * `Last-Event-ID`, `?after=`, or a history cursor); `0` for the start. At most 19 digits: a
+ * Postgres bigint, which the log's sequences never outgrow.
+ */
+export const jobUpdatePositionSchema = z.string().regex(/^(0|[1-9][0-9]{0,18})$/, 'a decimal log sequence');
+const POSITION_MAX = 2n ** 63n - 1n;
+
+/** The position a client gave, or null when it is not one (not decimal, or past a bigint). */
+export function parseJobUpdatePosition(value: string): bigint | null {
+  if (!jobUpdatePositionSchema.safeParse(value).success) return null;
+  const seq = BigInt(value);
+  return seq <= POSITION_MAX ? seq : null;
+}
+
+/** One page of a job's updates, oldest first; `nextCursor` (the last update's seq) reads on, null at the end. */
+export const jobUpdatePageSchema = apiComponent(
+  'JobUpdatePage',
+  z.strictObject({ updates: z.array(jobUpdateSchema), nextCursor: z.string().nullable() }),
+  "a page of a job's updates in log order (GET /v1/jobs/{jobId}/history); pass nextCursor as ?cursor= for the next page, null when there is none",
+);
+export type JobUpdatePage = z.infer<typeof jobUpdatePageSchema>;

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { CATEGORIES, LIMITS } from '@starminer/events';
-import { DomainError } from '@starminer/domain';
+import { CATEGORIES, LIMITS, type JobStatus } from '@starminer/events';
+import { contractDecider, DomainError, jobDecider } from '@starminer/domain';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { JobView } from '../views/entities';
+import { jobStatusOf } from './job-answer';
 
 /** What a requester reads of its jobs, from the gateway's read model. */
 @Injectable()
@@ -33,6 +34,15 @@ export class JobQueries {
     return { jobs: rows, nextCursor: rows.length === limit ? rows[rows.length - 1].jobId : null };
   }
 
+  /**
+   * The job's status as the log has it now, folded from its job and contract events: for when the
+   * view may lag behind a refusal that was decided on the log. Null for a job the log does not hold.
+   */
+  async statusOnLog(jobId: string): Promise<JobStatus | null> {
+    const [job, contract] = await Promise.all([this.rt.load('job', jobId, jobDecider), this.rt.load('contract', jobId, contractDecider)]);
+    return jobStatusOf(job.state, contract.state);
+  }
+
   /** Queued jobs per category, every category listed. */
   async queueDepths(): Promise<Record<string, number>> {
     const rows: { category: string; depth: string }[] = await this.rt.db
@@ -47,29 +57,4 @@ export class JobQueries {
     for (const r of rows) depth[r.category] = Number(r.depth);
     return depth;
   }
-}
-
-export function jobToResponse(j: JobView) {
-  return {
-    jobId: j.jobId,
-    status: j.status,
-    category: j.category,
-    urgency: j.urgency,
-    budgetWei: j.budgetWei.toString(),
-    expectedRuntimeSec: j.expectedRuntimeSec,
-    requirements: j.requirements,
-    nodeId: j.nodeId,
-    priceWeiPerHour: j.priceWeiPerHour?.toString() ?? null,
-    costWei: j.costWei?.toString() ?? null,
-    quote: j.quote ?? null,
-    receipt: j.receipt ?? null,
-    contractAddress: j.contractAddress,
-    deadlineUnixSec: j.deadlineUnixSec === null ? null : Number(j.deadlineUnixSec),
-    txHashes: { open: j.openTxHash, settle: j.settleTxHash },
-    result: j.resultHash ? { output: j.resultOutput, resultHash: j.resultHash } : null,
-    waitingReason: j.waitingReason,
-    failure: j.failureCode || j.failureReason ? { code: j.failureCode, reason: j.failureReason } : null,
-    submittedAt: j.submittedAt.toISOString(),
-    updatedAt: j.updatedAt.toISOString(),
-  };
 }

@@ -1,15 +1,20 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DomainError } from '@starminer/domain';
-import { COMMANDS, defaultDeadlineSec, listQuerySchema, submitJobRequestSchema, type PayloadOf } from '@starminer/events';
+import {
+  COMMANDS, defaultDeadlineSec, idSchema, jobAcceptedSchema, jobCancelledSchema, jobPageSchema, jobSchema, listQuerySchema, submitJobRequestSchema, type JobStatus, type PayloadOf,
+} from '@starminer/events';
 import { CommandBus, IdPipe, ZodPipe } from '@starminer/service-kit';
 import { ApiKeyGuard, type OrgRequest } from '../auth/guards';
 import { Idempotency, idempotencyKeyOf, type Attempt } from '../idempotency/idempotency';
-import { openApiOf } from '../openapi';
+import { IDEMPOTENCY_HEADER, Operation } from '../openapi';
 import { GatewayViews } from '../views/gateway-views';
+import { cancelRefusal } from './cancel-job';
+import { jobAnswerOf } from './job-answer';
+import { JOB_EXAMPLE, JOB_QUEUED_EXAMPLE, SUBMIT_JOB_EXAMPLE } from './job-examples';
 import { jobIdOf } from './job-id';
-import { JobQueries, jobToResponse } from './job-queries';
+import { JobQueries } from './job-queries';
 
 type SubmitJob = PayloadOf<typeof COMMANDS.intake.submitJob>;
 
@@ -24,8 +29,9 @@ export function submitJobCommand(orgId: string, key: string | undefined, body: z
   return { orgId, jobId, spec, requestId: key ?? jobId };
 }
 
+const jobIdParam = { jobId: { schema: idSchema, description: 'the job id, as submitJob answered it' } };
+
 @ApiTags('jobs')
-@ApiBearerAuth()
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
 export class JobsController {
@@ -38,24 +44,38 @@ export class JobsController {
 
   /** Submits through intake, which checks the spec and the org's funds; answers 202 once the job is queued. */
   @Post()
-  @ApiOperation({ summary: 'Submit a job; 202 with its id. Idempotency-Key returns the first answer again.' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1-128 printable ASCII characters' })
-  @ApiBody({ schema: openApiOf(submitJobRequestSchema) })
+  @Operation({
+    operationId: 'submitJob',
+    summary: 'Submit a job',
+    description:
+      "Intake checks the spec and reserves the budget against the org's spendable AGPU; the job is then queued for matching (202). " +
+      'With an Idempotency-Key every retry gets the first answer (the job id is derived from the org and the key), never a second job.',
+    auth: 'apiKey',
+    headers: [IDEMPOTENCY_HEADER],
+    body: submitJobRequestSchema,
+    bodyExample: SUBMIT_JOB_EXAMPLE,
+    answers: { 202: { schema: jobAcceptedSchema, description: 'the job is queued', example: JOB_QUEUED_EXAMPLE } },
+    errors: [
+      'INSUFFICIENT_FUNDS', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE',
+      'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE', 'EVENT_REFUSED', 'ORG_NOT_FOUND', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'AGGREGATE_UNREADABLE', 'COMMAND_UNAVAILABLE', 'CHAIN_UNAVAILABLE',
+    ],
+  })
   async submit(
     @Req() req: OrgRequest,
     @Body(new ZodPipe(submitJobRequestSchema)) body: z.output<typeof submitJobRequestSchema>,
     @Headers('idempotency-key') keyHeader: string | undefined,
     @Res({ passthrough: true }) res: { status(code: number): void },
-  ) {
+  ): Promise<z.input<typeof jobAcceptedSchema>> {
     const key = idempotencyKeyOf(keyHeader);
     const command = submitJobCommand(req.orgId, key, body);
     const answer = await this.idempotency.run(req.orgId, key, body, async (attempt) => {
       const { jobId, seq } = await this.submitOnce(command, attempt);
       await this.views.caughtUpTo(seq);
-      return { statusCode: 202, body: { jobId, status: 'queued' } };
+      const accepted: z.input<typeof jobAcceptedSchema> = { jobId, status: 'queued' };
+      return { statusCode: 202, body: accepted };
     });
     res.status(answer.statusCode);
-    return answer.body;
+    return answer.body as z.input<typeof jobAcceptedSchema>;
   }
 
   /**
@@ -74,25 +94,63 @@ export class JobsController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The caller org's jobs, newest last, paged by cursor" })
-  async list(@Req() req: OrgRequest, @Query(new ZodPipe(listQuerySchema)) q: z.output<typeof listQuerySchema>) {
+  @Operation({
+    operationId: 'listJobs',
+    summary: "The caller org's jobs in submission order, paged by cursor",
+    auth: 'apiKey',
+    query: listQuerySchema,
+    answers: { 200: { schema: jobPageSchema, description: 'one page; nextCursor is null on the last', example: { jobs: [JOB_EXAMPLE], nextCursor: null } } },
+    errors: ['BAD_CURSOR'],
+  })
+  async list(@Req() req: OrgRequest, @Query(new ZodPipe(listQuerySchema)) q: z.output<typeof listQuerySchema>): Promise<z.input<typeof jobPageSchema>> {
     const { jobs, nextCursor } = await this.jobs.list(req.orgId, q);
-    return { jobs: jobs.map(jobToResponse), nextCursor };
+    return { jobs: jobs.map(jobAnswerOf), nextCursor };
   }
 
-  @Get(':id')
-  @ApiOperation({ summary: 'One job of the caller org: status, node, price, contract, transactions, result' })
-  async get(@Req() req: OrgRequest, @Param('id', IdPipe) id: string) {
-    return jobToResponse(await this.jobs.get(req.orgId, id));
+  @Get(':jobId')
+  @Operation({
+    operationId: 'getJob',
+    summary: 'One job of the caller org',
+    description: 'Its status, node, price (quote) and why this node (receipt), contract, deadline, transactions, result, waiting reason or failure.',
+    auth: 'apiKey',
+    params: jobIdParam,
+    answers: { 200: { schema: jobSchema, description: 'the job', example: JOB_EXAMPLE } },
+    errors: ['JOB_NOT_FOUND'],
+  })
+  async get(@Req() req: OrgRequest, @Param('jobId', IdPipe) id: string): Promise<z.input<typeof jobSchema>> {
+    return jobAnswerOf(await this.jobs.get(req.orgId, id));
   }
 
-  @Post(':id/cancel')
+  /**
+   * Cancels a queued job. The gateway's view answers first for a job that is plainly past queued;
+   * intake decides on the log, and when it refuses a job the view still shows queued (the view
+   * lags), the refusal names the status the log has.
+   */
+  @Post(':jobId/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel a job that is still queued' })
-  async cancel(@Req() req: OrgRequest, @Param('id', IdPipe) id: string) {
-    await this.jobs.get(req.orgId, id);
-    const { seq } = await this.bus.send(COMMANDS.intake.cancelJob, { orgId: req.orgId, jobId: id });
-    await this.views.caughtUpTo(seq);
+  @Operation({
+    operationId: 'cancelJob',
+    summary: 'Cancel a job that is still queued',
+    description: 'Only a queued job can be cancelled: one that has ended answers 409 JOB_ALREADY_FINAL, one on its way (matched to completed) 409 JOB_NOT_CANCELLABLE; both name its status (details.status).',
+    auth: 'apiKey',
+    params: jobIdParam,
+    answers: { 200: { schema: jobCancelledSchema, description: 'the job is cancelled; its budget reservation is released', example: { jobId: JOB_EXAMPLE.jobId, status: 'cancelled' } } },
+    errors: ['JOB_NOT_FOUND', 'JOB_NOT_CANCELLABLE', 'JOB_ALREADY_FINAL', 'EVENT_REFUSED', 'AGGREGATE_UNREADABLE', 'COMMAND_UNAVAILABLE'],
+  })
+  async cancel(@Req() req: OrgRequest, @Param('jobId', IdPipe) id: string): Promise<z.input<typeof jobCancelledSchema>> {
+    const seen = await this.jobs.get(req.orgId, id);
+    const refusal = cancelRefusal(id, seen.status as JobStatus);
+    if (refusal) throw refusal;
+    try {
+      const { seq } = await this.bus.send(COMMANDS.intake.cancelJob, { orgId: req.orgId, jobId: id });
+      await this.views.caughtUpTo(seq);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'JOB_NOT_CANCELLABLE') {
+        const onLog = await this.jobs.statusOnLog(id);
+        throw (onLog && cancelRefusal(id, onLog)) ?? err;
+      }
+      throw err;
+    }
     return { jobId: id, status: 'cancelled' };
   }
 }

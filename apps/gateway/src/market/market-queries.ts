@@ -1,21 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { MoreThan, type FindOptionsWhere } from 'typeorm';
+import type { FindOptionsWhere } from 'typeorm';
 import { LIMITS } from '@starminer/events';
 import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { MarketPriceView, NodeView } from '../views/entities';
 import { decodeCursor, encodeCursor, priceBoard, type MarketKey, type PriceBoardRow } from './prices';
 
-/** The public view of the market: the supply and the price board, from the gateway's read model. */
+/** The public view of the market: the price board, from the gateway's read model (the supply: nodes/). */
 @Injectable()
 export class MarketQueries {
   constructor(private readonly rt: ServiceRuntime) {}
-
-  async nodes(page: { limit?: number; cursor?: string }): Promise<{ nodes: NodeView[]; nextCursor: string | null }> {
-    const limit = page.limit ?? LIMITS.pageSizeDefault;
-    const rows = await this.rt.db.getRepository(NodeView).find({ where: page.cursor ? { nodeId: MoreThan(page.cursor) } : {}, order: { nodeId: 'ASC' }, take: limit });
-    return { nodes: rows, nextCursor: rows.length === limit ? rows[rows.length - 1].nodeId : null };
-  }
 
   async prices(q: { gpuModel?: string; region?: string; limit?: number; cursor?: string }): Promise<{ markets: PriceBoardRow[]; nextCursor: string | null }> {
     const limit = q.limit ?? LIMITS.pageSizeDefault;
@@ -25,12 +19,13 @@ export class MarketQueries {
     const supply: MarketKey[] = await this.rt.db
       .getRepository(NodeView)
       .createQueryBuilder('n')
-      .select('n.gpuModel', 'gpuClass')
+      .select('n.gpuModel', 'gpuModel')
       .addSelect('n.region', 'region')
       .where(nodeFilter)
       .distinct(true)
       .getRawMany();
-    const priced = await this.rt.db.getRepository(MarketPriceView).find({ where: priceFilter });
+    // the engine names a market's GPU model its GPU class; the board says gpuModel
+    const priced = (await this.rt.db.getRepository(MarketPriceView).find({ where: priceFilter })).map((p) => ({ ...p, gpuModel: p.gpuClass }));
     const { rows, next } = priceBoard(supply, priced, DEFAULT_ENGINE_CONFIG.pricing, { limit, after });
     return { markets: rows, nextCursor: next ? encodeCursor(next) : null };
   }

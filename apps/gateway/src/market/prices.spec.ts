@@ -8,13 +8,13 @@ const at = new Date('2026-11-24T12:00:00Z');
 describe('the price board', () => {
   it('given supply and one price move, then every market shows base, tier and utilization terms, unmoved ones at 1.0', () => {
     const { rows, next } = priceBoard(
-      [{ gpuClass: 'T4', region: 'eu' }, { gpuClass: 'A100', region: 'us' }, { gpuClass: 'T4', region: 'eu' }],
-      [{ gpuClass: 'A100', region: 'us', multiplierBps: 11_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_700, changedAt: at }],
+      [{ gpuModel: 'T4', region: 'eu' }, { gpuModel: 'A100', region: 'us' }, { gpuModel: 'T4', region: 'eu' }],
+      [{ gpuModel: 'A100', region: 'us', multiplierBps: 11_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_700, changedAt: at }],
       pricing,
       { limit: 10 },
     );
     expect(next).toBeNull();
-    expect(rows.map((r) => [r.gpuClass, r.region, r.utilizationMultiplierBps])).toEqual([
+    expect(rows.map((r) => [r.gpuModel, r.region, r.utilizationMultiplierBps])).toEqual([
       ['A100', 'us', 11_500],
       ['T4', 'eu', 10_000],
     ]);
@@ -29,16 +29,16 @@ describe('the price board', () => {
   });
 
   it('given a class with no base price, then it is not on the board', () => {
-    expect(priceBoard([{ gpuClass: 'H900', region: 'eu' }], [], pricing, { limit: 10 }).rows).toEqual([]);
+    expect(priceBoard([{ gpuModel: 'H900', region: 'eu' }], [], pricing, { limit: 10 }).rows).toEqual([]);
   });
 
-  it('given more markets than a page, when paged by cursor, then each market comes once, in (class, region) order', () => {
-    const supply = ['us', 'eu', 'asia'].flatMap((region) => ['T4', 'A10', 'A100'].map((gpuClass) => ({ gpuClass, region })));
+  it('given more markets than a page, when paged by cursor, then each market comes once, in (gpuModel, region) order', () => {
+    const supply = ['us', 'eu', 'asia'].flatMap((region) => ['T4', 'A10', 'A100'].map((gpuModel) => ({ gpuModel, region })));
     const seen: string[] = [];
-    let after: { gpuClass: string; region: string } | undefined;
+    let after: { gpuModel: string; region: string } | undefined;
     for (;;) {
       const { rows, next } = priceBoard(supply, [], pricing, { limit: 4, after });
-      seen.push(...rows.map((r) => `${r.gpuClass} ${r.region}`));
+      seen.push(...rows.map((r) => `${r.gpuModel} ${r.region}`));
       if (!next) break;
       after = decodeCursor(encodeCursor(next));
     }

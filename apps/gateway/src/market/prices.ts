@@ -1,8 +1,11 @@
+import type { z } from 'zod';
 import { DomainError } from '@starminer/domain';
+import type { marketPriceSchema } from '@starminer/events';
 import { priceWeiPerGpuHour, TIERS, URGENCIES, type PricingConfig } from '@starminer/matching';
 
+/** One market: a GPU model (the engine's GPU class) in a region. */
 export interface MarketKey {
-  gpuClass: string;
+  gpuModel: string;
   region: string;
 }
 
@@ -14,19 +17,13 @@ export interface PricedMarket extends MarketKey {
 }
 
 /**
- * One row of the price board: what one GPU-hour costs in a (GPU class, region) market now, per
+ * One row of the price board: what one GPU-hour costs in a (GPU model, region) market now, per
  * tier, with every term of the price shown: base × tier multiplier × utilization multiplier.
  * A job's quote is fixed at match from the same terms.
  */
-export interface PriceBoardRow extends MarketKey {
-  basePriceWeiPerGpuHour: string;
-  utilizationMultiplierBps: number;
-  utilizationBps: number | null;
-  changedAt: string | null;
-  tiers: { tier: string; urgencies: string[]; tierMultiplierBps: number; priceWeiPerGpuHour: string }[];
-}
+export type PriceBoardRow = z.input<typeof marketPriceSchema>;
 
-const keyOf = (m: MarketKey): string => JSON.stringify([m.gpuClass, m.region]);
+const keyOf = (m: MarketKey): string => JSON.stringify([m.gpuModel, m.region]);
 
 export function encodeCursor(m: MarketKey): string {
   return Buffer.from(keyOf(m)).toString('base64url');
@@ -35,18 +32,18 @@ export function encodeCursor(m: MarketKey): string {
 export function decodeCursor(cursor: string): MarketKey {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { gpuClass: v[0], region: v[1] };
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { gpuModel: v[0], region: v[1] };
   } catch {
     // fall through
   }
   throw new DomainError('BAD_CURSOR', 'cursor is not a nextCursor of this endpoint');
 }
 
-const before = (a: MarketKey, b: MarketKey): number => (a.gpuClass !== b.gpuClass ? (a.gpuClass < b.gpuClass ? -1 : 1) : a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
+const before = (a: MarketKey, b: MarketKey): number => (a.gpuModel !== b.gpuModel ? (a.gpuModel < b.gpuModel ? -1 : 1) : a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
 
 /**
  * The board: every market some node is registered in or that has had a price move, with a known
- * base price, ordered by (class, region), after `cursor`, at most `limit` rows. A market with no
+ * base price, ordered by (gpuModel, region), after `cursor`, at most `limit` rows. A market with no
  * price move yet is at multiplier 1.0 (10,000 bps).
  */
 export function priceBoard(
@@ -57,14 +54,14 @@ export function priceBoard(
 ): { rows: PriceBoardRow[]; next: MarketKey | null } {
   const byKey = new Map<string, PricedMarket>(priced.map((p) => [keyOf(p), p]));
   const markets = new Map<string, MarketKey>();
-  for (const m of [...supply, ...priced]) if (pricing.basePricesWeiPerGpuHour[m.gpuClass] !== undefined) markets.set(keyOf(m), { gpuClass: m.gpuClass, region: m.region });
+  for (const m of [...supply, ...priced]) if (pricing.basePricesWeiPerGpuHour[m.gpuModel] !== undefined) markets.set(keyOf(m), { gpuModel: m.gpuModel, region: m.region });
   const ordered = [...markets.values()].sort(before).filter((m) => !page.after || before(m, page.after) > 0);
   const rows = ordered.slice(0, page.limit).map((m): PriceBoardRow => {
     const p = byKey.get(keyOf(m));
-    const base = pricing.basePricesWeiPerGpuHour[m.gpuClass]!;
+    const base = pricing.basePricesWeiPerGpuHour[m.gpuModel]!;
     const multiplierBps = p?.multiplierBps ?? 10_000;
     return {
-      gpuClass: m.gpuClass,
+      gpuModel: m.gpuModel,
       region: m.region,
       basePriceWeiPerGpuHour: base.toString(),
       utilizationMultiplierBps: multiplierBps,
@@ -78,5 +75,6 @@ export function priceBoard(
       })),
     };
   });
-  return { rows, next: ordered.length > page.limit ? rows[rows.length - 1]! : null };
+  const last = rows[rows.length - 1];
+  return { rows, next: ordered.length > page.limit && last ? { gpuModel: last.gpuModel, region: last.region } : null };
 }

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { createOrgRequestSchema } from '@starminer/events';
+import { accountSchema, createOrgRequestSchema, orgCreatedSchema } from '@starminer/events';
 import { ZodPipe } from '@starminer/service-kit';
 import { ApiKeyGuard, OperatorGuard, type OrgRequest } from '../auth/guards';
-import { openApiOf } from '../openapi';
+import { Operation } from '../openapi';
+import { ACCOUNT_EXAMPLE, ORG_CREATED_EXAMPLE } from './org-examples';
 import { Orgs } from './orgs';
 
 @ApiTags('orgs')
@@ -14,18 +15,30 @@ export class OrgsController {
 
   @Post('orgs')
   @UseGuards(OperatorGuard)
-  @ApiBearerAuth()
-  @ApiBody({ schema: openApiOf(createOrgRequestSchema) })
-  @ApiOperation({ summary: 'Create an org with an API key and a custodial on-chain account (operator token)' })
-  create(@Body(new ZodPipe(createOrgRequestSchema)) body: z.output<typeof createOrgRequestSchema>) {
+  @Operation({
+    operationId: 'createOrg',
+    summary: 'Create an org with an API key and a custodial on-chain account',
+    description: 'Operator token only. The API key is shown once, in this answer; only its hash is kept.',
+    auth: 'operator',
+    body: createOrgRequestSchema,
+    bodyExample: { name: 'Acme' },
+    answers: { 201: { schema: orgCreatedSchema, description: 'the org, its API key and its account', example: ORG_CREATED_EXAMPLE } },
+    errors: ['EVENT_REFUSED', 'COMMAND_UNAVAILABLE', 'AGGREGATE_UNREADABLE'],
+  })
+  create(@Body(new ZodPipe(createOrgRequestSchema)) body: z.output<typeof createOrgRequestSchema>): Promise<z.input<typeof orgCreatedSchema>> {
     return this.orgs.create(body.name);
   }
 
   @Get('accounts/me')
   @UseGuards(ApiKeyGuard)
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'The caller org and its on-chain AGPU balance' })
-  me(@Req() req: OrgRequest) {
+  @Operation({
+    operationId: 'getAccount',
+    summary: "The caller's org and its on-chain AGPU balance",
+    auth: 'apiKey',
+    answers: { 200: { schema: accountSchema, description: 'the org and its balance on chain now', example: ACCOUNT_EXAMPLE } },
+    errors: ['ORG_NOT_FOUND', 'CHAIN_UNAVAILABLE'],
+  })
+  me(@Req() req: OrgRequest): Promise<z.input<typeof accountSchema>> {
     return this.orgs.account(req.orgId);
   }
 }

@@ -1,25 +1,30 @@
-import { applyDecorators, Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { COMMANDS, registerNodeRequestSchema, submitResultRequestSchema } from '@starminer/events';
+import {
+  assignmentsSchema, COMMANDS, heartbeatAckSchema, idSchema, nodeRegisteredSchema, providerJobStatusSchema, registerNodeRequestSchema, resultAcceptedSchema, submitResultRequestSchema,
+} from '@starminer/events';
 import { CommandBus, IdPipe, InjectConfig, ZodPipe } from '@starminer/service-kit';
 import { NodeSignatureGuard, type NodeRequest } from '../auth/guards';
 import type { GatewayConfig } from '../gateway.config';
-import { openApiOf } from '../openapi';
+import { jobStatusOfContract } from '../jobs/job-answer';
+import { Operation } from '../openapi';
+import { assignmentOf } from './assignment';
+import { ASSIGNMENTS_EXAMPLE, REGISTER_NODE_EXAMPLE, SUBMIT_RESULT_EXAMPLE } from './provider-examples';
 import { ProviderQueries } from './provider-queries';
 
-/** Every provider call is signed by the node key: these three headers (docs/SERVICE-CONTRACT.md). */
-const Signed = () =>
-  applyDecorators(
-    ApiHeader({ name: 'x-node-address', required: true, description: 'the node key (0x + 40 hex)' }),
-    ApiHeader({ name: 'x-node-nonce', required: true, description: 'a decimal integer above the last one this key sent' }),
-    ApiHeader({ name: 'x-node-signature', required: true, description: 'EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, rawBody)' }),
-  );
+const nodeIdParam = { nodeId: { schema: idSchema, description: 'the node id it registered with' } };
+const jobParams = { ...nodeIdParam, jobId: { schema: idSchema, description: 'the job of an assignment' } };
 
+/** Errors of a call that the node's own record answers: an unknown node, another key. */
+const OWN_NODE = ['NODE_NOT_FOUND', 'NOT_NODE_KEY'] as const;
+/** Errors of a call that becomes a command: its service away, its aggregate unreadable, an event refused. */
+const COMMAND = ['COMMAND_UNAVAILABLE', 'AGGREGATE_UNREADABLE', 'EVENT_REFUSED'] as const;
+
+/** The provider agent's API: every call is signed by the node key (docs/SERVICE-CONTRACT.md). */
 @ApiTags('providers')
 @Controller('v1/providers/nodes')
 @UseGuards(NodeSignatureGuard)
-@Signed()
 export class ProvidersController {
   constructor(
     private readonly bus: CommandBus,
@@ -28,57 +33,95 @@ export class ProvidersController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Register a node (signed by the node key): one key registers one node' })
-  @ApiBody({ schema: openApiOf(registerNodeRequestSchema) })
-  async register(@Req() req: NodeRequest, @Body(new ZodPipe(registerNodeRequestSchema)) registration: z.output<typeof registerNodeRequestSchema>) {
+  @Operation({
+    operationId: 'registerNode',
+    summary: 'Register a node, signed by its node key',
+    description: 'One node key registers one node: the same registration again answers the same; another node id for the key is NODE_KEY_IN_USE.',
+    auth: 'node',
+    body: registerNodeRequestSchema,
+    bodyExample: REGISTER_NODE_EXAMPLE,
+    answers: { 201: { schema: nodeRegisteredSchema, description: 'the node is registered', example: { nodeId: REGISTER_NODE_EXAMPLE.nodeId } } },
+    errors: ['UNKNOWN_GPU_MODEL', 'VRAM_IMPLAUSIBLE', 'BENCHMARK_REQUIRED', 'NODE_EXISTS', 'NODE_KEY_IN_USE', ...COMMAND],
+  })
+  async register(
+    @Req() req: NodeRequest,
+    @Body(new ZodPipe(registerNodeRequestSchema)) registration: z.output<typeof registerNodeRequestSchema>,
+  ): Promise<z.input<typeof nodeRegisteredSchema>> {
     return this.bus.send(COMMANDS.registry.registerNode, { nodeAddress: req.nodeAddress, registration });
   }
 
   @Post(':nodeId/heartbeat')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The node is alive (offline nodes come back online)' })
-  async heartbeat(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string) {
+  @Operation({
+    operationId: 'heartbeat',
+    summary: 'The node is alive (an offline node comes back online)',
+    auth: 'node',
+    params: nodeIdParam,
+    answers: { 200: { schema: heartbeatAckSchema, description: 'the node is online', example: { ok: true } } },
+    errors: [...OWN_NODE, ...COMMAND],
+  })
+  async heartbeat(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string): Promise<z.input<typeof heartbeatAckSchema>> {
     return this.bus.send(COMMANDS.registry.heartbeat, { nodeId, nodeAddress: req.nodeAddress });
   }
 
   @Get(':nodeId/assignments')
-  @ApiOperation({ summary: 'Jobs whose contract is open for this node' })
-  async assignments(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string) {
+  @Operation({
+    operationId: 'getAssignments',
+    summary: 'Jobs whose contract is open for this node: what to run, by when, for what',
+    auth: 'node',
+    params: nodeIdParam,
+    answers: { 200: { schema: assignmentsSchema, description: "the node's contracted and running jobs", example: ASSIGNMENTS_EXAMPLE } },
+    errors: [...OWN_NODE],
+  })
+  async assignments(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string): Promise<z.input<typeof assignmentsSchema>> {
     await this.providers.ownNode(nodeId, req.nodeAddress);
     const jobs = await this.providers.assignments(nodeId);
-    return {
-      assignments: jobs.map((j) => ({
-        jobId: j.jobId,
-        status: j.status,
-        workload: j.workload,
-        expectedRuntimeSec: j.expectedRuntimeSec,
-        deadlineUnixSec: j.deadlineUnixSec === null ? null : Number(j.deadlineUnixSec),
-        costWei: j.costWei?.toString() ?? null,
-        contractAddress: j.contractAddress,
-        market: { chainId: this.config.CHAIN_ID, addresses: this.config.MARKET_ADDRESSES },
-      })),
-    };
+    const market = { chainId: this.config.CHAIN_ID, addresses: this.config.MARKET_ADDRESSES };
+    return { assignments: jobs.flatMap((j) => assignmentOf(j, market) ?? []) };
   }
 
   @Post(':nodeId/jobs/:jobId/start')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The node starts an assigned job' })
-  async start(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string, @Param('jobId', IdPipe) jobId: string) {
+  @Operation({
+    operationId: 'startJob',
+    summary: 'The node starts an assigned job',
+    description: 'Once: starting a running job again answers running.',
+    auth: 'node',
+    params: jobParams,
+    answers: { 200: { schema: providerJobStatusSchema, description: "the job's status: running", example: { status: 'running' } } },
+    errors: [...OWN_NODE, 'CONTRACT_NOT_OPEN', 'NOT_ASSIGNED_NODE', ...COMMAND],
+  })
+  async start(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string, @Param('jobId', IdPipe) jobId: string): Promise<z.input<typeof providerJobStatusSchema>> {
     await this.providers.ownNode(nodeId, req.nodeAddress);
-    return this.bus.send(COMMANDS.settlement.startJob, { jobId, nodeId, nodeAddress: req.nodeAddress });
+    const { status } = await this.bus.send(COMMANDS.settlement.startJob, { jobId, nodeId, nodeAddress: req.nodeAddress });
+    return { status: jobStatusOfContract(status) ?? 'running' };
   }
 
   @Post(':nodeId/jobs/:jobId/result')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The result and its proof, signed (EIP-712) by the node key' })
-  @ApiBody({ schema: openApiOf(submitResultRequestSchema) })
+  @Operation({
+    operationId: 'submitResult',
+    summary: 'The result and its proof, signed (EIP-712) by the node key',
+    description:
+      'Settlement recomputes the result on its workers: a valid one is released to the node key (completed, then settled once the chain has it), ' +
+      'a wrong one refunds the requester (the job stays running until the refund lands, then refunded). VERIFICATION_BUSY / VERIFICATION_TIMED_OUT decide nothing: send the same result again after Retry-After.',
+    auth: 'node',
+    params: jobParams,
+    body: submitResultRequestSchema,
+    bodyExample: SUBMIT_RESULT_EXAMPLE,
+    answers: { 200: { schema: resultAcceptedSchema, description: 'the result is verified and the outcome decided', example: { status: 'completed', outcome: 'release' } } },
+    errors: [
+      ...OWN_NODE, 'JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT', ...COMMAND,
+    ],
+  })
   async result(
     @Req() req: NodeRequest,
     @Param('nodeId', IdPipe) nodeId: string,
     @Param('jobId', IdPipe) jobId: string,
     @Body(new ZodPipe(submitResultRequestSchema)) result: z.output<typeof submitResultRequestSchema>,
-  ) {
+  ): Promise<z.input<typeof resultAcceptedSchema>> {
     await this.providers.ownNode(nodeId, req.nodeAddress);
-    return this.bus.send(COMMANDS.settlement.submitResult, { jobId, nodeId, nodeAddress: req.nodeAddress, ...result });
+    const { status, outcome } = await this.bus.send(COMMANDS.settlement.submitResult, { jobId, nodeId, nodeAddress: req.nodeAddress, ...result });
+    return { status: jobStatusOfContract(status, outcome) ?? (outcome === 'release' ? 'completed' : 'running'), outcome };
   }
 }
