@@ -4,6 +4,7 @@ import { EngineState } from './engine/engine-state';
 import { LogFollower } from './follow-log/log-follower';
 import { MatchRound } from './match-round/match-round';
 import { matchingConfigSchema } from './matching.config';
+import { QuoteHandler } from './quote/quote.handler';
 import { EngineSnapshotRow } from './snapshot/snapshot.entity';
 import { Snapshots } from './snapshot/snapshots';
 
@@ -13,6 +14,7 @@ import { Snapshots } from './snapshot/snapshots';
  */
 @Module({
   imports: [ServiceKitModule.forService({ service: 'matching', config: matchingConfigSchema, entities: [EngineSnapshotRow] })],
+  controllers: [QuoteHandler],
   providers: [EngineState, Snapshots, MatchRound, LogFollower],
 })
 export class MatchingModule {}

@@ -750,6 +750,19 @@ export class MatchingEngine {
     if (this.lastRepriceAtMs === null || change.atMs > this.lastRepriceAtMs) this.lastRepriceAtMs = change.atMs;
   }
 
+  /**
+   * Read-only, for quotes (quote.ts): every market the engine knows (a GPU model × region with a
+   * node registered or a price recorded), with its nodes and price. Callers change nothing.
+   */
+  allMarkets(): Iterable<Market> {
+    return this.markets.values();
+  }
+
+  /** Read-only, for quotes (quote.ts): the queued jobs, in submission order. Callers change nothing. */
+  *queuedJobs(): Generator<Readonly<JobSpec>> {
+    for (const entry of this.queued.values()) yield entry.job;
+  }
+
   marketState(gpuClass: string, region: string): { multiplierBps: number; smoothedUtilizationBps: number; utilizationBps: number; totalGpus: number; usedGpus: number } | undefined {
     const m = this.markets.get(marketKey(gpuClass, region));
     return m ? { multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps, utilizationBps: m.utilizationBps(), totalGpus: m.totalGpus, usedGpus: m.usedGpus } : undefined;

@@ -7,5 +7,6 @@ export * from './scoring';
 export * from './queue';
 export * from './route';
 export * from './snapshot';
+export * from './quote';
 export { MatchingEngine, type EngineOptions, type RoutingStrategy } from './engine';
 export type { EngineSnapshot } from './snapshot';
