@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { WEI_COLUMN } from '@starminer/service-kit';
+import { JobUpdateRow } from '../job-events/job-update.entity';
 
 /** Orgs, projected from OrgRegistered. */
 @Entity({ name: 'orgs' })
@@ -23,10 +24,15 @@ export class JobView {
   @Column({ type: 'text' }) urgency!: string;
   @Column(WEI_COLUMN) budgetWei!: bigint;
   @Column({ type: 'int' }) expectedRuntimeSec!: number;
+  /** seconds after the contract opens by which the result must be in, as submitted (null on rows projected before it was kept) */
+  @Column({ type: 'int', nullable: true }) deadlineSec!: number | null;
   @Column({ type: 'jsonb' }) requirements!: object;
   @Column({ type: 'jsonb' }) workload!: object;
   @Column({ type: 'text', nullable: true }) nodeId!: string | null;
   @Column({ type: 'text', nullable: true }) nodeAddress!: string | null;
+  /** GPUs the job runs on, from JobMatched (null until matched, and on rows projected before it was kept) */
+  @Column({ type: 'int', nullable: true }) gpuCount!: number | null;
+  /** the engine's hourly price for all the job's GPUs */
   @Column({ ...WEI_COLUMN, nullable: true }) priceWeiPerHour!: bigint | null;
   @Column({ ...WEI_COLUMN, nullable: true }) costWei!: bigint | null;
   @Column({ type: 'jsonb', nullable: true }) quote!: object | null;
@@ -36,6 +42,8 @@ export class JobView {
   @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
   @Column({ type: 'text', nullable: true }) openTxHash!: string | null;
   @Column({ type: 'text', nullable: true }) settleTxHash!: string | null;
+  /** when the escrow was released or refunded (ContractReleased / ContractRefunded) */
+  @Column({ type: 'timestamptz', nullable: true }) settledAt!: Date | null;
   @Column({ type: 'text', nullable: true }) resultOutput!: string | null;
   @Column({ type: 'text', nullable: true }) resultHash!: string | null;
   @Column({ type: 'text', nullable: true }) waitingReason!: string | null;
@@ -61,6 +69,9 @@ export class NodeView {
   @Column({ type: 'double precision' }) benchmarkScore!: number;
   @Column({ type: 'double precision' }) reputation!: number;
   @Column({ type: 'boolean' }) online!: boolean;
+  /** the node key's stake: declared at registration, then as the staking contract reports it (NodeStakeChanged) */
+  @Column({ ...WEI_COLUMN, default: 0 }) stakeWei!: bigint;
+  @Column({ type: 'text', nullable: true }) poolId!: string | null;
 }
 
 /** The last utilization multiplier of each (GPU class, region) market, from PriceChanged. */
@@ -75,4 +86,5 @@ export class MarketPriceView {
   @Column({ type: 'bigint' }) lastSeq!: string;
 }
 
-export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView];
+/** JobUpdateRow: each job's updates as clients see them, written by the same projection (job-events). */
+export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView, JobUpdateRow];

@@ -1,8 +1,15 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
+import { JobUpdateRow } from '../job-events/job-update.entity';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 import { applyToViews } from './views.projection';
+
+/**
+ * The shape of the gateway's read model. 2: job updates (SSE, history), node stake, settlement
+ * times and the job's deadline kept. A store of a lower shape is rebuilt from the log at start.
+ */
+export const VIEWS_SHAPE_VERSION = 2;
 
 /** How long a write waits for its own event to reach the read model before answering anyway. */
 export const READ_YOUR_WRITES_WAIT_MS = 5_000;
@@ -20,8 +27,9 @@ export class GatewayViews implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     this.runner = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node', 'market']), applyToViews, {
       reset: async (em) => {
-        for (const entity of [OrgRow, JobView, NodeView, MarketPriceView]) await em.getRepository(entity).clear();
+        for (const entity of [OrgRow, JobView, NodeView, MarketPriceView, JobUpdateRow]) await em.getRepository(entity).clear();
       },
+      shapeVersion: VIEWS_SHAPE_VERSION,
     });
     await this.runner.start();
   }
@@ -30,5 +38,25 @@ export class GatewayViews implements OnApplicationBootstrap {
   async caughtUpTo(seq: number | null | undefined): Promise<void> {
     if (!seq) return;
     await this.runner.waitUntil(seq, READ_YOUR_WRITES_WAIT_MS).catch(() => undefined); // answer anyway: the write is on the log
+  }
+
+  /**
+   * The last log sequence this replica's projection has seen committed (by it or by another replica:
+   * the checkpoint is shared), so every row at or below it is readable.
+   */
+  get checkpoint(): number {
+    return this.runner?.checkpoint ?? 0;
+  }
+
+  /**
+   * Resolves true once the checkpoint passes `seq` (the read model has new rows), false after
+   * `timeoutMs` or at once when the projection is not running: the job event streams wake on it.
+   */
+  advancedPast(seq: number, timeoutMs: number): Promise<boolean> {
+    if (!this.runner) return Promise.resolve(false);
+    return this.runner.waitUntil(seq + 1, timeoutMs).then(
+      () => true,
+      () => false,
+    );
   }
 }

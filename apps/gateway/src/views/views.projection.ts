@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
+import { recordJobUpdate } from '../job-events/record-job-update';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 
 /**
@@ -11,6 +12,8 @@ import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
  */
 export async function applyToViews(em: EntityManager, { event, seq }: StoredEvent): Promise<void> {
   const e = event as TradeEvent;
+  // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
+  await recordJobUpdate(em, { event, seq });
   const jobs = em.getRepository(JobView);
   const at = new Date(e.occurredAt);
   const job = (jobId: string, patch: Partial<JobView>) => jobs.update({ jobId }, { ...patch, updatedAt: at, lastSeq: String(seq) });
@@ -28,6 +31,7 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
           urgency: e.data.urgency,
           budgetWei: e.data.budgetWei,
           expectedRuntimeSec: e.data.expectedRuntimeSec,
+          deadlineSec: e.data.deadlineSec,
           requirements: e.data.requirements,
           workload: e.data.workload,
           submittedAt: at,
@@ -46,6 +50,7 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
         waitingReason: null,
         nodeId: e.data.nodeId,
         nodeAddress: e.data.nodeAddress.toLowerCase(),
+        gpuCount: e.data.gpuCount,
         priceWeiPerHour: e.data.priceWeiPerHour,
         costWei: e.data.costWei,
         quote: e.data.quote,
@@ -77,10 +82,10 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
       if (e.data.outcome === 'release') await job(e.data.jobId, { status: 'completed' });
       return;
     case 'ContractReleased':
-      await job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash });
+      await job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash, settledAt: at });
       return;
     case 'ContractRefunded':
-      await job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash });
+      await job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash, settledAt: at });
       return;
     case 'ChainEffectRestored':
       // a chain effect the chain lost, carried out again: the job names the transaction the chain holds now
@@ -106,6 +111,8 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
           benchmarkScore: e.data.benchmark.score,
           reputation: e.data.reputation,
           online: false,
+          stakeWei: e.data.stakeWei,
+          poolId: e.data.poolId ?? null,
         },
         ['nodeId'],
       );
@@ -115,6 +122,9 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
       return;
     case 'NodeReputationChanged':
       await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
+      return;
+    case 'NodeStakeChanged':
+      await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { stakeWei: e.data.stakeWei, poolId: e.data.poolId });
       return;
     case 'PriceChanged':
       await em.getRepository(MarketPriceView).upsert(
