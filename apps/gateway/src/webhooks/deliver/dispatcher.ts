@@ -1,0 +1,211 @@
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { LIMITS, truncateText, WEBHOOK_HEADERS } from '@starminer/events';
+import { WebhookAttemptRow, WebhookDeliveryRow, WebhookRow } from '../entities';
+import { afterAttempt, expiredBeforeAttempt, isAcknowledged, type AttemptDecision, type AttemptOutcome, type RetryPolicy } from './policy';
+import { webhookSignatureHeader } from './signature';
+import { targetRefusal, type Lookup } from './target';
+
+/** How often a replica looks for webhooks with due deliveries: the added latency of a delivery, against one indexed query per interval. */
+export const WEBHOOK_POLL_INTERVAL_MS = 500;
+/** Webhooks one replica sends to at once (one request in flight each): bounds its sockets and its share of the work. */
+export const WEBHOOK_TURNS_CONCURRENT_MAX = 16;
+/** Deliveries one turn sends to a webhook before it lets go: a busy webhook cannot keep its lease, and other replicas a share, forever. */
+export const WEBHOOK_DELIVERIES_PER_TURN_MAX = 100;
+/**
+ * A lease outlasts the delivery in hand by this much (time for its writes, a GC pause); a replica
+ * that crashed mid-send is replaced after at most the delivery timeout plus this.
+ */
+export const WEBHOOK_LEASE_MARGIN_MS = 15_000;
+
+export interface DispatcherOptions {
+  readonly dataSource: DataSource;
+  readonly policy: RetryPolicy;
+  readonly deliveryTimeoutMs: number;
+  /** Names this replica in the leases it takes. */
+  readonly owner: string;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly fetch?: typeof fetch;
+  /** Told about a turn that failed for a reason of ours (the database away): the webhook's lease runs out and it is taken again. */
+  readonly onError?: (err: unknown) => void;
+  /** Reach loopback/private/link-local targets too (WEBHOOK_ALLOW_PRIVATE_TARGETS); otherwise each attempt checks the target first (target.ts). */
+  readonly allowPrivateTargets?: boolean;
+  /** The resolver the target check uses (tests). */
+  readonly lookup?: Lookup;
+  /** Told about every attempt, once it is recorded (metrics). */
+  readonly onAttempt?: (outcome: AttemptOutcome, decision: AttemptDecision) => void;
+}
+
+/**
+ * Sends webhook deliveries. The unit of work is a webhook (its receiver): a replica claims due
+ * webhooks with SELECT ... FOR UPDATE SKIP LOCKED and a lease, so replicas share the work and no
+ * two send to one webhook at once; a turn sends the webhook's pending deliveries in log order,
+ * each signed anew, records every attempt, and stops at the first that is not acknowledged (the
+ * webhook then backs off: policy.ts). A crash mid-send leaves the delivery pending and the lease
+ * running out, so another replica (or this one, restarted) sends it again: delivery is at least
+ * once, and receivers de-duplicate on the delivery id.
+ */
+export class WebhookDispatcher {
+  private readonly ds: DataSource;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly fetch: typeof fetch;
+  private readonly leaseMs: number;
+  /** Turns in progress, by webhook id. */
+  private readonly turns = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.ds = opts.dataSource;
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.fetch = opts.fetch ?? fetch;
+    this.leaseMs = opts.deliveryTimeoutMs + WEBHOOK_LEASE_MARGIN_MS;
+  }
+
+  /** Webhooks being sent to now. */
+  get busy(): number {
+    return this.turns.size;
+  }
+
+  /** Claims due webhooks for the free slots and starts a turn on each; resolves once they are claimed (not sent). Returns how many. */
+  async round(): Promise<number> {
+    if (this.stopped) return 0;
+    const free = WEBHOOK_TURNS_CONCURRENT_MAX - this.turns.size;
+    if (free <= 0) return 0;
+    const claimed = await this.claim(free);
+    for (const w of claimed) {
+      const turn = this.turn(w)
+        .catch((err: unknown) => this.opts.onError?.(err))
+        .finally(() => this.turns.delete(w.webhookId));
+      this.turns.set(w.webhookId, turn);
+    }
+    return claimed.length;
+  }
+
+  /** Resolves once every turn in progress has ended. */
+  async drain(): Promise<void> {
+    while (this.turns.size > 0) await Promise.all([...this.turns.values()]);
+  }
+
+  /** No new turn or delivery starts; the request in flight is awaited (bounded by the delivery timeout) and recorded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.drain();
+  }
+
+  /** Due webhooks (healthy or past their backoff, not leased, with a pending delivery), locked past other replicas and leased to this one. */
+  private claim(max: number): Promise<WebhookRow[]> {
+    const nowMs = this.now();
+    const now = new Date(nowMs);
+    return this.ds.transaction(async (em) => {
+      const q = em
+        .getRepository(WebhookRow)
+        .createQueryBuilder('w')
+        .where('w.deletedAt IS NULL')
+        .andWhere('w.nextAttemptAt <= :now', { now })
+        .andWhere('(w.leaseUntil IS NULL OR w.leaseUntil < :now)');
+      if (this.turns.size > 0) q.andWhere('w.webhookId NOT IN (:...mine)', { mine: [...this.turns.keys()] });
+      const due = await q
+        .andWhere((sub) => `EXISTS ${sub.subQuery().select('1').from(WebhookDeliveryRow, 'd').where('d.webhookId = w.webhookId').andWhere(`d.status = 'pending'`).getQuery()}`)
+        .orderBy('w.nextAttemptAt', 'ASC')
+        .limit(max)
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .getMany();
+      if (due.length > 0) {
+        await em.update(WebhookRow, { webhookId: In(due.map((w) => w.webhookId)) }, { leaseUntil: new Date(nowMs + this.leaseMs), leaseOwner: this.opts.owner });
+      }
+      return due;
+    });
+  }
+
+  /** One webhook's turn: its pending deliveries in log order until one is not acknowledged; the lease is let go at the end. */
+  private async turn(w: WebhookRow): Promise<void> {
+    try {
+      if (!w.secret) return;
+      const pending = await this.ds.getRepository(WebhookDeliveryRow).find({
+        where: { webhookId: w.webhookId, status: 'pending' },
+        order: { seq: 'ASC', deliveryId: 'ASC' },
+        take: WEBHOOK_DELIVERIES_PER_TURN_MAX,
+      });
+      let failures = w.consecutiveFailures;
+      for (const d of pending) {
+        if (this.stopped) return;
+        const startMs = this.now();
+        const expired = expiredBeforeAttempt(startMs, d.pendingSince.getTime(), this.opts.policy);
+        if (expired) {
+          await this.ds.getRepository(WebhookDeliveryRow).update({ deliveryId: d.deliveryId, status: 'pending', pendingSince: d.pendingSince }, { status: 'failed', failure: expired });
+          continue;
+        }
+        await this.ds.getRepository(WebhookRow).update({ webhookId: w.webhookId, leaseOwner: this.opts.owner }, { leaseUntil: new Date(startMs + this.leaseMs) });
+        const outcome = await this.send(w.url, w.secret, d, startMs);
+        const endMs = this.now();
+        const decision = afterAttempt({ outcome, nowMs: endMs, pendingSinceMs: d.pendingSince.getTime(), consecutiveFailures: failures, policy: this.opts.policy, random: this.random() });
+        await this.ds.transaction((em) => this.record(em, w, d, outcome, decision, startMs, endMs));
+        this.opts.onAttempt?.(outcome, decision);
+        failures = decision.consecutiveFailures;
+        if (!decision.continueTurn) return;
+      }
+    } finally {
+      await this.ds
+        .getRepository(WebhookRow)
+        .update({ webhookId: w.webhookId, leaseOwner: this.opts.owner }, { leaseUntil: null, leaseOwner: null })
+        .catch((err: unknown) => this.opts.onError?.(err)); // the lease runs out by itself
+    }
+  }
+
+  /** One signed POST of the delivery's body; never throws. Redirects are not followed: deliveries go to the configured URL only. */
+  private async send(url: string, secret: string, d: WebhookDeliveryRow, nowMs: number): Promise<AttemptOutcome> {
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'StarMiner-Webhooks/1',
+      [WEBHOOK_HEADERS.webhookId]: d.webhookId,
+      [WEBHOOK_HEADERS.deliveryId]: d.deliveryId,
+      [WEBHOOK_HEADERS.event]: d.eventType,
+      [WEBHOOK_HEADERS.signature]: webhookSignatureHeader(secret, Math.floor(nowMs / 1000), d.body),
+    };
+    const refused = await targetRefusal(url, this.opts.allowPrivateTargets ?? false, this.opts.lookup);
+    if (refused) return { kind: 'no-answer', error: truncateText(`not sent: ${refused}`, LIMITS.reasonLengthMax) };
+    try {
+      const res = await this.fetch(url, { method: 'POST', headers, body: d.body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.deliveryTimeoutMs) });
+      // the answer's body is not read: only its status counts, and the socket goes back to the pool
+      await res.body?.cancel().catch(() => undefined);
+      return { kind: 'answered', statusCode: res.status };
+    } catch (err) {
+      return { kind: 'no-answer', error: truncateText(describeFetchError(err, this.opts.deliveryTimeoutMs), LIMITS.reasonLengthMax) };
+    }
+  }
+
+  /**
+   * The attempt, the delivery's new status and the webhook's backoff, together. A delivery
+   * redelivered while it was in flight (its pendingSince moved) keeps the new request pending.
+   */
+  private async record(em: EntityManager, w: WebhookRow, d: WebhookDeliveryRow, outcome: AttemptOutcome, decision: AttemptDecision, startMs: number, endMs: number): Promise<void> {
+    await em.insert(WebhookAttemptRow, {
+      deliveryId: d.deliveryId,
+      at: new Date(startMs),
+      statusCode: outcome.kind === 'answered' ? outcome.statusCode : null,
+      error: outcome.kind === 'no-answer' ? outcome.error : null,
+      durationMs: Math.max(0, endMs - startMs),
+    });
+    await em.increment(WebhookDeliveryRow, { deliveryId: d.deliveryId }, 'attemptCount', 1);
+    if (decision.delivery !== 'pending') {
+      await em.update(
+        WebhookDeliveryRow,
+        { deliveryId: d.deliveryId, status: 'pending', pendingSince: d.pendingSince },
+        isAcknowledged(outcome) ? { status: 'delivered', deliveredAt: new Date(endMs), failure: null } : { status: 'failed', failure: decision.failure },
+      );
+    }
+    await em.update(WebhookRow, { webhookId: w.webhookId }, { consecutiveFailures: decision.consecutiveFailures, nextAttemptAt: new Date(decision.nextAttemptAtMs) });
+  }
+}
+
+/** Why fetch got no answer, in a few words: the system's code where there is one (ECONNREFUSED), a timeout as such. */
+export function describeFetchError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+  const cause = e?.cause;
+  if (cause?.code) return `${cause.code}${cause.message && !cause.message.includes(cause.code) ? `: ${cause.message}` : ''}`;
+  return cause?.message ?? e?.message ?? String(err);
+}
