@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { listQuerySchema } from './api';
+import { weiStringSchema } from './api-answers';
+import { apiComponent } from './api-components';
+import { JOB_STATUSES, type JobStatus } from './job-updates';
+import { LIMITS } from './limits';
+import { addressSchema, gpuModelSchema, hexSchema, idSchema, regionSchema } from './primitives';
+
+/**
+ * The supply as the API answers it: the public node search (`GET /v1/nodes`, `GET /v1/nodes/{nodeId}`)
+ * and the provider's own view of its node (status and earnings, signed by the node key).
+ */
+
+/** `?filter=` (the node search language, libs/events/src/node-filter.ts), with the page. */
+export const nodesQuerySchema = listQuerySchema.extend({
+  // the parser bounds it and answers BAD_FILTER naming the position, so every filter error reads the same
+  filter: z.string().optional(),
+});
+
+/** Jobs matched to a node and not yet done with its GPUs. */
+export const ACTIVE_JOB_STATUSES = ['matched', 'contracted', 'running'] as const satisfies readonly JobStatus[];
+
+const countSchema = z.number().int().nonnegative();
+
+export const nodeSchema = apiComponent(
+  'Node',
+  z.strictObject({
+    nodeId: idSchema,
+    /** the node key: signs its requests and results; the contract pays it */
+    nodeAddress: addressSchema,
+    providerId: idSchema,
+    gpuModel: gpuModelSchema,
+    gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax),
+    /** VRAM of one GPU */
+    vramGiB: z.number().int().positive().max(LIMITS.vramGiBMax),
+    region: regionSchema,
+    latencyMs: z.number().int().nonnegative().max(LIMITS.latencyMsMax),
+    tee: z.boolean(),
+    benchmarkScore: z.number().nonnegative(),
+    reputation: z.number().min(0).max(1),
+    /** heartbeating now */
+    online: z.boolean(),
+    /** the node key's stake in its pool, as last reported from the staking contract */
+    stakeWei: weiStringSchema,
+    poolId: idSchema.nullable(),
+    /** jobs matched to it that still hold its GPUs (matched, contracted or running) */
+    activeJobs: countSchema,
+  }),
+  'a node of the supply: its hardware, region, reputation, whether it is online, its stake, and the jobs it runs now',
+);
+export type NodeAnswer = z.input<typeof nodeSchema>;
+
+export const nodePageSchema = apiComponent(
+  'NodePage',
+  z.strictObject({
+    nodes: z.array(nodeSchema).max(LIMITS.pageSizeMax),
+    /** pass as `cursor` for the next page; null on the last */
+    nextCursor: z.string().nullable(),
+  }),
+  'one page of nodes, in nodeId order',
+);
+
+/** A count for every job status, each present (0 when none). */
+export const jobCountsSchema = apiComponent(
+  'JobCounts',
+  z.strictObject(Object.fromEntries(JOB_STATUSES.map((s) => [s, countSchema])) as Record<JobStatus, typeof countSchema>),
+  'how many jobs are in each status',
+);
+
+export const nodeStatusSchema = apiComponent(
+  'NodeStatus',
+  z.strictObject({
+    node: nodeSchema,
+    /** the jobs ever matched to the node, by their status now */
+    jobs: jobCountsSchema,
+  }),
+  'a node as the market sees it, for its provider: the node, and its jobs by status now',
+);
+
+export const earnedJobSchema = apiComponent(
+  'EarnedJob',
+  z.strictObject({
+    jobId: idSchema,
+    /** what the contract released to the node key */
+    costWei: weiStringSchema,
+    settleTxHash: hexSchema.nullable(),
+    /** when the release was recorded (null for a job settled before this was kept) */
+    settledAt: z.iso.datetime({ offset: true }).nullable(),
+  }),
+  'a job the node was paid for',
+);
+
+export const earningsPageSchema = apiComponent(
+  'EarningsPage',
+  z.strictObject({
+    nodeId: idSchema,
+    nodeAddress: addressSchema,
+    /** the sum of costWei over every settled job of the node */
+    totalEarnedWei: weiStringSchema,
+    settledJobs: countSchema,
+    /** escrow returned to the requester: nothing was paid */
+    refundedJobs: countSchema,
+    failedJobs: countSchema,
+    /** one page of the settled jobs, oldest settlement first */
+    jobs: z.array(earnedJobSchema).max(LIMITS.pageSizeMax),
+    nextCursor: z.string().nullable(),
+  }),
+  "what the node was paid: its settled jobs (paged) with their cost and settle transaction, the total, and how many jobs were refunded or failed",
+);
