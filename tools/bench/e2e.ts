@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
-import { StarMinerClient, type Job, type SubmitJobRequest } from '@starminer/sdk';
+import { createClient, type Job, type StarMinerClient, type SubmitJobRequest } from '@starminer/sdk';
 import { createTestDatabase, freePort } from '@starminer/testing';
 import { numberOption } from '../cli-options';
 import { startStack, type Stack } from '../stack/stack';
@@ -90,9 +90,9 @@ async function main(): Promise<void> {
       log: opts.verbose ? (line) => console.log(line) : (line) => (line.startsWith('[stack]') ? console.log(line) : undefined),
     });
     console.log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+    const client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
     const online = Date.now() + NODES_ONLINE_TIMEOUT_MS;
-    while ((await client.nodes()).nodes.filter((n) => n.online === true).length < 2) {
+    while ((await client.listNodes()).nodes.filter((n) => n.online === true).length < 2) {
       if (Date.now() > online) throw new Error('the demo nodes did not come online');
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       while (next < opts.jobs) {
         const i = next++;
         const submittedAt = Date.now();
-        const { jobId } = await client.submitJob(spec(i, opts.iterations), `bench-${i}`);
+        const { jobId } = await client.submitJob({ job: spec(i, opts.iterations), idempotencyKey: `bench-${i}` });
         tracked.set(jobId, { jobId, submittedAt });
       }
     };

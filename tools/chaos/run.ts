@@ -9,7 +9,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { anvilAnswers, createChainClients } from '@starminer/chain';
-import { FINAL_JOB_STATUSES, StarMinerClient, type JobStatus, type SubmitJobRequest } from '@starminer/sdk';
+import { createClient, FINAL_JOB_STATUSES, type JobStatus, type SubmitJobRequest } from '@starminer/sdk';
 import { freePort, portAcceptsConnections } from '@starminer/testing';
 import { ANVIL_CHAIN_ID, SERVICES, startStack, type Stack } from '../stack/stack';
 import { allZero, countFaults, type ChaosCounts, type Submission } from './counts';
@@ -270,17 +270,17 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const { publicClient } = createChainClients(stack.rpcUrl, ANVIL_CHAIN_ID);
     const tokensBefore = await readTokens(publicClient, stack.addresses);
 
-    const operator = new StarMinerClient({ baseUrl: stack.gatewayUrl });
+    const operator = createClient({ baseUrl: stack.gatewayUrl });
     const orgs: Org[] = [];
     for (let i = 0; i < clients; i += 1) {
-      const org = await operator.createOrg(stack.operatorToken, `chaos-${i + 1}`);
+      const org = await operator.createOrg({ operatorToken: stack.operatorToken, name: `chaos-${i + 1}` });
       orgs.push({ orgId: org.orgId, apiKey: org.apiKey });
     }
     const traffic = new Traffic(stack.gatewayUrl, runDeadlineMs);
     for (const org of orgs) traffic.faucet(org, ORG_FUNDS_WEI);
     await traffic.drain();
-    const demo = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
-    const online = await waitUntil(async () => ((await demo.nodes().catch(() => ({ nodes: [] }))).nodes.filter((n) => n.online === true).length >= 1), NODES_ONLINE_TIMEOUT_MS, 500);
+    const demo = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+    const online = await waitUntil(async () => ((await demo.listNodes().catch(() => ({ nodes: [] }))).nodes.filter((n) => n.online === true).length >= 1), NODES_ONLINE_TIMEOUT_MS, 500);
     if (!online) throw new Error(`no provider node came online within ${NODES_ONLINE_TIMEOUT_MS} ms`);
     sayAndLog(`[chaos] ${orgs.length} orgs funded, providers online; ${rounds} round(s) of ${jobsPerRound} jobs`);
 
@@ -315,12 +315,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const quietBy = Math.min(runDeadlineMs, Date.now() + (2 * JOB_DEADLINE_SEC + graceSec) * 1_000 + 60_000);
     const statuses = new Map<string, JobStatus | 'missing'>();
     const keyOf = new Map(orgs.map((o) => [o.orgId, o.apiKey]));
-    const clientOf = new Map(traffic.submissions.flatMap((s) => s.acceptedJobIds.map((id) => [id, new StarMinerClient({ baseUrl: stack!.gatewayUrl, apiKey: keyOf.get(s.orgId)! })] as const)));
+    const clientOf = new Map(traffic.submissions.flatMap((s) => s.acceptedJobIds.map((id) => [id, createClient({ baseUrl: stack!.gatewayUrl, apiKey: keyOf.get(s.orgId)! })] as const)));
     for (;;) {
       for (const id of accepted) {
         if (ENDED.includes(statuses.get(id) as JobStatus)) continue;
         try {
-          statuses.set(id, (await clientOf.get(id)!.getJob(id)).status);
+          statuses.set(id, (await clientOf.get(id)!.getJob({ jobId: id })).status);
         } catch {
           statuses.set(id, 'missing');
         }
@@ -336,7 +336,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const ours = [...logJobs.values()].filter((j) => orgIds.has(j.orgId)).map((j) => j.jobId);
     const chainJobs = await readChainJobs(publicClient, stack.addresses, [...new Set([...ours, ...accepted])]);
     const apiVisible = new Map<string, boolean>();
-    for (const id of accepted) apiVisible.set(id, (await clientOf.get(id)!.getJob(id).then(() => true).catch(() => false)));
+    for (const id of accepted) apiVisible.set(id, (await clientOf.get(id)!.getJob({ jobId: id }).then(() => true).catch(() => false)));
     const tokensAfter = await readTokens(publicClient, stack.addresses);
     const counts = countFaults({
       submissions: traffic.submissions,

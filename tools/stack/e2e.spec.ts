@@ -7,7 +7,7 @@ import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agpuBalance, createChainClients } from '@starminer/chain';
-import { StarMinerClient, type Job, type JobStatus, type SubmitJobRequest } from '@starminer/sdk';
+import { createClient, type Job, type JobStatus, type StarMinerClient, type SubmitJobRequest } from '@starminer/sdk';
 import { createTestDatabase, freePort, type TestDatabase } from '@starminer/testing';
 import { startStack, type Stack, type StackOptions } from './stack';
 
@@ -65,7 +65,7 @@ const job = (seed: string, iterations: number): SubmitJobRequest => ({
 async function nodesOnline(client: StarMinerClient, count: number): Promise<Map<string, `0x${string}`>> {
   const deadline = Date.now() + NODES_ONLINE_TIMEOUT_MS;
   for (;;) {
-    const { nodes } = await client.nodes();
+    const { nodes } = await client.listNodes();
     const online = nodes.filter((n) => n.online === true);
     if (online.length >= count) return new Map(online.map((n) => [n.nodeId as string, n.nodeAddress as `0x${string}`]));
     if (Date.now() > deadline) throw new Error(`only ${online.length} of ${count} demo nodes came online: ${JSON.stringify(nodes)}`);
@@ -82,7 +82,7 @@ async function balances(stack: Stack, accounts: readonly `0x${string}`[]): Promi
 async function until(client: StarMinerClient, jobId: string, statuses: readonly JobStatus[], timeoutMs: number): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const j = await client.getJob(jobId);
+    const j = await client.getJob({ jobId });
     if (statuses.includes(j.status)) return j;
     if (Date.now() > deadline) throw new Error(`job ${jobId} is ${j.status} after ${timeoutMs} ms, wanted ${statuses.join('|')}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -97,18 +97,18 @@ describe('the market end to end (stack: NATS, Postgres, anvil, six services, two
     try {
       h = await harness('settle');
       stack = await startStack(h.options);
-      const client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      const client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
       const nodes = await nodesOnline(client, 2);
       const nodeAddresses = [...nodes.values()];
       const requester = stack.demoOrg.accountAddress;
       const before = await balances(stack, [requester, ...nodeAddresses]);
 
-      const { jobId, status } = await client.submitJob(job('e2e-settle', 5_000), 'e2e-settle-1');
+      const { jobId, status } = await client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' });
       expect(status).toBe('queued');
       // The same Idempotency-Key answers with the same job, and does not submit a second one.
-      await expect(client.submitJob(job('e2e-settle', 5_000), 'e2e-settle-1')).resolves.toMatchObject({ jobId });
+      await expect(client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' })).resolves.toMatchObject({ jobId });
 
-      const settled = await client.waitForJob(jobId, ['settled'], SETTLE_TIMEOUT_MS);
+      const settled = await client.waitForJob({ jobId, statuses: ['settled'], timeoutMs: SETTLE_TIMEOUT_MS });
       expect(settled.nodeId).not.toBeNull();
       expect(settled.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
       expect(settled.result?.resultHash).toMatch(/^0x[0-9a-f]{64}$/);
@@ -138,21 +138,21 @@ describe('the market end to end (stack: NATS, Postgres, anvil, six services, two
     try {
       h = await harness('restart');
       stack = await startStack(h.options);
-      let client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      let client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
       const nodes = await nodesOnline(client, 2);
       const requester = stack.demoOrg.accountAddress;
       const accounts = [requester, ...nodes.values()];
       const before = await balances(stack, accounts);
 
       // Long enough (a few seconds of hashing) that the stop lands while the job is in flight.
-      const { jobId } = await client.submitJob(job('e2e-restart', 1_500_000));
+      const { jobId } = await client.submitJob({ job: job('e2e-restart', 1_500_000) });
       const seen = await until(client, jobId, ['matched', 'contracted', 'running', 'completed', 'settled', 'refunded'], SETTLE_TIMEOUT_MS);
       await stack.stop();
       stack = undefined;
 
       stack = await startStack(h.options);
-      client = new StarMinerClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
-      const final = await client.waitForJob(jobId, ['settled', 'refunded'], SETTLE_TIMEOUT_MS);
+      client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+      const final = await client.waitForJob({ jobId, statuses: ['settled', 'refunded'], timeoutMs: SETTLE_TIMEOUT_MS });
       const after = await balances(stack, accounts);
       const deltas = after.map((b, i) => b - before[i]);
       const costWei = BigInt(final.costWei ?? '0');
@@ -166,7 +166,7 @@ describe('the market end to end (stack: NATS, Postgres, anvil, six services, two
       }
       // Still the one job, and it stays final.
       await new Promise((r) => setTimeout(r, 2_000));
-      expect((await client.getJob(jobId)).status).toBe(final.status);
+      expect((await client.getJob({ jobId })).status).toBe(final.status);
       expect(await balances(stack, accounts)).toEqual(after);
       expect(seen.jobId).toBe(jobId);
       failed = false;

@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import { toHex } from 'viem';
 import { english, generateMnemonic, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_STOP_TIMEOUT_MS, DEV_MNEMONIC, anvilAnswers, anvilArgs, anvilBinary, createChainClients, deployMarket, type MarketAddresses } from '@starminer/chain';
-import { StarMinerApiError, StarMinerClient } from '@starminer/sdk';
+import { createClient, StarMinerApiError } from '@starminer/sdk';
 import { EMBEDDED_POSTGRES_CHILD, portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { ensureNatsServer } from './nats-binary';
@@ -367,7 +367,8 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
       case 'settlement':
         return { ...base, ...chain, SETTLEMENT_PRIVATE_KEY: p.secrets.settlementPrivateKey };
       case 'gateway':
-        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true' };
+        // a developer's webhook receiver runs on this machine
+        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
     }
   }
 }
@@ -587,7 +588,7 @@ async function demoOrg(dataDir: string, gatewayUrl: string, operatorToken: strin
   if (recorded) {
     const ok = await retrying('checking the demo org', log, signal, async () => {
       try {
-        await new StarMinerClient({ baseUrl: gatewayUrl, apiKey: recorded.apiKey }).account();
+        await createClient({ baseUrl: gatewayUrl, apiKey: recorded.apiKey }).getAccount();
         return true;
       } catch (err) {
         if (err instanceof StarMinerApiError && err.status === 401) return false;
@@ -597,16 +598,16 @@ async function demoOrg(dataDir: string, gatewayUrl: string, operatorToken: strin
     if (ok) return recorded;
     log('[stack] the recorded demo org is unknown to the gateway (fresh database?); creating it again');
   }
-  const org = await retrying('creating the demo org', log, signal, () => new StarMinerClient({ baseUrl: gatewayUrl }).createOrg(operatorToken, 'Demo Research'));
-  const client = new StarMinerClient({ baseUrl: gatewayUrl, apiKey: org.apiKey });
+  const org = await retrying('creating the demo org', log, signal, () => createClient({ baseUrl: gatewayUrl }).createOrg({ operatorToken, name: 'Demo Research' }));
+  const client = createClient({ baseUrl: gatewayUrl, apiKey: org.apiKey });
   // The faucet is not idempotent and an answer can be lost while the deployer boots (503 after the
   // mint went through), so each attempt first looks at the balance.
   const balanceWei = await retrying('funding the demo org', log, signal, async () => {
-    const before = BigInt((await client.account()).balanceWei);
+    const before = BigInt((await client.getAccount()).balanceWei);
     if (before >= fundsWei) return before;
-    return BigInt((await client.faucet(fundsWei - before)).balanceWei);
+    return BigInt((await client.faucet({ amountWei: fundsWei - before })).balanceWei);
   });
-  const record: DemoOrgRecord = { orgId: org.orgId, name: org.name, apiKey: org.apiKey, accountAddress: org.accountAddress, fundedWei: fundsWei.toString() };
+  const record: DemoOrgRecord = { orgId: org.orgId, name: org.name, apiKey: org.apiKey, accountAddress: org.accountAddress as `0x${string}`, fundedWei: fundsWei.toString() };
   writeJson(file, record, 0o600);
   log(`[stack] demo org ${org.orgId} funded: balance ${balanceWei} wei`);
   return record;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { EXAMPLE_EVENT_DATA, LIMITS, pathsOf, toJson, withValueAt } from '@starminer/events';
-import { signNodeRequest, StarMinerClient } from '@starminer/sdk';
+import { createClient } from '@starminer/sdk';
+import { signNodeRequest } from '@starminer/sdk/provider';
 import { closeAgent, sendRaw, type RawRequest } from './http-client';
 import { nodeRegistration } from './fixtures';
 import { foregroundEvents, ledgerState } from './ledger';
@@ -28,13 +29,13 @@ const tally = { requests: 0, byStatus: new Map<number, number>(), byLabel: new M
 beforeAll(async () => {
   // quiet background: no liveness sweeps of silent nodes, no anchors during the run
   market = await startMarket({ env: { REGISTRY_NODE_TIMEOUT_MS: String(3600_000), ANCHOR_INTERVAL_MS: String(24 * 3600_000) } });
-  const operator = new StarMinerClient({ baseUrl: market.gatewayUrl });
-  const poor = await operator.createOrg(OPERATOR_TOKEN, 'Fuzz poor');
-  const rich = await operator.createOrg(OPERATOR_TOKEN, 'Fuzz rich');
+  const operator = createClient({ baseUrl: market.gatewayUrl });
+  const poor = await operator.createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Fuzz poor' });
+  const rich = await operator.createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Fuzz rich' });
   apiKeyPoor = poor.apiKey;
   apiKeyRich = rich.apiKey;
-  await new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey: apiKeyRich }).faucet(1000n * AGPU);
-  accounts = [poor.accountAddress, rich.accountAddress, ...nodeKeys.map((k) => k.address)];
+  await createClient({ baseUrl: market.gatewayUrl, apiKey: apiKeyRich }).faucet({ amountWei: 1000n * AGPU });
+  accounts = [poor.accountAddress as `0x${string}`, rich.accountAddress as `0x${string}`, ...nodeKeys.map((k) => k.address)];
 }, 180_000);
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { agpuBalance } from '@starminer/chain';
 import { COMMANDS, faucetRequestSchema, submitJobRequestSchema } from '@starminer/events';
-import { StarMinerClient } from '@starminer/sdk';
+import { createClient } from '@starminer/sdk';
 import { CommandBus, RETRY_AFTER_UNAVAILABLE_SEC, ServiceRuntime } from '@starminer/service-kit';
 import { faucetMintCommand, faucetRecordKey } from '../src/faucet/faucet.controller';
 import { requestHashOf } from '../src/idempotency/idempotency';
@@ -31,9 +31,9 @@ beforeAll(async () => {
   gatewayUrl = market.gatewayUrl;
   bus = new CommandBus({ servers: market.infra.nats.url, name: 'crashed-gateway' });
   await bus.connect();
-  const created = await new StarMinerClient({ baseUrl: gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Retries');
+  const created = await createClient({ baseUrl: gatewayUrl }).createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Retries' });
   org = { orgId: created.orgId, apiKey: created.apiKey, accountAddress: created.accountAddress as `0x${string}` };
-  await new StarMinerClient({ baseUrl: gatewayUrl, apiKey: org.apiKey }).faucet(1000n * AGPU);
+  await createClient({ baseUrl: gatewayUrl, apiKey: org.apiKey }).faucet({ amountWei: 1000n * AGPU });
 }, 180_000);
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { ensureArtifacts } from '../../../contracts/scripts/compile';
 import { countEvents, startTestInfra, OPERATOR_TOKEN as TEST_OPERATOR_TOKEN, type TestInfra } from '@starminer/service-testing';
 import { createServiceApp, listen } from '@starminer/service-kit';
 import type { TradeLog } from '@starminer/trade-log';
-import { ProviderClient } from '@starminer/sdk';
+import { createProviderClient } from '@starminer/sdk/provider';
 import { ProviderAgent } from '../../provider-agent/src/agent';
 import { realClock, registrationFor } from '../../provider-agent/src/main';
 import { loadAgentConfig } from '../../provider-agent/src/config';
@@ -17,6 +17,7 @@ import { loadOrCreateNodeKey } from '../../provider-agent/src/key';
 import { fileJournal } from '../../provider-agent/src/journal';
 import { runWorkload } from '../../provider-agent/src/runtime';
 import { createGateway } from '../src/main';
+import { servedDocument, validatingFetch, type ValidatingFetch } from './openapi-validation';
 import { IntakeModule } from '../../intake/src/intake.module';
 import { RegistryModule } from '../../registry/src/registry.module';
 import { MatchingModule } from '../../matching/src/matching.module';
@@ -38,6 +39,11 @@ export interface Market {
   /** How many events the log holds on subjects matching `filter` (e.g. `trade.job.>`). */
   count(filter: string): Promise<number>;
   startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; stop(): Promise<void> }>;
+  /**
+   * A fetch that checks every answer of the gateway against the OpenAPI document it serves
+   * (`api.fetch`; the agents call through it too); a spec asserts `api.take()` is empty.
+   */
+  readonly api: ValidatingFetch;
   /** The gateway's application (its runtime, its database), for specs that look behind the API. */
   readonly gateway: INestApplication;
   /** Stops one service, as an outage would (its commands then go unanswered). */
@@ -79,6 +85,7 @@ export async function startMarket(opts: { env?: Record<string, string>; services
   const gateway = await createGateway({ logger: ['error', 'warn'] });
   const gatewayUrl = await listen(gateway);
   serviceUrls.gateway = gatewayUrl;
+  const api = validatingFetch(await servedDocument(gatewayUrl), fetch);
   const log = infra.log;
   const agents: { stop(): Promise<void> }[] = [];
 
@@ -91,6 +98,7 @@ export async function startMarket(opts: { env?: Record<string, string>; services
     anvil,
     log,
     count: (filter) => countEvents(log, filter),
+    api,
     gateway,
     async stopService(name) {
       const app = appOf[name];
@@ -114,7 +122,7 @@ export async function startMarket(opts: { env?: Record<string, string>; services
       const { account } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
       const registration = registrationFor(config, account.address, { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() });
       const agent = new ProviderAgent({
-        api: new ProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account }),
+        api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: api.fetch }),
         clock: realClock,
         registration,
         commandRuntime: false,

@@ -7,7 +7,8 @@ import { decodeEvent, makeEvent, subjectFor, type TradeEvent } from '@starminer/
 import { DEFAULT_ENGINE_CONFIG, priceWeiPerGpuHour } from '@starminer/matching';
 import { uuidv7 } from 'uuidv7';
 import { resultHashOf } from '@starminer/domain';
-import { ProviderClient, signNodeRequest, StarMinerClient } from '@starminer/sdk';
+import { createClient, type StarMinerClient } from '@starminer/sdk';
+import { createProviderClient, signNodeRequest } from '@starminer/sdk/provider';
 import { nodeRegistration } from './fixtures';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
@@ -24,9 +25,12 @@ const job = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
+/** The market's fetch that checks every answer against the OpenAPI document (set once the market is up). */
+let checkedFetch: typeof fetch = fetch;
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of many shapes, read field by field
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await checkedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
@@ -38,15 +42,21 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   beforeAll(async () => {
     market = await startMarket();
-    const org = await new StarMinerClient({ baseUrl: market.gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Acme');
+    checkedFetch = market.api.fetch;
+    const org = await createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch }).createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Acme' });
     apiKey = org.apiKey;
     accountAddress = org.accountAddress as `0x${string}`;
-    requester = new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey });
-    await requester.faucet(1000n * AGPU);
+    requester = createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch, apiKey });
+    await requester.faucet({ amountWei: 1000n * AGPU });
   }, 120_000);
 
   afterAll(async () => {
     await market?.stop();
+  });
+
+  // every answer a test received is one the OpenAPI document describes (status, media type, schema, error code)
+  afterEach(() => {
+    expect(market.api.take()).toEqual([]);
   });
 
   it('runs a job from HTTP submission to on-chain settlement, paying the provider exactly the price', async () => {
@@ -55,9 +65,9 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const providerBefore = await agpuBalance(market.chain.publicClient, { token, account: agent.account.address });
     const requesterBefore = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
 
-    const { jobId, status } = await requester.submitJob(job() as never, 'e2e-1');
+    const { jobId, status } = await requester.submitJob({ job: job() as never, idempotencyKey: 'e2e-1' });
     expect(status).toBe('queued');
-    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    const done = await requester.waitForJob({ jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });
 
     expect(done.status).toBe('settled');
     expect(done.nodeId).toBe(agent.nodeId);
@@ -73,10 +83,16 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     expect(done.quote).toMatchObject({ costWei: done.costWei });
     expect(done.receipt).toMatchObject({ jobId, winner: { nodeId: agent.nodeId }, price: { costWei: done.costWei } });
     expect(String(done.receipt!.engineVersion)).toMatch(/^starminer-matching\//);
+    // one name per concept: the price per GPU-hour, the GPU model, the deadline as an instant
+    expect(done.quote).toMatchObject({ gpuModel: 'RTX4090', gpuCount: 1, priceWeiPerGpuHour: done.priceWeiPerGpuHour });
+    expect(Date.parse(done.deadlineAt!)).toBeGreaterThan(Date.parse(done.submittedAt));
+    // a settled job says so when asked to cancel
+    const late = await market.api.fetch(`${market.gatewayUrl}/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+    expect([late.status, ((await late.json()) as { error: { code: string; details: unknown } }).error]).toMatchObject([409, { code: 'JOB_ALREADY_FINAL', details: { status: 'settled' } }]);
 
     // the Idempotency-Key gives the first answer again and appends nothing
     const jobsBefore = await market.count('trade.job.>');
-    const again = await requester.submitJob(job() as never, 'e2e-1');
+    const again = await requester.submitJob({ job: job() as never, idempotencyKey: 'e2e-1' });
     expect(again.jobId).toBe(jobId);
     expect(await market.count('trade.job.>')).toBe(jobsBefore);
     await agent.stop();
@@ -90,8 +106,8 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     const balances = async () => Promise.all([accountAddress, ...agents.map((a) => a.account.address)].map((account) => agpuBalance(market.chain.publicClient, { token, account })));
     const before = await balances();
     const spec = job({ requirements: { gpuModels: ['L40S'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, category: 'rendering' });
-    const ids = await Promise.all(Array.from({ length: 8 }, () => requester.submitJob(spec as never).then((r) => r.jobId)));
-    const done = await Promise.all(ids.map((id) => requester.waitForJob(id, ['settled', 'refunded', 'failed'], 90_000)));
+    const ids = await Promise.all(Array.from({ length: 8 }, () => requester.submitJob({ job: spec as never }).then((r) => r.jobId)));
+    const done = await Promise.all(ids.map((id) => requester.waitForJob({ jobId: id, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 90_000 })));
     expect(done.map((d) => d.status)).toEqual(ids.map(() => 'settled'));
     const paid = done.reduce((sum, d) => sum + BigInt(d.costWei!), 0n);
     const after = await balances();
@@ -133,11 +149,11 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   it('learns a provider stake from the staking contract and puts it on the log', async () => {
     const staker = privateKeyToAccount(generatePrivateKey());
-    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, chainId: market.anvil.chainId, account: staker });
+    const provider = createProviderClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch, chainId: market.anvil.chainId, account: staker });
     const nodeId = `node-staked-${staker.address.slice(2, 10).toLowerCase()}`;
-    await provider.register(
-      nodeRegistration(nodeId, { providerId: 'staked', gpuModel: 'A40', gpuCount: 2, vramGiB: 48, region: 'eu-north', latencyMs: 8, energy: { carbonGPerKwh: 40, renewableShare: 0.9 }, poolId: 'pool-gold' }) as never,
-    );
+    await provider.registerNode({
+      registration: nodeRegistration(nodeId, { providerId: 'staked', gpuModel: 'A40', gpuCount: 2, vramGiB: 48, region: 'eu-north', latencyMs: 8, energy: { carbonGPerKwh: 40, renewableShare: 0.9 }, poolId: 'pool-gold' }) as never,
+    });
     const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
     await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: staker.address, amountWei: 500n * AGPU });
     await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-gold', staker, amountWei: 300n * AGPU });
@@ -153,7 +169,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
   }, 60_000);
 
   it('publishes a price board with every term of the price, and follows price moves on the log', async () => {
-    const board = await requester.prices();
+    const board = await requester.getPrices();
     expect(board.markets.length).toBeGreaterThan(0); // the agents' markets
     for (const m of board.markets) expect(m.tiers.map((t) => t.tier)).toEqual(['priority', 'standard', 'economy']);
 
@@ -164,12 +180,12 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       { id: uuidv7(), aggregateId: 'A100', occurredAt: new Date().toISOString(), correlationId: 'A100', causationId: 'test', actor: 'test' },
     );
     await market.log.append(subjectFor('market', 'A100'), [moved], { expectedLastSubjectSeq: 'any' });
-    let row: Awaited<ReturnType<StarMinerClient['prices']>>['markets'][number] | undefined;
+    let row: Awaited<ReturnType<StarMinerClient['getPrices']>>['markets'][number] | undefined;
     for (const until = Date.now() + 10_000; !row && Date.now() < until; ) {
-      row = (await requester.prices({ gpuModel: 'A100', region: 'board-test' })).markets[0];
+      row = (await requester.getPrices({ gpuModel: 'A100', region: 'board-test' })).markets[0];
       if (!row) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(row).toMatchObject({ gpuClass: 'A100', region: 'board-test', utilizationMultiplierBps: 12_000, utilizationBps: 9_000 });
+    expect(row).toMatchObject({ gpuModel: 'A100', region: 'board-test', utilizationMultiplierBps: 12_000, utilizationBps: 9_000 });
     const base = pricing.basePricesWeiPerGpuHour.A100!;
     expect(row!.basePriceWeiPerGpuHour).toBe(base.toString());
     const standard = row!.tiers.find((t) => t.tier === 'standard')!;
@@ -178,8 +194,8 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
     // pages: one market at a time, in (class, region) order, until the cursor runs out
     const seen: [string, string][] = [];
-    for (let page = await requester.prices({ limit: 1 }); ; page = await requester.prices({ limit: 1, cursor: page.nextCursor! })) {
-      seen.push(...page.markets.map((m): [string, string] => [m.gpuClass, m.region]));
+    for (let page = await requester.getPrices({ limit: 1 }); ; page = await requester.getPrices({ limit: 1, cursor: page.nextCursor! })) {
+      seen.push(...page.markets.map((m): [string, string] => [m.gpuModel, m.region]));
       if (!page.nextCursor) break;
     }
     for (let i = 1; i < seen.length; i++) {
@@ -190,33 +206,36 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
   });
 
   it('leaves a job no node can ever serve waiting, with the reason on the job', async () => {
-    const { jobId } = await requester.submitJob(job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never);
+    const { jobId } = await requester.submitJob({ job: job({ requirements: { gpuModels: ['H200'], gpuCount: 8, minVramGiB: 0, tee: false, regions: [] } }) as never });
     const deadline = Date.now() + 20_000;
-    let seen = await requester.getJob(jobId);
+    let seen = await requester.getJob({ jobId });
     while (!seen.waitingReason && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      seen = await requester.getJob(jobId);
+      seen = await requester.getJob({ jobId });
     }
     expect(seen.status).toBe('queued');
     expect(seen.waitingReason).toMatch(/H200/);
-    const cancelled = await fetch(`${market.gatewayUrl}/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+    const cancelled = await market.api.fetch(`${market.gatewayUrl}/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
     expect(cancelled.status).toBe(200);
-    expect((await requester.getJob(jobId)).status).toBe('cancelled');
+    expect(await cancelled.json()).toEqual({ jobId, status: 'cancelled' });
+    expect((await requester.getJob({ jobId })).status).toBe('cancelled');
+    const again = await market.api.fetch(`${market.gatewayUrl}/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` } });
+    expect([again.status, ((await again.json()) as { error: { code: string; message: string } }).error]).toEqual([409, { code: 'JOB_ALREADY_FINAL', message: expect.stringContaining('cancelled'), details: { status: 'cancelled' } }]);
   }, 60_000);
 
   it('refunds the escrow when the deadline passes without a result', async () => {
     // a node that registers and then goes quiet: it is matched, contracted, and never delivers
     const quiet = await market.startAgent({ name: 'agent-quiet', gpuModel: 'A100', vramGiB: 80, region: 'us-east' });
-    const nodes = new StarMinerClient({ baseUrl: market.gatewayUrl });
+    const nodes = createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch });
     const deadline = Date.now() + 20_000;
-    while (!(await nodes.nodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!(await nodes.listNodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await quiet.stop();
     const token = market.addresses.token;
     const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
-    const { jobId } = await requester.submitJob(
-      job({ requirements: { gpuModels: ['A100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, expectedRuntimeSec: 1, deadlineSec: 2 }) as never,
-    );
-    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    const { jobId } = await requester.submitJob({
+      job: job({ requirements: { gpuModels: ['A100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, expectedRuntimeSec: 1, deadlineSec: 2 }) as never,
+    });
+    const done = await requester.waitForJob({ jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });
     expect(done.status).toBe('refunded');
     expect(done.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await agpuBalance(market.chain.publicClient, { token, account: accountAddress })).toBe(before);
@@ -225,33 +244,33 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
 
   it('refunds at once when the provider signs a wrong result, never pays it, and slashes its stake to the requester', async () => {
     const cheat = privateKeyToAccount(generatePrivateKey());
-    const provider = new ProviderClient({ baseUrl: market.gatewayUrl, chainId: market.anvil.chainId, account: cheat });
+    const provider = createProviderClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch, chainId: market.anvil.chainId, account: cheat });
     const nodeId = `node-cheat-${cheat.address.slice(2, 10).toLowerCase()}`;
-    await provider.register(
-      nodeRegistration(nodeId, { providerId: 'cheat', gpuModel: 'H100', gpuCount: 1, vramGiB: 80, region: 'ap-south', latencyMs: 5, energy: { carbonGPerKwh: 100, renewableShare: 0.5 }, poolId: 'pool-cheat' }) as never,
-    );
+    await provider.registerNode({
+      registration: nodeRegistration(nodeId, { providerId: 'cheat', gpuModel: 'H100', gpuCount: 1, vramGiB: 80, region: 'ap-south', latencyMs: 5, energy: { carbonGPerKwh: 100, renewableShare: 0.5 }, poolId: 'pool-cheat' }) as never,
+    });
     const minter = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
     await mintAgpu(market.chain.wallet(minter), market.chain.publicClient, { token: market.addresses.token, to: cheat.address, amountWei: 10n * AGPU });
     await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-cheat', staker: cheat, amountWei: 10n * AGPU });
     const token = market.addresses.token;
     const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
-    const { jobId } = await requester.submitJob(
-      job({ requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, deadlineSec: 3600 }) as never,
-    );
+    const { jobId } = await requester.submitJob({
+      job: job({ requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, deadlineSec: 3600 }) as never,
+    });
     let assignment;
     const until = Date.now() + 30_000;
     while (!assignment && Date.now() < until) {
-      assignment = (await provider.assignments(nodeId)).find((a) => a.jobId === jobId);
+      assignment = (await provider.getAssignments({ nodeId })).assignments.find((a) => a.jobId === jobId);
       if (!assignment) await new Promise((r) => setTimeout(r, 100));
     }
     expect(assignment).toBeDefined();
-    await provider.start(nodeId, jobId);
+    await provider.startJob({ nodeId, jobId });
     const output = 'not the hash chain';
     const resultHash = resultHashOf(output);
     const proofHash = resultHashOf('no proof');
     const signature = await signResult(cheat, { addresses: { escrow: market.addresses.escrow }, chainId: market.anvil.chainId, jobId, resultHash, proofHash });
-    await provider.submitResult(nodeId, jobId, { output, resultHash, proofHash, signature });
-    const done = await requester.waitForJob(jobId, ['settled', 'refunded', 'failed'], 60_000);
+    await provider.submitResult({ nodeId, jobId, result: { output, resultHash, proofHash, signature } });
+    const done = await requester.waitForJob({ jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });
     expect(done.status).toBe('refunded');
     expect(done.failure?.code).toBe('RESULT_WRONG');
     expect(await agpuBalance(market.chain.publicClient, { token, account: cheat.address })).toBe(0n);
@@ -311,7 +330,7 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       ['a cursor this endpoint never gave', '?cursor=not-a-cursor', 'BAD_CURSOR'],
       ['a page size over the limit', '?limit=1000', 'VALIDATION_FAILED'],
     ])('the price board with %s', async (_what, qs, code) => {
-      const res = await fetch(`${market.gatewayUrl}/v1/market/prices${qs}`);
+      const res = await market.api.fetch(`${market.gatewayUrl}/v1/market/prices${qs}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     });
@@ -323,10 +342,10 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     });
 
     it("a call for another org's job", async () => {
-      const other = await new StarMinerClient({ baseUrl: market.gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Other');
+      const other = await createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch }).createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Other' });
       seqBefore = await written(); // creating the other org is a write of its own
       const mine = await requester.listJobs();
-      const res = await fetch(`${market.gatewayUrl}/v1/jobs/${mine.jobs[0].jobId}`, { headers: { authorization: `Bearer ${other.apiKey}` } });
+      const res = await market.api.fetch(`${market.gatewayUrl}/v1/jobs/${mine.jobs[0].jobId}`, { headers: { authorization: `Bearer ${other.apiKey}` } });
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('JOB_NOT_FOUND');
     });
@@ -354,5 +373,11 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
       expect(replay.body.error.code).toBe('NONCE_REPLAYED');
       expect(await market.count('trade.node.node-bad')).toBe(2); // registered and online, once
     });
+  });
+
+  it('checked every answer above against the OpenAPI document the gateway serves, which names this gateway among its servers', async () => {
+    expect(market.api.checked).toBeGreaterThan(50);
+    const served = (await (await fetch(`${market.gatewayUrl}/docs-json`)).json()) as { servers: { url: string }[] };
+    expect(served.servers.map((x) => x.url)).toContain(market.gatewayUrl);
   });
 });

@@ -1,5 +1,5 @@
 import { agpuBalance } from '@starminer/chain';
-import { StarMinerClient } from '@starminer/sdk';
+import { createClient } from '@starminer/sdk';
 import { eventually } from '@starminer/testing';
 import type { Hex } from 'viem';
 import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
@@ -35,10 +35,10 @@ describe('a contract open that keeps failing, end to end', () => {
   });
 
   it('ends with the job failed, its budget released and its GPUs freed for the next job', async () => {
-    const org = await new StarMinerClient({ baseUrl: market.gatewayUrl }).createOrg(OPERATOR_TOKEN, 'Stuck Opens Inc');
-    const requester = new StarMinerClient({ baseUrl: market.gatewayUrl, apiKey: org.apiKey });
+    const org = await createClient({ baseUrl: market.gatewayUrl }).createOrg({ operatorToken: OPERATOR_TOKEN, name: 'Stuck Opens Inc' });
+    const requester = createClient({ baseUrl: market.gatewayUrl, apiKey: org.apiKey });
     // enough for one 60 AGPU budget, not two
-    await requester.faucet(100n * AGPU);
+    await requester.faucet({ amountWei: 100n * AGPU });
     const agent = await market.startAgent({ name: 'only-node', gpuModel: 'RTX4090', vramGiB: 24, region: 'eu-west' });
     const { publicClient } = market.chain;
     const deployer = market.infra.chain!.roles.deployer.address;
@@ -47,13 +47,13 @@ describe('a contract open that keeps failing, end to end', () => {
     await anvil('anvil_setBalance', [deployer, '0x0']);
     const balanceBefore = await agpuBalance(publicClient, { token: market.addresses.token, account: org.accountAddress as `0x${string}` });
 
-    const first = await requester.submitJob(job('stuck') as never, 'stuck-1');
-    const matched = await requester.waitForJob(first.jobId, ['matched', 'contracted', 'failed'], 30_000);
+    const first = await requester.submitJob({ job: job('stuck') as never, idempotencyKey: 'stuck-1' });
+    const matched = await requester.waitForJob({ jobId: first.jobId, statuses: ['matched', 'contracted', 'failed'], timeoutMs: 30_000 });
     expect(matched.status).toBe('matched');
     // while its open is pending, its budget is reserved: a second budget does not fit
-    await expect(requester.submitJob(job('second') as never, 'second-early')).rejects.toMatchObject({ status: 402, code: 'INSUFFICIENT_FUNDS' });
+    await expect(requester.submitJob({ job: job('second') as never, idempotencyKey: 'second-early' })).rejects.toMatchObject({ status: 402, code: 'INSUFFICIENT_FUNDS' });
 
-    const failed = await requester.waitForJob(first.jobId, ['contracted', 'failed', 'settled', 'refunded'], 60_000);
+    const failed = await requester.waitForJob({ jobId: first.jobId, statuses: ['contracted', 'failed', 'settled', 'refunded'], timeoutMs: 60_000 });
     expect(failed).toMatchObject({ status: 'failed', failure: { code: 'OPEN_TIMED_OUT' } });
     // nothing was escrowed for it
     expect(await agpuBalance(publicClient, { token: market.addresses.token, account: org.accountAddress as `0x${string}` })).toBe(balanceBefore);
@@ -62,10 +62,10 @@ describe('a contract open that keeps failing, end to end', () => {
     await anvil('anvil_setBalance', [deployer, gas]);
     let second: { jobId: string } | undefined;
     await eventually(async () => {
-      second = await requester.submitJob(job('second') as never, 'second-after').catch(() => undefined);
+      second = await requester.submitJob({ job: job('second') as never, idempotencyKey: 'second-after' }).catch(() => undefined);
       return second !== undefined;
     }, 20_000);
-    const done = await requester.waitForJob(second!.jobId, ['settled', 'refunded', 'failed'], 60_000);
+    const done = await requester.waitForJob({ jobId: second!.jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });
     expect(done).toMatchObject({ status: 'settled', nodeId: agent.nodeId });
     await agent.stop();
   }, 180_000);

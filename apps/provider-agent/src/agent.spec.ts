@@ -1,5 +1,5 @@
 import { runHashChain, type WorkloadResult } from '@starminer/domain';
-import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk';
+import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
 import { BACKOFF_MS_MAX, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
 
 const registration: NodeRegistration = {
@@ -22,7 +22,7 @@ const assignment = (jobId: string, over: Partial<Assignment> = {}): Assignment =
   status: 'contracted',
   workload: { kind: 'hash-chain', seed: jobId, iterations: 10 },
   expectedRuntimeSec: 1,
-  deadlineUnixSec: 2_000_000_000,
+  deadlineAt: '2033-05-18T03:33:20.000Z',
   costWei: '100',
   contractAddress: '0x0000000000000000000000000000000000000001',
   market: { chainId: 31337, addresses: { token: '0x00000000000000000000000000000000000000aa', escrow: '0x00000000000000000000000000000000000000bb' } },
@@ -40,27 +40,27 @@ class FakeApi implements ProviderApi {
     const err = this.failures[op]?.shift();
     if (err) throw err;
   }
-  async register(r: NodeRegistration) {
+  async registerNode({ registration }: { registration: NodeRegistration }) {
     this.calls.push({ op: 'register' });
     this.fail('register');
-    return { nodeId: r.nodeId };
+    return { nodeId: registration.nodeId };
   }
   async heartbeat() {
     this.calls.push({ op: 'heartbeat' });
     this.fail('heartbeat');
     return { ok: true };
   }
-  async assignments() {
+  async getAssignments() {
     this.calls.push({ op: 'assignments' });
     this.fail('assignments');
-    return this.assigned;
+    return { assignments: this.assigned };
   }
-  async start(_n: string, jobId: string) {
+  async startJob({ jobId }: { jobId: string }) {
     this.calls.push({ op: 'start', jobId });
     this.fail('start');
     return { status: 'running' };
   }
-  async submitResult(_n: string, jobId: string, body: ResultSubmission) {
+  async submitResult({ jobId, result: body }: { jobId: string; result: ResultSubmission }) {
     this.calls.push({ op: 'submit', jobId, body });
     this.fail('submit');
     return { status: 'settling' };
@@ -105,7 +105,7 @@ describe('ProviderAgent', () => {
     expect(api.calls.map((c) => c.op)).toEqual(['assignments', 'start', 'submit']);
     expect(ran).toEqual([{ kind: 'hash-chain', seed: 'j1', iterations: 10 }]);
     const expected = runHashChain('j1', 10);
-    expect(signed[0]).toEqual({ jobId: 'j1', resultHash: expected.resultHash, proofHash: expected.proofHash, chainId: 31337, addresses: assignment('j1').market.addresses });
+    expect(signed[0]).toEqual({ jobId: 'j1', resultHash: expected.resultHash, proofHash: expected.proofHash, chainId: 31337, addresses: { escrow: assignment('j1').market.addresses.escrow } });
     expect(api.ops('submit')[0].body).toEqual({ output: expected.output, resultHash: expected.resultHash, proofHash: expected.proofHash, signature: `0x${'ab'.repeat(65)}` });
   });
 

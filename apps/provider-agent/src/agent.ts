@@ -1,5 +1,5 @@
 import type { WorkloadResult } from '@starminer/domain';
-import { StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk';
+import { StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
 import { refusalOf } from './runtime';
 
 /** How often the agent tells the registry it is alive. */
@@ -13,13 +13,13 @@ export const JOB_ATTEMPTS_MAX = 10;
 /** Job ids remembered as done (the oldest are forgotten first; assignments of old jobs no longer come). */
 export const DONE_IDS_MAX = 10_000;
 
-/** The gateway calls the agent makes (ProviderClient from @starminer/sdk, or a fake in tests). */
+/** The gateway calls the agent makes (createProviderClient from @starminer/sdk/provider, or a fake in tests). */
 export interface ProviderApi {
-  register(registration: NodeRegistration): Promise<{ nodeId: string }>;
-  heartbeat(nodeId: string): Promise<unknown>;
-  assignments(nodeId: string): Promise<Assignment[]>;
-  start(nodeId: string, jobId: string): Promise<unknown>;
-  submitResult(nodeId: string, jobId: string, result: ResultSubmission): Promise<{ status: string }>;
+  registerNode(p: { registration: NodeRegistration }): Promise<{ nodeId: string }>;
+  heartbeat(p: { nodeId: string }): Promise<unknown>;
+  getAssignments(p: { nodeId: string }): Promise<{ assignments: Assignment[] }>;
+  startJob(p: { nodeId: string; jobId: string }): Promise<unknown>;
+  submitResult(p: { nodeId: string; jobId: string; result: ResultSubmission }): Promise<{ status: string }>;
 }
 
 export interface Clock {
@@ -33,7 +33,8 @@ export interface SignResultInput {
   resultHash: `0x${string}`;
   proofHash: `0x${string}`;
   chainId: number;
-  addresses: Record<string, `0x${string}`>;
+  /** the market's contracts: the result is signed for its escrow */
+  addresses: { escrow: `0x${string}` };
 }
 
 /** Where finished job ids survive a restart, so a restarted agent still never runs a job twice. */
@@ -124,7 +125,7 @@ export class ProviderAgent {
     let errors = 0;
     while (!this.stopped) {
       try {
-        await this.deps.api.register(this.deps.registration);
+        await this.deps.api.registerNode({ registration: this.deps.registration });
         this.log('info', 'registered', { nodeId: this.nodeId });
         return true;
       } catch (err) {
@@ -153,7 +154,7 @@ export class ProviderAgent {
 
   async heartbeatOnce(): Promise<boolean> {
     try {
-      await this.deps.api.heartbeat(this.nodeId);
+      await this.deps.api.heartbeat({ nodeId: this.nodeId });
       return true;
     } catch (err) {
       this.log('warn', 'heartbeat failed', { code: codeOf(err) });
@@ -173,7 +174,7 @@ export class ProviderAgent {
     const outcomes = new Map<string, JobOutcome>();
     let assignments: Assignment[];
     try {
-      assignments = await this.deps.api.assignments(this.nodeId);
+      assignments = (await this.deps.api.getAssignments({ nodeId: this.nodeId })).assignments;
       this.pollErrors = 0;
     } catch (err) {
       this.pollErrors += 1;
@@ -207,7 +208,7 @@ export class ProviderAgent {
 
     if (a.status === 'contracted' && !this.started.has(a.jobId)) {
       try {
-        await this.deps.api.start(this.nodeId, a.jobId);
+        await this.deps.api.startJob({ nodeId: this.nodeId, jobId: a.jobId });
       } catch (err) {
         // 409: the job is already running (this agent started it before a restart): carry on.
         if (!(err instanceof StarMinerApiError && err.status === 409)) {
@@ -238,9 +239,9 @@ export class ProviderAgent {
         resultHash: result.resultHash,
         proofHash: result.proofHash,
         chainId: a.market.chainId,
-        addresses: a.market.addresses,
+        addresses: { escrow: a.market.addresses.escrow as `0x${string}` },
       });
-      const answer = await this.deps.api.submitResult(this.nodeId, a.jobId, { output: result.output, resultHash: result.resultHash, proofHash: result.proofHash, signature });
+      const answer = await this.deps.api.submitResult({ nodeId: this.nodeId, jobId: a.jobId, result: { output: result.output, resultHash: result.resultHash, proofHash: result.proofHash, signature } });
       this.log('info', 'result submitted', { jobId: a.jobId, status: answer.status });
       this.finish(a.jobId);
       return { kind: 'submitted', status: answer.status };

@@ -1,5 +1,5 @@
 import { signResult } from '@starminer/chain';
-import { ProviderClient, type NodeRegistration } from '@starminer/sdk';
+import { createProviderClient, type NodeRegistration } from '@starminer/sdk/provider';
 import { ProviderAgent, type Clock, type LogFn } from './agent';
 import { measureHashRate } from './benchmark';
 import { loadAgentConfig, type AgentConfig } from './config';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   log('info', 'benchmark', { kind: benchmark.kind, hashesPerSec: benchmark.score });
 
   const agent = new ProviderAgent({
-    api: new ProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account }),
+    api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account }),
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,

@@ -1,173 +1,213 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { JobWaitError, StarMinerClient } from './client';
-import { StarMinerApiError, StarMinerNetworkError } from './http';
-import { verifyNodeRequest } from './node-request';
-import { ProviderClient } from './provider-client';
-import type { Job, JobStatus } from './types';
+import { apiError, fakeFetch, fakeSleep, json, sseMessage, sseResponse, type FakeAnswer, type SeenCall } from '../test/fake-fetch';
+import { createClient, type JobInput } from './client';
+import { JobWaitError, StarMinerApiError } from './errors';
+import type { Job, JobStatus, JobUpdate } from './types';
 
-type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+const BASE = 'http://gateway.test';
 
-/** A real HTTP server on a free port, answering with `handler`; records what it was sent. */
-async function serve(handler: Handler): Promise<{ url: string; seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[]; server: Server }> {
-  const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handler(req, body, res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
-}
-
-const json = (res: ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+const spec: JobInput = {
+  category: 'inference',
+  budgetWei: 50n * 10n ** 18n,
+  urgency: 'normal',
+  latencyPreference: 'normal',
+  requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 8, tee: false, regions: [] },
+  expectedRuntimeSec: 60,
+  workload: { kind: 'hash-chain', seed: 's', iterations: 10 },
 };
 
-const job = (status: JobStatus): Job => ({
-  jobId: 'j1',
-  status,
-  category: 'inference',
-  budgetWei: '10',
-  nodeId: null,
-  priceWeiPerHour: null,
-  costWei: null,
-  contractAddress: null,
-  txHashes: { open: null, settle: null },
-  result: null,
-  waitingReason: null,
-  failure: null,
-});
+const job = (status: JobStatus, over: Partial<Job> = {}): Job =>
+  ({ jobId: 'j1', status, nodeId: null, costWei: null, contractAddress: null, waitingReason: null, failure: null, updatedAt: '2026-03-01T12:00:00.000Z', ...over }) as Job;
 
-describe('StarMinerClient', () => {
-  let servers: Server[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    servers = [];
+const update = (seq: number, status: JobStatus, type = `job.${status}`): JobUpdate =>
+  ({ seq: String(seq), eventId: `e${seq}`, type, jobId: 'j1', status, at: '2026-03-01T12:00:00.000Z' }) as JobUpdate;
+
+function client(script: FakeAnswer[] | ((call: SeenCall, index: number) => FakeAnswer | Promise<FakeAnswer>), apiKey: string | undefined = 'sm_key') {
+  const f = fakeFetch(script);
+  const clock = fakeSleep();
+  return { sm: createClient({ baseUrl: BASE, apiKey, fetch: f.fetch, sleep: clock.sleep }), calls: f.calls, waits: clock.waits };
+}
+
+describe('createClient', () => {
+  it('given no http(s) baseUrl, refuses at once', () => {
+    expect(() => createClient({ baseUrl: 'gateway.test' })).toThrow(TypeError);
   });
 
-  it('given a 4xx with an error envelope, throws StarMinerApiError with status, code, message and details', async () => {
-    const s = await serve((_req, _body, res) => json(res, 422, { error: { code: 'BUDGET_EXCEEDS_FUNDS', message: 'not enough AGPU', details: { balanceWei: '0' } } }));
-    servers.push(s.server);
-    const client = new StarMinerClient({ baseUrl: s.url, apiKey: 'sm_x' });
-    const err = await client.getJob('j1').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StarMinerApiError);
-    expect(err).toMatchObject({ status: 422, code: 'BUDGET_EXCEEDS_FUNDS', message: '422 BUDGET_EXCEEDS_FUNDS: not enough AGPU', details: { balanceWei: '0' } });
+  it('createOrg authenticates with the operator token, not the API key, and is sent once', async () => {
+    const { sm, calls } = client([apiError(503, 'DEPENDENCY_UNAVAILABLE', 'away', { headers: { 'retry-after': '1' } })]);
+    await expect(sm.createOrg({ operatorToken: 'op-token', name: 'Acme' })).rejects.toMatchObject({ status: 503 });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ method: 'POST', path: '/v1/orgs', body: '{"name":"Acme"}' });
+    expect(calls[0].headers.authorization).toBe('Bearer op-token');
   });
 
-  it('given a non-JSON error, keeps the status and a HTTP_<status> code', async () => {
-    const s = await serve((_req, _body, res) => {
-      res.writeHead(502);
-      res.end('bad gateway');
-    });
-    servers.push(s.server);
-    await expect(new StarMinerClient({ baseUrl: s.url, apiKey: 'k' }).queues()).rejects.toMatchObject({ status: 502, code: 'HTTP_502' });
+  it('submitJob sends the API key, the JSON body with amounts as decimal strings, and the caller idempotency key', async () => {
+    const { sm, calls } = client([json(202, { jobId: 'j1', status: 'queued' })]);
+    await expect(sm.submitJob({ job: spec, idempotencyKey: 'idem-1' })).resolves.toEqual({ jobId: 'j1', status: 'queued' });
+    expect(calls[0]).toMatchObject({ method: 'POST', path: '/v1/jobs' });
+    expect(JSON.parse(calls[0].body!)).toMatchObject({ budgetWei: '50000000000000000000', workload: spec.workload });
+    expect(calls[0].headers).toMatchObject({ authorization: 'Bearer sm_key', 'idempotency-key': 'idem-1', 'content-type': 'application/json' });
   });
 
-  it('given nobody listening, throws StarMinerNetworkError', async () => {
-    const s = await serve(() => undefined);
-    const url = s.url;
-    await new Promise((r) => s.server.close(r));
-    await expect(new StarMinerClient({ baseUrl: url, apiKey: 'k' }).queues()).rejects.toBeInstanceOf(StarMinerNetworkError);
+  it('submitJob without a key makes one per call and sends the same one on its retry, so the retry cannot submit twice', async () => {
+    const { sm, calls } = client([new TypeError('fetch failed'), json(202, { jobId: 'j1', status: 'queued' }), json(202, { jobId: 'j2', status: 'queued' })]);
+    await sm.submitJob({ job: spec });
+    await sm.submitJob({ job: spec });
+    const keys = calls.map((c) => c.headers['idempotency-key']);
+    expect(keys[0]).toMatch(/^sdk-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
   });
 
-  it('submitJob sends the API key, the idempotency key and the JSON body', async () => {
-    const s = await serve((_req, _body, res) => json(res, 202, { jobId: 'j1', status: 'queued' }));
-    servers.push(s.server);
-    const client = new StarMinerClient({ baseUrl: s.url, apiKey: 'sm_key' });
-    const spec = {
-      category: 'inference' as const,
-      budgetWei: '1000',
-      urgency: 'normal' as const,
-      latencyPreference: 'normal' as const,
-      requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] },
-      expectedRuntimeSec: 10,
-      workload: { kind: 'hash-chain' as const, seed: 's', iterations: 10 },
-    };
-    await expect(client.submitJob(spec, 'idem-1')).resolves.toEqual({ jobId: 'j1', status: 'queued' });
-    expect(s.seen[0]).toMatchObject({ method: 'POST', url: '/v1/jobs', body: JSON.stringify(spec) });
-    expect(s.seen[0].headers).toMatchObject({ authorization: 'Bearer sm_key', 'idempotency-key': 'idem-1', 'content-type': 'application/json' });
+  it('faucet sends amountWei as a decimal string with an idempotency key', async () => {
+    const { sm, calls } = client([json(200, { txHash: `0x${'1'.repeat(64)}`, balanceWei: '5' })]);
+    await sm.faucet({ amountWei: 5n });
+    expect(JSON.parse(calls[0].body!)).toEqual({ amountWei: '5' });
+    expect(calls[0].headers['idempotency-key']).toMatch(/^sdk-/);
   });
 
-  it('createOrg authenticates with the operator token, not the API key', async () => {
-    const s = await serve((_req, _body, res) => json(res, 201, { orgId: 'o', name: 'n', apiKey: 'sm_new', accountAddress: '0x0' }));
-    servers.push(s.server);
-    await new StarMinerClient({ baseUrl: s.url }).createOrg('op-token', 'Acme');
-    expect(s.seen[0].headers.authorization).toBe('Bearer op-token');
-    expect(JSON.parse(s.seen[0].body)).toEqual({ name: 'Acme' });
+  it('cancelJob is sent once; createQuote (changes nothing) is retried', async () => {
+    const busy = () => apiError(503, 'DEPENDENCY_UNAVAILABLE', 'away', { headers: { 'retry-after': '0' } });
+    const a = client([busy()]);
+    await expect(a.sm.cancelJob({ jobId: 'j1' })).rejects.toMatchObject({ status: 503 });
+    expect(a.calls).toHaveLength(1);
+    const b = client([busy(), json(200, { feasible: true })]);
+    await expect(b.sm.createQuote({ job: spec })).resolves.toMatchObject({ feasible: true });
+    expect(b.calls.map((c) => c.path)).toEqual(['/v1/quotes', '/v1/quotes']);
   });
 
-  it('listJobs passes limit and cursor as a query', async () => {
-    const s = await serve((_req, _body, res) => json(res, 200, { jobs: [], nextCursor: null }));
-    servers.push(s.server);
-    await new StarMinerClient({ baseUrl: s.url, apiKey: 'k' }).listJobs({ limit: 5, cursor: 'abc' });
-    expect(s.seen[0].url).toBe('/v1/jobs?limit=5&cursor=abc');
+  it('puts ids into paths encoded, so an id cannot reach another route', async () => {
+    const { sm, calls } = client([json(200, job('queued'))]);
+    await sm.getJob({ jobId: '../orgs?x=1' });
+    expect(calls[0].path).toBe('/v1/jobs/..%2Forgs%3Fx%3D1');
   });
 
-  describe('waitForJob', () => {
-    it('given the job passes through statuses, returns at the first wanted one', async () => {
-      const statuses: JobStatus[] = ['queued', 'matched', 'running', 'settled'];
-      let i = 0;
-      const s = await serve((_req, _body, res) => json(res, 200, job(statuses[Math.min(i++, statuses.length - 1)])));
-      servers.push(s.server);
-      const client = new StarMinerClient({ baseUrl: s.url, apiKey: 'k', sleep: async () => undefined });
-      await expect(client.waitForJob('j1', ['settled', 'refunded'], 10_000)).resolves.toMatchObject({ status: 'settled' });
-      expect(s.seen).toHaveLength(4);
-    });
+  it('listNodes sends the filter language as one query parameter; getPrices its filters', async () => {
+    const { sm, calls } = client([json(200, { nodes: [], nextCursor: null }), json(200, { markets: [], nextCursor: null })]);
+    await sm.listNodes({ filter: 'gpu=H100 vram>=80 region in [eu-west,us-east] reputation>0.9', limit: 10 });
+    await sm.getPrices({ gpuModel: 'H100', region: 'eu-west' });
+    expect(new URL(calls[0].url).searchParams.get('filter')).toBe('gpu=H100 vram>=80 region in [eu-west,us-east] reputation>0.9');
+    expect(new URL(calls[0].url).searchParams.get('limit')).toBe('10');
+    expect(calls[1].path).toBe('/v1/market/prices?gpuModel=H100&region=eu-west');
+  });
 
-    it('given the job ends in an unwanted final status, throws JOB_ENDED at once', async () => {
-      const s = await serve((_req, _body, res) => json(res, 200, job('refunded')));
-      servers.push(s.server);
-      const client = new StarMinerClient({ baseUrl: s.url, apiKey: 'k', sleep: async () => undefined });
-      await expect(client.waitForJob('j1', ['settled'], 10_000)).rejects.toMatchObject({ code: 'JOB_ENDED', lastJob: { status: 'refunded' } });
-    });
-
-    it('given the job never gets there, throws WAIT_TIMEOUT once the clock passes the deadline', async () => {
-      const s = await serve((_req, _body, res) => json(res, 200, job('queued')));
-      servers.push(s.server);
-      let t = 0;
-      const client = new StarMinerClient({ baseUrl: s.url, apiKey: 'k', sleep: async (ms) => void (t += ms) });
-      const err = await client.waitForJob('j1', ['settled'], 1_000, () => t).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(JobWaitError);
-      expect(err).toMatchObject({ code: 'WAIT_TIMEOUT' });
-      expect(s.seen.length).toBe(5); // t = 0, 250, 500, 750, 1000
-    });
+  it('the webhook calls use their routes and methods', async () => {
+    const { sm, calls } = client([json(201, { webhookId: 'w1', secret: 'whsec_x' }), json(200, { webhooks: [] }), json(200, { deliveries: [], nextCursor: null }), json(202, { deliveryId: 'd1', status: 'pending' }), json(204, null)]);
+    await sm.createWebhook({ url: 'https://example.test/hook' });
+    await sm.listWebhooks();
+    await sm.listWebhookDeliveries({ webhookId: 'w1', limit: 5 });
+    await sm.redeliverWebhook({ webhookId: 'w1', deliveryId: 'd1' });
+    await expect(sm.deleteWebhook({ webhookId: 'w1' })).resolves.toBeUndefined();
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /v1/webhooks',
+      'GET /v1/webhooks',
+      'GET /v1/webhooks/w1/deliveries?limit=5',
+      'POST /v1/webhooks/w1/deliveries/d1/redeliver',
+      'DELETE /v1/webhooks/w1',
+    ]);
+    expect(JSON.parse(calls[0].body!)).toEqual({ url: 'https://example.test/hook' });
   });
 });
 
-describe('ProviderClient', () => {
-  it('signs every call for its deployment (chain id, the origin of baseUrl) so that verifyNodeRequest accepts it, with strictly increasing nonces in send order', async () => {
-    const s = await serve((req, _body, res) => json(res, 200, req.url?.endsWith('/assignments') ? { assignments: [] } : { ok: true, status: 'running' }));
-    try {
-      const account = privateKeyToAccount(generatePrivateKey());
-      const client = new ProviderClient({ baseUrl: s.url, chainId: 31337, account });
-      await Promise.all([client.heartbeat('n1'), client.assignments('n1'), client.start('n1', 'j1'), client.submitResult('n1', 'j1', { output: 'o', resultHash: '0x1', proofHash: '0x2', signature: '0x3' })]);
-      expect(s.seen).toHaveLength(4);
-      const nonces = s.seen.map((r) => BigInt(r.headers['x-node-nonce'] as string));
-      for (let i = 1; i < nonces.length; i += 1) expect(nonces[i]).toBeGreaterThan(nonces[i - 1]);
-      for (const r of s.seen) {
-        expect([r.headers['x-node-chain-id'], r.headers['x-node-origin']]).toEqual(['31337', new URL(s.url).origin]);
-        const ok = await verifyNodeRequest({
-          chainId: 31337,
-          origin: new URL(s.url).origin,
-          method: r.method,
-          path: r.url,
-          body: r.body,
-          address: r.headers['x-node-address'] as string,
-          nonce: r.headers['x-node-nonce'] as string,
-          signature: r.headers['x-node-signature'] as string,
-        });
-        expect(ok).toBe(true);
-      }
-      expect(s.seen[0].headers['x-node-address']).toBe(account.address);
-    } finally {
-      await new Promise((r) => s.server.close(r));
+describe('pagination', () => {
+  it('jobs() walks every page lazily, following nextCursor until there is none', async () => {
+    const { sm, calls } = client([
+      json(200, { jobs: [job('queued', { jobId: 'a' }), job('settled', { jobId: 'b' })], nextCursor: 'c1' }),
+      json(200, { jobs: [job('failed', { jobId: 'c' })], nextCursor: 'c2' }),
+      json(200, { jobs: [], nextCursor: null }),
+    ]);
+    const ids: string[] = [];
+    for await (const j of sm.jobs({ pageSize: 2 })) ids.push(j.jobId);
+    expect(ids).toEqual(['a', 'b', 'c']);
+    expect(calls.map((c) => c.path)).toEqual(['/v1/jobs?limit=2', '/v1/jobs?limit=2&cursor=c1', '/v1/jobs?limit=2&cursor=c2']);
+  });
+
+  it('asks for a page only when the loop needs it: breaking early fetches no more', async () => {
+    const { sm, calls } = client([json(200, { nodes: [{ nodeId: 'n1' }, { nodeId: 'n2' }], nextCursor: 'c1' })]);
+    for await (const n of sm.nodes({ filter: 'gpu=H100', pageSize: 500 })) {
+      expect(n.nodeId).toBe('n1');
+      break;
     }
+    expect(calls).toHaveLength(1);
+    expect(calls[0].path).toBe('/v1/nodes?filter=gpu%3DH100&limit=100'); // the page size is bounded by the gateway's
+  });
+
+  it('given a gateway that answers the same cursor again, throws instead of looping for ever', async () => {
+    const { sm } = client(() => json(200, { jobs: [job('queued')], nextCursor: 'same' }));
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const j of sm.jobs()) seen.push(j.jobId);
+      })(),
+    ).rejects.toThrow(/twice/);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('getJobHistory collects every page of the job updates, in order', async () => {
+    const { sm, calls } = client([json(200, { updates: [update(3, 'queued'), update(7, 'matched')], nextCursor: '7' }), json(200, { updates: [update(9, 'settled')], nextCursor: null })]);
+    const updates = await sm.getJobHistory({ jobId: 'j1' });
+    expect(updates.map((u) => u.seq)).toEqual(['3', '7', '9']);
+    expect(calls.map((c) => c.path)).toEqual(['/v1/jobs/j1/history?limit=100', '/v1/jobs/j1/history?limit=100&cursor=7']);
   });
 });
+
+describe('waitForJob', () => {
+  const events = (call: SeenCall) => call.path.startsWith('/v1/jobs/j1/events');
+
+  it('given the stream brings the job to settled, resolves with the job read after that update', async () => {
+    const stream = sseResponse([sseMessage(update(1, 'queued')), sseMessage(update(2, 'matched')), sseMessage(update(5, 'settled'))]);
+    let reads = 0;
+    const { sm, calls } = client((call) => (events(call) ? stream.response : json(200, job(reads++ === 0 ? 'queued' : 'settled'))));
+    await expect(sm.waitForJob({ jobId: 'j1' })).resolves.toMatchObject({ status: 'settled' });
+    expect(calls.map((c) => c.path)).toEqual(['/v1/jobs/j1', '/v1/jobs/j1/events', '/v1/jobs/j1']);
+    expect(calls[1].headers.accept).toBe('text/event-stream');
+  });
+
+  it('given the job already has a wanted status, answers without watching', async () => {
+    const { sm, calls } = client([json(200, job('matched'))]);
+    await expect(sm.waitForJob({ jobId: 'j1', statuses: ['matched', 'contracted'] })).resolves.toMatchObject({ status: 'matched' });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('given the job ends in a final status that is not wanted, rejects with JOB_ENDED and the job', async () => {
+    const stream = sseResponse([sseMessage(update(1, 'queued')), sseMessage(update(4, 'refunded'))]);
+    let reads = 0;
+    const { sm } = client((call) => (events(call) ? stream.response : json(200, job(reads++ === 0 ? 'running' : 'refunded'))));
+    const err = await sm.waitForJob({ jobId: 'j1', statuses: ['settled'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobWaitError);
+    expect(err).toMatchObject({ code: 'JOB_ENDED', lastJob: { status: 'refunded' } });
+  });
+
+  it('given the view is behind the stream, reads it again until it shows the update', async () => {
+    const stream = sseResponse([sseMessage(update(5, 'settled'))]);
+    const views: JobStatus[] = ['running', 'completed', 'completed', 'settled'];
+    const { sm, waits } = client((call) => (events(call) ? stream.response : json(200, job(views.shift()!))));
+    await expect(sm.waitForJob({ jobId: 'j1' })).resolves.toMatchObject({ status: 'settled' });
+    expect(waits).toEqual([500, 500]);
+  });
+
+  it('given nothing happens in timeoutMs, rejects with WAIT_TIMEOUT and the last job read, and closes the stream', async () => {
+    const stream = sseResponse([sseMessage(update(1, 'queued'))], 'hang');
+    const { sm } = createWithRealClock((call) => (events(call) ? stream.response : json(200, job('queued'))));
+    const err = await sm.waitForJob({ jobId: 'j1', timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'JobWaitError', code: 'WAIT_TIMEOUT', lastJob: { status: 'queued' } });
+    expect(stream.state.cancelled).toBe(true);
+  });
+
+  it('given the caller aborts, rejects with the abort reason (not a timeout)', async () => {
+    const stream = sseResponse([], 'hang');
+    const { sm } = createWithRealClock((call) => (events(call) ? stream.response : json(200, job('queued'))));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('user stopped')), 20);
+    await expect(sm.waitForJob({ jobId: 'j1', signal: controller.signal })).rejects.toThrow('user stopped');
+  });
+
+  it('given a job that is not the org, rejects with the API error', async () => {
+    const { sm } = client([apiError(404, 'JOB_NOT_FOUND', 'no such job')]);
+    await expect(sm.waitForJob({ jobId: 'j1' })).rejects.toBeInstanceOf(StarMinerApiError);
+  });
+});
+
+function createWithRealClock(script: (call: SeenCall, index: number) => FakeAnswer) {
+  const f = fakeFetch(script);
+  return { sm: createClient({ baseUrl: BASE, apiKey: 'k', fetch: f.fetch }), calls: f.calls };
+}

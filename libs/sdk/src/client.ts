@@ -1,120 +1,271 @@
-import { callJson, type FetchLike } from './http';
-import { FINAL_JOB_STATUSES, type Account, type FaucetResponse, type Job, type JobList, type JobStatus, type NodeList, type Org, type PriceBoard, type Queues, type SubmitJobRequest } from './types';
+import { JobWaitError } from './errors';
+import { anySignal, realSleep, send, type HeaderMap, type RequestSpec, type TransportOptions } from './http';
+import { newIdempotencyKey } from './ids';
+import { SDK_LIMITS } from './limits';
+import { pageSizeOf, paginate } from './pages';
+import {
+  FINAL_JOB_STATUSES,
+  isFinalJobStatus,
+  type Account,
+  type DeliveryLog,
+  type FaucetMint,
+  type Job,
+  type JobAccepted,
+  type JobCancelled,
+  type JobPage,
+  type JobStatus,
+  type JobUpdate,
+  type JobUpdatePage,
+  type Node,
+  type NodePage,
+  type OrgCreated,
+  type PriceBoard,
+  type Queues,
+  type Quote,
+  type RedeliveryAccepted,
+  type SubmitJobRequest,
+  type WebhookCreated,
+  type WebhookList,
+} from './types';
+import { watchJob, type WatchJobParams } from './watch';
 
-/** How often waitForJob asks for the job's status. */
-export const WAIT_POLL_INTERVAL_MS = 250;
-/** waitForJob never waits longer than this, whatever it is asked. */
-export const WAIT_TIMEOUT_MS_MAX = 30 * 60_000;
-
-export class JobWaitError extends Error {
-  override readonly name = 'JobWaitError';
-  constructor(
-    readonly code: 'WAIT_TIMEOUT' | 'JOB_ENDED',
-    message: string,
-    readonly lastJob: Job | undefined,
-  ) {
-    super(message);
-  }
-}
-
-export interface StarMinerClientOptions {
-  baseUrl: string;
-  /** An org's API key (`sm_...`); not needed for createOrg, which takes the operator token. */
+export interface ClientOptions extends TransportOptions {
+  /** An org's API key (`sm_...`); createOrg takes the operator token instead, and the price board needs none. */
   apiKey?: string;
-  fetch?: FetchLike;
-  timeoutMs?: number;
-  /** For waitForJob; tests pass a fake. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Every call takes one object; each accepts a signal that aborts it (retries and waits included). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
 
-/** A requester's typed client of the gateway's v1 API. */
+/** A job's body where amounts may also be bigints (sent as decimal strings). */
+export type JobInput = Omit<SubmitJobRequest, 'budgetWei'> & { budgetWei: string | bigint };
+
+export interface PageParams extends CallOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * A requester's client of the gateway's v1 API (`createClient`). Browser-safe: fetch, AbortSignal
+ * and WebCrypto only. Reads, and writes that carry an Idempotency-Key (submitJob and faucet always
+ * do: the SDK makes one when the caller gives none), are retried on 429, 503 and network errors;
+ * other writes are sent once.
+ */
 export class StarMinerClient {
-  private readonly sleep: (ms: number) => Promise<void>;
-  constructor(private readonly opts: StarMinerClientOptions) {
-    this.sleep = opts.sleep ?? realSleep;
+  private readonly transport: TransportOptions;
+  constructor(private readonly opts: ClientOptions) {
+    if (typeof opts?.baseUrl !== 'string' || !/^https?:\/\//i.test(opts.baseUrl)) throw new TypeError(`createClient needs baseUrl, an http(s) URL, got ${JSON.stringify(opts?.baseUrl)}`);
+    this.transport = opts;
   }
 
-  /** The same client acting for another org. */
-  withApiKey(apiKey: string): StarMinerClient {
-    return new StarMinerClient({ ...this.opts, apiKey });
+  get baseUrl(): string {
+    return this.opts.baseUrl;
   }
 
-  /** POST /v1/orgs with the operator token: a new org, its API key and on-chain account. */
-  async createOrg(operatorToken: string, name: string): Promise<Org> {
-    return this.post<Org>('/v1/orgs', { name }, { authorization: `Bearer ${operatorToken}` });
+  /** POST /v1/orgs with the operator token: a new org, its API key (shown once) and its custodial account. Sent once. */
+  createOrg(p: { operatorToken: string; name: string } & CallOptions): Promise<OrgCreated> {
+    return this.call({ method: 'POST', path: '/v1/orgs', body: { name: p.name }, headers: { authorization: `Bearer ${p.operatorToken}` }, retry: false, signal: p.signal });
   }
 
-  /** POST /v1/dev/faucet (dev mode only): mint AGPU to the caller org's account. */
-  async faucet(amountWei: bigint | string): Promise<FaucetResponse> {
-    return this.post<FaucetResponse>('/v1/dev/faucet', { amountWei: amountWei.toString() }, this.auth());
+  /** GET /v1/accounts/me: the caller org and its on-chain AGPU balance. */
+  getAccount(p: CallOptions = {}): Promise<Account> {
+    return this.read('/v1/accounts/me', p);
   }
 
-  async account(): Promise<Account> {
-    return this.get<Account>('/v1/accounts/me');
-  }
-
-  /** POST /v1/jobs; with an idempotency key the gateway answers a repeat with the first answer. */
-  async submitJob(job: SubmitJobRequest, idempotencyKey?: string): Promise<{ jobId: string; status: JobStatus }> {
-    const headers = { ...this.auth(), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) };
-    return this.post('/v1/jobs', job, headers);
-  }
-
-  async getJob(jobId: string): Promise<Job> {
-    return this.get<Job>(`/v1/jobs/${encodeURIComponent(jobId)}`);
-  }
-
-  async listJobs(page: { limit?: number; cursor?: string } = {}): Promise<JobList> {
-    return this.get<JobList>(`/v1/jobs${query(page)}`);
-  }
-
-  async nodes(page: { limit?: number; cursor?: string } = {}): Promise<NodeList> {
-    return this.get<NodeList>(`/v1/nodes${query(page)}`);
-  }
-
-  async queues(): Promise<Queues> {
-    return this.get<Queues>('/v1/market/queues');
-  }
-
-  /** The price board: per (GPU class, region), one GPU-hour per tier, with base and multipliers. */
-  async prices(filter: { gpuModel?: string; region?: string; limit?: number; cursor?: string } = {}): Promise<PriceBoard> {
-    return this.get<PriceBoard>(`/v1/market/prices${query(filter)}`);
+  /** POST /v1/dev/faucet (dev mode only): mints AGPU to the caller org's account; a retry mints nothing more. */
+  faucet(p: { amountWei: bigint | string; idempotencyKey?: string } & CallOptions): Promise<FaucetMint> {
+    return this.write('/v1/dev/faucet', { amountWei: p.amountWei.toString() }, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
   }
 
   /**
-   * Polls the job until its status is one of `statuses`. Throws JobWaitError `JOB_ENDED` when it
-   * reaches a final status that is not wanted, and `WAIT_TIMEOUT` after `timeoutMs`.
+   * POST /v1/quotes: what the market would do with this job now (price, markets, expected wait, or
+   * why nothing fits and the nearest option), without submitting it. A quote is not a promise.
    */
-  async waitForJob(jobId: string, statuses: readonly JobStatus[], timeoutMs: number, now: () => number = Date.now): Promise<Job> {
-    const deadline = now() + Math.min(timeoutMs, WAIT_TIMEOUT_MS_MAX);
-    let last: Job | undefined;
-    for (;;) {
-      last = await this.getJob(jobId);
-      if (statuses.includes(last.status)) return last;
-      if (FINAL_JOB_STATUSES.includes(last.status))
-        throw new JobWaitError('JOB_ENDED', `job ${jobId} ended ${last.status}, not ${statuses.join('|')}`, last);
-      if (now() >= deadline) throw new JobWaitError('WAIT_TIMEOUT', `job ${jobId} is still ${last.status} after ${timeoutMs} ms (wanted ${statuses.join('|')})`, last);
-      await this.sleep(WAIT_POLL_INTERVAL_MS);
+  createQuote(p: { job: JobInput } & CallOptions): Promise<Quote> {
+    // a quote changes nothing, so sending it again is safe
+    return this.call({ method: 'POST', path: '/v1/quotes', body: p.job, retry: true, signal: p.signal });
+  }
+
+  /**
+   * POST /v1/jobs: 202 `{ jobId, status: 'queued' }`. The Idempotency-Key (the caller's, else one
+   * made here) makes a repeat answer the first job instead of submitting a second.
+   */
+  submitJob(p: { job: JobInput; idempotencyKey?: string } & CallOptions): Promise<JobAccepted> {
+    return this.write('/v1/jobs', p.job, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /** GET /v1/jobs/{jobId}: status, node, price terms, contract, transactions, result. */
+  getJob(p: { jobId: string } & CallOptions): Promise<Job> {
+    return this.read(`/v1/jobs/${segment(p.jobId)}`, p);
+  }
+
+  /** POST /v1/jobs/{jobId}/cancel: a queued job only (409 JOB_NOT_CANCELLABLE / JOB_ALREADY_FINAL otherwise). Sent once. */
+  cancelJob(p: { jobId: string } & CallOptions): Promise<JobCancelled> {
+    return this.call({ method: 'POST', path: `/v1/jobs/${segment(p.jobId)}/cancel`, retry: false, signal: p.signal });
+  }
+
+  /** GET /v1/jobs: one page of the org's jobs. */
+  listJobs(p: PageParams = {}): Promise<JobPage> {
+    return this.read('/v1/jobs', p, { limit: p.limit, cursor: p.cursor });
+  }
+
+  /** Every job of the org, page by page as the loop asks (`for await (const job of sm.jobs())`). */
+  jobs(p: { pageSize?: number } & CallOptions = {}): AsyncIterable<Job> {
+    const limit = pageSizeOf(p.pageSize);
+    return paginate(
+      (cursor) => this.listJobs({ limit, cursor, signal: p.signal }),
+      (page) => page.jobs,
+    );
+  }
+
+  /** GET /v1/jobs/{jobId}/history, every page: the job's updates so far, in order. */
+  async getJobHistory(p: { jobId: string } & CallOptions): Promise<JobUpdate[]> {
+    const updates: JobUpdate[] = [];
+    const pages = paginate(
+      (cursor) => this.read<JobUpdatePage>(`/v1/jobs/${segment(p.jobId)}/history`, p, { limit: SDK_LIMITS.pageSizeMax, cursor }),
+      (page) => page.updates,
+    );
+    for await (const u of pages) {
+      if (updates.length >= SDK_LIMITS.historyUpdatesMax) throw new Error(`job ${p.jobId} has more than ${SDK_LIMITS.historyUpdatesMax} updates`);
+      updates.push(u);
+    }
+    return updates;
+  }
+
+  /**
+   * The job's updates as they happen (Server-Sent Events), resuming after a drop, falling back to
+   * polling where the gateway has no event stream; ends after a final status. See watch.ts.
+   */
+  watchJob(p: WatchJobParams): AsyncIterable<JobUpdate> {
+    return watchJob({ transport: this.transport, headers: () => this.keyHeader(), getJob: (q) => this.getJob(q) }, p);
+  }
+
+  /**
+   * Resolves with the job once it reaches one of `statuses` (default: any final status), read
+   * after that update (it may have moved on since). Rejects with JobWaitError `JOB_ENDED` when it
+   * ends in another status, `WAIT_TIMEOUT` after `timeoutMs` (default 10 minutes, at most 30).
+   */
+  async waitForJob(p: { jobId: string; statuses?: readonly JobStatus[]; timeoutMs?: number } & CallOptions): Promise<Job> {
+    const statuses: readonly string[] = p.statuses ?? FINAL_JOB_STATUSES;
+    const timeoutMs = Math.min(Math.max(p.timeoutMs ?? SDK_LIMITS.waitTimeoutMsDefault, 0), SDK_LIMITS.waitTimeoutMsMax);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('wait timed out')), timeoutMs);
+    const { signal, dispose } = anySignal([p.signal, timeout.signal]);
+    const wanted = statuses.join('|');
+    let lastJob: Job | undefined;
+    const ended = (job: Job): JobWaitError => new JobWaitError('JOB_ENDED', `job ${p.jobId} ended ${job.status}, not ${wanted}`, job);
+    try {
+      lastJob = await this.getJob({ jobId: p.jobId, signal });
+      if (statuses.includes(lastJob.status)) return lastJob;
+      if (isFinalJobStatus(lastJob.status)) throw ended(lastJob);
+      for await (const update of this.watchJob({ jobId: p.jobId, signal })) {
+        if (!statuses.includes(update.status) && !isFinalJobStatus(update.status)) continue;
+        lastJob = await this.viewAfter(update, signal);
+        if (statuses.includes(update.status)) return lastJob;
+        throw ended(lastJob);
+      }
+      throw new Error(`the updates of job ${p.jobId} ended before a final status`);
+    } catch (err) {
+      if (timeout.signal.aborted && !p.signal?.aborted) {
+        throw new JobWaitError('WAIT_TIMEOUT', `job ${p.jobId} is still ${lastJob?.status ?? 'unread'} after ${timeoutMs} ms (wanted ${wanted})`, lastJob);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      dispose();
     }
   }
 
-  private auth(): Record<string, string> {
-    if (!this.opts.apiKey) throw new Error('this call needs an API key: new StarMinerClient({ baseUrl, apiKey })');
-    return { authorization: `Bearer ${this.opts.apiKey}` };
+  /** GET /v1/nodes: one page of the supply, filtered (`'gpu=H100 vram>=80 region in [eu-west,us-east] reputation>0.9'`). */
+  listNodes(p: { filter?: string } & PageParams = {}): Promise<NodePage> {
+    return this.read('/v1/nodes', p, { filter: p.filter, limit: p.limit, cursor: p.cursor });
   }
 
-  private async get<T>(path: string): Promise<T> {
-    const headers = this.opts.apiKey ? this.auth() : {};
-    return (await callJson<T>(this.opts.baseUrl, { method: 'GET', path, headers }, this.opts)).body;
+  /** Every node matching `filter`, page by page. */
+  nodes(p: { filter?: string; pageSize?: number } & CallOptions = {}): AsyncIterable<Node> {
+    const limit = pageSizeOf(p.pageSize);
+    return paginate(
+      (cursor) => this.listNodes({ filter: p.filter, limit, cursor, signal: p.signal }),
+      (page) => page.nodes,
+    );
   }
 
-  private async post<T>(path: string, body: unknown, headers: Record<string, string>): Promise<T> {
-    return (await callJson<T>(this.opts.baseUrl, { method: 'POST', path, headers, rawBody: JSON.stringify(body) }, this.opts)).body;
+  /** GET /v1/nodes/{nodeId}: one node of the supply. */
+  getNode(p: { nodeId: string } & CallOptions): Promise<Node> {
+    return this.read(`/v1/nodes/${segment(p.nodeId)}`, p);
+  }
+
+  /** GET /v1/market/prices: per (GPU model, region) market, a GPU-hour's price per tier with its terms. */
+  getPrices(p: { gpuModel?: string; region?: string } & PageParams = {}): Promise<PriceBoard> {
+    return this.read('/v1/market/prices', p, { gpuModel: p.gpuModel, region: p.region, limit: p.limit, cursor: p.cursor });
+  }
+
+  /** GET /v1/market/queues: jobs waiting per category. */
+  getQueues(p: CallOptions = {}): Promise<Queues> {
+    return this.read('/v1/market/queues', p);
+  }
+
+  /** POST /v1/webhooks: its secret is in this answer only (keep it: verifyWebhookSignature needs it). Sent once. */
+  createWebhook(p: { url: string; description?: string } & CallOptions): Promise<WebhookCreated> {
+    return this.call({ method: 'POST', path: '/v1/webhooks', body: { url: p.url, ...(p.description !== undefined ? { description: p.description } : {}) }, retry: false, signal: p.signal });
+  }
+
+  /** GET /v1/webhooks: the org's webhooks (without their secrets). */
+  listWebhooks(p: CallOptions = {}): Promise<WebhookList> {
+    return this.read('/v1/webhooks', p);
+  }
+
+  /** DELETE /v1/webhooks/{webhookId}: no more deliveries to it. */
+  deleteWebhook(p: { webhookId: string } & CallOptions): Promise<void> {
+    // deleting twice removes nothing more: safe to send again
+    return this.call({ method: 'DELETE', path: `/v1/webhooks/${segment(p.webhookId)}`, retry: true, signal: p.signal });
+  }
+
+  /** GET /v1/webhooks/{webhookId}/deliveries: one page of its delivery log, newest first, each with its attempts. */
+  listWebhookDeliveries(p: { webhookId: string } & PageParams): Promise<DeliveryLog> {
+    return this.read(`/v1/webhooks/${segment(p.webhookId)}/deliveries`, p, { limit: p.limit, cursor: p.cursor });
+  }
+
+  /** POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver: one more attempt now. Sent once. */
+  redeliverWebhook(p: { webhookId: string; deliveryId: string } & CallOptions): Promise<RedeliveryAccepted> {
+    return this.call({ method: 'POST', path: `/v1/webhooks/${segment(p.webhookId)}/deliveries/${segment(p.deliveryId)}/redeliver`, retry: false, signal: p.signal });
+  }
+
+  /** The job as its view has it after `update`: read again (bounded) while the view is behind the stream. */
+  private async viewAfter(update: JobUpdate, signal: AbortSignal): Promise<Job> {
+    const sleep = this.opts.sleep ?? realSleep;
+    let job = await this.getJob({ jobId: update.jobId, signal });
+    for (let i = 1; i < SDK_LIMITS.waitViewReadsMax && job.status !== update.status && !isFinalJobStatus(job.status); i += 1) {
+      await sleep(SDK_LIMITS.waitViewReadDelayMs, signal);
+      job = await this.getJob({ jobId: update.jobId, signal });
+    }
+    return job;
+  }
+
+  private keyHeader(): HeaderMap {
+    return this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {};
+  }
+
+  private read<T>(path: string, p: CallOptions, query?: RequestSpec['query']): Promise<T> {
+    return this.call({ method: 'GET', path, query, retry: true, signal: p.signal });
+  }
+
+  private write<T>(path: string, body: unknown, idempotencyKey: string, signal: AbortSignal | undefined): Promise<T> {
+    return this.call({ method: 'POST', path, body, headers: { 'idempotency-key': idempotencyKey }, retry: true, signal });
+  }
+
+  private async call<T>(spec: RequestSpec): Promise<T> {
+    const headers = { ...this.keyHeader(), ...(spec.headers as HeaderMap | undefined) };
+    return (await send(this.transport, { ...spec, headers })) as T;
   }
 }
 
-function query(params: Record<string, string | number | undefined>): string {
-  const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
-  return entries.length === 0 ? '' : `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+/** A path segment as sent: an id with `/` or `?` in it cannot reach another route. */
+const segment = (id: string): string => encodeURIComponent(id);
+
+/** A client of the gateway for a requester (or an operator creating orgs). */
+export function createClient(opts: ClientOptions): StarMinerClient {
+  return new StarMinerClient(opts);
 }

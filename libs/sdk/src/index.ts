@@ -1,18 +1,16 @@
-export {
-  NODE_REQUEST_DOMAIN,
-  NODE_HEADERS,
-  NodeRequestError,
-  NonceSequence,
-  nodeRequestMessage,
-  normalizeOrigin,
-  signNodeRequest,
-  verifyNodeRequest,
-  sha256Hex,
-  type NodeRequestHeaders,
-  type NodeRequestParts,
-  type NodeDeployment,
-} from './node-request';
-export { StarMinerApiError, StarMinerNetworkError, callJson, REQUEST_TIMEOUT_MS_DEFAULT, type FetchLike, type HttpCall, type HttpResponse } from './http';
-export { StarMinerClient, JobWaitError, WAIT_POLL_INTERVAL_MS, WAIT_TIMEOUT_MS_MAX, type StarMinerClientOptions } from './client';
-export { ProviderClient, type ProviderClientOptions } from './provider-client';
+/**
+ * `@starminer/sdk`: the requester's client of the StarMiner gateway. Browser-safe (fetch,
+ * AbortSignal, WebCrypto, TextEncoder; no Node built-ins). The provider's side, which signs with a
+ * node key, is the entry `@starminer/sdk/provider`.
+ */
+export { createClient, StarMinerClient, type CallOptions, type ClientOptions, type JobInput, type PageParams } from './client';
+export { AgpuFormatError, JobWaitError, StarMinerApiError, StarMinerNetworkError } from './errors';
+export { AGPU_DECIMALS, formatAgpu, parseAgpu } from './agpu';
+export { verifyWebhookSignature, WEBHOOK_HEADERS, type VerifyWebhookSignatureParams } from './webhooks';
+export { parseRetryAfter, type FetchLike, type RetryOptions, type Sleep } from './http';
+export { newIdempotencyKey } from './ids';
+export { SDK_LIMITS } from './limits';
+export { SDK_VERSION } from './version';
+export type { WatchJobParams } from './watch';
 export * from './types';
+export type { components, operations, paths } from './generated/openapi';

@@ -1,26 +1,29 @@
 import type { LocalAccount } from 'viem';
-import { callJson, type FetchLike } from './http';
+import { send, type RequestSpec, type TransportOptions } from './http';
 import { NonceSequence, normalizeOrigin, signNodeRequest } from './node-request';
-import type { Assignment, NodeRegistration, ResultSubmission } from './types';
+import type { Assignments, EarningsPage, HeartbeatAck, NodeRegistered, NodeStatus, ProviderJobStatus, RegisterNodeRequest, ResultAccepted, SubmitResultRequest } from './types';
 
-export interface ProviderClientOptions {
-  baseUrl: string;
-  /** The node key: every call is signed by it. */
+export interface ProviderClientOptions extends TransportOptions {
+  /** The node key (a viem LocalAccount): every call is signed by it. */
   account: LocalAccount;
   /** The market's chain: every signature is bound to it (the gateway refuses another chain's). */
   chainId: number;
   /** The gateway's public origin the signatures are bound to; default: the origin of `baseUrl`. */
   origin?: string;
-  fetch?: FetchLike;
-  timeoutMs?: number;
   nonces?: NonceSequence;
 }
 
+interface CallOptions {
+  signal?: AbortSignal;
+}
+
 /**
- * The provider agent's side of the gateway: every call signed by the node key with a fresh
- * nonce. Calls go out one at a time, in nonce order, because the gateway refuses a nonce lower
- * than one it has already accepted (two calls racing would see the later-signed one refused).
- * Signatures are bound to the deployment (chain id, gateway origin), so they replay nowhere else.
+ * The provider's side of the gateway (`createProviderClient`): every call signed by the node key
+ * with a fresh nonce, per attempt. Calls go out one at a time, in nonce order, because the
+ * gateway refuses a nonce lower than one it has already accepted (two calls racing would see the
+ * later-signed one refused). Signatures are bound to the deployment (chain id, gateway origin), so
+ * they replay nowhere else. Reads and heartbeats are retried like the requester's reads; writes
+ * (register, start, result) are sent once: the agent that calls them decides what to do again.
  */
 export class ProviderClient {
   private readonly nonces: NonceSequence;
@@ -32,39 +35,61 @@ export class ProviderClient {
     this.origin = normalizeOrigin(opts.origin ?? opts.baseUrl);
   }
 
+  /** The node key's address. */
   get address(): `0x${string}` {
     return this.opts.account.address;
   }
 
-  async register(registration: NodeRegistration): Promise<{ nodeId: string }> {
-    return this.call('POST', '/v1/providers/nodes', registration);
+  /** POST /v1/providers/nodes: one node key registers one node. */
+  registerNode(p: { registration: RegisterNodeRequest } & CallOptions): Promise<NodeRegistered> {
+    return this.call({ method: 'POST', path: '/v1/providers/nodes', body: p.registration, retry: false, signal: p.signal });
   }
 
-  async heartbeat(nodeId: string): Promise<{ ok: boolean }> {
-    return this.call('POST', `/v1/providers/nodes/${encodeURIComponent(nodeId)}/heartbeat`);
+  /** POST /v1/providers/nodes/{nodeId}/heartbeat: the node is alive. */
+  heartbeat(p: { nodeId: string } & CallOptions): Promise<HeartbeatAck> {
+    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/heartbeat`, retry: true, signal: p.signal });
   }
 
-  async assignments(nodeId: string): Promise<Assignment[]> {
-    const body = await this.call<{ assignments: Assignment[] }>('GET', `/v1/providers/nodes/${encodeURIComponent(nodeId)}/assignments`);
-    return body.assignments;
+  /** GET /v1/providers/nodes/{nodeId}/assignments: the jobs contracted to the node and not done. */
+  getAssignments(p: { nodeId: string } & CallOptions): Promise<Assignments> {
+    return this.call({ method: 'GET', path: `${nodePath(p.nodeId)}/assignments`, retry: true, signal: p.signal });
   }
 
-  async start(nodeId: string, jobId: string): Promise<{ status: string }> {
-    return this.call('POST', `/v1/providers/nodes/${encodeURIComponent(nodeId)}/jobs/${encodeURIComponent(jobId)}/start`);
+  /** POST /v1/providers/nodes/{nodeId}/jobs/{jobId}/start */
+  startJob(p: { nodeId: string; jobId: string } & CallOptions): Promise<ProviderJobStatus> {
+    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/jobs/${encodeURIComponent(p.jobId)}/start`, retry: false, signal: p.signal });
   }
 
-  async submitResult(nodeId: string, jobId: string, result: ResultSubmission): Promise<{ status: string }> {
-    return this.call('POST', `/v1/providers/nodes/${encodeURIComponent(nodeId)}/jobs/${encodeURIComponent(jobId)}/result`, result);
+  /** POST /v1/providers/nodes/{nodeId}/jobs/{jobId}/result: the output, its hashes and the node key's signature (`signResult`). */
+  submitResult(p: { nodeId: string; jobId: string; result: SubmitResultRequest } & CallOptions): Promise<ResultAccepted> {
+    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/jobs/${encodeURIComponent(p.jobId)}/result`, body: p.result, retry: false, signal: p.signal });
   }
 
-  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const run = async (): Promise<T> => {
-      const rawBody = body === undefined ? undefined : JSON.stringify(body);
-      const headers = await signNodeRequest(this.opts.account, { chainId: this.opts.chainId, origin: this.origin, method, path, body: rawBody, nonce: this.nonces.next() });
-      return (await callJson<T>(this.opts.baseUrl, { method, path, rawBody, headers: { ...headers } }, this.opts)).body;
-    };
+  /** GET /v1/providers/nodes/{nodeId}: the node as the market sees it. */
+  getNodeStatus(p: { nodeId: string } & CallOptions): Promise<NodeStatus> {
+    return this.call({ method: 'GET', path: nodePath(p.nodeId), retry: true, signal: p.signal });
+  }
+
+  /** GET /v1/providers/nodes/{nodeId}/earnings: what the node was paid, one page. */
+  getEarnings(p: { nodeId: string; limit?: number; cursor?: string } & CallOptions): Promise<EarningsPage> {
+    return this.call({ method: 'GET', path: `${nodePath(p.nodeId)}/earnings`, query: { limit: p.limit, cursor: p.cursor }, retry: true, signal: p.signal });
+  }
+
+  private call<T>(spec: Omit<RequestSpec, 'headers'>): Promise<T> {
+    const { account, chainId } = this.opts;
+    const sign = async (sent: { method: string; path: string; rawBody: string | undefined }) => ({
+      ...(await signNodeRequest(account, { chainId, origin: this.origin, method: sent.method, path: sent.path, body: sent.rawBody, nonce: this.nonces.next() })),
+    });
+    const run = async (): Promise<T> => (await send(this.opts, { ...spec, headers: sign })) as T;
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+const nodePath = (nodeId: string): string => `/v1/providers/nodes/${encodeURIComponent(nodeId)}`;
+
+/** A client of the gateway's provider API, signing with the node key. */
+export function createProviderClient(opts: ProviderClientOptions): ProviderClient {
+  return new ProviderClient(opts);
 }

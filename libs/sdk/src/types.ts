@@ -1,142 +1,84 @@
-/** Wire shapes of the gateway's v1 API (docs/SERVICE-CONTRACT.md). Amounts are decimal strings of AGPU base units. */
+import type { components } from './generated/openapi';
 
-export const JOB_STATUSES = ['queued', 'matched', 'contracted', 'running', 'completed', 'settled', 'refunded', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+/**
+ * The API's shapes, generated from the OpenAPI document (`npm run openapi` writes
+ * ./generated/openapi.ts with openapi-typescript), under their component names. Amounts are
+ * decimal strings of AGPU base units (`...Wei`; parseAgpu / formatAgpu convert), instants ISO 8601
+ * (`...At`), durations seconds (`...Sec`).
+ */
+type Schemas = components['schemas'];
+
+export type ErrorEnvelope = Schemas['ErrorEnvelope'];
+/** A code a client branches on (StarMinerApiError.code); `HTTP_<status>` for an answer without the envelope. */
+export type ErrorCode = ErrorEnvelope['error']['code'];
+
+// requester
+export type CreateOrgRequest = Schemas['CreateOrgRequest'];
+export type OrgCreated = Schemas['OrgCreated'];
+export type Account = Schemas['Account'];
+export type FaucetRequest = Schemas['FaucetRequest'];
+export type FaucetMint = Schemas['FaucetMint'];
+export type SubmitJobRequest = Schemas['SubmitJobRequest'];
+export type JobRequirements = Schemas['JobRequirements'];
+export type Workload = Schemas['Workload'];
+export type JobAccepted = Schemas['JobAccepted'];
+export type JobStatus = Schemas['JobStatus'];
+export type Job = Schemas['Job'];
+export type JobPage = Schemas['JobPage'];
+export type JobCancelled = Schemas['JobCancelled'];
+export type JobUpdate = Schemas['JobUpdate'];
+export type JobUpdateType = JobUpdate['type'];
+export type JobUpdatePage = Schemas['JobUpdatePage'];
+export type PriceTerms = Schemas['PriceTerms'];
+export type MatchReceipt = Schemas['MatchReceipt'];
+export type ReceiptCandidate = Schemas['ReceiptCandidate'];
+export type Quote = Schemas['Quote'];
+export type QuoteMarket = Schemas['QuoteMarket'];
+export type QuoteReason = Schemas['QuoteReason'];
+export type QuoteAlternative = Schemas['QuoteAlternative'];
+export type Queues = Schemas['Queues'];
+export type PriceBoard = Schemas['PriceBoard'];
+export type MarketPrice = Schemas['MarketPrice'];
+export type Node = Schemas['Node'];
+export type NodePage = Schemas['NodePage'];
+export type CreateWebhookRequest = Schemas['CreateWebhookRequest'];
+export type Webhook = Schemas['Webhook'];
+export type WebhookCreated = Schemas['WebhookCreated'];
+export type WebhookList = Schemas['WebhookList'];
+/** The body of a webhook POST: `{ deliveryId, webhookId, event: JobUpdate }`. */
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type WebhookDeliveryRecord = Schemas['WebhookDeliveryRecord'];
+export type WebhookDeliveryAttempt = Schemas['WebhookDeliveryAttempt'];
+export type DeliveryLog = Schemas['DeliveryLog'];
+export type RedeliveryAccepted = Schemas['RedeliveryAccepted'];
+
+// provider (`@starminer/sdk/provider`)
+export type RegisterNodeRequest = Schemas['RegisterNodeRequest'];
+export type NodeRegistered = Schemas['NodeRegistered'];
+export type HeartbeatAck = Schemas['HeartbeatAck'];
+export type Assignment = Schemas['Assignment'];
+export type Assignments = Schemas['Assignments'];
+export type MarketAddresses = Schemas['MarketAddresses'];
+export type ProviderJobStatus = Schemas['ProviderJobStatus'];
+export type SubmitResultRequest = Schemas['SubmitResultRequest'];
+export type ResultAccepted = Schemas['ResultAccepted'];
+export type NodeStatus = Schemas['NodeStatus'];
+export type JobCounts = Schemas['JobCounts'];
+export type EarningsPage = Schemas['EarningsPage'];
+export type EarnedJob = Schemas['EarnedJob'];
+
+// the names the SDK used before the document had components; kept so callers need not change
+export type WorkloadSpec = Workload;
+export type Requirements = JobRequirements;
+export type NodeRegistration = RegisterNodeRequest;
+export type ResultSubmission = SubmitResultRequest;
+
+/** Every job status, in the order a job passes them; the last four are final. */
+export const JOB_STATUSES = ['queued', 'matched', 'contracted', 'running', 'completed', 'settled', 'refunded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 /** Statuses a job never leaves. */
-export const FINAL_JOB_STATUSES: readonly JobStatus[] = ['settled', 'refunded', 'cancelled'];
-
-export type Category = 'ai-training' | 'inference' | 'rendering' | 'simulation';
-export type Urgency = 'low' | 'normal' | 'high' | 'critical';
-export type LatencyPreference = 'relaxed' | 'normal' | 'low';
-
-export type WorkloadSpec =
-  | { kind: 'hash-chain'; seed: string; iterations: number }
-  | { kind: 'matmul'; seed: string; size: number }
-  | { kind: 'command'; image?: string; command: string[] };
-
-export interface Requirements {
-  gpuModels: string[];
-  gpuCount: number;
-  minVramGiB: number;
-  tee: boolean;
-  regions: string[];
-  maxLatencyMs?: number;
-}
-
-export interface SubmitJobRequest {
-  category: Category;
-  budgetWei: string;
-  urgency: Urgency;
-  latencyPreference: LatencyPreference;
-  requirements: Requirements;
-  expectedRuntimeSec: number;
-  deadlineSec?: number;
-  green?: boolean;
-  workload: WorkloadSpec;
-}
-
-export interface Org {
-  orgId: string;
-  name: string;
-  apiKey: string;
-  accountAddress: `0x${string}`;
-}
-
-export interface FaucetResponse {
-  txHash: `0x${string}`;
-  balanceWei: string;
-}
-
-export interface Job {
-  jobId: string;
-  status: JobStatus;
-  category: Category;
-  budgetWei: string;
-  nodeId: string | null;
-  priceWeiPerHour: string | null;
-  costWei: string | null;
-  /** the price as quoted at match time: base, tier, utilization multiplier, total */
-  quote?: Record<string, unknown> | null;
-  /** why this node: candidates considered, winner and runner-up score term by term, engine version */
-  receipt?: Record<string, unknown> | null;
-  contractAddress: `0x${string}` | null;
-  deadlineUnixSec?: number | null;
-  txHashes: { open: string | null; settle: string | null };
-  result: { output: string; resultHash: string } | null;
-  waitingReason: string | null;
-  failure: { code: string | null; reason: string | null } | null;
-  submittedAt?: string;
-  updatedAt?: string;
-}
-
-export interface JobList {
-  jobs: Job[];
-  nextCursor: string | null;
-}
-
-export interface NodeList {
-  nodes: Record<string, unknown>[];
-  nextCursor: string | null;
-}
-
-export interface Queues {
-  queues: Record<Category, number>;
-}
-
-/** One market of the price board; amounts are base units (18 decimals) as decimal strings. */
-export interface MarketPrice {
-  gpuClass: string;
-  region: string;
-  basePriceWeiPerGpuHour: string;
-  /** 10,000 = 1.0; moves with the market's smoothed utilization */
-  utilizationMultiplierBps: number;
-  utilizationBps: number | null;
-  changedAt: string | null;
-  tiers: { tier: 'priority' | 'standard' | 'economy'; urgencies: Urgency[]; tierMultiplierBps: number; priceWeiPerGpuHour: string }[];
-}
-
-export interface PriceBoard {
-  markets: MarketPrice[];
-  nextCursor: string | null;
-}
-
-export interface Account {
-  orgId: string;
-  name?: string;
-  accountAddress: `0x${string}`;
-  balanceWei: string;
-}
-
-/** What the provider agent sends and receives. */
-export interface NodeRegistration {
-  nodeId: string;
-  providerId: string;
-  gpuModel: string;
-  gpuCount: number;
-  vramGiB: number;
-  region: string;
-  latencyMs: number;
-  tee: boolean;
-  energy: { carbonGPerKwh: number; renewableShare: number };
-  benchmark: { kind: string; score: number; measuredAt: string };
-  stakeWei: string;
-  runtimes: ('hash-chain' | 'matmul' | 'command')[];
-}
-
-export interface Assignment {
-  jobId: string;
-  status: 'contracted' | 'running';
-  workload: WorkloadSpec;
-  expectedRuntimeSec: number;
-  deadlineUnixSec: number | null;
-  costWei: string | null;
-  contractAddress: `0x${string}` | null;
-  market: { chainId: number; addresses: Record<string, `0x${string}`> };
-}
-
-export interface ResultSubmission {
-  output: string;
-  resultHash: `0x${string}`;
-  proofHash: `0x${string}`;
-  signature: `0x${string}`;
-}
+export const FINAL_JOB_STATUSES = ['settled', 'refunded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const isFinalJobStatus = (status: string): boolean => (FINAL_JOB_STATUSES as readonly string[]).includes(status);
+// the document's status enum and this list hold the same statuses: this fails to compile when the document gains one
+type Unlisted = Exclude<JobStatus, (typeof JOB_STATUSES)[number]>;
+type IsTrue<T extends true> = T;
+type _EveryStatusListed = IsTrue<[Unlisted] extends [never] ? true : false>;

@@ -4,7 +4,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { HttpAdapterHost } from '@nestjs/core';
 import { verifyMessage } from 'viem';
 import { DomainError } from '@starminer/domain';
-import { nodeRequestMessage } from '@starminer/sdk';
+import { nodeRequestMessage } from '@starminer/sdk/provider';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { GatewayConfig } from '../gateway.config';
 import { ApiKeyRow } from './entities';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeOrigin } from '@starminer/sdk';
+import { normalizeOrigin } from '@starminer/sdk/provider';
 
 /** At most this many public origins: a gateway answers at a handful of URLs, not at a list to scan. */
 export const PUBLIC_ORIGINS_MAX = 8;

@@ -1,0 +1,40 @@
+/**
+ * `@starminer/sdk/provider`: the provider's side of the gateway, for Node 20+. Every request is
+ * signed by the node key (a viem LocalAccount; viem is a peer dependency) for one deployment.
+ */
+export { createProviderClient, ProviderClient, type ProviderClientOptions } from './provider-client';
+export {
+  NODE_HEADERS,
+  NODE_REQUEST_DOMAIN,
+  NodeRequestError,
+  NonceSequence,
+  nodeRequestMessage,
+  normalizeOrigin,
+  sha256Hex,
+  signNodeRequest,
+  verifyNodeRequest,
+  type NodeDeployment,
+  type NodeRequestHeaders,
+  type NodeRequestParts,
+} from './node-request';
+export { StarMinerApiError, StarMinerNetworkError } from './errors';
+export type {
+  Assignment,
+  Assignments,
+  EarnedJob,
+  EarningsPage,
+  HeartbeatAck,
+  JobCounts,
+  JobStatus,
+  MarketAddresses,
+  NodeRegistered,
+  NodeRegistration,
+  NodeStatus,
+  ProviderJobStatus,
+  RegisterNodeRequest,
+  ResultAccepted,
+  ResultSubmission,
+  SubmitResultRequest,
+  Workload,
+  WorkloadSpec,
+} from './types';
