@@ -1,0 +1,113 @@
+import { agpu, duration, fields, instant, NONE, table } from '../shared/output';
+
+/**
+ * What the CLI shows of a job: the fields it reads, by the API's names. The SDK's Job is passed
+ * in as it is (it has these and more); a field the answer leaves out shows as `-`.
+ */
+export interface JobView {
+  jobId: string;
+  status: string;
+  category?: string;
+  urgency?: string;
+  budgetWei?: string;
+  expectedRuntimeSec?: number;
+  nodeId?: string | null;
+  gpuCount?: number | null;
+  priceWeiPerGpuHour?: string | null;
+  costWei?: string | null;
+  contractAddress?: string | null;
+  txHashes?: { open?: string | null; settle?: string | null } | null;
+  result?: { output?: string | null; resultHash?: string | null } | null;
+  waitingReason?: string | null;
+  failure?: { code?: string | null; reason?: string | null } | null;
+  submittedAt?: string | null;
+  deadlineAt?: string | null;
+}
+
+/** Output past this many characters is cut in the human view (`--json` has all of it). */
+export const OUTPUT_SHOWN_MAX = 200;
+
+const failureText = (f: JobView['failure']): string | undefined =>
+  f && (f.code || f.reason) ? [f.code, f.reason].filter((x) => x).join(': ') : undefined;
+
+/** `starminer jobs get`: one job, field by field; fields that do not apply yet are left out. */
+export function jobDetails(j: JobView): string {
+  const output = j.result?.output ?? undefined;
+  return fields([
+    ['job', j.jobId],
+    ['status', j.status],
+    ['waiting', j.waitingReason ?? undefined],
+    ['failure', failureText(j.failure)],
+    ['category', j.category],
+    ['urgency', j.urgency],
+    ['budget', j.budgetWei === undefined ? undefined : agpu(j.budgetWei)],
+    ['runtime', j.expectedRuntimeSec === undefined ? undefined : duration(j.expectedRuntimeSec)],
+    ['node', j.nodeId ?? undefined],
+    ['gpus', j.gpuCount === null || j.gpuCount === undefined ? undefined : String(j.gpuCount)],
+    ['price', j.priceWeiPerGpuHour ? `${agpu(j.priceWeiPerGpuHour)} per GPU-hour` : undefined],
+    ['cost', j.costWei ? agpu(j.costWei) : undefined],
+    ['contract', j.contractAddress ?? undefined],
+    ['open tx', j.txHashes?.open ?? undefined],
+    ['settle tx', j.txHashes?.settle ?? undefined],
+    ['result', j.result?.resultHash ?? undefined],
+    ['output', output ? (output.length > OUTPUT_SHOWN_MAX ? `${output.slice(0, OUTPUT_SHOWN_MAX)}… (${output.length} chars; --json for all)` : output) : undefined],
+    ['submitted', j.submittedAt ? instant(j.submittedAt) : undefined],
+    ['deadline', j.deadlineAt ? instant(j.deadlineAt) : undefined],
+  ]);
+}
+
+/** `starminer jobs list`: one row per job. */
+export function jobTable(jobs: readonly JobView[]): string {
+  return table(
+    ['JOB', 'STATUS', 'CATEGORY', 'BUDGET', 'COST', 'NODE', 'SUBMITTED'],
+    jobs.map((j) => [j.jobId, j.status, j.category, j.budgetWei === undefined ? NONE : agpu(j.budgetWei), j.costWei ? agpu(j.costWei) : NONE, j.nodeId, instant(j.submittedAt)]),
+  );
+}
+
+/** One update of a job, as the SSE stream and the history give it (the SDK's JobUpdate has these and more). */
+export interface JobUpdateView {
+  seq: string;
+  type: string;
+  status: string;
+  at: string;
+  waitingReason?: string;
+  nodeId?: string;
+  costWei?: string;
+  contractAddress?: string;
+  txHash?: string | null;
+  resultHash?: string;
+  failure?: { code: string; reason: string };
+}
+
+/** What an update says beyond its type: the reason, the node and price, the contract, the transaction. */
+export function updateDetail(u: JobUpdateView): string {
+  const parts: string[] = [];
+  if (u.waitingReason) parts.push(u.waitingReason);
+  if (u.nodeId) parts.push(`node ${u.nodeId}`);
+  if (u.costWei) parts.push(`cost ${agpu(u.costWei)}`);
+  if (u.contractAddress) parts.push(`contract ${u.contractAddress}`);
+  if (u.resultHash) parts.push(`result ${u.resultHash}`);
+  if (u.txHash) parts.push(`tx ${u.txHash}`);
+  if (u.failure) parts.push(`${u.failure.code}: ${u.failure.reason}`);
+  return parts.join(', ');
+}
+
+/** `starminer jobs watch`: one line per update, as it happens. */
+export function updateLine(u: JobUpdateView): string {
+  const detail = updateDetail(u);
+  return `${instant(u.at)}  ${u.status.padEnd(10)}  ${u.type}${detail ? `  ${detail}` : ''}`;
+}
+
+/** `starminer jobs history`: every update so far. */
+export function historyTable(updates: readonly JobUpdateView[]): string {
+  return table(
+    ['SEQ', 'AT', 'STATUS', 'UPDATE', 'DETAIL'],
+    updates.map((u) => [u.seq, instant(u.at), u.status, u.type, updateDetail(u)]),
+  );
+}
+
+/** The spinner's text while a job is waited on. */
+export function waitText(jobId: string, u: Pick<JobUpdateView, 'status' | 'type' | 'waitingReason'> | undefined): string {
+  if (!u) return `job ${jobId}: waiting for its first update`;
+  return `job ${jobId}: ${u.status}${u.waitingReason ? ` (${u.waitingReason})` : ''}`;
+}
