@@ -6,24 +6,34 @@ import { FaucetController } from './faucet/faucet.controller';
 import { gatewayConfigSchema } from './gateway.config';
 import { IdempotencyRow } from './idempotency/idempotency.entity';
 import { Idempotency } from './idempotency/idempotency';
+import { JobEventFeed } from './job-events/job-event-feed';
+import { JobEventsController } from './job-events/job-events.controller';
+import { JobUpdates } from './job-events/job-updates.store';
 import { JobQueries } from './jobs/job-queries';
 import { JobsController } from './jobs/jobs.controller';
 import { MarketController } from './market/market.controller';
 import { MarketQueries } from './market/market-queries';
+import { NodeQueries } from './nodes/node-search';
+import { NodesController } from './nodes/nodes.controller';
 import { OpsController } from './ops/ops.controller';
 import { Orgs } from './orgs/orgs';
 import { OrgsController } from './orgs/orgs.controller';
 import { ProviderQueries } from './providers/provider-queries';
 import { ProvidersController } from './providers/providers.controller';
+import { ProviderStatusController } from './provider-status/provider-status.controller';
+import { ProviderStatusQueries } from './provider-status/provider-status';
+import { QuotesController } from './quotes/quotes.controller';
 import { VIEW_ENTITIES } from './views/entities';
 import { GatewayViews } from './views/gateway-views';
+import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
 
 /** The HTTP edge: who the caller is, what it may do, idempotency; everything else is a command or a read of its views. */
 @Module({
   imports: [
-    ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES], chain: true }),
+    ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES], chain: true }),
+    WebhooksModule,
   ],
-  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController],
-  providers: [GatewayViews, Orgs, JobQueries, MarketQueries, ProviderQueries, Idempotency, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, MarketQueries, ProviderQueries, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}

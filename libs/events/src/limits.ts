@@ -84,6 +84,27 @@ export const LIMITS = {
   commandPayloadBytesMax: 512 * 1024,
   /** Parked events one list answer carries. */
   parkedPageSizeMax: 100,
+  /** Markets one quote lists (cheapest first): a screenful; the count of all of them goes with it. */
+  quoteMarketsMax: 20,
+
+  // ------------------------------------------------------------------ node search (GET /v1/nodes?filter=)
+  /** A filter is a line a person types (`gpu=H100 vram>=80 region in [eu-west,us-east]`); longer is a mistake. */
+  nodeFilterLengthMax: 1000,
+  /** Terms of one filter (ANDed): every field twice (a range) with room to spare. */
+  nodeFilterTermsMax: 24,
+  /** Values of one `in [...]` list: as many regions or GPU models as one job may list. */
+  nodeFilterListItemsMax: 32,
+
+  // ------------------------------------------------------------------ webhooks (POST /v1/webhooks)
+  /** A webhook URL: room for any real endpoint with a query token; longer is a mistake, and it is shown in every listing. */
+  webhookUrlLengthMax: 2048,
+  /** A webhook's free-text description, shown back in listings. */
+  webhookDescriptionLengthMax: 500,
+  /**
+   * Active webhooks per org: every job update is written once per webhook of its org (rows in the
+   * gateway's projection, one HTTP request each), so the fan-out of one event is bounded by this.
+   */
+  webhooksPerOrgMax: 16,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -68,6 +68,8 @@ export async function startTestInfra(opts: { chain?: boolean } = {}): Promise<Te
     HTTP_HOST: '127.0.0.1',
     OPERATOR_TOKEN,
     DEV_MODE: 'true',
+    // the tests' webhook receivers listen on 127.0.0.1
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     CUSTODY_MNEMONIC,
     DEPLOYER_PRIVATE_KEY: devKey(ROLE_INDEX.deployer),
     SETTLEMENT_PRIVATE_KEY: devKey(ROLE_INDEX.settlement),
