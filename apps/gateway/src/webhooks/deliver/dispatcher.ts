@@ -1,9 +1,11 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { LIMITS, truncateText, WEBHOOK_HEADERS } from '@starminer/events';
 import { WebhookAttemptRow, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { afterAttempt, expiredBeforeAttempt, isAcknowledged, type AttemptDecision, type AttemptOutcome, type RetryPolicy } from './policy';
 import { webhookSignatureHeader } from './signature';
-import { targetRefusal, type Lookup } from './target';
+import type { LookupFunction } from 'node:net';
+import { postWebhook } from './post';
+import { guardedLookup, literalRefusal, TargetRefusedError, type Resolve } from './target';
 
 /** How often a replica looks for webhooks with due deliveries: the added latency of a delivery, against one indexed query per interval. */
 export const WEBHOOK_POLL_INTERVAL_MS = 500;
@@ -25,13 +27,12 @@ export interface DispatcherOptions {
   readonly owner: string;
   readonly now?: () => number;
   readonly random?: () => number;
-  readonly fetch?: typeof fetch;
   /** Told about a turn that failed for a reason of ours (the database away): the webhook's lease runs out and it is taken again. */
   readonly onError?: (err: unknown) => void;
   /** Reach loopback/private/link-local targets too (WEBHOOK_ALLOW_PRIVATE_TARGETS); otherwise each attempt checks the target first (target.ts). */
   readonly allowPrivateTargets?: boolean;
-  /** The resolver the target check uses (tests). */
-  readonly lookup?: Lookup;
+  /** How names are resolved when private targets are refused (tests). */
+  readonly resolve?: Resolve;
   /** Told about every attempt, once it is recorded (metrics). */
   readonly onAttempt?: (outcome: AttemptOutcome, decision: AttemptDecision) => void;
 }
@@ -49,7 +50,7 @@ export class WebhookDispatcher {
   private readonly ds: DataSource;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly fetch: typeof fetch;
+  private readonly lookup: LookupFunction | undefined;
   private readonly leaseMs: number;
   /** Turns in progress, by webhook id. */
   private readonly turns = new Map<string, Promise<void>>();
@@ -59,7 +60,7 @@ export class WebhookDispatcher {
     this.ds = opts.dataSource;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
-    this.fetch = opts.fetch ?? fetch;
+    this.lookup = opts.allowPrivateTargets ? undefined : guardedLookup(opts.resolve);
     this.leaseMs = opts.deliveryTimeoutMs + WEBHOOK_LEASE_MARGIN_MS;
   }
 
@@ -138,7 +139,9 @@ export class WebhookDispatcher {
           await this.ds.getRepository(WebhookDeliveryRow).update({ deliveryId: d.deliveryId, status: 'pending', pendingSince: d.pendingSince }, { status: 'failed', failure: expired });
           continue;
         }
-        await this.ds.getRepository(WebhookRow).update({ webhookId: w.webhookId, leaseOwner: this.opts.owner }, { leaseUntil: new Date(startMs + this.leaseMs) });
+        // the lease renewed, or the turn ends: another replica took the webhook (a lease that ran out) or it was deleted
+        const renewed = await this.ds.getRepository(WebhookRow).update({ webhookId: w.webhookId, leaseOwner: this.opts.owner, deletedAt: IsNull() }, { leaseUntil: new Date(startMs + this.leaseMs) });
+        if (!renewed.affected) return;
         const outcome = await this.send(w.url, w.secret, d, startMs);
         const endMs = this.now();
         const decision = afterAttempt({ outcome, nowMs: endMs, pendingSinceMs: d.pendingSince.getTime(), consecutiveFailures: failures, policy: this.opts.policy, random: this.random() });
@@ -165,15 +168,14 @@ export class WebhookDispatcher {
       [WEBHOOK_HEADERS.event]: d.eventType,
       [WEBHOOK_HEADERS.signature]: webhookSignatureHeader(secret, Math.floor(nowMs / 1000), d.body),
     };
-    const refused = await targetRefusal(url, this.opts.allowPrivateTargets ?? false, this.opts.lookup);
+    // an IP literal never reaches the lookup: checked here; a name is checked on the addresses the connection uses
+    const refused = literalRefusal(url, this.opts.allowPrivateTargets ?? false);
     if (refused) return { kind: 'no-answer', error: truncateText(`not sent: ${refused}`, LIMITS.reasonLengthMax) };
     try {
-      const res = await this.fetch(url, { method: 'POST', headers, body: d.body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.deliveryTimeoutMs) });
-      // the answer's body is not read: only its status counts, and the socket goes back to the pool
-      await res.body?.cancel().catch(() => undefined);
-      return { kind: 'answered', statusCode: res.status };
+      const statusCode = await postWebhook(url, headers, d.body, { timeoutMs: this.opts.deliveryTimeoutMs, lookup: this.lookup });
+      return { kind: 'answered', statusCode };
     } catch (err) {
-      return { kind: 'no-answer', error: truncateText(describeFetchError(err, this.opts.deliveryTimeoutMs), LIMITS.reasonLengthMax) };
+      return { kind: 'no-answer', error: truncateText(describeSendError(err, this.opts.deliveryTimeoutMs), LIMITS.reasonLengthMax) };
     }
   }
 
@@ -201,11 +203,12 @@ export class WebhookDispatcher {
   }
 }
 
-/** Why fetch got no answer, in a few words: the system's code where there is one (ECONNREFUSED), a timeout as such. */
-export function describeFetchError(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
-  const cause = e?.cause;
-  if (cause?.code) return `${cause.code}${cause.message && !cause.message.includes(cause.code) ? `: ${cause.message}` : ''}`;
-  return cause?.message ?? e?.message ?? String(err);
+/** Why an attempt got no answer, in a few words: a refused target as such, a timeout as such, else the system's code (ECONNREFUSED). */
+export function describeSendError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { name?: string; code?: string; message?: string } };
+  if (err instanceof TargetRefusedError) return `not sent: ${err.message}`;
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError' || e?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const code = e?.code ?? e?.cause?.code;
+  if (code) return code;
+  return e?.cause?.message ?? e?.message ?? String(err);
 }

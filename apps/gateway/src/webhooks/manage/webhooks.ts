@@ -6,6 +6,7 @@ import { LIMITS, type CreateWebhookRequest, type Webhook, type WebhookCreated } 
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { GatewayConfig } from '../../gateway.config';
 import { targetRefusal } from '../deliver/target';
+import { WEBHOOKS_PROJECTION } from '../follow/webhooks-follower';
 import { WebhookAttemptRow, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { newWebhookSecret } from '../deliver/signature';
 
@@ -37,15 +38,22 @@ export class Webhooks {
    * A new webhook of the org, receiving every update appended to the log after this moment (the
    * log's last sequence is read first), with its secret, answered this once. The count per org is
    * checked under a lock of the org, so two creations at once cannot pass the limit together.
+   *
+   * The row is inserted holding the webhooks projection's checkpoint lock, and its position is at
+   * least that checkpoint: a batch the projection applied meanwhile (which could not see the row)
+   * is below the webhook's position, and every later batch waits for the lock and sees the row, so
+   * no update after the position is skipped.
    */
   async create(orgId: string, req: CreateWebhookRequest, nowMs = Date.now()): Promise<WebhookCreated> {
     // checked again before every attempt (a name may point elsewhere later); refused here so the org learns it now
     const refused = await targetRefusal(req.url, this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
     if (refused) throw new DomainError('WEBHOOK_URL_NOT_ALLOWED', `the webhook URL is refused: ${refused}`);
-    const afterSeq = await this.rt.tradeLog.lastSeq();
+    const logSeq = await this.rt.tradeLog.lastSeq();
     const secret = newWebhookSecret();
     const row = await this.rt.db.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`starminer.webhooks.${orgId}`]);
+      const checkpoint = (await em.query(`SELECT last_seq FROM "${this.rt.service}".projection_checkpoint WHERE name = $1 FOR UPDATE`, [WEBHOOKS_PROJECTION])) as { last_seq: string }[];
+      const afterSeq = Math.max(logSeq, Number(checkpoint[0]?.last_seq ?? 0));
       const active = await em.getRepository(WebhookRow).countBy({ orgId, deletedAt: IsNull() });
       if (active >= LIMITS.webhooksPerOrgMax) throw new DomainError('WEBHOOK_LIMIT_REACHED', `an org has at most ${LIMITS.webhooksPerOrgMax} webhooks; delete one first`, { limit: LIMITS.webhooksPerOrgMax });
       const now = new Date(nowMs);
@@ -74,10 +82,17 @@ export class Webhooks {
     return { webhooks: rows.map((w) => webhookToResponse(w, nowMs)) };
   }
 
-  /** Deletes the webhook: nothing more is sent to it (pending deliveries included), and its secret is forgotten. */
+  /**
+   * Deletes the webhook: nothing more is sent to it, and its secret is forgotten. Its pending
+   * deliveries are failed with it (a turn in flight stops at its next lease renewal), so they leave
+   * the pending count and its alert.
+   */
   async delete(orgId: string, webhookId: string, nowMs = Date.now()): Promise<void> {
-    const res = await this.rt.db.getRepository(WebhookRow).update({ orgId, webhookId, deletedAt: IsNull() }, { deletedAt: new Date(nowMs), secret: null });
-    if (!res.affected) throw notFound(webhookId);
+    await this.rt.db.transaction(async (em) => {
+      const res = await em.getRepository(WebhookRow).update({ orgId, webhookId, deletedAt: IsNull() }, { deletedAt: new Date(nowMs), secret: null });
+      if (!res.affected) throw notFound(webhookId);
+      await em.getRepository(WebhookDeliveryRow).update({ webhookId, status: 'pending' }, { status: 'failed', failure: 'the webhook was deleted' });
+    });
   }
 
   /** One active webhook of the org; another org's webhook does not exist for it. */
