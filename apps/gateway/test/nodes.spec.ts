@@ -198,7 +198,7 @@ describe('node search and the provider view over HTTP, on the whole market', () 
       settledJobs: 1,
       refundedJobs: 0,
       failedJobs: 0,
-      jobs: [{ jobId, costWei: released.data.amountWei.toString(), settleTxHash: released.data.txHash }],
+      jobs: [{ jobId, paidWei: released.data.amountWei.toString(), settleTxHash: released.data.txHash }],
       nextCursor: null,
     });
     expect(Date.parse(String(earnings.jobs[0].settledAt))).toBeGreaterThan(0);

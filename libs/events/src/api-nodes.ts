@@ -81,8 +81,10 @@ export const earnedJobSchema = apiComponent(
   'EarnedJob',
   z.strictObject({
     jobId: idSchema,
-    /** what the contract released to the node key */
+    /** the job's cost as fixed at match */
     costWei: weiStringSchema,
+    /** what the contract released to the node key, as the chain recorded it (ContractReleased) */
+    paidWei: weiStringSchema,
     settleTxHash: hexSchema.nullable(),
     /** when the release was recorded (null for a job settled before this was kept) */
     settledAt: z.iso.datetime({ offset: true }).nullable(),
@@ -95,7 +97,7 @@ export const earningsPageSchema = apiComponent(
   z.strictObject({
     nodeId: idSchema,
     nodeAddress: addressSchema,
-    /** the sum of costWei over every settled job of the node */
+    /** the sum of paidWei over every settled job of the node */
     totalEarnedWei: weiStringSchema,
     settledJobs: countSchema,
     /** escrow returned to the requester: nothing was paid */

@@ -46,6 +46,9 @@ export interface ProjectionRunnerOptions {
    * means rows written before it are wrong or missing (a new table, a new column filled from events):
    * a store at a lower version is rebuilt at start (reset and replay, as a fresh service would), once,
    * under the checkpoint lock; one at a higher version (older code) is left alone and reported.
+   * Replicas of the older shape must be stopped before one of the new shape starts (a Recreate
+   * rollout for a release that raises it): an old replica still applying batches after the reset
+   * would move the shared checkpoint past events the rebuild then skips.
    */
   readonly shapeVersion?: number;
   readonly batchMax?: number;

@@ -540,6 +540,13 @@ export class TradeLog {
     return info.state.last_seq;
   }
 
+  /** The sequence of the last event on `subject` (one aggregate), or 0 when it has none. */
+  async lastSeqOf(subject: string): Promise<number> {
+    const jsm = await this.jsm();
+    const m = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    return m?.seq ?? 0;
+  }
+
   /** Filter subjects for a consumer: one as `filter_subject` (any server), several need 2.10+. */
   filterFor(subjects: readonly string[]): string | string[] {
     if (subjects.length === 0) throw new TradeLogArgumentError('at least one filter subject is needed');

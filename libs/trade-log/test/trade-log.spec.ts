@@ -57,6 +57,13 @@ describe('append and readSubject', () => {
     expect((read.events[0].event.data as { budgetWei: string }).budgetWei).toBe('1000000000000000000');
   });
 
+  it("lastSeqOf: a subject's last sequence without reading it, 0 for one never written", async () => {
+    const acks = await log.append('trade.job.last-1', [testEvent('last-1', 'A'), testEvent('last-1', 'B')], { expectedLastSubjectSeq: 0 });
+    await log.append('trade.job.last-2', [testEvent('last-2', 'C')], { expectedLastSubjectSeq: 0 });
+    expect(await log.lastSeqOf('trade.job.last-1')).toBe(acks[1].seq);
+    expect(await log.lastSeqOf('trade.job.never-written-2')).toBe(0);
+  });
+
   it('reads an empty subject as version 0', async () => {
     expect(await log.readSubject('trade.job.never-written')).toEqual({ events: [], lastSubjectSeq: 0, lastId: '' });
   });

@@ -11,7 +11,8 @@
  */
 export const JOB_EVENTS_HEARTBEAT_SEC_DEFAULT = 15;
 export const JOB_EVENTS_HEARTBEAT_SEC_MIN = 1;
-export const JOB_EVENTS_HEARTBEAT_SEC_MAX = 300;
+/** at most half the SDK's idle limit (60 s without a byte and a watcher reconnects), so a configured heartbeat never makes watchers churn */
+export const JOB_EVENTS_HEARTBEAT_SEC_MAX = 30;
 
 /**
  * Open streams one gateway process serves at once. Each holds a socket, two timers and a small

@@ -3,16 +3,25 @@ import { DomainError } from '@starminer/domain';
 import { isFinalJobStatus, type JobUpdate } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { JobView } from '../views/entities';
+import { GatewayViews } from '../views/gateway-views';
 import { JobUpdateRow } from './job-update.entity';
 
 /** What the job event stream and the history read: a job's updates after a position, from the gateway's read model. */
 @Injectable()
 export class JobUpdates {
-  constructor(private readonly rt: ServiceRuntime) {}
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly views: GatewayViews,
+  ) {}
 
-  /** The org's job and whether it has ended; another org's job does not exist for it. */
+  /** The org's job and whether it has ended; another org's job does not exist for it. One the log has and the view not yet is waited for (bounded). */
   async jobOf(orgId: string, jobId: string): Promise<{ jobId: string; final: boolean }> {
-    const job = await this.rt.db.getRepository(JobView).findOne({ where: { jobId, orgId }, select: { jobId: true, status: true } });
+    const find = () => this.rt.db.getRepository(JobView).findOne({ where: { jobId, orgId }, select: { jobId: true, status: true } });
+    let job = await find();
+    if (!job) {
+      await this.views.caughtUpWithJob(jobId);
+      job = await find();
+    }
     if (!job) throw new DomainError('JOB_NOT_FOUND', `no job ${jobId} in your org`);
     return { jobId, final: isFinalJobStatus(job.status) };
   }

@@ -3,16 +3,25 @@ import { CATEGORIES, LIMITS, type JobStatus } from '@starminer/events';
 import { contractDecider, DomainError, jobDecider } from '@starminer/domain';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { JobView } from '../views/entities';
+import { GatewayViews } from '../views/gateway-views';
 import { jobStatusOf } from './job-answer';
 
 /** What a requester reads of its jobs, from the gateway's read model. */
 @Injectable()
 export class JobQueries {
-  constructor(private readonly rt: ServiceRuntime) {}
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly views: GatewayViews,
+  ) {}
 
-  /** One job of the org; another org's job does not exist for it. */
+  /** One job of the org; another org's job does not exist for it. One the log has and the view not yet is waited for (bounded). */
   async get(orgId: string, jobId: string): Promise<JobView> {
-    const job = await this.rt.db.getRepository(JobView).findOne({ where: { jobId, orgId } });
+    const find = () => this.rt.db.getRepository(JobView).findOne({ where: { jobId, orgId } });
+    let job = await find();
+    if (!job) {
+      await this.views.caughtUpWithJob(jobId);
+      job = await find();
+    }
     if (!job) throw new DomainError('JOB_NOT_FOUND', `no job ${jobId} in your org`);
     return job;
   }

@@ -55,7 +55,7 @@ export class ProviderStatusController {
           settledJobs: 1,
           refundedJobs: 0,
           failedJobs: 0,
-          jobs: [{ jobId: 'job-1', costWei: '1250000000000000000', settleTxHash: TX, settledAt: '2026-11-27T12:00:00.000Z' }],
+          jobs: [{ jobId: 'job-1', costWei: '1250000000000000000', paidWei: '1250000000000000000', settleTxHash: TX, settledAt: '2026-11-27T12:00:00.000Z' }],
           nextCursor: null,
         } satisfies EarningsPage,
       },

@@ -69,9 +69,9 @@ describe("the provider's view of its node", () => {
       refundedJobs: 1,
       failedJobs: 1,
       jobs: [
-        { jobId: 'job-3', costWei: (1n * AGPU).toString(), settleTxHash: tx('3'), settledAt: at(1).toISOString() },
-        { jobId: 'job-1', costWei: (2n * AGPU).toString(), settleTxHash: tx('1'), settledAt: at(5).toISOString() },
-        { jobId: 'job-2', costWei: (3n * AGPU).toString(), settleTxHash: tx('2'), settledAt: at(9).toISOString() },
+        { jobId: 'job-3', costWei: (1n * AGPU).toString(), paidWei: (1n * AGPU).toString(), settleTxHash: tx('3'), settledAt: at(1).toISOString() },
+        { jobId: 'job-1', costWei: (2n * AGPU).toString(), paidWei: (2n * AGPU).toString(), settleTxHash: tx('1'), settledAt: at(5).toISOString() },
+        { jobId: 'job-2', costWei: (3n * AGPU).toString(), paidWei: (3n * AGPU).toString(), settleTxHash: tx('2'), settledAt: at(9).toISOString() },
       ],
       nextCursor: null,
     });

@@ -28,7 +28,7 @@ export async function jobTotals(em: EntityManager, nodeId: string): Promise<{ co
     .createQueryBuilder('j')
     .select('j.status', 'status')
     .addSelect('COUNT(*)', 'n')
-    .addSelect('SUM(j.costWei)', 'wei')
+    .addSelect('SUM(j.paidWei)', 'wei')
     .where('j.nodeId = :nodeId', { nodeId })
     .groupBy('j.status')
     .getRawMany();
@@ -72,7 +72,7 @@ export async function nodeEarnings(em: EntityManager, node: NodeView, page: { li
     settledJobs: counts.settled,
     refundedJobs: counts.refunded,
     failedJobs: counts.failed,
-    jobs: jobs.map((j) => ({ jobId: j.jobId, costWei: (j.costWei ?? 0n).toString(), settleTxHash: j.settleTxHash, settledAt: j.settledAt?.toISOString() ?? null })),
+    jobs: jobs.map((j) => ({ jobId: j.jobId, costWei: (j.costWei ?? 0n).toString(), paidWei: (j.paidWei ?? 0n).toString(), settleTxHash: j.settleTxHash, settledAt: j.settledAt?.toISOString() ?? null })),
     nextCursor: rows.length > limit ? jobs[jobs.length - 1].jobId : null,
   };
 }

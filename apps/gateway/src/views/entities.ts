@@ -44,6 +44,8 @@ export class JobView {
   @Column({ type: 'text', nullable: true }) settleTxHash!: string | null;
   /** when the escrow was released or refunded (ContractReleased / ContractRefunded) */
   @Column({ type: 'timestamptz', nullable: true }) settledAt!: Date | null;
+  /** what the contract released to the node key (ContractReleased.amountWei) */
+  @Column({ ...WEI_COLUMN, nullable: true }) paidWei!: bigint | null;
   @Column({ type: 'text', nullable: true }) resultOutput!: string | null;
   @Column({ type: 'text', nullable: true }) resultHash!: string | null;
   @Column({ type: 'text', nullable: true }) waitingReason!: string | null;

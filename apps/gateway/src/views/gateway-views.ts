@@ -1,4 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { subjectFor } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
 import { JobUpdateRow } from '../job-events/job-update.entity';
@@ -38,6 +39,16 @@ export class GatewayViews implements OnApplicationBootstrap {
   async caughtUpTo(seq: number | null | undefined): Promise<void> {
     if (!seq) return;
     await this.runner.waitUntil(seq, READ_YOUR_WRITES_WAIT_MS).catch(() => undefined); // answer anyway: the write is on the log
+  }
+
+  /**
+   * Before answering that a job does not exist: waits (bounded, as caughtUpTo) until the read model
+   * has applied the last event of the job's subject on the log. A job submitted a moment ago, read
+   * while the projection lags (a loaded replica, a restart), is then found rather than refused
+   * JOB_NOT_FOUND; a job the log does not have costs one lookup and no wait.
+   */
+  async caughtUpWithJob(jobId: string): Promise<void> {
+    await this.caughtUpTo(await this.rt.tradeLog.lastSeqOf(subjectFor('job', jobId, this.rt.tradeLog.subjectPrefix)));
   }
 
   /**

@@ -82,7 +82,7 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
       if (e.data.outcome === 'release') await job(e.data.jobId, { status: 'completed' });
       return;
     case 'ContractReleased':
-      await job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash, settledAt: at });
+      await job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash, settledAt: at, paidWei: e.data.amountWei });
       return;
     case 'ContractRefunded':
       await job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash, settledAt: at });
