@@ -11,8 +11,18 @@ import { freePort } from './ports';
 
 /** The shared local server tried when DATABASE_URL is not set. */
 export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-/** How long probing a server may take before we fall back to the embedded one. */
-export const POSTGRES_PROBE_TIMEOUT_MS = 2_000;
+/**
+ * How long probing a server may take before we fall back to the embedded one. No server refuses at
+ * once (ECONNREFUSED); this bounds a server that is there but slow to accept on a loaded machine,
+ * where falling back would start a second Postgres for nothing.
+ */
+export const POSTGRES_PROBE_TIMEOUT_MS = 10_000;
+/**
+ * How long creating or dropping a test database may wait for a connection: a server that answered
+ * the probe is there, but on a loaded machine (two jest workers, each booting a whole market) a
+ * connection can take seconds to be accepted.
+ */
+export const POSTGRES_ADMIN_TIMEOUT_MS = 30_000;
 /** initdb + start of the embedded cluster (first run unpacks nothing, but initdb is slow on 2 cores). */
 export const EMBEDDED_POSTGRES_START_TIMEOUT_MS = 90_000;
 const EMBEDDED_STOP_TIMEOUT_MS = 10_000;
@@ -86,15 +96,15 @@ async function pickServer(): Promise<PostgresServer> {
 
 async function reachable(url: string): Promise<boolean> {
   try {
-    await withClient(url, (c) => c.query('SELECT 1'));
+    await withClient(url, (c) => c.query('SELECT 1'), POSTGRES_PROBE_TIMEOUT_MS);
     return true;
   } catch {
     return false;
   }
 }
 
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: POSTGRES_PROBE_TIMEOUT_MS });
+async function withClient<T>(url: string, fn: (c: Client) => Promise<T>, timeoutMs = POSTGRES_ADMIN_TIMEOUT_MS): Promise<T> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   await client.connect();
   try {
     return await fn(client);
