@@ -551,6 +551,7 @@ export interface components {
         EarnedJob: {
             costWei: components["schemas"]["Wei"];
             jobId: string;
+            paidWei: components["schemas"]["Wei"];
             settledAt: string | null;
             settleTxHash: string | null;
         };
@@ -3171,6 +3172,7 @@ export interface operations {
                      *         {
                      *           "jobId": "job-1",
                      *           "costWei": "1250000000000000000",
+                     *           "paidWei": "1250000000000000000",
                      *           "settleTxHash": "0x4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e",
                      *           "settledAt": "2026-11-27T12:00:00.000Z"
                      *         }
