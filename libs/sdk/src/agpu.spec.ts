@@ -14,15 +14,27 @@ describe('parseAgpu', () => {
     ['007.5', 7n * AGPU + AGPU / 2n],
     ['-2.25', -(2n * AGPU + AGPU / 4n)],
     ['115792089237316195423570985008687907853269984665640564039457.584007913129639935', 2n ** 256n - 1n],
+    // as viem's parseUnits reads them: an empty side of the point is 0
+    ['.5', AGPU / 2n],
+    ['1.', AGPU],
+    ['-.25', -(AGPU / 4n)],
+    ['0.', 0n],
+    // zeros past the 18th decimal are exact: nothing is dropped
+    ['1.0000000000000000000', AGPU],
+    ['0.00000000000000000100000', 1n],
+    ['.000000000000000001000', 1n],
   ])('given %j, gives exactly %s base units', (text, wei) => {
     expect(parseAgpu(text)).toBe(wei);
   });
 
-  it('given more than 18 decimals, refuses with AGPU_TOO_MANY_DECIMALS rather than dropping a part of the amount', () => {
-    expect(() => parseAgpu('0.0000000000000000001')).toThrow(expect.objectContaining({ name: 'AgpuFormatError', code: 'AGPU_TOO_MANY_DECIMALS' }));
-  });
+  it.each([['0.0000000000000000001'], ['1.0000000000000000001'], ['.0000000000000000015']])(
+    'given %j (a nonzero digit past the 18th decimal), refuses with AGPU_TOO_MANY_DECIMALS rather than dropping a part of the amount',
+    (text) => {
+      expect(() => parseAgpu(text)).toThrow(expect.objectContaining({ name: 'AgpuFormatError', code: 'AGPU_TOO_MANY_DECIMALS' }));
+    },
+  );
 
-  it.each([[''], ['abc'], ['1e18'], ['1,5'], ['1_000'], [' 1'], ['1 '], ['.5'], ['1.'], ['+1'], ['0x10'], ['1.5.5'], ['--1'], ['１'], ['1'.repeat(101)]])(
+  it.each([[''], ['.'], ['-'], ['-.'], ['+1'], ['+.5'], ['-+1'], ['abc'], ['1e18'], ['1,5'], ['1_000'], [' 1'], ['1 '], ['. 5'], ['1..'], ['..5'], ['0x10'], ['1.5.5'], ['--1'], ['１'], ['1'.repeat(101)]])(
     'given %j (not a plain decimal), refuses with AGPU_MALFORMED',
     (text) => {
       expect(() => parseAgpu(text)).toThrow(AgpuFormatError);

@@ -75,6 +75,27 @@ describe('createClient', () => {
     expect(b.calls.map((c) => c.path)).toEqual(['/v1/quotes', '/v1/quotes']);
   });
 
+  it('deleteWebhook is sent once: a retry after a lost answer would turn a done delete into a 404', async () => {
+    const a = client([new TypeError('fetch failed: socket hang up'), json(404, { error: { code: 'WEBHOOK_NOT_FOUND', message: 'gone' } })]);
+    await expect(a.sm.deleteWebhook({ webhookId: 'w1' })).rejects.toMatchObject({ name: 'StarMinerNetworkError' });
+    expect(a.calls).toHaveLength(1);
+    const b = client([apiError(503, 'DEPENDENCY_UNAVAILABLE', 'away', { headers: { 'retry-after': '0' } })]);
+    await expect(b.sm.deleteWebhook({ webhookId: 'w1' })).rejects.toMatchObject({ status: 503 });
+    expect(b.calls).toHaveLength(1);
+  });
+
+  it('takes a job written `as const` (readonly lists), as the README writes it, and sends it as given', async () => {
+    const frozen = {
+      ...spec,
+      requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 80, tee: false, regions: ['eu-west'] },
+      workload: { kind: 'command', command: ['python', 'train.py'] },
+    } as const;
+    const { sm, calls } = client([json(200, { feasible: true }), json(202, { jobId: 'j1', status: 'queued' })]);
+    await sm.createQuote({ job: frozen });
+    await sm.submitJob({ job: frozen });
+    for (const c of calls) expect(JSON.parse(c.body!)).toMatchObject({ requirements: { gpuModels: ['H100'], regions: ['eu-west'] }, workload: { command: ['python', 'train.py'] } });
+  });
+
   it('puts ids into paths encoded, so an id cannot reach another route', async () => {
     const { sm, calls } = client([json(200, job('queued'))]);
     await sm.getJob({ jobId: '../orgs?x=1' });
@@ -183,6 +204,44 @@ describe('waitForJob', () => {
     const { sm, waits } = client((call) => (events(call) ? stream.response : json(200, job(views.shift()!))));
     await expect(sm.waitForJob({ jobId: 'j1' })).resolves.toMatchObject({ status: 'settled' });
     expect(waits).toEqual([500, 500]);
+  });
+
+  it('given a wanted status the job has already passed, skips its replayed updates (no re-reads) and rejects JOB_ENDED when the job ends', async () => {
+    // the job is completed; the stream starts with its whole past, `running` included
+    const stream = sseResponse([update(1, 'queued'), update(2, 'matched'), update(3, 'contracted'), update(4, 'running'), update(5, 'completed'), update(6, 'settled')].map(sseMessage));
+    const views: JobStatus[] = ['completed', 'settled'];
+    const { sm, calls, waits } = client((call) => (events(call) ? stream.response : json(200, job(views.shift() ?? 'completed'))));
+    const err = await sm.waitForJob({ jobId: 'j1', statuses: ['running'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'JobWaitError', code: 'JOB_ENDED', lastJob: { status: 'settled' } });
+    // the first read, the stream, one read after `settled`: none for the replayed `running`
+    expect(calls.map((c) => c.path)).toEqual(['/v1/jobs/j1', '/v1/jobs/j1/events', '/v1/jobs/j1']);
+    expect(waits).toEqual([]);
+  });
+
+  it('given the job moves past a wanted status before its view shows it, never resolves with a job in another status', async () => {
+    // the view jumps from contracted to completed: it never shows `running`
+    const stream = sseResponse([update(3, 'contracted'), update(4, 'running'), update(5, 'completed'), update(6, 'refunded')].map(sseMessage));
+    const views: JobStatus[] = ['contracted', 'completed', 'refunded'];
+    const { sm, waits } = client((call) => (events(call) ? stream.response : json(200, job(views.shift() ?? 'refunded'))));
+    const err = await sm.waitForJob({ jobId: 'j1', statuses: ['running'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'JobWaitError', code: 'JOB_ENDED', lastJob: { status: 'refunded' } });
+    expect(waits).toEqual([]); // a view past the update is not read again
+  });
+
+  it('given a wanted status that is not final and the view shows it, resolves with it', async () => {
+    const stream = sseResponse([update(1, 'queued'), update(3, 'contracted'), update(4, 'running')].map(sseMessage), 'hang');
+    const views: JobStatus[] = ['queued', 'contracted', 'running'];
+    const { sm } = client((call) => (events(call) ? stream.response : json(200, job(views.shift() ?? 'running'))));
+    await expect(sm.waitForJob({ jobId: 'j1', statuses: ['running'] })).resolves.toMatchObject({ status: 'running' });
+    expect(stream.state.cancelled).toBe(true);
+  });
+
+  it('given the view stays behind a final update past the quick re-reads, keeps reading it: resolves only with the settled job', async () => {
+    const stream = sseResponse([sseMessage(update(6, 'settled'))]);
+    const views: JobStatus[] = ['running', ...Array<JobStatus>(14).fill('completed'), 'settled'];
+    const { sm, waits } = client((call) => (events(call) ? stream.response : json(200, job(views.shift()!))));
+    await expect(sm.waitForJob({ jobId: 'j1' })).resolves.toMatchObject({ status: 'settled' });
+    expect(waits).toEqual([...Array<number>(9).fill(500), ...Array<number>(5).fill(2_000)]);
   });
 
   it('given nothing happens in timeoutMs, rejects with WAIT_TIMEOUT and the last job read, and closes the stream', async () => {

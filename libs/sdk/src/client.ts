@@ -27,7 +27,7 @@ import {
   type WebhookCreated,
   type WebhookList,
 } from './types';
-import { watchJob, type WatchJobParams } from './watch';
+import { jobStatusRank, watchJob, type WatchJobParams } from './watch';
 
 export interface ClientOptions extends TransportOptions {
   /** An org's API key (`sm_...`); createOrg takes the operator token instead, and the price board needs none. */
@@ -39,8 +39,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A job's body where amounts may also be bigints (sent as decimal strings). */
-export type JobInput = Omit<SubmitJobRequest, 'budgetWei'> & { budgetWei: string | bigint };
+/** T where every array, at any depth, may also be a readonly one (what `as const` makes): the SDK only reads its inputs. */
+type ReadonlyArraysAllowed<T> = T extends readonly (infer U)[] ? readonly ReadonlyArraysAllowed<U>[] : T extends object ? { [K in keyof T]: ReadonlyArraysAllowed<T[K]> } : T;
+
+/**
+ * A job's body where amounts may also be bigints (sent as decimal strings) and lists readonly, so
+ * a job written `{ ... } as const` is one.
+ */
+export type JobInput = ReadonlyArraysAllowed<Omit<SubmitJobRequest, 'budgetWei'>> & { budgetWei: string | bigint };
 
 export interface PageParams extends CallOptions {
   limit?: number;
@@ -144,8 +150,9 @@ export class StarMinerClient {
 
   /**
    * Resolves with the job once it reaches one of `statuses` (default: any final status), read
-   * after that update (it may have moved on since). Rejects with JobWaitError `JOB_ENDED` when it
-   * ends in another status, `WAIT_TIMEOUT` after `timeoutMs` (default 10 minutes, at most 30).
+   * after that update, and only with a job in one of them: a job that has moved past a wanted
+   * status that is not final is waited on. Rejects with JobWaitError `JOB_ENDED` when it ends in
+   * another status, `WAIT_TIMEOUT` after `timeoutMs` (default 10 minutes, at most 30).
    */
   async waitForJob(p: { jobId: string; statuses?: readonly JobStatus[]; timeoutMs?: number } & CallOptions): Promise<Job> {
     const statuses: readonly string[] = p.statuses ?? FINAL_JOB_STATUSES;
@@ -160,11 +167,17 @@ export class StarMinerClient {
       lastJob = await this.getJob({ jobId: p.jobId, signal });
       if (statuses.includes(lastJob.status)) return lastJob;
       if (isFinalJobStatus(lastJob.status)) throw ended(lastJob);
+      // where the job stood when last read: the stream starts with its whole past, and an update
+      // ranked below it is a replay of a status the job has left (no read, no resolving on it)
+      let reached = jobStatusRank(lastJob.status);
       for await (const update of this.watchJob({ jobId: p.jobId, signal })) {
+        if (jobStatusRank(update.status) < reached) continue;
         if (!statuses.includes(update.status) && !isFinalJobStatus(update.status)) continue;
         lastJob = await this.viewAfter(update, signal);
-        if (statuses.includes(update.status)) return lastJob;
-        throw ended(lastJob);
+        reached = Math.max(reached, jobStatusRank(lastJob.status));
+        if (statuses.includes(lastJob.status)) return lastJob;
+        if (isFinalJobStatus(lastJob.status)) throw ended(lastJob);
+        // the job has already moved past the wanted status it reached: wait on (for another wanted status, or its end)
       }
       throw new Error(`the updates of job ${p.jobId} ended before a final status`);
     } catch (err) {
@@ -217,10 +230,11 @@ export class StarMinerClient {
     return this.read('/v1/webhooks', p);
   }
 
-  /** DELETE /v1/webhooks/{webhookId}: no more deliveries to it. */
+  /** DELETE /v1/webhooks/{webhookId}: no more deliveries to it. Sent once. */
   deleteWebhook(p: { webhookId: string } & CallOptions): Promise<void> {
-    // deleting twice removes nothing more: safe to send again
-    return this.call({ method: 'DELETE', path: `/v1/webhooks/${segment(p.webhookId)}`, retry: true, signal: p.signal });
+    // not retried: a retry after a delete whose answer was lost would answer 404 WEBHOOK_NOT_FOUND
+    // and report a done delete as an error
+    return this.call({ method: 'DELETE', path: `/v1/webhooks/${segment(p.webhookId)}`, retry: false, signal: p.signal });
   }
 
   /** GET /v1/webhooks/{webhookId}/deliveries: one page of its delivery log, newest first, each with its attempts. */
@@ -233,12 +247,17 @@ export class StarMinerClient {
     return this.call({ method: 'POST', path: `/v1/webhooks/${segment(p.webhookId)}/deliveries/${segment(p.deliveryId)}/redeliver`, retry: false, signal: p.signal });
   }
 
-  /** The job as its view has it after `update`: read again (bounded) while the view is behind the stream. */
+  /**
+   * The job as its view has it after `update`: read again while the view is behind the stream (its
+   * status ranked below the update's), quickly at first, then at the polling interval, until the
+   * view catches up or `signal` (the wait's timeout) ends it.
+   */
   private async viewAfter(update: JobUpdate, signal: AbortSignal): Promise<Job> {
     const sleep = this.opts.sleep ?? realSleep;
+    const target = jobStatusRank(update.status);
     let job = await this.getJob({ jobId: update.jobId, signal });
-    for (let i = 1; i < SDK_LIMITS.waitViewReadsMax && job.status !== update.status && !isFinalJobStatus(job.status); i += 1) {
-      await sleep(SDK_LIMITS.waitViewReadDelayMs, signal);
+    for (let reads = 1; jobStatusRank(job.status) < target; reads += 1) {
+      await sleep(reads < SDK_LIMITS.waitViewReadsMax ? SDK_LIMITS.waitViewReadDelayMs : SDK_LIMITS.watchPollIntervalMsDefault, signal);
       job = await this.getJob({ jobId: update.jobId, signal });
     }
     return job;

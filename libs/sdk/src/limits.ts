@@ -29,19 +29,42 @@ export const SDK_LIMITS = {
   watchReconnectDelayMsBase: 500,
   /** watchJob: the longest wait between reconnects (a server's `retry:` is bounded by it too). */
   watchReconnectDelayMsMax: 10_000,
-  /** watchJob: connects in a row that bring no event before it falls back to polling (about a minute of waits). */
+  /**
+   * watchJob: connects in a row that bring no event before it falls back to polling (about a minute
+   * of waits). A refusal with a Retry-After (429, 503 TOO_MANY_STREAMS) is the server saying when to
+   * come back, not a failure: it does not count.
+   */
   watchConnectFailuresMax: 10,
+  /**
+   * watchJob: the longest wait it honours of a server's Retry-After (reconnecting the stream, or
+   * between two polls), however long the server asked: past it, the watcher asks again.
+   */
+  watchRetryAfterMsMax: 5 * 60_000,
+  /**
+   * watchJob: how long a stream may stay silent before it counts as dropped and is reconnected. The
+   * gateway sends a `: heartbeat` comment every JOB_EVENTS_HEARTBEAT_SEC, at most
+   * JOB_EVENTS_HEARTBEAT_SEC_MAX = 30 s (apps/gateway/src/job-events/job-events-limits.ts; a spec
+   * checks it stays at least twice that). Three of its longest periods: a stream is dropped only
+   * when two heartbeats in a row did not come, never for one lost or held up (a proxy's buffer, a
+   * busy event loop), which at exactly twice the period would already drop it; a dead connection
+   * is still found within 90 s.
+   */
+  watchStreamIdleMsMax: 90_000,
   /** watchJob's polling fallback: how often it asks for the job; at least a second, so many watchers stay cheap. */
   watchPollIntervalMsDefault: 2_000,
   watchPollIntervalMsMin: 1_000,
-  /** watchJob's polling fallback: failed polls in a row before it gives up with the last error. */
+  /** watchJob's polling fallback: failed polls in a row before it gives up with the last error (a Retry-After's wait does not count). */
   watchPollFailuresMax: 10,
   /** One SSE message's data; a job update is well under a kilobyte, more is not our gateway. */
   sseMessageCharsMax: 64 * 1024,
   /** waitForJob: how long it waits when the caller says nothing, and at most. */
   waitTimeoutMsDefault: 10 * 60_000,
   waitTimeoutMsMax: 30 * 60_000,
-  /** waitForJob: reads of the job after its update, while the job's view is behind its event stream. */
+  /**
+   * waitForJob: quick reads of the job after an update it waits on, while the job's view is behind
+   * its event stream, this far apart; past them it reads every watchPollIntervalMsDefault until the
+   * view shows the update or the wait runs out (it resolves only with a job in a wanted status).
+   */
   waitViewReadsMax: 10,
   waitViewReadDelayMs: 500,
   /** verifyWebhookSignature: a delivery signed longer ago than this (or this far ahead) is refused, so a captured one cannot be replayed later. */

@@ -96,6 +96,64 @@ describe('watchJob over Server-Sent Events', () => {
     expect(waits[0]).toBe(3_000);
   });
 
+  it('given a Retry-After past the reconnect backoff cap, waits as long as it says, up to watchRetryAfterMsMax', async () => {
+    const answers = [
+      apiError(503, 'TOO_MANY_STREAMS', 'busy', { headers: { 'retry-after': '30' } }),
+      apiError(429, 'RATE_LIMITED', 'slow down', { headers: { 'retry-after': '86400' } }),
+      sseResponse([sseMessage(update(2, 'settled'))]).response,
+    ];
+    const { sm, waits } = watcher((_c, i) => answers[i]);
+    await expect(all(sm.watchJob({ jobId: 'j1' }))).resolves.toHaveLength(1);
+    expect(waits).toEqual([30_000, SDK_LIMITS.watchRetryAfterMsMax]);
+    expect(SDK_LIMITS.watchRetryAfterMsMax).toBe(5 * 60_000);
+  });
+
+  it('given refusals with a Retry-After, does not count them as failures: no fallback to polling, however many', async () => {
+    const busy = SDK_LIMITS.watchConnectFailuresMax + 5;
+    const { sm, calls, waits } = watcher((call, i) =>
+      streams(call) ? (i < busy ? apiError(503, 'TOO_MANY_STREAMS', 'busy', { headers: { 'retry-after': '2' } }) : sseResponse([sseMessage(update(2, 'settled'))]).response) : json(200, job('settled')),
+    );
+    await expect(all(sm.watchJob({ jobId: 'j1' }))).resolves.toMatchObject([{ seq: '2', status: 'settled' }]);
+    expect(calls.filter((c) => !streams(c))).toHaveLength(0);
+    expect(waits).toHaveLength(busy);
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it("honours a Retry-After for the one wait it came with: after a stream works, the backoff starts over", async () => {
+    const answers = [
+      apiError(503, 'TOO_MANY_STREAMS', 'busy', { headers: { 'retry-after': '60' } }),
+      sseResponse([sseMessage(update(1, 'queued'))], 'error').response,
+      sseResponse([sseMessage(update(2, 'settled'))]).response,
+    ];
+    const { sm, waits } = watcher((_c, i) => answers[i]);
+    await expect(all(sm.watchJob({ jobId: 'j1' }))).resolves.toHaveLength(2);
+    expect(waits).toEqual([60_000, SDK_LIMITS.watchReconnectDelayMsBase]);
+  });
+
+  it('drops a stream silent for watchStreamIdleMsMax, at least twice the gateway\'s longest heartbeat period, and reconnects', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const silent = sseResponse([sseMessage(update(1, 'queued'))], 'hang');
+      const answers = [silent.response, sseResponse([sseMessage(update(2, 'settled'))]).response];
+      const { sm, calls } = watcher((_c, i) => answers[i]);
+      const got: string[] = [];
+      const done = (async () => {
+        for await (const u of sm.watchJob({ jobId: 'j1' })) got.push(u.seq);
+      })();
+      await jest.advanceTimersByTimeAsync(SDK_LIMITS.watchStreamIdleMsMax - 1);
+      expect(got).toEqual(['1']);
+      expect(calls).toHaveLength(1);
+      expect(silent.state.cancelled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await done;
+      expect(silent.state.cancelled).toBe(true);
+      expect(got).toEqual(['1', '2']);
+      expect(calls[1].headers['last-event-id']).toBe('1');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('when the consumer stops early, cancels the stream', async () => {
     const stream = sseResponse([sseMessage(update(1, 'queued'))], 'hang');
     const { sm } = watcher(() => stream.response);
@@ -148,6 +206,55 @@ describe('watchJob falling back to polling', () => {
     const { sm, calls } = watcher((call) => (streams(call) ? new TypeError('socket hang up') : json(200, job('cancelled'))));
     await expect(all(sm.watchJob({ jobId: 'j1' }))).resolves.toMatchObject([{ status: 'cancelled' }]);
     expect(calls.filter(streams)).toHaveLength(SDK_LIMITS.watchConnectFailuresMax);
+  });
+
+  it('given the stream yielded the current state before connects kept failing, polling does not yield it again', async () => {
+    const views: Job[] = [job('matched', { nodeId: 'n1' }), job('matched', { nodeId: 'n1' }), job('running', { nodeId: 'n1' }), job('settled', { nodeId: 'n1' })];
+    let connects = 0;
+    const { sm, calls } = watcher((call) => {
+      if (!streams(call)) return json(200, views.shift());
+      connects += 1;
+      return connects === 1 ? sseResponse([sseMessage(update(1, 'queued')), sseMessage(update(2, 'matched'))], 'error').response : new TypeError('socket hang up');
+    });
+    const got = await all(sm.watchJob({ jobId: 'j1', pollIntervalMs: 1_000 }));
+    expect(got.map((u) => [u.seq, u.status])).toEqual([
+      ['1', 'queued'],
+      ['2', 'matched'],
+      ['0', 'running'],
+      ['0', 'settled'],
+    ]);
+    expect(calls.filter(streams)).toHaveLength(SDK_LIMITS.watchConnectFailuresMax);
+  });
+
+  it('given the stream yielded a waiting reason, polling yields no view behind it (the view lags), only what is new', async () => {
+    const views: Job[] = [job('queued'), job('queued', { waitingReason: 'no H200 free' }), job('queued', { waitingReason: 'no H200 free in eu-west' }), job('cancelled')];
+    let connects = 0;
+    const { sm } = watcher((call) => {
+      if (!streams(call)) return json(200, views.shift());
+      connects += 1;
+      // the first stream works, the reconnect finds a proxy answering JSON: the stream is gone
+      return connects === 1 ? sseResponse([sseMessage(update(1, 'queued')), sseMessage(update(2, 'queued', 'job.waiting', { waitingReason: 'no H200 free' }))], 'error').response : json(200, { hello: 'proxy' });
+    });
+    const got = await all(sm.watchJob({ jobId: 'j1' }));
+    expect(got.map((u) => [u.seq, u.type, u.waitingReason])).toEqual([
+      ['1', 'job.queued', undefined],
+      ['2', 'job.waiting', 'no H200 free'],
+      ['0', 'job.waiting', 'no H200 free in eu-west'],
+      ['0', 'job.cancelled', undefined],
+    ]);
+  });
+
+  it('given polls refused with a Retry-After, waits as it says and does not count them toward watchPollFailuresMax', async () => {
+    const refusals = SDK_LIMITS.watchPollFailuresMax + 2;
+    let polls = 0;
+    const { sm, waits } = watcher((call) => {
+      if (streams(call)) return apiError(404, 'NOT_FOUND', 'Cannot GET');
+      polls += 1;
+      // beyond the client's retry.maxDelayMs (30 s): getJob's own retries give up and the watcher waits
+      return polls <= refusals ? apiError(503, 'DEPENDENCY_UNAVAILABLE', 'away', { headers: { 'retry-after': '60' } }) : json(200, job('settled'));
+    });
+    await expect(all(sm.watchJob({ jobId: 'j1' }))).resolves.toMatchObject([{ status: 'settled' }]);
+    expect(waits).toEqual(Array<number>(refusals).fill(60_000));
   });
 
   it('given polls that keep failing, gives up with the last error after watchPollFailuresMax', async () => {

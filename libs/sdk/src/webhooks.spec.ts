@@ -44,6 +44,26 @@ describe('verifyWebhookSignature', () => {
     await expect(verify({ signatureHeader: `v1=${hmac(secret, `${t}.${body}`)}`, timestampHeader: String(t) })).resolves.toBe(true);
   });
 
+  it.each([
+    ['toleranceSec NaN (e.g. Number(process.env.UNSET))', { toleranceSec: NaN }],
+    ['toleranceSec Infinity', { toleranceSec: Infinity }],
+    ['toleranceSec negative', { toleranceSec: -1 }],
+    ['toleranceSec not a number', { toleranceSec: '300' as unknown as number }],
+    ['nowSec NaN', { nowSec: NaN }],
+    ['nowSec Infinity', { nowSec: -Infinity }],
+    ['nowSec negative', { nowSec: -5 }],
+  ])('given %s, throws a TypeError rather than accepting a signature of any age', async (_what, over) => {
+    // a signature a day old: refused when the settings are sound, and never accepted when they are not
+    await expect(verify({ nowSec: t + 86_400 })).resolves.toBe(false);
+    await expect(verify({ nowSec: t + 86_400, ...over })).rejects.toThrow(TypeError);
+    await expect(verify({ ...over, signatureHeader: undefined })).rejects.toThrow(TypeError);
+  });
+
+  it('given toleranceSec 0, accepts only a signature of this very second', async () => {
+    await expect(verify({ nowSec: t, toleranceSec: 0 })).resolves.toBe(true);
+    await expect(verify({ nowSec: t + 1, toleranceSec: 0 })).resolves.toBe(false);
+  });
+
   it('given no secret, throws: a receiver without its secret is misconfigured, not under attack', async () => {
     await expect(verify({ secret: '' })).rejects.toThrow(TypeError);
   });

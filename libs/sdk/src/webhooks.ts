@@ -17,9 +17,12 @@ export interface VerifyWebhookSignatureParams {
   signatureHeader: string | null | undefined;
   /** A timestamp sent apart from the signature header, where a proxy moved it; must agree with `t=` when both are present. */
   timestampHeader?: string | null;
-  /** How old (or how far ahead) the signature may be, in seconds (default 300): a captured delivery replays only that long. */
+  /**
+   * How old (or how far ahead) the signature may be, in seconds (default 300): a captured delivery
+   * replays only that long. A finite number, at least 0 (anything else throws a TypeError).
+   */
   toleranceSec?: number;
-  /** Now, in unix seconds (default the clock's). */
+  /** Now, in unix seconds (default the clock's): a finite number, at least 0 (anything else throws a TypeError). */
   nowSec?: number;
 }
 
@@ -29,7 +32,9 @@ const UNIX_SEC = /^[0-9]{1,12}$/;
 /**
  * Whether a webhook delivery was signed with `secret`: HMAC-SHA256 over `"<t>.<raw body>"` (key:
  * the secret's UTF-8 bytes), compared in constant time by WebCrypto, and `t` within `toleranceSec`
- * of now. False for a missing or malformed header; never throws for what a sender controls.
+ * of now. False for a missing or malformed header; never throws for what a sender controls (it
+ * throws a TypeError for a receiver's misconfiguration: no secret, a toleranceSec or nowSec that is
+ * not a finite number at least 0).
  * Works in browsers, Node 20+, Deno, Bun and edge runtimes (`globalThis.crypto.subtle`).
  */
 export async function verifyWebhookSignature(params: VerifyWebhookSignatureParams): Promise<boolean> {
@@ -37,6 +42,12 @@ export async function verifyWebhookSignature(params: VerifyWebhookSignatureParam
   if (typeof secret !== 'string' || secret.length === 0) throw new TypeError('verifyWebhookSignature needs the webhook secret');
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) throw new Error('verifyWebhookSignature needs WebCrypto (globalThis.crypto.subtle): a browser in a secure context, or Node 20+');
+  // the receiver's settings, not the sender's: a NaN here would make every timestamp pass (any
+  // comparison with NaN is false) and replay protection would be gone without a word
+  const nowSec = params.nowSec ?? Math.floor(Date.now() / 1000);
+  const toleranceSec = params.toleranceSec ?? SDK_LIMITS.webhookToleranceSecDefault;
+  if (!isNonNegativeFinite(toleranceSec)) throw new TypeError(`verifyWebhookSignature: toleranceSec must be a finite number of seconds, at least 0, got ${String(toleranceSec)}`);
+  if (!isNonNegativeFinite(nowSec)) throw new TypeError(`verifyWebhookSignature: nowSec must be a finite unix time in seconds, at least 0, got ${String(nowSec)}`);
   if (typeof signatureHeader !== 'string' || signatureHeader.length > SDK_LIMITS.webhookSignatureHeaderCharsMax) return false;
 
   let t: string | undefined;
@@ -54,9 +65,7 @@ export async function verifyWebhookSignature(params: VerifyWebhookSignatureParam
   t ??= separate;
   if (t === undefined || !UNIX_SEC.test(t) || signatures.length === 0) return false;
 
-  const nowSec = params.nowSec ?? Math.floor(Date.now() / 1000);
-  const toleranceSec = params.toleranceSec ?? SDK_LIMITS.webhookToleranceSecDefault;
-  if (Math.abs(nowSec - Number(t)) > toleranceSec) return false;
+  if (!(Math.abs(nowSec - Number(t)) <= toleranceSec)) return false;
 
   const encoder = new TextEncoder();
   const bodyBytes = typeof body === 'string' ? encoder.encode(body) : body instanceof Uint8Array ? body : new Uint8Array(body);
@@ -70,6 +79,8 @@ export async function verifyWebhookSignature(params: VerifyWebhookSignatureParam
   }
   return false;
 }
+
+const isNonNegativeFinite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
 function bytesOfHex(hex: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(hex.length / 2);

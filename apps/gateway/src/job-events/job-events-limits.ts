@@ -11,7 +11,7 @@
  */
 export const JOB_EVENTS_HEARTBEAT_SEC_DEFAULT = 15;
 export const JOB_EVENTS_HEARTBEAT_SEC_MIN = 1;
-/** at most half the SDK's idle limit (60 s without a byte and a watcher reconnects), so a configured heartbeat never makes watchers churn */
+/** well under the SDK's idle limit (90 s without a byte and a watcher reconnects: two heartbeats missed), so a configured heartbeat never makes watchers churn */
 export const JOB_EVENTS_HEARTBEAT_SEC_MAX = 30;
 
 /**
