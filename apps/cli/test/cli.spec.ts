@@ -58,6 +58,33 @@ describe('starminer, the CLI, driven as a new user would', () => {
     });
   }
 
+  /**
+   * `starminer args... | head -0`: the reader of stdout is gone before the CLI writes, so its first
+   * write fails with EPIPE. Answers the exit code and stderr.
+   */
+  function cliIntoClosedPipe(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, [bin, ...args], {
+        cwd: home,
+        env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: configHome },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        fail(new Error(`starminer ${args.join(' ')} ran past ${RUN_TIMEOUT_MS} ms\nstderr: ${stderr}`));
+      }, RUN_TIMEOUT_MS);
+      child.on('error', fail);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        done({ code, stderr });
+      });
+      child.stdin.end();
+    });
+  }
+
   /** A run that must succeed; its stdout parsed as JSON. */
   async function json<T = Record<string, unknown>>(args: readonly string[], opts?: { stdin?: string; env?: Record<string, string> }): Promise<T> {
     const r = await cli([...args, '--json'], opts);
@@ -102,9 +129,14 @@ describe('starminer, the CLI, driven as a new user would', () => {
   });
 
   it('takes a new requester from login to a settled job', async () => {
-    // the operator's first step: an org and its key (shown once)
-    const org = await json<{ orgId: string; apiKey: string; accountAddress: string }>(['orgs', 'create', 'Acme', '--gateway', market.gatewayUrl, '--operator-token', OPERATOR_TOKEN]);
+    // the operator's first step: an org and its key (shown once), the token from the environment as the tours say
+    const org = await json<{ orgId: string; apiKey: string; accountAddress: string }>(['orgs', 'create', 'Acme', '--gateway', market.gatewayUrl], { env: { STARMINER_OPERATOR_TOKEN: OPERATOR_TOKEN } });
     expect(org.apiKey).toMatch(/^sm_/);
+    // the flag still works, for scripts, but warns that ps and the shell history see the token
+    const tokenOnArgv = await cli(['orgs', 'create', 'Acme 2', '--gateway', market.gatewayUrl, '--operator-token', 'not-the-token']);
+    expect(tokenOnArgv.code).toBe(1);
+    expect(tokenOnArgv.stderr).toMatch(/^warning: --operator-token puts the operator token on the command line, where ps shows it/m);
+    expect(tokenOnArgv.stderr).toContain('STARMINER_OPERATOR_TOKEN');
 
     // before login, a command that needs the key says so and sends nothing
     const early = await cli(['jobs', 'list', '--gateway', market.gatewayUrl]);
@@ -186,6 +218,13 @@ describe('starminer, the CLI, driven as a new user would', () => {
     const watched = await cli(['jobs', 'watch', jobId!, '--timeout', '30']);
     expect(watched.code).toBe(0);
     expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/ settled +job\.settled/);
+    // `jobs watch ID | head -1`: the reader goes, the CLI ends quietly (no unhandled EPIPE and its stack)
+    const piped = await cliIntoClosedPipe(['jobs', 'watch', jobId!, '--timeout', '30']);
+    expect(piped).toEqual({ code: 0, stderr: '' });
+    // `--since` is checked by the CLI: a usage error, exit 2
+    const badSince = await cli(['jobs', 'watch', jobId!, '--since', 'abc', '--json']);
+    expect(badSince.code).toBe(2);
+    expect(errorOf(badSince).code).toBe('BAD_FLAG');
     const ndjson = await cli(['jobs', 'watch', jobId!, '--timeout', '30', '--json']);
     expect(ndjson.code).toBe(0);
     expect(ndjson.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(history.map((u) => u.type));
@@ -294,5 +333,7 @@ describe('starminer, the CLI, driven as a new user would', () => {
     expect(script.stdout).toContain('starminer --get-yargs-completions');
     const words = await cli(['--get-yargs-completions', 'starminer', 'jobs', '']);
     expect(words.stdout.split('\n')).toEqual(expect.arrayContaining(['submit', 'list', 'get', 'watch', 'cancel', 'history']));
+    // `starminer completion | head -5`: the reader goes, the CLI ends quietly
+    expect(await cliIntoClosedPipe(['completion'])).toEqual({ code: 0, stderr: '' });
   });
 });

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { agpuFlag } from '../jobs/job-request';
 import { action } from '../shared/command';
 import type { Io } from '../shared/context';
-import { agpu } from '../shared/output';
+import { agpu, printable } from '../shared/output';
 
 export function faucetCommand(io: Io) {
   return {
@@ -16,7 +16,7 @@ export function faucetCommand(io: Io) {
     handler: action(io, async (argv: { amount: string; idempotencyKey?: string }, ctx) => {
       const amountWei = agpuFlag('amount', String(argv.amount));
       const mint = await ctx.client().faucet({ amountWei, ...(argv.idempotencyKey ? { idempotencyKey: argv.idempotencyKey } : {}), signal: ctx.signal });
-      ctx.print(mint, (m) => `minted ${agpu(amountWei)}: balance ${agpu(m.balanceWei)} (tx ${m.txHash})`);
+      ctx.print(mint, (m) => `minted ${agpu(amountWei)}: balance ${agpu(m.balanceWei)} (tx ${printable(m.txHash)})`);
     }),
   };
 }

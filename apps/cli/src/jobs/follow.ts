@@ -15,6 +15,16 @@ export function waitTimeoutMs(timeoutSec: number | undefined): number {
   return Math.round(sec * 1000);
 }
 
+/** A job update's seq: decimal digits, at most 20 (a uint64), as `jobs history` shows them and the SDK takes. */
+const SEQ = /^[0-9]{1,20}$/;
+
+/** `jobs watch --since SEQ`: checked here, so a wrong one is a usage error (exit 2) naming the flag. */
+export function sinceSeq(since: string | undefined): string | undefined {
+  if (since === undefined) return undefined;
+  if (!SEQ.test(since)) throw new UsageError('BAD_FLAG', `--since: a job update's seq, 1 to 20 digits (the first column of \`jobs history\`), got ${JSON.stringify(since)}`);
+  return since;
+}
+
 /** One update as the SDK's watchJob yields it. */
 export type JobUpdate = ReturnType<Client['watchJob']> extends AsyncIterable<infer U> ? U : never;
 

@@ -79,4 +79,14 @@ describe('job formatting', () => {
     expect(waitText('j', undefined)).toBe('job j: waiting for its first update');
     expect(waitText('j', { status: 'queued', type: 'job.waiting', waitingReason: 'capacity-busy' })).toBe('job j: queued (capacity-busy)');
   });
+
+  it("escapes control characters in the providers' and the gateway's text: output, failure, waiting reason, each update", () => {
+    const ESC = '\u001b';
+    const text = jobDetails({ jobId: 'j', status: 'failed', waitingReason: `wait${ESC}[K`, failure: { code: 'X', reason: `bad\n${ESC}[2J` }, result: { output: `out\r\n${ESC}]0;t\u0007\u009b1m` } });
+    expect(text.split('\n')).toEqual(['job      j', 'status   failed', 'waiting  wait\\x1b[K', 'failure  X: bad\\n\\x1b[2J', 'output   out\\r\\n\\x1b]0;t\\x07\\x9b1m']);
+    const u = { seq: '1', type: `job.failed${ESC}[A`, status: `failed${ESC}`, at: '2026-11-24T12:00:06Z', waitingReason: `r${ESC}[H`, failure: { code: 'X', reason: `y\n${ESC}[2J` } };
+    expect(updateLine(u)).toBe('2026-11-24 12:00:06Z  failed\\x1b  job.failed\\x1b[A  r\\x1b[H, X: y\\n\\x1b[2J');
+    expect(historyTable([u]).split('\n')).toHaveLength(2);
+    expect(waitText('j', { status: 'queued', type: 'job.waiting', waitingReason: `busy${ESC}[2J\n` })).toBe('job j: queued (busy\\x1b[2J\\n)');
+  });
 });

@@ -1,4 +1,4 @@
-import { agpu, duration, fields, instant, NONE, table } from '../shared/output';
+import { agpu, duration, fields, instant, NONE, printable, table } from '../shared/output';
 
 /**
  * What the CLI shows of a job: the fields it reads, by the API's names. The SDK's Job is passed
@@ -79,8 +79,12 @@ export interface JobUpdateView {
   failure?: { code: string; reason: string };
 }
 
-/** What an update says beyond its type: the reason, the node and price, the contract, the transaction. */
+/** What an update says beyond its type: the reason, the node and price, the contract, the transaction (control characters escaped: it is the gateway's and the provider's text). */
 export function updateDetail(u: JobUpdateView): string {
+  return printable(rawDetail(u));
+}
+
+function rawDetail(u: JobUpdateView): string {
   const parts: string[] = [];
   if (u.waitingReason) parts.push(u.waitingReason);
   if (u.nodeId) parts.push(`node ${u.nodeId}`);
@@ -95,7 +99,7 @@ export function updateDetail(u: JobUpdateView): string {
 /** `starminer jobs watch`: one line per update, as it happens. */
 export function updateLine(u: JobUpdateView): string {
   const detail = updateDetail(u);
-  return `${instant(u.at)}  ${u.status.padEnd(10)}  ${u.type}${detail ? `  ${detail}` : ''}`;
+  return `${instant(u.at)}  ${printable(u.status).padEnd(10)}  ${printable(u.type)}${detail ? `  ${detail}` : ''}`;
 }
 
 /** `starminer jobs history`: every update so far. */
@@ -108,6 +112,6 @@ export function historyTable(updates: readonly JobUpdateView[]): string {
 
 /** The spinner's text while a job is waited on. */
 export function waitText(jobId: string, u: Pick<JobUpdateView, 'status' | 'type' | 'waitingReason'> | undefined): string {
-  if (!u) return `job ${jobId}: waiting for its first update`;
-  return `job ${jobId}: ${u.status}${u.waitingReason ? ` (${u.waitingReason})` : ''}`;
+  if (!u) return `job ${printable(jobId)}: waiting for its first update`;
+  return printable(`job ${jobId}: ${u.status}${u.waitingReason ? ` (${u.waitingReason})` : ''}`);
 }

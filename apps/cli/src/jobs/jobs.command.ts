@@ -4,8 +4,8 @@ import type { Argv } from 'yargs';
 import { action, allRowsLimit, listOptions, PAGE_SIZE_MAX, pageLimit, readAll, take } from '../shared/command';
 import type { Client, Ctx, Io } from '../shared/context';
 import { UsageError } from '../shared/errors';
-import { toJson } from '../shared/output';
-import { followJob, outcomeOf, waitTimeoutMs } from './follow';
+import { printable, toJson } from '../shared/output';
+import { followJob, outcomeOf, sinceSeq, waitTimeoutMs } from './follow';
 import { historyTable, jobDetails, jobTable, updateLine, waitText } from './job-format';
 import { CATEGORIES, JOB_DEFAULTS, jobRequestFromFile, jobRequestFromFlags, LATENCY_PREFERENCES, URGENCIES, WORKLOAD_KINDS, type JobFlags, type JobRequest } from './job-request';
 
@@ -79,7 +79,7 @@ export function jobsCommand(io: Io) {
             const timeoutMs = argv.wait ? waitTimeoutMs(argv.timeout) : 0;
             const client = ctx.client();
             const accepted = await client.submitJob({ job, ...(argv.idempotencyKey ? { idempotencyKey: argv.idempotencyKey } : {}), signal: ctx.signal });
-            if (!argv.wait) return ctx.print(accepted, (a) => a.jobId);
+            if (!argv.wait) return ctx.print(accepted, (a) => printable(a.jobId));
             await waitAndShow(ctx, client, accepted.jobId, timeoutMs);
           }),
         )
@@ -98,7 +98,7 @@ export function jobsCommand(io: Io) {
             }
             const page = await client.listJobs({ limit: pageLimit(argv.limit), cursor: argv.cursor, signal: ctx.signal });
             ctx.print(page, (p) => jobTable(p.jobs));
-            if (page.nextCursor) ctx.note(`more: starminer jobs list --cursor ${page.nextCursor}`);
+            if (page.nextCursor) ctx.moreNote('starminer jobs list', page.nextCursor);
           }),
         )
         .command(
@@ -118,12 +118,13 @@ export function jobsCommand(io: Io) {
               .option('since', { type: 'string', describe: 'only updates after this seq (the first column of `jobs history`)' })
               .option('timeout', { type: 'number', describe: 'give up after this many seconds (exit 5)' }),
           action(io, async (argv, ctx) => {
+            const since = sinceSeq(argv.since);
             const timeoutMs = waitTimeoutMs(argv.timeout);
             const client = ctx.client();
             let failure: { code: string; reason: string } | undefined;
             const end = await followJob(ctx, client, {
               jobId: argv.jobId,
-              ...(argv.since ? { lastEventId: argv.since } : {}),
+              ...(since === undefined ? {} : { lastEventId: since }),
               timeoutMs,
               onUpdate: (u) => {
                 if (u.failure) failure = u.failure;
@@ -140,7 +141,7 @@ export function jobsCommand(io: Io) {
           jobIdArg,
           action(io, async (argv, ctx) => {
             const answer = await ctx.client().cancelJob({ jobId: argv.jobId, signal: ctx.signal });
-            ctx.print(answer, (a) => `job ${a.jobId} ${a.status}`);
+            ctx.print(answer, (a) => printable(`job ${a.jobId} ${a.status}`));
           }),
         )
         .command(

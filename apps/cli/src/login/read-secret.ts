@@ -14,7 +14,7 @@ export async function readSecret(io: Io, prompt: string): Promise<string> {
   const stdin = io.stdin;
   const value = stdin.isTTY && stdin.setRawMode ? await readHidden(io, prompt) : (await readAll(stdin, 'the key')).split(/\r?\n/)[0] ?? '';
   const trimmed = value.trim();
-  if (trimmed.length === 0) throw new UsageError('MISSING_API_KEY', 'no API key given: pass --api-key, pipe it on stdin, or type it at the prompt');
+  if (trimmed.length === 0) throw new UsageError('MISSING_API_KEY', 'no API key given: pipe it on stdin or type it at the prompt');
   return trimmed;
 }
 

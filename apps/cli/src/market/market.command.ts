@@ -28,7 +28,7 @@ export function marketCommand(io: Io) {
               signal: ctx.signal,
             });
             ctx.print(board, (b) => pricesTable(b.markets));
-            if (board.nextCursor) ctx.note(`more: starminer market prices --cursor ${board.nextCursor}`);
+            if (board.nextCursor) ctx.moreNote('starminer market prices', board.nextCursor);
           }),
         )
         .command(

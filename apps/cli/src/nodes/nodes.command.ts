@@ -34,7 +34,7 @@ export function nodesCommand(io: Io) {
             }
             const page = await client.listNodes({ ...(filter ? { filter } : {}), limit: pageLimit(argv.limit), cursor: argv.cursor, signal: ctx.signal });
             ctx.print(page, (p) => nodesTable(p.nodes));
-            if (page.nextCursor) ctx.note(`more: add --cursor ${page.nextCursor}`);
+            if (page.nextCursor) ctx.moreNote('add', page.nextCursor);
           }),
         )
         .demandCommand(1, 'name a nodes command: search'),

@@ -6,7 +6,8 @@ import { action, pageLimit } from '../shared/command';
 import { ENV } from '../shared/config-file';
 import type { Ctx, Io } from '../shared/context';
 import { UsageError } from '../shared/errors';
-import { BENCHMARK_KIND, BENCHMARK_MS_DEFAULT, measureHashRate } from './benchmark';
+import { printable } from '../shared/output';
+import { BENCHMARK_KIND, BENCHMARK_MS_DEFAULT, BENCHMARK_MS_MAX, benchmarkMs, measureHashRate } from './benchmark';
 import { defaultNodeKeyFile, loadOrCreateNodeKey, nodeIdFor, readNodeKey } from './node-key';
 import { earningsText, nodeStatusText } from './provider-format';
 import { registrationFromFlags, RUNTIME_KINDS, type RegisterFlags } from './registration';
@@ -44,7 +45,7 @@ function providerOf(ctx: Ctx, argv: NodeFlags, opts: { createKey: boolean }) {
   const sameKey = kept.keyFile !== undefined && resolve(kept.keyFile) === keyFile;
   const nodeId = argv.nodeId ?? (sameKey ? kept.nodeId : undefined) ?? nodeIdFor(account.address);
   const { gateway } = ctx.settings();
-  const client = createProviderClient({ baseUrl: gateway, account, chainId, ...(argv.origin ? { origin: argv.origin } : {}) });
+  const client = createProviderClient({ baseUrl: gateway, account, chainId, ...(argv.origin ? { origin: argv.origin } : {}), fetch: ctx.fetch });
   return { account, keyFile, created, chainId, nodeId, client };
 }
 
@@ -71,20 +72,21 @@ export function providerCommand(io: Io) {
               .option('provider-id', { type: 'string', describe: 'the provider (you) the node belongs to' })
               .option('benchmark-score', { type: 'number', describe: 'a benchmark you measured (default: measure sha256 hashes per second now)' })
               .option('benchmark-kind', { type: 'string', describe: `what --benchmark-score measures (default ${BENCHMARK_KIND})` })
-              .option('benchmark-ms', { type: 'number', describe: `how long to measure (default ${BENCHMARK_MS_DEFAULT})` })
+              .option('benchmark-ms', { type: 'number', describe: `how long to measure, ms: 1-${BENCHMARK_MS_MAX} (default ${BENCHMARK_MS_DEFAULT}); Ctrl-C stops it` })
               .example('$0 provider register --chain-id 31337 --gpu RTX4090 --vram 24 --region eu-west', ''),
           action(io, async (argv, ctx) => {
+            const measureMs = benchmarkMs(argv.benchmarkMs); // before the key is made: a wrong flag leaves nothing behind
             const p = providerOf(ctx, argv, { createKey: true });
             const benchmark =
               argv.benchmarkScore !== undefined
                 ? { kind: argv.benchmarkKind ?? BENCHMARK_KIND, score: argv.benchmarkScore, measuredAt: new Date().toISOString() }
-                : { kind: BENCHMARK_KIND, score: measureHashRate(argv.benchmarkMs ?? BENCHMARK_MS_DEFAULT), measuredAt: new Date().toISOString() };
+                : { kind: BENCHMARK_KIND, score: await measureHashRate(measureMs, { signal: ctx.signal }), measuredAt: new Date().toISOString() };
             const registration = registrationFromFlags(argv as RegisterFlags, p.account.address, p.nodeId, benchmark);
             const answer = await p.client.registerNode({ registration, signal: ctx.signal });
             ctx.saveConfig({ ...ctx.config(), provider: { keyFile: p.keyFile, nodeId: answer.nodeId, chainId: p.chainId } });
             ctx.print({ ...answer, nodeAddress: p.account.address, keyFile: p.keyFile, keyCreated: p.created }, (r) =>
               [
-                `registered node ${r.nodeId} (${r.nodeAddress}): ${registration.gpuCount} x ${registration.gpuModel} in ${registration.region}`,
+                `registered node ${printable(r.nodeId)} (${r.nodeAddress}): ${registration.gpuCount} x ${printable(registration.gpuModel)} in ${printable(registration.region)}`,
                 `node key ${r.keyCreated ? 'created in' : 'from'} ${r.keyFile}`,
                 'run the provider agent with this key to take jobs (AGENT_KEY_FILE)',
               ].join('\n'),
@@ -112,7 +114,7 @@ export function providerCommand(io: Io) {
             const p = providerOf(ctx, argv, { createKey: false });
             const earnings = await p.client.getEarnings({ nodeId: p.nodeId, limit: pageLimit(argv.limit), cursor: argv.cursor, signal: ctx.signal });
             ctx.print(earnings, earningsText);
-            if (earnings.nextCursor) ctx.note(`more: starminer provider earnings --cursor ${earnings.nextCursor}`);
+            if (earnings.nextCursor) ctx.moreNote('starminer provider earnings', earnings.nextCursor);
           }),
         )
         .demandCommand(1, 'name a provider command: register, status, earnings'),

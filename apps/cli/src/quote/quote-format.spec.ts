@@ -77,4 +77,10 @@ describe('quote formatting', () => {
     expect(alternativeValue('region', 'us-east')).toBe('us-east');
     expect(alternativeValue('gpuModel', 'A100')).toBe('A100');
   });
+
+  it("escapes control characters in the gateway's reasons", () => {
+    const text = quoteText({ feasible: false, price: null, markets: [], expectedWaitSec: null, reasons: [{ code: 'no-supply', message: 'none\u001b[2J\nfeasible  yes' }], nearest: [] });
+    expect(text).toContain('  no-supply: none\\x1b[2J\\nfeasible  yes');
+    expect(text.match(/^feasible/gm)).toEqual(['feasible']);
+  });
 });

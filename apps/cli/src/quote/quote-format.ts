@@ -1,4 +1,4 @@
-import { agpu, bps, duration, fields, NONE, table } from '../shared/output';
+import { agpu, bps, duration, fields, NONE, printable, table } from '../shared/output';
 
 /** The terms of a price, as the API gives them (PriceTerms). */
 export interface PriceTermsView {
@@ -56,7 +56,7 @@ export function quoteText(q: QuoteView): string {
     ['wait', waitLine(q)],
   ]);
   const parts = [head];
-  if (q.reasons.length > 0) parts.push(`why not now:\n${q.reasons.map((r) => `  ${r.code}: ${r.message}`).join('\n')}`);
+  if (q.reasons.length > 0) parts.push(`why not now:\n${q.reasons.map((r) => `  ${printable(`${r.code}: ${r.message}`)}`).join('\n')}`);
   if (q.nearest.length > 0) {
     parts.push(
       `nearest options:\n${table(

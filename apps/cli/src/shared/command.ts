@@ -1,13 +1,23 @@
 import type { Argv } from 'yargs';
 import { Ctx, type GlobalArgs, type Io } from './context';
-import { UsageError } from './errors';
+import { argumentErrorOf, UsageError } from './errors';
 
 /** What yargs hands every handler besides the options (`$0`, the script's name). */
 type Parsed = { $0?: string };
 
-/** A command's handler with its context built from the global flags: one per invocation. */
+/**
+ * A command's handler with its context built from the global flags: one per invocation. A
+ * TypeError/RangeError from argument handling (before any request was sent) becomes a usage error.
+ */
 export function action<A>(io: Io, fn: (argv: A & GlobalArgs, ctx: Ctx) => Promise<void>): (argv: A & GlobalArgs & Parsed) => Promise<void> {
-  return (argv) => fn(argv, new Ctx(io, argv));
+  return async (argv) => {
+    const ctx = new Ctx(io, argv);
+    try {
+      await fn(argv, ctx);
+    } catch (err) {
+      throw argumentErrorOf(err, ctx.sentRequest);
+    }
+  };
 }
 
 /** Bytes read from stdin at most (a job file, an API key): far above either, far below memory trouble. */

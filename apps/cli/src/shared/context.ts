@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { createClient } from '@starminer/sdk';
+import { createClient, type FetchLike } from '@starminer/sdk';
 import { CONFIG_FILE_NAME, ENV, configDir, readConfig, resolveSettings, writeConfig, type CliConfig, type Settings } from './config-file';
 import { UsageError } from './errors';
-import { toJson } from './output';
+import { printable, printableLines, toJson } from './output';
 import { startProgress, type Progress } from './progress';
 
 /** The CLI's one dependency on how the SDK names its client type: whatever createClient returns. */
@@ -22,6 +22,8 @@ export interface Io {
   homedir: string;
   /** aborted on Ctrl-C: every SDK call and wait takes it */
   signal: AbortSignal;
+  /** the network (default: the platform's fetch); tests pass a fake gateway */
+  fetch?: FetchLike;
 }
 
 /** The options every command takes. */
@@ -35,6 +37,16 @@ export class Ctx {
   readonly json: boolean;
   readonly configPath: string;
   private cached?: CliConfig;
+  private requests = 0;
+
+  /**
+   * The fetch every client of this command uses: the platform's (or the test's), counting what it
+   * sends, so an error can tell whether anything left the machine (exit 2 promises nothing did).
+   */
+  readonly fetch: FetchLike = (input, init) => {
+    this.requests += 1;
+    return (this.io.fetch ?? globalThis.fetch)(input, init);
+  };
 
   constructor(
     readonly io: Io,
@@ -46,6 +58,11 @@ export class Ctx {
 
   get signal(): AbortSignal {
     return this.io.signal;
+  }
+
+  /** Whether this command has sent a request to the gateway yet. */
+  get sentRequest(): boolean {
+    return this.requests > 0;
   }
 
   config(): CliConfig {
@@ -66,7 +83,7 @@ export class Ctx {
     const s = this.settings();
     const apiKey = opts.apiKey ?? s.apiKey;
     if (opts.needsKey && !apiKey) throw new UsageError('NOT_LOGGED_IN', `no API key: run \`starminer login\` or set ${ENV.apiKey}`);
-    return createClient({ baseUrl: s.gateway, ...(apiKey ? { apiKey } : {}), userAgent: USER_AGENT });
+    return createClient({ baseUrl: s.gateway, ...(apiKey ? { apiKey } : {}), userAgent: USER_AGENT, fetch: this.fetch });
   }
 
   /** Prints the answer: its JSON with `--json`, else what `human` makes of it. */
@@ -74,13 +91,21 @@ export class Ctx {
     this.out(this.json ? toJson(value) : human(value));
   }
 
+  /** A line (or lines) on stdout; for people (not --json), any control character the text still holds is escaped. */
   out(text: string): void {
-    if (text.length > 0) this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (text.length === 0) return;
+    const shown = this.json ? text : printableLines(text);
+    this.io.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`);
   }
 
   /** A note for people on stderr; `--json` keeps stderr for errors only. */
   note(text: string): void {
-    if (!this.json) this.io.stderr.write(`${text}\n`);
+    if (!this.json) this.io.stderr.write(`${printableLines(text)}\n`);
+  }
+
+  /** `more: <command> --cursor C`: the gateway's cursor, escaped for the terminal. */
+  moreNote(command: string, cursor: string): void {
+    this.note(`more: ${command} --cursor ${printable(cursor)}`);
   }
 
   progress(text: string): Progress {

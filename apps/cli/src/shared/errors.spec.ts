@@ -1,5 +1,5 @@
 import { StarMinerApiError, StarMinerNetworkError } from '@starminer/sdk';
-import { errorLines, EXIT, OutcomeError, reportOf, UsageError } from './errors';
+import { argumentErrorOf, errorLines, EXIT, OutcomeError, reportOf, UsageError } from './errors';
 
 describe('errors: what the user reads and the exit code', () => {
   it('a refusal of the gateway is exit 1 with its code, status and each violation', () => {
@@ -29,5 +29,19 @@ describe('errors: what the user reads and the exit code', () => {
 
   it('an error nobody expected still fails the command, with its message', () => {
     expect(reportOf(new Error('boom'))).toEqual({ exitCode: EXIT.refused, code: 'UNEXPECTED', message: 'boom' });
+  });
+
+  it('a TypeError or RangeError before anything was sent is a usage error (exit 2); after a request, still UNEXPECTED', () => {
+    for (const err of [new TypeError('lastEventId must be a JobUpdate seq'), new RangeError('out of range')]) {
+      expect(reportOf(argumentErrorOf(err, false))).toEqual({ exitCode: EXIT.usage, code: 'BAD_ARGUMENT', message: err.message });
+      expect(reportOf(argumentErrorOf(err, true))).toMatchObject({ exitCode: EXIT.refused, code: 'UNEXPECTED' });
+    }
+    const other = new Error('boom');
+    expect(argumentErrorOf(other, false)).toBe(other);
+  });
+
+  it("escapes control characters of the gateway's message and violations", () => {
+    const r = reportOf(new StarMinerApiError(400, 'VALIDATION_FAILED', 'bad\u001b[2J\nerror OK', { violations: [{ field: 'x\u001b', message: 'm\r\u009b' }] }));
+    expect(errorLines(r)).toEqual(['error VALIDATION_FAILED (400): bad\\x1b[2J\\nerror OK', '  x\\x1b: m\\r\\x9b']);
   });
 });

@@ -1,4 +1,5 @@
 import { StarMinerApiError, StarMinerNetworkError } from '@starminer/sdk';
+import { printable } from './output';
 
 /**
  * The exit codes of `starminer`, one meaning each, so scripts can branch on them
@@ -53,6 +54,16 @@ export interface ErrorReport {
   details?: unknown;
 }
 
+/**
+ * A TypeError or RangeError thrown before anything was sent is an argument the command handed on
+ * unchecked (the SDK refuses such arguments with one, as Node does): the user's to fix, exit 2
+ * (BAD_ARGUMENT), not a refusal. Once a request has gone out it is not, and stays UNEXPECTED.
+ */
+export function argumentErrorOf(err: unknown, sentRequest: boolean): unknown {
+  if (sentRequest || !(err instanceof TypeError || err instanceof RangeError)) return err;
+  return new UsageError('BAD_ARGUMENT', err.message);
+}
+
 /** What to tell the user about an error, and the exit code; an error we did not expect keeps its message. */
 export function reportOf(err: unknown): ErrorReport {
   if (err instanceof UsageError) return { exitCode: EXIT.usage, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
@@ -96,7 +107,7 @@ function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
 }
 
-/** The lines a person reads on stderr: the code, the message, and each field a validation named. */
+/** The lines a person reads on stderr: the code, the message, and each field a validation named; the gateway's text with its control characters escaped. */
 export function errorLines(r: ErrorReport): string[] {
   const lines = [`error ${r.code}${r.status ? ` (${r.status})` : ''}: ${r.message}`];
   const violations = (r.details as { violations?: unknown } | undefined)?.violations;
@@ -107,5 +118,5 @@ export function errorLines(r: ErrorReport): string[] {
   } else if (r.details !== undefined && r.code !== 'UNEXPECTED') {
     lines.push(`  details: ${JSON.stringify(r.details)}`);
   }
-  return lines;
+  return lines.map((line, i) => (i === 0 ? printable(line) : `  ${printable(line.slice(2))}`));
 }

@@ -1,4 +1,4 @@
-import { agpu, bps, duration, fields, instant, table, toJson } from './output';
+import { agpu, bps, duration, fields, instant, printable, printableLines, table, toJson } from './output';
 
 describe('output: how the CLI writes answers for people and for --json', () => {
   it('writes bigints as decimal strings in JSON, the API own form', () => {
@@ -29,5 +29,34 @@ describe('output: how the CLI writes answers for people and for --json', () => {
 
   it('prints fields aligned, leaving out the ones without a value', () => {
     expect(fields([['job', 'j1'], ['waiting', undefined], ['status', 'queued']])).toBe('job     j1\nstatus  queued');
+  });
+
+  describe('control characters from the gateway', () => {
+    const ESC = '\u001b';
+
+    it('printable escapes C0, DEL and C1, naming \\n \\r \\t, and leaves the rest (unicode included) as it is', () => {
+      expect(printable(`a${ESC}[31mb\u0007c\rd\ne\tf\u0000g\u007fh\u009bi\u0085j`)).toBe('a\\x1b[31mb\\x07c\\rd\\ne\\tf\\x00g\\x7fh\\x9bi\\x85j');
+      expect(printable('plain text, ünïcödé, 日本, 1.5 AGPU \\x1b')).toBe('plain text, ünïcödé, 日本, 1.5 AGPU \\x1b');
+      // escaping twice changes nothing more
+      expect(printable(printable(`${ESC}\n`))).toBe('\\x1b\\n');
+    });
+
+    it('printableLines keeps the newlines between lines and escapes everything else', () => {
+      expect(printableLines(`one${ESC}[2J\ntwo\r\n`)).toBe('one\\x1b[2J\ntwo\\r\n');
+    });
+
+    it('a table cell and a field stay on their line, with nothing a terminal would act on', () => {
+      expect(table(['A', 'B'], [[`x\ny${ESC}[K`, 'z']])).toBe('A           B\nx\\ny\\x1b[K  z');
+      expect(fields([['output', `ok\r\nstatus  settled${ESC}[2J`]])).toBe('output  ok\\r\\nstatus  settled\\x1b[2J');
+      expect(instant(`not${ESC}[2J`)).toBe('not\\x1b[2J');
+    });
+
+    it('--json stays JSON that parses to the same value, with C1 and DEL escaped too (JSON.stringify leaves them raw)', () => {
+      const value = { output: `a${ESC}[2J\u009b31m\u007f\u0085`, n: 1 };
+      const text = toJson(value, { compact: true });
+      expect(text).toBe('{"output":"a\\u001b[2J\\u009b31m\\u007f\\u0085","n":1}');
+      expect(JSON.parse(text)).toEqual(value);
+      expect(JSON.parse(toJson(value))).toEqual(value);
+    });
   });
 });

@@ -6,7 +6,32 @@ import { formatAgpu } from '@starminer/sdk';
  * form); indented, or `compact` on one line (one update per line as `jobs watch` streams them).
  */
 export function toJson(value: unknown, opts: { compact?: boolean } = {}): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), opts.compact ? undefined : 2);
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), opts.compact ? undefined : 2);
+  // JSON.stringify escapes C0 but writes DEL and C1 (U+0080-U+009F, which some terminals obey) raw:
+  // they can only be inside strings, and `\u009b` there is the same JSON value, so escape them too
+  return text.replace(/[\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The control characters a terminal may act on: C0 (NUL..US, with ESC, CR, BEL, backspace), DEL
+ * and C1 (U+0080-U+009F, CSI among them). Text from the gateway (a job's output, a failure
+ * reason, a waiting reason, names) goes through `printable` before a person's terminal sees it.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const escapeControl = (ch: string): string => NAMED[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+
+/** One value for a person's terminal: every control character shown as an escape (`\x1b`, `\n`), so it stays on its line and cannot drive the terminal. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/** Text of several lines for a person's terminal: its newlines kept, every other control character escaped (the last guard before stdout/stderr). */
+export function printableLines(text: string): string {
+  return text.replace(CONTROL_BUT_NEWLINE, escapeControl);
 }
 
 /** What a table cell or a field shows for a value the answer leaves out or sets to null. */
@@ -42,10 +67,11 @@ export function duration(sec: number | null | undefined): string {
 export function instant(iso: string | null | undefined): string {
   if (!iso) return NONE;
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+  return Number.isNaN(d.getTime()) ? printable(iso) : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
-export const cell = (v: unknown): string => (v === null || v === undefined || v === '' ? NONE : String(v));
+/** A table cell: `-` for nothing, control characters escaped (a newline in a cell would break the row in two). */
+export const cell = (v: unknown): string => (v === null || v === undefined || v === '' ? NONE : printable(String(v)));
 
 /**
  * Columns as `ps` or `kubectl get` print them: a header, no borders, two spaces between columns,
@@ -69,9 +95,9 @@ export function table(head: readonly string[], rows: readonly (readonly unknown[
     .join('\n');
 }
 
-/** `key  value` lines, keys aligned; entries whose value is undefined are left out. */
+/** `key  value` lines, keys aligned; entries whose value is undefined are left out; control characters in a value escaped (one line each). */
 export function fields(entries: readonly (readonly [string, string | undefined])[]): string {
   const shown = entries.filter((e): e is readonly [string, string] => e[1] !== undefined);
   const width = Math.max(0, ...shown.map(([k]) => k.length));
-  return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+  return shown.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`).join('\n');
 }
