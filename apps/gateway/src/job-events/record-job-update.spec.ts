@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
-import { makeEvent, EXAMPLE_EVENT_DATA, type EventData, type EventType, type JobUpdate, type TradeEvent } from '@starminer/events';
-import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import { EXAMPLE_EVENT_DATA, type EventData, type EventType, type JobUpdate } from '@starminer/events';
+import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../testing/read-model.testing';
 import { JobView, VIEW_ENTITIES } from '../views/entities';
 import { applyToViews } from '../views/views.projection';
 import { JobUpdateRow } from './job-update.entity';
@@ -10,19 +10,15 @@ import { JobUpdateRow } from './job-update.entity';
  * on a real Postgres, in log order, each event delivered twice; and the view's status is the
  * status of the job's last update after every event (one vocabulary).
  */
-let db: TestDatabase;
+let model: ReadModelUnderTest;
 let ds: DataSource;
 let seq = 0;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = new DataSource({ type: 'postgres', url: db.url, entities: VIEW_ENTITIES, synchronize: true, poolSize: 2 });
-  await ds.initialize();
+  model = await readModelOnTestDatabase(VIEW_ENTITIES);
+  ds = model.ds;
 }, 120_000);
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
-});
+afterAll(() => model?.close());
 
 const TX = `0x${'ab'.repeat(32)}`;
 const TX2 = `0x${'cd'.repeat(32)}`;
@@ -30,8 +26,8 @@ const TX2 = `0x${'cd'.repeat(32)}`;
 /** Applies one event twice (at least once delivery); checks the view's status is its last update's. */
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<number> {
   seq += 1;
-  const event = makeEvent(type, data, { id: `e-${seq}`, aggregateId: 'x', occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), correlationId: 'x', causationId: 'x', actor: 'test' }) as TradeEvent;
-  for (let i = 0; i < 2; i++) await ds.transaction((em) => applyToViews(em, { event, seq, subject: 'trade.x', redelivered: i > 0 }));
+  const stored = storedEvent(type, data, seq, new Date(Date.UTC(2026, 0, 1, 0, 0, seq)));
+  await applyStored(ds, applyToViews, stored, 2);
   const jobId = (data as { jobId?: string }).jobId;
   if (jobId) {
     const view = await ds.getRepository(JobView).findOneBy({ jobId });

@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
-import { makeEvent, type EventData, type EventType, type TradeEvent } from '@starminer/events';
-import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import type { EventData, EventType } from '@starminer/events';
+import { applyStored, readModelOnTestDatabase, storedEvent } from '../testing/read-model.testing';
 import { VIEW_ENTITIES } from '../views/entities';
 import { applyToViews } from '../views/views.projection';
 
@@ -13,20 +13,11 @@ export interface ViewsUnderTest {
 
 /** The gateway's read model on a fresh real Postgres database, written only by its projection. */
 export async function viewsOnTestDatabase(): Promise<ViewsUnderTest> {
-  const db: TestDatabase = await createTestDatabase();
-  const ds = new DataSource({ type: 'postgres', url: db.url, entities: VIEW_ENTITIES, synchronize: true, poolSize: 2 });
-  await ds.initialize();
+  const model = await readModelOnTestDatabase(VIEW_ENTITIES);
   let seq = 0;
   return {
-    ds,
-    async apply(type, data, occurredAt = new Date()) {
-      const aggregateId = String((data as { jobId?: string; nodeId?: string }).jobId ?? (data as { nodeId?: string }).nodeId ?? 'x');
-      const event = makeEvent(type, data, { id: `e-${++seq}`, aggregateId, occurredAt: occurredAt.toISOString(), correlationId: aggregateId, causationId: 'test', actor: 'test' }) as TradeEvent;
-      await ds.transaction((em) => applyToViews(em, { event, seq, subject: `trade.x.${aggregateId}`, redelivered: false }));
-    },
-    async close() {
-      await ds.destroy();
-      await db.drop();
-    },
+    ds: model.ds,
+    apply: (type, data, occurredAt) => applyStored(model.ds, applyToViews, storedEvent(type, data, ++seq, occurredAt)),
+    close: () => model.close(),
   };
 }

@@ -1,31 +1,26 @@
-import { DataSource } from 'typeorm';
-import { makeEvent, EXAMPLE_EVENT_DATA, type EventData, type EventType, type TradeEvent } from '@starminer/events';
-import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import { EXAMPLE_EVENT_DATA, type EventData, type EventType } from '@starminer/events';
+import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../testing/read-model.testing';
 import { JobView, VIEW_ENTITIES } from './entities';
 import { applyToViews } from './views.projection';
 
 /** The gateway's job view of a settlement the chain lost: applied on a real Postgres, in log order, each event twice. */
-let db: TestDatabase;
+let model: ReadModelUnderTest;
 let ds: DataSource;
 let seq = 0;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = new DataSource({ type: 'postgres', url: db.url, entities: VIEW_ENTITIES, synchronize: true, poolSize: 2 });
-  await ds.initialize();
+  model = await readModelOnTestDatabase(VIEW_ENTITIES);
+  ds = model.ds;
 }, 120_000);
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
-});
+afterAll(() => model?.close());
 
 const TX = `0x${'ab'.repeat(32)}`;
 const TX2 = `0x${'cd'.repeat(32)}`;
 
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<void> {
-  const event = makeEvent(type, data, { id: `e-${++seq}`, aggregateId: 'x', occurredAt: new Date().toISOString(), correlationId: 'x', causationId: 'x', actor: 'test' }) as TradeEvent;
   // delivered twice (at least once): the same rows
-  for (let i = 0; i < 2; i++) await ds.transaction((em) => applyToViews(em, { event, seq, subject: 'trade.x', redelivered: i > 0 }));
+  await applyStored(ds, applyToViews, storedEvent(type, data, ++seq), 2);
 }
 
 const jobOf = (jobId: string) => ds.getRepository(JobView).findOneByOrFail({ jobId });

@@ -1,26 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { WEBHOOK_HEADERS } from '@starminer/events';
-import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import { readModelOnTestDatabase, type ReadModelUnderTest } from '../../testing/read-model.testing';
 import { WEBHOOK_ENTITIES, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { WebhookDispatcher, WEBHOOK_LEASE_MARGIN_MS } from './dispatcher';
 import type { RetryPolicy } from './policy';
 
 /** The dispatcher on a real Postgres, sending to real HTTP receivers on 127.0.0.1; time is a clock the spec moves. */
-let db: TestDatabase;
+let model: ReadModelUnderTest;
 let ds: DataSource;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = new DataSource({ type: 'postgres', url: db.url, entities: WEBHOOK_ENTITIES, synchronize: true, poolSize: 4 });
-  await ds.initialize();
+  model = await readModelOnTestDatabase(WEBHOOK_ENTITIES, 4);
+  ds = model.ds;
 }, 120_000);
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
-});
+afterAll(() => model?.close());
 // each case on its own webhooks: what an earlier case left pending must not be claimed in a later one
 beforeEach(async () => {
   for (const entity of WEBHOOK_ENTITIES) await ds.getRepository(entity).clear();

@@ -1,28 +1,23 @@
-import { DataSource } from 'typeorm';
-import { EXAMPLE_EVENT_DATA, makeEvent, webhookDeliverySchema, type EventData, type EventType, type TradeEvent } from '@starminer/events';
-import { createTestDatabase, type TestDatabase } from '@starminer/testing';
+import type { DataSource } from 'typeorm';
+import { EXAMPLE_EVENT_DATA, webhookDeliverySchema, type EventData, type EventType } from '@starminer/events';
+import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../../testing/read-model.testing';
 import { WEBHOOK_ENTITIES, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { applyToWebhooks, deliveryIdOf } from './webhooks.projection';
 
 /** The webhooks projection on a real Postgres, each event applied twice (at-least-once delivery of the log). */
-let db: TestDatabase;
+let model: ReadModelUnderTest;
 let ds: DataSource;
 let seq = 1000;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = new DataSource({ type: 'postgres', url: db.url, entities: WEBHOOK_ENTITIES, synchronize: true, poolSize: 2 });
-  await ds.initialize();
+  model = await readModelOnTestDatabase(WEBHOOK_ENTITIES);
+  ds = model.ds;
 }, 120_000);
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
-});
+afterAll(() => model?.close());
 
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<number> {
   seq += 1;
-  const event = makeEvent(type, data, { id: `e-${seq}`, aggregateId: 'x', occurredAt: new Date().toISOString(), correlationId: 'x', causationId: 'x', actor: 'test' }) as TradeEvent;
-  for (let i = 0; i < 2; i++) await ds.transaction((em) => applyToWebhooks(em, { event, seq, subject: 'trade.x', redelivered: i > 0 }));
+  await applyStored(ds, applyToWebhooks, storedEvent(type, data, seq), 2);
   return seq;
 }
 
@@ -81,10 +76,7 @@ describe('the webhooks projection: job updates into pending deliveries', () => {
     // created while the projection is behind: the update is older than the webhook
     await webhook('wh-e-late', 'org-e', { afterSeq: String(seq) });
     await webhook('wh-e-gone', 'org-e', { afterSeq: '0', deletedAt: new Date(), secret: null });
-    await ds.transaction(async (em) => {
-      const event = makeEvent('JobWaiting', { jobId: 'job-e1', reason: 'capacity' }, { id: 'e-late', aggregateId: 'x', occurredAt: new Date().toISOString(), correlationId: 'x', causationId: 'x', actor: 'test' }) as TradeEvent;
-      await applyToWebhooks(em, { event, seq: Number(seq), subject: 'trade.job.job-e1', redelivered: false });
-    });
+    await applyStored(ds, applyToWebhooks, storedEvent('JobWaiting', { jobId: 'job-e1', reason: 'capacity' }, seq));
     expect(await deliveriesOf('wh-e-late')).toEqual([]);
     await apply('JobWaiting', { jobId: 'job-e1', reason: 'capacity' });
     expect((await deliveriesOf('wh-e-late')).map((r) => r.eventType)).toEqual(['job.waiting']);
