@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { listQuerySchema } from './api';
 import { weiStringSchema } from './api-answers';
 import { apiComponent } from './api-components';
+import { EVENT_SCHEMAS } from './catalogue';
 import { JOB_STATUSES, type JobStatus } from './job-updates';
 import { LIMITS } from './limits';
-import { addressSchema, gpuModelSchema, hexSchema, idSchema, regionSchema } from './primitives';
+import { addressSchema, hexSchema, idSchema } from './primitives';
 
 /**
  * The supply as the API answers it: the public node search (`GET /v1/nodes`, `GET /v1/nodes/{nodeId}`)
@@ -25,17 +26,8 @@ const countSchema = z.number().int().nonnegative();
 export const nodeSchema = apiComponent(
   'Node',
   z.strictObject({
-    nodeId: idSchema,
-    /** the node key: signs its requests and results; the contract pays it */
-    nodeAddress: addressSchema,
-    providerId: idSchema,
-    gpuModel: gpuModelSchema,
-    gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax),
-    /** VRAM of one GPU */
-    vramGiB: z.number().int().positive().max(LIMITS.vramGiBMax),
-    region: regionSchema,
-    latencyMs: z.number().int().nonnegative().max(LIMITS.latencyMsMax),
-    tee: z.boolean(),
+    // the node as registered (the node key signs its requests and results; the contract pays it; VRAM is per GPU)
+    ...EVENT_SCHEMAS.NodeRegistered.pick({ nodeId: true, nodeAddress: true, providerId: true, gpuModel: true, gpuCount: true, vramGiB: true, region: true, latencyMs: true, tee: true }).shape,
     benchmarkScore: z.number().nonnegative(),
     reputation: z.number().min(0).max(1),
     /** heartbeating now */
