@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { createParser } from 'eventsource-parser';
-import { isFinalJobStatus, jobUpdateOf, jobUpdateSchema, subjectFor, type JobStatus, type JobUpdate, type TradeEvent } from '@starminer/events';
+import { isFinalJobStatus, jobUpdateSchema, type JobUpdate } from '@starminer/events';
 import { listen } from '@starminer/service-kit';
 import { eventually } from '@starminer/service-testing';
 import { createGateway } from '../src/main';
-import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
+import { jobUpdatesOnLog, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 /**
  * Live job status over Server-Sent Events (GET /v1/jobs/{jobId}/events) and a job's history, on
@@ -147,18 +147,7 @@ function watch(baseUrl: string, jobId: string, key: string) {
 }
 
 /** The job's updates as the log says them: its job and contract events in log order, each as a client sees it. */
-async function updatesInLog(jobId: string): Promise<JobUpdate[]> {
-  const events = [...(await market.log.readSubject(subjectFor('job', jobId))).events, ...(await market.log.readSubject(subjectFor('contract', jobId))).events].sort((a, b) => a.seq - b.seq);
-  const out: JobUpdate[] = [];
-  let status: JobStatus | undefined;
-  for (const e of events) {
-    const u = jobUpdateOf({ event: e.event as TradeEvent, seq: e.seq }, status);
-    if (!u) continue;
-    out.push(u);
-    status = u.status;
-  }
-  return out;
-}
+const updatesInLog = (jobId: string): Promise<JobUpdate[]> => jobUpdatesOnLog(market.log, jobId);
 
 /** The streams the market's gateway serves now, from its metrics. */
 async function openStreams(): Promise<number> {

@@ -9,6 +9,7 @@ import { ensureArtifacts } from '../../../contracts/scripts/compile';
 import { countEvents, startTestInfra, OPERATOR_TOKEN as TEST_OPERATOR_TOKEN, type TestInfra } from '@starminer/service-testing';
 import { createServiceApp, listen } from '@starminer/service-kit';
 import type { TradeLog } from '@starminer/trade-log';
+import { decodeEvent, jobUpdateOf, subjectFor, type JobStatus, type JobUpdate, type TradeEvent } from '@starminer/events';
 import { createProviderClient } from '@starminer/sdk/provider';
 import { ProviderAgent } from '../../provider-agent/src/agent';
 import { realClock, registrationFor } from '../../provider-agent/src/main';
@@ -149,4 +150,19 @@ export async function startMarket(opts: { env?: Record<string, string>; services
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A job's updates as the log has them: its job and contract events in log order, through jobUpdateOf (what SSE, history and webhooks must show). */
+export async function jobUpdatesOnLog(log: TradeLog, jobId: string): Promise<JobUpdate[]> {
+  const read = async (subject: string) => (await log.readSubject(subject, { decode: decodeEvent })).events;
+  const events = [...(await read(subjectFor('job', jobId))), ...(await read(subjectFor('contract', jobId)))].sort((a, b) => a.seq - b.seq);
+  const out: JobUpdate[] = [];
+  let status: JobStatus | undefined;
+  for (const e of events) {
+    const u = jobUpdateOf({ event: e.event as TradeEvent, seq: e.seq }, status);
+    if (!u) continue;
+    out.push(u);
+    status = u.status;
+  }
+  return out;
 }

@@ -3,24 +3,20 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import {
-  decodeEvent,
   deliveryLogSchema,
-  jobUpdateOf,
   LIMITS,
   WEBHOOK_HEADERS,
   webhookCreatedSchema,
   webhookDeliverySchema,
   webhookListSchema,
-  type JobStatus,
   type JobUpdate,
-  type TradeEvent,
   type WebhookDelivery,
 } from '@starminer/events';
 import { listen } from '@starminer/service-kit';
 import { eventually } from '@starminer/service-testing';
 import { verifyWebhookSignature } from '@starminer/sdk';
 import { createGateway } from '../src/main';
-import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
+import { jobUpdatesOnLog, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 /**
  * Webhooks end to end: the whole market in one process, a receiver on 127.0.0.1 that goes down
@@ -137,20 +133,7 @@ describe('webhooks: a receiver that was down gets every update of a job once it 
     await eventually(async () => (await call('GET', `/v1/jobs/${jobId}`)).body?.status === 'settled', 90_000, 250);
   }
 
-  /** The job's updates as the log has them: its job and contract events in log order, through jobUpdateOf. */
-  async function updatesOnLog(jobId: string): Promise<JobUpdate[]> {
-    const read = async (subject: string) => (await market.log.readSubject(subject, { decode: decodeEvent })).events;
-    const events = [...(await read(`trade.job.${jobId}`)), ...(await read(`trade.contract.${jobId}`))].sort((a, b) => a.seq - b.seq);
-    const out: JobUpdate[] = [];
-    let status: JobStatus | undefined;
-    for (const e of events) {
-      const u = jobUpdateOf({ event: e.event as TradeEvent, seq: e.seq }, status);
-      if (!u) continue;
-      out.push(u);
-      status = u.status;
-    }
-    return out;
-  }
+  const updatesOnLog = (jobId: string): Promise<JobUpdate[]> => jobUpdatesOnLog(market.log, jobId);
 
   const deliveryLog = async (): Promise<ReturnType<typeof deliveryLogSchema.parse>> => {
     const res = await call('GET', `/v1/webhooks/${webhook.webhookId}/deliveries?limit=100`);
