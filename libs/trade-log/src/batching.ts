@@ -47,10 +47,14 @@ async function raceLinger<T>(p: Promise<T>, ms: number): Promise<T | typeof LING
   }
 }
 
-/** Exponential backoff with a cap and a little jitter (so two losers of a race do not collide again). */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
+/**
+ * Exponential backoff with a cap and "equal jitter" (between half and all of the step, so two
+ * losers of a race, or many receivers failing at once, do not come back in lockstep):
+ * base x 2^(attempt-1), at most max. `random` is in [0, 1) (clamped); tests pass their own.
+ */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: number = Math.random()): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exp / 2 + Math.random() * (exp / 2));
+  return Math.round(exp / 2 + Math.min(Math.max(random, 0), 1) * (exp / 2));
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ export { SnapshotStore } from './snapshots';
 export type { StoredSnapshot } from './snapshots';
 export type { Reader, ReaderHealth } from './reader';
 export { isTransientDatabaseError } from './transient';
+export { backoffMs } from './batching';
 export type { Decode, Encode, StoredEvent } from './codec';
 export {
   TradeLogError,

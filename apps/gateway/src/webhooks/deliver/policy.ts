@@ -1,3 +1,5 @@
+import { backoffMs } from '@starminer/trade-log';
+
 /**
  * When a webhook delivery is tried again, and when it is given up: pure functions of the attempt's
  * outcome, the clock and the configuration, so the schedule is specified without a receiver.
@@ -30,18 +32,13 @@ export interface RetryPolicy {
   readonly giveUpAfterMs: number;
 }
 
-/** Doublings stop here (2^30 x any base is past any cap): keeps the arithmetic finite. */
-const DOUBLINGS_MAX = 30;
-
 /**
  * The wait before the next attempt after `failures` failed attempts in a row (1 = the first
- * failure): base x 2^(failures-1), capped at max, with "equal jitter" (between half and all of
- * it) so that many webhooks failing at once do not come back in lockstep. `random` is in [0, 1).
+ * failure): the log's backoff (base x 2^(failures-1), capped at max, equal jitter), so many
+ * webhooks failing at once do not come back in lockstep. `random` is in [0, 1).
  */
 export function retryDelayMs(failures: number, policy: Pick<RetryPolicy, 'retryBaseMs' | 'retryMaxMs'>, random: number): number {
-  const steps = Math.min(DOUBLINGS_MAX, Math.max(0, failures - 1));
-  const capped = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** steps);
-  return Math.round(capped / 2 + Math.min(Math.max(random, 0), 1) * (capped / 2));
+  return backoffMs(failures, policy.retryBaseMs, policy.retryMaxMs, random);
 }
 
 /** What a receiver did with one attempt. */
