@@ -1,6 +1,5 @@
-import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA, type EventData, type EventType, type JobUpdate } from '@starminer/events';
-import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../testing/read-model.testing';
+import { applyStored, readModelPerSpec, storedEvent } from '../testing/read-model.testing';
 import { JobView, VIEW_ENTITIES } from '../views/entities';
 import { applyToViews } from '../views/views.projection';
 import { JobUpdateRow } from './job-update.entity';
@@ -10,15 +9,8 @@ import { JobUpdateRow } from './job-update.entity';
  * on a real Postgres, in log order, each event delivered twice; and the view's status is the
  * status of the job's last update after every event (one vocabulary).
  */
-let model: ReadModelUnderTest;
-let ds: DataSource;
+const model = readModelPerSpec(VIEW_ENTITIES);
 let seq = 0;
-
-beforeAll(async () => {
-  model = await readModelOnTestDatabase(VIEW_ENTITIES);
-  ds = model.ds;
-}, 120_000);
-afterAll(() => model?.close());
 
 const TX = `0x${'ab'.repeat(32)}`;
 const TX2 = `0x${'cd'.repeat(32)}`;
@@ -27,10 +19,10 @@ const TX2 = `0x${'cd'.repeat(32)}`;
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<number> {
   seq += 1;
   const stored = storedEvent(type, data, seq, new Date(Date.UTC(2026, 0, 1, 0, 0, seq)));
-  await applyStored(ds, applyToViews, stored, 2);
+  await applyStored(model.ds, applyToViews, stored, 2);
   const jobId = (data as { jobId?: string }).jobId;
   if (jobId) {
-    const view = await ds.getRepository(JobView).findOneBy({ jobId });
+    const view = await model.ds.getRepository(JobView).findOneBy({ jobId });
     const last = (await updatesOf(jobId)).at(-1);
     if (view && last) expect({ jobId, view: view.status }).toEqual({ jobId, view: last.status });
   }
@@ -38,7 +30,7 @@ async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<
 }
 
 async function updatesOf(jobId: string): Promise<JobUpdate[]> {
-  const rows = await ds.getRepository(JobUpdateRow).find({ where: { jobId }, order: { seq: 'ASC' } });
+  const rows = await model.ds.getRepository(JobUpdateRow).find({ where: { jobId }, order: { seq: 'ASC' } });
   return rows.map((r) => r.data as JobUpdate);
 }
 
@@ -70,7 +62,7 @@ describe('the job updates the views projection writes', () => {
     expect(updates[1]).toMatchObject({ waitingReason: EXAMPLE_EVENT_DATA.JobWaiting.reason, eventId: `e-${s2}`, jobId: 'job-u1' });
     expect(updates[3]).toMatchObject({ contractAddress: EXAMPLE_EVENT_DATA.ContractOpened.contractAddress, txHash: TX, blockNumber: '7' });
     expect(updates[7]).toMatchObject({ txHash: TX2, blockNumber: '12', at: new Date(Date.UTC(2026, 0, 1, 0, 0, s8)).toISOString() });
-    const rows = await ds.getRepository(JobUpdateRow).find({ where: { jobId: 'job-u1' } });
+    const rows = await model.ds.getRepository(JobUpdateRow).find({ where: { jobId: 'job-u1' } });
     expect(new Set(rows.map((r) => r.orgId))).toEqual(new Set(['org-7']));
   });
 
@@ -118,6 +110,6 @@ describe('the job updates the views projection writes', () => {
     await apply('PriceChanged', EXAMPLE_EVENT_DATA.PriceChanged);
     await apply('NodeRegistered', { ...EXAMPLE_EVENT_DATA.NodeRegistered, nodeId: 'node-u5' });
     expect(await updatesOf('job-unknown')).toEqual([]);
-    expect(await ds.getRepository(JobUpdateRow).count()).toBe(8 + 6 + 6 + 2);
+    expect(await model.ds.getRepository(JobUpdateRow).count()).toBe(8 + 6 + 6 + 2);
   });
 });

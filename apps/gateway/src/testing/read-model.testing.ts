@@ -33,3 +33,21 @@ export function storedEvent<T extends EventType>(type: T, data: EventData<T>, se
 export async function applyStored(ds: DataSource, apply: (em: EntityManager, e: StoredEvent) => Promise<void>, stored: StoredEvent, times = 1): Promise<void> {
   for (let i = 0; i < times; i++) await ds.transaction((em) => apply(em, { ...stored, redelivered: i > 0 }));
 }
+
+/**
+ * A read model for one spec file: created before its tests, dropped after them (jest hooks). Read
+ * `ds` inside tests and hooks, once the database exists.
+ */
+export function readModelPerSpec(entities: Parameters<typeof readModelOnTestDatabase>[0], poolSize?: number): { readonly ds: DataSource } {
+  let model: ReadModelUnderTest | undefined;
+  beforeAll(async () => {
+    model = await readModelOnTestDatabase(entities, poolSize);
+  }, 120_000);
+  afterAll(() => model?.close());
+  return {
+    get ds(): DataSource {
+      if (!model) throw new Error('the read model exists only inside the tests and hooks of its spec');
+      return model.ds;
+    },
+  };
+}

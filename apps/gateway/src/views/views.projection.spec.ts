@@ -1,29 +1,21 @@
-import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA, type EventData, type EventType } from '@starminer/events';
-import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../testing/read-model.testing';
+import { applyStored, readModelPerSpec, storedEvent } from '../testing/read-model.testing';
 import { JobView, VIEW_ENTITIES } from './entities';
 import { applyToViews } from './views.projection';
 
 /** The gateway's job view of a settlement the chain lost: applied on a real Postgres, in log order, each event twice. */
-let model: ReadModelUnderTest;
-let ds: DataSource;
+const model = readModelPerSpec(VIEW_ENTITIES);
 let seq = 0;
-
-beforeAll(async () => {
-  model = await readModelOnTestDatabase(VIEW_ENTITIES);
-  ds = model.ds;
-}, 120_000);
-afterAll(() => model?.close());
 
 const TX = `0x${'ab'.repeat(32)}`;
 const TX2 = `0x${'cd'.repeat(32)}`;
 
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<void> {
   // delivered twice (at least once): the same rows
-  await applyStored(ds, applyToViews, storedEvent(type, data, ++seq), 2);
+  await applyStored(model.ds, applyToViews, storedEvent(type, data, ++seq), 2);
 }
 
-const jobOf = (jobId: string) => ds.getRepository(JobView).findOneByOrFail({ jobId });
+const jobOf = (jobId: string) => model.ds.getRepository(JobView).findOneByOrFail({ jobId });
 
 async function settled(jobId: string): Promise<void> {
   await apply('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId });

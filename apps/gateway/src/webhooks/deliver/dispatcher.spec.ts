@@ -1,25 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DataSource } from 'typeorm';
 import { WEBHOOK_HEADERS } from '@starminer/events';
-import { readModelOnTestDatabase, type ReadModelUnderTest } from '../../testing/read-model.testing';
+import { readModelPerSpec } from '../../testing/read-model.testing';
 import { WEBHOOK_ENTITIES, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { WebhookDispatcher, WEBHOOK_LEASE_MARGIN_MS } from './dispatcher';
 import type { RetryPolicy } from './policy';
 
 /** The dispatcher on a real Postgres, sending to real HTTP receivers on 127.0.0.1; time is a clock the spec moves. */
-let model: ReadModelUnderTest;
-let ds: DataSource;
-
-beforeAll(async () => {
-  model = await readModelOnTestDatabase(WEBHOOK_ENTITIES, 4);
-  ds = model.ds;
-}, 120_000);
-afterAll(() => model?.close());
+const model = readModelPerSpec(WEBHOOK_ENTITIES, 4);
 // each case on its own webhooks: what an earlier case left pending must not be claimed in a later one
 beforeEach(async () => {
-  for (const entity of WEBHOOK_ENTITIES) await ds.getRepository(entity).clear();
+  for (const entity of WEBHOOK_ENTITIES) await model.ds.getRepository(entity).clear();
 });
 
 const SECRET = 'whsec_spec-secret';
@@ -61,20 +53,20 @@ const clock = () => clockMs;
 
 // the receivers listen on 127.0.0.1: private targets allowed, as in the dev stack
 function dispatcher(owner = 'replica-1', allowPrivateTargets = true): WebhookDispatcher {
-  return new WebhookDispatcher({ dataSource: ds, policy, deliveryTimeoutMs: TIMEOUT_MS, owner, now: clock, random: () => 0, allowPrivateTargets });
+  return new WebhookDispatcher({ dataSource: model.ds, policy, deliveryTimeoutMs: TIMEOUT_MS, owner, now: clock, random: () => 0, allowPrivateTargets });
 }
 
 let n = 0;
 async function webhookWith(url: string, deliveries: number, over: Partial<WebhookRow> = {}): Promise<{ webhookId: string; deliveryIds: string[] }> {
   const webhookId = `wh-${++n}`;
   const now = new Date(clockMs);
-  await ds.getRepository(WebhookRow).insert({ webhookId, orgId: 'org', url, description: null, secret: SECRET, createdAt: now, afterSeq: '0', deletedAt: null, consecutiveFailures: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, ...over });
+  await model.ds.getRepository(WebhookRow).insert({ webhookId, orgId: 'org', url, description: null, secret: SECRET, createdAt: now, afterSeq: '0', deletedAt: null, consecutiveFailures: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, ...over });
   const deliveryIds: string[] = [];
   // written out of order: the dispatcher sends by log sequence
   for (const i of Array.from({ length: deliveries }, (_, k) => deliveries - 1 - k)) {
     const deliveryId = `dlv-${webhookId}-${i}`;
     deliveryIds.unshift(deliveryId);
-    await ds.getRepository(WebhookDeliveryRow).insert({
+    await model.ds.getRepository(WebhookDeliveryRow).insert({
       deliveryId,
       webhookId,
       orgId: 'org',
@@ -92,9 +84,9 @@ async function webhookWith(url: string, deliveries: number, over: Partial<Webhoo
   return { webhookId, deliveryIds };
 }
 
-const deliveryRows = (webhookId: string) => ds.getRepository(WebhookDeliveryRow).find({ where: { webhookId }, order: { seq: 'ASC' } });
-const attemptsOf = (deliveryId: string) => ds.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
-const webhookRow = (webhookId: string) => ds.getRepository(WebhookRow).findOneByOrFail({ webhookId });
+const deliveryRows = (webhookId: string) => model.ds.getRepository(WebhookDeliveryRow).find({ where: { webhookId }, order: { seq: 'ASC' } });
+const attemptsOf = (deliveryId: string) => model.ds.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
+const webhookRow = (webhookId: string) => model.ds.getRepository(WebhookRow).findOneByOrFail({ webhookId });
 
 async function runOnce(d: WebhookDispatcher): Promise<number> {
   const claimed = await d.round();
@@ -192,7 +184,7 @@ describe('the webhook dispatcher', () => {
     const rx = await receiver(() => 503);
     const { webhookId, deliveryIds } = await webhookWith(rx.url, 3);
     // the third became pending later (e.g. a redelivery): it is still within its age
-    await ds.getRepository(WebhookDeliveryRow).update({ deliveryId: deliveryIds[2] }, { pendingSince: new Date(clockMs + policy.giveUpAfterMs) });
+    await model.ds.getRepository(WebhookDeliveryRow).update({ deliveryId: deliveryIds[2] }, { pendingSince: new Date(clockMs + policy.giveUpAfterMs) });
     clockMs += policy.giveUpAfterMs - 1;
     await runOnce(dispatcher());
     expect((await deliveryRows(webhookId)).map((r) => [r.status, r.attemptCount])).toEqual([

@@ -1,32 +1,24 @@
-import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA, webhookDeliverySchema, type EventData, type EventType } from '@starminer/events';
-import { applyStored, readModelOnTestDatabase, storedEvent, type ReadModelUnderTest } from '../../testing/read-model.testing';
+import { applyStored, readModelPerSpec, storedEvent } from '../../testing/read-model.testing';
 import { WEBHOOK_ENTITIES, WebhookDeliveryRow, WebhookRow } from '../entities';
 import { applyToWebhooks, deliveryIdOf } from './webhooks.projection';
 
 /** The webhooks projection on a real Postgres, each event applied twice (at-least-once delivery of the log). */
-let model: ReadModelUnderTest;
-let ds: DataSource;
+const model = readModelPerSpec(WEBHOOK_ENTITIES);
 let seq = 1000;
-
-beforeAll(async () => {
-  model = await readModelOnTestDatabase(WEBHOOK_ENTITIES);
-  ds = model.ds;
-}, 120_000);
-afterAll(() => model?.close());
 
 async function apply<T extends EventType>(type: T, data: EventData<T>): Promise<number> {
   seq += 1;
-  await applyStored(ds, applyToWebhooks, storedEvent(type, data, seq), 2);
+  await applyStored(model.ds, applyToWebhooks, storedEvent(type, data, seq), 2);
   return seq;
 }
 
 async function webhook(webhookId: string, orgId: string, over: Partial<WebhookRow> = {}): Promise<void> {
   const now = new Date();
-  await ds.getRepository(WebhookRow).insert({ webhookId, orgId, url: 'http://127.0.0.1:1/hook', description: null, secret: 'whsec_x', createdAt: now, afterSeq: String(seq), deletedAt: null, consecutiveFailures: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, ...over });
+  await model.ds.getRepository(WebhookRow).insert({ webhookId, orgId, url: 'http://127.0.0.1:1/hook', description: null, secret: 'whsec_x', createdAt: now, afterSeq: String(seq), deletedAt: null, consecutiveFailures: 0, nextAttemptAt: now, leaseUntil: null, leaseOwner: null, ...over });
 }
 
-const deliveriesOf = (webhookId: string) => ds.getRepository(WebhookDeliveryRow).find({ where: { webhookId }, order: { seq: 'ASC' } });
+const deliveriesOf = (webhookId: string) => model.ds.getRepository(WebhookDeliveryRow).find({ where: { webhookId }, order: { seq: 'ASC' } });
 
 async function settled(jobId: string, orgId: string): Promise<void> {
   await apply('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId, orgId });
@@ -76,7 +68,7 @@ describe('the webhooks projection: job updates into pending deliveries', () => {
     // created while the projection is behind: the update is older than the webhook
     await webhook('wh-e-late', 'org-e', { afterSeq: String(seq) });
     await webhook('wh-e-gone', 'org-e', { afterSeq: '0', deletedAt: new Date(), secret: null });
-    await applyStored(ds, applyToWebhooks, storedEvent('JobWaiting', { jobId: 'job-e1', reason: 'capacity' }, seq));
+    await applyStored(model.ds, applyToWebhooks, storedEvent('JobWaiting', { jobId: 'job-e1', reason: 'capacity' }, seq));
     expect(await deliveriesOf('wh-e-late')).toEqual([]);
     await apply('JobWaiting', { jobId: 'job-e1', reason: 'capacity' });
     expect((await deliveriesOf('wh-e-late')).map((r) => r.eventType)).toEqual(['job.waiting']);
