@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runIntoClosedPipe } from './testing/closed-pipe.testing';
 
 /**
  * `starminer ... | head`: main, run from the sources as `npm run starminer` runs it (tsx), with a
@@ -12,26 +12,9 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..', '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = join(__dirname, 'main.ts');
-const RUN_TIMEOUT_MS = 30_000;
 
-function intoClosedPipe(args: readonly string[], configHome: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome }, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`starminer ${args.join(' ')} ran past ${RUN_TIMEOUT_MS} ms\nstderr: ${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stderr });
-    });
-    child.stdin.end();
-  });
-}
+const intoClosedPipe = (args: readonly string[], configHome: string): Promise<{ code: number | null; stderr: string }> =>
+  runIntoClosedPipe(TSX, [MAIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome }, label: args });
 
 describe('main: a reader that goes away (EPIPE)', () => {
   let configHome: string;

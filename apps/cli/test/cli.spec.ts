@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OPERATOR_TOKEN, startMarket, type Market } from '../../gateway/test/market-harness';
+import { runIntoClosedPipe } from '../src/testing/closed-pipe.testing';
 
 /**
  * `starminer` as a new user runs it: built with its own tsup config into a file, started as its
@@ -63,26 +64,7 @@ describe('starminer, the CLI, driven as a new user would', () => {
    * write fails with EPIPE. Answers the exit code and stderr.
    */
   function cliIntoClosedPipe(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [bin, ...args], {
-        cwd: home,
-        env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: configHome },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      child.stdout.destroy();
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        fail(new Error(`starminer ${args.join(' ')} ran past ${RUN_TIMEOUT_MS} ms\nstderr: ${stderr}`));
-      }, RUN_TIMEOUT_MS);
-      child.on('error', fail);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        done({ code, stderr });
-      });
-      child.stdin.end();
-    });
+    return runIntoClosedPipe(process.execPath, [bin, ...args], { cwd: home, env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: configHome }, label: args, timeoutMs: RUN_TIMEOUT_MS });
   }
 
   /** A run that must succeed; its stdout parsed as JSON. */
