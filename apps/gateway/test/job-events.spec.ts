@@ -21,6 +21,8 @@ let market: Market;
 let keyA: string;
 let keyB: string;
 const gateways: INestApplication[] = [];
+/** Each watch's stop, so none outlives the file. */
+const watchers: AbortController[] = [];
 
 const job = (requirements: Record<string, unknown>, iterations = 2_000) => ({
   category: 'inference',
@@ -115,14 +117,17 @@ async function connect(url: string, key: string, opts: { lastEventId?: string; s
 function watch(baseUrl: string, jobId: string, key: string) {
   const received: Message[] = [];
   const connections: { lastEventId: string | undefined; status: number | 'network error'; firstSeq?: string }[] = [];
+  const stop = new AbortController();
+  watchers.push(stop);
   const done = (async () => {
     const deadline = Date.now() + 150_000;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stop.signal.aborted) {
       const lastEventId = received.at(-1)?.id;
       const connection: (typeof connections)[number] = { lastEventId, status: 'network error' };
       try {
         const answer = await connect(`${baseUrl}/v1/jobs/${jobId}/events`, key, {
           lastEventId,
+          signal: stop.signal,
           onOpen: (o) => {
             connection.status = o.status;
             connections.push(connection);
@@ -136,13 +141,16 @@ function watch(baseUrl: string, jobId: string, key: string) {
         const last = received.at(-1);
         if (last && isFinalJobStatus(last.update.status)) return;
       } catch (err) {
+        if (stop.signal.aborted) break;
         // fetch refused or reset (a TypeError of Node's realm, not jest's): the gateway is away; try again, as an EventSource would
         if ((err as Error)?.name !== 'TypeError') throw err;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`job ${jobId} did not end within the watch`);
+    throw new Error(stop.signal.aborted ? `the watch of job ${jobId} was stopped` : `job ${jobId} did not end within the watch`);
   })();
+  // a test that fails before it awaits `done` leaves no rejection behind to fail another suite; awaiting it still throws
+  done.catch(() => undefined);
   return { received, connections, done };
 }
 
@@ -178,6 +186,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  for (const stop of watchers) stop.abort();
   for (const app of gateways) await app.close().catch(() => undefined);
   await market?.stop();
 });

@@ -16,7 +16,7 @@ import { realClock, registrationFor } from '../../provider-agent/src/main';
 import { loadAgentConfig } from '../../provider-agent/src/config';
 import { loadOrCreateNodeKey } from '../../provider-agent/src/key';
 import { fileJournal } from '../../provider-agent/src/journal';
-import { runWorkload } from '../../provider-agent/src/runtime';
+import { runWorkload, runsLong } from '../../provider-agent/src/runtime';
 import { createGateway } from '../src/main';
 import { servedDocument, validatingFetch, type ValidatingFetch } from './openapi-validation';
 import { IntakeModule } from '../../intake/src/intake.module';
@@ -26,6 +26,8 @@ import { DeployerModule } from '../../deployer/src/deployer.module';
 import { SettlementModule } from '../../settlement/src/settlement.module';
 
 export const OPERATOR_TOKEN = TEST_OPERATOR_TOKEN;
+/** The stack's TypeScript hook: a workload worker thread loads the domain library's .ts through it. */
+const REGISTER_HOOK = join(__dirname, '..', '..', '..', 'tools', 'stack', 'register.cjs');
 
 export interface Market {
   readonly gatewayUrl: string;
@@ -127,7 +129,8 @@ export async function startMarket(opts: { env?: Record<string, string>; services
         clock: realClock,
         registration,
         commandRuntime: false,
-        runWorkload: (w) => runWorkload(w, { commandRuntime: false }),
+        // as the agent does: a long hash chain runs on a worker thread, never on the loop that serves the market (one process here)
+        runWorkload: (w) => runWorkload(w, { commandRuntime: false, builtInOnWorker: runsLong(w), workerExecArgv: ['--require', REGISTER_HOOK] }),
         signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
         journal: fileJournal(join(dir, `${opts.name}.done.json`)),
         log: () => undefined,

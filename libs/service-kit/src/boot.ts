@@ -48,10 +48,21 @@ export async function createServiceApp(module: unknown, opts: ServiceAppOptions 
   return app;
 }
 
+/**
+ * How long an idle keep-alive connection stays open. Longer than any client's or proxy's own idle
+ * timeout (undici 4 s, Kubernetes ingresses and cloud load balancers 60 s), so the client always
+ * closes first: Node's default of 5 s lets a server close a socket a client is just reusing, and
+ * that request fails with ECONNRESET (a 502 behind a proxy).
+ */
+export const HTTP_KEEP_ALIVE_MS = 65_000;
+
 /** Starts the command handlers and the HTTP server on HTTP_HOST:HTTP_PORT; returns the URL. */
 export async function listen(app: INestApplication): Promise<string> {
   const config = app.get<BaseConfig>(SERVICE_CONFIG);
   await app.startAllMicroservices();
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+  server.headersTimeout = HTTP_KEEP_ALIVE_MS + 1_000; // must exceed keepAliveTimeout
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   return (await app.getUrl()).replace('[::1]', '127.0.0.1');
 }
