@@ -1,0 +1,1 @@
+export { withJobId, currentJobId, currentTraceId } from './log-context';
