@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { bytesToHex } from 'viem';
 import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
-import { createChainClients, DEV_MNEMONIC, deployMarket, startAnvil, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
+import { createChainClients, DEV_MNEMONIC, deployMarket, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
 import { CommandBus, createServiceApp, listen, ServiceRuntime } from '@starminer/service-kit';
-import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
+// from @starminer/testing, not the chain's: STARMINER_TEST_INFRA picks the local binary or a container
+import { createTestDatabase, startAnvil, startNats, type TestDatabase, type TestNats } from '@starminer/testing';
 
 export { eventually } from '@starminer/testing';
 import { connectTradeLog, type TradeLog } from '@starminer/trade-log';

@@ -12,4 +12,18 @@ export {
   type TestDatabase,
 } from './postgres';
 export { startAnvil, type AnvilHandle, type StartAnvilOptions } from './anvil';
+export {
+  TEST_INFRA_ENV,
+  TEST_INFRA_SWITCHES,
+  CONTAINER_ENGINE_PROBE_TIMEOUT_MS,
+  chooseTestInfra,
+  decideTestInfraMode,
+  parseTestInfraSwitch,
+  probeContainerEngine,
+  testInfraMode,
+  type EngineProbe,
+  type TestInfraChoice,
+  type TestInfraMode,
+  type TestInfraSwitch,
+} from './containers-mode';
 export { eventually } from './eventually';

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testInfraMode } from './containers-mode';
 import { TestInfraError } from './errors';
 import { freePort, portAcceptsConnections } from './ports';
 
@@ -17,7 +18,7 @@ const INSTALL_HINT = 'install it with `apt-get install nats-server` (Debian/Ubun
 export interface TestNats {
   readonly url: string;
   readonly port: number;
-  /** The JetStream store directory (removed by stop()). */
+  /** The JetStream store directory (removed by stop()): on this machine, or inside the container. */
   readonly storeDir: string;
   /**
    * Kills the server (SIGKILL: a crash, or SIGTERM: a clean shutdown) and starts it again on the
@@ -30,8 +31,14 @@ export interface TestNats {
 /**
  * Starts a private `nats-server -js` on a free port of 127.0.0.1 with its store in a fresh temporary
  * directory, so a test never touches the shared stack's streams. stop() kills it and removes the store.
+ * With STARMINER_TEST_INFRA on containers, the same server runs in its own container instead; an
+ * explicit `binary` always means that local program.
  */
 export async function startNats(opts: { binary?: string } = {}): Promise<TestNats> {
+  if (opts.binary === undefined && (await testInfraMode()) === 'containers') {
+    const { startNatsContainer } = await import('./containers');
+    return startNatsContainer();
+  }
   const binary = opts.binary ?? process.env.NATS_SERVER_BIN ?? 'nats-server';
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS_MAX; attempt += 1) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
+import { testInfraMode } from './containers-mode';
 import { TestInfraError } from './errors';
 import { killAndWait } from './nats';
 import { freePort } from './ports';
@@ -39,7 +40,7 @@ export interface TestDatabase {
 /** Where test databases are created: an admin URL on one server. */
 interface PostgresServer {
   readonly adminUrl: string;
-  readonly kind: 'DATABASE_URL' | 'local' | 'embedded';
+  readonly kind: 'DATABASE_URL' | 'local' | 'embedded' | 'container';
 }
 
 let serverPromise: Promise<PostgresServer> | undefined;
@@ -47,7 +48,8 @@ let serverPromise: Promise<PostgresServer> | undefined;
 /**
  * A fresh, uniquely named database: on the server of `DATABASE_URL` when set, else on
  * 127.0.0.1:5432 (user postgres) when reachable, else on an embedded Postgres started once per
- * process. Set `STARMINER_TEST_POSTGRES=embedded` to force the embedded one.
+ * process. Set `STARMINER_TEST_POSTGRES=embedded` to force the embedded one. With
+ * STARMINER_TEST_INFRA on containers: on the run's Postgres container (or this process's own).
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   serverPromise ??= pickServer().catch((err: unknown) => {
@@ -81,6 +83,7 @@ export async function testPostgresKind(): Promise<PostgresServer['kind']> {
 async function pickServer(): Promise<PostgresServer> {
   const forced = process.env.STARMINER_TEST_POSTGRES;
   if (forced === 'embedded') return startEmbedded();
+  if ((await testInfraMode()) === 'containers') return containerServer();
   const fromEnv = process.env.DATABASE_URL;
   if (fromEnv) {
     try {
@@ -92,6 +95,19 @@ async function pickServer(): Promise<PostgresServer> {
   }
   if (await reachable(LOCAL_POSTGRES_URL)) return { adminUrl: LOCAL_POSTGRES_URL, kind: 'local' };
   return startEmbedded();
+}
+
+/** The run's Postgres container when `npm test` started one, else one for this process (Ryuk removes it). */
+async function containerServer(): Promise<PostgresServer> {
+  const { startPostgresContainer, TEST_POSTGRES_CONTAINER_URL_ENV } = await import('./containers');
+  const shared = process.env[TEST_POSTGRES_CONTAINER_URL_ENV];
+  if (!shared) return { adminUrl: (await startPostgresContainer()).adminUrl, kind: 'container' };
+  try {
+    await withClient(shared, (c) => c.query('SELECT 1'));
+  } catch (cause) {
+    throw new TestInfraError('POSTGRES_UNAVAILABLE', `the run's Postgres container (${TEST_POSTGRES_CONTAINER_URL_ENV}) does not answer: ${String(cause)}`, { cause });
+  }
+  return { adminUrl: shared, kind: 'container' };
 }
 
 async function reachable(url: string): Promise<boolean> {
