@@ -4,7 +4,9 @@
  * contract, imported as `@starminer/contracts-artifacts`.
  *
  * Skips the work when contracts/out/stamp.json holds the hash of (sources, solc version, settings):
- * tests and `npm start` call `ensureArtifacts()` on every run and pay a few milliseconds.
+ * tests and `npm start` call `ensureArtifacts()` on every run and pay a few milliseconds. Nothing
+ * built calls it: `npm run build` compiles the contracts once and builds the artifacts into dist/,
+ * where libs/chain's `artifacts()` only loads them (solc is a dev dependency, not in the image).
  *
  * Run: `npm run build:contracts` (add `--force` to rebuild).
  */

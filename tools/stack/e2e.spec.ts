@@ -1,19 +1,29 @@
 /**
  * The market end to end, on real processes: the stack (own nats-server, own anvil, a fresh
  * database) with every service and two provider agents, driven over HTTP with the SDK, checked
- * against the chain. Slow (a minute or two): the whole stack boots twice.
+ * against the chain. Slow (a minute or two): the whole stack boots twice. The first boot runs what
+ * `npm run build` made (plain `node dist/...`, as the image does), the second runs from source.
  */
-import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { agpuBalance, createChainClients } from '@starminer/chain';
+import { runBuiltInWorkload } from '@starminer/domain';
 import { createClient, type Job, type JobStatus, type StarMinerClient, type SubmitJobRequest } from '@starminer/sdk';
 import { createTestDatabase, freePort, type TestDatabase } from '@starminer/testing';
-import { startStack, type Stack, type StackOptions } from './stack';
+import { BUILT_APPS, DIST_DIR, entryOf } from '../build/layout';
+import { formatProblems, scanDist } from '../build/scan';
+import { DEMO_AGENTS, REPO_ROOT, SERVICES, startStack, type Stack, type StackOptions } from './stack';
 
 const STACK_TEST_TIMEOUT_MS = 10 * 60_000;
 const SETTLE_TIMEOUT_MS = 4 * 60_000;
 const NODES_ONLINE_TIMEOUT_MS = 90_000;
+/** `npm run build` from a clean dist/: contracts (up to date here), tsc over the services, tsc-alias, the scan. */
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+const BUILD_OUTPUT_BYTES_MAX = 16 * 1024 * 1024;
+const run = promisify(execFile);
 
 jest.setTimeout(STACK_TEST_TIMEOUT_MS);
 
@@ -25,7 +35,7 @@ interface Harness {
   log: WriteStream;
 }
 
-async function harness(name: string): Promise<Harness> {
+async function harness(name: string, opts: { fromDist?: boolean } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), `starminer-e2e-${name}-`));
   const db = await createTestDatabase();
   const logFile = join(dataDir, 'stack.log');
@@ -33,6 +43,7 @@ async function harness(name: string): Promise<Harness> {
   const verbose = process.env.STARMINER_E2E_VERBOSE === '1';
   const options: StackOptions = {
     dataDir,
+    fromDist: opts.fromDist ?? false,
     databaseUrl: db.url,
     ports: { nats: await freePort(), postgres: await freePort(), anvil: await freePort(), gateway: await freePort() },
     log: (line) => {
@@ -90,45 +101,84 @@ async function until(client: StarMinerClient, jobId: string, statuses: readonly 
 }
 
 describe('the market end to end (stack: NATS, Postgres, anvil, six services, two agents)', () => {
-  it('runs a job submitted over HTTP to settled and moves exactly its cost from requester to provider on chain', async () => {
-    let h: Harness | undefined;
-    let stack: Stack | undefined;
-    let failed = true;
-    try {
-      h = await harness('settle');
-      stack = await startStack(h.options);
-      const client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
-      const nodes = await nodesOnline(client, 2);
-      const nodeAddresses = [...nodes.values()];
-      const requester = stack.demoOrg.accountAddress;
-      const before = await balances(stack, [requester, ...nodeAddresses]);
+  describe('from dist/ (npm run build once, then plain node: what the image runs)', () => {
+    beforeAll(async () => {
+      // the real script, as CI and the image run it; --clean so a stale dist/ cannot hide a gap
+      await run('npm', ['run', 'build', '--', '--clean'], { cwd: REPO_ROOT, timeout: BUILD_TIMEOUT_MS, maxBuffer: BUILD_OUTPUT_BYTES_MAX });
+    }, BUILD_TIMEOUT_MS);
 
-      const { jobId, status } = await client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' });
-      expect(status).toBe('queued');
-      // The same Idempotency-Key answers with the same job, and does not submit a second one.
-      await expect(client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' })).resolves.toMatchObject({ jobId });
+    it('npm run build leaves a dist/ that plain node runs: every entry built, nothing requires swc, tsx, solc, a .ts file or an alias', () => {
+      expect(BUILT_APPS.filter((app) => !existsSync(join(REPO_ROOT, entryOf(app))))).toEqual([]);
+      const scan = scanDist(DIST_DIR);
+      expect(formatProblems(scan.problems)).toBe('');
+      expect(scan.files).toBeGreaterThan(100);
+      expect(scan.requires).toBeGreaterThan(scan.files);
+    });
 
-      const settled = await client.waitForJob({ jobId, statuses: ['settled'], timeoutMs: SETTLE_TIMEOUT_MS });
-      expect(settled.nodeId).not.toBeNull();
-      expect(settled.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
-      expect(settled.result?.resultHash).toMatch(/^0x[0-9a-f]{64}$/);
-      const costWei = BigInt(settled.costWei ?? '0');
-      expect(costWei).toBeGreaterThan(0n);
+    it("from dist/, the agent's workload worker and settlement's verification workers run on plain node threads", async () => {
+      const workload = { kind: 'hash-chain', seed: 'e2e-dist-worker', iterations: 2_000 } as const;
+      const expected = runBuiltInWorkload(workload);
+      // a child without hooks or flags: what `node dist/...` in the image is
+      const script = `
+        const { runWorkload } = require(${JSON.stringify(join(DIST_DIR, 'apps/provider-agent/src/runtime.js'))});
+        const { VerificationPool } = require(${JSON.stringify(join(DIST_DIR, 'apps/settlement/src/verify-results/verification-pool.js'))});
+        (async () => {
+          const workload = ${JSON.stringify(workload)};
+          const result = await runWorkload(workload, { commandRuntime: false, builtInOnWorker: true });
+          const pool = new VerificationPool({ heavyThreads: 1, queueMax: 1 });
+          const verification = await pool.verify('job-1', workload, result);
+          await pool.onModuleDestroy();
+          process.stdout.write(JSON.stringify({ result, verification }));
+        })().catch((err) => { console.error(err); process.exit(1); });`;
+      const { stdout } = await run(process.execPath, ['-e', script], { cwd: REPO_ROOT, timeout: 60_000, env: { PATH: process.env.PATH } });
+      const { result, verification } = JSON.parse(stdout) as { result: typeof expected; verification: { ok: boolean } };
+      expect(result).toEqual(expected);
+      expect(verification.ok).toBe(true);
+    });
 
-      const provider = nodes.get(settled.nodeId!)!;
-      const after = await balances(stack, [requester, ...nodeAddresses]);
-      const delta = (addr: `0x${string}`): bigint => {
-        const i = [requester, ...nodeAddresses].indexOf(addr);
-        return after[i] - before[i];
-      };
-      expect(delta(requester)).toBe(-costWei);
-      expect(delta(provider)).toBe(costWei);
-      for (const other of nodeAddresses.filter((a) => a !== provider)) expect(delta(other)).toBe(0n);
-      expect((await client.listJobs()).jobs.map((j) => j.jobId)).toEqual([jobId]);
-      failed = false;
-    } finally {
-      await cleanup(h, stack, failed);
-    }
+    it('from dist/ (npm run build), runs a job submitted over HTTP to settled and moves exactly its cost from requester to provider on chain', async () => {
+      let h: Harness | undefined;
+      let stack: Stack | undefined;
+      let failed = true;
+      try {
+        h = await harness('settle', { fromDist: true });
+        stack = await startStack(h.options);
+        // every service and agent is a plain `node dist/.../main.js`: no hook, no flags
+        const launched = [...stack.processes.values()].filter((p) => p.spec.command === process.execPath && p.spec.name !== 'postgres');
+        expect(launched.map((p) => p.spec.args)).toEqual([...SERVICES, ...DEMO_AGENTS.map(() => 'provider-agent' as const)].map((app) => [join(REPO_ROOT, entryOf(app))]));
+        const client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+        const nodes = await nodesOnline(client, 2);
+        const nodeAddresses = [...nodes.values()];
+        const requester = stack.demoOrg.accountAddress;
+        const before = await balances(stack, [requester, ...nodeAddresses]);
+
+        const { jobId, status } = await client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' });
+        expect(status).toBe('queued');
+        // The same Idempotency-Key answers with the same job, and does not submit a second one.
+        await expect(client.submitJob({ job: job('e2e-settle', 5_000), idempotencyKey: 'e2e-settle-1' })).resolves.toMatchObject({ jobId });
+
+        const settled = await client.waitForJob({ jobId, statuses: ['settled'], timeoutMs: SETTLE_TIMEOUT_MS });
+        expect(settled.nodeId).not.toBeNull();
+        expect(settled.txHashes.settle).toMatch(/^0x[0-9a-f]{64}$/);
+        expect(settled.result?.resultHash).toMatch(/^0x[0-9a-f]{64}$/);
+        const costWei = BigInt(settled.costWei ?? '0');
+        expect(costWei).toBeGreaterThan(0n);
+
+        const provider = nodes.get(settled.nodeId!)!;
+        const after = await balances(stack, [requester, ...nodeAddresses]);
+        const delta = (addr: `0x${string}`): bigint => {
+          const i = [requester, ...nodeAddresses].indexOf(addr);
+          return after[i] - before[i];
+        };
+        expect(delta(requester)).toBe(-costWei);
+        expect(delta(provider)).toBe(costWei);
+        for (const other of nodeAddresses.filter((a) => a !== provider)) expect(delta(other)).toBe(0n);
+        expect((await client.listJobs()).jobs.map((j) => j.jobId)).toEqual([jobId]);
+        failed = false;
+      } finally {
+        await cleanup(h, stack, failed);
+      }
+    });
   });
 
   it('given the stack is stopped mid-job and started again on the same data, the job ends settled or refunded exactly once', async () => {

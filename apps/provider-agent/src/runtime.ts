@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { resultHashOf, runBuiltInWorkload, type WorkloadResult } from '@starminer/domain';
 import type { WorkloadSpec } from '@starminer/sdk';
@@ -58,9 +58,12 @@ export const runsLong = (workload: WorkloadSpec): boolean => workload.kind === '
 
 /** A built-in never runs longer than this on a worker (the largest allowed hash chain takes minutes). */
 export const BUILT_IN_TIMEOUT_MS_MAX = 60 * 60_000;
-const WORKER_FILE = join(__dirname, 'workload.worker.ts');
+/** The worker file beside this one, of this one's kind: workload.worker.ts from source, .js when built. */
+const WORKER_FILE = join(__dirname, `workload.worker${extname(__filename)}`);
+/** Built (`npm run build`, the image): the worker is plain JavaScript and starts as it is, no hook. */
+const WORKER_COMPILED = WORKER_FILE.endsWith('.js');
 /**
- * The worker's entry, eval'd: it requires the .ts worker file (a .ts entry file would go to the ESM
+ * From source, the worker's entry, eval'd: it requires the .ts worker file (a .ts entry file would go to the ESM
  * loader, which a CommonJS require hook does not reach). A worker inherits the process's flags but
  * not always their effect, so the entry tries in turn: a plain require (a hook is there: jest with
  * explicit flags), the parent's `--require` preloads then require (the stack's SWC hook), and
@@ -126,7 +129,8 @@ export async function runWorkload(workload: WorkloadSpec, opts: RuntimeOptions):
 
 function onWorker(workload: WorkloadSpec, execArgv: string[] | undefined): Promise<WorkloadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_ENTRY, { eval: true, workerData: { workload, preloads: preloadsOf(process.execArgv) }, ...(execArgv ? { execArgv } : {}) });
+    const options = { workerData: { workload, preloads: preloadsOf(process.execArgv) }, ...(execArgv ? { execArgv } : {}) };
+    const worker = WORKER_COMPILED ? new Worker(WORKER_FILE, options) : new Worker(WORKER_ENTRY, { eval: true, ...options });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`built-in workload ran over ${BUILT_IN_TIMEOUT_MS_MAX} ms`));

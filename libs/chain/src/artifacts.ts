@@ -1,21 +1,30 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type * as Artifacts from '@starminer/contracts-artifacts';
-// contracts/ is not an Nx project (its specs import @starminer/chain, so making it one would be a
-// cycle); the compile script is shared with tools/test and tools/stack, so it is imported by path.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ensureArtifacts } from '../../../contracts/scripts/compile';
 
 export type MarketArtifacts = typeof Artifacts;
+
+/**
+ * The compile script, present only when running from source (it is not built into dist/ and not
+ * shipped in the image). Required by path at run time, not imported: an import would pull the
+ * script, and with it solc, into `npm run build`'s output.
+ */
+const COMPILE_SCRIPT = join(__dirname, '..', '..', '..', 'contracts', 'scripts', 'compile.ts');
 
 let cached: MarketArtifacts | undefined;
 
 /**
- * The compiled contracts (ABIs `as const`, bytecode). Loaded lazily so that a clean clone works:
- * the first call compiles contracts/src when contracts/out is missing or stale (a few seconds,
- * once), every later call is a cached object.
+ * The compiled contracts (ABIs `as const`, bytecode). Loaded lazily. From source (tests, the dev
+ * stack), a clean clone works: the first call compiles contracts/src when contracts/out is missing
+ * or stale (a few seconds, once). From dist/ (`npm run build`, the image) the artifacts were built
+ * ahead of time and this never compiles: a service starts without a compiler.
  */
 export function artifacts(): MarketArtifacts {
   if (cached) return cached;
-  ensureArtifacts();
+  if (__filename.endsWith('.ts') && existsSync(COMPILE_SCRIPT)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require(COMPILE_SCRIPT) as { ensureArtifacts(): unknown }).ensureArtifacts();
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cached = require('@starminer/contracts-artifacts') as MarketArtifacts;
   return cached;

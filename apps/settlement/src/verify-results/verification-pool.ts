@@ -7,8 +7,12 @@ import type { Workload } from '@starminer/events';
 import { LIGHT_LANE_THREADS, retryAfterSecOf, verificationCostOf, type VerificationCost, type VerifyLane } from './verification-cost';
 import type { VerifyTask } from './verify-task';
 
-/** The worker thread's entry: registers the TypeScript hook, then loads verify-task.ts. */
-export const VERIFY_WORKER_FILE = join(__dirname, 'verify-worker.cjs');
+/**
+ * The worker thread's entry. From source: verify-worker.cjs, which registers the TypeScript hook,
+ * then loads verify-task.ts. Built (`npm run build`, the image): the compiled verify-task.js itself,
+ * plain node, no hook.
+ */
+export const VERIFY_WORKER_FILE = __filename.endsWith('.ts') ? join(__dirname, 'verify-worker.cjs') : join(__dirname, 'verify-task.js');
 
 export interface VerificationPoolOptions {
   /** Threads of the heavy lane (SETTLEMENT_VERIFY_THREADS). */
