@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '@starminer/events';
+import { logFormatSchema, logLevelSchema } from './logging';
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
@@ -29,6 +30,9 @@ export const agentConfigSchema = z.object({
   ENABLE_COMMAND_RUNTIME: bool.default(false),
   /** How long the start-up benchmark runs. */
   BENCHMARK_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  LOG_LEVEL: logLevelSchema,
+  /** `pretty` (pino-pretty, a dev dependency) in the dev stack only: JSON lines everywhere else. */
+  LOG_FORMAT: logFormatSchema,
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
