@@ -1,5 +1,5 @@
 /**
- * `npm run bench:e2e -- --jobs N [--concurrency C] [--iterations I] [--keep]`
+ * `npm run bench:e2e -- --jobs N [--concurrency C] [--iterations I] [--tracing off|on|both] [--keep]`
  *
  * Starts the whole stack in a temporary directory (own nats-server and anvil on free ports, a fresh
  * database on DATABASE_URL / the local server / embedded Postgres), pushes N jobs through the whole
@@ -10,8 +10,15 @@
  * Timing: submit time is taken just before the POST; matched and settled are when a poll of
  * GET /v1/jobs (every POLL_INTERVAL_MS) first sees the job past `queued` / at `settled`, so both
  * latencies carry up to one poll interval plus a page read of error.
+ *
+ * Tracing: `--tracing on` runs with every service and agent exporting spans over OTLP/HTTP (the
+ * standard OTEL_* variables, passed on by the stack) to a receiver in this process on 127.0.0.1
+ * that counts them and throws them away; `--tracing both` runs the same jobs on a fresh stack four
+ * times, off, on, on, off, and prints the mean throughputs and on/off as `tracingThroughputRatio`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,13 +51,16 @@ function args() {
       concurrency: { type: 'string' },
       iterations: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      tracing: { type: 'string', default: 'off' },
       verbose: { type: 'boolean', default: false },
     },
   });
   const jobs = numberOption(values, 'jobs', 50, { min: 1, max: JOBS_MAX });
   const concurrency = numberOption(values, 'concurrency', 8, { min: 1, max: 256 });
   const iterations = numberOption(values, 'iterations', 1000, { min: 1, max: Number.MAX_SAFE_INTEGER });
-  return { jobs, concurrency, iterations, keep: values.keep === true, verbose: values.verbose === true };
+  const tracing = values.tracing;
+  if (tracing !== 'off' && tracing !== 'on' && tracing !== 'both') throw new Error(`--tracing is off, on or both, not ${tracing}`);
+  return { jobs, concurrency, iterations, tracing, keep: values.keep === true, verbose: values.verbose === true };
 }
 
 const spec = (i: number, iterations: number): SubmitJobRequest => ({
@@ -76,8 +86,100 @@ async function allJobs(client: StarMinerClient): Promise<Job[]> {
   }
 }
 
+/** The largest OTLP request body the receiver reads (the exporter's batches are far smaller). */
+const OTLP_BODY_BYTES_MAX = 64 * 1024 * 1024;
+
+/**
+ * A stand-in OTLP/HTTP collector: takes POST /v1/traces (JSON, as the exporter sends it), counts
+ * the spans, answers 200 and keeps nothing, so what is measured is the services' cost of tracing.
+ */
+async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requests(): number; stop(): Promise<void> }> {
+  let spans = 0;
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= OTLP_BODY_BYTES_MAX) chunks.push(c);
+    });
+    req.on('end', () => {
+      requests += 1;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+        for (const r of body.resourceSpans ?? []) for (const sc of r.scopeSpans ?? []) spans += sc.spans?.length ?? 0;
+      } catch {
+        /* not JSON (a protobuf exporter): counted as a request only */
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans: () => spans,
+    requests: () => requests,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+type Options = ReturnType<typeof args>;
+
 async function main(): Promise<void> {
   const opts = args();
+  if (opts.tracing !== 'both') {
+    const receiver = opts.tracing === 'on' ? await startOtlpReceiver() : undefined;
+    try {
+      const result = await withTracingEnv(receiver?.url, () => runOnce(opts));
+      console.log(JSON.stringify({ ...result, tracing: opts.tracing, ...(receiver ? { spansExported: receiver.spans() } : {}) }));
+    } finally {
+      await receiver?.stop();
+    }
+    return;
+  }
+  // one run, both ways, the same job count, in the order off, on, on, off (a fresh stack each): the
+  // machine's drift (a cold first start, a neighbour's load) falls on both sides alike
+  const receiver = await startOtlpReceiver();
+  const offs: RunResult[] = [];
+  const ons: RunResult[] = [];
+  try {
+    for (const way of ['off', 'on', 'on', 'off'] as const) {
+      console.log(way === 'off' ? '--- tracing off' : '--- tracing on (OTLP/HTTP to an in-process receiver)');
+      if (way === 'off') offs.push(await runOnce(opts));
+      // the services' last batches go out on their shutdown, within the stack's stop
+      else ons.push(await withTracingEnv(receiver.url, () => runOnce(opts)));
+    }
+  } finally {
+    await receiver.stop();
+  }
+  const mean = (runs: RunResult[]) => runs.reduce((sum, r) => sum + r.jobsPerSec, 0) / runs.length;
+  const ratio = Number((mean(ons) / mean(offs)).toFixed(3));
+  const off = { jobsPerSec: Number(mean(offs).toFixed(3)), runs: offs.map((r) => r.jobsPerSec) };
+  const on = { jobsPerSec: Number(mean(ons).toFixed(3)), runs: ons.map((r) => r.jobsPerSec) };
+  console.log(`tracing off: ${off.jobsPerSec} jobs/s (${off.runs.join(', ')}); on: ${on.jobsPerSec} jobs/s (${on.runs.join(', ')}); on/off ${ratio} (${receiver.spans()} spans exported in ${receiver.requests()} requests)`);
+  console.log(JSON.stringify({ bench: 'e2e-tracing', jobs: opts.jobs, concurrency: opts.concurrency, iterations: opts.iterations, order: 'off,on,on,off', off, on, tracingThroughputRatio: ratio, spansExported: receiver.spans(), otlpRequests: receiver.requests() }));
+}
+
+/** Runs `fn` with the OTEL_* variables that turn tracing on (the stack passes them to every child), or as it is without a URL. */
+async function withTracingEnv<T>(otlpUrl: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!otlpUrl) return fn();
+  const vars = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+type RunResult = Awaited<ReturnType<typeof runOnce>>;
+
+async function runOnce(opts: Options) {
   const dataDir = mkdtempSync(join(tmpdir(), 'starminer-bench-'));
   const db = await createTestDatabase();
   let stack: Stack | undefined;
@@ -165,7 +267,7 @@ async function main(): Promise<void> {
     console.log(`throughput: ${result.jobsPerSec} jobs/s (${opts.jobs} jobs in ${result.elapsedSec} s)`);
     console.log(`submit -> matched: p50 ${result.submitToMatchedMs.p50} ms, p99 ${result.submitToMatchedMs.p99} ms`);
     console.log(`submit -> settled: p50 ${result.submitToSettledMs.p50} ms, p99 ${result.submitToSettledMs.p99} ms`);
-    console.log(JSON.stringify(result));
+    return result;
   } finally {
     await stack?.stop();
     await db.drop().catch(() => undefined);

@@ -16,6 +16,7 @@ import { ANVIL_STOP_TIMEOUT_MS, DEV_MNEMONIC, anvilAnswers, anvilArgs, anvilBina
 import { createClient, StarMinerApiError } from '@starminer/sdk';
 import { EMBEDDED_POSTGRES_CHILD, portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
+import { BUILT_APPS, entryOf, type BuiltApp } from '../build/layout';
 import { ensureNatsServer } from './nats-binary';
 import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
 import { ManagedProcess, type LineSink } from './processes';
@@ -43,6 +44,14 @@ const DEMO_ORG_RETRY_MS = 2_000;
 const POLL_MS = 200;
 /** Node flags that run the repo's TypeScript with decorator metadata (see register.cjs for why not tsx). */
 export const TS_RUNNER = ['--require', join(__dirname, 'register.cjs')] as const;
+/**
+ * How a service or agent process starts: from source through the hook (the default: dev and tests),
+ * or, with `fromDist` (STACK_FROM=dist), as plain `node dist/apps/<app>/src/main.js`, what
+ * `npm run build` makes and the image runs (tools/build/layout.ts).
+ */
+export function appArgs(app: BuiltApp, fromDist: boolean): string[] {
+  return fromDist ? [join(REPO_ROOT, entryOf(app))] : [...TS_RUNNER, `apps/${app}/src/main.ts`];
+}
 const STACK_DATABASE = 'starminer';
 
 /** Anvil dev accounts by role (their keys are public: dev chains only). */
@@ -79,6 +88,8 @@ export interface StackOptions {
   demoFundsWei?: bigint;
   /** Aborting it (Ctrl-C during start-up) stops what was started and rejects with the reason. */
   signal?: AbortSignal;
+  /** Start the services and agents from `npm run build`'s dist/ (default: STACK_FROM=dist), else from source. */
+  fromDist?: boolean;
 }
 
 export interface StackSecrets {
@@ -124,7 +135,8 @@ export class StackError extends Error {
       | 'CHAIN_STATE_LOST'
       | 'SERVICE_DIED'
       | 'GATEWAY_NOT_READY'
-      | 'DEMO_ORG_FAILED',
+      | 'DEMO_ORG_FAILED'
+      | 'NOT_BUILT',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -226,6 +238,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const signal = options.signal;
   const step = (): void => signal?.throwIfAborted();
+  const fromDist = options.fromDist ?? process.env.STACK_FROM === 'dist';
+  const notBuilt = fromDist ? BUILT_APPS.map((app) => appArgs(app, true)[0]).find((entry) => !existsSync(entry)) : undefined;
+  if (notBuilt) throw new StackError('NOT_BUILT', `${notBuilt} is missing: run \`npm run build\` before starting the stack from dist/`);
   try {
     const release = claimDataDir(dataDir);
     started.push({ name: 'pid file', stop: async () => release() });
@@ -272,7 +287,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const envOf = serviceEnv({ natsUrl, databaseUrl, rpcUrl: anvil.rpcUrl, addresses, httpPorts, secrets });
     const processes = supervised;
     for (const svc of SERVICES) {
-      const p = new ManagedProcess({ name: svc, command: process.execPath, args: [...TS_RUNNER, `apps/${svc}/src/main.ts`], cwd: REPO_ROOT, env: envOf(svc), restart: true }, log);
+      const p = new ManagedProcess({ name: svc, command: process.execPath, args: appArgs(svc, fromDist), cwd: REPO_ROOT, env: envOf(svc), restart: true }, log);
       p.start();
       processes.set(svc, p);
       started.push({ name: svc, stop: () => p.stop() });
@@ -299,7 +314,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const a of options.agents ?? DEMO_AGENTS) {
       const keyFile = join(agentsDir, `${a.name}.key`);
       const p = new ManagedProcess(
-        { name: a.name, command: process.execPath, args: [...TS_RUNNER, 'apps/provider-agent/src/main.ts'], cwd: REPO_ROOT, env: agentEnv(a, gatewayUrl, keyFile), restart: true },
+        { name: a.name, command: process.execPath, args: appArgs('provider-agent', fromDist), cwd: REPO_ROOT, env: agentEnv(a, gatewayUrl, keyFile), restart: true },
         log,
       );
       p.start();
@@ -352,6 +367,9 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
     TRADE_STREAM: 'TRADE',
     TRADE_SUBJECT_PREFIX: 'trade',
     HTTP_HOST: '127.0.0.1',
+    // readable lines in a developer's terminal (pino-pretty); JSON everywhere else
+    LOG_FORMAT: 'pretty',
+    ...otelEnv(),
   };
   const chain = { RPC_URL: p.rpcUrl, CHAIN_ID: String(ANVIL_CHAIN_ID), MARKET_ADDRESSES: JSON.stringify(p.addresses) };
   return (svc: ServiceName): NodeJS.ProcessEnv => ({ ...envFor(svc), HTTP_PORT: String(p.httpPorts[svc]) });
@@ -373,8 +391,17 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
   }
 }
 
+/**
+ * Tracing as the stack's own environment asks (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT,
+ * ...), for every service and agent; OTEL_SERVICE_NAME is not passed: each names itself.
+ */
+function otelEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_') && k !== 'OTEL_SERVICE_NAME'));
+}
+
 function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS.ProcessEnv {
   return {
+    ...otelEnv(),
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     GATEWAY_URL: gatewayUrl,
@@ -390,6 +417,7 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
     CARBON_G_PER_KWH: String(a.carbonGPerKwh),
     RENEWABLE_SHARE: String(a.renewableShare),
     ENABLE_COMMAND_RUNTIME: 'false',
+    LOG_FORMAT: 'pretty',
   };
 }
 

@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
-import { createServiceApp, jsonBody, listen, SERVICE_CONFIG } from '@starminer/service-kit';
+import { createServiceApp, jsonBody, listen, logBootFailure, SERVICE_CONFIG } from '@starminer/service-kit';
+import { startTracing } from '@starminer/telemetry';
 import { defaultPublicOrigins } from './auth/node-deployment';
 import type { GatewayConfig } from './gateway.config';
 import { GatewayModule } from './gateway.module';
@@ -34,13 +35,15 @@ export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[
 }
 
 async function main(): Promise<void> {
+  // before anything else, as every service does (bootService): the first request is traced (off unless OTEL_* ask for it)
+  startTracing({ service: 'gateway' });
   const app = await createGateway();
   new Logger('gateway').log(`listening on ${await listen(app)}`);
 }
 
 if (require.main === module) {
   main().catch((err) => {
-    new Logger('gateway').error(`boot failed: ${(err as Error).stack ?? String(err)}`);
+    logBootFailure('gateway', err);
     process.exit(1);
   });
 }

@@ -8,6 +8,7 @@ import { createChainClients, signResult, type AnvilHandle, type MarketAddresses 
 import { ensureArtifacts } from '../../../contracts/scripts/compile';
 import { countEvents, startTestInfra, OPERATOR_TOKEN as TEST_OPERATOR_TOKEN, type TestInfra } from '@starminer/service-testing';
 import { createServiceApp, listen } from '@starminer/service-kit';
+import { tracedFetch } from '@starminer/telemetry';
 import type { TradeLog } from '@starminer/trade-log';
 import { decodeEvent, jobUpdateOf, subjectFor, type JobStatus, type JobUpdate, type TradeEvent } from '@starminer/events';
 import { createProviderClient } from '@starminer/sdk/provider';
@@ -125,7 +126,8 @@ export async function startMarket(opts: { env?: Record<string, string>; services
       const { account } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
       const registration = registrationFor(config, account.address, { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() });
       const agent = new ProviderAgent({
-        api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: api.fetch }),
+        // as the agent does: its calls carry the trace context of its run of a job
+        api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: tracedFetch(api.fetch) }),
         clock: realClock,
         registration,
         commandRuntime: false,

@@ -3,6 +3,7 @@ import { ServiceKitModule } from '@starminer/service-kit';
 import { EngineState } from './engine/engine-state';
 import { LogFollower } from './follow-log/log-follower';
 import { MatchRound } from './match-round/match-round';
+import { MatchingMetrics } from './match-round/matching-metrics';
 import { matchingConfigSchema } from './matching.config';
 import { QuoteHandler } from './quote/quote.handler';
 import { EngineSnapshotRow } from './snapshot/snapshot.entity';
@@ -15,6 +16,6 @@ import { Snapshots } from './snapshot/snapshots';
 @Module({
   imports: [ServiceKitModule.forService({ service: 'matching', config: matchingConfigSchema, entities: [EngineSnapshotRow] })],
   controllers: [QuoteHandler],
-  providers: [EngineState, Snapshots, MatchRound, LogFollower],
+  providers: [EngineState, Snapshots, MatchingMetrics, MatchRound, LogFollower],
 })
 export class MatchingModule {}

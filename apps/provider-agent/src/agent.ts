@@ -1,6 +1,10 @@
 import type { WorkloadResult } from '@starminer/domain';
 import { StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
+import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import { refusalOf } from './runtime';
+
+/** The agent's name in traces (the Resource's service.name unless OTEL_SERVICE_NAME says otherwise). */
+export const AGENT_SERVICE = 'provider-agent';
 
 /** How often the agent tells the registry it is alive. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -189,8 +193,17 @@ export class ProviderAgent {
     return outcomes;
   }
 
-  /** Start, run, sign, submit one assignment; every step that already happened is skipped. */
-  async process(a: Assignment): Promise<JobOutcome> {
+  /**
+   * Start, run, sign, submit one assignment; every step that already happened is skipped. One span
+   * in the job's trace (the assignment's traceparent, when the market traces): the calls it makes
+   * to the gateway carry it (a tracing fetch), so the market's work on them joins the trace too.
+   */
+  process(a: Assignment): Promise<JobOutcome> {
+    const parent = a.traceparent ? contextOf({ traceparent: a.traceparent }) : undefined;
+    return withSpan('agent run job', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: a.jobId, 'starminer.node_id': this.nodeId }, () => this.processNow(a), { parent });
+  }
+
+  private async processNow(a: Assignment): Promise<JobOutcome> {
     if (this.done.has(a.jobId)) return { kind: 'already-done' };
     const refusal = refusalOf(a.workload, { commandRuntime: this.deps.commandRuntime });
     if (refusal) {
@@ -223,7 +236,7 @@ export class ProviderAgent {
     if (!result) {
       const t0 = this.deps.clock.now();
       try {
-        result = await this.deps.runWorkload(a.workload);
+        result = await withSpan('agent workload', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: a.jobId, 'starminer.workload_kind': a.workload.kind }, () => this.deps.runWorkload(a.workload));
       } catch (err) {
         this.log('error', 'workload failed; no result will be submitted', { jobId: a.jobId, code: codeOf(err), message: (err as Error).message });
         this.finish(a.jobId);

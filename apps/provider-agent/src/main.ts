@@ -1,10 +1,12 @@
 import { signResult } from '@starminer/chain';
 import { createProviderClient, type NodeRegistration } from '@starminer/sdk/provider';
-import { ProviderAgent, type Clock, type LogFn } from './agent';
+import { startTracing, tracedFetch } from '@starminer/telemetry';
+import { AGENT_SERVICE, ProviderAgent, type Clock } from './agent';
 import { measureHashRate } from './benchmark';
 import { loadAgentConfig, type AgentConfig } from './config';
 import { fileJournal } from './journal';
 import { loadOrCreateNodeKey } from './key';
+import { agentLogger, BOOT_LOG_SETTINGS, logFnOf } from './logging';
 import { runWorkload, runsLong } from './runtime';
 
 /** A stop that takes longer than this (a long workload) is cut short. */
@@ -23,11 +25,6 @@ export const realClock: Clock = {
       }
       signal.addEventListener('abort', done, { once: true });
     }),
-};
-
-const log: LogFn = (level, message, fields) => {
-  const line = `${new Date().toISOString()} ${level.toUpperCase()} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`;
-  (level === 'info' ? console.log : console.error)(line);
 };
 
 /** The node's id follows from its key, so a restarted agent is the same node. */
@@ -52,13 +49,16 @@ export function registrationFor(config: AgentConfig, address: string, benchmark:
 
 async function main(): Promise<void> {
   const config = loadAgentConfig();
+  // off unless OTEL_* ask for it; on, each run of a job is a span of the job's trace
+  const tracing = startTracing({ service: AGENT_SERVICE });
+  const log = logFnOf(agentLogger(config));
   const { account, created } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
   log('info', created ? 'created a node key' : 'loaded the node key', { address: account.address, file: config.AGENT_KEY_FILE });
   const benchmark = measureHashRate(config.BENCHMARK_MS);
   log('info', 'benchmark', { kind: benchmark.kind, hashesPerSec: benchmark.score });
 
   const agent = new ProviderAgent({
-    api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account }),
+    api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account, fetch: tracedFetch() }),
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,
@@ -85,12 +85,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await agent.run();
+  await tracing.shutdown();
   log('info', 'stopped');
 }
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    log('error', 'provider-agent failed', { message: (err as Error).message, code: (err as { code?: string }).code });
+    logFnOf(agentLogger(BOOT_LOG_SETTINGS))('error', 'provider-agent failed', { message: (err as Error).message, code: (err as { code?: string }).code });
     process.exit(1);
   });
 }

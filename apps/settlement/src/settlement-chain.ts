@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from '@starminer/chain';
-import { InjectConfig, publicClientFor, walletClientFor } from '@starminer/service-kit';
+import { observeChainTxs, type ChainPublicClient, type ChainWalletClient, type MarketAddresses } from '@starminer/chain';
+import { InjectConfig, publicClientFor, ServiceRuntime, walletClientFor } from '@starminer/service-kit';
 import type { SettlementConfig } from './settlement.config';
 
 /**
@@ -15,8 +15,9 @@ export class SettlementChain {
   readonly addresses: MarketAddresses;
   readonly chainId: number;
 
-  constructor(@InjectConfig() config: SettlementConfig) {
+  constructor(@InjectConfig() config: SettlementConfig, rt: ServiceRuntime) {
     this.publicClient = publicClientFor(config);
+    observeChainTxs(this.publicClient, rt.meters.onChainTx);
     this.wallet = walletClientFor(config, config.SETTLEMENT_PRIVATE_KEY);
     this.addresses = config.MARKET_ADDRESSES;
     this.chainId = config.CHAIN_ID;

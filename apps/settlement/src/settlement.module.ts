@@ -7,6 +7,7 @@ import { Slashing } from './execute-settlement/slashing';
 import { ContractRow } from './ledger/contract-row.entity';
 import { ContractsProjection } from './ledger/contracts.projection';
 import { LedgerEntry } from './ledger/ledger-entry.entity';
+import { SettlementMetrics } from './ledger/settlement-metrics';
 import { ReconcileSettlements } from './reconcile-settlements/reconcile-settlements';
 import { settlementConfigSchema, type SettlementConfig } from './settlement.config';
 import { SettlementChain } from './settlement-chain';
@@ -26,6 +27,7 @@ import { VerificationPool } from './verify-results/verification-pool';
     SettlementExecutor,
     DeadlineScanner,
     ReconcileSettlements,
+    SettlementMetrics,
     {
       // results are recomputed on worker threads; /metrics shows its lanes; stopped with the module
       provide: VerificationPool,

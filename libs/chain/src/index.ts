@@ -31,4 +31,5 @@ export * from './readVault';
 export * from './anchorTree';
 export * from './postAnchor';
 export * from './verifyAnchoredEvent';
-export { FINALITY_DEPTH_MAX, finalityDepthOf, setFinalityDepth, waitForSuccess } from './receipts';
+export { FINALITY_DEPTH_MAX, finalityDepthOf, observeChainTxs, setFinalityDepth, waitForSuccess } from './receipts';
+export type { ChainTxObservation, ChainTxObserver } from './receipts';

@@ -1,4 +1,5 @@
 import type { Hex, TransactionReceipt } from 'viem';
+import { annotate } from '@starminer/telemetry';
 import { ChainActionError } from './errors';
 import type { ChainPublicClient } from './types';
 
@@ -33,9 +34,51 @@ export function finalityDepthOf(publicClient: ChainPublicClient): number {
  */
 export async function waitForSuccess(publicClient: ChainPublicClient, hash: Hex, action: string): Promise<TransactionReceipt> {
   const depth = finalityDepthOf(publicClient);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: RECEIPT_POLL_MS, timeout: RECEIPT_TIMEOUT_MS, confirmations: depth + 1 });
-  if (receipt.status !== 'success') {
-    throw new ChainActionError('TransactionReverted', `${action}: transaction ${hash} reverted in block ${receipt.blockNumber}`, { args: [hash] });
+  const observer = txObservers.get(publicClient);
+  const started = performance.now();
+  const observe = (o: { receipt?: TransactionReceipt; error?: unknown }): void => {
+    if (!observer) return;
+    try {
+      observer({ action, hash, seconds: (performance.now() - started) / 1000, ...(o.receipt ? { gasUsed: o.receipt.gasUsed, blockNumber: o.receipt.blockNumber } : {}), ...(o.error === undefined ? {} : { error: o.error }) });
+    } catch {
+      /* an observer (metrics) never changes the action's answer */
+    }
+  };
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: RECEIPT_POLL_MS, timeout: RECEIPT_TIMEOUT_MS, confirmations: depth + 1 });
+  } catch (err) {
+    observe({ error: err });
+    throw err;
   }
+  // the transaction on the active span (the call site's chain span): its hash, gas and block
+  annotate({ 'chain.action': action, 'chain.tx_hash': hash, 'chain.gas_used': receipt.gasUsed.toString(), 'chain.block_number': receipt.blockNumber.toString(), 'chain.tx_status': receipt.status });
+  if (receipt.status !== 'success') {
+    const err = new ChainActionError('TransactionReverted', `${action}: transaction ${hash} reverted in block ${receipt.blockNumber}`, { args: [hash] });
+    observe({ receipt, error: err });
+    throw err;
+  }
+  observe({ receipt });
   return receipt;
+}
+
+/** One sent transaction as waitForSuccess saw it end: final (with its gas and block), reverted, or not final in time. */
+export interface ChainTxObservation {
+  /** The action's name as libs/chain gives it (may name a job after a space). */
+  readonly action: string;
+  readonly hash: Hex;
+  /** From the wait's start (just after sending) to final, reverted or given up. */
+  readonly seconds: number;
+  readonly gasUsed?: bigint;
+  readonly blockNumber?: bigint;
+  readonly error?: unknown;
+}
+export type ChainTxObserver = (o: ChainTxObservation) => void;
+
+/** Per public client, like the finality depth: a service observes the transactions it waits for (metrics). */
+const txObservers = new WeakMap<object, ChainTxObserver>();
+
+export function observeChainTxs(publicClient: ChainPublicClient, observer: ChainTxObserver | undefined): void {
+  if (observer) txObservers.set(publicClient, observer);
+  else txObservers.delete(publicClient);
 }

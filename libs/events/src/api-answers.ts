@@ -206,6 +206,11 @@ export const assignmentSchema = apiComponent(
     costWei: weiStringSchema,
     contractAddress: addressOut,
     market: z.strictObject({ chainId: z.number().int().positive(), addresses: marketAddressesSchema }).describe("where to sign the result for: the chain and the market's contracts"),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional()
+      .describe("the job's W3C trace context, when the market traces: the node's run of the job (and its calls about it) continue that trace"),
   }),
   'a job whose contract is open for this node: what to run, by when, for what',
 );

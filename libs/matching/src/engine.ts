@@ -688,7 +688,7 @@ export class MatchingEngine {
       referenceCostWei: screen.referenceCostWei.toString(),
       surge: e.market.surge,
     };
-    return { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: e.gpuCount, quote: q, receipt, matchedAtMs: atMs };
+    return { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: e.gpuCount, quote: q, receipt, matchedAtMs: atMs, category: job.category, submittedAtMs: job.submittedAtMs };
   }
 
   private receiptCandidate(job: JobSpec, c: Candidate): ReceiptCandidate {

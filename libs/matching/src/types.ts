@@ -146,6 +146,9 @@ export interface Match {
   quote: Quote;
   receipt: MatchReceipt;
   matchedAtMs: number;
+  /** The job's queue and when it was queued: how long it waited (a metric), not part of the recorded match. */
+  category: Category;
+  submittedAtMs: number;
 }
 
 /** A move of one market's utilization multiplier; an event on the log (`trade.market.<gpuClass>`). */

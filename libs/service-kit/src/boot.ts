@@ -1,8 +1,12 @@
-import { Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
+import { httpServerSpan, startTracing } from '@starminer/telemetry';
 import { natsTransport } from './commands';
 import type { BaseConfig } from './config';
+import { httpLogger, logBootFailure, pinoLevelOf, SERVICE_LOGGER, type ServiceLoggerOption } from './logging';
 import { ServiceRuntimeProbe } from './probe';
 import { ServiceRuntime } from './runtime';
 import { SERVICE_CONFIG } from './service-kit.module';
@@ -22,13 +26,14 @@ export function assertDecoratorMetadata(decorated: object): void {
   const types: unknown = (Reflect as unknown as { getMetadata(k: string, t: object): unknown }).getMetadata('design:paramtypes', decorated);
   if (!Array.isArray(types)) {
     throw new DecoratorMetadataMissingError(
-      'decorator metadata is missing: run services with `node -r ./tools/stack/register.cjs apps/<service>/src/main.ts` (swc), not tsx/esbuild',
+      'decorator metadata is missing: run services built (`npm run build`, then `node dist/apps/<service>/src/main.js`) or from source with `node -r ./tools/stack/register.cjs apps/<service>/src/main.ts` (swc), not tsx/esbuild',
     );
   }
 }
 
 export interface ServiceAppOptions {
-  readonly logger?: LoggerService | LogLevel[] | false;
+  /** Nest log levels (tests ask for `['error', 'warn']`: the pino level they amount to), false for none; LOG_LEVEL by default. */
+  readonly logger?: ServiceLoggerOption;
   /** The gateway parses bodies itself (limits, content types); services serve no bodies over HTTP. */
   readonly rawBody?: boolean;
 }
@@ -40,9 +45,15 @@ export interface ServiceAppOptions {
  */
 export async function createServiceApp(module: unknown, opts: ServiceAppOptions = {}): Promise<NestExpressApplication> {
   assertDecoratorMetadata(ServiceRuntimeProbe);
-  const app = await NestFactory.create<NestExpressApplication>(module as never, { bodyParser: false, rawBody: opts.rawBody ?? false, abortOnError: false, logger: opts.logger ?? ['log', 'warn', 'error'] });
+  // Nest's own lines wait until the service's logger is in place (JSON from the first line); a boot
+  // that fails leaves them unprinted, and bootService reports the error once, as JSON.
+  const app = await NestFactory.create<NestExpressApplication>(module as never, { bodyParser: false, rawBody: opts.rawBody ?? false, abortOnError: false, bufferLogs: true, autoFlushLogs: false });
+  // first: every later middleware and the request's log line run inside the request's span
+  app.use(httpServerSpan(app.get(ServiceRuntime).service));
+  useServiceLogger(app, opts.logger);
   const config = app.get<BaseConfig>(SERVICE_CONFIG);
-  const { service } = app.get(ServiceRuntime); // the module imports ServiceKitModule.forService
+  const { service, meters } = app.get(ServiceRuntime); // the module imports ServiceKitModule.forService
+  app.use(meters.httpMiddleware()); // first, so that what the body parser refuses is timed too
   app.connectMicroservice(natsTransport({ servers: config.NATS_URL, service }), { inheritAppConfig: true });
   app.enableShutdownHooks();
   return app;
@@ -67,15 +78,31 @@ export async function listen(app: INestApplication): Promise<string> {
   return (await app.getUrl()).replace('[::1]', '127.0.0.1');
 }
 
+/**
+ * Every log line of the service through its pino logger: Nest's `Logger` (nestjs-pino) and a line
+ * per HTTP request, the request logger ahead of the body parsers so that what they refuse is
+ * logged too. A level the caller asks for replaces LOG_LEVEL; it is set before the
+ * request logger is made, since pino's children keep the level they were made with.
+ */
+function useServiceLogger(app: NestExpressApplication, option: ServiceLoggerOption | undefined): void {
+  const logger = app.get<PinoLogger>(SERVICE_LOGGER);
+  if (Array.isArray(option) || option === false) logger.level = pinoLevelOf(option);
+  app.use(httpLogger(logger));
+  app.useLogger(option !== undefined && !Array.isArray(option) && option !== false ? option : app.get(NestPinoLogger));
+  app.flushLogs();
+}
+
 /** Boots a service from its environment. Exits non-zero on a failed boot. */
 export async function bootService(name: string, module: unknown): Promise<void> {
   const logger = new Logger(name);
   try {
+    // before anything else, so that the first request and command are traced (off unless OTEL_* ask for it)
+    startTracing({ service: name });
     const app = await createServiceApp(module);
     const url = await listen(app);
     logger.log(`${name} ready for commands; health and metrics on ${url}`);
   } catch (err) {
-    logger.error(`boot failed: ${(err as Error).stack ?? String(err)}`);
+    logBootFailure(name, err);
     process.exit(1);
   }
 }

@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { ClientNats, MessagePattern, Transport, type NatsOptions } from '@nestjs/microservices';
+import { ClientNats, MessagePattern, NatsRecordBuilder, ServerNats, type CustomStrategy, type NatsContext, type NatsOptions } from '@nestjs/microservices';
 import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers/nats-request-json.deserializer';
+import { headers as natsHeaders, type Msg as NatsMsg } from 'nats';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { z } from 'zod';
 import { DomainError } from '@starminer/domain';
 import { describeViolations, LIMITS, violationsOf, type CommandDef, type PayloadOf, type ReplyOf } from '@starminer/events';
+import { aboutJob, extractTraceContext, injectTraceHeaders, openSpan, SERVICE_ATTR, SpanKind, tracingOn, withSpan, type OpenSpan } from '@starminer/telemetry';
 import { CommandTransportError, errorFromReply } from './errors';
 
 /** How long a caller waits for a command's reply. */
@@ -20,18 +22,59 @@ const NATS_RECONNECT_WAIT_MS = 1_000;
  * handler before anything else runs) and the reply by its reply schema; a refusal crosses the wire
  * as `{ code, kind, message, details }` and comes back as the same DomainError.
  */
-export function natsTransport(opts: { servers: string; service: string }): NatsOptions {
-  return {
-    transport: Transport.NATS,
-    options: {
-      servers: opts.servers,
-      name: `${opts.service}-commands`,
-      queue: opts.service,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
-      deserializer: new CommandRequestDeserializer(),
-    },
+export function natsTransport(opts: { servers: string; service: string }): CustomStrategy {
+  const options: NonNullable<NatsOptions['options']> = {
+    servers: opts.servers,
+    name: `${opts.service}-commands`,
+    queue: opts.service,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+    deserializer: new CommandRequestDeserializer(),
   };
+  return { strategy: new TracedServerNats(opts.service, options) };
+}
+
+/**
+ * Nest's NATS server, with each request handled inside a span whose parent is the caller's (the
+ * W3C trace context in the request's headers, written by CommandBus.send): a command's work, and
+ * the events it appends, stay in the trace of whoever sent it. Off: Nest's own handling.
+ */
+class TracedServerNats extends ServerNats {
+  /** The span of each request being handled, until its reply is published (Nest runs the handler when it subscribes, after handleMessage). */
+  private readonly spans = new WeakMap<object, OpenSpan>();
+
+  constructor(
+    private readonly service: string,
+    options: NonNullable<NatsOptions['options']>,
+  ) {
+    super(options);
+  }
+
+  override async handleMessage(channel: string, natsMsg: NatsMsg): Promise<unknown> {
+    const span = openSpan(`command ${channel}`, { [SERVICE_ATTR]: this.service, 'messaging.destination.name': channel }, { parent: extractTraceContext(natsMsg.headers), kind: SpanKind.SERVER });
+    if (!span) return super.handleMessage(channel, natsMsg);
+    this.spans.set(natsMsg, span);
+    try {
+      return await span.run(() => super.handleMessage(channel, natsMsg));
+    } catch (err) {
+      span.end(err);
+      throw err;
+    } finally {
+      if (!natsMsg.reply) span.end(); // nothing will be published
+    }
+  }
+
+  override getPublisher(natsMsg: NatsMsg, id: string, ctx: NatsContext): (response: unknown) => unknown {
+    const publish = super.getPublisher(natsMsg, id, ctx);
+    const span = this.spans.get(natsMsg);
+    if (!span) return publish;
+    return (response) => {
+      const err = (response as { err?: unknown } | null)?.err;
+      if (err !== undefined && err !== null) span.setAttributes({ 'starminer.error_code': String((err as { code?: unknown }).code ?? 'error') });
+      span.end();
+      return publish(response);
+    };
+  }
 }
 
 /** What a handler receives when the request was not even JSON. */
@@ -71,7 +114,9 @@ export function CommandHandler<C extends CommandDef>(def: C): MethodDecorator {
     const handle = descriptor.value as (payload: PayloadOf<C>, ...rest: unknown[]) => Promise<ReplyOf<C>>;
     const wrapped = async function (this: unknown, raw: unknown, ...rest: unknown[]): Promise<unknown> {
       const payload = parseCommandPayload(def, raw);
-      const reply = await handle.call(this, payload, ...rest);
+      // a command about one job: its span says so, and its log lines carry the job id
+      const jobId = (payload as { jobId?: unknown }).jobId;
+      const reply = await aboutJob(typeof jobId === 'string' ? jobId : undefined, () => handle.call(this, payload, ...rest));
       return z.encode(def.reply, reply);
     };
     Object.defineProperty(wrapped, 'name', { value: handle.name });
@@ -95,8 +140,10 @@ export function parseCommandPayload<C extends CommandDef>(def: C, raw: unknown):
 export class CommandBus {
   private readonly client: ClientNats;
   private readonly logger = new Logger('command-bus');
+  private readonly name: string;
 
   constructor(opts: { servers: string; name: string }) {
+    this.name = opts.name;
     this.client = new ClientNats({ servers: opts.servers, name: `${opts.name}-bus`, maxReconnectAttempts: -1, reconnectTimeWait: NATS_RECONNECT_WAIT_MS });
   }
 
@@ -129,9 +176,22 @@ export class CommandBus {
     if (Buffer.byteLength(JSON.stringify(wire)) > LIMITS.commandPayloadBytesMax) {
       throw new DomainError('PAYLOAD_TOO_LARGE', `${def.subject}: a command is at most ${LIMITS.commandPayloadBytesMax} bytes`, { limit: LIMITS.commandPayloadBytesMax });
     }
+    const jobId = (payload as { jobId?: unknown }).jobId;
+    return withSpan(
+      `send ${def.subject}`,
+      { [SERVICE_ATTR]: this.name, 'messaging.destination.name': def.subject, ...(typeof jobId === 'string' ? { 'starminer.job_id': jobId } : {}) },
+      () => this.request(def, wire, opts),
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async request<C extends CommandDef>(def: C, wire: unknown, opts: { timeoutMs?: number }): Promise<ReplyOf<C>> {
+    // the trace context rides in the request's headers (the handler's span continues it); none while tracing is off
+    const h = tracingOn() ? natsHeaders() : undefined;
+    const data = h && injectTraceHeaders(h) ? new NatsRecordBuilder(wire).setHeaders(h).build() : wire;
     let reply: unknown;
     try {
-      reply = await firstValueFrom(this.client.send(def.subject, wire).pipe(timeout(opts.timeoutMs ?? COMMAND_TIMEOUT_MS)));
+      reply = await firstValueFrom(this.client.send(def.subject, data).pipe(timeout(opts.timeoutMs ?? COMMAND_TIMEOUT_MS)));
     } catch (err) {
       if (err instanceof TimeoutError) throw new CommandTransportError(def.subject, { cause: err });
       // a reply of ours is a plain `{ code, kind, message, details }`; an Error with a code is the

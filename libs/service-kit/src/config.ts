@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { MarketAddresses } from '@starminer/chain';
 import { addressSchema } from '@starminer/events';
+import { LOG_FORMATS, LOG_LEVELS } from './logging';
+import { TRADE_STREAM_REPLICAS_MAX } from '@starminer/trade-log';
 
 /** Configuration that fails at boot, naming every missing or malformed variable. */
 export class ConfigError extends Error {
@@ -26,7 +28,11 @@ export const baseConfigSchema = z.object({
   /** Stream and subject prefix: tests and parallel stacks use their own. */
   TRADE_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('TRADE'),
   TRADE_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trade'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Copies of the TRADE stream JetStream keeps: 1 on one server, 3 on a cluster (the prod overlay); raised, never lowered, at boot. */
+  TRADE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(TRADE_STREAM_REPLICAS_MAX).default(1),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** `pretty` (pino-pretty, a dev dependency) only in the dev stack: JSON lines everywhere else. */
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('json'),
   /** Where the service answers HTTP: the gateway's API, and every service's /health/live, /health/ready and /metrics. */
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),

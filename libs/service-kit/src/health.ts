@@ -1,10 +1,11 @@
 import { Controller, Get, Header, Inject, Injectable, Logger, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
-import { collectDefaultMetrics, register as defaultRegistry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, register as defaultRegistry } from 'prom-client';
 import { publicClientFor } from './chain-clients';
 import type { ChainConfig } from './config';
 import { CommandBus } from './commands';
+import { METRIC } from './metrics';
 import { ServiceRuntime, withTimeout } from './runtime';
 
 /** How long one dependency may take to answer a readiness probe. */
@@ -52,6 +53,17 @@ export class ServiceHealth {
     if (!defaultMetricsOn) {
       collectDefaultMetrics();
       defaultMetricsOn = true;
+    }
+    if (chain) {
+      // asked at each scrape (bounded by HEALTH_CHECK_TIMEOUT_MS), so it is true when no probe runs
+      new Gauge({
+        name: METRIC.chainUp,
+        help: '1 when the chain answered (its block number) at this scrape, 0 when not',
+        registers: [rt.metrics],
+        async collect() {
+          this.set((await chain()).up ? 1 : 0);
+        },
+      });
     }
   }
 

@@ -11,4 +11,6 @@ export * from './health';
 export * from './parking';
 export * from './service-kit.module';
 export * from './boot';
+export * from './logging';
 export * from './http-edge';
+export * from './metrics';

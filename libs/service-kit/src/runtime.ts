@@ -26,6 +26,7 @@ import {
 import type { BaseConfig } from './config';
 import { AggregateUnreadableError } from './errors';
 import { envelope, type Causation } from './events';
+import { ServiceMetrics } from './metrics';
 
 export interface RuntimeOptions {
   /** The service's name: its Postgres schema, its NATS connection name, its actor. */
@@ -72,6 +73,8 @@ export class ServiceRuntime {
   private natsConnected = true;
   private closing = false;
   readonly metrics = new Registry();
+  /** The edge's series (HTTP, commands, appends, chain transactions) on `metrics`. */
+  readonly meters: ServiceMetrics;
   private readonly parkedTotal: Counter;
 
   private constructor(
@@ -86,6 +89,8 @@ export class ServiceRuntime {
     this.metrics.setDefaultLabels({ service });
     this.parkedTotal = new Counter({ name: 'starminer_events_parked_total', help: 'Events a reader parked (could not decode or apply after its attempts)', labelNames: ['reader'], registers: [this.metrics] });
     this.defineReaderMetrics();
+    this.meters = new ServiceMetrics(this.metrics);
+    tradeLog.observeAppends(this.meters.onAppend);
   }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
@@ -96,7 +101,7 @@ export class ServiceRuntime {
       streamName: config.TRADE_STREAM,
       subjectPrefix: config.TRADE_SUBJECT_PREFIX,
     });
-    await tradeLog.ensureStream();
+    await tradeLog.ensureStream({ replicas: config.TRADE_STREAM_REPLICAS });
     await ensureSchema(config.DATABASE_URL, service);
     const dataSource = new DataSource({
       type: 'postgres',
@@ -449,6 +454,8 @@ export class ServiceRuntime {
     // one gauge per figure of a reader's health, read at each scrape
     const figures: [name: string, help: string, value: (h: ReaderHealth) => number][] = [
       ['starminer_reader_lag_events', 'Events of the reader filter still to read', (h) => h.lag],
+      // 0 when caught up: a quiet market is not a late reader
+      ['starminer_reader_lag_seconds', 'While behind: seconds since the stream time of the last event the reader applied', (h) => (h.lag > 0 && h.lastEventAtMs !== undefined ? Math.max(0, (Date.now() - h.lastEventAtMs) / 1000) : 0)],
       ['starminer_reader_position', 'The last stream sequence the reader applied or handled', (h) => h.position],
       ['starminer_reader_up', '1 when the reader is running and not retrying', (h) => (h.state === 'running' ? 1 : 0)],
     ];

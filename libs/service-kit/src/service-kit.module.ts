@@ -1,13 +1,18 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Type } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import type { DestinationStream } from 'pino';
 import type { EntitySchema, MixedList } from 'typeorm';
 import type { z } from 'zod';
 import type { ServiceWithCommands } from '@starminer/events';
+import { flushTracing } from '@starminer/telemetry';
 import { CommandBus } from './commands';
 import { chainConfigSchema, loadConfig, type BaseConfig } from './config';
 import { CHAIN_PROBE, chainProbeFor, HealthController, ServiceHealth } from './health';
 import { EdgeErrorFilter } from './http-errors';
+import { createLogger, SERVICE_LOGGER, serviceLoggingModule } from './logging';
+import { CommandMetricsInterceptor, ServiceMetrics } from './metrics';
+import { JobScopeInterceptor } from './job-scope';
 import { parkingHandlers } from './parking';
 import { ServiceRuntime } from './runtime';
 
@@ -24,6 +29,8 @@ export interface ServiceKitOptions<S extends z.ZodType<BaseConfig>> {
   readonly chain?: boolean | ((env: NodeJS.ProcessEnv) => boolean);
   /** The environment to read (tests pass their own); defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Where the log lines go (tests capture them, as JSON); defaults to stdout. */
+  readonly logDestination?: DestinationStream;
 }
 
 @Injectable()
@@ -39,6 +46,7 @@ class ServiceKitLifecycle implements OnApplicationShutdown {
     for (const r of this.rt.readers) await r.stop().catch((err: Error) => this.logger.warn(`stopping ${r.name}: ${err.message}`));
     await this.bus.close();
     await this.rt.close();
+    await flushTracing(); // what the last work traced, before the process goes
   }
 }
 
@@ -56,10 +64,15 @@ export class ServiceKitModule {
     return {
       module: ServiceKitModule,
       global: true,
-      imports: [TerminusModule.forRoot({ logger: false })],
+      imports: [TerminusModule.forRoot({ logger: false }), serviceLoggingModule()],
       controllers,
       providers: [
         { provide: SERVICE_CONFIG, useFactory: () => loadConfig(opts.config, env()) },
+        {
+          provide: SERVICE_LOGGER,
+          inject: [SERVICE_CONFIG],
+          useFactory: (config: BaseConfig) => createLogger({ service: opts.service, level: config.LOG_LEVEL, format: config.LOG_FORMAT }, opts.logDestination),
+        },
         {
           provide: ServiceRuntime,
           inject: [SERVICE_CONFIG],
@@ -81,11 +94,14 @@ export class ServiceKitModule {
             return on ? chainProbeFor(loadConfig(chainConfigSchema, env())) : undefined;
           },
         },
+        { provide: ServiceMetrics, inject: [ServiceRuntime], useFactory: (rt: ServiceRuntime) => rt.meters },
         ServiceHealth,
         ServiceKitLifecycle,
         { provide: APP_FILTER, useClass: EdgeErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: CommandMetricsInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: JobScopeInterceptor },
       ],
-      exports: [SERVICE_CONFIG, ServiceRuntime, CommandBus],
+      exports: [SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime, CommandBus, ServiceMetrics],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { toJson, type EventEnvelope } from '@starminer/events';
+import type { TraceCarrier } from '@starminer/telemetry';
 
 /**
  * Turns a stored message body into an envelope. The default everywhere is the catalogue's
@@ -26,4 +27,15 @@ export interface StoredEvent<E extends EventEnvelope = EventEnvelope> {
   readonly event: E;
   /** True when JetStream delivered this message before (a durable consumer's redelivery). */
   readonly redelivered: boolean;
+  /** The W3C trace context its appender wrote in the message's headers (only read while tracing is on). */
+  readonly trace?: TraceCarrier;
+}
+
+/** The job a subject is about: `<prefix>.job.<id>` and `<prefix>.contract.<id>` (a contract's id is its job's). */
+export function jobIdOfSubject(subject: string, prefix: string): string | undefined {
+  for (const kind of ['job', 'contract']) {
+    const head = `${prefix}.${kind}.`;
+    if (subject.startsWith(head)) return subject.slice(head.length);
+  }
+  return undefined;
 }

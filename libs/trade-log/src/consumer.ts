@@ -1,7 +1,8 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { contextOf, JOB_ID_ATTR, linkOf, SERVICE_ATTR, SpanKind, traceCarrierOf, tracingOn, withSpan } from '@starminer/telemetry';
 import { backoffMs, batchesOf } from './batching';
-import type { Decode, StoredEvent } from './codec';
+import { jobIdOfSubject, type Decode, type StoredEvent } from './codec';
 import { ConsumerConfigError, EventDecodeError, TradeLogArgumentError } from './errors';
 import {
   ACK_WAIT_MS,
@@ -138,9 +139,11 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
 
   let position = resumedAt;
   let pending = 0;
+  let lastEventAtMs: number | undefined;
   let retrying = false;
   let lastError: string | undefined;
   const done1 = (m: JsMsg): void => {
+    if (m.seq >= position) lastEventAtMs = m.info.timestampNanos / 1e6;
     position = Math.max(position, m.seq);
   };
 
@@ -194,7 +197,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     // A long handler keeps its messages from being redelivered under it.
     const keepAlive = setInterval(() => items.forEach(({ m }) => m.working()), ACK_WAIT_MS / 2);
     try {
-      await opts.handler(items.map((x) => x.e));
+      await handlerSpan(log, opts.durable, items.map((x) => x.e), () => opts.handler(items.map((x) => x.e)));
     } finally {
       clearInterval(keepAlive);
     }
@@ -224,7 +227,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         continue;
       }
       try {
-        items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered } });
+        items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered, ...traceOf(m) } });
       } catch (cause) {
         await poison(m, new EventDecodeError(m.subject, m.seq, { cause }), 'undecodable');
         // with a parking lot, the aggregate's later events wait behind it (without one, nothing would remember)
@@ -351,6 +354,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
       state: stopping ? 'stopping' : broken ? 'failed' : retrying ? 'retrying' : 'running',
       position,
       lag: pending,
+      ...(lastEventAtMs === undefined ? {} : { lastEventAtMs }),
       critical: opts.critical ?? false,
       ...(lastError === undefined ? {} : { lastError }),
     }),
@@ -372,4 +376,28 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
       return stopped;
     },
   };
+}
+
+/** The trace context a message's headers carry, as a StoredEvent field (nothing read while tracing is off). */
+export function traceOf(m: { headers?: { get(k: string): string } }): { trace?: StoredEvent['trace'] } {
+  if (!tracingOn()) return {};
+  const trace = traceCarrierOf(m.headers);
+  return trace ? { trace } : {};
+}
+
+/**
+ * The span a reader's handler runs in: for one event, a child of the span that appended it (so a
+ * job's trace goes on through every service that reads its events), about its job; for a batch,
+ * one span linked to each event's appender.
+ */
+export function handlerSpan<T>(log: TradeLog, reader: string, events: readonly StoredEvent[], fn: () => Promise<T>): Promise<T> {
+  if (events.length === 1) {
+    const e = events[0];
+    const jobId = jobIdOfSubject(e.subject, log.subjectPrefix);
+    const attrs = { [SERVICE_ATTR]: log.name, 'starminer.reader': reader, 'starminer.event_type': e.event.type, 'messaging.message.id': e.event.id, 'starminer.seq': e.seq, ...(jobId === undefined ? {} : { [JOB_ID_ATTR]: jobId }) };
+    return withSpan(`${reader} ${e.event.type}`, attrs, fn, { parent: contextOf(e.trace), kind: SpanKind.CONSUMER });
+  }
+  if (!tracingOn()) return fn();
+  const links = events.flatMap((e) => linkOf(e.trace) ?? []);
+  return withSpan(`${reader} batch`, { [SERVICE_ATTR]: log.name, 'starminer.reader': reader, 'messaging.batch.message_count': events.length }, fn, { links, kind: SpanKind.CONSUMER });
 }

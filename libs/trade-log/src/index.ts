@@ -1,10 +1,10 @@
 export { connectTradeLog, TradeLog } from './trade-log';
-export type { TradeLogOptions, AppendOptions, AppendResult, ReadOptions, ReadResult, PageResult, CommandHandlerOptions, CommandResult, CommandStart } from './trade-log';
-export { consume } from './consumer';
+export type { TradeLogOptions, AppendOptions, AppendResult, ReadOptions, ReadResult, PageResult, CommandHandlerOptions, CommandResult, CommandStart, AppendObservation, AppendObserver } from './trade-log';
+export { consume, handlerSpan, traceOf } from './consumer';
 export type { ConsumeOptions, ConsumerHandle } from './consumer';
 export { ProjectionRunner } from './projection';
 export type { ProjectionRunnerOptions } from './projection';
-export { jsonDecode, jsonEncode } from './codec';
+export { jsonDecode, jsonEncode, jobIdOfSubject } from './codec';
 export { ParkingLot, parkingKeyOf, typeOfBody } from './parking';
 export type { ParkedEvent, ParkRecord } from './parking';
 export { SnapshotStore } from './snapshots';

@@ -30,6 +30,8 @@ export const PUBLISH_RETRY_BASE_MS = 100;
 export const PUBLISH_RETRY_MAX_MS = 2_000;
 /** The server drops a republished msgID inside this window (covers client retries after a lost ack). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+/** Copies of the stream JetStream keeps: 1 on one server, 3 on a cluster; JetStream allows at most 5. */
+export const TRADE_STREAM_REPLICAS_MAX = 5;
 
 /** handleCommand: total attempts (load, decide, append) before giving up on conflicts. */
 export const COMMAND_MAX_ATTEMPTS_DEFAULT = 5;

@@ -18,6 +18,7 @@ import {
 } from './limits';
 import { ParkingLot, parkingKeyOf, typeOfBody, type ParkedEvent, type ParkRecord } from './parking';
 import type { ReaderHealth, Reader } from './reader';
+import { handlerSpan, traceOf } from './consumer';
 import { isTransientDatabaseError } from './transient';
 import type { TradeLog } from './trade-log';
 
@@ -80,6 +81,7 @@ interface RawMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly redelivered: boolean;
+  readonly trace?: StoredEvent['trace'];
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -115,6 +117,7 @@ export class ProjectionRunner implements Reader {
   private status: Status = 'idle';
   private checkpointSeq = 0;
   private pending = 0;
+  private lastEventAtMs?: number;
   private retrying = false;
   private lastError?: string;
   private messages?: ConsumerMessages;
@@ -188,6 +191,7 @@ export class ProjectionRunner implements Reader {
       state: this.status === 'running' && this.retrying ? 'retrying' : this.status,
       position: this.checkpointSeq,
       lag: this.pending,
+      ...(this.lastEventAtMs === undefined ? {} : { lastEventAtMs: this.lastEventAtMs }),
       critical: this.critical,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };
@@ -317,7 +321,8 @@ export class ProjectionRunner implements Reader {
         if (this.status !== 'running') void this.messages.close().catch(() => undefined);
         for await (const batch of batchesOf(this.messages, this.batchMax, BATCH_LINGER_MS)) {
           this.pending = batch[batch.length - 1].info.pending;
-          await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered })));
+          await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered, ...traceOf(m) })));
+          this.lastEventAtMs = batch[batch.length - 1].info.timestampNanos / 1e6;
           failures = 0;
           if (this.status !== 'running') break;
         }
@@ -394,8 +399,10 @@ export class ProjectionRunner implements Reader {
   }
 
   private async applyOne(em: EntityManager, stored: StoredEvent): Promise<void> {
-    if (this.opts.apply) await this.opts.apply(em, stored);
-    else await this.opts.applyBatch!(em, [stored]);
+    await handlerSpan(this.opts.tradeLog, this.opts.name, [stored], async () => {
+      if (this.opts.apply) await this.opts.apply(em, stored);
+      else await this.opts.applyBatch!(em, [stored]);
+    });
   }
 
   /**
@@ -437,9 +444,9 @@ export class ProjectionRunner implements Reader {
           await park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null, 1);
           continue;
         }
-        const stored: StoredEvent = { seq: m.seq, subject: m.subject, event, redelivered: m.redelivered };
+        const stored: StoredEvent = { seq: m.seq, subject: m.subject, event, redelivered: m.redelivered, ...(m.trace ? { trace: m.trace } : {}) };
         if (!isolate) {
-          if (this.opts.apply) await this.opts.apply(em, stored);
+          if (this.opts.apply) await handlerSpan(this.opts.tradeLog, reader, [stored], () => this.opts.apply!(em, stored));
           else decoded.push(stored);
           tally.applied += 1;
           continue;
@@ -462,7 +469,7 @@ export class ProjectionRunner implements Reader {
           await park(m, describe(err), null, attempts);
         }
       }
-      if (this.opts.applyBatch && decoded.length > 0) await this.opts.applyBatch(em, decoded);
+      if (this.opts.applyBatch && decoded.length > 0) await handlerSpan(this.opts.tradeLog, reader, decoded, () => this.opts.applyBatch!(em, decoded));
       if (seq !== current) await em.query(`UPDATE ${this.table} SET last_seq = $2 WHERE name = $1`, [this.opts.name, seq]);
       return seq;
     });

@@ -12,6 +12,8 @@ export interface ReaderHealth {
   readonly position: number;
   /** Messages of its filter still to read after `position`, as the server last said. */
   readonly lag: number;
+  /** The stream time (ms since the epoch) of the last event it applied or handled: with `lag`, how far behind it is in time. */
+  readonly lastEventAtMs?: number;
   /** Whether a parked event of this reader leaves the service unable to be correct (readiness red). */
   readonly critical: boolean;
   readonly lastError?: string;

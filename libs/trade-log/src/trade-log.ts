@@ -17,8 +17,10 @@ import {
 import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { decodeEvent, encodeEvent, TRADE_STREAM, TRADE_SUBJECT_PREFIX, type EventEnvelope } from '@starminer/events';
+import { injectTraceHeaders, JOB_ID_ATTR, SERVICE_ATTR, SpanKind, withSpan } from '@starminer/telemetry';
+import type { Attributes } from '@opentelemetry/api';
 import { backoffMs, sleep } from './batching';
-import type { Decode, Encode, StoredEvent } from './codec';
+import { jobIdOfSubject, type Decode, type Encode, type StoredEvent } from './codec';
 import { consume, type ConsumeOptions, type ConsumerHandle } from './consumer';
 import {
   AggregateTooLargeError,
@@ -51,6 +53,7 @@ import {
   PUBLISH_RETRY_MAX_MS,
   PUBLISH_TIMEOUT_MS,
   READ_EXPIRES_MS,
+  TRADE_STREAM_REPLICAS_MAX,
 } from './limits';
 
 export interface TradeLogOptions {
@@ -83,6 +86,16 @@ export interface AppendResult {
   /** The server had this event id already (within the duplicate window): `seq` is the original's. */
   readonly duplicate: boolean;
 }
+
+/** What one append did, for an observer (metrics): the events' types, what each got (in order, as far as it came), how long, and the error if it failed. */
+export interface AppendObservation {
+  readonly subject: string;
+  readonly types: readonly string[];
+  readonly results: readonly AppendResult[];
+  readonly seconds: number;
+  readonly error?: unknown;
+}
+export type AppendObserver = (o: AppendObservation) => void;
 
 export interface ReadOptions {
   /** How bodies are decoded; the log's decoder by default. */
@@ -184,6 +197,7 @@ export class TradeLog {
   /** The decoder readers of this log use unless they name another. */
   readonly decode: Decode;
   private readonly aggregateCacheSize: number;
+  private appendObserver?: AppendObserver;
   /** Per decoder, per subject: the events read last time (Map order = least recently used first). */
   private readonly aggregateCache = new Map<Decode, Map<string, CachedAggregate>>();
 
@@ -226,8 +240,15 @@ export class TradeLog {
    * keeps everything: no age, count or size limit, and `discard: new`, so if an operator ever
    * sets a limit the stream refuses new events instead of silently dropping history. Deleting or
    * purging messages is denied: the log is read for years by auditors.
+   *
+   * `replicas` (TRADE_STREAM_REPLICAS: 1 on one server, 3 on a cluster) is set on create and raised
+   * on an existing stream that has fewer, never lowered: an operator may have raised it on purpose.
    */
-  async ensureStream(): Promise<void> {
+  async ensureStream(opts: { replicas?: number } = {}): Promise<void> {
+    const replicas = opts.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > TRADE_STREAM_REPLICAS_MAX) {
+      throw new TradeLogArgumentError(`stream replicas must be an integer from 1 to ${TRADE_STREAM_REPLICAS_MAX}, not ${String(replicas)}`);
+    }
     const jsm = await this.jsm();
     const wanted: Partial<StreamConfig> & { name: string } = {
       name: this.streamName,
@@ -242,11 +263,13 @@ export class TradeLog {
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       deny_delete: true,
       deny_purge: true,
+      num_replicas: replicas,
     };
     const existing = await jsm.streams.info(this.streamName).catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
       throw err;
     });
+    let addError: JetStreamApiError | undefined;
     if (!existing) {
       try {
         await jsm.streams.add(wanted);
@@ -254,20 +277,30 @@ export class TradeLog {
       } catch (err) {
         // Another service created it between our info and add: fall through and check it.
         if (!(err instanceof JetStreamApiError)) throw err;
+        addError = err;
       }
     }
-    const info = existing ?? (await jsm.streams.info(this.streamName));
+    const info =
+      existing ??
+      (await jsm.streams.info(this.streamName).catch((err: unknown) => {
+        // Nobody created it: the server refused ours (e.g. more replicas than it has servers).
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+          throw new StreamConfigError(`stream ${this.streamName} (${replicas} replicas) could not be created: ${addError?.message ?? 'refused'}`, { cause: addError });
+        }
+        throw err;
+      }));
     const cfg = info.config;
     if (cfg.storage !== StorageType.File) {
       throw new StreamConfigError(`stream ${this.streamName} uses ${cfg.storage} storage; the trade log needs file storage`);
     }
     const subject = `${this.subjectPrefix}.>`;
-    const needsUpdate = !cfg.subjects?.includes(subject) || cfg.duplicate_window !== wanted.duplicate_window;
+    const needsUpdate = !cfg.subjects?.includes(subject) || cfg.duplicate_window !== wanted.duplicate_window || cfg.num_replicas < replicas;
     if (needsUpdate) {
       await jsm.streams.update(this.streamName, {
         ...cfg,
         subjects: cfg.subjects?.includes(subject) ? cfg.subjects : [...(cfg.subjects ?? []), subject],
         duplicate_window: wanted.duplicate_window,
+        num_replicas: Math.max(cfg.num_replicas, replicas),
       });
     }
   }
@@ -282,7 +315,52 @@ export class TradeLog {
    * process dies between two publishes, the first events stand. Retrying the same command with the
    * same event ids completes it, as the already stored ones come back as duplicates.
    */
-  async append(subject: string, events: readonly EventEnvelope[], opts: AppendOptions): Promise<AppendResult[]> {
+  append(subject: string, events: readonly EventEnvelope[], opts: AppendOptions): Promise<AppendResult[]> {
+    // one span per append; its context goes into each event's headers, so a reader's span of the event is its child
+    return withSpan(`trade-log append ${subject}`, this.appendAttributes(subject, events), () => this.observedAppend(subject, events, opts), { kind: SpanKind.PRODUCER });
+  }
+
+  /** What an append's span says: the service, the subject, the events, and the job when the subject is one job's. */
+  private appendAttributes(subject: string, events: readonly EventEnvelope[]): Attributes {
+    const jobId = jobIdOfSubject(subject, this.subjectPrefix);
+    return {
+      [SERVICE_ATTR]: this.name,
+      'messaging.destination.name': subject,
+      'starminer.event_types': events.map((e) => e.type).join(','),
+      ...(jobId === undefined ? {} : { [JOB_ID_ATTR]: jobId }),
+    };
+  }
+
+  private async observedAppend(subject: string, events: readonly EventEnvelope[], opts: AppendOptions): Promise<AppendResult[]> {
+    const observer = this.appendObserver;
+    if (!observer) return this.publishAll(subject, events, opts, []);
+    const started = performance.now();
+    const results: AppendResult[] = [];
+    const observe = (error?: unknown): void => {
+      // an observer (metrics) never changes the append's answer
+      try {
+        observer({ subject, types: events.map((e) => e.type), results, seconds: (performance.now() - started) / 1000, ...(error === undefined ? {} : { error }) });
+      } catch {
+        /* ignored */
+      }
+    };
+    try {
+      await this.publishAll(subject, events, opts, results);
+    } catch (err) {
+      observe(err);
+      throw err;
+    }
+    observe();
+    return results;
+  }
+
+  /** Called after every append, stored or failed (metrics); one observer per log client. */
+  observeAppends(observer: AppendObserver | undefined): void {
+    this.appendObserver = observer;
+  }
+
+  /** append's work: `results` gets each event's answer as it is stored, so a failure part way still says what stood. */
+  private async publishAll(subject: string, events: readonly EventEnvelope[], opts: AppendOptions, results: AppendResult[]): Promise<AppendResult[]> {
     this.assertSubject(subject);
     if (events.length > MAX_EVENTS_PER_APPEND) {
       throw new TradeLogArgumentError(`${events.length} events in one append; the limit is ${MAX_EVENTS_PER_APPEND}`);
@@ -294,11 +372,11 @@ export class TradeLog {
     // Every event of the decision is encoded (checked against the catalogue) before the first is
     // published: one the catalogue refuses means none is stored.
     const bodies = events.map((event) => this.encode(event, subject));
-    const results: AppendResult[] = [];
     let last: number | undefined = expected === 'any' ? undefined : expected;
     for (const [i, event] of events.entries()) {
       const h = headers();
       h.set('type', event.type);
+      injectTraceHeaders(h);
       const body = bodies[i];
       const publishOpts = {
         msgID: event.id,

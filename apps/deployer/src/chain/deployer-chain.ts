@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from '@starminer/chain';
-import { InjectConfig, KeyedMutex, publicClientFor, walletClientFor } from '@starminer/service-kit';
+import { observeChainTxs, type ChainPublicClient, type ChainWalletClient, type MarketAddresses } from '@starminer/chain';
+import { InjectConfig, KeyedMutex, publicClientFor, ServiceRuntime, walletClientFor } from '@starminer/service-kit';
 import type { DeployerConfig } from '../deployer.config';
 
 /**
@@ -17,8 +17,9 @@ export class DeployerChain {
   private readonly minterWallet: ChainWalletClient;
   private readonly signers = new KeyedMutex();
 
-  constructor(@InjectConfig() config: DeployerConfig) {
+  constructor(@InjectConfig() config: DeployerConfig, rt: ServiceRuntime) {
     this.publicClient = publicClientFor(config);
+    observeChainTxs(this.publicClient, rt.meters.onChainTx);
     this.addresses = config.MARKET_ADDRESSES;
     this.deployerWallet = walletClientFor(config, config.DEPLOYER_PRIVATE_KEY);
     this.minterWallet = walletClientFor(config, config.MINTER_PRIVATE_KEY);

@@ -13,6 +13,7 @@ import {
 import { contractDecider, DomainError } from '@starminer/domain';
 import { EventSchemaError, LIMITS, truncateText, type EventData, type TradeEvent, type TradeEventOf } from '@starminer/events';
 import { AggregateUnreadableError, InjectConfig, ServiceRuntime } from '@starminer/service-kit';
+import { contextFor, JOB_ID_ATTR, linkOf, SERVICE_ATTR, SpanKind, withSpan, type TraceCarrier } from '@starminer/telemetry';
 import { PoisonEventError, type StoredEvent } from '@starminer/trade-log';
 import { CustodySlots } from '../accounts/custody-slots';
 import { DeployerChain } from '../chain/deployer-chain';
@@ -26,6 +27,8 @@ export const OPEN_CONTRACTS_DURABLE = 'deployer-matches';
 export interface PendingOpen {
   readonly matched: TradeEventOf<'JobMatched'>;
   readonly params: BatchJob;
+  /** The JobMatched's trace context: the open's spans are of the job's trace. */
+  readonly trace?: TraceCarrier;
 }
 
 /** What became of one open: on chain (recorded), refused for good (recorded as failed), or left to the reconciler. */
@@ -93,7 +96,7 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
         this.logger.warn(`job ${e.data.jobId}: open not prepared (${(err as Error).message}); left to the reconciler`);
         continue;
       }
-      if (pending) opens.push(pending);
+      if (pending) opens.push(stored.trace ? { ...pending, trace: stored.trace } : pending);
     }
     for (let i = 0; i < opens.length; i += MAX_OPEN_BATCH) await this.openChunk(opens.slice(i, i + MAX_OPEN_BATCH));
   }
@@ -154,17 +157,21 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
     if (chunk.length > 1) {
       try {
         const { publicClient, addresses } = this.chain;
-        const sent = await this.chain.asDeployer(async (wallet) => {
-          const open = await this.stillUnrecorded(chunk);
-          const r = open.length ? await openComputeContractsBatch(wallet, publicClient, { addresses, jobs: open.map((c) => c.params) }) : undefined;
-          return { open, r };
-        });
-        if (!sent.r) return;
-        const alreadyOpen = new Set(sent.r.jobs.filter((j) => j.alreadyOpen).map((j) => j.jobId));
+        // one transaction for many jobs: its span is linked to each job's trace
+        const links = chunk.flatMap((c) => linkOf(c.trace) ?? []);
+        const sent = await withSpan('chain openComputeContractsBatch', { [SERVICE_ATTR]: this.rt.service, 'starminer.jobs': chunk.length }, () =>
+          this.chain.asDeployer(async (wallet) => {
+            const open = await this.stillUnrecorded(chunk);
+            const r = open.length ? await openComputeContractsBatch(wallet, publicClient, { addresses, jobs: open.map((c) => c.params) }) : undefined;
+            return { open, r };
+          }), { links, kind: SpanKind.CLIENT });
+        const r = sent.r;
+        if (!r) return;
+        const alreadyOpen = new Set(r.jobs.filter((j) => j.alreadyOpen).map((j) => j.jobId));
         for (const c of sent.open) {
           // a job opened before this batch was not in its transaction: its own is read from the chain
           const inBatch = !alreadyOpen.has(c.params.jobId);
-          await this.recordOpened(c, sent.r.contractAddress, inBatch ? sent.r.txHash : null, inBatch ? sent.r.blockNumber : null);
+          await this.inJobTrace(c, 'record contract opened', () => this.recordOpened(c, r.contractAddress, inBatch ? r.txHash : null, inBatch ? r.blockNumber : null));
         }
         return;
       } catch (err) {
@@ -178,14 +185,25 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
   }
 
   /** Opens one contract and records the outcome; a failure that a retry may cure is returned, not thrown. */
-  async openOne(c: PendingOpen): Promise<OpenOutcome> {
+  openOne(c: PendingOpen): Promise<OpenOutcome> {
+    return this.inJobTrace(c, 'open contract', () => this.openOneNow(c));
+  }
+
+  /** Work on one job's open as a span of the job's trace (the JobMatched's, unless the active span is of it already). */
+  private inJobTrace<T>(c: PendingOpen, name: string, fn: () => Promise<T>): Promise<T> {
+    return withSpan(name, { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: c.params.jobId }, fn, { parent: contextFor(c.trace) });
+  }
+
+  private async openOneNow(c: PendingOpen): Promise<OpenOutcome> {
     const { publicClient, addresses } = this.chain;
     let opened;
     try {
-      opened = await this.chain.asDeployer(async (wallet) => {
-        if ((await this.stillUnrecorded([c])).length === 0) return undefined;
-        return openComputeContract(wallet, publicClient, { addresses, ...c.params });
-      });
+      // the chain call's span: the receipt's hash, gas and block go on it (libs/chain's waitForSuccess)
+      opened = await withSpan('chain openComputeContract', { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: c.params.jobId }, () =>
+        this.chain.asDeployer(async (wallet) => {
+          if ((await this.stillUnrecorded([c])).length === 0) return undefined;
+          return openComputeContract(wallet, publicClient, { addresses, ...c.params });
+        }), { kind: SpanKind.CLIENT });
     } catch (err) {
       if (err instanceof ChainActionError && OPEN_REJECTION_CODES.has(err.code)) {
         this.logger.warn(`job ${c.params.jobId}: contract not opened: ${err.code}`);

@@ -6,6 +6,7 @@ import {
   COMMANDS, defaultDeadlineSec, idSchema, jobAcceptedSchema, jobCancelledSchema, jobPageSchema, jobSchema, listQuerySchema, submitJobRequestSchema, type JobStatus, type PayloadOf,
 } from '@starminer/events';
 import { CommandBus, IdPipe, ZodPipe } from '@starminer/service-kit';
+import { aboutJob } from '@starminer/telemetry';
 import { ApiKeyGuard, type OrgRequest } from '../auth/guards';
 import { Idempotency, idempotencyKeyOf, type Attempt } from '../idempotency/idempotency';
 import { IDEMPOTENCY_HEADER, Operation } from '../openapi';
@@ -68,12 +69,13 @@ export class JobsController {
   ): Promise<z.input<typeof jobAcceptedSchema>> {
     const key = idempotencyKeyOf(keyHeader);
     const command = submitJobCommand(req.orgId, key, body);
-    const answer = await this.idempotency.run(req.orgId, key, body, async (attempt) => {
+    // the request's span (the root of the job's trace) and its log lines name the job
+    const answer = await aboutJob(command.jobId, () => this.idempotency.run(req.orgId, key, body, async (attempt) => {
       const { jobId, seq } = await this.submitOnce(command, attempt);
       await this.views.caughtUpTo(seq);
       const accepted: z.input<typeof jobAcceptedSchema> = { jobId, status: 'queued' };
       return { statusCode: 202, body: accepted };
-    });
+    }));
     res.status(answer.statusCode);
     return answer.body as z.input<typeof jobAcceptedSchema>;
   }

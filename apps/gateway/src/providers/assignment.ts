@@ -21,5 +21,6 @@ export function assignmentOf(j: JobView, market: Assignment['market']): Assignme
     costWei: j.costWei.toString(),
     contractAddress: j.contractAddress,
     market,
+    ...(j.traceparent ? { traceparent: j.traceparent } : {}),
   };
 }

@@ -41,6 +41,8 @@ export class JobView {
   @Column({ type: 'text', nullable: true }) contractAddress!: string | null;
   @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
   @Column({ type: 'text', nullable: true }) openTxHash!: string | null;
+  /** The W3C traceparent of the contract's opening, while tracing is on: the node's run of the job continues that trace. */
+  @Column({ type: 'text', nullable: true }) traceparent!: string | null;
   @Column({ type: 'text', nullable: true }) settleTxHash!: string | null;
   /** when the escrow was released or refunded (ContractReleased / ContractRefunded) */
   @Column({ type: 'timestamptz', nullable: true }) settledAt!: Date | null;

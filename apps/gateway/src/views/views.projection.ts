@@ -10,7 +10,7 @@ import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
  * Applied in batches with the checkpoint by the projection runner; every write is an upsert or an
  * update keyed by id, so applying an event twice leaves the same rows.
  */
-export async function applyToViews(em: EntityManager, { event, seq }: StoredEvent): Promise<void> {
+export async function applyToViews(em: EntityManager, { event, seq, trace }: StoredEvent): Promise<void> {
   const e = event as TradeEvent;
   // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
   await recordJobUpdate(em, { event, seq });
@@ -64,7 +64,7 @@ export async function applyToViews(em: EntityManager, { event, seq }: StoredEven
       await job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
       return;
     case 'ContractOpened':
-      await job(e.data.jobId, { status: 'contracted', contractAddress: e.data.contractAddress, openTxHash: e.data.txHash, deadlineUnixSec: String(e.data.deadlineUnixSec) });
+      await job(e.data.jobId, { status: 'contracted', contractAddress: e.data.contractAddress, openTxHash: e.data.txHash, deadlineUnixSec: String(e.data.deadlineUnixSec), traceparent: trace?.traceparent ?? null });
       return;
     case 'ContractOpenFailed':
       await job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });

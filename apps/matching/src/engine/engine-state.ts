@@ -2,8 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { EVENT_SCHEMAS, toJson, type EventData, type TradeEvent } from '@starminer/events';
 import { MatchingEngine, type EngineConfig, type EngineSnapshot } from '@starminer/matching';
 import { InjectConfig } from '@starminer/service-kit';
+import type { TraceCarrier } from '@starminer/telemetry';
 import { engineConfigOf, type MatchingConfig } from '../matching.config';
 import { jobSpecOf, nodeSpecOf } from './to-engine';
+
+/** Jobs whose trace context is kept (while tracing is on) until they are matched or end; the oldest go first. */
+export const JOB_TRACES_MAX = 100_000;
 
 /** What a snapshot holds besides the engine: the service's own view of nodes and reasons. */
 export interface ServiceSnapshot {
@@ -31,6 +35,12 @@ export class EngineState {
   /** Waiting reasons this instance appended, in order, whose JobWaiting has not come back yet. */
   readonly ownWaiting = new Map<string, string[]>();
   readonly waitingReasons = new Map<string, string>();
+  /**
+   * Each waiting job's trace context (its JobSubmitted's appender), so the decision that matches
+   * it, rounds later, is a span of the job's trace. Not in snapshots: a job restored from one is
+   * matched in a trace of its own.
+   */
+  readonly jobTraces = new Map<string, TraceCarrier>();
   lastEventMs = 0;
   /** The last stream sequence folded in (applied or parked). */
   lastSeq = 0;
@@ -54,7 +64,8 @@ export class EngineState {
    * Folds one event into the engine. Throws when the engine refuses it (a node or job it cannot
    * take): the caller parks the event; the engine changed nothing.
    */
-  apply(e: TradeEvent): void {
+  apply(e: TradeEvent, trace?: TraceCarrier): void {
+    this.keepTrace(e, trace);
     const at = Date.parse(e.occurredAt);
     this.lastEventMs = Math.max(this.lastEventMs, at);
     switch (e.type) {
@@ -109,6 +120,15 @@ export class EngineState {
         return;
       default:
         return;
+    }
+  }
+
+  private keepTrace(e: TradeEvent, trace: TraceCarrier | undefined): void {
+    if (e.type === 'JobSubmitted' && trace) {
+      this.jobTraces.set(e.data.jobId, trace);
+      if (this.jobTraces.size > JOB_TRACES_MAX) this.jobTraces.delete(this.jobTraces.keys().next().value as string);
+    } else if (e.type === 'JobMatched' || e.type === 'JobCancelled' || e.type === 'JobFailed') {
+      this.jobTraces.delete(e.data.jobId);
     }
   }
 

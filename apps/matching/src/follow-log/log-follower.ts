@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
-import { EventDecodeError, parkingKeyOf, typeOfBody, type ParkedEvent, type ParkRecord, type Reader, type ReaderHealth } from '@starminer/trade-log';
+import { EventDecodeError, handlerSpan, parkingKeyOf, traceOf, typeOfBody, type ParkedEvent, type ParkRecord, type Reader, type ReaderHealth } from '@starminer/trade-log';
 import { EngineState } from '../engine/engine-state';
 import { MatchRound } from '../match-round/match-round';
 import { Snapshots } from '../snapshot/snapshots';
@@ -31,6 +31,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
   private loop?: Promise<void>;
   private stopping = false;
   private pending = 0;
+  private lastEventAtMs?: number;
   private lastError?: string;
   private broken = false;
   /** Aggregate keys with parked events (this is the one writer of its parked events; loaded at start). */
@@ -101,6 +102,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
         await this.fold(m);
         // only now is it in the engine or parked: a snapshot may say it is behind us
         this.state.lastSeq = m.seq;
+        this.lastEventAtMs = m.info.timestampNanos / 1e6;
         this.state.eventsSinceSnapshot += 1;
       }
     });
@@ -120,12 +122,15 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     } catch (cause) {
       return this.park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null);
     }
-    try {
-      this.state.apply(event);
-    } catch (err) {
-      // the engine refused it: it never will take it as it is (the engine changed nothing)
-      await this.park(m, `the engine refused ${event.type}: ${(err as Error).message}`, null);
-    }
+    const stored = { seq: m.seq, subject: m.subject, event, redelivered: m.redelivered, ...traceOf(m) };
+    await handlerSpan(this.rt.tradeLog, FOLLOWER, [stored], async () => {
+      try {
+        this.state.apply(event, stored.trace);
+      } catch (err) {
+        // the engine refused it: it never will take it as it is (the engine changed nothing)
+        await this.park(m, `the engine refused ${event.type}: ${(err as Error).message}`, null);
+      }
+    });
   }
 
   /**
@@ -162,6 +167,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
       state: this.stopping ? 'stopping' : this.broken ? 'failed' : 'running',
       position: this.state.lastSeq,
       lag: this.pending,
+      ...(this.lastEventAtMs === undefined ? {} : { lastEventAtMs: this.lastEventAtMs }),
       critical: false,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };

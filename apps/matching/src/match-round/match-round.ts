@@ -4,7 +4,9 @@ import { EventSchemaError, makeEvent, toJson } from '@starminer/events';
 import { DomainError, jobDecider } from '@starminer/domain';
 import type { Match } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import { EngineState } from '../engine/engine-state';
+import { MatchingMetrics } from './matching-metrics';
 
 /** Most matches one round appends; the rest wait for the next round. */
 export const MATCHES_PER_ROUND_MAX = 256;
@@ -26,6 +28,7 @@ export class MatchRound {
   constructor(
     private readonly rt: ServiceRuntime,
     private readonly state: EngineState,
+    private readonly metrics: MatchingMetrics,
   ) {}
 
   start(): void {
@@ -44,10 +47,10 @@ export class MatchRound {
   private async round(atMs: number): Promise<void> {
     if (!this.state.caughtUp) return;
     const now = Math.max(atMs, this.state.lastEventMs);
-    const matches = this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX);
+    const matches = this.metrics.timed('match', () => this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX));
     for (const m of matches) await this.appendMatch(m);
     await this.reportWaiting();
-    for (const change of this.state.engine.repriceTick(now)) {
+    for (const change of this.metrics.timed('reprice', () => this.state.engine.repriceTick(now))) {
       const event = makeEvent('PriceChanged', change, {
         id: uuidv7(),
         aggregateId: change.gpuClass,
@@ -60,7 +63,13 @@ export class MatchRound {
     }
   }
 
-  private async appendMatch(m: Match): Promise<void> {
+  /** The route decision of one job, as a span of the job's trace (its parent: the append of its JobSubmitted). */
+  private appendMatch(m: Match): Promise<void> {
+    const attrs = { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: m.jobId, 'starminer.node_id': m.nodeId, 'starminer.price_wei_per_hour': m.quote.priceWeiPerHour.toString(), 'starminer.cost_wei': m.quote.costWei.toString(), 'starminer.gpu_count': m.gpuCount };
+    return withSpan('matching route', attrs, () => this.recordMatch(m), { parent: contextOf(this.state.jobTraces.get(m.jobId)) });
+  }
+
+  private async recordMatch(m: Match): Promise<void> {
     const node = this.state.nodes.get(m.nodeId);
     if (!node) throw new Error(`engine matched unknown node ${m.nodeId}`);
     this.state.ownMatches.add(m.jobId);
@@ -85,6 +94,7 @@ export class MatchRound {
         { correlationId: m.jobId, causationId: m.jobId, actor: 'service:matching' },
       );
       this.state.waitingReasons.delete(m.jobId);
+      this.metrics.matched(m);
     } catch (err) {
       this.state.ownMatches.delete(m.jobId);
       this.state.engine.release(m.jobId, m.matchedAtMs);

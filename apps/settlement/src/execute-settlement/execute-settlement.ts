@@ -11,6 +11,7 @@ import {
 import { contractDecider, type ContractCommand } from '@starminer/domain';
 import type { AggregateEnvelope, EventTypeOf, TradeEventOf } from '@starminer/events';
 import { KeyedMutex, ServiceRuntime, type Causation } from '@starminer/service-kit';
+import { JOB_ID_ATTR, SERVICE_ATTR, SpanKind, withSpan } from '@starminer/telemetry';
 import { PoisonEventError } from '@starminer/trade-log';
 import { SettlementChain } from '../settlement-chain';
 
@@ -90,7 +91,8 @@ export class ExecuteSettlement {
     const { addresses } = this.chain;
     try {
       // recorded once final: carryOut waits for CHAIN_CONFIRMATIONS blocks on top of the receipt
-      const r = await this.carryOut(jobId, state.outcome, events);
+      // the chain call's span: the receipt's hash, gas and block go on it (libs/chain's waitForSuccess)
+      const r = await withSpan(`chain ${state.outcome}`, { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: jobId }, () => this.carryOut(jobId, state.outcome, events), { kind: SpanKind.CLIENT });
       const blockNumber = r.blockNumber === null ? null : r.blockNumber.toString();
       const type = state.outcome === 'release' ? 'RecordReleased' : 'RecordRefunded';
       await this.record(jobId, { type, amountWei: r.amountWei, txHash: r.txHash, blockNumber }, causation);

@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
+import { contextFor, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import { ExecuteSettlement, OpenMissingError } from './execute-settlement';
 import { Slashing } from './slashing';
 
@@ -55,10 +56,12 @@ export class SettlementExecutor implements OnApplicationBootstrap {
 
   /** In log order; every step is idempotent, as delivery is at least once. */
   async handle(batch: readonly StoredEvent[]): Promise<void> {
-    for (const { event } of batch) {
-      const e = event as TradeEvent;
-      if (e.type === 'SettlementDecided') await this.settle(e.data.jobId, e.id);
-      else if (e.type === 'ContractRefunded') await this.slashing.afterRefund(e);
+    for (const stored of batch) {
+      const e = stored.event as TradeEvent;
+      // each job's work in its own trace (the event's appender), also when it came in a batch
+      const inJobTrace = (name: string, fn: () => Promise<void>) => withSpan(name, { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: e.aggregateId }, fn, { parent: contextFor(stored.trace) });
+      if (e.type === 'SettlementDecided') await inJobTrace('settle', () => this.settle(e.data.jobId, e.id));
+      else if (e.type === 'ContractRefunded') await inJobTrace('slash after refund', () => this.slashing.afterRefund(e));
     }
   }
 }

@@ -532,6 +532,8 @@ export interface components {
             };
             /** @enum {string} */
             status: "contracted" | "running";
+            /** @description the job's W3C trace context, when the market traces: the node's run of the job (and its calls about it) continue that trace */
+            traceparent?: string;
             workload: components["schemas"]["Workload"];
         };
         Assignments: {
