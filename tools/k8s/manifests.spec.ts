@@ -158,10 +158,12 @@ describe('the contracts Job', () => {
 });
 
 describe('the validator', () => {
-  it('refuses what the API server would: a wrong type, a missing required field, an unknown CRD field, an unknown kind', () => {
+  it('refuses what the API server would: a wrong type, a missing required field, in core kinds and CRDs, and an unknown kind', () => {
     expect(validate({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two' } }).join('\n')).toMatch(/selector[\s\S]*replicas must be integer/);
-    expect(validate({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'x' }, spec: { instances: 3, instanses: 3 } })).toEqual([
-      expect.stringContaining('must NOT have additional properties'),
+    // the CRDs' published schemas (@kubernetes-models/cloudnative-pg): types and required fields
+    expect(validate({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'x' }, spec: { instances: 'three' } })).toEqual(['Cluster/x: data/spec/instances must be integer']);
+    expect(validate({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'ScheduledBackup', metadata: { name: 'x' }, spec: { schedule: '0 0 3 * * *' } })).toEqual([
+      expect.stringContaining('must have required property cluster'),
     ]);
     expect(validate({ apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: { name: 'x' }, spec: { data: [{ secretKey: 1 }] } })).not.toEqual([]);
     expect(validate({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } })).toEqual([expect.stringContaining('no schema')]);
