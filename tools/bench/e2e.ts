@@ -93,9 +93,11 @@ const OTLP_BODY_BYTES_MAX = 64 * 1024 * 1024;
  * A stand-in OTLP/HTTP collector: takes POST /v1/traces (JSON, as the exporter sends it), counts
  * the spans, answers 200 and keeps nothing, so what is measured is the services' cost of tracing.
  */
-async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requests(): number; stop(): Promise<void> }> {
+async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requests(): number; top(n: number): string[]; stop(): Promise<void> }> {
   let spans = 0;
   let requests = 0;
+  /** spans by `service: name`, so a run says what tracing costs where */
+  const byName = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -106,8 +108,19 @@ async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requ
     req.on('end', () => {
       requests += 1;
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
-        for (const r of body.resourceSpans ?? []) for (const sc of r.scopeSpans ?? []) spans += sc.spans?.length ?? 0;
+        type Otlp = { resourceSpans?: { resource?: { attributes?: { key: string; value: { stringValue?: string } }[] }; scopeSpans?: { spans?: { name: string }[] }[] }[] };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Otlp;
+        for (const r of body.resourceSpans ?? []) {
+          const service = r.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+          for (const sc of r.scopeSpans ?? []) {
+            spans += sc.spans?.length ?? 0;
+            for (const span of sc.spans ?? []) {
+              // one word of the name: subjects and routes carry ids
+              const key = `${service}: ${span.name.split(' ').slice(0, 2).join(' ')}`;
+              byName.set(key, (byName.get(key) ?? 0) + 1);
+            }
+          }
+        }
       } catch {
         /* not JSON (a protobuf exporter): counted as a request only */
       }
@@ -120,6 +133,7 @@ async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requ
     url: `http://127.0.0.1:${port}`,
     spans: () => spans,
     requests: () => requests,
+    top: (n) => [...byName].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${v} ${k}`),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -132,6 +146,7 @@ async function main(): Promise<void> {
     const receiver = opts.tracing === 'on' ? await startOtlpReceiver() : undefined;
     try {
       const result = await withTracingEnv(receiver?.url, () => runOnce(opts));
+      if (receiver) console.log(`spans by service and name (top 20):\n  ${receiver.top(20).join('\n  ')}`);
       console.log(JSON.stringify({ ...result, tracing: opts.tracing, ...(receiver ? { spansExported: receiver.spans() } : {}) }));
     } finally {
       await receiver?.stop();
@@ -153,6 +168,7 @@ async function main(): Promise<void> {
   } finally {
     await receiver.stop();
   }
+  console.log(`spans by service and name (top 20):\n  ${receiver.top(20).join('\n  ')}`);
   const mean = (runs: RunResult[]) => runs.reduce((sum, r) => sum + r.jobsPerSec, 0) / runs.length;
   const ratio = Number((mean(ons) / mean(offs)).toFixed(3));
   const off = { jobsPerSec: Number(mean(offs).toFixed(3)), runs: offs.map((r) => r.jobsPerSec) };

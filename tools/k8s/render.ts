@@ -6,9 +6,7 @@
  * generated from the released CustomResourceDefinitions.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
