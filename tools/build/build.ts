@@ -17,8 +17,9 @@ import { join, relative } from 'node:path';
 import { replaceTscAliasPaths } from 'tsc-alias';
 import ts from 'typescript';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
+import { productionPackages } from './dockerfile-lint';
 import { DIST_DIR, ENTRY_POINTS, REPO_ROOT } from './layout';
-import { formatProblems, scanDist, type DistScan } from './scan';
+import { formatProblems, scanDist, scanProductionImports, type DistScan } from './scan';
 
 export const BUILD_TSCONFIG = join(REPO_ROOT, 'tsconfig.build.json');
 
@@ -114,6 +115,9 @@ export async function build(opts: { clean?: boolean; log?: (line: string) => voi
   }
   const scan = scanDist(DIST_DIR);
   if (scan.problems.length > 0) throw new BuildError('DIST_UNSOUND', `dist/ is not plain node:\n${formatProblems(scan.problems)}`);
+  // the image's node_modules hold the production dependencies only: what an entry loads must be among them
+  const reached = scanProductionImports(Object.values(ENTRY_POINTS).map((entry) => join(REPO_ROOT, entry)), productionPackages());
+  if (reached.problems.length > 0) throw new BuildError('DIST_UNSOUND', `an entry requires a package the image does not install (move it to dependencies):\n${formatProblems(reached.problems)}`);
   const elapsedMs = Date.now() - started;
   log(`build: ${scan.files} files in ${relative(process.cwd(), DIST_DIR) || '.'}, ${scan.requires} requires checked, in ${elapsedMs} ms`);
   return { contractsCompiled: contracts.compiled, emitted, pruned, scan, elapsedMs };

@@ -69,6 +69,8 @@ export function ourRules(content: string): string[] {
   if (!user || ROOT_USERS.has(user)) problems.push(`the final stage runs as root: add USER <non-root uid> (got ${user ?? 'none'})`);
   const healthchecks = final.instructions.filter((i) => i.getKeyword() === 'HEALTHCHECK');
   if (healthchecks.length === 0 || /^NONE\b/i.test(argsOf(healthchecks.at(-1)!))) problems.push('the final stage has no HEALTHCHECK');
+  // readiness includes NATS, Postgres and the chain: an engine restarting unhealthy containers would restart them all in an outage
+  else if (!argsOf(healthchecks.at(-1)!).includes('/health/live')) problems.push('the HEALTHCHECK must ask /health/live (liveness), not readiness or another path');
   for (const i of final.instructions) {
     if (['RUN', 'CMD', 'ENTRYPOINT', 'HEALTHCHECK'].includes(i.getKeyword()) && COMPILERS.test(argsOf(i)))
       problems.push(`line ${lineOf(i)}: the final stage runs a compiler or hook (${COMPILERS.exec(argsOf(i))?.[0]}): build it in an earlier stage`);
@@ -139,6 +141,13 @@ export function productionClosure(pkg: { dependencies?: Record<string, string> }
   };
   visit('', pkg.dependencies ?? {});
   return names;
+}
+
+/** The packages of the image's node_modules: productionClosure of this repo's package.json and lock file. */
+export function productionPackages(root = REPO_ROOT): Set<string> {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockPackage> };
+  return productionClosure(pkg, lock);
 }
 
 /** Compilers among the production dependencies (the final stage's node_modules). */

@@ -5,6 +5,7 @@
  * does not count, and one reached by a real call does.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -18,7 +19,7 @@ const RESOLVED_EXTENSIONS = ['', '.js', '.json', '/index.js'] as const;
 export interface DistProblem {
   file: string;
   specifier: string;
-  why: 'compiler module' | 'TypeScript file' | 'unrewritten alias' | 'missing file';
+  why: 'compiler module' | 'TypeScript file' | 'unrewritten alias' | 'missing file' | 'not a production dependency';
 }
 
 export interface DistScan {
@@ -58,9 +59,54 @@ export function requiredSpecifiers(source: string, fileName = 'file.js'): string
   return out;
 }
 
-function resolvesInside(fromFile: string, specifier: string): boolean {
+function resolvedFile(fromFile: string, specifier: string): string | undefined {
   const base = resolve(dirname(fromFile), specifier);
-  return RESOLVED_EXTENSIONS.some((ext) => existsSync(base + ext) && statSync(base + ext).isFile());
+  return RESOLVED_EXTENSIONS.map((ext) => base + ext).find((f) => existsSync(f) && statSync(f).isFile());
+}
+const resolvesInside = (fromFile: string, specifier: string): boolean => resolvedFile(fromFile, specifier) !== undefined;
+
+/** The package a bare specifier loads from: `viem/accounts` → viem, `@nestjs/core/x` → @nestjs/core. */
+export const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const BUILTINS = new Set(builtinModules);
+
+/**
+ * Packages a built file may name although production installs leave them out, each with why that is
+ * sound. Kept short: every entry is reviewed.
+ */
+export const ABSENT_IN_PRODUCTION: Readonly<Record<string, string>> = {
+  // libs/chain's startAnvil (tests and the dev stack only) resolves the binary in a try and falls back to `anvil` on PATH
+  '@foundry-rs/anvil-linux-amd64': 'startAnvil resolves it in a try (dev and tests only)',
+};
+
+/**
+ * The files node loads from each entry (relative requires followed, JSON not parsed), and every bare
+ * package they require that the production install (`production`: productionClosure) lacks: the
+ * image has only those, so such a require fails there although it passes beside dev node_modules.
+ */
+export function scanProductionImports(entries: readonly string[], production: ReadonlySet<string>): DistScan {
+  const problems: DistProblem[] = [];
+  const seen = new Set<string>();
+  const queue = [...entries];
+  let requires = 0;
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!file.endsWith('.js')) continue;
+    for (const specifier of requiredSpecifiers(readFileSync(file, 'utf8'), file)) {
+      requires += 1;
+      if (specifier.startsWith('.')) {
+        const next = resolvedFile(file, specifier);
+        if (next) queue.push(next);
+        continue;
+      }
+      const bare = specifier.replace(/^node:/, '');
+      if (specifier.startsWith('node:') || BUILTINS.has(bare) || BUILTINS.has(packageOf(bare))) continue;
+      const pkg = packageOf(bare);
+      if (!production.has(pkg) && ABSENT_IN_PRODUCTION[pkg] === undefined) problems.push({ file, specifier, why: 'not a production dependency' });
+    }
+  }
+  return { files: seen.size, requires, problems };
 }
 
 /** Scans every .js file under `distDir`. */

@@ -2,12 +2,23 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-/** Where the contracts Job publishes the addresses: one ConfigMap's data, read and written whole. */
+/** One ConfigMap's data and the version it was read at (the precondition of a later update). */
+export interface ConfigMapSnapshot {
+  readonly data: Record<string, string>;
+  readonly resourceVersion: string;
+}
+
+/**
+ * Where the contracts Job publishes the addresses: one ConfigMap. Every change is conditional, so
+ * that two runs (a retry beside a late pod, a second Job made by hand) never overwrite each other.
+ */
 export interface ConfigMapStore {
-  /** The ConfigMap's data, or undefined when it does not exist. */
-  read(): Promise<Record<string, string> | undefined>;
-  /** Creates the ConfigMap with `data`, or merges `data` into the one there. */
-  write(data: Record<string, string>): Promise<void>;
+  /** The ConfigMap, or undefined when it does not exist. */
+  read(): Promise<ConfigMapSnapshot | undefined>;
+  /** Creates the ConfigMap with `data`; false when it exists already (409), nothing written. */
+  create(data: Record<string, string>): Promise<boolean>;
+  /** Merges `data` into the ConfigMap if it is still at `resourceVersion`; false when it changed since (409). */
+  update(data: Record<string, string>, resourceVersion: string): Promise<boolean>;
 }
 
 export class KubeApiError extends Error {
@@ -62,15 +73,21 @@ export function kubeConfigMapStore(api: KubeApi, namespace: string, name: string
       const r = await call('GET', item);
       if (r.status === 404) return undefined;
       if (r.status !== 200) throw new KubeApiError(`GET configmap ${namespace}/${name}: ${r.status} ${r.text.slice(0, 500)}`, r.status);
-      return ((JSON.parse(r.text) as { data?: Record<string, string> }).data ?? {}) as Record<string, string>;
+      const cm = JSON.parse(r.text) as { data?: Record<string, string>; metadata?: { resourceVersion?: string } };
+      return { data: cm.data ?? {}, resourceVersion: cm.metadata?.resourceVersion ?? '' };
     },
-    async write(data) {
+    async create(data) {
       const created = await call('POST', collection, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data });
-      if (created.status === 201 || created.status === 200) return;
-      if (created.status !== 409) throw new KubeApiError(`POST configmap ${namespace}/${name}: ${created.status} ${created.text.slice(0, 500)}`, created.status);
-      // it exists (made by hand, or by an earlier run that died after creating it): merge into it
-      const patched = await call('PATCH', item, { data }, 'application/merge-patch+json');
-      if (patched.status !== 200) throw new KubeApiError(`PATCH configmap ${namespace}/${name}: ${patched.status} ${patched.text.slice(0, 500)}`, patched.status);
+      if (created.status === 201 || created.status === 200) return true;
+      if (created.status === 409) return false;
+      throw new KubeApiError(`POST configmap ${namespace}/${name}: ${created.status} ${created.text.slice(0, 500)}`, created.status);
+    },
+    async update(data, resourceVersion) {
+      // a merge patch that names metadata.resourceVersion is applied only at that version: the API server answers 409 otherwise
+      const patched = await call('PATCH', item, { metadata: { resourceVersion }, data }, 'application/merge-patch+json');
+      if (patched.status === 200) return true;
+      if (patched.status === 409) return false;
+      throw new KubeApiError(`PATCH configmap ${namespace}/${name}: ${patched.status} ${patched.text.slice(0, 500)}`, patched.status);
     },
   };
 }

@@ -7,11 +7,15 @@ import { render, validate, type K8sObject } from './render';
  */
 
 const SERVICES = ['gateway', 'registry', 'intake', 'matching', 'deployer', 'settlement'] as const;
-const STATELESS = ['gateway', 'registry', 'intake', 'settlement'];
+/** Scaled by an HPA on CPU. */
+const STATELESS = ['gateway', 'registry', 'intake'];
+/** Exactly one replica, replaced with Recreate: matching's engine is in memory; deployer and settlement each sign with one chain key (nonces). */
+const SINGLE = ['matching', 'deployer', 'settlement'];
 const IMAGE = 'ghcr.io/starminer/starminer';
 
 type Container = {
   name: string;
+  ports?: { name: string; containerPort: number }[];
   image: string;
   command?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
@@ -68,15 +72,23 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (env) => {
     expect(c.envFrom?.map((e) => e.configMapRef?.name)).toEqual(['starminer-config', 'starminer-market']);
   });
 
-  it('a PodDisruptionBudget for every service; an HPA for the stateless ones only; matching and deployer single with Recreate', () => {
-    const pdbs = of(env, 'PodDisruptionBudget') as (K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } })[];
+  it('a PodDisruptionBudget for every service; an HPA (owning the count) for the stateless ones only; matching, deployer and settlement single with Recreate', () => {
+    const pdbs = of(env, 'PodDisruptionBudget') as (K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; minAvailable?: number } })[];
     for (const svc of SERVICES) expect(pdbs.some((p) => p.spec.selector.matchLabels.app === svc)).toBe(true);
-    const hpas = of(env, 'HorizontalPodAutoscaler') as (K8sObject & { spec: { scaleTargetRef: { name: string } } })[];
+    const hpas = of(env, 'HorizontalPodAutoscaler') as (K8sObject & { spec: { scaleTargetRef: { name: string }; minReplicas: number; maxReplicas: number } })[];
     expect(hpas.map((h) => h.spec.scaleTargetRef.name).sort()).toEqual([...STATELESS].sort());
-    for (const svc of ['matching', 'deployer']) {
+    for (const svc of STATELESS) {
+      // replicas in the Deployment would reset the HPA's count at every apply
+      expect(one<Workload>(env, 'Deployment', svc).spec.replicas).toBeUndefined();
+      const hpa = hpas.find((h) => h.spec.scaleTargetRef.name === svc)!;
+      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas >= hpa.spec.minReplicas]).toEqual([env === 'prod' ? 2 : 1, true]);
+    }
+    for (const svc of SINGLE) {
       const d = one<Workload>(env, 'Deployment', svc);
       expect(d.spec.replicas).toBe(1);
       expect(d.spec.strategy?.type).toBe('Recreate');
+      // a lone pod's PDB must let a drain move it
+      expect(pdbs.find((p) => p.spec.selector.matchLabels.app === svc)?.spec.minAvailable).toBeUndefined();
     }
   });
 
@@ -101,7 +113,10 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (env) => {
     const policies = of(env, 'NetworkPolicy') as Policy[];
     expect(policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.policyTypes.includes('Ingress') && p.spec.ingress === undefined)).toBe(true);
     const fromIngressController = policies.filter((p) => p.spec.ingress?.some((r) => r.from?.some((f) => f.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'ingress-nginx')));
-    expect(fromIngressController.map((p) => p.spec.podSelector.matchLabels)).toEqual([{ app: 'gateway' }]);
+    expect(fromIngressController.map((p) => JSON.stringify(p.spec.podSelector.matchLabels)).sort()).toEqual([JSON.stringify({ 'acme.cert-manager.io/http01-solver': 'true' }), JSON.stringify({ app: 'gateway' })]);
+    // cert-manager's HTTP-01 solver pod answers the ingress controller on 8089, or the TLS certificate is never issued
+    const solver = policies.find((p) => p.spec.podSelector.matchLabels?.['acme.cert-manager.io/http01-solver'] === 'true') as unknown as { spec: { ingress: { ports: { port: number }[] }[] } };
+    expect(solver.spec.ingress.flatMap((r) => r.ports.map((x) => x.port))).toEqual([8089]);
   });
 });
 
@@ -128,9 +143,29 @@ describe('prod', () => {
   it('takes its keys from the vault through external-secrets, no Secret in the manifests, and serves the gateway over TLS', () => {
     expect(of('prod', 'Secret')).toEqual([]);
     expect(of('prod', 'ExternalSecret').map((x) => x.metadata.name).sort()).toEqual(['starminer-admin', 'starminer-keys', 'starminer-pg-backup']);
-    const ingress = one<K8sObject & { spec: { tls: { secretName: string }[]; rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] } }>('prod', 'Ingress', 'gateway');
+    const ingress = one<K8sObject & { spec: { tls: { secretName: string }[]; rules: { http: { paths: { path: string; pathType: string; backend: { service: { name: string } } }[] } }[] } }>('prod', 'Ingress', 'gateway');
     expect(ingress.spec.tls[0].secretName).toBeTruthy();
-    expect(ingress.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name))).toEqual(['gateway']);
+    // the API and its docs only: /metrics and /health/* are served on the same port and stay inside the cluster
+    expect(ingress.spec.rules.flatMap((r) => r.http.paths.map((p) => [p.path, p.pathType, p.backend.service.name]))).toEqual([
+      ['/v1', 'Prefix', 'gateway'],
+      ['/docs', 'Prefix', 'gateway'],
+    ]);
+  });
+
+  it('deploys the alert rules, a PodMonitor of every service, and the Grafana dashboard for the sidecar', () => {
+    const rule = one<K8sObject & { spec: { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] } }>('prod', 'PrometheusRule', 'starminer-alerts');
+    const alerts = rule.spec.groups.flatMap((g) => g.rules);
+    expect(alerts.map((r) => r.alert).sort()).toEqual(
+      ['StarminerChainUnreachable', 'StarminerHighErrorRate', 'StarminerJobsStuckPastDeadline', 'StarminerParkedEvents', 'StarminerProjectionStalled'].sort(),
+    );
+    for (const r of alerts) expect(r.annotations.runbook_url).toBe(`https://github.com/starminer/starminer/blob/main/docs/OPERATIONS.md#${r.alert.toLowerCase()}`);
+    const monitor = one<K8sObject & { spec: { selector: { matchExpressions: { values: string[] }[] }; podMetricsEndpoints: { port: string; path: string }[] } }>('prod', 'PodMonitor', 'starminer-services');
+    expect(monitor.spec.selector.matchExpressions[0].values.sort()).toEqual([...SERVICES].sort());
+    expect(monitor.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    for (const svc of SERVICES) expect(one<Workload>('prod', 'Deployment', svc).spec.template.spec.containers[0]).toMatchObject({ ports: [{ name: 'http', containerPort: 8080 }] });
+    const dashboard = one<K8sObject & { data: Record<string, string> }>('prod', 'ConfigMap', 'starminer-dashboard');
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
+    expect((JSON.parse(dashboard.data['starminer.json']) as { panels: unknown[] }).panels.length).toBeGreaterThan(0);
   });
 });
 
@@ -166,6 +201,7 @@ describe('the validator', () => {
       expect.stringContaining('must have required property cluster'),
     ]);
     expect(validate({ apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: { name: 'x' }, spec: { data: [{ secretKey: 1 }] } })).not.toEqual([]);
+    expect(validate({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'x' }, spec: { groups: [{ name: 'g', rules: [{ alert: 'A', for: '5m' }] }] } })).toEqual([expect.stringContaining('must have required property')]);
     expect(validate({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } })).toEqual([expect.stringContaining('no schema')]);
   });
 });

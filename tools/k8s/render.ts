@@ -2,7 +2,7 @@
  * Renders a kustomization with a kept kustomize (the `kustomize` binary, or the one built into
  * kubectl as `kubectl kustomize`) and validates every object against the Kubernetes API schemas:
  * core kinds through kubernetes-models (the published OpenAPI schemas, compiled with ajv),
- * the operators' CRDs (external-secrets, CloudNativePG) through their @kubernetes-models packages,
+ * the operators' CRDs (external-secrets, CloudNativePG, prometheus-operator) through their @kubernetes-models packages,
  * generated from the released CustomResourceDefinitions.
  */
 import { execFileSync } from 'node:child_process';
@@ -65,12 +65,13 @@ function asTheApiServerReadsIt(o: K8sObject): K8sObject {
 
 /**
  * Which kubernetes-models package carries a group's published schemas: the core API, and the CRDs
- * of the operators the manifests use (external-secrets, CloudNativePG), generated from their
+ * of the operators the manifests use (external-secrets, CloudNativePG, prometheus-operator), generated from their
  * released CustomResourceDefinitions.
  */
 const MODEL_PACKAGES: readonly [(group: string) => boolean, string][] = [
   [(g) => g.endsWith('external-secrets.io'), '@kubernetes-models/external-secrets'],
   [(g) => g === 'postgresql.cnpg.io', '@kubernetes-models/cloudnative-pg'],
+  [(g) => g === 'monitoring.coreos.com', '@kubernetes-models/prometheus-operator'],
   [(g) => g === '' || g.endsWith('.k8s.io') || !g.includes('.'), 'kubernetes-models'],
 ];
 

@@ -17,6 +17,7 @@ import { createClient, StarMinerApiError } from '@starminer/sdk';
 import { EMBEDDED_POSTGRES_CHILD, portAcceptsConnections as portOpen } from '@starminer/testing';
 import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { BUILT_APPS, entryOf, type BuiltApp } from '../build/layout';
+import { distStaleness } from '../build/stale';
 import { ensureNatsServer } from './nats-binary';
 import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
 import { ManagedProcess, type LineSink } from './processes';
@@ -241,6 +242,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const fromDist = options.fromDist ?? process.env.STACK_FROM === 'dist';
   const notBuilt = fromDist ? BUILT_APPS.map((app) => appArgs(app, true)[0]).find((entry) => !existsSync(entry)) : undefined;
   if (notBuilt) throw new StackError('NOT_BUILT', `${notBuilt} is missing: run \`npm run build\` before starting the stack from dist/`);
+  // a source edited after the build would silently run the old code
+  const stale = fromDist ? distStaleness() : undefined;
+  if (stale) throw new StackError('NOT_BUILT', `dist/ is out of date (${stale}): run \`npm run build\` before starting the stack from dist/`);
   try {
     const release = claimDataDir(dataDir);
     started.push({ name: 'pid file', stop: async () => release() });

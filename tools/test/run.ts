@@ -6,6 +6,8 @@
  * STARMINER_TEST_INFRA (auto | containers | local) is decided here, once, and the decided mode
  * goes to the workers: on `containers` the images are pulled and one Postgres container is started
  * for the run (removed after it), and NATS and anvil run in containers (docs/TESTING.md).
+ * nats-server is required before the mode is chosen, on every path: specs that start a server by
+ * its `binary` (the stack's e2e spec, tools/stack) run it locally even on `containers`.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';

@@ -1,7 +1,7 @@
 import { getAddress, type Abi, type Address, type Hex } from 'viem';
 import { artifacts } from './artifacts';
 import { toChainActionError, ChainActionError } from './errors';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
 /** 1 billion AGPU. */
@@ -31,7 +31,7 @@ export async function deployContract(
   label: string,
 ): Promise<Address> {
   try {
-    const hash = await walletClient.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args });
+    const hash = await sendTx(publicClient, `deploy ${label}`, () => walletClient.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args }));
     const receipt = await waitForSuccess(publicClient, hash, `deploy ${label}`);
     if (!receipt.contractAddress) throw new ChainActionError('DeployFailed', `deploy ${label}: no contract address in receipt ${hash}`);
     return getAddress(receipt.contractAddress);
@@ -66,7 +66,7 @@ export async function deployMarket(walletClient: ChainWalletClient, publicClient
   try {
     const funderRole = await publicClient.readContract({ address: escrow, abi: a.ComputeEscrow.abi, functionName: 'FUNDER_ROLE' });
     const { request } = await publicClient.simulateContract({ account: walletClient.account, address: escrow, abi: a.ComputeEscrow.abi, functionName: 'grantRole', args: [funderRole, vaults] });
-    await waitForSuccess(publicClient, await walletClient.writeContract(request), 'grant FUNDER_ROLE');
+    await waitForSuccess(publicClient, await sendTx(publicClient, 'grant FUNDER_ROLE', () => walletClient.writeContract(request)), 'grant FUNDER_ROLE');
   } catch (err) {
     throw toChainActionError(err, 'deployMarket: grant FUNDER_ROLE to the vaults');
   }

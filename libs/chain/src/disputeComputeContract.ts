@@ -2,7 +2,7 @@ import type { Hex } from 'viem';
 import { escrowAbi } from './artifacts';
 import { toChainActionError } from './errors';
 import { jobIdToBytes32 } from './jobId';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
 /**
@@ -15,14 +15,16 @@ export async function disputeComputeContract(
   params: { addresses: MarketAddresses; jobId: string; reasonHash: Hex },
 ): Promise<{ txHash: Hex; blockNumber: bigint }> {
   try {
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: params.addresses.escrow,
-      abi: escrowAbi(),
-      functionName: 'dispute',
-      args: [jobIdToBytes32(params.jobId), params.reasonHash],
+    const txHash = await sendTx(publicClient, 'disputeComputeContract', async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: params.addresses.escrow,
+        abi: escrowAbi(),
+        functionName: 'dispute',
+        args: [jobIdToBytes32(params.jobId), params.reasonHash],
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, 'disputeComputeContract');
     return { txHash, blockNumber: receipt.blockNumber };
   } catch (err) {

@@ -4,7 +4,7 @@ import { toChainActionError } from './errors';
 import { idToBytes32, jobIdToBytes32 } from './jobId';
 import { validateOpen } from './openComputeContract';
 import { readComputeContract } from './readComputeContract';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
@@ -47,14 +47,16 @@ export async function drawVault(
       deadline: p.deadlineSec,
       termsHash: p.termsHash,
     };
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: vaults,
-      abi: artifacts().ComputeVaults.abi,
-      functionName: 'draw',
-      args: [idToBytes32(p.vaultId), p.templateHash, open],
+    const txHash = await sendTx(publicClient, 'drawVault', async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: vaults,
+        abi: artifacts().ComputeVaults.abi,
+        functionName: 'draw',
+        args: [idToBytes32(p.vaultId), p.templateHash, open],
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, 'drawVault');
     return { txHash, blockNumber: receipt.blockNumber, alreadyOpen: false, contractAddress: p.addresses.escrow };
   } catch (err) {

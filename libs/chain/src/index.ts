@@ -31,5 +31,5 @@ export * from './readVault';
 export * from './anchorTree';
 export * from './postAnchor';
 export * from './verifyAnchoredEvent';
-export { FINALITY_DEPTH_MAX, finalityDepthOf, observeChainTxs, setFinalityDepth, waitForSuccess } from './receipts';
-export type { ChainTxObservation, ChainTxObserver } from './receipts';
+export { CHAIN_SEND_FAILURE_REASONS, FINALITY_DEPTH_MAX, finalityDepthOf, observeChainTxs, sendFailureReasonOf, sendTx, setFinalityDepth, waitForSuccess } from './receipts';
+export type { ChainSendFailureReason, ChainTxObservation, ChainTxObserver } from './receipts';

@@ -1,7 +1,7 @@
 import { encodeAbiParameters, keccak256, type Account, type Address, type Hex } from 'viem';
 import { tokenAbi } from './artifacts';
 import { ChainActionError, toChainActionError } from './errors';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient } from './types';
 
 /** Domain separation of faucet mint references: a reference of another purpose never collides with one. */
@@ -86,14 +86,16 @@ export async function mintAgpuOnce(walletClient: ChainWalletClient, publicClient
   try {
     const found = await earlier();
     if (found) return found;
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: params.token,
-      abi: tokenAbi(),
-      functionName: 'mintOnce',
-      args: [params.to, params.amountWei, params.mintRef],
+    const txHash = await sendTx(publicClient, action, async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: params.token,
+        abi: tokenAbi(),
+        functionName: 'mintOnce',
+        args: [params.to, params.amountWei, params.mintRef],
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, action);
     return { txHash, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, alreadyMinted: false };
   } catch (err) {

@@ -4,7 +4,7 @@ import { ChainActionError, toChainActionError } from './errors';
 import { jobIdToBytes32 } from './jobId';
 import { chainIdOf, permitNonce, signPermit } from './permit';
 import { readComputeContract, type ComputeContractState } from './readComputeContract';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
 /** Costs are uint256 on chain; the token's cap bounds them in practice. */
@@ -82,8 +82,10 @@ export async function openComputeContract(walletClient: ChainWalletClient, publi
     };
     let txHash: Hex;
     if (params.useAllowance) {
-      const { request } = await publicClient.simulateContract({ account: walletClient.account, address: escrow, abi: escrowAbi(), functionName: 'open', args: [openParams] });
-      txHash = await walletClient.writeContract(request);
+      txHash = await sendTx(publicClient, 'openComputeContract', async () => {
+        const { request } = await publicClient.simulateContract({ account: walletClient.account, address: escrow, abi: escrowAbi(), functionName: 'open', args: [openParams] });
+        return walletClient.writeContract(request);
+      });
     } else {
       const permit = await signPermit(params.requester, {
         token: params.addresses.token,
@@ -93,14 +95,16 @@ export async function openComputeContract(walletClient: ChainWalletClient, publi
         nonce: await permitNonce(publicClient, params.addresses.token, params.requester.address),
         deadlineSec: BigInt(params.deadlineSec),
       });
-      const { request } = await publicClient.simulateContract({
-        account: walletClient.account,
-        address: escrow,
-        abi: escrowAbi(),
-        functionName: 'openWithPermit',
-        args: [openParams, permit],
+      txHash = await sendTx(publicClient, 'openComputeContract', async () => {
+        const { request } = await publicClient.simulateContract({
+          account: walletClient.account,
+          address: escrow,
+          abi: escrowAbi(),
+          functionName: 'openWithPermit',
+          args: [openParams, permit],
+        });
+        return walletClient.writeContract(request);
       });
-      txHash = await walletClient.writeContract(request);
     }
     const receipt = await waitForSuccess(publicClient, txHash, 'openComputeContract');
     return { contractAddress: escrow, jobKey, txHash, blockNumber: receipt.blockNumber, alreadyOpen: false };

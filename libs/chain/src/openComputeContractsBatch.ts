@@ -5,7 +5,7 @@ import { jobIdToBytes32 } from './jobId';
 import { assertSameDeal, validateOpen, type OpenComputeContractParams } from './openComputeContract';
 import { chainIdOf, permitNonce, signPermit, type PermitSig } from './permit';
 import { readComputeContract } from './readComputeContract';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
 /** ComputeEscrow.MAX_BATCH. */
@@ -63,8 +63,10 @@ export async function openComputeContractsBatch(
       deadline: j.deadlineSec,
       termsHash: j.termsHash,
     }));
-    const { request } = await publicClient.simulateContract({ account: walletClient.account, address: addresses.escrow, abi: escrowAbi(), functionName: 'openBatch', args: [ps, permits] });
-    const txHash = await walletClient.writeContract(request);
+    const txHash = await sendTx(publicClient, 'openComputeContractsBatch', async () => {
+      const { request } = await publicClient.simulateContract({ account: walletClient.account, address: addresses.escrow, abi: escrowAbi(), functionName: 'openBatch', args: [ps, permits] });
+      return walletClient.writeContract(request);
+    });
     const receipt = await waitForSuccess(publicClient, txHash, 'openComputeContractsBatch');
     return { contractAddress: addresses.escrow, txHash, blockNumber: receipt.blockNumber, jobs: report };
   } catch (err) {

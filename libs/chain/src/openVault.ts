@@ -3,7 +3,7 @@ import { artifacts } from './artifacts';
 import { toChainActionError } from './errors';
 import { idToBytes32 } from './jobId';
 import { chainIdOf, permitNonce, signPermit, type PermitSig } from './permit';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import { PERMIT_TTL_SEC } from './stakeAgpu';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
@@ -66,8 +66,10 @@ export async function openVault(
             deadlineSec: now + BigInt(PERMIT_TTL_SEC),
           })
         : NO_PERMIT;
-    const { request } = await publicClient.simulateContract({ account: walletClient.account, address: vaults, abi, functionName: 'openVault', args: [terms, p.owner.address, ownerSignature, permit] });
-    const txHash = await walletClient.writeContract(request);
+    const txHash = await sendTx(publicClient, 'openVault', async () => {
+      const { request } = await publicClient.simulateContract({ account: walletClient.account, address: vaults, abi, functionName: 'openVault', args: [terms, p.owner.address, ownerSignature, permit] });
+      return walletClient.writeContract(request);
+    });
     const receipt = await waitForSuccess(publicClient, txHash, 'openVault');
     return { txHash, blockNumber: receipt.blockNumber, alreadyOpen: false };
   } catch (err) {

@@ -1,4 +1,18 @@
-import type { Hex, TransactionReceipt } from 'viem';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  ExecutionRevertedError,
+  HttpRequestError,
+  InsufficientFundsError,
+  NonceMaxValueError,
+  NonceTooHighError,
+  NonceTooLowError,
+  RpcRequestError,
+  TimeoutError,
+  WebSocketRequestError,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem';
 import { annotate } from '@starminer/telemetry';
 import { ChainActionError } from './errors';
 import type { ChainPublicClient } from './types';
@@ -62,12 +76,56 @@ export async function waitForSuccess(publicClient: ChainPublicClient, hash: Hex,
   return receipt;
 }
 
-/** One sent transaction as waitForSuccess saw it end: final (with its gas and block), reverted, or not final in time. */
+/**
+ * Why a transaction could not be sent (before any hash existed), as a bounded label: the
+ * simulation reverted, the sender cannot pay for gas, its nonce is off, the RPC did not answer.
+ */
+export const CHAIN_SEND_FAILURE_REASONS = ['revert', 'insufficient_funds', 'nonce', 'rpc', 'other'] as const;
+export type ChainSendFailureReason = (typeof CHAIN_SEND_FAILURE_REASONS)[number];
+
+export function sendFailureReasonOf(err: unknown): ChainSendFailureReason {
+  if (!(err instanceof BaseError)) return 'other';
+  const found = err.walk((e) =>
+    [ContractFunctionRevertedError, ExecutionRevertedError, InsufficientFundsError, NonceTooLowError, NonceTooHighError, NonceMaxValueError, HttpRequestError, WebSocketRequestError, TimeoutError, RpcRequestError].some((k) => e instanceof k),
+  );
+  if (found instanceof ContractFunctionRevertedError || found instanceof ExecutionRevertedError) return 'revert';
+  if (found instanceof InsufficientFundsError) return 'insufficient_funds';
+  if (found instanceof NonceTooLowError || found instanceof NonceTooHighError || found instanceof NonceMaxValueError) return 'nonce';
+  if (found) return 'rpc';
+  return 'other';
+}
+
+/**
+ * The send step of a write helper: `send` simulates and signs/sends (viem's simulateContract then
+ * writeContract) and answers the hash. A failure there (no hash yet: waitForSuccess never sees it)
+ * is told to the client's observer with its reason, then rethrown unchanged.
+ */
+export async function sendTx(publicClient: ChainPublicClient, action: string, send: () => Promise<Hex>): Promise<Hex> {
+  const started = performance.now();
+  try {
+    return await send();
+  } catch (err) {
+    const observer = txObservers.get(publicClient);
+    try {
+      observer?.({ action, seconds: (performance.now() - started) / 1000, error: err, sendFailure: sendFailureReasonOf(err) });
+    } catch {
+      /* an observer (metrics) never changes the action's answer */
+    }
+    throw err;
+  }
+}
+
+/**
+ * One transaction as libs/chain saw it end: final (with its gas and block), reverted, or not final
+ * in time (waitForSuccess); or not sent at all (sendTx: no hash, `sendFailure` says why).
+ */
 export interface ChainTxObservation {
   /** The action's name as libs/chain gives it (may name a job after a space). */
   readonly action: string;
-  readonly hash: Hex;
-  /** From the wait's start (just after sending) to final, reverted or given up. */
+  /** Absent when it failed before being sent. */
+  readonly hash?: Hex;
+  readonly sendFailure?: ChainSendFailureReason;
+  /** From the wait's start (just after sending) to final, reverted or given up; for a send failure, the send's time. */
   readonly seconds: number;
   readonly gasUsed?: bigint;
   readonly blockNumber?: bigint;

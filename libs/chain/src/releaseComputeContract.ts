@@ -3,7 +3,7 @@ import { escrowAbi } from './artifacts';
 import { ChainActionError, toChainActionError } from './errors';
 import { jobIdToBytes32 } from './jobId';
 import { readComputeContract, termsOf, type ComputeContractState, type ComputeContractStatus } from './readComputeContract';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
 export interface SettleResult {
@@ -64,7 +64,7 @@ export async function settle(
   try {
     const state = await check();
     if ('alreadySettled' in state) return state;
-    const txHash = await send(state);
+    const txHash = await sendTx(publicClient, action, () => send(state));
     const receipt = await waitForSuccess(publicClient, txHash, action);
     return { txHash, blockNumber: receipt.blockNumber, alreadySettled: false, amountWei: state.costWei, status: target };
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { Hex } from 'viem';
 import { artifacts } from './artifacts';
 import { toChainActionError } from './errors';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
@@ -17,14 +17,16 @@ export async function sendStakingTx(
   action: string,
 ): Promise<{ txHash: Hex; blockNumber: bigint }> {
   try {
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: requireAddress(addresses, 'staking'),
-      abi: artifacts().StakingPools.abi,
-      functionName,
-      args: args as never,
+    const txHash = await sendTx(publicClient, action, async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: requireAddress(addresses, 'staking'),
+        abi: artifacts().StakingPools.abi,
+        functionName,
+        args: args as never,
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, action);
     return { txHash, blockNumber: receipt.blockNumber };
   } catch (err) {

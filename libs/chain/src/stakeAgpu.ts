@@ -3,7 +3,7 @@ import { artifacts } from './artifacts';
 import { toChainActionError } from './errors';
 import { idToBytes32 } from './jobId';
 import { chainIdOf, permitNonce, signPermit } from './permit';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
@@ -30,14 +30,16 @@ export async function stakeAgpu(
       nonce: await permitNonce(publicClient, params.addresses.token, params.staker.address),
       deadlineSec: now + BigInt(PERMIT_TTL_SEC),
     });
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: staking,
-      abi: artifacts().StakingPools.abi,
-      functionName: 'stakeWithPermit',
-      args: [idToBytes32(params.poolId), params.staker.address, params.amountWei, permit],
+    const txHash = await sendTx(publicClient, 'stakeAgpu', async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: staking,
+        abi: artifacts().StakingPools.abi,
+        functionName: 'stakeWithPermit',
+        args: [idToBytes32(params.poolId), params.staker.address, params.amountWei, permit],
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, 'stakeAgpu');
     return { txHash, blockNumber: receipt.blockNumber };
   } catch (err) {

@@ -30,7 +30,8 @@ export interface AnvilHandle {
   rpcUrl: string;
   chainId: number;
   port: number;
-  pid: number;
+  /** The local anvil's process; undefined when the chain runs elsewhere (a container): nothing of ours to signal. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ import type { Hex } from 'viem';
 import { artifacts } from './artifacts';
 import { toChainActionError } from './errors';
 import { idToBytes32 } from './jobId';
-import { waitForSuccess } from './receipts';
+import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
 
@@ -13,14 +13,16 @@ export async function withdrawVault(
   p: { addresses: MarketAddresses; vaultId: string; amountWei: bigint },
 ): Promise<{ txHash: Hex; blockNumber: bigint }> {
   try {
-    const { request } = await publicClient.simulateContract({
-      account: walletClient.account,
-      address: requireAddress(p.addresses, 'vaults'),
-      abi: artifacts().ComputeVaults.abi,
-      functionName: 'withdraw',
-      args: [idToBytes32(p.vaultId), p.amountWei],
+    const txHash = await sendTx(publicClient, 'withdrawVault', async () => {
+      const { request } = await publicClient.simulateContract({
+        account: walletClient.account,
+        address: requireAddress(p.addresses, 'vaults'),
+        abi: artifacts().ComputeVaults.abi,
+        functionName: 'withdraw',
+        args: [idToBytes32(p.vaultId), p.amountWei],
+      });
+      return walletClient.writeContract(request);
     });
-    const txHash = await walletClient.writeContract(request);
     const receipt = await waitForSuccess(publicClient, txHash, 'withdrawVault');
     return { txHash, blockNumber: receipt.blockNumber };
   } catch (err) {

@@ -6,7 +6,7 @@ import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { z } from 'zod';
 import { DomainError } from '@starminer/domain';
 import { describeViolations, LIMITS, violationsOf, type CommandDef, type PayloadOf, type ReplyOf } from '@starminer/events';
-import { aboutJob, extractTraceContext, injectTraceHeaders, openSpan, SERVICE_ATTR, SpanKind, tracingOn, withSpan, type OpenSpan } from '@starminer/telemetry';
+import { aboutJob, extractTraceContext, injectTraceHeaders, openSpan, SERVICE_ATTR, SpanKind, tracingOn, withJobId, withSpan, type OpenSpan } from '@starminer/telemetry';
 import { CommandTransportError, errorFromReply } from './errors';
 
 /** How long a caller waits for a command's reply. */
@@ -51,6 +51,8 @@ class TracedServerNats extends ServerNats {
   }
 
   override async handleMessage(channel: string, natsMsg: NatsMsg): Promise<unknown> {
+    // off: Nest's own handling, no attributes built per command
+    if (!tracingOn()) return super.handleMessage(channel, natsMsg);
     const span = openSpan(`command ${channel}`, { [SERVICE_ATTR]: this.service, 'messaging.destination.name': channel }, { parent: extractTraceContext(natsMsg.headers), kind: SpanKind.SERVER });
     if (!span) return super.handleMessage(channel, natsMsg);
     this.spans.set(natsMsg, span);
@@ -70,7 +72,12 @@ class TracedServerNats extends ServerNats {
     if (!span) return publish;
     return (response) => {
       const err = (response as { err?: unknown } | null)?.err;
-      if (err !== undefined && err !== null) span.setAttributes({ 'starminer.error_code': String((err as { code?: unknown }).code ?? 'error') });
+      if (err !== undefined && err !== null) {
+        // a refusal or failure answered as a reply: the span says it failed (no exception: nothing was thrown here)
+        const code = String((err as { code?: unknown }).code ?? 'error');
+        span.setAttributes({ 'starminer.error_code': code });
+        span.fail(code);
+      }
       span.end();
       return publish(response);
     };
@@ -177,6 +184,7 @@ export class CommandBus {
       throw new DomainError('PAYLOAD_TOO_LARGE', `${def.subject}: a command is at most ${LIMITS.commandPayloadBytesMax} bytes`, { limit: LIMITS.commandPayloadBytesMax });
     }
     const jobId = (payload as { jobId?: unknown }).jobId;
+    if (!tracingOn()) return withJobId(typeof jobId === 'string' ? jobId : undefined, () => this.request(def, wire, opts));
     return withSpan(
       `send ${def.subject}`,
       { [SERVICE_ATTR]: this.name, 'messaging.destination.name': def.subject, ...(typeof jobId === 'string' ? { 'starminer.job_id': jobId } : {}) },

@@ -82,7 +82,7 @@ export class ServiceMetrics {
     this.appendSeconds = new Histogram({ name: METRIC.appendDuration, help: 'Appends to the trade log (one decision, all its events), by aggregate family and outcome', labelNames: ['family', 'outcome'], buckets: [...LATENCY_BUCKETS_S], registers });
     this.chainTxSeconds = new Histogram({ name: METRIC.chainTxDuration, help: 'Chain transactions from sent to final (mined and confirmed), by action and outcome', labelNames: ['action', 'outcome'], buckets: [...CHAIN_TX_BUCKETS_S], registers });
     this.chainTxGas = new Histogram({ name: METRIC.chainTxGas, help: 'Gas used by mined chain transactions, by action', labelNames: ['action'], buckets: [...GAS_BUCKETS], registers });
-    this.chainTxFailures = new Counter({ name: METRIC.chainTxFailures, help: 'Chain transactions that reverted or were not final in time, by action and reason', labelNames: ['action', 'reason'], registers });
+    this.chainTxFailures = new Counter({ name: METRIC.chainTxFailures, help: 'Chain transactions that failed, by action and reason: not sent (revert|insufficient_funds|nonce|rpc|other, before a hash existed), or reverted or not final in time once sent', labelNames: ['action', 'reason'], registers });
   }
 
   /** For TradeLog.observeAppends. */
@@ -99,6 +99,11 @@ export class ServiceMetrics {
   /** For libs/chain observeChainTxs. */
   readonly onChainTx = (o: ChainTxObservation): void => {
     const action = chainActionLabel(o.action);
+    // not sent (no hash): counted by its bounded reason; nothing was waited for, so no duration
+    if (o.sendFailure !== undefined) {
+      this.chainTxFailures.inc({ action, reason: o.sendFailure });
+      return;
+    }
     const outcome = o.error === undefined ? 'ok' : outcomeOf(o.error);
     this.chainTxSeconds.observe({ action, outcome }, o.seconds);
     if (o.gasUsed !== undefined) this.chainTxGas.observe({ action }, Number(o.gasUsed));

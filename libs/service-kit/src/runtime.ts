@@ -455,7 +455,7 @@ export class ServiceRuntime {
     const figures: [name: string, help: string, value: (h: ReaderHealth) => number][] = [
       ['starminer_reader_lag_events', 'Events of the reader filter still to read', (h) => h.lag],
       // 0 when caught up: a quiet market is not a late reader
-      ['starminer_reader_lag_seconds', 'While behind: seconds since the stream time of the last event the reader applied', (h) => (h.lag > 0 && h.lastEventAtMs !== undefined ? Math.max(0, (Date.now() - h.lastEventAtMs) / 1000) : 0)],
+      ['starminer_reader_lag_seconds', 'While behind: age of the oldest event the reader holds unapplied (else of the last it applied); 0 when caught up', (h) => readerLagSeconds(h, Date.now())],
       ['starminer_reader_position', 'The last stream sequence the reader applied or handled', (h) => h.position],
       ['starminer_reader_up', '1 when the reader is running and not retrying', (h) => (h.state === 'running' ? 1 : 0)],
     ];
@@ -508,4 +508,16 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * How far behind a reader is in time: 0 when caught up (a quiet market is not a late reader);
+ * while behind, the age of the oldest event it holds unapplied, else of the last it applied (so
+ * the first batch after a quiet hour is not reported an hour late). Nothing known: 0, the lag in
+ * events still says it.
+ */
+export function readerLagSeconds(h: Pick<ReaderHealth, 'lag' | 'lastEventAtMs' | 'oldestUnappliedAtMs'>, nowMs: number): number {
+  if (h.lag <= 0) return 0;
+  const since = h.oldestUnappliedAtMs ?? h.lastEventAtMs;
+  return since === undefined ? 0 : Math.max(0, (nowMs - since) / 1000);
 }

@@ -14,17 +14,25 @@ const headerGetter = {
 };
 
 /**
+ * Probes (liveness, readiness, scrapes) start no trace: one every few seconds per replica would
+ * drown the traces of work. (libs/service-kit's PROBE_PATHS names the same paths for its logs.)
+ */
+const PROBE_PATH = /^\/(health(\/.*)?|metrics)$/;
+
+/**
  * An HTTP server span per request, as the first middleware of a service: its parent is the
  * caller's `traceparent` (a provider agent, another service), and everything the request does
  * (guards, the controller, the commands it sends) runs inside it. Named by the route once it is
- * known (`POST /v1/jobs`), with the status code; a 5xx marks it an error. Off: a plain `next()`.
+ * known (`POST /v1/jobs`), else by the method alone (a raw path would make a span name per URL),
+ * with the status code; a 5xx marks it an error. Off, or a probe: a plain `next()`.
  */
 export function httpServerSpan(service: string): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   return (req, res, next) => {
     if (!tracingOn()) return next();
+    const path = ((req as Req).originalUrl ?? req.url ?? '/').split('?')[0];
+    if (PROBE_PATH.test(path)) return next();
     const parent = propagation.extract(ROOT_CONTEXT, req, headerGetter);
     const method = req.method ?? 'GET';
-    const path = ((req as Req).originalUrl ?? req.url ?? '/').split('?')[0];
     const span = trace.getTracer(TRACER_NAME).startSpan(
       `${method}`,
       { kind: SpanKind.SERVER, attributes: { [SERVICE_ATTR]: service, 'http.request.method': method, 'url.path': path } },
@@ -37,7 +45,7 @@ export function httpServerSpan(service: string): (req: IncomingMessage, res: Ser
       const r = req as Req;
       const route = typeof r.route?.path === 'string' ? `${r.baseUrl ?? ''}${r.route.path}` : undefined;
       if (route) span.setAttribute('http.route', route);
-      span.updateName(`${method} ${route ?? path}`);
+      if (route) span.updateName(`${method} ${route}`);
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       if (!res.writableFinished) span.setAttribute('http.aborted', true);

@@ -1,4 +1,4 @@
-export { withJobId, currentJobId, currentTraceId } from './log-context';
+export { withJobId, currentJobId, currentTraceId, detached } from './log-context';
 export {
   JOB_ID_ATTR,
   SERVICE_ATTR,

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 
 /**
  * What a log line says about the work it belongs to: the job it is about (set where an event,
@@ -20,4 +20,13 @@ export const currentJobId = (): string | undefined => jobScope.getStore();
 export function currentTraceId(): string | undefined {
   const ctx = trace.getActiveSpan()?.spanContext();
   return ctx && trace.isSpanContextValid(ctx) ? ctx.traceId : undefined;
+}
+
+/**
+ * Runs `fn` outside any job and any trace: for work started lazily from inside one request or
+ * event (a loop, a timer, a shared cache's refresh) that lives on and serves everyone. Whatever it
+ * starts (promises, timers) inherits no job id for its logs and no parent span.
+ */
+export function detached<T>(fn: () => T): T {
+  return jobScope.exit(() => context.with(ROOT_CONTEXT, fn));
 }

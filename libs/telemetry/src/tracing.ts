@@ -12,12 +12,24 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, envDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { Resource } from '@opentelemetry/resources';
+import type { NodeTracerProvider, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { withJobId } from './log-context';
+
+/*
+ * The SDK (provider, exporter, resources, propagator) is required when tracing starts, not when this
+ * module loads: libraries (the trade log, the chain) import the API-only helpers here, and a process
+ * with tracing off never loads the SDK at all.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdk = () => ({
+  core: require('@opentelemetry/core') as typeof import('@opentelemetry/core'),
+  exporter: require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'),
+  resources: require('@opentelemetry/resources') as typeof import('@opentelemetry/resources'),
+  node: require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node'),
+  semconv: require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions'),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The span attribute naming the job a span is about (every span about one job has it). */
 export const JOB_ID_ATTR = 'starminer.job_id';
@@ -94,11 +106,13 @@ export function startTracing(opts: { service: string; env?: NodeJS.ProcessEnv })
   const settings = tracingSettingsOf(opts.service, opts.env);
   if (!settings.enabled) return OFF;
   if (provider) return { enabled: true, shutdown: () => shutdownTracing() };
-  const exporter: SpanExporter = settings.exporter === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter();
-  const resource = defaultResource()
-    .merge(detectResources({ detectors: [envDetector] }))
-    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }));
-  register(new BatchSpanProcessor(exporter), resource);
+  const { exporter: otlp, resources, node, semconv } = sdk();
+  const exporter: SpanExporter = settings.exporter === 'console' ? new node.ConsoleSpanExporter() : new otlp.OTLPTraceExporter();
+  const resource = resources
+    .defaultResource()
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }))
+    .merge(resources.resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: settings.serviceName }));
+  register(new node.BatchSpanProcessor(exporter), resource);
   return { enabled: true, shutdown: () => shutdownTracing() };
 }
 
@@ -108,14 +122,16 @@ export function startTracing(opts: { service: string; env?: NodeJS.ProcessEnv })
  */
 export function startTestTracing(processor: SpanProcessor): TracingHandle {
   if (provider) throw new Error('tracing is already started in this process');
-  register(processor, resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'starminer-test' }));
+  const { resources, semconv } = sdk();
+  register(processor, resources.resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: 'starminer-test' }));
   return { enabled: true, shutdown: () => shutdownTracing() };
 }
 
-function register(processor: SpanProcessor, resource: ReturnType<typeof resourceFromAttributes>): void {
-  provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
+function register(processor: SpanProcessor, resource: Resource): void {
+  const { core, node } = sdk();
+  provider = new node.NodeTracerProvider({ resource, spanProcessors: [processor] });
   // the async-hooks context manager (what carries the active span across awaits) and W3C trace context
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  provider.register({ propagator: new core.W3CTraceContextPropagator() });
   tracingEnabled = true;
 }
 
@@ -241,13 +257,25 @@ export function extractTraceContext(headers: HeaderReader | undefined): Context 
   return propagation.extract(ROOT_CONTEXT, headers, getter);
 }
 
-/** The trace context in message headers, as strings to keep (undefined when off or absent). */
+/**
+ * The trace context in message headers, as strings to keep (undefined when off, absent or invalid).
+ * What is kept is what the propagator makes of the headers, written out again: a header that is not
+ * a valid W3C traceparent (any writer of the log may have set it) is dropped, never passed on to an
+ * answer.
+ */
 export function traceCarrierOf(headers: HeaderReader | undefined): TraceCarrier | undefined {
   if (!tracingEnabled || !headers) return undefined;
-  const traceparent = headers.get(TRACEPARENT);
-  if (!traceparent) return undefined;
-  const tracestate = headers.get(TRACESTATE);
-  return tracestate ? { traceparent, tracestate } : { traceparent };
+  if (!headers.get(TRACEPARENT)) return undefined;
+  return carrierOfContext(propagation.extract(ROOT_CONTEXT, headers, getter));
+}
+
+/** A context's span context as a fresh carrier, when it is valid. */
+function carrierOfContext(ctx: Context): TraceCarrier | undefined {
+  const sc = trace.getSpanContext(ctx);
+  if (!sc || !trace.isSpanContextValid(sc)) return undefined;
+  const c: Record<string, string> = {};
+  propagation.inject(ctx, c, carrierSetter);
+  return c.traceparent ? (c as unknown as TraceCarrier) : undefined;
 }
 
 /** The context of a kept carrier (the root context without one). */
@@ -306,6 +334,8 @@ export function contextFor(carrier: TraceCarrier | undefined): Context {
 export interface OpenSpan {
   /** Runs `fn` with the span active. */
   run<T>(fn: () => T): T;
+  /** Marks it failed (status ERROR) without an exception: a failure answered, not thrown. */
+  fail(message: string): void;
   /** Ends it (once); an error marks it failed. */
   end(error?: unknown): void;
   setAttributes(attrs: Attributes): void;
@@ -325,6 +355,7 @@ export function openSpan(name: string, attrs: Attributes, opts: SpanOptions = {}
       if (error === undefined) span.end();
       else endWithError(span, error);
     },
+    fail: (message) => void span.setStatus({ code: SpanStatusCode.ERROR, message }),
     setAttributes: (a) => span.setAttributes(a),
   };
 }

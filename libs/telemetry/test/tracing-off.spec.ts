@@ -1,4 +1,6 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import {
   currentJobId,
   currentTraceCarrier,
@@ -67,7 +69,8 @@ describe('with tracing off', () => {
       expect(trace.getActiveSpan()).toBeUndefined();
       expect(currentTraceId()).toBeUndefined();
       expect(currentTraceCarrier()).toBeUndefined();
-      expect(context.active()).toBe(context.active());
+      // the context is the root one: withSpan switched nothing
+      expect(context.active()).toBe(ROOT_CONTEXT);
     });
   });
 
@@ -85,5 +88,23 @@ describe('with tracing off', () => {
     const init = { headers: { a: 'b' } };
     await tracedFetch(inner)('http://x/', init);
     expect(calls).toEqual([['http://x/', init]]);
+  });
+});
+
+describe('loading the helpers', () => {
+  it('loads no tracing SDK: the provider, exporter and resources are required only when tracing starts', () => {
+    // a fresh process (jest's own registry would not say what Node loaded)
+    const root = join(__dirname, '../../..');
+    const script = [
+      "const t = require('./libs/telemetry/src');",
+      "const sdk = () => Object.keys(require.cache).filter((k) => /@opentelemetry[\\/](sdk-trace|exporter-|resources|core)[\\/]/.test(k)).length;",
+      "const before = sdk();",
+      "t.startTracing({ service: 'x', env: {} });",
+      "const off = sdk();",
+      "t.startTracing({ service: 'x', env: { OTEL_TRACES_EXPORTER: 'console' } });",
+      "console.log(JSON.stringify({ before, off, on: sdk() > 0, enabled: t.tracingOn() }));",
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ before: 0, off: 0, on: true, enabled: true });
   });
 });

@@ -5,8 +5,8 @@ import { NATS_START_TIMEOUT_MS } from './nats';
  * GenericContainer): the same servers, versions and flags as the local path.
  */
 
-/** The nats-server line the local path requires (tools/stack/nats-binary.ts: >= 2.10), with JetStream. */
-export const NATS_IMAGE = 'nats:2.10-alpine';
+/** The nats-server line the local path requires (tools/stack/nats-binary.ts: >= 2.10), with JetStream; the release the Kubernetes manifests and compose run. */
+export const NATS_IMAGE = 'nats:2.10.29-alpine';
 export const POSTGRES_IMAGE = 'postgres:16-alpine';
 /** The anvil of the npm package (@foundry-rs/anvil 1.7.1), so both paths run the same chain. */
 export const ANVIL_IMAGE = 'ghcr.io/foundry-rs/foundry:v1.7.1';

@@ -164,8 +164,8 @@ export async function startAnvilContainer(opts: Omit<StartAnvilOptions, 'stateFi
     rpcUrl: `http://${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`,
     chainId: Number(spec.command[spec.command.indexOf('--chain-id') + 1]),
     port: running.port,
-    // no process of ours: the chain runs in the engine
-    pid: -1,
+    // no process of ours: the chain runs in the engine (never -1: process.kill(-1) signals every process of the user)
+    pid: undefined,
     stop: () => {
       stopped ??= running.container.stop({ remove: true }).then(() => undefined);
       return stopped;

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { contextOf, JOB_ID_ATTR, linkOf, SERVICE_ATTR, SpanKind, traceCarrierOf, tracingOn, withSpan } from '@starminer/telemetry';
+import { contextOf, JOB_ID_ATTR, linkOf, SERVICE_ATTR, SpanKind, traceCarrierOf, tracingOn, withJobId, withSpan } from '@starminer/telemetry';
 import { backoffMs, batchesOf } from './batching';
 import { jobIdOfSubject, type Decode, type StoredEvent } from './codec';
 import { ConsumerConfigError, EventDecodeError, TradeLogArgumentError } from './errors';
@@ -140,6 +140,8 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
   let position = resumedAt;
   let pending = 0;
   let lastEventAtMs: number | undefined;
+  /** The stream time of the first message of the batch in hand (for lag in seconds). */
+  let oldestUnappliedAtMs: number | undefined;
   let retrying = false;
   let lastError: string | undefined;
   const done1 = (m: JsMsg): void => {
@@ -211,6 +213,15 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
 
   const processBatch = async (batch: JsMsg[]): Promise<void> => {
     pending = batch[batch.length - 1].info.pending;
+    oldestUnappliedAtMs = batch[0].info.timestampNanos / 1e6;
+    try {
+      await settleBatch(batch);
+    } finally {
+      oldestUnappliedAtMs = undefined;
+    }
+  };
+
+  const settleBatch = async (batch: JsMsg[]): Promise<void> => {
     // Events of an aggregate with a parked event wait behind it, so nothing is handled out of order.
     const blocked = opts.parking ? await opts.parking.blockedAmong(opts.parking.dataSource, opts.durable, batch.map((m) => parkingKeyOf(m.subject))) : new Map<string, number>();
     const items: { m: JsMsg; e: StoredEvent }[] = [];
@@ -314,6 +325,15 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
     });
   };
 
+  // A pull that expires says the server had nothing more for this instance: caught up. Without this,
+  // a replica of a shared durable keeps the `pending` of the last message it got (others took the
+  // rest) and would report lag forever.
+  void (async () => {
+    for await (const n of messages.status()) {
+      if (n.type === 'discard') pending = 0;
+    }
+  })().catch(() => undefined);
+
   let stopping = false;
   const done = (async () => {
     for await (const batch of batchesOf(messages, batchMax, BATCH_LINGER_MS)) {
@@ -355,6 +375,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
       position,
       lag: pending,
       ...(lastEventAtMs === undefined ? {} : { lastEventAtMs }),
+      ...(oldestUnappliedAtMs === undefined ? {} : { oldestUnappliedAtMs }),
       critical: opts.critical ?? false,
       ...(lastError === undefined ? {} : { lastError }),
     }),
@@ -394,6 +415,8 @@ export function handlerSpan<T>(log: TradeLog, reader: string, events: readonly S
   if (events.length === 1) {
     const e = events[0];
     const jobId = jobIdOfSubject(e.subject, log.subjectPrefix);
+    // off: only the job scope (for logs), no attributes built per event
+    if (!tracingOn()) return withJobId(jobId, fn);
     const attrs = { [SERVICE_ATTR]: log.name, 'starminer.reader': reader, 'starminer.event_type': e.event.type, 'messaging.message.id': e.event.id, 'starminer.seq': e.seq, ...(jobId === undefined ? {} : { [JOB_ID_ATTR]: jobId }) };
     return withSpan(`${reader} ${e.event.type}`, attrs, fn, { parent: contextOf(e.trace), kind: SpanKind.CONSUMER });
   }

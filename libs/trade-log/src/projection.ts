@@ -118,6 +118,7 @@ export class ProjectionRunner implements Reader {
   private checkpointSeq = 0;
   private pending = 0;
   private lastEventAtMs?: number;
+  private oldestUnappliedAtMs?: number;
   private retrying = false;
   private lastError?: string;
   private messages?: ConsumerMessages;
@@ -192,6 +193,7 @@ export class ProjectionRunner implements Reader {
       position: this.checkpointSeq,
       lag: this.pending,
       ...(this.lastEventAtMs === undefined ? {} : { lastEventAtMs: this.lastEventAtMs }),
+      ...(this.oldestUnappliedAtMs === undefined ? {} : { oldestUnappliedAtMs: this.oldestUnappliedAtMs }),
       critical: this.critical,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };
@@ -321,8 +323,10 @@ export class ProjectionRunner implements Reader {
         if (this.status !== 'running') void this.messages.close().catch(() => undefined);
         for await (const batch of batchesOf(this.messages, this.batchMax, BATCH_LINGER_MS)) {
           this.pending = batch[batch.length - 1].info.pending;
+          this.oldestUnappliedAtMs = batch[0].info.timestampNanos / 1e6;
           await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered, ...traceOf(m) })));
           this.lastEventAtMs = batch[batch.length - 1].info.timestampNanos / 1e6;
+          this.oldestUnappliedAtMs = undefined;
           failures = 0;
           if (this.status !== 'running') break;
         }

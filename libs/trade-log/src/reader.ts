@@ -14,6 +14,11 @@ export interface ReaderHealth {
   readonly lag: number;
   /** The stream time (ms since the epoch) of the last event it applied or handled: with `lag`, how far behind it is in time. */
   readonly lastEventAtMs?: number;
+  /**
+   * The stream time of the oldest event it holds and has not yet applied (a batch in hand), if any:
+   * with `lag` > 0, how far behind it is in time is the age of this (else of `lastEventAtMs`).
+   */
+  readonly oldestUnappliedAtMs?: number;
   /** Whether a parked event of this reader leaves the service unable to be correct (readiness red). */
   readonly critical: boolean;
   readonly lastError?: string;

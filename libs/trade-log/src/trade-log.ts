@@ -17,7 +17,7 @@ import {
 import { headers, nanos, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { decodeEvent, encodeEvent, TRADE_STREAM, TRADE_SUBJECT_PREFIX, type EventEnvelope } from '@starminer/events';
-import { injectTraceHeaders, JOB_ID_ATTR, SERVICE_ATTR, SpanKind, withSpan } from '@starminer/telemetry';
+import { injectTraceHeaders, JOB_ID_ATTR, SERVICE_ATTR, SpanKind, tracingOn, withJobId, withSpan } from '@starminer/telemetry';
 import type { Attributes } from '@opentelemetry/api';
 import { backoffMs, sleep } from './batching';
 import { jobIdOfSubject, type Decode, type Encode, type StoredEvent } from './codec';
@@ -316,6 +316,8 @@ export class TradeLog {
    * same event ids completes it, as the already stored ones come back as duplicates.
    */
   append(subject: string, events: readonly EventEnvelope[], opts: AppendOptions): Promise<AppendResult[]> {
+    // off: only the job scope (for logs); no span attributes built
+    if (!tracingOn()) return withJobId(jobIdOfSubject(subject, this.subjectPrefix), () => this.observedAppend(subject, events, opts));
     // one span per append; its context goes into each event's headers, so a reader's span of the event is its child
     return withSpan(`trade-log append ${subject}`, this.appendAttributes(subject, events), () => this.observedAppend(subject, events, opts), { kind: SpanKind.PRODUCER });
   }

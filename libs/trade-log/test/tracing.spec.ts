@@ -1,7 +1,7 @@
 import { headers } from '@nats-io/nats-core';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { startTestTracing, extractTraceContext, injectTraceHeaders, JOB_ID_ATTR, SERVICE_ATTR, withSpan, currentJobId, type TracingHandle } from '@starminer/telemetry';
+import { startTestTracing, extractTraceContext, injectTraceHeaders, JOB_ID_ATTR, SERVICE_ATTR, withSpan, withJobId, currentJobId, detached, traceCarrierOf, tracingOn, type TracingHandle } from '@starminer/telemetry';
 import { startNats, type TestNats } from '@starminer/testing';
 import { connectTradeLog, type StoredEvent, type TradeLog } from '../src';
 import { eventually, testEvent, TEST_CODEC } from './helpers';
@@ -92,5 +92,62 @@ describe('trace context on NATS headers', () => {
       const linked = batchSpans.some((s) => s.links.some((l) => l.context.spanId === idOf(a)));
       expect(parented || linked).toBe(true);
     }
+  });
+});
+
+describe('what is kept of an incoming traceparent', () => {
+  const reader = (traceparent: string, tracestate = '') => ({ get: (k: string) => (k === 'traceparent' ? traceparent : k === 'tracestate' ? tracestate : '') });
+
+  it('a valid one is kept as the propagator writes it', () => {
+    expect(traceCarrierOf(reader('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'k=v'))).toEqual({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'k=v' });
+  });
+
+  it.each([
+    ['not a traceparent', 'hello <script>'],
+    ['all-zero trace id', '00-00000000000000000000000000000000-b7ad6b7169203331-01'],
+    ['all-zero span id', '00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01'],
+    ['upper-case hex', '00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01'],
+    ['version ff', 'ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+  ])('%s is not kept (nothing reaches an answer)', (_why, value) => {
+    expect(traceCarrierOf(reader(value))).toBeUndefined();
+  });
+});
+
+describe('detached work', () => {
+  it('runs outside the job and the span it was started from, and so does what it starts later', async () => {
+    const seen: unknown[] = [];
+    await withSpan('request', {}, () =>
+      withJobId('job-x', async () => {
+        expect([currentJobId(), trace.getActiveSpan() !== undefined]).toEqual(['job-x', true]);
+        const later = detached(() => new Promise<void>((resolve) => setTimeout(() => (seen.push(currentJobId(), trace.getActiveSpan()), resolve()), 5)));
+        seen.push(...detached(() => [currentJobId(), trace.getActiveSpan()]));
+        // the caller's own scope is untouched
+        seen.push(currentJobId());
+        await later;
+      }),
+    );
+    expect(seen).toEqual([undefined, undefined, 'job-x', undefined, undefined]);
+  });
+});
+
+describe('with tracing off (after this file\'s tracing is shut down)', () => {
+  it('append, consume and handling make no span and write no trace header; the handler still runs in the job\'s scope', async () => {
+    await tracing.shutdown();
+    expect(tracingOn()).toBe(false);
+    exporter.reset();
+    const [{ seq }] = await log.append('trade.job.off1', [testEvent('off1', 'O', { i: 1 })], { expectedLastSubjectSeq: 0 });
+    const stored = await (await log.jsm()).streams.getMessage(log.streamName, { seq });
+    expect(stored?.header.get('traceparent')).toBe('');
+    expect(stored?.header.get('Nats-Msg-Id')).not.toBe('');
+    const seen: { trace: unknown; jobId: string | undefined; active: unknown }[] = [];
+    const handle = await log.consume({
+      durable: 'untraced',
+      filterSubjects: ['trade.job.off1'],
+      handler: async (batch) => void seen.push({ trace: batch[0].trace, jobId: currentJobId(), active: trace.getActiveSpan() }),
+    });
+    await eventually(() => seen.length === 1);
+    await handle.stop();
+    expect(seen).toEqual([{ trace: undefined, jobId: 'off1', active: undefined }]);
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { DomainError } from '@starminer/domain';
+import { detached } from '@starminer/telemetry';
 
 /** How far the read model has got: the views projection (GatewayViews), as the hub needs it. */
 export interface ProjectionProgress {
@@ -141,7 +142,9 @@ export class StreamHub {
   private ensureLoop(): void {
     if (this.loop || this.stopping) return;
     this.seen = this.opts.progress.checkpoint;
-    this.loop = this.run().finally(() => {
+    // started from inside one job's request, the loop serves every stream: it keeps neither that
+    // job's id (logs) nor its span (traces)
+    this.loop = detached(() => this.run()).finally(() => {
       this.loop = null;
       // a stream opened while the loop was ending
       if (this.count > 0) this.ensureLoop();

@@ -9,6 +9,9 @@ export const MATCH_LATENCY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 6
 /** One engine call over the queues: microseconds when little waits, tens of milliseconds at scale. */
 export const DECISION_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const;
 const BPS = 10_000;
+/** Markets (GPU class x region) with their own starminer_price_multiplier series; the rest share `other`. */
+export const PRICE_MULTIPLIER_MARKETS_MAX = 50;
+const OTHER_MARKET = 'other';
 
 /**
  * The market as matching sees it, on the service's registry: jobs waiting per category and the
@@ -31,13 +34,23 @@ export class MatchingMetrics {
         for (const [category, depth] of Object.entries(state.engine.queueDepths())) this.set({ category }, depth);
       },
     });
+    const labelledMarkets = new Set<string>();
     new Gauge({
       name: 'starminer_price_multiplier',
       help: "A market's utilization (surge) multiplier now, per GPU class and region (1 = base price)",
       labelNames: ['gpu_class', 'region'],
       registers,
       collect() {
-        for (const m of state.engine.allMarkets()) this.set({ gpu_class: m.gpuClass, region: m.region }, m.multiplierBps / BPS);
+        // GPU class and region are providers' words: the first PRICE_MULTIPLIER_MARKETS_MAX markets
+        // seen get their own series (kept from then on); the rest are one `other` series, at their highest
+        let otherBps: number | undefined;
+        for (const m of state.engine.allMarkets()) {
+          const key = `${m.gpuClass}\u0000${m.region}`;
+          if (!labelledMarkets.has(key) && labelledMarkets.size < PRICE_MULTIPLIER_MARKETS_MAX) labelledMarkets.add(key);
+          if (labelledMarkets.has(key)) this.set({ gpu_class: m.gpuClass, region: m.region }, m.multiplierBps / BPS);
+          else otherBps = Math.max(otherBps ?? 0, m.multiplierBps);
+        }
+        if (otherBps !== undefined) this.set({ gpu_class: OTHER_MARKET, region: OTHER_MARKET }, otherBps / BPS);
       },
     });
     new Gauge({

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { InjectConfig, ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { detached } from '@starminer/telemetry';
 import type { GatewayConfig } from '../../gateway.config';
 import { WebhookDeliveryRow } from '../entities';
 import { WEBHOOK_POLL_INTERVAL_MS, WebhookDispatcher } from './dispatcher';
@@ -54,6 +55,7 @@ export class WebhookDispatch implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Looks for due webhooks now (after a redelivery request) rather than at the next tick. */
   wake(): void {
-    void this.ticker.tick();
+    // asked from one request: the turns it starts serve every webhook, so none keeps its job or span
+    void detached(() => this.ticker.tick());
   }
 }
