@@ -27,6 +27,8 @@ import {
   type Urgency,
 } from '@starminer/matching';
 import { numberOption } from '../cli-options';
+// the same seeded PRNG as the trace generator, so every run sees the same market
+import { rng } from '../trace-replay/generator';
 
 // munkres-js ships no types: computeMunkres(costMatrix) -> [row, col][]
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -54,17 +56,6 @@ const OPTIONS = {
   'quality-instances': { type: 'string' },
 } as const;
 
-/** mulberry32: a small seeded PRNG, so every run sees the same market */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

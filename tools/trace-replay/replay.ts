@@ -1,7 +1,7 @@
 /**
  * Replays a GPU cluster trace in the Alibaba 2023 column format (cluster-trace-gpu-v2023, Weng et
- * al., "Beware of Fragmentation", USENIX ATC '23) in simulated time, through the matching engine
- * and through FIFO first-fit, and measures both the same way.
+ * al., "Beware of Fragmentation", USENIX ATC '23; or one from generate.ts) in simulated time,
+ * through the matching engine and the baselines of baselines.ts, and measures all the same way.
  *
  * Modelling choices (the same for every scheduler):
  * - a pod with num_gpu = 0 is CPU-only and skipped; a fractional pod (gpu_milli < 1000) takes one
@@ -15,16 +15,19 @@
  * Wait = start − arrival. GPU utilization = busy GPU-seconds / (GPUs × seconds) over the arrival
  * window [first arrival, last arrival]. Never placed = still waiting when nothing else can happen.
  */
+import { performance } from 'node:perf_hooks';
 import {
   BinaryHeap,
   DEFAULT_ENGINE_CONFIG,
   MatchingEngine,
   parseCsv,
   type EngineConfig,
+  type PricingConfig,
   type JobSpec,
   type NodeSpec,
   type Urgency,
 } from '@starminer/matching';
+import { BASELINES, baselineScheduler, type BaselineKind, type Scheduler } from './baselines';
 
 export interface TracePod {
   name: string;
@@ -98,20 +101,14 @@ export interface SchedulerReport {
   neverPlaced: number;
   waitP50Sec: number;
   waitP95Sec: number;
+  waitP99Sec: number;
   waitMeanSec: number;
   waitMaxSec: number;
   /** pods asking 2+ GPUs (all on one node): the ones fragmentation starves */
   multiGpu: { jobs: number; placed: number; waitP95Sec: number; waitMaxSec: number };
   gpuUtilization: number;
-}
-
-/** A scheduler under replay: told about arrivals and completions, asked for placements. */
-interface Scheduler {
-  name: string;
-  submit(pod: TracePod, index: number, atSec: number): void;
-  complete(index: number, atSec: number): void;
-  /** place what it can now: [pod index, gpus] */
-  place(atSec: number): number[];
+  /** wall-clock seconds this scheduler's replay took (a measurement, never asserted) */
+  replaySec: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -122,7 +119,8 @@ function percentile(sorted: number[], p: number): number {
 /** completions, earliest first: [timeSec, podIndex], ties by pod index */
 const completionBefore = (a: [number, number], b: [number, number]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
-function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): SchedulerReport {
+function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): { report: SchedulerReport; startSec: number[] } {
+  const t0 = performance.now();
   const startSec = new Array<number>(pods.length).fill(NaN);
   const completions = new BinaryHeap<[number, number]>(completionBefore);
   const windowStart = pods.length ? pods[0]!.arrivalSec : 0;
@@ -158,13 +156,14 @@ function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): Sc
   waits.sort((a, b) => a - b);
   multiWaits.sort((a, b) => a - b);
   const windowSec = Math.max(1, windowEnd - windowStart);
-  return {
+  const report: SchedulerReport = {
     scheduler: scheduler.name,
     jobs: pods.length,
     placed: waits.length,
     neverPlaced: pods.length - waits.length,
     waitP50Sec: percentile(waits, 50),
     waitP95Sec: percentile(waits, 95),
+    waitP99Sec: percentile(waits, 99),
     waitMeanSec: waits.length ? waits.reduce((s, x) => s + x, 0) / waits.length : 0,
     waitMaxSec: waits.length ? waits[waits.length - 1]! : 0,
     multiGpu: {
@@ -174,7 +173,9 @@ function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): Sc
       waitMaxSec: multiWaits.length ? multiWaits[multiWaits.length - 1]! : 0,
     },
     gpuUtilization: busyGpuSec / (totalGpus * windowSec),
+    replaySec: (performance.now() - t0) / 1000,
   };
+  return { report, startSec };
 }
 
 const urgencyOf = (qos: string): Urgency => (qos === 'LS' ? 'high' : qos === 'BE' ? 'low' : 'normal');
@@ -210,7 +211,7 @@ function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engin
         budgetWei: UNBOUNDED_BUDGET_WEI,
         urgency: urgencyOf(pod.qos),
         latencyPreference: pod.qos === 'LS' ? 'low' : 'relaxed',
-        requirements: { gpuModels: pod.models.filter((m) => m in config.pricing.basePricesWeiPerGpuHour), gpuCount: pod.gpus, minVramGiB: 0, tee: false, regions: [] },
+        requirements: { gpuModels: pod.models, gpuCount: pod.gpus, minVramGiB: 0, tee: false, regions: [] },
         expectedRuntimeSec: pod.runtimeSec,
         green: false,
         submittedAtMs: atSec * MILLIS_PER_SEC,
@@ -228,64 +229,62 @@ function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engin
   };
 }
 
-/**
- * FIFO first-fit: jobs in arrival order, each on the first node (in the trace's node order) with
- * enough free GPUs of an accepted model. `strict` stops at the first job that does not fit (head
- * of line blocking, the textbook FIFO); `skip` lets later jobs pass it (first-fit backfilling).
- */
-function fifoScheduler(nodes: TraceNode[], mode: 'strict' | 'skip'): Scheduler {
-  const free = nodes.map((n) => n.gpus);
-  const queue: { pod: TracePod; index: number }[] = [];
-  const placedOn = new Map<number, number>();
-  const pods = new Map<number, TracePod>();
-  return {
-    name: `fifo-first-fit-${mode}`,
-    submit(pod, index) {
-      queue.push({ pod, index });
-      pods.set(index, pod);
-    },
-    complete(index) {
-      const node = placedOn.get(index)!;
-      free[node]! += pods.get(index)!.gpus;
-      placedOn.delete(index);
-      pods.delete(index);
-    },
-    place() {
-      const out: number[] = [];
-      for (let q = 0; q < queue.length; ) {
-        const { pod, index } = queue[q]!;
-        const at = nodes.findIndex((n, i) => free[i]! >= pod.gpus && (pod.models.length === 0 || pod.models.includes(n.model)));
-        if (at < 0) {
-          if (mode === 'strict') break;
-          q++;
-          continue;
-        }
-        free[at]! -= pod.gpus;
-        placedOn.set(index, at);
-        out.push(index);
-        queue.splice(q, 1);
-      }
-      return out;
-    },
-  };
+/** A trace names a GPU model the engine's price book lacks (and --map-model does not map). */
+export class UnknownTraceModelError extends Error {
+  override readonly name = 'UnknownTraceModelError';
+  constructor(readonly models: Map<string, { nodes: number; pods: number }>) {
+    super(
+      `the trace names GPU models the price book lacks: ${[...models].map(([m, c]) => `'${m}' (${c.nodes} nodes, ${c.pods} pods)`).join(', ')}; ` +
+        'name them with --map-model MODEL=KNOWN_MODEL',
+    );
+  }
 }
+
+/** Renames GPU models (`--map-model`) in nodes and pods' accepted models. */
+export function mapModels(pods: TracePod[], nodes: TraceNode[], map: ReadonlyMap<string, string>): { pods: TracePod[]; nodes: TraceNode[] } {
+  if (map.size === 0) return { pods, nodes };
+  const to = (m: string) => map.get(m) ?? m;
+  return { pods: pods.map((p) => ({ ...p, models: [...new Set(p.models.map(to))] })), nodes: nodes.map((n) => ({ ...n, model: to(n.model) })) };
+}
+
+/**
+ * Refuses a trace with a GPU model the price book lacks, naming each: the engine refuses such
+ * nodes, and a replay that went on without them would measure a smaller cluster than the baselines.
+ */
+export function assertKnownModels(pods: TracePod[], nodes: TraceNode[], pricing: PricingConfig): void {
+  const known = (m: string) => Object.prototype.hasOwnProperty.call(pricing.basePricesWeiPerGpuHour, m);
+  const unknown = new Map<string, { nodes: number; pods: number }>();
+  const count = (m: string) => unknown.get(m) ?? unknown.set(m, { nodes: 0, pods: 0 }).get(m)!;
+  for (const n of nodes) if (!known(n.model)) count(n.model).nodes++;
+  for (const p of pods) for (const m of p.models) if (!known(m)) count(m).pods++;
+  if (unknown.size > 0) throw new UnknownTraceModelError(unknown);
+}
+
+export type SchedulerName = 'engine' | 'engine-no-holds' | BaselineKind;
+export const SCHEDULERS: readonly SchedulerName[] = ['engine', 'engine-no-holds', ...BASELINES];
 
 export interface ReplayOptions {
   config?: EngineConfig;
   /** 'engine-no-holds': the engine with holds off (maxHolds 0), to see what holds change */
-  schedulers?: ('engine' | 'engine-no-holds' | 'fifo-strict' | 'fifo-skip')[];
+  schedulers?: readonly SchedulerName[];
 }
 
 export function replay(pods: TracePod[], nodes: TraceNode[], options: ReplayOptions = {}): SchedulerReport[] {
   const totalGpus = nodes.reduce((s, n) => s + n.gpus, 0);
   const config = options.config ?? { ...DEFAULT_ENGINE_CONFIG, queue: { ...DEFAULT_ENGINE_CONFIG.queue, maxScanPerCall: 100_000 } };
-  const which = options.schedulers ?? ['engine', 'fifo-strict', 'fifo-skip'];
-  const noHolds: EngineConfig = { ...config, queue: { ...config.queue, maxHolds: 0 } };
-  const schedulerOf = (s: (typeof which)[number]): Scheduler =>
-    s === 'engine'
-      ? engineScheduler(nodes, config)
-      : s === 'engine-no-holds'
-        ? engineScheduler(nodes, noHolds, 'engine-no-holds')
-        : fifoScheduler(nodes, s === 'fifo-strict' ? 'strict' : 'skip');
-  return which.map((s) => simulate(pods, totalGpus, schedulerOf(s)));
+  assertKnownModels(pods, nodes, config.pricing);
+  const which = options.schedulers ?? ['engine', ...BASELINES];
+  return which.map((s) => simulate(pods, totalGpus, schedulerOf(s, pods, nodes, config)).report);
+}
+
+/** Each pod's start (NaN: never placed) under one scheduler: what the specs check by hand. */
+export function startTimes(pods: TracePod[], nodes: TraceNode[], scheduler: SchedulerName, config: EngineConfig = DEFAULT_ENGINE_CONFIG): number[] {
+  assertKnownModels(pods, nodes, config.pricing);
+  return simulate(pods, nodes.reduce((s, n) => s + n.gpus, 0), schedulerOf(scheduler, pods, nodes, config)).startSec;
+}
+
+function schedulerOf(s: SchedulerName, pods: TracePod[], nodes: TraceNode[], config: EngineConfig): Scheduler {
+  if (s === 'engine') return engineScheduler(nodes, config);
+  if (s === 'engine-no-holds') return engineScheduler(nodes, { ...config, queue: { ...config.queue, maxHolds: 0 } }, 'engine-no-holds');
+  return baselineScheduler(s, pods, nodes);
 }

@@ -1,6 +1,6 @@
 import { LIMITS, truncateText } from '@starminer/events';
 import { BPS, type EngineConfig } from './config';
-import { InvalidInputError, invariant } from './errors';
+import { InvalidInputError, invariant, UnknownGpuModelError } from './errors';
 import { floorCostWei, nextPriceState, quote } from './pricing';
 import { PriorityQueue, priorityKey, type QueueEntry } from './queue';
 import {
@@ -151,6 +151,7 @@ export class MatchingEngine {
     if (!(node.vramGiB >= 0) || !(node.latencyMs >= 0)) bad('vramGiB and latencyMs must be >= 0');
     if (!(node.reputation >= 0 && node.reputation <= 1) || !(node.renewableShare >= 0 && node.renewableShare <= 1))
       bad('reputation and renewableShare must be in 0..1');
+    if (!Object.prototype.hasOwnProperty.call(this.config.pricing.basePricesWeiPerGpuHour, node.gpuModel)) throw new UnknownGpuModelError(node.nodeId, node.gpuModel);
   }
 
   private marketFor(gpuClass: string, region: string): Market {

@@ -22,6 +22,19 @@ export class InvalidInputError extends MatchingError {
   override readonly name = 'InvalidInputError';
 }
 
+/**
+ * A node whose GPU model the price book lacks: no market of it could ever be priced, so the engine
+ * would leave its GPUs idle unseen. It refuses the node instead, naming the model.
+ */
+export class UnknownGpuModelError extends InvalidInputError {
+  constructor(
+    readonly nodeId: string,
+    readonly gpuModel: string,
+  ) {
+    super('unknown-gpu-model', `node ${nodeId}: unknown GPU model '${gpuModel}' (not in the price book)`, { nodeId, gpuModel });
+  }
+}
+
 export function invariant(condition: boolean, message: string, details?: Record<string, unknown>): asserts condition {
   if (!condition) throw new InvariantViolation(message, details);
 }

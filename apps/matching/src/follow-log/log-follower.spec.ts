@@ -66,4 +66,15 @@ describe('the engine follows the log, and no single event stops it', () => {
     expect(listed.parked[0]).toMatchObject({ seq: badSeq, key: 'job-bad', type: null });
     expect((await getJson(`${under.service.url}/health/live`)).status).toBe(200);
   }, 60_000);
+
+  it('parks a node whose GPU model the price book lacks, naming the model, and the next job is matched', async () => {
+    // the registry refuses such a node today; one on the log (an older catalogue, a model since dropped) must not stop the engine
+    const [b200Seq] = await appendDrafts(under.infra.log, 'node', 'node-b200', [{ type: 'NodeRegistered', data: node('node-b200', { gpuModel: 'B200', vramGiB: 192, gpuCount: 8 }) }]);
+    await appendDrafts(under.infra.log, 'job', 'job-f3', [{ type: 'JobSubmitted', data: job('job-f3') }]);
+    await eventually(async () => (await jobEvents('job-f3')).some((e) => e.type === 'JobMatched'), 20_000);
+    const listed = await under.service.bus.send(COMMANDS.matching.listParked, { after: { seq: b200Seq! - 1, reader: '' } });
+    expect(listed.parked[0]).toMatchObject({ reader: 'engine', seq: b200Seq, key: 'node-b200', type: 'NodeRegistered', blockedBy: null });
+    expect(listed.parked[0].error).toBe("the engine refused NodeRegistered: node node-b200: unknown GPU model 'B200' (not in the price book)");
+    expect((await getJson(`${under.service.url}/health/ready`)).status).toBe(200);
+  }, 60_000);
 });
