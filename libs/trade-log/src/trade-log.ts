@@ -231,7 +231,14 @@ export class TradeLog {
   }
 
   jsm(): Promise<JetStreamManager> {
-    this.jsmPromise ??= jetstreamManager(this.nc, { timeout: PUBLISH_TIMEOUT_MS });
+    if (!this.jsmPromise) {
+      const made = jetstreamManager(this.nc, { timeout: PUBLISH_TIMEOUT_MS });
+      this.jsmPromise = made;
+      // a failure (JetStream not ready yet, a timeout) is not kept: the next call asks again
+      made.catch(() => {
+        if (this.jsmPromise === made) this.jsmPromise = undefined;
+      });
+    }
     return this.jsmPromise;
   }
 

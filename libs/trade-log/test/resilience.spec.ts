@@ -1,7 +1,7 @@
 import type { TestDatabase, TestNats } from '@starminer/testing';
 import type { DataSource } from 'typeorm';
-import { ProjectionRunner, type StoredEvent, type TradeLog } from '../src';
-import { closeLogAndDatabase, eventually, openLogAndDatabase, testEvent } from './helpers';
+import { connectTradeLog, ProjectionRunner, type StoredEvent, type TradeLog } from '../src';
+import { closeLogAndDatabase, eventually, openLogAndDatabase, TEST_CODEC, testEvent } from './helpers';
 
 // NATS is killed under a running client here, so this file has its own server and database.
 let nats: TestNats;
@@ -55,5 +55,22 @@ describe('a nats-server crash under a running client', () => {
     const rows = (await ds.query('SELECT seq FROM res.seen ORDER BY seq')) as { seq: string }[];
     expect(rows.map((r) => Number(r.seq))).toEqual([before.seq, during.seq, after.seq]);
     expect(new Set(seenByConsumer)).toEqual(new Set([before.seq, during.seq, after.seq]));
+  }, 60_000);
+
+  it('a JetStream manager that could not be had while the server was down is asked for again, not kept failed', async () => {
+    const fresh = await connectTradeLog({ servers: nats.url, name: 'resilience-jsm', ...TEST_CODEC });
+    try {
+      // down longer than a request's timeout: the first ask fails
+      const restarting = nats.restart({ signal: 'SIGKILL', downMs: 8_000 });
+      await new Promise((r) => setTimeout(r, 200));
+      await expect(fresh.jsm()).rejects.toThrow();
+      await restarting;
+      // the server is back: a later ask succeeds, and so does what needs it
+      await eventually(async () => (await fresh.jsm().then(() => true, () => false)), 30_000, 250);
+      await fresh.ensureStream();
+      expect((await (await fresh.jsm()).streams.info(fresh.streamName)).config.name).toBe(fresh.streamName);
+    } finally {
+      await fresh.close();
+    }
   }, 60_000);
 });
