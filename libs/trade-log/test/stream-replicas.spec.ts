@@ -88,7 +88,9 @@ describe('ensureStream replicas on a three-server cluster', () => {
     const jsm = await jetstreamManager(log.nc);
     expect((await jsm.streams.info('TRADE')).config.num_replicas).toBe(1);
 
-    await log.ensureStream({ replicas: 3 });
+    // a meta leader is elected by two of the three; until the third has joined, R3 has no
+    // placement ("no suitable peers"): ask again until the whole cluster is there
+    await eventually(async () => (await log.ensureStream({ replicas: 3 }), true), 30_000, 250);
     const raised = await jsm.streams.info('TRADE');
     expect(raised.config.num_replicas).toBe(3);
     // the leader and two followers
