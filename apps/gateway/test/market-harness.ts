@@ -157,6 +157,25 @@ export async function startMarket(opts: { env?: Record<string, string>; services
   };
 }
 
+/**
+ * A job request as the market specs submit one: inference, a budget of 50 AGPU, one GPU of at
+ * least 8 GiB anywhere, a short hash chain. `over` replaces fields; its `requirements` and
+ * `workload` are merged into the defaults.
+ */
+export function jobRequest(over: { requirements?: Record<string, unknown>; workload?: Record<string, unknown>; [field: string]: unknown } = {}) {
+  const { requirements, workload, ...rest } = over;
+  return {
+    category: 'inference',
+    budgetWei: (50n * 10n ** 18n).toString(),
+    urgency: 'normal',
+    latencyPreference: 'normal',
+    requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 8, tee: false, regions: [], ...requirements },
+    expectedRuntimeSec: 60,
+    workload: { kind: 'hash-chain', seed: 'market', iterations: 2000, ...workload },
+    ...rest,
+  };
+}
+
 /** A job's updates as the log has them: its job and contract events in log order, through jobUpdateOf (what SSE, history and webhooks must show). */
 export async function jobUpdatesOnLog(log: TradeLog, jobId: string): Promise<JobUpdate[]> {
   const read = async (subject: string) => (await log.readSubject(subject, { decode: decodeEvent })).events;

@@ -4,7 +4,7 @@ import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { CATEGORIES } from '@starminer/events';
 import { createClient } from '@starminer/sdk';
-import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
+import { jobRequest, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 const AGPU = 10n ** 18n;
 const ROOT = join(__dirname, '..', '..', '..');
@@ -142,15 +142,7 @@ describe('operators: every service at /metrics, the Grafana dashboard and the al
     await requester.faucet({ amountWei: 100n * AGPU });
     const agent = await market.startAgent({ name: 'agent-metrics', gpuModel: 'RTX4090', vramGiB: 24, region: 'eu-west' });
     const submitted = await requester.submitJob({
-      job: {
-        category: 'inference',
-        budgetWei: (50n * AGPU).toString(),
-        urgency: 'normal',
-        latencyPreference: 'normal',
-        requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 8, tee: false, regions: [] },
-        expectedRuntimeSec: 60,
-        workload: { kind: 'hash-chain', seed: 'metrics-spec', iterations: 1000 },
-      } as never,
+      job: jobRequest({ workload: { seed: 'metrics-spec', iterations: 1000 } }) as never,
     });
     jobId = submitted.jobId;
     const done = await requester.waitForJob({ jobId, statuses: ['settled', 'refunded', 'failed'], timeoutMs: 60_000 });

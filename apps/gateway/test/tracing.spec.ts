@@ -1,7 +1,7 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { eventually } from '@starminer/service-testing';
 import { JOB_ID_ATTR, SERVICE_ATTR, startTestTracing, type TracingHandle } from '@starminer/telemetry';
-import { OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
+import { jobRequest, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 /**
  * One trace per job: the whole market in one process, every span collected in memory. A job
@@ -44,15 +44,13 @@ const parentId = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 
 it('a job leaves one trace, from the HTTP submit through every service and the agent to settlement, each span with its parent', async () => {
   const agent = await market.startAgent({ name: 'traced-agent', gpuModel: 'RTX4090', vramGiB: 24, region: 'eu-west' });
-  const submitted = await call('POST', '/v1/jobs', key, {
-    category: 'inference',
-    budgetWei: (20n * AGPU).toString(),
-    urgency: 'normal',
-    latencyPreference: 'normal',
-    requirements: { gpuModels: ['RTX4090'], gpuCount: 1, minVramGiB: 8, tee: false, regions: ['eu-west'] },
-    expectedRuntimeSec: 60,
-    workload: { kind: 'hash-chain', seed: 'traced', iterations: 1000 },
-  }, { 'idempotency-key': 'traced-job' });
+  const submitted = await call(
+    'POST',
+    '/v1/jobs',
+    key,
+    jobRequest({ budgetWei: (20n * AGPU).toString(), requirements: { gpuModels: ['RTX4090'], regions: ['eu-west'] }, workload: { seed: 'traced', iterations: 1000 } }),
+    { 'idempotency-key': 'traced-job' },
+  );
   expect(submitted.status).toBe(202);
   const jobId = submitted.body.jobId as string;
   await eventually(async () => (await call('GET', `/v1/jobs/${jobId}`, key)).body.status === 'settled', 120_000, 200);

@@ -16,7 +16,7 @@ import { listen } from '@starminer/service-kit';
 import { eventually } from '@starminer/service-testing';
 import { verifyWebhookSignature } from '@starminer/sdk';
 import { createGateway } from '../src/main';
-import { jobUpdatesOnLog, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
+import { jobRequest, jobUpdatesOnLog, OPERATOR_TOKEN, startMarket, type Market } from './market-harness';
 
 /**
  * Webhooks end to end: the whole market in one process, a receiver on 127.0.0.1 that goes down
@@ -114,15 +114,7 @@ describe('webhooks: a receiver that was down gets every update of a job once it 
     const res = await call(
       'POST',
       '/v1/jobs',
-      {
-        category: 'inference',
-        budgetWei: (50n * AGPU).toString(),
-        urgency: 'normal',
-        latencyPreference: 'normal',
-        requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 8, tee: false, regions: [] },
-        expectedRuntimeSec: 60,
-        workload: { kind: 'hash-chain', seed: key, iterations: 2000 },
-      },
+      jobRequest({ workload: { seed: key } }),
       { 'idempotency-key': key },
     );
     expect(res.status).toBe(202);
