@@ -1,10 +1,11 @@
 /**
  * Trace replay (`npm run trace-replay -- --pods FILE --nodes FILE [--start I] [--limit N] [--node-every K] [--speedup X]
- * [--map-model FROM=TO ...] [--schedulers a,b,...]`).
+ * [--map-model FROM=TO ...] [--schedulers a,b,...] [--set PATH=NUMBER ...]`).
  * --start/--limit take a slice of the pods in arrival order; --node-every K keeps every K-th node;
  * --speedup X divides arrival times by X (runtimes unchanged): a load factor for a lightly loaded trace.
  * --map-model names a GPU model of the trace that the price book lacks (the replay refuses such a
- * trace otherwise); --schedulers picks among the engine, the engine without holds and the baselines.
+ * trace otherwise); --schedulers picks among the engine, the engine without holds and the baselines;
+ * --set changes one numeric engine setting for the replay (queue.runtimeStepMs=0, weights.packFit=0.1).
  * Replays a cluster trace in the Alibaba 2023 column format (the real one or one from
  * generate.ts) in simulated time; prints p50/p95/p99/max wait, GPU utilization, 2+ GPU waits and
  * pods never placed for each scheduler, with its replay time, then one JSON line.
@@ -14,12 +15,12 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { numberOption } from '../cli-options';
-import { mapModels, parseNodes, parsePods, replay, scaleArrivals, SCHEDULERS, type SchedulerName } from './replay';
+import { engineConfigWith, mapModels, parseNodes, parsePods, replay, scaleArrivals, SCHEDULERS, type SchedulerName } from './replay';
 
 const USAGE =
   'usage: npm run trace-replay -- --pods FILE --nodes FILE [--start I] [--limit N] [--node-every K] [--speedup X] [--map-model FROM=TO ...] [--schedulers ' +
   SCHEDULERS.join(',') +
-  ']';
+  '] [--set PATH=NUMBER ...]';
 
 function modelMap(pairs: string[]): Map<string, string> {
   return new Map(
@@ -50,6 +51,7 @@ function main(): void {
       speedup: { type: 'string' },
       'map-model': { type: 'string', multiple: true },
       schedulers: { type: 'string' },
+      set: { type: 'string', multiple: true },
     },
   });
   const podsFile = values.pods;
@@ -73,7 +75,7 @@ function main(): void {
   const gpus = nodes.reduce((s, n) => s + n.gpus, 0);
   console.log(`trace replay: ${pods.length} GPU pods from #${start}, arrivals ×${speedup} faster, (${skippedCpuOnly} CPU-only skipped) on ${nodes.length} nodes / ${gpus} GPUs`);
   const t0 = performance.now();
-  const reports = replay(pods, nodes, { schedulers });
+  const reports = replay(pods, nodes, { schedulers, config: engineConfigWith(values.set ?? []) });
   for (const r of reports) {
     console.log(
       `${r.scheduler.padEnd(20)} wait p50 ${r.waitP50Sec.toFixed(0).padStart(8)} s  p95 ${r.waitP95Sec.toFixed(0).padStart(9)} s  p99 ${r.waitP99Sec.toFixed(0).padStart(9)} s  max ${r.waitMaxSec.toFixed(0).padStart(9)} s  ` +

@@ -9,7 +9,7 @@ const q = DEFAULT_ENGINE_CONFIG.queue;
  * they decide holds, and holds decide matches.
  */
 export const matchingConfigSchema = baseConfigSchema.extend({
-  /** A job asking 2+ GPUs that has waited this long for capacity holds the node nearest to fitting it. */
+  /** A job asking 2+ GPUs that has waited this long for capacity reserves (holds) the node where it can start earliest. */
   MATCHING_HOLD_AFTER_MS: z.coerce.number().int().min(0).max(7 * 24 * 3600_000).default(q.holdAfterMs),
   /** Holds at once across the market (0 turns holds off). */
   MATCHING_MAX_HOLDS: z.coerce.number().int().min(0).max(10_000).default(q.maxHolds),

@@ -7,7 +7,7 @@ export interface ScoreWeights {
   priceFit: number;
   /** share of the market's online GPUs still free: spreads flexible demand over classes, keeping scarce ones for jobs that need them */
   headroom: number;
-  /** best-fit packing: GPUs asked / GPUs free on the node (1 = leaves no fragment) */
+  /** fragmentation-aware packing (FragmentationConfig): 1 = the placement leaves the least unusable capacity */
   packFit: number;
   /** nodes of a staked pool while their market is past the surge threshold */
   reservedLiquidity: number;
@@ -50,19 +50,52 @@ export interface QueueConfig {
   maxAugmentationsPerCall: number;
   maxAugmentationCandidates: number;
   /**
-   * Holds (reservation for large jobs): a job asking for 2+ GPUs on one node that has waited this
-   * long for capacity holds the eligible node with the most free GPUs. No other job is placed on a
-   * held node; its GPUs gather as running jobs end, and the holder takes it as soon as it fits.
-   * Without this a stream of small jobs keeps every node fragmented and the large job never runs.
+   * Holds (reservations for large jobs, EASY backfilling): a job asking for 2+ GPUs on one node
+   * that has waited this long for capacity holds the eligible node where it can start earliest
+   * (from running jobs' expected ends). Others use a held node only if they are expected to end
+   * before the holder starts, or within the GPUs it will not need; its GPUs gather as running jobs
+   * end, and the holder takes it as soon as it fits. Without this a stream of small jobs keeps
+   * every node fragmented and the large job never runs.
    */
   holdAfterMs: number;
-  /** holds at once, across the market (0 turns holds off); each idles part of a node while it fills */
+  /** holds at once, across the market (0 turns holds off) */
   maxHolds: number;
   /** share of a (class, region) market's online GPUs that may be held at once, in basis points */
   maxHeldShareBps: number;
   /** nodes looked at when choosing a node to hold, and hold choices made per matchPending call */
   maxHoldScan: number;
   maxHoldAttemptsPerCall: number;
+  /**
+   * Shorter jobs first, bounded (see runtimeClass in queue.ts): runtime classes double from
+   * runtimeClassBaseSec; each class above 0 waits runtimeStepMs more; at most runtimeClassesMax.
+   */
+  runtimeClassBaseSec: number;
+  runtimeClassesMax: number;
+  runtimeStepMs: number;
+  /** jobs of one signature routed in vain per matchPending call before the rest of it waits for the next call */
+  maxFailuresPerSignature: number;
+  /**
+   * The rule for jobs that overrun: a running job past its expected end is expected to end this
+   * long after now when a held node's start is estimated. So a backfilled job that overruns moves
+   * the holder's start, and from then on only jobs that end within this grace (or that fit in the
+   * GPUs the holder will not need) are backfilled there: the holder starts at most this long
+   * after the last overrunning job ends.
+   */
+  overrunGraceMs: number;
+}
+
+/**
+ * Fragmentation-aware placement (after Weng et al., "Beware of Fragmentation", USENIX ATC '23).
+ * The fleet's expected job-size mix is learned from submitted jobs (decayed by half every
+ * mixHalfLifeMs, refreshed with each reprice tick). A node with f free GPUs leaves f × P(size > f)
+ * GPUs that a job drawn from the mix cannot use; packFit rewards the placement that lowers this
+ * the most per GPU placed, blended (share) with plain best fit (GPUs asked / GPUs free).
+ */
+export interface FragmentationConfig {
+  share: number;
+  /** steepness of the squash of the gradient (unusable GPUs removed per GPU placed, in -15..1) into 0..1 */
+  gain: number;
+  mixHalfLifeMs: number;
 }
 
 export interface EngineConfig {
@@ -70,6 +103,7 @@ export interface EngineConfig {
   weights: ScoreWeights;
   pricing: PricingConfig;
   queue: QueueConfig;
+  fragmentation: FragmentationConfig;
   /** a market whose smoothed utilization is at or past this prefers pool nodes */
   surgeThresholdBps: number;
   /** relative throughput per GPU model (for budget-and-deadline-only jobs); missing = not chosen */
@@ -86,9 +120,10 @@ export interface EngineConfig {
 
 /**
  * In every receipt, and the key of the matching service's snapshot (a new version rebuilds from
- * the log). 1.1.0: holds for large jobs.
+ * the log). 1.1.0: holds for large jobs. 2.0.0: holds become reservations that others backfill,
+ * shorter jobs first (bounded), fragmentation-aware packFit.
  */
-export const ENGINE_VERSION = 'starminer-matching/1.1.0';
+export const ENGINE_VERSION = 'starminer-matching/2.0.0';
 export const BPS = 10_000;
 
 const usd = (dollars: string): bigint => {
@@ -133,8 +168,8 @@ export const ESTIMATED_BASE_PRICES_WEI_PER_GPU_HOUR: Record<string, bigint> = {
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   engineVersion: ENGINE_VERSION,
   weights: {
-    priceFit: 0.35,
-    headroom: 0.25,
+    priceFit: 0.05,
+    headroom: 0.75,
     packFit: 0.05,
     reservedLiquidity: 0.1,
     reputation: 0.2,
@@ -154,7 +189,10 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     smoothingBps: 3_000,
     repriceIntervalMs: 60_000,
   },
-  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 600_000, maxHolds: 64, maxHeldShareBps: 1_000, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 8 },
+  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 0, maxHolds: 256, maxHeldShareBps: 3_000, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 64,
+    runtimeClassBaseSec: 60, runtimeClassesMax: 12, runtimeStepMs: 1_800_000, maxFailuresPerSignature: 4, overrunGraceMs: 300_000,
+  },
+  fragmentation: { share: 0.8, gain: 4, mixHalfLifeMs: 6 * 3_600_000 },
   surgeThresholdBps: 8_500,
   gpuSpeed: {
     T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,

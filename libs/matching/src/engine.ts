@@ -2,7 +2,8 @@ import { LIMITS, truncateText } from '@starminer/events';
 import { BPS, type EngineConfig } from './config';
 import { InvalidInputError, invariant, UnknownGpuModelError } from './errors';
 import { floorCostWei, nextPriceState, quote } from './pricing';
-import { PriorityQueue, priorityKey, type QueueEntry } from './queue';
+import { DemandMix } from './fragmentation';
+import { BinaryHeap, CategoryDemand, entryBefore, priorityKey, runtimeClass, runtimeClassFloorSec, signatureOf, type PriorityQueue, type QueueEntry } from './queue';
 import {
   fullScanSearch,
   indexedSearch,
@@ -39,7 +40,19 @@ interface Reservation {
   jobId: string;
   nodeId: string;
   gpuCount: number;
+  /** expected end (matched at + runtime); 0 when unknown (counted as overrunning) */
+  endsAtMs: number;
 }
+
+/** One place a matching pass takes jobs from: a category's fresh jobs, or one signature's. */
+interface Source {
+  heap: PriorityQueue;
+  head: QueueEntry;
+  fresh: boolean;
+  failures: number;
+}
+
+const sourceBefore = (a: Source, b: Source): boolean => entryBefore(a.head, b.head);
 
 const NOT_YET_ROUTED = 'queued: not yet routed';
 const CAPACITY_REASON = 'waiting for capacity';
@@ -63,7 +76,12 @@ export class MatchingEngine {
   private readonly nodeList: NodeState[] = [];
   private readonly markets = new Map<string, Market>();
   private readonly marketsByClass = new Map<string, Map<string, Market>>();
-  private readonly queues: Record<Category, PriorityQueue>;
+  private readonly demand: Record<Category, CategoryDemand>;
+  /** the demand's job mix as seen, and as the markets' packFit tables were last built from (each reprice tick) */
+  private readonly demandMix: DemandMix;
+  private appliedMix: DemandMix;
+  /** nodes held now (the search offers them apart to jobs that end before their holder starts) */
+  private readonly heldNodes: NodeState[] = [];
   private readonly depth: Record<Category, number>;
   private readonly queued = new Map<string, QueueEntry>();
   private readonly reservations = new Map<string, Reservation>();
@@ -84,7 +102,9 @@ export class MatchingEngine {
     options: EngineOptions = {},
   ) {
     this.strategy = options.strategy ?? 'indexed';
-    this.queues = Object.fromEntries(CATEGORIES.map((c) => [c, new PriorityQueue()])) as Record<Category, PriorityQueue>;
+    this.demand = Object.fromEntries(CATEGORIES.map((c) => [c, new CategoryDemand()])) as Record<Category, CategoryDemand>;
+    this.demandMix = new DemandMix(config.maxGpusPerNode);
+    this.appliedMix = new DemandMix(config.maxGpusPerNode);
     this.depth = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   }
 
@@ -159,6 +179,7 @@ export class MatchingEngine {
     let market = this.markets.get(key);
     if (!market) {
       market = new Market(gpuClass, region, this.config);
+      market.fragmentation.rebuild(this.appliedMix, key);
       this.markets.set(key, market);
       let byRegion = this.marketsByClass.get(gpuClass);
       if (!byRegion) this.marketsByClass.set(gpuClass, (byRegion = new Map()));
@@ -172,17 +193,20 @@ export class MatchingEngine {
   submitJob(job: JobSpec): void {
     if (this.queued.has(job.jobId) || this.reservations.has(job.jobId)) return; // idempotent redelivery
     this.validateJob(job);
-    const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, this.config.queue) };
+    const fresh = this.demand[job.category].fresh;
+    const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, this.config.queue), sig: signatureOf(job, this.config.queue), at: fresh, routed: false };
     this.queued.set(job.jobId, entry);
-    this.queues[job.category].push(entry);
+    fresh.push(entry);
     this.depth[job.category]++;
+    const r = job.requirements;
+    this.demandMix.observe(r.gpuCount, r.gpuModels.length === 0 && r.regions.length === 0 ? 'all' : [...this.candidateMarkets(job)].map((m) => m.key));
     this.setWaiting(job.jobId, NOT_YET_ROUTED);
   }
 
   cancelJob(jobId: string): boolean {
     const entry = this.queued.get(jobId);
     if (!entry) return false;
-    this.dropHold(jobId);
+    this.dropHold(jobId, false);
     this.queued.delete(jobId);
     this.depth[entry.job.category]--;
     this.waiting.delete(jobId);
@@ -190,7 +214,7 @@ export class MatchingEngine {
     return true;
   }
 
-  release(jobId: string, _atMs: number): void {
+  release(jobId: string, atMs: number): void {
     const reservation = this.reservations.get(jobId);
     if (!reservation) return;
     this.reservations.delete(jobId);
@@ -199,6 +223,9 @@ export class MatchingEngine {
     node.market.account(node, -1);
     node.reservedGpus -= reservation.gpuCount;
     invariant(node.reservedGpus >= 0, 'negative reservation', { ...reservation });
+    const at = node.running.findIndex((r) => r.jobId === jobId);
+    if (at >= 0) node.running.splice(at, 1);
+    this.setHoldWindow(node, atMs);
     node.market.account(node, 1);
   }
 
@@ -207,15 +234,70 @@ export class MatchingEngine {
    * instance): the job leaves its queue and its GPUs are reserved. The log is authoritative, so a
    * recorded match is kept even on a node that no longer shows that much free capacity.
    */
-  recordMatch(m: { jobId: string; nodeId: string; gpuCount: number; atMs: number }): void {
+  recordMatch(m: { jobId: string; nodeId: string; gpuCount: number; atMs: number; runtimeSec?: number }): void {
     this.cancelJob(m.jobId);
     if (this.reservations.has(m.jobId)) return;
     const node = this.nodes.get(m.nodeId);
     if (!node) return;
+    const endsAtMs = m.runtimeSec !== undefined && m.runtimeSec > 0 ? m.atMs + m.runtimeSec * 1000 : 0;
+    this.addReservation(node, { jobId: m.jobId, nodeId: m.nodeId, gpuCount: m.gpuCount, endsAtMs }, m.atMs);
+  }
+
+  private addReservation(node: NodeState, r: Reservation, atMs: number): void {
     node.market.account(node, -1);
-    node.reservedGpus += m.gpuCount;
+    node.reservedGpus += r.gpuCount;
+    node.running.push({ jobId: r.jobId, gpuCount: r.gpuCount, endsAtMs: r.endsAtMs });
+    this.setHoldWindow(node, atMs);
     node.market.account(node, 1);
-    this.reservations.set(m.jobId, { jobId: m.jobId, nodeId: m.nodeId, gpuCount: m.gpuCount });
+    this.reservations.set(r.jobId, r);
+  }
+
+  /** Set a held node's window (holdWindow); only between account(-1) and account(+1) of the node. */
+  private setHoldWindow(node: NodeState, atMs: number): void {
+    const [startMs, spareGpus] = this.holdWindow(node, atMs);
+    node.holdStartMs = startMs;
+    node.holdSpareGpus = spareGpus;
+  }
+
+  /**
+   * When a held node can start its holder: the expected end of enough running jobs (one past its
+   * expected end counts as ending overrunGraceMs from now), and the GPUs free then beyond what
+   * the holder needs. [Infinity, 0] for a node nobody holds.
+   */
+  private holdWindow(node: NodeState, atMs: number): [startMs: number, spareGpus: number] {
+    if (node.heldBy === null) return [Infinity, 0];
+    const need = this.holds.get(node.heldBy)!.gpuCount;
+    let free = node.freeGpus;
+    if (free >= need) return [atMs, free - need];
+    const ends = this.expectedEnds(node, atMs);
+    let startMs = Infinity;
+    for (let i = 0; i < ends.length && free < need; i++) {
+      free += ends[i]![1];
+      startMs = ends[i]![0];
+      while (i + 1 < ends.length && ends[i + 1]![0] === startMs) free += ends[++i]![1];
+    }
+    return free < need ? [Infinity, 0] : [startMs, free - need];
+  }
+
+  /**
+   * The node's running jobs as [expected end, GPUs], earliest first. One past its expected end
+   * (or whose end is unknown: 0) is expected to end overrunGraceMs from now.
+   */
+  private expectedEnds(node: NodeState, atMs: number): (readonly [number, number])[] {
+    const grace = atMs + this.config.queue.overrunGraceMs;
+    return node.running.map((r) => [r.endsAtMs > 0 && r.endsAtMs >= atMs ? r.endsAtMs : grace, r.gpuCount] as const).sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Re-estimate every held node's window at atMs (time moves overrunning jobs' estimated ends). */
+  private refreshHolds(atMs: number): void {
+    for (const node of this.heldNodes) {
+      const [startMs, spareGpus] = this.holdWindow(node, atMs);
+      if (startMs === node.holdStartMs && spareGpus === node.holdSpareGpus) continue;
+      node.market.account(node, -1);
+      node.holdStartMs = startMs;
+      node.holdSpareGpus = spareGpus;
+      node.market.account(node, 1);
+    }
   }
 
   /** Up to `max` queued job ids, in submission order (for reporting waiting reasons). */
@@ -272,6 +354,15 @@ export class MatchingEngine {
     return h ? { ...h } : undefined;
   }
 
+  /**
+   * When the node a queued job holds is expected to have its GPUs (the reservation's start), as
+   * last estimated; undefined when it holds none.
+   */
+  holdStartOf(jobId: string): number | undefined {
+    const h = this.holds.get(jobId);
+    return h ? this.nodes.get(h.nodeId)!.holdStartMs : undefined;
+  }
+
   holdCount(): number {
     return this.holds.size;
   }
@@ -302,7 +393,7 @@ export class MatchingEngine {
       return;
     }
     if (current) this.dropHold(hold.jobId);
-    this.placeHold({ ...hold });
+    this.placeHold({ ...hold }, hold.sinceMs); // its window is re-estimated at the next matchPending
   }
 
   private setWaiting(jobId: string, full: string): void {
@@ -313,26 +404,43 @@ export class MatchingEngine {
     this.reasonChanged.add(jobId);
   }
 
-  private placeHold(hold: Hold): void {
+  /** The job holds the node; it leaves its queue until it starts or gives the hold up. */
+  private placeHold(hold: Hold, atMs: number): void {
     const node = this.nodes.get(hold.nodeId)!;
     invariant(node.heldBy === null, 'node held twice', { ...hold, heldBy: node.heldBy });
+    this.holds.set(hold.jobId, hold);
     node.market.account(node, -1);
     node.heldBy = hold.jobId;
+    this.setHoldWindow(node, atMs);
     node.market.heldGpus += node.spec.gpuCount;
     node.market.account(node, 1);
-    this.holds.set(hold.jobId, hold);
+    this.heldNodes.push(node);
+    const entry = this.queued.get(hold.jobId);
+    if (entry) entry.at = null;
   }
 
-  private dropHold(jobId: string): Hold | undefined {
+  /** Ends a hold; `requeue`: the job, still queued, waits in its queue again. */
+  private dropHold(jobId: string, requeue = true): Hold | undefined {
     const hold = this.holds.get(jobId);
     if (!hold) return undefined;
-    this.holds.delete(jobId);
     const node = this.nodes.get(hold.nodeId)!;
     node.market.account(node, -1);
     node.heldBy = null;
+    this.setHoldWindow(node, 0);
     node.market.heldGpus -= node.spec.gpuCount;
     node.market.account(node, 1);
+    this.holds.delete(jobId);
+    this.heldNodes.splice(this.heldNodes.indexOf(node), 1);
+    const entry = this.queued.get(jobId);
+    if (requeue && entry && entry.at === null) this.waitAgain(entry);
     return hold;
+  }
+
+  /** Back into its queue: by signature once routed (its reason known), else with the fresh jobs. */
+  private waitAgain(entry: QueueEntry): void {
+    const demand = this.demand[entry.job.category];
+    entry.at = entry.routed ? demand.sigQueue(entry.sig) : demand.fresh;
+    entry.at.push(entry);
   }
 
   private validateJob(job: JobSpec): void {
@@ -417,7 +525,9 @@ export class MatchingEngine {
   private routeScreened(job: JobSpec, atMs: number): { match: Match } | { waiting: string; screen: MarketScreen } {
     const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const result =
-      this.strategy === 'indexed' ? indexedSearch(job, screen, this.config) : fullScanSearch(job, screen, this.nodeList, this.config);
+      this.strategy === 'indexed'
+        ? indexedSearch(job, screen, this.config, atMs, this.heldNodes)
+        : fullScanSearch(job, screen, this.nodeList, this.config, atMs);
     if (!result.best) return { waiting: this.explain(job, screen), screen };
     return { match: this.buildMatch(job, atMs, screen, result.best, result.runnerUp, result.candidatesConsidered) };
   }
@@ -429,53 +539,106 @@ export class MatchingEngine {
   candidates(job: JobSpec, atMs: number): ReceiptCandidate[] {
     const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const out: { c: Candidate; total: number }[] = [];
-    fullScanSearch(job, screen, this.nodeList, this.config, (c) => out.push({ c, total: c.total }));
+    fullScanSearch(job, screen, this.nodeList, this.config, atMs, (c) => out.push({ c, total: c.total }));
     out.sort((a, b) => b.total - a.total || (a.c.node.spec.nodeId < b.c.node.spec.nodeId ? -1 : 1));
     return out.map(({ c }) => this.receiptCandidate(job, c));
   }
 
-  /** Route queued jobs in fairness order, reserve their capacity, and return the matches. */
+  /**
+   * Route queued jobs in fairness order, reserve their capacity, and return the matches.
+   *
+   * Holders go first (a hold whose node has gathered enough GPUs starts its job, as a reservation
+   * does). Then categories take turns (round robin); in each, the next job is the first in
+   * fairness order among the fresh jobs (never routed) and the signatures that may place now.
+   * A signature (signatureOf) whose oldest job could neither take capacity nor a hold is skipped
+   * whole: every job of it shares that check. So a pass costs about (signatures + jobs routed),
+   * not the whole queue. A signature whose jobs were routed in vain maxFailuresPerSignature times
+   * rests until the next call.
+   */
   matchPending(atMs: number, maxMatches: number): Match[] {
     const matches: Match[] = [];
     const matched: { entry: QueueEntry; match: Match }[] = [];
     const parked: QueueEntry[] = [];
+    const q = this.config.queue;
     let scanned = 0;
     this.holdAttempts = 0;
-    const limit = this.config.queue.maxScanPerCall;
-    while (matches.length < maxMatches && scanned < limit) {
-      // one round: the head of every non-empty category, in cyclic order from the persistent cursor
+    this.refreshHolds(atMs);
+    const take = (entry: QueueEntry): 'matched' | 'waiting' | 'skipped' => {
+      const job = entry.job;
+      if (entry.routed && !this.holds.has(job.jobId) && !this.mayTakeHold(job, atMs) && !this.mayHaveCapacity(job, atMs)) {
+        parked.push(entry); // still no free capacity anywhere it could go: keep its reason, skip the search
+        return 'skipped';
+      }
+      entry.at = null;
+      entry.routed = true;
+      const routed = this.routeQueued(job, atMs);
+      if ('waiting' in routed) {
+        this.setWaiting(job.jobId, routed.waiting);
+        if (!this.holds.has(job.jobId)) parked.push(entry);
+        return 'waiting';
+      }
+      this.reserve(routed.match);
+      this.dequeueMatched(entry);
+      matches.push(routed.match);
+      matched.push({ entry, match: routed.match });
+      return 'matched';
+    };
+    // holders first, in fairness order: those whose node is ready, or who may fit elsewhere now
+    const holders = [...this.holds.keys()].map((id) => this.queued.get(id)!).sort((a, b) => (entryBefore(a, b) ? -1 : 1));
+    for (const entry of holders) {
+      if (matches.length >= maxMatches || scanned >= q.maxScanPerCall) break;
+      if (!this.holdReady(entry.job.jobId) && !this.mayHaveCapacity(entry.job, atMs)) continue;
+      scanned++;
+      take(entry);
+    }
+    const sources = CATEGORIES.map((c) => this.sourcesOf(c, atMs));
+    while (matches.length < maxMatches && scanned < q.maxScanPerCall) {
+      // one round: the next job of every category with one, in cyclic order from the persistent cursor
       let servedInRound = 0;
       for (let k = 0; k < CATEGORIES.length; k++) {
-        if (matches.length >= maxMatches || scanned >= limit) break;
-        const category = CATEGORIES[(this.categoryCursor + k) % CATEGORIES.length]!;
-        const entry = this.liveHead(category);
-        if (!entry) continue;
-        this.queues[category].pop();
+        if (matches.length >= maxMatches || scanned >= q.maxScanPerCall) break;
+        const ci = (this.categoryCursor + k) % CATEGORIES.length;
+        const source = sources[ci]!.pop();
+        if (!source) continue;
+        const entry = source.heap.pop()!;
+        invariant(entry === source.head, 'a source head moved during a pass', { jobId: entry.job.jobId });
         scanned++;
         servedInRound++;
-        this.categoryCursor = (CATEGORIES.indexOf(category) + 1) % CATEGORIES.length;
+        this.categoryCursor = (ci + 1) % CATEGORIES.length;
         k = -1; // restart the cycle from the new cursor
-        const known = this.waiting.get(entry.job.jobId);
-        if (known !== undefined && known !== NOT_YET_ROUTED && !this.holdReady(entry.job.jobId) && !this.mayTakeHold(entry.job, atMs) && !this.mayHaveCapacity(entry.job)) {
-          parked.push(entry); // still no free capacity anywhere it could go: keep its reason, skip the search
-          continue;
+        const outcome = take(entry);
+        if (outcome === 'skipped' && !source.fresh) continue; // the rest of this signature cannot place either
+        if (outcome === 'waiting' && !source.fresh && ++source.failures >= q.maxFailuresPerSignature) continue;
+        const next = this.liveHead(source.heap);
+        if (next) {
+          source.head = next;
+          sources[ci]!.push(source);
         }
-        const routed = this.routeQueued(entry.job, atMs);
-        if ('waiting' in routed) {
-          this.setWaiting(entry.job.jobId, routed.waiting);
-          parked.push(entry);
-          continue;
-        }
-        this.reserve(routed.match);
-        this.dequeueMatched(entry);
-        matches.push(routed.match);
-        matched.push({ entry, match: routed.match });
       }
       if (servedInRound === 0) break;
     }
     const stillParked = this.augment(parked, matched, matches, atMs, maxMatches);
-    for (const entry of stillParked) this.queues[entry.job.category].push(entry);
+    for (const entry of stillParked) this.waitAgain(entry);
     return matches;
+  }
+
+  /** The places a pass takes a category's jobs from: its fresh jobs, and each signature that may place now. */
+  private sourcesOf(category: Category, atMs: number): BinaryHeap<Source> {
+    const demand = this.demand[category];
+    const sources = new BinaryHeap<Source>(sourceBefore);
+    const fresh = this.liveHead(demand.fresh);
+    if (fresh) sources.push({ heap: demand.fresh, head: fresh, fresh: true, failures: 0 });
+    for (const [sig, heap] of demand.bySig) {
+      const head = this.liveHead(heap);
+      if (!head) {
+        demand.bySig.delete(sig);
+        continue;
+      }
+      // the head is the signature's oldest job: if it can neither place nor take a hold, none can
+      if (!this.mayTakeHold(head.job, atMs) && !this.mayHaveCapacity(head.job, atMs)) continue;
+      sources.push({ heap, head, fresh: false, failures: 0 });
+    }
+    return sources;
   }
 
   /**
@@ -484,7 +647,7 @@ export class MatchingEngine {
    * hold, and if it now waits for any other reason (a deadline that passed) it gives the hold up.
    */
   private routeQueued(job: JobSpec, atMs: number): { match: Match } | { waiting: string } {
-    const held = this.dropHold(job.jobId);
+    const held = this.dropHold(job.jobId, false);
     const routed = this.routeScreened(job, atMs);
     if ('match' in routed) {
       if (held) routed.match.receipt.hold = { nodeId: held.nodeId, sinceMs: held.sinceMs };
@@ -493,7 +656,7 @@ export class MatchingEngine {
     if (!routed.waiting.startsWith(CAPACITY_REASON)) return { waiting: routed.waiting };
     const hold = held ?? this.chooseHold(job, atMs, routed.screen);
     if (!hold) return { waiting: routed.waiting };
-    this.placeHold(hold);
+    this.placeHold(hold, atMs);
     return { waiting: `${routed.waiting}; holding node ${hold.nodeId} until ${hold.gpuCount} of its GPUs are free` };
   }
 
@@ -517,7 +680,8 @@ export class MatchingEngine {
   /**
    * The node a large job should hold, if it has waited long enough and holds are left: among
    * online, unheld nodes of its eligible markets that could ever fit it (busy or not), the one
-   * with the most free GPUs, then the best node-only score for the job, then the smallest nodeId.
+   * where it can start earliest (from running jobs' expected ends, as EASY backfilling reserves),
+   * then the most free GPUs, then the best node-only score for the job, then the smallest nodeId.
    * Markets are visited by key and their nodes by nodeId, so the choice, even when the scan is
    * cut at maxHoldScan, does not depend on the order nodes were registered in.
    */
@@ -527,7 +691,7 @@ export class MatchingEngine {
     const q = this.config.queue;
     const eligible = screen.eligible.filter((e) => e.gpuCount >= 2).sort((a, b) => (a.market.key < b.market.key ? -1 : 1));
     const v = variantIndex(job.latencyPreference, job.green);
-    let best: { node: NodeState; gpuCount: number } | null = null;
+    let best: { node: NodeState; gpuCount: number; startMs: number } | null = null;
     let scanned = 0;
     for (const e of eligible) {
       const heldCap = (e.market.totalGpus * q.maxHeldShareBps) / BPS;
@@ -535,27 +699,50 @@ export class MatchingEngine {
         if (++scanned > q.maxHoldScan) break;
         if (e.market.heldGpus > 0 && e.market.heldGpus + node.spec.gpuCount > heldCap) continue; // one hold per market always allowed
         if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
-        if (!best || holdBefore(node, best.node, v)) best = { node, gpuCount: e.gpuCount };
+        const startMs = this.startEstimate(node, e.gpuCount, atMs);
+        if (!best || startMs < best.startMs || (startMs === best.startMs && holdBefore(node, best.node, v))) best = { node, gpuCount: e.gpuCount, startMs };
       }
     }
     return best ? { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: best.gpuCount, sinceMs: atMs } : null;
   }
 
+  /** When `gpuCount` GPUs of a node are expected free: now, or the expected end of enough running jobs. */
+  private startEstimate(node: NodeState, gpuCount: number, atMs: number): number {
+    let free = node.freeGpus;
+    if (free >= gpuCount) return atMs;
+    const ends = this.expectedEnds(node, atMs);
+    for (const [end, gpus] of ends) {
+      free += gpus;
+      if (free >= gpuCount) return end;
+    }
+    return Infinity;
+  }
+
   /**
-   * Necessary condition for a match, cheap: some candidate market has a node with enough free
-   * GPUs (TEE, VRAM, latency, budget and deadline are left to the full search).
+   * Necessary condition for a match, cheap: some candidate market has an indexed node with enough
+   * free GPUs, or a held node has them for a job of its runtime class that would end before the
+   * holder starts (TEE, VRAM, latency, budget and deadline are left to the full search). The same
+   * for every job of one signature but for the held nodes' windows, checked with the shortest
+   * runtime of the signature's class, so the oldest job answers for all.
    */
-  private mayHaveCapacity(job: JobSpec): boolean {
+  private mayHaveCapacity(job: JobSpec, atMs: number): boolean {
     const g = Math.max(1, job.requirements.gpuCount);
     const v = variantIndex(job.latencyPreference, job.green);
     for (const market of this.candidateMarkets(job)) {
       if (market.totalGpus - market.usedGpus >= g && market.bestStaticFor(v, g) > -Infinity) return true;
     }
+    if (this.heldNodes.length === 0) return false;
+    const r = job.requirements;
+    const shortest = job.requirements.gpuCount === 0 ? 1 : Math.max(1, runtimeClassFloorSec(runtimeClass(job.expectedRuntimeSec, this.config.queue), this.config.queue));
+    for (const node of this.heldNodes) {
+      if (node.heldBy === job.jobId || !node.spec.online || node.freeGpus < g || atMs + shortest * 1000 > node.holdStartMs) continue;
+      if ((r.gpuModels.length === 0 || r.gpuModels.includes(node.market.gpuClass)) && (r.regions.length === 0 || r.regions.includes(node.market.region))) return true;
+    }
     return false;
   }
 
   private dequeueMatched(entry: QueueEntry): void {
-    this.dropHold(entry.job.jobId);
+    this.dropHold(entry.job.jobId, false);
     this.queued.delete(entry.job.jobId);
     this.depth[entry.job.category]--;
     this.waiting.delete(entry.job.jobId);
@@ -620,28 +807,25 @@ export class MatchingEngine {
     return still;
   }
 
-  private liveHead(category: Category): QueueEntry | undefined {
-    const q = this.queues[category];
+  /** The first entry of a heap that still lives there (cancelled, matched or moved ones are dropped lazily). */
+  private liveHead(heap: PriorityQueue): QueueEntry | undefined {
     for (;;) {
-      const head = q.peek();
-      if (!head || this.queued.get(head.job.jobId) === head) return head;
-      q.pop(); // cancelled: drop lazily
+      const head = heap.peek();
+      if (!head || (this.queued.get(head.job.jobId) === head && head.at === heap)) return head;
+      heap.pop();
     }
   }
 
   private reserve(match: Match): void {
     const node = this.nodes.get(match.nodeId)!;
-    invariant(node.heldBy === null, 'reservation on a held node', { nodeId: match.nodeId, heldBy: node.heldBy, jobId: match.jobId });
-    invariant(node.spec.online && node.freeGpus >= match.gpuCount, 'reservation over capacity', {
+    const endsAtMs = match.matchedAtMs + match.quote.runtimeSec * 1000;
+    invariant(node.spec.online && node.usableFree(endsAtMs) >= match.gpuCount, 'reservation over capacity', {
       nodeId: match.nodeId,
-      free: node.freeGpus,
+      free: node.usableFree(endsAtMs),
       asked: match.gpuCount,
     });
-    node.market.account(node, -1);
-    node.reservedGpus += match.gpuCount;
-    node.market.account(node, 1);
+    this.addReservation(node, { jobId: match.jobId, nodeId: match.nodeId, gpuCount: match.gpuCount, endsAtMs }, match.matchedAtMs);
     invariant(node.reservedGpus <= node.spec.gpuCount, 'node over capacity', { nodeId: match.nodeId });
-    this.reservations.set(match.jobId, { jobId: match.jobId, nodeId: match.nodeId, gpuCount: match.gpuCount });
   }
 
   private buildMatch(job: JobSpec, atMs: number, screen: MarketScreen, best: Candidate, runnerUp: Candidate | null, considered: number): Match {
@@ -720,7 +904,9 @@ export class MatchingEngine {
   /** Smoothed, bounded utilization-driven price moves of every market; the service logs them. */
   repriceTick(atMs: number): PriceChange[] {
     if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return [];
+    const elapsedMs = this.lastRepriceAtMs === null ? 0 : atMs - this.lastRepriceAtMs;
     this.lastRepriceAtMs = atMs;
+    this.applyDemandMix(elapsedMs);
     const changes: PriceChange[] = [];
     for (const key of [...this.markets.keys()].sort()) {
       const m = this.markets.get(key)!;
@@ -740,6 +926,26 @@ export class MatchingEngine {
       changes.push(change);
     }
     return changes;
+  }
+
+  /**
+   * The demand mix moves with demand: decay what was seen by the time elapsed, and rebuild every
+   * market's packFit table from it. Only here (each reprice tick), never between ticks.
+   */
+  private applyDemandMix(elapsedMs: number): void {
+    const halfLife = this.config.fragmentation.mixHalfLifeMs;
+    if (elapsedMs > 0 && halfLife > 0) this.demandMix.decay(0.5 ** (elapsedMs / halfLife));
+    this.appliedMix = this.demandMix.copy();
+    this.rebuildFragmentation();
+  }
+
+  private rebuildFragmentation(): void {
+    for (const m of this.markets.values()) if (m.fragmentation.rebuild(this.appliedMix, m.key)) m.invalidateBounds();
+  }
+
+  /** packFit's factor for g GPUs on a node of a market with f free (before weight and TEE factor); undefined: no such market. */
+  fragmentationFit(gpuClass: string, region: string, gpuCount: number, freeGpus: number): number | undefined {
+    return this.markets.get(marketKey(gpuClass, region))?.fragmentation.fit(gpuCount, freeGpus);
   }
 
   applyPriceChange(change: PriceChange): void {
@@ -778,6 +984,7 @@ export class MatchingEngine {
       engineVersion: this.config.engineVersion,
       nodes: [...this.nodes.values()].map((n) => serializeNode(n.spec)).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       reservations: [...this.reservations.values()].map((r) => ({ ...r })).sort(byId),
+      demandMix: { seen: this.demandMix.serialize(), applied: this.appliedMix.serialize() },
       queued: [...this.queued.values()].map((e) => serializeJob(e.job)).sort(byId),
       markets: [...this.markets.values()]
         .filter((m) => m.multiplierBps !== BPS || m.smoothedUtilizationBps !== 0)
@@ -802,14 +1009,23 @@ export class MatchingEngine {
     for (const r of s.reservations) {
       const node = engine.nodes.get(r.nodeId);
       invariant(node !== undefined, 'snapshot reservation on unknown node', { ...r });
-      node.market.account(node, -1);
-      node.reservedGpus += r.gpuCount;
-      node.market.account(node, 1);
-      engine.reservations.set(r.jobId, { ...r });
+      engine.addReservation(node, { jobId: r.jobId, nodeId: r.nodeId, gpuCount: r.gpuCount, endsAtMs: r.endsAtMs ?? 0 }, 0);
     }
     for (const j of s.queued) engine.submitJob(deserializeJob(j));
+    if (s.demandMix) {
+      engine.appliedMix.load(s.demandMix.applied);
+      engine.rebuildFragmentation();
+      engine.demandMix.load(s.demandMix.seen);
+    }
     engine.waiting.clear();
     for (const [jobId, reason] of s.waiting) engine.waiting.set(jobId, reason);
+    // jobs already routed wait by signature (the cheap check may skip them), as before the snapshot
+    for (const entry of engine.queued.values()) {
+      const reason = engine.waiting.get(entry.job.jobId);
+      if (reason === undefined || reason === NOT_YET_ROUTED) continue;
+      entry.routed = true;
+      engine.waitAgain(entry);
+    }
     for (const h of s.holds ?? []) engine.recordHold(h);
     // every restored reason counts as changed: the service reports what its own record lacks
     engine.reasonChanged.clear();

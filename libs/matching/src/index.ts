@@ -7,6 +7,8 @@ export * from './scoring';
 export * from './queue';
 export * from './route';
 export * from './snapshot';
+export * from './fragmentation';
+export { marketKey } from './market-key';
 export * from './quote';
 export { MatchingEngine, type EngineOptions, type RoutingStrategy } from './engine';
 export type { EngineSnapshot } from './snapshot';

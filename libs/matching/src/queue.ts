@@ -10,21 +10,66 @@ import { LATENCY_PREFERENCES, URGENCIES, type JobSpec } from './types';
  * never changes while a job waits. So a job submitted at s is served before every job submitted
  * after s + (maxRank − rank)·step: no starvation behind a stream of newer urgent jobs.
  */
-export interface QueueEntry {
+export interface Keyed {
   job: JobSpec;
   key: number;
 }
+
+export interface QueueEntry extends Keyed {
+  /** jobs of one signature share every input of the cheap "could it place now" check (signatureOf) */
+  sig: string;
+  /** the heap it waits in now; null while it holds a node or is being routed (entries elsewhere are stale) */
+  at: PriorityQueue | null;
+  /** routed at least once: its waiting reason is known */
+  routed: boolean;
+}
+
+/**
+ * Runtime class of a job: 0 up to runtimeClassBaseSec, then one class per doubling, at most
+ * runtimeClassesMax. A longer class waits runtimeStepMs more per class before it is served
+ * (shorter jobs first, bounded: the largest class is still served within
+ * runtimeClassesMax × runtimeStepMs of where its arrival alone would place it).
+ */
+export function runtimeClass(expectedRuntimeSec: number, config: QueueConfig): number {
+  const r = expectedRuntimeSec / config.runtimeClassBaseSec;
+  if (!(r > 1)) return 0;
+  return Math.min(config.runtimeClassesMax, Math.ceil(Math.log2(r)));
+}
+
+/** Shortest runtime a job of a class can have (0 for class 0): the cheap check's short-job bound. */
+export const runtimeClassFloorSec = (rc: number, config: QueueConfig): number => (rc <= 0 ? 0 : config.runtimeClassBaseSec * 2 ** (rc - 1));
 
 export function priorityKey(job: JobSpec, config: QueueConfig): number {
   return (
     URGENCIES.indexOf(job.urgency) * config.urgencyStepMs +
     LATENCY_PREFERENCES.indexOf(job.latencyPreference) * config.latencyStepMs -
+    runtimeClass(job.expectedRuntimeSec, config) * config.runtimeStepMs -
     job.submittedAtMs
   );
 }
 
+/**
+ * Jobs with the same signature have the same priority terms but their submission time (so in one
+ * heap they come out oldest first) and the same GPU count, models, regions and per-node
+ * requirements (so the same market-level capacity check holds for all of them).
+ */
+export function signatureOf(job: JobSpec, config: QueueConfig): string {
+  const r = job.requirements;
+  return [
+    job.urgency,
+    job.latencyPreference,
+    runtimeClass(job.expectedRuntimeSec, config),
+    r.gpuCount,
+    [...r.gpuModels].sort().join(','),
+    [...r.regions].sort().join(','),
+    r.tee ? 1 : 0,
+    r.minVramGiB,
+    r.maxLatencyMs ?? '',
+  ].join('|');
+}
+
 /** a before b: higher key, then earlier submission, then smaller jobId. A total order. */
-export const entryBefore = (a: QueueEntry, b: QueueEntry): boolean =>
+export const entryBefore = (a: Keyed, b: Keyed): boolean =>
   a.key > b.key ||
   (a.key === b.key && (a.job.submittedAtMs < b.job.submittedAtMs || (a.job.submittedAtMs === b.job.submittedAtMs && a.job.jobId < b.job.jobId)));
 
@@ -80,9 +125,25 @@ export class BinaryHeap<T> {
   }
 }
 
-/** One category queue: entries in fairness order (entryBefore). */
+/** One queue of entries in fairness order (entryBefore). */
 export class PriorityQueue extends BinaryHeap<QueueEntry> {
   constructor() {
     super(entryBefore);
+  }
+}
+
+/**
+ * The waiting jobs of one category: those never routed (fresh), and the routed ones by signature,
+ * so that a matching pass looks at one head per signature that cannot place now instead of at
+ * every waiting job. Entries are removed lazily (QueueEntry.at says where an entry lives).
+ */
+export class CategoryDemand {
+  readonly fresh = new PriorityQueue();
+  readonly bySig = new Map<string, PriorityQueue>();
+
+  sigQueue(sig: string): PriorityQueue {
+    let q = this.bySig.get(sig);
+    if (!q) this.bySig.set(sig, (q = new PriorityQueue()));
+    return q;
   }
 }

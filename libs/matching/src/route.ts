@@ -210,11 +210,22 @@ let scratchBounds = new Float64Array(256);
  */
 const MARKET_BOUND_SLACK = 1e-9;
 
-export function indexedSearch(job: JobSpec, screen: MarketScreen, config: EngineConfig): SearchResult {
+export function indexedSearch(
+  job: JobSpec,
+  screen: MarketScreen,
+  config: EngineConfig,
+  atMs: number,
+  held: readonly NodeState[],
+): SearchResult {
   const v = variantIndex(job.latencyPreference, job.green);
   const eligible = screen.eligible;
   const needTee = job.requirements.tee;
   const n = eligible.length;
+  const top = new TopTwo();
+  // held nodes, for a job that ends before the holder starts: all their free GPUs (the index keys
+  // them by the GPUs the holder will not need, which any job may use; the walks below skip them
+  // for such a job so that each node is offered once, with the free GPUs it really offers)
+  if (held.length > 0) offerHeldNodes(job, screen, config, atMs, held, v, top);
   if (scratchHeap.length < n) {
     scratchHeap = new Int32Array(n * 2);
     scratchBounds = new Float64Array(n * 2);
@@ -232,7 +243,6 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
     heap[size++] = i;
   }
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, size, i, bounds, eligible);
-  const top = new TopTwo();
   const maxLatencyMs = job.requirements.maxLatencyMs ?? Infinity;
   const minVramGiB = job.requirements.minVramGiB;
   while (size > 0) {
@@ -249,7 +259,8 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
       if (group.freeGpus < e.gpuCount || (needTee && group.combo < 2) || group.latencyFloorMs > maxLatencyMs) continue;
       const checkLatency = group.latencyCeilingMs > maxLatencyMs;
       const reservedLiquidity = reservedLiquidityTerm(config, surge, (group.combo & 1) === 1);
-      const packFit = packFitTerm(config, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
+      const packFit = packFitTerm(config, market.fragmentation, e.gpuCount, group.freeGpus, !needTee && group.combo >= 2);
+      const endsAtMs = atMs + e.runtimeSec * 1000;
       const groupConst = groupConstant(e.marketConst, packFit, reservedLiquidity);
       if (totalScore(groupConst, group.heads[v]!) < top.threshold()) continue;
       const list = group.lists[v]!;
@@ -262,12 +273,36 @@ export function indexedSearch(job: JobSpec, screen: MarketScreen, config: Engine
         const total = totalScore(groupConst, scores[i]!);
         if (total < top.threshold()) break;
         if (vram[i]! < minVramGiB || (checkLatency && latency[i]! > maxLatencyMs)) continue;
+        const node = list.nodes[i]!;
+        if (node.heldBy !== null && endsAtMs <= node.holdStartMs) continue; // offered above
         passed++;
-        top.offer({ node: list.nodes[i]!, eligible: e, packFit, reservedLiquidity, total });
+        top.offer({ node, eligible: e, packFit, reservedLiquidity, total });
       }
     }
   }
   return { best: top.best, runnerUp: top.runnerUp, candidatesConsidered: top.scored };
+}
+
+function offerHeldNodes(
+  job: JobSpec,
+  screen: MarketScreen,
+  config: EngineConfig,
+  atMs: number,
+  held: readonly NodeState[],
+  v: number,
+  top: TopTwo,
+): void {
+  const needTee = job.requirements.tee;
+  for (const node of held) {
+    if (!node.spec.online) continue;
+    const e = screen.eligible.find((x) => x.market === node.market);
+    if (!e || atMs + e.runtimeSec * 1000 > node.holdStartMs) continue;
+    const free = node.freeGpus;
+    if (free < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
+    const packFit = packFitTerm(config, node.market.fragmentation, e.gpuCount, free, !needTee && node.spec.tee);
+    const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
+    top.offer({ node, eligible: e, packFit, reservedLiquidity, total: totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!) });
+  }
 }
 
 function siftDown(heap: Int32Array, size: number, at: number, bounds: Float64Array, eligible: EligibleMarket[]): void {
@@ -298,6 +333,7 @@ export function fullScanSearch(
   screen: MarketScreen,
   nodes: readonly NodeState[],
   config: EngineConfig,
+  atMs: number,
   onCandidate?: (c: Candidate) => void,
 ): SearchResult {
   const v = variantIndex(job.latencyPreference, job.green);
@@ -307,10 +343,10 @@ export function fullScanSearch(
   const tee = job.requirements.tee;
   for (const node of nodes) {
     const e = byMarket.get(node.market);
-    if (!e || !node.spec.online || node.heldBy !== null) continue;
-    const free = node.freeGpus;
+    if (!e || !node.spec.online) continue;
+    const free = node.usableFree(atMs + e.runtimeSec * 1000);
     if (free < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
-    const packFit = packFitTerm(config, e.gpuCount, free, !tee && node.spec.tee);
+    const packFit = packFitTerm(config, node.market.fragmentation, e.gpuCount, free, !tee && node.spec.tee);
     const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
     const total = totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!);
     const candidate = { node, eligible: e, packFit, reservedLiquidity, total };

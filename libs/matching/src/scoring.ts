@@ -1,4 +1,5 @@
 import type { EngineConfig } from './config';
+import type { FragmentationTable } from './fragmentation';
 import { LATENCY_PREFERENCES, type LatencyPreference, type NodeSpec, type ScoreTerms } from './types';
 
 /**
@@ -57,11 +58,6 @@ export const priceFitTerm = (config: EngineConfig, referenceCost: number, cost: 
 /** Share of a TEE node's packing credit kept when it serves a job that needs no TEE. */
 export const TEE_SPARE_FACTOR = 0.5;
 
-/**
- * Capacity fit: GPUs asked / GPUs free on the node (best fit, 1 = leaves no fragment), scaled by
- * TEE_SPARE_FACTOR when a TEE node would serve a job that does not need TEE (keep the scarce
- * capability for jobs that do).
- */
 /** free GPUs / online GPUs of the market, weighted */
 export const headroomTerm = (config: EngineConfig, freeGpus: number, totalGpus: number): number =>
   totalGpus <= 0 ? 0 : config.weights.headroom * unit(freeGpus / totalGpus);
@@ -69,8 +65,14 @@ export const headroomTerm = (config: EngineConfig, freeGpus: number, totalGpus: 
 /** The market-level part of a score: the same for every node of one market for one job. */
 export const marketTerm = (priceFit: number, headroom: number): number => priceFit + headroom;
 
-export const packFitTerm = (config: EngineConfig, gpuCount: number, freeGpus: number, wastesTee: boolean): number =>
-  config.weights.packFit * unit(gpuCount / freeGpus) * (wastesTee ? TEE_SPARE_FACTOR : 1);
+/**
+ * Capacity fit: how little fragmentation the placement leaves (FragmentationTable.fit: the
+ * fragmentation gradient of the market against the demand's mix, blended with best fit), scaled by
+ * TEE_SPARE_FACTOR when a TEE node would serve a job that does not need TEE (keep the scarce
+ * capability for jobs that do).
+ */
+export const packFitTerm = (config: EngineConfig, fragmentation: FragmentationTable, gpuCount: number, freeGpus: number, wastesTee: boolean): number =>
+  config.weights.packFit * fragmentation.fit(gpuCount, freeGpus) * (wastesTee ? TEE_SPARE_FACTOR : 1);
 
 export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, inPool: boolean): number =>
   surge && inPool ? config.weights.reservedLiquidity : 0;

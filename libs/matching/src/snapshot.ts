@@ -1,3 +1,4 @@
+import type { SerializedMix } from './fragmentation';
 import type { Hold, JobSpec, NodeSpec } from './types';
 
 export const SNAPSHOT_FORMAT = 'starminer-matching-snapshot/1' as const;
@@ -10,7 +11,8 @@ export interface EngineSnapshot {
   format: typeof SNAPSHOT_FORMAT;
   engineVersion: string;
   nodes: SerializedNode[];
-  reservations: { jobId: string; nodeId: string; gpuCount: number }[];
+  /** endsAtMs: expected end (absent in older snapshots = unknown, counted as overrunning) */
+  reservations: { jobId: string; nodeId: string; gpuCount: number; endsAtMs?: number }[];
   queued: SerializedJob[];
   markets: { gpuClass: string; region: string; multiplierBps: number; smoothedUtilizationBps: number }[];
   waiting: [string, string][];
@@ -19,6 +21,8 @@ export interface EngineSnapshot {
   categoryCursor?: number;
   /** nodes held for large jobs (absent in older snapshots = none) */
   holds?: Hold[];
+  /** packFit's demand mix, as seen and as applied (absent in older snapshots = learned again from demand) */
+  demandMix?: { seen: SerializedMix; applied: SerializedMix };
 }
 
 export const serializeNode = (n: NodeSpec): SerializedNode => ({ ...n, stakeWei: n.stakeWei.toString() });

@@ -1,5 +1,7 @@
 import { BPS, type EngineConfig } from './config';
 import { invariant } from './errors';
+import { FragmentationTable } from './fragmentation';
+import { marketKey } from './market-key';
 import { priceWeiPerGpuHour } from './pricing';
 import { nodeStaticScores, packFitTerm, reservedLiquidityTerm, VARIANT_COUNT } from './scoring';
 import { TIERS, type NodeSpec } from './types';
@@ -12,10 +14,26 @@ import { TIERS, type NodeSpec } from './types';
  * the first node passing the per-node filters: the rest of the group cannot score higher.
  * Reserving or freeing GPUs moves one node between two groups (binary search + splice).
  */
+/** A job running on a node (reserved), with the end its runtime makes expected. */
+export interface RunningJob {
+  jobId: string;
+  gpuCount: number;
+  endsAtMs: number;
+}
+
 export class NodeState {
   reservedGpus = 0;
-  /** the job holding this node (see QueueConfig.holdAfterMs): no other job is placed on it */
+  /** jobs reserved on this node, with their expected ends: a held node's start is estimated from them */
+  readonly running: RunningJob[] = [];
+  /**
+   * The job holding this node (see QueueConfig.holdAfterMs): its reservation starts at
+   * holdStartMs, when enough running jobs are expected to have ended. Others may use the node if
+   * they are expected to end by then, or within holdSpareGpus (GPUs free then that the holder
+   * does not need).
+   */
   heldBy: string | null = null;
+  holdStartMs = Infinity;
+  holdSpareGpus = 0;
   group: Group | null = null;
   market: Market;
   staticScores: Float64Array;
@@ -29,6 +47,19 @@ export class NodeState {
   }
   get freeGpus(): number {
     return Math.max(0, this.spec.gpuCount - this.reservedGpus);
+  }
+  /**
+   * Free GPUs any job may use, whatever its runtime: what the index keys this node by. A held
+   * node offers only the GPUs its holder will not need; jobs that end before the holder starts
+   * see all its free GPUs (the search offers held nodes to them apart, see indexedSearch).
+   */
+  get indexedFree(): number {
+    if (!this.spec.online) return 0;
+    return this.heldBy === null ? this.freeGpus : Math.max(0, Math.min(this.freeGpus, this.holdSpareGpus));
+  }
+  /** Free GPUs this node offers a job that would run until endsAtMs. */
+  usableFree(endsAtMs: number): number {
+    return this.heldBy !== null && endsAtMs <= this.holdStartMs ? this.freeGpus : this.indexedFree;
   }
   get inPool(): boolean {
     return this.spec.poolId !== undefined && this.spec.poolId !== '';
@@ -150,7 +181,7 @@ export class Group {
   }
 }
 
-export const marketKey = (gpuClass: string, region: string): string => `${gpuClass}\u0000${region}`;
+export { marketKey };
 
 export class Market {
   readonly key: string;
@@ -195,12 +226,15 @@ export class Market {
   private indexVersion = 1;
   private readonly slots: number;
   readonly basePriceWeiPerGpuHour: bigint | undefined;
+  /** packFit's table for this market (rebuilt by the engine with each reprice tick) */
+  readonly fragmentation: FragmentationTable;
 
   constructor(
     readonly gpuClass: string,
     readonly region: string,
     private readonly config: EngineConfig,
   ) {
+    this.fragmentation = new FragmentationTable(config.maxGpusPerNode, config.fragmentation);
     this.key = marketKey(gpuClass, region);
     const slots = config.maxGpusPerNode + 1;
     this.slots = slots;
@@ -277,7 +311,7 @@ export class Market {
     let best = -Infinity;
     for (const group of this.activeGroups) {
       if (group.freeGpus < gpuCount || (needTee && group.combo < 2)) continue;
-      const packFit = packFitTerm(this.config, gpuCount, group.freeGpus, !needTee && group.combo >= 2);
+      const packFit = packFitTerm(this.config, this.fragmentation, gpuCount, group.freeGpus, !needTee && group.combo >= 2);
       const x = packFit + reservedLiquidityTerm(this.config, surge, (group.combo & 1) === 1) + group.heads[v]!;
       if (x > best) best = x;
     }
@@ -286,15 +320,20 @@ export class Market {
     return best;
   }
 
-  /** Add (+1) or remove (−1) a node's contribution to counters and groups. */
-  account(node: NodeState, sign: 1 | -1): void {
-    const spec = node.spec;
-    this.bestStatic.fill(null);
+  /** Forget cached bounds: the index or the fragmentation table changed. */
+  invalidateBounds(): void {
     this.indexVersion = (this.indexVersion + 1) >>> 0;
     if (this.indexVersion === 0) {
       this.groupBoundStamp.fill(0); // wrapped after 2^32 changes: forget every entry
       this.indexVersion = 1;
     }
+  }
+
+  /** Add (+1) or remove (−1) a node's contribution to counters and groups. */
+  account(node: NodeState, sign: 1 | -1): void {
+    const spec = node.spec;
+    this.bestStatic.fill(null);
+    this.invalidateBounds();
     this.registeredByGpuCount[spec.gpuCount]! += sign;
     bump(this.vramCounts, spec.vramGiB, sign);
     bump(this.latencyCounts, spec.latencyMs, sign);
@@ -317,8 +356,8 @@ export class Market {
       return;
     }
     invariant(node.group === null, 'node indexed twice', { nodeId: spec.nodeId });
-    const free = node.freeGpus;
-    if (!spec.online || free === 0 || node.heldBy !== null) return;
+    const free = node.indexedFree;
+    if (free === 0) return;
     const combo = comboOf(spec.tee, node.inPool);
     const band = latencyBandOf(spec.latencyMs);
     const slot = combo * LATENCY_BAND_FLOORS_MS.length + band;

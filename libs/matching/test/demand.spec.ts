@@ -1,4 +1,4 @@
-import { DEFAULT_ENGINE_CONFIG, MatchingEngine, priorityKey, PriorityQueue, type JobSpec } from '../src';
+import { DEFAULT_ENGINE_CONFIG, MatchingEngine, priorityKey, PriorityQueue, runtimeClass, runtimeClassFloorSec, signatureOf, type JobSpec } from '../src';
 import { HOUR_SEC, job, node, WEI } from './fixtures';
 
 const engine = () => {
@@ -17,7 +17,7 @@ describe('queues: urgency, latency preference, aging, fairness across categories
       job({ jobId: 'norm-low-lat', urgency: 'normal', latencyPreference: 'low' }),
       job({ jobId: 'norm', urgency: 'normal' }),
     ];
-    for (const j of jobs) pq.push({ job: j, key: priorityKey(j, q) });
+    for (const j of jobs) pq.push({ job: j, key: priorityKey(j, q), sig: signatureOf(j, q), at: pq, routed: false });
     const out: string[] = [];
     while (pq.size) out.push(pq.pop()!.job.jobId);
     expect(out).toEqual(['crit', 'norm-low-lat', 'norm', 'low']);
@@ -27,6 +27,24 @@ describe('queues: urgency, latency preference, aging, fairness across categories
     const old = job({ jobId: 'old-low', urgency: 'low', submittedAtMs: 0 });
     const fresh = job({ jobId: 'new-crit', urgency: 'critical', submittedAtMs: 3 * q.urgencyStepMs + 1 });
     expect(priorityKey(old, q)).toBeGreaterThan(priorityKey(fresh, q));
+  });
+
+  it('given two jobs submitted together, when one GPU frees, then the shorter goes first (runtime classes)', () => {
+    const e = engine();
+    e.upsertNode(node({ nodeId: 'a', gpuCount: 1 }), 0);
+    e.submitJob(job({ jobId: 'day', expectedRuntimeSec: 24 * HOUR_SEC }));
+    e.submitJob(job({ jobId: 'minute', expectedRuntimeSec: 50 }));
+    expect(runtimeClass(50, q)).toBe(0);
+    expect(runtimeClass(24 * HOUR_SEC, q)).toBe(11); // 60 s × 2^11 = 34 h ≥ 24 h > 17 h
+    expect(e.matchPending(1, 1).map((m) => m.jobId)).toEqual(['minute']);
+  });
+
+  it('given a long job submitted more than runtimeClassesMax × runtimeStepMs before a short one, then the long one goes first: every wait is bounded', () => {
+    const long = job({ jobId: 'long', expectedRuntimeSec: 1_000 * 24 * HOUR_SEC, submittedAtMs: 0 });
+    const short = job({ jobId: 'short', expectedRuntimeSec: 1, submittedAtMs: q.runtimeClassesMax * q.runtimeStepMs + 1 });
+    expect(runtimeClass(long.expectedRuntimeSec, q)).toBe(q.runtimeClassesMax);
+    expect(priorityKey(long, q)).toBeGreaterThan(priorityKey(short, q));
+    expect(runtimeClassFloorSec(runtimeClass(90, q), q)).toBeLessThan(90);
   });
 
   it('given one node and two categories, when matching one at a time, then categories take turns', () => {

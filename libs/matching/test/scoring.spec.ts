@@ -37,11 +37,12 @@ describe('score-fit, term by term', () => {
   });
 
   it('packFit: given a node with 1 free GPU and one with 8, when a 1-GPU job arrives, then it takes the exact fit', () => {
-    const m = given([node({ nodeId: 'big', gpuCount: 8 }), node({ nodeId: 'small', gpuCount: 1 })])
-      .when({ jobId: 'j' })
-      .then('small');
-    expect(m.receipt.winner.score.packFit).toBe(w.packFit);
-    expect(m.receipt.runnerUp!.score.packFit).toBe(w.packFit / 8);
+    const g = given([node({ nodeId: 'big', gpuCount: 8 }), node({ nodeId: 'small', gpuCount: 1 })]);
+    const m = g.when({ jobId: 'j' }).then('small');
+    const fit = (gpus: number, free: number) => g.engine.fragmentationFit('T4', 'eu-west', gpus, free)!;
+    expect(m.receipt.winner.score.packFit).toBe(w.packFit * fit(1, 1));
+    expect(m.receipt.runnerUp!.score.packFit).toBe(w.packFit * fit(1, 8));
+    expect(fit(1, 1)).toBeGreaterThan(fit(1, 8));
   });
 
   it('reputation: given two identical nodes but reputation, when routed, then the better reputation wins by the weighted difference', () => {
@@ -118,10 +119,9 @@ describe('score-fit, term by term', () => {
   });
 
   it('packFit: given a TEE node and a plain node, when a job that needs no TEE arrives, then the plain node wins (TEE kept for jobs that need it)', () => {
-    const m = given([node({ nodeId: 'tee', tee: true, reputation: 0.9 }), node({ nodeId: 'plain', reputation: 0.8 })])
-      .when({ jobId: 'j' })
-      .then('plain');
-    expect(m.receipt.runnerUp!.score.packFit).toBe(w.packFit * TEE_SPARE_FACTOR);
+    const g = given([node({ nodeId: 'tee', tee: true, reputation: 0.9 }), node({ nodeId: 'plain', reputation: 0.85 })]);
+    const m = g.when({ jobId: 'j' }).then('plain');
+    expect(m.receipt.runnerUp!.score.packFit).toBe(w.packFit * g.engine.fragmentationFit('T4', 'eu-west', 1, 1)! * TEE_SPARE_FACTOR);
   });
 
   it('weights are configuration: given priceFit weighted 0 and reputation dominant, when routed, then the H100 with better reputation wins', () => {

@@ -102,7 +102,7 @@ export class EngineState {
         return;
       case 'JobMatched':
         if (this.ownMatches.delete(e.data.jobId)) return; // reserved when this instance decided it
-        this.engine.recordMatch({ jobId: e.data.jobId, nodeId: e.data.nodeId, gpuCount: e.data.gpuCount, atMs: at });
+        this.engine.recordMatch({ jobId: e.data.jobId, nodeId: e.data.nodeId, gpuCount: e.data.gpuCount, atMs: at, runtimeSec: quotedRuntimeSec(e.data.quote) });
         return;
       case 'JobCancelled':
       case 'JobFailed':
@@ -161,4 +161,13 @@ export class EngineState {
     this.lastEventMs = body.lastEventMs;
     this.lastSeq = lastSeq;
   }
+}
+
+/**
+ * The runtime a recorded match was quoted for (its expected end places the job in held nodes'
+ * windows); undefined when the quote does not say, and the engine then counts it as overrunning.
+ */
+export function quotedRuntimeSec(quote: Record<string, unknown>): number | undefined {
+  const r = quote.runtimeSec;
+  return typeof r === 'number' && Number.isFinite(r) && r > 0 ? r : undefined;
 }

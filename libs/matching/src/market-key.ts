@@ -1,0 +1,2 @@
+/** A market (GPU class × region) as one map key. */
+export const marketKey = (gpuClass: string, region: string): string => `${gpuClass}\u0000${region}`;
