@@ -41,7 +41,12 @@ export interface PricingConfig {
 }
 
 export interface QueueConfig {
-  /** one urgency level is worth this much waiting: aging lets an old low job pass a new critical one */
+  /**
+   * One urgency level is worth this much waiting: aging lets an old low job pass a new critical
+   * one. Above runtimeClassesMax × runtimeStepMs (the default: 3 h 1 min against 12 × 15 min), so
+   * that tiers come first: no job of a lower tier submitted at the same time or later passes a
+   * higher one, however short it is.
+   */
   urgencyStepMs: number;
   latencyStepMs: number;
   /** jobs looked at per matchPending call at most (matched or left waiting) */
@@ -189,8 +194,8 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     smoothingBps: 3_000,
     repriceIntervalMs: 60_000,
   },
-  queue: { urgencyStepMs: 60_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 0, maxHolds: 256, maxHeldShareBps: 3_000, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 64,
-    runtimeClassBaseSec: 60, runtimeClassesMax: 12, runtimeStepMs: 1_800_000, maxFailuresPerSignature: 4, overrunGraceMs: 300_000,
+  queue: { urgencyStepMs: 10_860_000, latencyStepMs: 15_000, maxScanPerCall: 2_048, maxAugmentationsPerCall: 256, maxAugmentationCandidates: 16, holdAfterMs: 0, maxHolds: 256, maxHeldShareBps: 3_000, maxHoldScan: 4_096, maxHoldAttemptsPerCall: 64,
+    runtimeClassBaseSec: 60, runtimeClassesMax: 12, runtimeStepMs: 900_000, maxFailuresPerSignature: 4, overrunGraceMs: 300_000,
   },
   fragmentation: { share: 0.8, gain: 4, mixHalfLifeMs: 6 * 3_600_000 },
   surgeThresholdBps: 8_500,

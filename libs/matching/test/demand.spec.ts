@@ -39,6 +39,16 @@ describe('queues: urgency, latency preference, aging, fairness across categories
     expect(e.matchPending(1, 1).map((m) => m.jobId)).toEqual(['minute']);
   });
 
+  it('given a critical job of the longest runtime class and a low one of the shortest, submitted together, then the critical one goes first: tiers come first', () => {
+    expect(q.urgencyStepMs).toBeGreaterThan(q.runtimeClassesMax * q.runtimeStepMs);
+    const e = engine();
+    e.upsertNode(node({ nodeId: 'a', gpuCount: 1 }), 0);
+    e.submitJob(job({ jobId: 'low-short', urgency: 'low', expectedRuntimeSec: 1 }));
+    e.submitJob(job({ jobId: 'high-long', urgency: 'high', latencyPreference: 'relaxed', expectedRuntimeSec: 40 * HOUR_SEC })); // the longest class: above 60 s × 2^11
+    expect(runtimeClass(40 * HOUR_SEC, q)).toBe(q.runtimeClassesMax);
+    expect(e.matchPending(1, 1).map((m) => m.jobId)).toEqual(['high-long']);
+  });
+
   it('given a long job submitted more than runtimeClassesMax × runtimeStepMs before a short one, then the long one goes first: every wait is bounded', () => {
     const long = job({ jobId: 'long', expectedRuntimeSec: 1_000 * 24 * HOUR_SEC, submittedAtMs: 0 });
     const short = job({ jobId: 'short', expectedRuntimeSec: 1, submittedAtMs: q.runtimeClassesMax * q.runtimeStepMs + 1 });

@@ -257,19 +257,23 @@ describe('properties (fast-check)', () => {
     );
   });
 
-  it('bounded wait: a low-urgency job is matched within a computable bound under a sustained stream of critical jobs', () => {
-    const cfg: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, queue: { ...DEFAULT_ENGINE_CONFIG.queue, urgencyStepMs: 1_000, latencyStepMs: 250 } };
+  it('bounded wait: a low-urgency job, short or of the longest runtime class, is matched within a computable bound under a sustained stream of short critical jobs', () => {
+    const cfg: EngineConfig = {
+      ...DEFAULT_ENGINE_CONFIG,
+      queue: { ...DEFAULT_ENGINE_CONFIG.queue, urgencyStepMs: 1_000, latencyStepMs: 250, runtimeStepMs: 60, runtimeClassesMax: 12 },
+    };
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 50, max: 400 }), (capacity, perTick, tickMs) => {
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 50, max: 400 }), fc.boolean(), (capacity, perTick, tickMs, longVictim) => {
         const e = new MatchingEngine(cfg);
         for (let i = 0; i < capacity; i++) e.upsertNode({ ...baseNode, nodeId: `n${i}` }, 0);
         const mk = (jobId: string, urgency: JobSpec['urgency'], at: number): JobSpec => ({
           jobId, category: 'inference', budgetWei: 100n * WEI, urgency, latencyPreference: 'relaxed',
           requirements: { gpuModels: [], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, expectedRuntimeSec: 60, green: false, submittedAtMs: at,
         });
-        e.submitJob(mk('victim', 'low', 0));
-        // jobs ahead of the victim: critical jobs submitted up to 3 urgency steps after it
-        const horizonMs = 3 * cfg.queue.urgencyStepMs;
+        e.submitJob({ ...mk('victim', 'low', 0), expectedRuntimeSec: longVictim ? 200_000 : 60 }); // 200,000 s: the longest class (above 60 s × 2^11)
+        // jobs ahead of the victim: critical jobs submitted up to 3 urgency steps after it, and
+        // runtimeClassesMax runtime steps more when it is of the longest class (they are of class 0)
+        const horizonMs = 3 * cfg.queue.urgencyStepMs + (longVictim ? cfg.queue.runtimeClassesMax * cfg.queue.runtimeStepMs : 0);
         const ahead = perTick * (Math.floor(horizonMs / tickMs) + 1);
         const boundTicks = Math.ceil((ahead + 1) / capacity) + 1;
         let running: string[] = [];
