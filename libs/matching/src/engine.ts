@@ -3,7 +3,7 @@ import { BPS, type EngineConfig } from './config';
 import { InvalidInputError, invariant, UnknownGpuModelError } from './errors';
 import { floorCostWei, nextPriceState, quote } from './pricing';
 import { DemandMix } from './fragmentation';
-import { BinaryHeap, CategoryDemand, entryBefore, priorityKey, runtimeClass, runtimeClassFloorSec, signatureOf, type PriorityQueue, type QueueEntry } from './queue';
+import { BinaryHeap, capacityKeyOf, CategoryDemand, entryBefore, priorityKey, runtimeClass, runtimeClassFloorSec, signatureOf, type PriorityQueue, type QueueEntry } from './queue';
 import {
   fullScanSearch,
   indexedSearch,
@@ -55,6 +55,9 @@ interface Source {
 const sourceBefore = (a: Source, b: Source): boolean => entryBefore(a.head, b.head);
 
 const NOT_YET_ROUTED = 'queued: not yet routed';
+/** how often a pass checks the queues for removed entries piling up, and the slack allowed */
+const COMPACT_EVERY_PASSES = 256;
+const COMPACT_SLACK = 1_024;
 const CAPACITY_REASON = 'waiting for capacity';
 
 const describe = (job: JobSpec, gpuCount = job.requirements.gpuCount): string => {
@@ -91,6 +94,10 @@ export class MatchingEngine {
   /** queued jobs whose waiting reason changed since the service last took them */
   private readonly reasonChanged = new Set<string>();
   private lastRepriceAtMs: number | null = null;
+  /** a price changed since the last matchPending: every holder is routed again (its budget may no longer reach) */
+  private pricesMoved = false;
+  /** matchPending calls so far (compaction cadence) */
+  private passes = 0;
   /** hold choices made in the current matchPending call (bounded by maxHoldAttemptsPerCall) */
   private holdAttempts = 0;
   /** category served first next: categories take turns (round robin), kept across calls */
@@ -110,7 +117,7 @@ export class MatchingEngine {
 
   // ---------------------------------------------------------------- supply
 
-  upsertNode(node: NodeSpec, _atMs: number): void {
+  upsertNode(node: NodeSpec, atMs: number): void {
     this.validateNode(node);
     const spec: NodeSpec = { ...node };
     const existing = this.nodes.get(spec.nodeId);
@@ -127,6 +134,7 @@ export class MatchingEngine {
       existing.spec = spec;
       existing.market = market;
       existing.staticScores = new NodeState(spec, market, this.config).staticScores;
+      this.setHoldWindow(existing, atMs);
       market.account(existing, 1);
       return;
     }
@@ -194,7 +202,8 @@ export class MatchingEngine {
     if (this.queued.has(job.jobId) || this.reservations.has(job.jobId)) return; // idempotent redelivery
     this.validateJob(job);
     const fresh = this.demand[job.category].fresh;
-    const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, this.config.queue), sig: signatureOf(job, this.config.queue), at: fresh, routed: false };
+    const q = this.config.queue;
+    const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, q), sig: signatureOf(job, q), capKey: capacityKeyOf(job, q), at: fresh, routed: false };
     this.queued.set(job.jobId, entry);
     fresh.push(entry);
     this.depth[job.category]++;
@@ -372,9 +381,15 @@ export class MatchingEngine {
    * reason is already on the log, so it does not count as changed.
    */
   recordWaiting(w: { jobId: string; reason: string; hold?: { nodeId: string; gpuCount: number; sinceMs: number } }): void {
-    if (!this.queued.has(w.jobId)) return;
+    const entry = this.queued.get(w.jobId);
+    if (!entry) return;
     this.waiting.set(w.jobId, w.reason);
     this.reasonChanged.delete(w.jobId);
+    // routed by whoever reported it: it waits by signature, as after a restore
+    if (w.reason !== NOT_YET_ROUTED && !entry.routed) {
+      entry.routed = true;
+      if (entry.at === this.demand[entry.job.category].fresh) this.waitAgain(entry);
+    }
     if (w.hold) this.recordHold({ jobId: w.jobId, ...w.hold });
     else this.dropHold(w.jobId);
   }
@@ -387,6 +402,9 @@ export class MatchingEngine {
     const current = this.holds.get(hold.jobId);
     if (current?.nodeId === hold.nodeId) return;
     const node = this.nodes.get(hold.nodeId);
+    // the log is authoritative: a hold recorded for this job ends another job's hold of the node
+    // (their reports may come in either order)
+    if (node && node.heldBy !== null && node.heldBy !== hold.jobId && this.queued.has(hold.jobId)) this.dropHold(node.heldBy);
     // a hold the engine could not have taken now (node gone offline or shrunk since) is not applied
     if (!this.queued.has(hold.jobId) || !node || node.heldBy !== null || !node.spec.online || node.spec.gpuCount < hold.gpuCount) {
       if (current) this.dropHold(hold.jobId);
@@ -401,6 +419,8 @@ export class MatchingEngine {
     const reason = truncateText(full, LIMITS.reasonLengthMax);
     if (this.waiting.get(jobId) === reason) return;
     this.waiting.set(jobId, reason);
+    // reports go out in the order reasons changed (a hold given up before another job takes the node)
+    this.reasonChanged.delete(jobId);
     this.reasonChanged.add(jobId);
   }
 
@@ -562,10 +582,13 @@ export class MatchingEngine {
     const q = this.config.queue;
     let scanned = 0;
     this.holdAttempts = 0;
+    /** capacity keys found without capacity in this pass: capacity only shrinks within a pass */
+    const noCapacity = new Set<string>();
+    this.compactQueues();
     this.refreshHolds(atMs);
     const take = (entry: QueueEntry): 'matched' | 'waiting' | 'skipped' => {
       const job = entry.job;
-      if (entry.routed && !this.holds.has(job.jobId) && !this.mayTakeHold(job, atMs) && !this.mayHaveCapacity(job, atMs)) {
+      if (entry.routed && !this.holds.has(job.jobId) && !this.mayTakeHold(job, atMs) && !this.mayPlace(entry, atMs, noCapacity)) {
         parked.push(entry); // still no free capacity anywhere it could go: keep its reason, skip the search
         return 'skipped';
       }
@@ -583,15 +606,19 @@ export class MatchingEngine {
       matched.push({ entry, match: routed.match });
       return 'matched';
     };
+    const pricesMoved = this.pricesMoved;
+    this.pricesMoved = false;
     // holders first, in fairness order: those whose node is ready, or who may fit elsewhere now
     const holders = [...this.holds.keys()].map((id) => this.queued.get(id)!).sort((a, b) => (entryBefore(a, b) ? -1 : 1));
     for (const entry of holders) {
       if (matches.length >= maxMatches || scanned >= q.maxScanPerCall) break;
-      if (!this.holdReady(entry.job.jobId) && !this.mayHaveCapacity(entry.job, atMs)) continue;
+      // also routed: a holder with a deadline, and every holder after prices moved (either may
+      // make it wait for something other than capacity, and then it gives the hold up)
+      if (!this.holdReady(entry.job.jobId) && entry.job.deadlineAtMs === undefined && !pricesMoved && !this.mayHaveCapacity(entry.job, atMs)) continue;
       scanned++;
       take(entry);
     }
-    const sources = CATEGORIES.map((c) => this.sourcesOf(c, atMs));
+    const sources = CATEGORIES.map((c) => this.sourcesOf(c, atMs, noCapacity));
     while (matches.length < maxMatches && scanned < q.maxScanPerCall) {
       // one round: the next job of every category with one, in cyclic order from the persistent cursor
       let servedInRound = 0;
@@ -608,7 +635,8 @@ export class MatchingEngine {
         k = -1; // restart the cycle from the new cursor
         const outcome = take(entry);
         if (outcome === 'skipped' && !source.fresh) continue; // the rest of this signature cannot place either
-        if (outcome === 'waiting' && !source.fresh && ++source.failures >= q.maxFailuresPerSignature) continue;
+        // only a wait for capacity counts against the signature: budget and deadline are the job's own
+        if (outcome === 'waiting' && !source.fresh && this.waiting.get(entry.job.jobId)?.startsWith(CAPACITY_REASON) && ++source.failures >= q.maxFailuresPerSignature) continue;
         const next = this.liveHead(source.heap);
         if (next) {
           source.head = next;
@@ -623,7 +651,7 @@ export class MatchingEngine {
   }
 
   /** The places a pass takes a category's jobs from: its fresh jobs, and each signature that may place now. */
-  private sourcesOf(category: Category, atMs: number): BinaryHeap<Source> {
+  private sourcesOf(category: Category, atMs: number, noCapacity: Set<string>): BinaryHeap<Source> {
     const demand = this.demand[category];
     const sources = new BinaryHeap<Source>(sourceBefore);
     const fresh = this.liveHead(demand.fresh);
@@ -635,7 +663,7 @@ export class MatchingEngine {
         continue;
       }
       // the head is the signature's oldest job: if it can neither place nor take a hold, none can
-      if (!this.mayTakeHold(head.job, atMs) && !this.mayHaveCapacity(head.job, atMs)) continue;
+      if (!this.mayTakeHold(head.job, atMs) && !this.mayPlace(head, atMs, noCapacity)) continue;
       sources.push({ heap, head, fresh: false, failures: 0 });
     }
     return sources;
@@ -704,6 +732,14 @@ export class MatchingEngine {
       }
     }
     return best ? { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: best.gpuCount, sinceMs: atMs } : null;
+  }
+
+  /** mayHaveCapacity, remembering within a pass the capacity keys that have none (they cannot gain any in it). */
+  private mayPlace(entry: QueueEntry, atMs: number, noCapacity: Set<string>): boolean {
+    if (noCapacity.has(entry.capKey)) return false;
+    if (this.mayHaveCapacity(entry.job, atMs)) return true;
+    noCapacity.add(entry.capKey);
+    return false;
   }
 
   /** When `gpuCount` GPUs of a node are expected free: now, or the expected end of enough running jobs. */
@@ -807,12 +843,30 @@ export class MatchingEngine {
     return still;
   }
 
+  /** Entries held in the demand heaps, live or removed (removal is lazy; compaction bounds it): for specs. */
+  demandHeapEntries(): number {
+    return CATEGORIES.reduce((n, c) => n + this.demand[c].entryCount(), 0);
+  }
+
   /** The first entry of a heap that still lives there (cancelled, matched or moved ones are dropped lazily). */
   private liveHead(heap: PriorityQueue): QueueEntry | undefined {
     for (;;) {
       const head = heap.peek();
-      if (!head || (this.queued.get(head.job.jobId) === head && head.at === heap)) return head;
+      if (!head || this.livesIn(head, heap)) return head;
       heap.pop();
+    }
+  }
+
+  private livesIn(entry: QueueEntry, heap: PriorityQueue): boolean {
+    return this.queued.get(entry.job.jobId) === entry && entry.at === heap;
+  }
+
+  /** Every COMPACT_EVERY_PASSES passes: a category whose heaps hold more than twice its jobs (plus slack) is rebuilt. */
+  private compactQueues(): void {
+    if (++this.passes % COMPACT_EVERY_PASSES !== 0) return;
+    for (const category of CATEGORIES) {
+      const demand = this.demand[category];
+      if (demand.entryCount() > 2 * this.depth[category] + COMPACT_SLACK) demand.compact((e, heap) => this.livesIn(e, heap));
     }
   }
 
@@ -950,6 +1004,7 @@ export class MatchingEngine {
 
   applyPriceChange(change: PriceChange): void {
     const p = this.config.pricing;
+    this.pricesMoved = true;
     invariant(change.multiplierBps >= p.minMultiplierBps && change.multiplierBps <= p.maxMultiplierBps, 'price change out of band', { ...change });
     const m = this.marketFor(change.gpuClass, change.region);
     m.smoothedUtilizationBps = change.smoothedUtilizationBps;

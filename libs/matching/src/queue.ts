@@ -18,6 +18,8 @@ export interface Keyed {
 export interface QueueEntry extends Keyed {
   /** jobs of one signature share every input of the cheap "could it place now" check (signatureOf) */
   sig: string;
+  /** the inputs of that check alone (capacityKeyOf): signatures that differ elsewhere share its answer */
+  capKey: string;
   /** the heap it waits in now; null while it holds a node or is being routed (entries elsewhere are stale) */
   at: PriorityQueue | null;
   /** routed at least once: its waiting reason is known */
@@ -66,6 +68,12 @@ export function signatureOf(job: JobSpec, config: QueueConfig): string {
     r.minVramGiB,
     r.maxLatencyMs ?? '',
   ].join('|');
+}
+
+/** What the cheap capacity check reads of a job: GPU count (at least 1), models, regions, runtime class. */
+export function capacityKeyOf(job: JobSpec, config: QueueConfig): string {
+  const r = job.requirements;
+  return [Math.max(1, r.gpuCount), [...r.gpuModels].sort().join(','), [...r.regions].sort().join(','), runtimeClass(job.expectedRuntimeSec, config)].join('|');
 }
 
 /** a before b: higher key, then earlier submission, then smaller jobId. A total order. */
@@ -138,12 +146,43 @@ export class PriorityQueue extends BinaryHeap<QueueEntry> {
  * every waiting job. Entries are removed lazily (QueueEntry.at says where an entry lives).
  */
 export class CategoryDemand {
-  readonly fresh = new PriorityQueue();
+  fresh = new PriorityQueue();
   readonly bySig = new Map<string, PriorityQueue>();
 
   sigQueue(sig: string): PriorityQueue {
     let q = this.bySig.get(sig);
     if (!q) this.bySig.set(sig, (q = new PriorityQueue()));
     return q;
+  }
+
+  /** entries held, live or not */
+  entryCount(): number {
+    let n = this.fresh.size;
+    for (const heap of this.bySig.values()) n += heap.size;
+    return n;
+  }
+
+  /**
+   * Rebuilds every heap with only the entries that still live there (once each): removed entries
+   * are dropped lazily at a heap's head, so behind a head that waits long they would pile up.
+   */
+  compact(isLive: (entry: QueueEntry, heap: PriorityQueue) => boolean): void {
+    const rebuild = (heap: PriorityQueue): PriorityQueue => {
+      const kept = new PriorityQueue();
+      const seen = new Set<QueueEntry>();
+      for (const entry of heap.entries()) {
+        if (seen.has(entry) || !isLive(entry, heap)) continue;
+        seen.add(entry);
+        entry.at = kept;
+        kept.push(entry);
+      }
+      return kept;
+    };
+    this.fresh = rebuild(this.fresh);
+    for (const [sig, heap] of this.bySig) {
+      const kept = rebuild(heap);
+      if (kept.size > 0) this.bySig.set(sig, kept);
+      else this.bySig.delete(sig);
+    }
   }
 }

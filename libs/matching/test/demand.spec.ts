@@ -1,4 +1,4 @@
-import { DEFAULT_ENGINE_CONFIG, MatchingEngine, priorityKey, PriorityQueue, runtimeClass, runtimeClassFloorSec, signatureOf, type JobSpec } from '../src';
+import { capacityKeyOf, DEFAULT_ENGINE_CONFIG, MatchingEngine, priorityKey, PriorityQueue, runtimeClass, runtimeClassFloorSec, signatureOf, type JobSpec } from '../src';
 import { HOUR_SEC, job, node, WEI } from './fixtures';
 
 const engine = () => {
@@ -17,7 +17,7 @@ describe('queues: urgency, latency preference, aging, fairness across categories
       job({ jobId: 'norm-low-lat', urgency: 'normal', latencyPreference: 'low' }),
       job({ jobId: 'norm', urgency: 'normal' }),
     ];
-    for (const j of jobs) pq.push({ job: j, key: priorityKey(j, q), sig: signatureOf(j, q), at: pq, routed: false });
+    for (const j of jobs) pq.push({ job: j, key: priorityKey(j, q), sig: signatureOf(j, q), capKey: capacityKeyOf(j, q), at: pq, routed: false });
     const out: string[] = [];
     while (pq.size) out.push(pq.pop()!.job.jobId);
     expect(out).toEqual(['crit', 'norm-low-lat', 'norm', 'low']);
