@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { anvilAnswers, createChainClients } from '@starminer/chain';
 import { createClient, FINAL_JOB_STATUSES, type JobStatus, type SubmitJobRequest } from '@starminer/sdk';
-import { freePort, portAcceptsConnections } from '@starminer/testing';
+import { freePortRange, portAcceptsConnections } from '@starminer/testing';
 import { ANVIL_CHAIN_ID, SERVICES, startStack, type Stack } from '../stack/stack';
 import { allZero, countFaults, type ChaosCounts, type Submission } from './counts';
 import { readChainJobs, readLogJobs, readTokens } from './observe';
@@ -262,9 +262,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   let stack: Stack | undefined;
   let ok = false;
   try {
-    const ports = { nats: await freePort(), postgres: await freePort(), anvil: await freePort(), gateway: await freePort(), services: await freePort() };
-    // the services' health ports are services..services+4: make sure the next ones are free too
-    for (let i = 1; i < SERVICES.length - 1; i += 1) if (await portAcceptsConnections(ports.services + i)) ports.services = await freePort();
+    // one run of consecutive ports below the ephemeral range (the services' health ports are
+    // services..services+4), so that no outgoing connection takes one before its listener does
+    const base = await freePortRange(4 + SERVICES.length - 1);
+    const ports = { nats: base, postgres: base + 1, anvil: base + 2, gateway: base + 3, services: base + 4 };
     sayAndLog(`[chaos] starting the stack in ${dataDir} (output in ${logFile})`);
     stack = await startStack({ dataDir, ports, log, embeddedPostgres: true });
     const { publicClient } = createChainClients(stack.rpcUrl, ANVIL_CHAIN_ID);

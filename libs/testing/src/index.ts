@@ -1,4 +1,4 @@
-export { freePort, portAcceptsConnections } from './ports';
+export { freePort, freePortRange, portAcceptsConnections } from './ports';
 export { TestInfraError } from './errors';
 export { startNats, NATS_START_TIMEOUT_MS, NATS_STOP_TIMEOUT_MS, type TestNats } from './nats';
 export {

@@ -1,14 +1,32 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { createTestDatabase, freePort, startAnvil, startNats, TestInfraError } from './index';
+import { createServer } from 'node:net';
+import { createTestDatabase, freePort, freePortRange, startAnvil, startNats, TestInfraError } from './index';
 
 describe('freePort', () => {
   it('returns a usable TCP port', async () => {
     const port = await freePort();
     expect(port).toBeGreaterThan(0);
     expect(port).toBeLessThan(65536);
+  });
+});
+
+describe('freePortRange', () => {
+  it('given a count, then that many consecutive ports below the ephemeral range can each be listened on', async () => {
+    const base = await freePortRange(5);
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    expect(base).toBeGreaterThanOrEqual(10_000);
+    expect(base + 5).toBeLessThanOrEqual(ephemeralLow);
+    for (let i = 0; i < 5; i++) {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(base + i, '127.0.0.1', resolve);
+      });
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
