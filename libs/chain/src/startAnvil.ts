@@ -106,9 +106,27 @@ export async function anvilAnswers(rpcUrl: string): Promise<boolean> {
   return rpcAnswers(rpcUrl);
 }
 
-/** Spawn anvil and resolve once its RPC answers. `stop()` lets it dump its state (SIGINT), then kills it if it hangs. */
+/** Tries on fresh ports when anvil finds the port it was given taken (see startAnvil). */
+const ANVIL_PORT_ATTEMPTS = 3;
+
+/**
+ * Spawn anvil and resolve once its RPC answers. `stop()` lets it dump its state (SIGINT), then
+ * kills it if it hangs. Without `opts.port` it takes a free port; one that is taken by the time
+ * anvil binds it (any outgoing connection may use it as its source port meanwhile) is replaced by
+ * another, at most ANVIL_PORT_ATTEMPTS times.
+ */
 export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHandle> {
-  const port = opts.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAnvilOn(opts, opts.port ?? (await freePort()));
+    } catch (err) {
+      const taken = err instanceof ChainActionError && /Address already in use/i.test(err.message);
+      if (opts.port !== undefined || !taken || attempt >= ANVIL_PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startAnvilOn(opts: StartAnvilOptions, port: number): Promise<AnvilHandle> {
   const chainId = opts.chainId ?? ANVIL_DEFAULT_CHAIN_ID;
   const args = anvilArgs({ ...opts, port });
 

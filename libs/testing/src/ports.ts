@@ -13,22 +13,13 @@ export function portAcceptsConnections(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it; a tiny race remains). */
+/**
+ * A TCP port free on `host` a moment ago, below the kernel's ephemeral range (freePortRange): the
+ * process that will listen on it races only other explicit listeners, not every outgoing
+ * connection's source port.
+ */
 export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the bound port'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
+  return freePortRange(1, host);
 }
 
 const PORT_RANGE_ATTEMPTS = 50;
