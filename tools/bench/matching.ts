@@ -28,7 +28,7 @@ import {
 } from '@starminer/matching';
 import { numberOption } from '../cli-options';
 // the same seeded PRNG as the trace generator, so every run sees the same market
-import { rng } from '../trace-replay/generator';
+import { seededRandom as rng } from '@starminer/testing';
 
 // munkres-js ships no types: computeMunkres(costMatrix) -> [row, col][]
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -24,6 +24,8 @@
  * GPU-seconds available in it) is `load`: above 1 the trace queues.
  */
 
+import { seededRandom } from '@starminer/testing';
+
 export const SHAPES = ['philly', 'helios', 'alibaba'] as const;
 export type TraceShape = (typeof SHAPES)[number];
 
@@ -123,17 +125,6 @@ const SPECS: Record<TraceShape, ShapeSpec> = {
   },
 };
 
-/** mulberry32: a small seeded PRNG, the same sequence on every Node (the matching bench's market uses it too) */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function weighted<T>(r: () => number, items: readonly [T, number][]): T {
   const total = items.reduce((s, [, w]) => s + w, 0);
@@ -158,7 +149,7 @@ export function generateTrace(options: GenerateOptions): GeneratedTrace {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > GENERATE_LIMITS.jobsMax) throw new Error(`jobs must be an integer in 1..${GENERATE_LIMITS.jobsMax}`);
   if (!(load >= GENERATE_LIMITS.loadMin && load <= GENERATE_LIMITS.loadMax)) throw new Error(`load must be in ${GENERATE_LIMITS.loadMin}..${GENERATE_LIMITS.loadMax}`);
   const spec = SPECS[shape];
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pods: string[] = [POD_HEADER];
   let t = 0;
   let burstLeft = 0;

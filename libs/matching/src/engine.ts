@@ -274,8 +274,14 @@ export class MatchingEngine {
    * the holder needs. [Infinity, 0] for a node nobody holds.
    */
   private holdWindow(node: NodeState, atMs: number): [startMs: number, spareGpus: number] {
-    if (node.heldBy === null) return [Infinity, 0];
-    const need = this.holds.get(node.heldBy)!.gpuCount;
+    return node.heldBy === null ? [Infinity, 0] : this.windowFor(node, this.holds.get(node.heldBy)!.gpuCount, atMs);
+  }
+
+  /**
+   * When `need` GPUs of a node are expected free (now, or the expected end of enough running
+   * jobs; Infinity if never), and how many more are free then.
+   */
+  private windowFor(node: NodeState, need: number, atMs: number): [startMs: number, spareGpus: number] {
     let free = node.freeGpus;
     if (free >= need) return [atMs, free - need];
     const ends = this.expectedEnds(node, atMs);
@@ -727,7 +733,7 @@ export class MatchingEngine {
         if (++scanned > q.maxHoldScan) break;
         if (e.market.heldGpus > 0 && e.market.heldGpus + node.spec.gpuCount > heldCap) continue; // one hold per market always allowed
         if (!node.spec.online || node.heldBy !== null || node.spec.gpuCount < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
-        const startMs = this.startEstimate(node, e.gpuCount, atMs);
+        const [startMs] = this.windowFor(node, e.gpuCount, atMs);
         if (!best || startMs < best.startMs || (startMs === best.startMs && holdBefore(node, best.node, v))) best = { node, gpuCount: e.gpuCount, startMs };
       }
     }
@@ -740,18 +746,6 @@ export class MatchingEngine {
     if (this.mayHaveCapacity(entry.job, atMs)) return true;
     noCapacity.add(entry.capKey);
     return false;
-  }
-
-  /** When `gpuCount` GPUs of a node are expected free: now, or the expected end of enough running jobs. */
-  private startEstimate(node: NodeState, gpuCount: number, atMs: number): number {
-    let free = node.freeGpus;
-    if (free >= gpuCount) return atMs;
-    const ends = this.expectedEnds(node, atMs);
-    for (const [end, gpus] of ends) {
-      free += gpus;
-      if (free >= gpuCount) return end;
-    }
-    return Infinity;
   }
 
   /**

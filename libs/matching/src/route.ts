@@ -294,7 +294,7 @@ function offerHeldNodes(
 ): void {
   const needTee = job.requirements.tee;
   for (const node of held) {
-    if (!node.spec.online) continue;
+    if (!node.spec.online || node.freeGpus === 0) continue; // cheap tests first: this runs on every routing while holds exist
     const e = screen.eligible.find((x) => x.market === node.market);
     if (!e || atMs + e.runtimeSec * 1000 > node.holdStartMs) continue;
     const free = node.freeGpus;

@@ -27,3 +27,4 @@ export {
   type TestInfraSwitch,
 } from './containers-mode';
 export { eventually } from './eventually';
+export { seededRandom } from './random';
