@@ -21,6 +21,7 @@ import {
   JOB_EVENTS_STREAMS_MAX_DEFAULT,
   JOB_EVENTS_STREAMS_MAX_LIMIT,
 } from './job-events/job-events-limits';
+import { ASSIGNMENT_WAITS_MAX_DEFAULT, ASSIGNMENT_WAITS_MAX_LIMIT } from './providers/assignment-limits';
 
 export const gatewayConfigSchema = baseConfigSchema.extend(chainConfigSchema.shape).extend({
   OPERATOR_TOKEN: z.string().min(16, 'OPERATOR_TOKEN must be at least 16 characters').max(256).regex(/^[\x21-\x7E]+$/, 'OPERATOR_TOKEN must be printable ASCII'),
@@ -56,5 +57,7 @@ export const gatewayConfigSchema = baseConfigSchema.extend(chainConfigSchema.sha
   JOB_EVENTS_HEARTBEAT_SEC: z.coerce.number().int().min(JOB_EVENTS_HEARTBEAT_SEC_MIN).max(JOB_EVENTS_HEARTBEAT_SEC_MAX).default(JOB_EVENTS_HEARTBEAT_SEC_DEFAULT),
   /** Job event streams one gateway process serves at once; beyond, 503 TOO_MANY_STREAMS with Retry-After. */
   JOB_EVENTS_STREAMS_MAX: z.coerce.number().int().min(1).max(JOB_EVENTS_STREAMS_MAX_LIMIT).default(JOB_EVENTS_STREAMS_MAX_DEFAULT),
+  /** Provider long polls (`GET .../assignments?waitMs=`) one gateway process holds open at once; beyond, a poll answers at once. */
+  ASSIGNMENT_WAITS_MAX: z.coerce.number().int().min(1).max(ASSIGNMENT_WAITS_MAX_LIMIT).default(ASSIGNMENT_WAITS_MAX_DEFAULT),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

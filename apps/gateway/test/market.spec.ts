@@ -254,15 +254,15 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     await stakeAgpu(market.chain.wallet(minter), market.chain.publicClient, { addresses: market.addresses, poolId: 'pool-cheat', staker: cheat, amountWei: 10n * AGPU });
     const token = market.addresses.token;
     const before = await agpuBalance(market.chain.publicClient, { token, account: accountAddress });
+    // a long poll longer than the gateway holds one is refused, with the field named
+    await expect(provider.getAssignments({ nodeId, waitMs: 20_001 })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // the node's long poll, open before the job exists, answers with the job once its contract opens
+    expect((await provider.getAssignments({ nodeId })).assignments).toEqual([]);
+    const polling = provider.getAssignments({ nodeId, waitMs: 20_000 });
     const { jobId } = await requester.submitJob({
       job: job({ requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, deadlineSec: 3600 }) as never,
     });
-    let assignment;
-    const until = Date.now() + 30_000;
-    while (!assignment && Date.now() < until) {
-      assignment = (await provider.getAssignments({ nodeId })).assignments.find((a) => a.jobId === jobId);
-      if (!assignment) await new Promise((r) => setTimeout(r, 100));
-    }
+    const assignment = (await polling).assignments.find((a) => a.jobId === jobId);
     expect(assignment).toBeDefined();
     await provider.startJob({ nodeId, jobId });
     const output = 'not the hash chain';

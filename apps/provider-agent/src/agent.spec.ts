@@ -1,6 +1,6 @@
 import { runHashChain, type WorkloadResult } from '@starminer/domain';
 import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
-import { BACKOFF_MS_MAX, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
+import { BACKOFF_MS_MAX, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
 
 const registration: NodeRegistration = {
   nodeId: 'node-1',
@@ -29,7 +29,7 @@ const assignment = (jobId: string, over: Partial<Assignment> = {}): Assignment =
   ...over,
 });
 
-type Call = { op: string; jobId?: string; body?: ResultSubmission };
+type Call = { op: string; jobId?: string; body?: ResultSubmission; waitMs?: number };
 
 /** A fake gateway: records calls; each op can be made to fail by queueing errors. */
 class FakeApi implements ProviderApi {
@@ -50,8 +50,8 @@ class FakeApi implements ProviderApi {
     this.fail('heartbeat');
     return { ok: true };
   }
-  async getAssignments() {
-    this.calls.push({ op: 'assignments' });
+  async getAssignments(p: { nodeId: string; waitMs?: number }) {
+    this.calls.push({ op: 'assignments', waitMs: p.waitMs });
     this.fail('assignments');
     return { assignments: this.assigned };
   }
@@ -265,5 +265,36 @@ describe('ProviderAgent', () => {
     const after = api.calls.length;
     await new Promise((r) => setTimeout(r, 30));
     expect(api.calls.length).toBe(after);
+  });
+
+  it('run() reads what is assigned now first (a restart resumes its jobs), then long-polls; a poll that came back early is followed by a pause', async () => {
+    const api = new FakeApi();
+    let now = 0;
+    const sleeps: number[] = [];
+    // the gateway held the long polls for their whole wait; the first (plain) poll answered at once
+    api.getAssignments = async (p) => {
+      api.calls.push({ op: 'assignments', waitMs: p.waitMs });
+      now += p.waitMs ?? 0;
+      await new Promise((r) => setImmediate(r)); // an answer over the network comes on a later turn
+      return { assignments: [] };
+    };
+    const agent = new ProviderAgent({
+      api,
+      clock: { now: () => now, sleep: (ms, signal) => new Promise((r) => (sleeps.push(ms), signal.aborted ? r() : setTimeout(r, 1))) },
+      registration,
+      commandRuntime: false,
+      runWorkload: async () => runHashChain('x', 1),
+      signResult: async () => '0x',
+    });
+    const running = agent.run();
+    await new Promise((r) => setTimeout(r, 40));
+    await agent.stop();
+    await running;
+    const polls = api.ops('assignments');
+    expect(polls.length).toBeGreaterThanOrEqual(3);
+    expect(polls[0].waitMs).toBeUndefined();
+    expect(polls.slice(1).every((c) => c.waitMs === POLL_WAIT_MS)).toBe(true);
+    // one pause after the early first poll (and heartbeat sleeps); none between the long polls
+    expect(sleeps.filter((ms) => ms === POLL_INTERVAL_MS)).toHaveLength(1);
   });
 });

@@ -8,8 +8,13 @@ export const AGENT_SERVICE = 'provider-agent';
 
 /** How often the agent tells the registry it is alive. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
-/** How often it asks for assignments while all is well. */
+/** The pause before the next poll when a poll came back sooner than this (a gateway that does not hold long polls). */
 export const POLL_INTERVAL_MS = 500;
+/**
+ * How long one poll waits at the gateway for new work (a long poll, `?waitMs=`). Calls go one at a
+ * time per node, so a heartbeat waits behind a poll at most this long: well under the heartbeat interval.
+ */
+export const POLL_WAIT_MS = 5_000;
 /** The longest wait between polls (or registration attempts) after errors. */
 export const BACKOFF_MS_MAX = 10_000;
 /** Attempts at one job (start or submit failing) before the agent gives it up; the contract refunds it at its deadline. */
@@ -21,7 +26,7 @@ export const DONE_IDS_MAX = 10_000;
 export interface ProviderApi {
   registerNode(p: { registration: NodeRegistration }): Promise<{ nodeId: string }>;
   heartbeat(p: { nodeId: string }): Promise<unknown>;
-  getAssignments(p: { nodeId: string }): Promise<{ assignments: Assignment[] }>;
+  getAssignments(p: { nodeId: string; waitMs?: number }): Promise<{ assignments: Assignment[] }>;
   startJob(p: { nodeId: string; jobId: string }): Promise<unknown>;
   submitResult(p: { nodeId: string; jobId: string; result: ResultSubmission }): Promise<{ status: string }>;
 }
@@ -166,19 +171,29 @@ export class ProviderAgent {
     }
   }
 
+  /**
+   * The first poll reads what is assigned now (a restarted agent resumes its running jobs); every
+   * later one is a long poll that the gateway answers as soon as a contract opens for the node. A
+   * poll that came back early anyway (work, or a gateway that does not wait) is followed by a
+   * short pause; after errors, by the backoff.
+   */
   private async pollLoop(): Promise<void> {
+    let waitMs = 0;
     while (!this.stopped) {
-      await this.pollOnce();
-      await this.deps.clock.sleep(pollDelayMs(this.pollErrors), this.stopping.signal);
+      const t0 = this.deps.clock.now();
+      await this.pollOnce(waitMs);
+      waitMs = POLL_WAIT_MS;
+      const early = this.deps.clock.now() - t0 < POLL_INTERVAL_MS;
+      if (this.pollErrors > 0 || early) await this.deps.clock.sleep(pollDelayMs(this.pollErrors), this.stopping.signal);
     }
   }
 
-  /** One poll: fetch assignments and work through the new ones in order. Returns what happened to each. */
-  async pollOnce(): Promise<Map<string, JobOutcome>> {
+  /** One poll (waiting up to `waitMs` at the gateway for new work): fetch assignments and work through the new ones in order. Returns what happened to each. */
+  async pollOnce(waitMs = 0): Promise<Map<string, JobOutcome>> {
     const outcomes = new Map<string, JobOutcome>();
     let assignments: Assignment[];
     try {
-      assignments = (await this.deps.api.getAssignments({ nodeId: this.nodeId })).assignments;
+      assignments = (await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs } : { nodeId: this.nodeId })).assignments;
       this.pollErrors = 0;
     } catch (err) {
       this.pollErrors += 1;

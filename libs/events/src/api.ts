@@ -52,6 +52,20 @@ const cursorSchema = text(LIMITS.cursorLengthMax, 1);
 
 export const listQuerySchema = z.strictObject({ limit: pageLimitSchema.optional(), cursor: cursorSchema.optional() });
 
+/**
+ * `GET /v1/providers/nodes/:nodeId/assignments?waitMs=`: with waitMs, while the node has no
+ * contracted job to start, the answer waits up to waitMs for one (a long poll), so an agent learns
+ * of new work as its contract opens instead of on its next poll.
+ */
+export const assignmentsQuerySchema = z.strictObject({
+  waitMs: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'a decimal integer of milliseconds')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(LIMITS.assignmentsWaitMsMax))
+    .optional(),
+});
+
 export const pricesQuerySchema = z.strictObject({
   gpuModel: gpuModelSchema.optional(),
   region: regionSchema.optional(),

@@ -78,6 +78,11 @@ export const LIMITS = {
   /** An opaque cursor as this API hands it out. */
   cursorLengthMax: 300,
   /**
+   * The longest a provider agent's `GET .../assignments?waitMs=` holds the request open for new
+   * work (a long poll): under the SDK's 30 s request timeout, so a waiting agent is never cut off.
+   */
+  assignmentsWaitMsMax: 20_000,
+  /**
    * A command's payload on NATS: room for the largest request body and what the gateway adds to
    * it (ids, defaults, the transport's wrapper), under the server's max_payload of 1 MiB.
    */

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import {
-  assignmentsSchema, COMMANDS, heartbeatAckSchema, idSchema, nodeRegisteredSchema, providerJobStatusSchema, registerNodeRequestSchema, resultAcceptedSchema, submitResultRequestSchema,
+  assignmentsQuerySchema, assignmentsSchema, COMMANDS, heartbeatAckSchema, idSchema, nodeRegisteredSchema, providerJobStatusSchema, registerNodeRequestSchema, resultAcceptedSchema, submitResultRequestSchema,
 } from '@starminer/events';
 import { CommandBus, IdPipe, InjectConfig, ZodPipe } from '@starminer/service-kit';
 import { NodeSignatureGuard, type NodeRequest } from '../auth/guards';
@@ -10,6 +11,7 @@ import type { GatewayConfig } from '../gateway.config';
 import { jobStatusOfContract } from '../jobs/job-answer';
 import { Operation } from '../openapi';
 import { assignmentOf } from './assignment';
+import { AssignmentWaits } from './assignment-waits';
 import { ASSIGNMENTS_EXAMPLE, REGISTER_NODE_EXAMPLE, SUBMIT_RESULT_EXAMPLE } from './provider-examples';
 import { ProviderQueries } from './provider-queries';
 
@@ -29,6 +31,7 @@ export class ProvidersController {
   constructor(
     private readonly bus: CommandBus,
     private readonly providers: ProviderQueries,
+    private readonly waits: AssignmentWaits,
     @InjectConfig() private readonly config: GatewayConfig,
   ) {}
 
@@ -68,14 +71,23 @@ export class ProvidersController {
   @Operation({
     operationId: 'getAssignments',
     summary: 'Jobs whose contract is open for this node: what to run, by when, for what',
+    description:
+      'With `waitMs`, a long poll: while none of the node\'s jobs is contracted and not yet started, the answer waits up to waitMs ' +
+      '(at most LIMITS.assignmentsWaitMsMax, 20 s) for a contract to open for the node, then answers (possibly still without new work). ' +
+      'An agent polls again at once after a long poll, so it learns of new work as its contract opens.',
     auth: 'node',
     params: nodeIdParam,
+    query: assignmentsQuerySchema,
     answers: { 200: { schema: assignmentsSchema, description: "the node's contracted and running jobs", example: ASSIGNMENTS_EXAMPLE } },
     errors: [...OWN_NODE],
   })
-  async assignments(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string): Promise<z.input<typeof assignmentsSchema>> {
+  async assignments(
+    @Req() req: NodeRequest & IncomingMessage,
+    @Param('nodeId', IdPipe) nodeId: string,
+    @Query(new ZodPipe(assignmentsQuerySchema)) q: z.output<typeof assignmentsQuerySchema>,
+  ): Promise<z.input<typeof assignmentsSchema>> {
     await this.providers.ownNode(nodeId, req.nodeAddress);
-    const jobs = await this.providers.assignments(nodeId);
+    const jobs = await this.waits.read(req, nodeId, q.waitMs ?? 0, () => this.providers.assignments(nodeId));
     const market = { chainId: this.config.CHAIN_ID, addresses: this.config.MARKET_ADDRESSES };
     return { assignments: jobs.flatMap((j) => assignmentOf(j, market) ?? []) };
   }

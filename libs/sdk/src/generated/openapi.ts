@@ -329,7 +329,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Jobs whose contract is open for this node: what to run, by when, for what */
+        /**
+         * Jobs whose contract is open for this node: what to run, by when, for what
+         * @description With `waitMs`, a long poll: while none of the node's jobs is contracted and not yet started, the answer waits up to waitMs (at most LIMITS.assignmentsWaitMsMax, 20 s) for a contract to open for the node, then answers (possibly still without new work). An agent polls again at once after a long poll, so it learns of new work as its contract opens.
+         */
         get: operations["getAssignments"];
         put?: never;
         post?: never;
@@ -3008,7 +3011,9 @@ export interface operations {
     };
     getAssignments: {
         parameters: {
-            query?: never;
+            query?: {
+                waitMs?: number;
+            };
             header: {
                 /** @description the node key (0x + 40 hex) */
                 "x-node-address": string;
@@ -3065,7 +3070,11 @@ export interface operations {
                     "application/json": components["schemas"]["Assignments"];
                 };
             };
-            /** @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ - */
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
