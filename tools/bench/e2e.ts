@@ -1,5 +1,6 @@
 /**
  * `npm run bench:e2e -- --jobs N [--concurrency C] [--iterations I] [--tracing off|on|both] [--keep]`
+ * (with `--fleet N --rate R [--ramp]`: a simulated fleet at an open-loop rate, tools/bench/e2e-fleet.ts)
  *
  * Starts the whole stack in a temporary directory (own nats-server and anvil on free ports, a fresh
  * database on DATABASE_URL / the local server / embedded Postgres), pushes N jobs through the whole
@@ -27,6 +28,7 @@ import { createClient, type Job, type StarMinerClient, type SubmitJobRequest } f
 import { createTestDatabase, freePort } from '@starminer/testing';
 import { numberOption } from '../cli-options';
 import { startStack, type Stack } from '../stack/stack';
+import { runFleetBench } from './e2e-fleet';
 
 const POLL_INTERVAL_MS = 100;
 const PAGE_SIZE = 100;
@@ -141,6 +143,8 @@ async function startOtlpReceiver(): Promise<{ url: string; spans(): number; requ
 type Options = ReturnType<typeof args>;
 
 async function main(): Promise<void> {
+  // --fleet N: the platform's own ceiling, with a simulated fleet and an open-loop rate (e2e-fleet.ts)
+  if (process.argv.slice(2).some((a) => a === '--fleet' || a.startsWith('--fleet='))) return runFleetBench(process.argv.slice(2));
   const opts = args();
   if (opts.tracing !== 'both') {
     const receiver = opts.tracing === 'on' ? await startOtlpReceiver() : undefined;
