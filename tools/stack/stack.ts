@@ -51,7 +51,16 @@ export const TS_RUNNER = ['--require', join(__dirname, 'register.cjs')] as const
  * `npm run build` makes and the image runs (tools/build/layout.ts).
  */
 export function appArgs(app: BuiltApp, fromDist: boolean): string[] {
-  return fromDist ? [join(REPO_ROOT, entryOf(app))] : [...TS_RUNNER, `apps/${app}/src/main.ts`];
+  return [...profilerArgs(), ...(fromDist ? [join(REPO_ROOT, entryOf(app))] : [...TS_RUNNER, `apps/${app}/src/main.ts`])];
+}
+
+/**
+ * `STACK_CPU_PROF_DIR=<dir>`: every service and agent writes a V8 CPU profile there when it stops
+ * (`--cpu-prof`, which NODE_OPTIONS does not take): what bench:e2e's bottleneck is made of.
+ */
+function profilerArgs(): string[] {
+  const dir = process.env.STACK_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 const STACK_DATABASE = 'starminer';
 
@@ -240,7 +249,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const signal = options.signal;
   const step = (): void => signal?.throwIfAborted();
   const fromDist = options.fromDist ?? process.env.STACK_FROM === 'dist';
-  const notBuilt = fromDist ? BUILT_APPS.map((app) => appArgs(app, true)[0]).find((entry) => !existsSync(entry)) : undefined;
+  const notBuilt = fromDist ? BUILT_APPS.map((app) => join(REPO_ROOT, entryOf(app))).find((entry) => !existsSync(entry)) : undefined;
   if (notBuilt) throw new StackError('NOT_BUILT', `${notBuilt} is missing: run \`npm run build\` before starting the stack from dist/`);
   // a source edited after the build would silently run the old code
   const stale = fromDist ? distStaleness() : undefined;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { LocalAccount } from 'viem';
-import { custodialAccount } from '@starminer/chain';
+import { CustodyKeys } from '@starminer/chain';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { DeployerConfig } from '../deployer.config';
 import { AccountRow } from './account-row.entity';
@@ -15,10 +15,15 @@ export interface CustodySlot {
 /** The orgs' custodial HD slots: allocated once per org, read by whoever signs for an org. */
 @Injectable()
 export class CustodySlots {
+  /** Derived once per org and kept: the deployer signs for an org on every contract it opens. */
+  private readonly keys: CustodyKeys;
+
   constructor(
     private readonly rt: ServiceRuntime,
-    @InjectConfig() private readonly config: DeployerConfig,
-  ) {}
+    @InjectConfig() config: DeployerConfig,
+  ) {
+    this.keys = new CustodyKeys(config.CUSTODY_MNEMONIC);
+  }
 
   /** The org's slot, allocated on its first call; every later call (any replica) finds the same one. */
   async allocate(orgId: string): Promise<CustodySlot> {
@@ -36,6 +41,6 @@ export class CustodySlots {
   }
 
   private slotOf(row: AccountRow): CustodySlot {
-    return { orgId: row.orgId, custodyIndex: row.custodyIndex, account: custodialAccount(this.config.CUSTODY_MNEMONIC, row.custodyIndex) };
+    return { orgId: row.orgId, custodyIndex: row.custodyIndex, account: this.keys.account(row.custodyIndex) };
   }
 }
