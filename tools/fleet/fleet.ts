@@ -17,9 +17,13 @@ import { StarMinerApiError, createProviderClient, type Assignment, type NodeRegi
 
 /** The regions the fleet spreads over (providers' words; the market knows no fixed list). */
 export const FLEET_REGIONS = ['us-east', 'us-west', 'eu-west', 'eu-central', 'ap-south', 'ap-northeast'] as const;
-/** How long one long poll waits at the gateway (well under the heartbeat interval: calls of one node go one at a time). */
-export const FLEET_POLL_WAIT_MS = 5_000;
-/** A node heartbeats this often (the registry's timeout is 30 s). */
+/**
+ * How long one long poll waits at the gateway. A long poll is the node's heartbeat too (`alive`),
+ * so, as the provider agent does, a node sends no heartbeat of its own while it polls: under
+ * FLEET_HEARTBEAT_MS, so a new poll starts before a beat is due.
+ */
+export const FLEET_POLL_WAIT_MS = 8_000;
+/** A node heartbeats this often when its polls did not count as heartbeats (the registry's timeout is 30 s). */
 export const FLEET_HEARTBEAT_MS = 10_000;
 /** Registrations in flight at once. */
 export const FLEET_REGISTER_CONCURRENCY = 16;
@@ -49,6 +53,8 @@ export interface FleetStats {
   nodes: number;
   registered: number;
   polls: number;
+  /** heartbeats sent on their own (polls that counted as heartbeats are not among them) */
+  heartbeats: number;
   started: number;
   submitted: number;
   errors: Record<string, number>;
@@ -99,6 +105,8 @@ class SimNode {
   private readonly attempts = new Map<string, number>();
   private readonly started = new Set<string>();
   private pollErrors = 0;
+  /** When the last poll that counted as a heartbeat was sent. */
+  private aliveSinceMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: ProviderClient,
@@ -126,6 +134,13 @@ class SimNode {
     }
   }
 
+  /** A heartbeat, unless a poll sent less than FLEET_HEARTBEAT_MS ago counted as one. */
+  async heartbeatIfDue(signal: AbortSignal): Promise<void> {
+    if (Date.now() - this.aliveSinceMs < FLEET_HEARTBEAT_MS) return;
+    this.stats.heartbeats += 1;
+    await this.heartbeat(signal);
+  }
+
   async heartbeat(signal: AbortSignal): Promise<void> {
     try {
       await this.client.heartbeat({ nodeId: this.nodeId, signal });
@@ -139,7 +154,10 @@ class SimNode {
     while (!signal.aborted) {
       let assignments: Assignment[];
       try {
-        assignments = (await this.client.getAssignments({ nodeId: this.nodeId, waitMs, signal })).assignments;
+        const sentAt = Date.now();
+        const answer = await this.client.getAssignments({ nodeId: this.nodeId, waitMs, signal });
+        assignments = answer.assignments;
+        if (answer.alive === true) this.aliveSinceMs = Math.max(this.aliveSinceMs, sentAt);
         this.stats.polls += 1;
         this.pollErrors = 0;
         waitMs = this.pollWaitMs;
@@ -224,7 +242,7 @@ export interface Fleet {
  */
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (opts.nodes < 1 || opts.nodes > FLEET_NODES_MAX) throw new Error(`a fleet has 1..${FLEET_NODES_MAX} nodes, not ${opts.nodes}`);
-  const stats: FleetStats = { nodes: opts.nodes, registered: 0, polls: 0, started: 0, submitted: 0, errors: {} };
+  const stats: FleetStats = { nodes: opts.nodes, registered: 0, polls: 0, heartbeats: 0, started: 0, submitted: 0, errors: {} };
   const stopping = new AbortController();
   // every node's loops wait on the one stop signal
   setMaxListeners(0, stopping.signal);
@@ -253,7 +271,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     const beat = (async () => {
       await sleep(Math.floor((i / nodes.length) * FLEET_HEARTBEAT_MS), stopping.signal);
       while (!stopping.signal.aborted) {
-        await node.heartbeat(stopping.signal);
+        await node.heartbeatIfDue(stopping.signal);
         await sleep(FLEET_HEARTBEAT_MS, stopping.signal);
       }
     })();

@@ -19,6 +19,7 @@ import { OpsController } from './ops/ops.controller';
 import { Orgs } from './orgs/orgs';
 import { OrgsController } from './orgs/orgs.controller';
 import { AssignmentWaits } from './providers/assignment-waits';
+import { PollHeartbeats } from './providers/poll-heartbeats';
 import { ProviderQueries } from './providers/provider-queries';
 import { ProvidersController } from './providers/providers.controller';
 import { ProviderStatusController } from './provider-status/provider-status.controller';
@@ -35,6 +36,6 @@ import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
     WebhooksModule,
   ],
   controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController],
-  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, MarketQueries, ProviderQueries, AssignmentWaits, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}

@@ -257,13 +257,16 @@ describe('the market end to end, in one process on real NATS, Postgres and anvil
     // a long poll longer than the gateway holds one is refused, with the field named
     await expect(provider.getAssignments({ nodeId, waitMs: 20_001 })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     // the node's long poll, open before the job exists, answers with the job once its contract opens
-    expect((await provider.getAssignments({ nodeId })).assignments).toEqual([]);
+    expect(await provider.getAssignments({ nodeId })).toEqual({ assignments: [] });
     const polling = provider.getAssignments({ nodeId, waitMs: 20_000 });
     const { jobId } = await requester.submitJob({
       job: job({ requirements: { gpuModels: ['H100'], gpuCount: 1, minVramGiB: 0, tee: false, regions: [] }, deadlineSec: 3600 }) as never,
     });
-    const assignment = (await polling).assignments.find((a) => a.jobId === jobId);
+    const polled = await polling;
+    const assignment = polled.assignments.find((a) => a.jobId === jobId);
     expect(assignment).toBeDefined();
+    // the long poll was the node's heartbeat too: the registry took it
+    expect(polled.alive).toBe(true);
     await provider.startJob({ nodeId, jobId });
     const output = 'not the hash chain';
     const resultHash = resultHashOf(output);

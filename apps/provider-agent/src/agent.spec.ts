@@ -1,6 +1,6 @@
 import { runHashChain, type WorkloadResult } from '@starminer/domain';
 import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
-import { BACKOFF_MS_MAX, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
+import { BACKOFF_MS_MAX, HEARTBEAT_INTERVAL_MS, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
 
 const registration: NodeRegistration = {
   nodeId: 'node-1',
@@ -265,6 +265,29 @@ describe('ProviderAgent', () => {
     const after = api.calls.length;
     await new Promise((r) => setTimeout(r, 30));
     expect(api.calls.length).toBe(after);
+  });
+
+  it('given a long poll the gateway counted as a heartbeat, sends no heartbeat until HEARTBEAT_INTERVAL_MS after that poll was sent; given one that did not count, sends them as before', async () => {
+    let now = 1_000;
+    const api = new FakeApi();
+    let alive: boolean | undefined = true;
+    api.getAssignments = async (p) => {
+      api.calls.push({ op: 'assignments', waitMs: p.waitMs });
+      now += 3_000; // the poll waited 3 s at the gateway
+      return { assignments: [], alive };
+    };
+    const agent = new ProviderAgent({ api, clock: { now: () => now, sleep: async () => undefined }, registration, commandRuntime: false, runWorkload: async () => runHashChain('x', 1), signResult: async () => '0x' });
+    expect(agent.heartbeatDue()).toBe(true);
+    await agent.pollOnce(POLL_WAIT_MS); // sent at 1 000, answered alive at 4 000
+    expect(agent.heartbeatDue()).toBe(false);
+    now = 1_000 + HEARTBEAT_INTERVAL_MS - 1;
+    expect(agent.heartbeatDue()).toBe(false);
+    now = 1_000 + HEARTBEAT_INTERVAL_MS;
+    expect(agent.heartbeatDue()).toBe(true);
+    alive = undefined; // a gateway that does not beat for polls
+    await agent.pollOnce(POLL_WAIT_MS);
+    expect(agent.heartbeatDue()).toBe(true);
+    expect(POLL_WAIT_MS).toBeLessThan(HEARTBEAT_INTERVAL_MS); // a new poll starts before a beat is due
   });
 
   it('run() reads what is assigned now first (a restart resumes its jobs), then long-polls; a poll that came back early is followed by a pause', async () => {

@@ -11,10 +11,12 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** The pause before the next poll when a poll came back sooner than this (a gateway that does not hold long polls). */
 export const POLL_INTERVAL_MS = 500;
 /**
- * How long one poll waits at the gateway for new work (a long poll, `?waitMs=`). Calls go one at a
- * time per node, so a heartbeat waits behind a poll at most this long: well under the heartbeat interval.
+ * How long one poll waits at the gateway for new work (a long poll, `?waitMs=`). A long poll is
+ * also the node's heartbeat (the answer says `alive`), so while polls go on the agent sends no
+ * heartbeat of its own: under HEARTBEAT_INTERVAL_MS, so a new poll starts before the next beat is
+ * due. Calls go one at a time per node: a heartbeat that is due waits behind a poll at most this long.
  */
-export const POLL_WAIT_MS = 5_000;
+export const POLL_WAIT_MS = 8_000;
 /** The longest wait between polls (or registration attempts) after errors. */
 export const BACKOFF_MS_MAX = 10_000;
 /** Attempts at one job (start or submit failing) before the agent gives it up; the contract refunds it at its deadline. */
@@ -26,7 +28,7 @@ export const DONE_IDS_MAX = 10_000;
 export interface ProviderApi {
   registerNode(p: { registration: NodeRegistration }): Promise<{ nodeId: string }>;
   heartbeat(p: { nodeId: string }): Promise<unknown>;
-  getAssignments(p: { nodeId: string; waitMs?: number }): Promise<{ assignments: Assignment[] }>;
+  getAssignments(p: { nodeId: string; waitMs?: number }): Promise<{ assignments: Assignment[]; alive?: boolean }>;
   startJob(p: { nodeId: string; jobId: string }): Promise<unknown>;
   submitResult(p: { nodeId: string; jobId: string; result: ResultSubmission }): Promise<{ status: string }>;
 }
@@ -98,6 +100,8 @@ export class ProviderAgent {
   private readonly stopping = new AbortController();
   private readonly log: LogFn;
   private pollErrors = 0;
+  /** When the last poll that counted as a heartbeat was sent (the gateway beat for it then, or at most HEARTBEAT_INTERVAL_MS before). */
+  private aliveSinceMs = Number.NEGATIVE_INFINITY;
   private loops: Promise<void>[] = [];
 
   constructor(private readonly deps: AgentDeps) {
@@ -154,11 +158,17 @@ export class ProviderAgent {
     return false;
   }
 
+  /** A heartbeat every HEARTBEAT_INTERVAL_MS, skipped while long polls (which count as heartbeats) keep the node alive. */
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopped) {
-      await this.heartbeatOnce();
+      if (this.heartbeatDue()) await this.heartbeatOnce();
       await this.deps.clock.sleep(HEARTBEAT_INTERVAL_MS, this.stopping.signal);
     }
+  }
+
+  /** False while a poll sent less than HEARTBEAT_INTERVAL_MS ago counted as a heartbeat. */
+  heartbeatDue(): boolean {
+    return this.deps.clock.now() - this.aliveSinceMs >= HEARTBEAT_INTERVAL_MS;
   }
 
   async heartbeatOnce(): Promise<boolean> {
@@ -193,7 +203,10 @@ export class ProviderAgent {
     const outcomes = new Map<string, JobOutcome>();
     let assignments: Assignment[];
     try {
-      assignments = (await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs } : { nodeId: this.nodeId })).assignments;
+      const sentAt = this.deps.clock.now();
+      const answer = await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs } : { nodeId: this.nodeId });
+      assignments = answer.assignments;
+      if (answer.alive === true) this.aliveSinceMs = Math.max(this.aliveSinceMs, sentAt);
       this.pollErrors = 0;
     } catch (err) {
       this.pollErrors += 1;

@@ -215,7 +215,17 @@ export const assignmentSchema = apiComponent(
   'a job whose contract is open for this node: what to run, by when, for what',
 );
 
-export const assignmentsSchema = apiComponent('Assignments', z.strictObject({ assignments: z.array(assignmentSchema) }), "the node's open contracts");
+export const assignmentsSchema = apiComponent(
+  'Assignments',
+  z.strictObject({
+    assignments: z.array(assignmentSchema),
+    alive: z
+      .boolean()
+      .optional()
+      .describe("true when this poll (a long poll, with waitMs) counted as the node's heartbeat: the agent need not send one until its next heartbeat is due"),
+  }),
+  "the node's open contracts",
+);
 
 export const providerJobStatusSchema = apiComponent('ProviderJobStatus', z.strictObject({ status: jobStatusSchema }), "the job's status after the call");
 

@@ -53,8 +53,9 @@ export class ProviderClient {
   /**
    * GET /v1/providers/nodes/{nodeId}/assignments: the jobs contracted to the node and not done.
    * With `waitMs` (at most 20 s), a long poll: while the node has no contracted job to start, the
-   * gateway answers once one is contracted to it, or after waitMs. The node's other calls wait
-   * behind it (one signed call at a time), so keep waitMs well under the heartbeat interval.
+   * gateway answers once one is contracted to it, or after waitMs; such a poll is also the node's
+   * heartbeat (`alive: true` in the answer). The node's other calls wait behind it (one signed call
+   * at a time), so keep waitMs under the heartbeat interval.
    */
   getAssignments(p: { nodeId: string; waitMs?: number } & CallOptions): Promise<Assignments> {
     return this.call({ method: 'GET', path: `${nodePath(p.nodeId)}/assignments`, query: { waitMs: p.waitMs }, retry: true, signal: p.signal });

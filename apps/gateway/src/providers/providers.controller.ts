@@ -12,6 +12,7 @@ import { jobStatusOfContract } from '../jobs/job-answer';
 import { Operation } from '../openapi';
 import { assignmentOf } from './assignment';
 import { AssignmentWaits } from './assignment-waits';
+import { PollHeartbeats } from './poll-heartbeats';
 import { ASSIGNMENTS_EXAMPLE, REGISTER_NODE_EXAMPLE, SUBMIT_RESULT_EXAMPLE } from './provider-examples';
 import { ProviderQueries } from './provider-queries';
 
@@ -32,6 +33,7 @@ export class ProvidersController {
     private readonly bus: CommandBus,
     private readonly providers: ProviderQueries,
     private readonly waits: AssignmentWaits,
+    private readonly heartbeats: PollHeartbeats,
     @InjectConfig() private readonly config: GatewayConfig,
   ) {}
 
@@ -74,7 +76,8 @@ export class ProvidersController {
     description:
       'With `waitMs`, a long poll: while none of the node\'s jobs is contracted and not yet started, the answer waits up to waitMs ' +
       '(at most LIMITS.assignmentsWaitMsMax, 20 s) for a contract to open for the node, then answers (possibly still without new work). ' +
-      'An agent polls again at once after a long poll, so it learns of new work as its contract opens.',
+      'An agent polls again at once after a long poll, so it learns of new work as its contract opens. ' +
+      'A long poll is also the node\'s heartbeat (sent on to the registry at most every 10 s per node): `alive: true` says it counted, and the agent may skip its own heartbeats while it polls.',
     auth: 'node',
     params: nodeIdParam,
     query: assignmentsQuerySchema,
@@ -87,9 +90,13 @@ export class ProvidersController {
     @Query(new ZodPipe(assignmentsQuerySchema)) q: z.output<typeof assignmentsQuerySchema>,
   ): Promise<z.input<typeof assignmentsSchema>> {
     await this.providers.ownNode(nodeId, req.nodeAddress);
-    const jobs = await this.waits.read(req, nodeId, q.waitMs ?? 0, () => this.providers.assignments(nodeId));
+    const waitMs = q.waitMs ?? 0;
+    // a long-polling agent is alive: its poll is its heartbeat (sent while the poll waits)
+    const alive = waitMs > 0 ? this.heartbeats.beat(nodeId, req.nodeAddress) : undefined;
+    const jobs = await this.waits.read(req, nodeId, waitMs, () => this.providers.assignments(nodeId));
     const market = { chainId: this.config.CHAIN_ID, addresses: this.config.MARKET_ADDRESSES };
-    return { assignments: jobs.flatMap((j) => assignmentOf(j, market) ?? []) };
+    const assignments = jobs.flatMap((j) => assignmentOf(j, market) ?? []);
+    return alive ? { assignments, alive: await alive } : { assignments };
   }
 
   @Post(':nodeId/jobs/:jobId/start')

@@ -331,7 +331,7 @@ export interface paths {
         };
         /**
          * Jobs whose contract is open for this node: what to run, by when, for what
-         * @description With `waitMs`, a long poll: while none of the node's jobs is contracted and not yet started, the answer waits up to waitMs (at most LIMITS.assignmentsWaitMsMax, 20 s) for a contract to open for the node, then answers (possibly still without new work). An agent polls again at once after a long poll, so it learns of new work as its contract opens.
+         * @description With `waitMs`, a long poll: while none of the node's jobs is contracted and not yet started, the answer waits up to waitMs (at most LIMITS.assignmentsWaitMsMax, 20 s) for a contract to open for the node, then answers (possibly still without new work). An agent polls again at once after a long poll, so it learns of new work as its contract opens. A long poll is also the node's heartbeat (sent on to the registry at most every 10 s per node): `alive: true` says it counted, and the agent may skip its own heartbeats while it polls.
          */
         get: operations["getAssignments"];
         put?: never;
@@ -540,6 +540,8 @@ export interface components {
             workload: components["schemas"]["Workload"];
         };
         Assignments: {
+            /** @description true when this poll (a long poll, with waitMs) counted as the node's heartbeat: the agent need not send one until its next heartbeat is due */
+            alive?: boolean;
             assignments: components["schemas"]["Assignment"][];
         };
         CreateOrgRequest: {
