@@ -202,6 +202,45 @@ function cpuOfTrees(roots: ReadonlyMap<string, number[]>): Map<string, number> {
   return out;
 }
 
+// ------------------------------------------------------------------ readers' lag, from each service's /metrics
+
+/** How often the bench reads the services' reader lag while a step runs. */
+const LAG_SAMPLE_MS = 2_000;
+const LAG_LINE = /^starminer_reader_lag_seconds\{reader="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/;
+
+/** Samples every service's starminer_reader_lag_seconds until stopped; keeps the worst per `service/reader`. */
+function sampleLag(stack: Stack): { stop(): Promise<Record<string, number>> } {
+  const worst: Record<string, number> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(
+        Object.entries(stack.serviceUrls).map(async ([service, url]) => {
+          try {
+            const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(LAG_SAMPLE_MS) })).text();
+            for (const line of text.split('\n')) {
+              const m = LAG_LINE.exec(line);
+              if (!m) continue;
+              const key = `${service}/${m[1]}`;
+              worst[key] = Math.max(worst[key] ?? 0, Number(m[2]));
+            }
+          } catch {
+            /* a busy service answers late: the next sample */
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, LAG_SAMPLE_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return Object.fromEntries(Object.entries(worst).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+    },
+  };
+}
+
 // ------------------------------------------------------------------ one step at a fixed rate
 
 interface StepResult {
@@ -219,6 +258,8 @@ interface StepResult {
   submitAnswerMs: { p50: number; p99: number };
   cpuSec: Record<string, number>;
   cpuShare: Record<string, number>;
+  /** the worst reader lag (seconds) seen in the window, per service/reader */
+  readerLagSecMax: Record<string, number>;
   bottleneck: string;
   passed: boolean;
 }
@@ -232,6 +273,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
   let inFlight = 0;
   let late = 0;
   const pending: Promise<void>[] = [];
+  const lag = sampleLag(ctx.stack);
   const cpu0 = cpuOfTrees(ctx.pids);
   const self0 = process.cpuUsage();
   const t0 = Date.now();
@@ -262,12 +304,13 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
     }
     await new Promise((r) => setTimeout(r, TICK_MS));
   }
-  const windowEnd = Date.now();
-  await Promise.all(pending);
   // the window's CPU: what each process used while the rate was held
   const cpu1 = cpuOfTrees(ctx.pids);
   const self1 = process.cpuUsage(self0);
+  const windowEnd = Date.now();
   const wallSec = (windowEnd - t0) / 1000;
+  const readerLagSecMax = await lag.stop();
+  await Promise.all(pending);
   const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
   const ended = () => [...submits.keys()].filter((id) => ctx.clock.jobs.get(id)?.final).length;
   while (ended() < submits.size && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 200));
@@ -321,6 +364,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
     submitAnswerMs: p(answers),
     cpuSec,
     cpuShare,
+    readerLagSecMax,
     bottleneck,
     passed: false,
   };
@@ -343,6 +387,7 @@ function printStep(r: StepResult): void {
   }
   const cpu = Object.entries(r.cpuSec).sort((a, b) => b[1] - a[1]);
   console.log(`  CPU s (share of a core): ${cpu.map(([k, v]) => `${k} ${v} (${r.cpuShare[k]})`).join(', ')}`);
+  console.log(`  worst reader lag (s): ${Object.entries(r.readerLagSecMax).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`  bottleneck: ${r.bottleneck}`);
 }
 
@@ -439,7 +484,7 @@ export async function runFleetBench(argv: string[]): Promise<void> {
         durationSec: opts.durationSec,
         ramp: opts.ramp,
         ceilingJobsPerSec: opts.ramp ? ceiling : undefined,
-        steps: steps.map((s) => ({ rate: s.rate, passed: s.passed, settled: s.settled, settledPerSec: s.settledPerSec, late: s.late, otherFinal: s.otherFinal, unfinished: s.unfinished, stagesSinceSubmitMs: s.stagesSinceSubmitMs, cpuShare: s.cpuShare, bottleneck: s.bottleneck })),
+        steps: steps.map((s) => ({ rate: s.rate, passed: s.passed, settled: s.settled, settledPerSec: s.settledPerSec, late: s.late, otherFinal: s.otherFinal, unfinished: s.unfinished, stagesSinceSubmitMs: s.stagesSinceSubmitMs, cpuShare: s.cpuShare, readerLagSecMax: s.readerLagSecMax, bottleneck: s.bottleneck })),
       }),
     );
   } finally {

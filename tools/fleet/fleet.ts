@@ -13,7 +13,7 @@ import { keccak256, toHex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { signResult } from '@starminer/chain';
 import { GPU_MODELS, runBuiltInWorkload } from '@starminer/domain';
-import { StarMinerApiError, createProviderClient, type Assignment, type NodeRegistration, type ProviderClient } from '@starminer/sdk/provider';
+import { AliveClock, StarMinerApiError, createProviderClient, type Assignment, type NodeRegistration, type ProviderClient } from '@starminer/sdk/provider';
 
 /** The regions the fleet spreads over (providers' words; the market knows no fixed list). */
 export const FLEET_REGIONS = ['us-east', 'us-west', 'eu-west', 'eu-central', 'ap-south', 'ap-northeast'] as const;
@@ -105,8 +105,7 @@ class SimNode {
   private readonly attempts = new Map<string, number>();
   private readonly started = new Set<string>();
   private pollErrors = 0;
-  /** When the last poll that counted as a heartbeat was sent. */
-  private aliveSinceMs = Number.NEGATIVE_INFINITY;
+  private readonly alive = new AliveClock();
 
   constructor(
     private readonly client: ProviderClient,
@@ -134,9 +133,10 @@ class SimNode {
     }
   }
 
-  /** A heartbeat, unless a poll sent less than FLEET_HEARTBEAT_MS ago counted as one. */
+  /** A heartbeat once FLEET_HEARTBEAT_MS passed without one (a long poll counts as one). */
   async heartbeatIfDue(signal: AbortSignal): Promise<void> {
-    if (Date.now() - this.aliveSinceMs < FLEET_HEARTBEAT_MS) return;
+    if (!this.alive.due(Date.now(), FLEET_HEARTBEAT_MS)) return;
+    this.alive.beatSent(Date.now());
     this.stats.heartbeats += 1;
     await this.heartbeat(signal);
   }
@@ -153,15 +153,17 @@ class SimNode {
     let waitMs = 0;
     while (!signal.aborted) {
       let assignments: Assignment[];
+      const sentAt = Date.now();
+      if (waitMs > 0) this.alive.pollSent(sentAt);
       try {
-        const sentAt = Date.now();
         const answer = await this.client.getAssignments({ nodeId: this.nodeId, waitMs, signal });
         assignments = answer.assignments;
-        if (answer.alive === true) this.aliveSinceMs = Math.max(this.aliveSinceMs, sentAt);
+        if (waitMs > 0) this.alive.pollAnswered(sentAt, answer.alive === true);
         this.stats.polls += 1;
         this.pollErrors = 0;
         waitMs = this.pollWaitMs;
       } catch (err) {
+        if (waitMs > 0) this.alive.pollAnswered(sentAt, false);
         if (signal.aborted) return;
         this.count(`poll:${codeOf(err)}`);
         this.pollErrors += 1;
@@ -258,7 +260,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     while (next < nodes.length && !stopping.signal.aborted) {
       const node = nodes[next++];
       await node.register(stopping.signal);
-      await node.heartbeat(stopping.signal); // online now, not at its first beat
+      await node.heartbeatIfDue(stopping.signal); // online now, not at its first beat
       stats.registered += 1;
       if (stats.registered % 250 === 0) opts.log?.(`fleet: ${stats.registered}/${nodes.length} nodes registered`);
     }
@@ -272,7 +274,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       await sleep(Math.floor((i / nodes.length) * FLEET_HEARTBEAT_MS), stopping.signal);
       while (!stopping.signal.aborted) {
         await node.heartbeatIfDue(stopping.signal);
-        await sleep(FLEET_HEARTBEAT_MS, stopping.signal);
+        await sleep(FLEET_HEARTBEAT_MS / 2, stopping.signal);
       }
     })();
     await Promise.all([beat, node.pollLoop(stopping.signal)]);

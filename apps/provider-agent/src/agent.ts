@@ -1,5 +1,5 @@
 import type { WorkloadResult } from '@starminer/domain';
-import { StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
+import { AliveClock, StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import { refusalOf } from './runtime';
 
@@ -100,8 +100,7 @@ export class ProviderAgent {
   private readonly stopping = new AbortController();
   private readonly log: LogFn;
   private pollErrors = 0;
-  /** When the last poll that counted as a heartbeat was sent (the gateway beat for it then, or at most HEARTBEAT_INTERVAL_MS before). */
-  private aliveSinceMs = Number.NEGATIVE_INFINITY;
+  private readonly alive = new AliveClock();
   private loops: Promise<void>[] = [];
 
   constructor(private readonly deps: AgentDeps) {
@@ -158,17 +157,24 @@ export class ProviderAgent {
     return false;
   }
 
-  /** A heartbeat every HEARTBEAT_INTERVAL_MS, skipped while long polls (which count as heartbeats) keep the node alive. */
+  /**
+   * A heartbeat whenever HEARTBEAT_INTERVAL_MS passed without one: neither a heartbeat of its own
+   * nor a long poll (which the gateway counts as one). Looks twice per interval, so a gap in the
+   * polls (a long job) is covered within half an interval of the beat falling due.
+   */
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopped) {
-      if (this.heartbeatDue()) await this.heartbeatOnce();
-      await this.deps.clock.sleep(HEARTBEAT_INTERVAL_MS, this.stopping.signal);
+      if (this.heartbeatDue()) {
+        this.alive.beatSent(this.deps.clock.now());
+        await this.heartbeatOnce();
+      }
+      await this.deps.clock.sleep(HEARTBEAT_INTERVAL_MS / 2, this.stopping.signal);
     }
   }
 
-  /** False while a poll sent less than HEARTBEAT_INTERVAL_MS ago counted as a heartbeat. */
+  /** True once HEARTBEAT_INTERVAL_MS passed since the last heartbeat or long poll that counted as one. */
   heartbeatDue(): boolean {
-    return this.deps.clock.now() - this.aliveSinceMs >= HEARTBEAT_INTERVAL_MS;
+    return this.alive.due(this.deps.clock.now(), HEARTBEAT_INTERVAL_MS);
   }
 
   async heartbeatOnce(): Promise<boolean> {
@@ -202,13 +208,15 @@ export class ProviderAgent {
   async pollOnce(waitMs = 0): Promise<Map<string, JobOutcome>> {
     const outcomes = new Map<string, JobOutcome>();
     let assignments: Assignment[];
+    const sentAt = this.deps.clock.now();
+    if (waitMs > 0) this.alive.pollSent(sentAt);
     try {
-      const sentAt = this.deps.clock.now();
       const answer = await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs } : { nodeId: this.nodeId });
       assignments = answer.assignments;
-      if (answer.alive === true) this.aliveSinceMs = Math.max(this.aliveSinceMs, sentAt);
+      if (waitMs > 0) this.alive.pollAnswered(sentAt, answer.alive === true);
       this.pollErrors = 0;
     } catch (err) {
+      if (waitMs > 0) this.alive.pollAnswered(sentAt, false);
       this.pollErrors += 1;
       this.log('warn', 'polling assignments failed', { code: codeOf(err), nextPollMs: pollDelayMs(this.pollErrors) });
       return outcomes;

@@ -3,6 +3,7 @@
  * signed by the node key (a viem LocalAccount; viem is a peer dependency) for one deployment.
  */
 export { createProviderClient, ProviderClient, type ProviderClientOptions } from './provider-client';
+export { AliveClock } from './alive-clock';
 export {
   NODE_HEADERS,
   NODE_REQUEST_DOMAIN,

@@ -2,10 +2,11 @@
 export const ASSIGNMENT_WAITS_MAX_DEFAULT = 10_000;
 export const ASSIGNMENT_WAITS_MAX_LIMIT = 100_000;
 /**
- * A long poll for assignments is also the node's heartbeat, sent on to the registry at most this
- * often per node (a third of the registry's default NODE_HEARTBEAT_TIMEOUT_MS, as the agent's own
- * heartbeats): an idle agent then makes one signed call per poll instead of a poll and a heartbeat.
+ * A long poll for assignments is also the node's heartbeat, sent on to the registry when the
+ * node's last one is at least this old: every long poll of an idle agent (they last 8 s), not every
+ * quick poll of a busy one. An idle agent then makes one signed call per poll instead of a poll
+ * and a heartbeat.
  */
-export const POLL_HEARTBEAT_EVERY_MS = 10_000;
+export const POLL_HEARTBEAT_EVERY_MS = 5_000;
 /** Nodes whose last poll heartbeat one gateway process remembers; past it, the oldest is forgotten (its next poll beats again). */
 export const POLL_HEARTBEAT_NODES_MAX = 100_000;
