@@ -12,3 +12,4 @@ export { marketKey } from './market-key';
 export * from './quote';
 export { MatchingEngine, type EngineOptions, type RoutingStrategy } from './engine';
 export type { EngineSnapshot } from './snapshot';
+export { PartitionedMarket, PartitionMoveError, PARTITION_LIMITS, partitionOf, fnv1a32 } from './partitions';
