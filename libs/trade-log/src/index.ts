@@ -33,3 +33,34 @@ export {
   DependencyUnavailableError,
 } from './errors';
 export * from './limits';
+export {
+  decideLease,
+  leaseIsFree,
+  leaseDeadlineMs,
+  assertLeaseTiming,
+  encodeLeaseRecord,
+  decodeLeaseRecord,
+  isLeaseName,
+  LeaseRecordError,
+  LEASE_TTL_MS_DEFAULT,
+  LEASE_TTL_MS_MIN,
+  LEASE_TTL_MS_MAX,
+  LEASE_RENEW_DIVISOR,
+  LEASE_CLOCK_SKEW_MS_DEFAULT,
+  LEASE_RECORD_VERSION,
+  LEASE_NAME_CHARS_MAX,
+  LEASE_TIMING_DEFAULT,
+} from './lease';
+export type { LeaseRecord, LeaseTiming, LeaseWish, LeaseDecision, LeaseLossReason } from './lease';
+export {
+  PartitionLeases,
+  ensureLeaseStream,
+  LEASE_STREAM,
+  LEASE_SUBJECT_PREFIX,
+  LEASE_HISTORY_PER_SUBJECT,
+  LEASE_PARTITIONS_MAX,
+  LEASE_REPLICAS_MAX,
+  LEASE_WRITE_ATTEMPTS_MAX,
+  LEASE_RENEW_RETRY_DIVISOR,
+} from './partition-leases';
+export type { PartitionLeasesOptions, PartitionLossReason } from './partition-leases';
