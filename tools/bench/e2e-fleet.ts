@@ -207,10 +207,16 @@ function cpuOfTrees(roots: ReadonlyMap<string, number[]>): Map<string, number> {
 /** How often the bench reads the services' reader lag while a step runs. */
 const LAG_SAMPLE_MS = 2_000;
 const LAG_LINE = /^starminer_reader_lag_seconds\{reader="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/;
+/** prom-client's default metric: the p99 of the event loop's delay since the last scrape. */
+const LOOP_LINE = /^nodejs_eventloop_lag_p99_seconds ([0-9.eE+-]+)$/;
 
-/** Samples every service's starminer_reader_lag_seconds until stopped; keeps the worst per `service/reader`. */
-function sampleLag(stack: Stack): { stop(): Promise<Record<string, number>> } {
+/**
+ * Samples every service's starminer_reader_lag_seconds and event-loop delay p99 until stopped;
+ * keeps the worst reader lag per `service/reader` and the worst loop delay per service.
+ */
+function sampleLag(stack: Stack): { stop(): Promise<{ readers: Record<string, number>; loopP99Ms: Record<string, number> }> } {
   const worst: Record<string, number> = {};
+  const loopP99: Record<string, number> = {};
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -219,6 +225,8 @@ function sampleLag(stack: Stack): { stop(): Promise<Record<string, number>> } {
           try {
             const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(LAG_SAMPLE_MS) })).text();
             for (const line of text.split('\n')) {
+              const loop = LOOP_LINE.exec(line);
+              if (loop) loopP99[service] = Math.max(loopP99[service] ?? 0, Number(loop[1]));
               const m = LAG_LINE.exec(line);
               if (!m) continue;
               const key = `${service}/${m[1]}`;
@@ -236,7 +244,8 @@ function sampleLag(stack: Stack): { stop(): Promise<Record<string, number>> } {
     async stop() {
       running = false;
       await loop;
-      return Object.fromEntries(Object.entries(worst).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+      const sorted = (o: Record<string, number>, scale: number) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v * scale).toFixed(2))]));
+      return { readers: sorted(worst, 1), loopP99Ms: sorted(loopP99, 1000) };
     },
   };
 }
@@ -260,6 +269,8 @@ interface StepResult {
   cpuShare: Record<string, number>;
   /** the worst reader lag (seconds) seen in the window, per service/reader */
   readerLagSecMax: Record<string, number>;
+  /** the worst event-loop delay p99 (ms) seen in the window, per service */
+  eventLoopP99MsMax: Record<string, number>;
   bottleneck: string;
   passed: boolean;
 }
@@ -309,7 +320,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
   const self1 = process.cpuUsage(self0);
   const windowEnd = Date.now();
   const wallSec = (windowEnd - t0) / 1000;
-  const readerLagSecMax = await lag.stop();
+  const { readers: readerLagSecMax, loopP99Ms: eventLoopP99MsMax } = await lag.stop();
   await Promise.all(pending);
   const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
   const ended = () => [...submits.keys()].filter((id) => ctx.clock.jobs.get(id)?.final).length;
@@ -319,6 +330,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
   const steps = Object.fromEntries(STAGES.map((s) => [s, histogram()])) as Record<Stage, hdr.Histogram>;
   let settled = 0;
   let otherFinal = 0;
+  let firstSettledAt = Number.POSITIVE_INFINITY;
   let lastSettledAt = t0;
   for (const [jobId, submittedAt] of submits) {
     const j = ctx.clock.jobs.get(jobId);
@@ -334,6 +346,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
     if (j.final === 'settled') {
       settled += 1;
       lastSettledAt = Math.max(lastSettledAt, j.at.settled ?? 0);
+      firstSettledAt = Math.min(firstSettledAt, j.at.settled ?? Number.POSITIVE_INFINITY);
     } else if (j.final) otherFinal += 1;
   }
   const cpuSec: Record<string, number> = {};
@@ -347,7 +360,9 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
     machine >= 0.9 * cores
       ? `the machine: ${machine.toFixed(2)} of ${cores} cores busy; most: ${busiest.slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`
       : `${busiest[0][0]} at ${busiest[0][1].toFixed(2)} of a core (machine ${machine.toFixed(2)} of ${cores})`;
-  const settledPerSec = settled / Math.max(0.001, (lastSettledAt - t0) / 1000);
+  // the settle rate over the span of settles: an open loop at R that keeps up settles R jobs/s from
+  // its first settle to its last, whatever the latency before the first
+  const settledPerSec = settled > 1 ? (settled - 1) / Math.max(0.001, (lastSettledAt - firstSettledAt) / 1000) : settled;
   const p = (h: hdr.Histogram) => ({ p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99) });
   const result: StepResult = {
     rate,
@@ -365,6 +380,7 @@ async function runStep(ctx: { stack: Stack; clients: StarMinerClient[]; clock: S
     cpuSec,
     cpuShare,
     readerLagSecMax,
+    eventLoopP99MsMax,
     bottleneck,
     passed: false,
   };
@@ -388,6 +404,7 @@ function printStep(r: StepResult): void {
   const cpu = Object.entries(r.cpuSec).sort((a, b) => b[1] - a[1]);
   console.log(`  CPU s (share of a core): ${cpu.map(([k, v]) => `${k} ${v} (${r.cpuShare[k]})`).join(', ')}`);
   console.log(`  worst reader lag (s): ${Object.entries(r.readerLagSecMax).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`  worst event-loop delay p99 (ms): ${Object.entries(r.eventLoopP99MsMax).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`  bottleneck: ${r.bottleneck}`);
 }
 
@@ -438,6 +455,8 @@ export async function runFleetBench(argv: string[]): Promise<void> {
       dataDir,
       databaseUrl: db.url,
       agents: [],
+      // production's log lines (JSON), not the terminal's pretty ones, which cost the services a thread each
+      logFormat: 'json',
       ports: { nats: await freePort(), postgres: await freePort(), anvil: await freePort(), gateway: await freePort() },
       log: opts.verbose ? (line) => console.log(line) : (line) => (line.startsWith('[stack]') ? console.log(line) : undefined),
     });
@@ -484,7 +503,7 @@ export async function runFleetBench(argv: string[]): Promise<void> {
         durationSec: opts.durationSec,
         ramp: opts.ramp,
         ceilingJobsPerSec: opts.ramp ? ceiling : undefined,
-        steps: steps.map((s) => ({ rate: s.rate, passed: s.passed, settled: s.settled, settledPerSec: s.settledPerSec, late: s.late, otherFinal: s.otherFinal, unfinished: s.unfinished, stagesSinceSubmitMs: s.stagesSinceSubmitMs, cpuShare: s.cpuShare, readerLagSecMax: s.readerLagSecMax, bottleneck: s.bottleneck })),
+        steps: steps.map((s) => ({ rate: s.rate, passed: s.passed, settled: s.settled, settledPerSec: s.settledPerSec, late: s.late, otherFinal: s.otherFinal, unfinished: s.unfinished, stagesSinceSubmitMs: s.stagesSinceSubmitMs, cpuShare: s.cpuShare, readerLagSecMax: s.readerLagSecMax, eventLoopP99MsMax: s.eventLoopP99MsMax, bottleneck: s.bottleneck })),
       }),
     );
   } finally {

@@ -46,6 +46,8 @@ export interface FleetOptions {
   /** Node keys follow from it, so a rerun with the same seed is the same fleet. */
   seed: string;
   pollWaitMs?: number;
+  /** The nodes' fetch (default: the platform's); a spec passes one that checks answers against the OpenAPI document. */
+  fetch?: typeof fetch;
   log?: (line: string) => void;
 }
 
@@ -161,7 +163,9 @@ class SimNode {
         if (waitMs > 0) this.alive.pollAnswered(sentAt, answer.alive === true);
         this.stats.polls += 1;
         this.pollErrors = 0;
-        waitMs = this.pollWaitMs;
+        // spread over [3/4, 1] of the wait: nodes registered together would otherwise poll in step,
+        // a thousand polls landing on the gateway in the same few milliseconds every wait
+        waitMs = Math.round(this.pollWaitMs * (0.75 + 0.25 * Math.random()));
       } catch (err) {
         if (waitMs > 0) this.alive.pollAnswered(sentAt, false);
         if (signal.aborted) return;
@@ -250,7 +254,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   setMaxListeners(0, stopping.signal);
   const nodes = Array.from({ length: opts.nodes }, (_, i) => {
     const { account, registration } = fleetNode(opts.seed, i, opts.gpusPerNode);
-    const client = createProviderClient({ baseUrl: opts.gatewayUrl, chainId: opts.chainId, account });
+    const client = createProviderClient({ baseUrl: opts.gatewayUrl, chainId: opts.chainId, account, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     return new SimNode(client, account, registration, stats, opts.pollWaitMs ?? FLEET_POLL_WAIT_MS);
   });
 
@@ -277,7 +281,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         await sleep(FLEET_HEARTBEAT_MS / 2, stopping.signal);
       }
     })();
-    await Promise.all([beat, node.pollLoop(stopping.signal)]);
+    // polls spread over one wait from the start too: a thousand first polls at once would stay in step for minutes
+    const poll = (async () => {
+      await sleep(Math.floor((i / nodes.length) * (opts.pollWaitMs ?? FLEET_POLL_WAIT_MS)), stopping.signal);
+      await node.pollLoop(stopping.signal);
+    })();
+    await Promise.all([beat, poll]);
   });
   const running = Promise.all(loops);
   return {

@@ -4,6 +4,9 @@ import { addressSchema } from '@starminer/events';
 import { LOG_FORMATS, LOG_LEVELS } from './logging';
 import { TRADE_STREAM_REPLICAS_MAX } from '@starminer/trade-log';
 
+export const DB_POOL_SIZE_DEFAULT = 5;
+export const DB_POOL_SIZE_MAX = 64;
+
 /** Configuration that fails at boot, naming every missing or malformed variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -30,6 +33,12 @@ export const baseConfigSchema = z.object({
   TRADE_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trade'),
   /** Copies of the TRADE stream JetStream keeps: 1 on one server, 3 on a cluster (the prod overlay); raised, never lowered, at boot. */
   TRADE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(TRADE_STREAM_REPLICAS_MAX).default(1),
+  /**
+   * Postgres connections this process keeps at most. Five serve a service that projects and answers
+   * little; the gateway answers every client and agent (thousands of long polls) and wants more.
+   * Every replica of every service counts against the server's max_connections (100 by default).
+   */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(DB_POOL_SIZE_MAX).default(DB_POOL_SIZE_DEFAULT),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** `pretty` (pino-pretty, a dev dependency) only in the dev stack: JSON lines everywhere else. */
   LOG_FORMAT: z.enum(LOG_FORMATS).default('json'),

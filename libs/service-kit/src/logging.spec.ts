@@ -11,7 +11,7 @@ import { createTestDatabase, startNats, type TestDatabase, type TestNats } from 
 import { createServiceApp, listen, type ServiceAppOptions } from './boot';
 import { baseConfigSchema, ConfigError, loadConfig } from './config';
 import { jsonBody } from './http-edge';
-import { logBootFailure, pinoLevelOf, REDACTED } from './logging';
+import { logBootFailure, pinoLevelOf, REDACTED, ROUTINE_AGENT_CALL } from './logging';
 import { ServiceKitModule } from './service-kit.module';
 
 type Line = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a log line of any shape
@@ -222,5 +222,14 @@ describe('LOG_FORMAT', () => {
   it('given anything but json or pretty, then the service refuses to boot naming LOG_FORMAT', () => {
     expect(loadConfig(baseConfigSchema, { DATABASE_URL: 'postgres://x/y' }).LOG_FORMAT).toBe('json');
     expect(() => loadConfig(baseConfigSchema, { DATABASE_URL: 'postgres://x/y', LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT/);
+  });
+
+  it("given an agent's long poll or heartbeat, then it is a routine call (logged at debug when answered); its other calls are not", () => {
+    expect(ROUTINE_AGENT_CALL.test('/v1/providers/nodes/node-1/assignments')).toBe(true);
+    expect(ROUTINE_AGENT_CALL.test('/v1/providers/nodes/node-1/heartbeat')).toBe(true);
+    expect(ROUTINE_AGENT_CALL.test('/v1/providers/nodes/node-1/jobs/j1/start')).toBe(false);
+    expect(ROUTINE_AGENT_CALL.test('/v1/providers/nodes/node-1/jobs/j1/result')).toBe(false);
+    expect(ROUTINE_AGENT_CALL.test('/v1/providers/nodes')).toBe(false);
+    expect(ROUTINE_AGENT_CALL.test('/v1/jobs/j1/assignments')).toBe(false);
   });
 });

@@ -30,6 +30,12 @@ export const REDACTED = '[redacted]';
  * debug, not info, unless they fail (a failing probe is worth a line; the probe period bounds them).
  */
 export const PROBE_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
+/**
+ * A provider agent's routine calls: its long polls for assignments and its heartbeats. A fleet of
+ * thousands makes hundreds a second; answered (below 400) they are logged at debug, as probes are,
+ * and counted by the HTTP metrics; refused or failed, as any request.
+ */
+export const ROUTINE_AGENT_CALL = /^\/v1\/providers\/nodes\/[^/]+\/(assignments|heartbeat)$/;
 
 /** A caller's X-Request-Id is kept only when it is this short and plain (it is written into every line of the request). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -103,7 +109,8 @@ function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
 
 /**
  * One line per HTTP request when it is answered (pino-http): method, path, headers (credentials
- * redacted), status and time, never the body; probes at debug; a 5xx at error. Lines the request's
+ * redacted), status and time, never the body; probes and an agent's answered polls and heartbeats
+ * (ROUTINE_AGENT_CALL) at debug; a 5xx at error. Lines the request's
  * handlers write carry its `reqId`. Express middleware, installed before the body parsers, so requests
  * that a body parser refuses are logged too.
  */
@@ -113,9 +120,11 @@ export function httpLogger(logger: Logger): HttpLogger {
     quietReqLogger: true,
     genReqId: requestIdOf,
     customLogLevel: (req, res, err) => {
-      const probe = PROBE_PATHS.has(pathOf(req));
+      const path = pathOf(req);
+      const probe = PROBE_PATHS.has(path);
       if (err || res.statusCode >= 500) return probe ? 'warn' : 'error';
-      return probe ? 'debug' : 'info';
+      // a fleet's agents poll and beat every few seconds each: their answered calls at debug, as probes
+      return probe || (res.statusCode < 400 && ROUTINE_AGENT_CALL.test(path)) ? 'debug' : 'info';
     },
     // the status is what matters of the answer; its headers are ours and say nothing new
     serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },

@@ -110,7 +110,7 @@ export class ServiceRuntime {
       entities: opts.entities,
       // Read models are disposable: rebuilt from the log, so their tables follow the entities.
       synchronize: true,
-      poolSize: 5,
+      poolSize: config.DB_POOL_SIZE,
     });
     await dataSource.initialize();
     const parking = new ParkingLot(dataSource, service);

@@ -5,17 +5,31 @@ import { LIMITS } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { JobView, NodeView } from '../views/entities';
 
+/** Nodes whose key one gateway process remembers (the oldest forgotten first: looked up again). */
+export const NODE_KEYS_CACHED_MAX = 100_000;
+
 /** What a provider agent reads: its node, and the jobs whose contract is open for it. */
 @Injectable()
 export class ProviderQueries {
+  /**
+   * node id -> its key, as the read model had it. A node's key never changes (registering a node id
+   * again with another key is NODE_EXISTS), so an agent's every poll need not read it again.
+   */
+  private readonly keys = new Map<string, string>();
+
   constructor(private readonly rt: ServiceRuntime) {}
 
-  /** The node, when the request is signed by its key. */
-  async ownNode(nodeId: string, nodeAddress: string): Promise<NodeView> {
-    const node = await this.rt.db.getRepository(NodeView).findOne({ where: { nodeId } });
-    if (!node) throw new DomainError('NODE_NOT_FOUND', `node ${nodeId} is not registered`);
-    if (node.nodeAddress !== nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'signed by another key than the node key');
-    return node;
+  /** Passes when the node is registered and the request is signed by its key; NODE_NOT_FOUND, NOT_NODE_KEY otherwise. */
+  async ownNode(nodeId: string, nodeAddress: string): Promise<void> {
+    let key = this.keys.get(nodeId);
+    if (key === undefined) {
+      const node = await this.rt.db.getRepository(NodeView).findOne({ where: { nodeId }, select: { nodeId: true, nodeAddress: true } });
+      if (!node) throw new DomainError('NODE_NOT_FOUND', `node ${nodeId} is not registered`);
+      key = node.nodeAddress;
+      this.keys.set(nodeId, key);
+      if (this.keys.size > NODE_KEYS_CACHED_MAX) this.keys.delete(this.keys.keys().next().value as string);
+    }
+    if (key !== nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'signed by another key than the node key');
   }
 
   async assignments(nodeId: string): Promise<JobView[]> {
