@@ -32,11 +32,11 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ENGINE_CONFIG, PartitionedMarket, type Category, type JobSpec, type LatencyPreference, type NodeSpec, type Urgency } from '@starminer/matching';
+import { DEFAULT_ENGINE_CONFIG, PartitionedMarket } from '@starminer/matching';
 import { seededRandom as rng } from '@starminer/testing';
 import { numberOption } from '../cli-options';
+import { jobSource, nodeSource } from './market-mix';
 
-const WEI = 10n ** 18n;
 const MIB = 1024 * 1024;
 const NODES_DEFAULT = 1_000_000;
 /** ~10 GiB of heap holds about this many nodes, with room for the run */
@@ -70,88 +70,6 @@ const OPTIONS = {
   'baseline-nodes': { type: 'string' },
 } as const;
 
-type Rand = () => number;
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-function weighted<T>(r: Rand, table: readonly (readonly [T, number])[]): T {
-  const total = table.reduce((s, [, w]) => s + w, 0);
-  let x = r() * total;
-  for (const [v, w] of table) if ((x -= w) < 0) return v;
-  return table[table.length - 1]![0];
-}
-
-// The market of tools/bench/matching.ts (supply and demand mix), so the figures compare.
-const MODEL_MIX: readonly (readonly [readonly [string, number], number])[] = [
-  [['RTX4090', 24], 22], [['RTX3090', 24], 10], [['RTX5090', 32], 6], [['RTX3060', 12], 4], [['RTX4080', 16], 3],
-  [['RTXA6000', 48], 4], [['RTXA5000', 24], 3], [['RTXA4000', 16], 2], [['RTX6000-Ada', 48], 2], [['L40S', 48], 4],
-  [['A40', 48], 3], [['A10', 24], 4], [['T4', 16], 8], [['V100', 32], 4], [['A100', 80], 9], [['H100', 80], 8], [['H200', 141], 2],
-];
-const REGIONS = ['us-east', 'us-west', 'eu-west', 'eu-central', 'asia-east', 'asia-south', 'sa-east', 'oc-south', 'me-central', 'af-south'];
-const GPU_COUNTS: readonly (readonly [number, number])[] = [[1, 35], [2, 25], [4, 20], [8, 20]];
-const CATEGORY_MIX: readonly (readonly [Category, number])[] = [['inference', 40], ['ai-training', 30], ['rendering', 20], ['simulation', 10]];
-const URGENCY_MIX: readonly (readonly [Urgency, number])[] = [['low', 20], ['normal', 50], ['high', 20], ['critical', 10]];
-const LATENCY_MIX: readonly (readonly [LatencyPreference, number])[] = [['relaxed', 40], ['normal', 40], ['low', 20]];
-const FAMILIES = [['H100', 'H200'], ['A100', 'H100'], ['A100'], ['RTX4090', 'RTX5090'], ['RTX4090', 'RTX3090'], ['L40S', 'A40', 'RTXA6000'], ['T4', 'A10'], ['V100', 'T4'], ['RTX3060', 'RTX4080']];
-
-/** The i-th node of the fleet (the same for a seed); call in order i = 0, 1, 2, ... */
-function nodeSource(seed: number): (i: number) => NodeSpec {
-  const r = rng(seed);
-  return (i) => {
-    const [gpuModel, vramGiB] = weighted(r, MODEL_MIX);
-    return {
-      nodeId: `node-${String(i).padStart(7, '0')}`,
-      providerAddress: `0x${(i + 1).toString(16).padStart(40, '0')}`,
-      gpuModel,
-      gpuCount: weighted(r, GPU_COUNTS),
-      vramGiB: gpuModel === 'A100' && r() < 0.3 ? 40 : vramGiB,
-      region: pick(r, REGIONS),
-      latencyMs: Math.round(5 + r() * 245),
-      tee: r() < 0.2,
-      carbonGPerKwh: Math.round(r() * 800),
-      renewableShare: Math.round(r() * 100) / 100,
-      benchmarkScore: Math.round(50 + r() * 250),
-      reputation: Math.round((0.5 + 0.5 * Math.sqrt(r())) * 1000) / 1000,
-      ...(r() < 0.3 ? { poolId: `pool-${Math.floor(r() * 50)}` } : {}),
-      stakeWei: BigInt(Math.floor(r() * 1000)) * WEI,
-      online: r() < 0.97,
-    };
-  };
-}
-
-/** The i-th job of a seed, arriving at atMs: 70 % name a family of models, 25 % any, 5 % budget and deadline only; half name regions. */
-function jobSource(seed: number): (i: number, atMs: number) => JobSpec {
-  const r = rng(seed);
-  const base = DEFAULT_ENGINE_CONFIG.pricing.basePricesWeiPerGpuHour;
-  return (i, atMs) => {
-    const category = weighted(r, CATEGORY_MIX);
-    const kind = r();
-    const budgetOnly = kind < 0.05;
-    const gpuModels = budgetOnly || kind < 0.3 ? [] : pick(r, FAMILIES);
-    const gpuCount = budgetOnly ? 0 : category === 'ai-training' ? weighted(r, [[1, 30], [2, 25], [4, 25], [8, 20]] as const) : weighted(r, [[1, 75], [2, 15], [4, 10]] as const);
-    const expectedRuntimeSec = Math.round(300 + r() * 8 * 3600);
-    const priciest = (gpuModels.length ? gpuModels : ['H200']).reduce((m, g) => (base[g]! > m ? base[g]! : m), 0n);
-    const fullCost = (priciest * BigInt(Math.max(gpuCount, 1)) * BigInt(expectedRuntimeSec) * 2n) / 3600n;
-    const budgetWei = r() < 0.05 ? fullCost / 50n : fullCost + BigInt(Math.floor(r() * 1000)) * 10n ** 15n;
-    return {
-      jobId: `job-${String(i).padStart(8, '0')}`,
-      category,
-      budgetWei,
-      urgency: weighted(r, URGENCY_MIX),
-      latencyPreference: weighted(r, LATENCY_MIX),
-      requirements: {
-        gpuModels,
-        gpuCount,
-        minVramGiB: r() < 0.1 ? pick(r, [24, 48, 80]) : 0,
-        tee: r() < 0.08,
-        regions: r() < 0.5 ? [] : r() < 0.7 ? [pick(r, REGIONS)] : [pick(r, REGIONS), pick(r, REGIONS)],
-        ...(r() < 0.25 ? { maxLatencyMs: Math.round(30 + r() * 170) } : {}),
-      },
-      expectedRuntimeSec,
-      green: r() < 0.2,
-      submittedAtMs: atMs,
-      ...(budgetOnly ? { deadlineAtMs: atMs + Math.round((1 + r() * 12) * 3600_000) } : {}),
-    };
-  };
-}
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -200,7 +118,7 @@ class Samples {
 function simulate(s: Settings, label: string, log = true) {
   const heapBefore = heapUsed();
   const market = new PartitionedMarket(DEFAULT_ENGINE_CONFIG, s.partitions);
-  const nextNode = nodeSource(NODE_SEED);
+  const nextNode = nodeSource(NODE_SEED, 7);
   const nodesPerPartition = new Float64Array(s.partitions);
   let gpus = 0;
   const b0 = performance.now();
@@ -223,7 +141,7 @@ function simulate(s: Settings, label: string, log = true) {
   }
 
   const passes = Math.ceil((s.seconds * 1000) / s.passMs);
-  const nextJob = jobSource(JOB_SEED);
+  const nextJob = jobSource(JOB_SEED, 8);
   const releaseAt: string[][] = Array.from({ length: passes + 1 }, () => []);
   const giveUpAt: string[][] = Array.from({ length: passes + 1 }, () => []);
   const lifetime = rng(JOB_SEED + 1);

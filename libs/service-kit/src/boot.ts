@@ -7,6 +7,7 @@ import { httpServerSpan, startTracing } from '@starminer/telemetry';
 import { natsTransport } from './commands';
 import type { BaseConfig } from './config';
 import { httpLogger, logBootFailure, pinoLevelOf, SERVICE_LOGGER, type ServiceLoggerOption } from './logging';
+import { HttpDrain } from './http-drain';
 import { ServiceRuntimeProbe } from './probe';
 import { ServiceRuntime } from './runtime';
 import { SERVICE_CONFIG } from './service-kit.module';
@@ -54,6 +55,7 @@ export async function createServiceApp(module: unknown, opts: ServiceAppOptions 
   const config = app.get<BaseConfig>(SERVICE_CONFIG);
   const { service, meters } = app.get(ServiceRuntime); // the module imports ServiceKitModule.forService
   app.use(meters.httpMiddleware()); // first, so that what the body parser refuses is timed too
+  app.use(app.get(HttpDrain).middleware()); // a stopping service's answers close their connections
   app.connectMicroservice(natsTransport({ servers: config.NATS_URL, service }), { inheritAppConfig: true });
   app.enableShutdownHooks();
   return app;

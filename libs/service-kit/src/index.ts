@@ -13,4 +13,5 @@ export * from './service-kit.module';
 export * from './boot';
 export * from './logging';
 export * from './http-edge';
+export * from './http-drain';
 export * from './metrics';

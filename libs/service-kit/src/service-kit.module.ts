@@ -9,6 +9,7 @@ import { flushTracing } from '@starminer/telemetry';
 import { CommandBus } from './commands';
 import { chainConfigSchema, loadConfig, type BaseConfig } from './config';
 import { CHAIN_PROBE, chainProbeFor, HealthController, ServiceHealth } from './health';
+import { HttpDrain } from './http-drain';
 import { EdgeErrorFilter } from './http-errors';
 import { createLogger, SERVICE_LOGGER, serviceLoggingModule } from './logging';
 import { CommandMetricsInterceptor, ServiceMetrics } from './metrics';
@@ -97,6 +98,7 @@ export class ServiceKitModule {
         { provide: ServiceMetrics, inject: [ServiceRuntime], useFactory: (rt: ServiceRuntime) => rt.meters },
         ServiceHealth,
         ServiceKitLifecycle,
+        HttpDrain,
         { provide: APP_FILTER, useClass: EdgeErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: CommandMetricsInterceptor },
         { provide: APP_INTERCEPTOR, useClass: JobScopeInterceptor },

@@ -1,0 +1,53 @@
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpDrain } from './http-drain';
+
+/** A GET on a keep-alive agent: the answer's Connection header. */
+function get(port: number, agent: Agent): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.headers.connection));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HttpDrain', () => {
+  let server: Server;
+  let port: number;
+  const drain = new HttpDrain();
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let holdMs = 0;
+
+  beforeAll(async () => {
+    const mw = drain.middleware();
+    server = createServer((req, res) => mw(req, res, () => void setTimeout(() => res.end('ok'), holdMs)));
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(() => {
+    agent.destroy();
+    server.closeAllConnections();
+  });
+
+  it('given a running service, answers keep their connection alive', async () => {
+    expect(await get(port, agent)).toBe('keep-alive');
+  });
+
+  it('given the service starts to stop while an answer is in flight, that answer and every later one close their connection, and the server closes though its client asks again at once', async () => {
+    holdMs = 200;
+    const inFlight = get(port, agent);
+    await new Promise((r) => setTimeout(r, 50));
+    drain.onModuleDestroy();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(await inFlight).toBe('close');
+    expect(drain.isDraining).toBe(true);
+    // the client's next request finds no connection to reuse, and the closed server takes no new one
+    await expect(get(port, agent)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await closed;
+  });
+});
