@@ -50,7 +50,7 @@ class FakeApi implements ProviderApi {
     this.fail('heartbeat');
     return { ok: true };
   }
-  async getAssignments(p: { nodeId: string; waitMs?: number }) {
+  async getAssignments(p: { nodeId: string; waitMs?: number; signal?: AbortSignal }) {
     this.calls.push({ op: 'assignments', waitMs: p.waitMs });
     this.fail('assignments');
     return { assignments: this.assigned };
@@ -288,6 +288,37 @@ describe('ProviderAgent', () => {
     await agent.pollOnce(POLL_WAIT_MS);
     expect(agent.heartbeatDue()).toBe(true);
     expect(POLL_WAIT_MS).toBeLessThan(HEARTBEAT_INTERVAL_MS); // a new poll starts before a beat is due
+  });
+
+  it('stop() cuts a long poll short: the agent does not wait for the gateway to answer it', async () => {
+    const api = new FakeApi();
+    api.getAssignments = (p) => {
+      api.calls.push({ op: 'assignments', waitMs: p.waitMs });
+      if (!p.waitMs) return Promise.resolve({ assignments: [] });
+      // a gateway holding the poll for its whole wait, unless the caller gives up
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ assignments: [] }), p.waitMs);
+        p.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(p.signal!.reason);
+        });
+      });
+    };
+    const agent = new ProviderAgent({
+      api,
+      clock: { now: () => Date.now(), sleep: (ms, signal) => new Promise((r) => (signal.aborted ? r() : setTimeout(r, Math.min(ms, 5)))) },
+      registration,
+      commandRuntime: false,
+      runWorkload: async () => runHashChain('x', 1),
+      signResult: async () => '0x',
+    });
+    const running = agent.run();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.ops('assignments').some((c) => c.waitMs === POLL_WAIT_MS)).toBe(true);
+    const t0 = Date.now();
+    await agent.stop();
+    await running;
+    expect(Date.now() - t0).toBeLessThan(POLL_WAIT_MS / 2);
   });
 
   it('run() reads what is assigned now first (a restart resumes its jobs), then long-polls; a poll that came back early is followed by a pause', async () => {

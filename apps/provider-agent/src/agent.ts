@@ -28,7 +28,7 @@ export const DONE_IDS_MAX = 10_000;
 export interface ProviderApi {
   registerNode(p: { registration: NodeRegistration }): Promise<{ nodeId: string }>;
   heartbeat(p: { nodeId: string }): Promise<unknown>;
-  getAssignments(p: { nodeId: string; waitMs?: number }): Promise<{ assignments: Assignment[]; alive?: boolean }>;
+  getAssignments(p: { nodeId: string; waitMs?: number; signal?: AbortSignal }): Promise<{ assignments: Assignment[]; alive?: boolean }>;
   startJob(p: { nodeId: string; jobId: string }): Promise<unknown>;
   submitResult(p: { nodeId: string; jobId: string; result: ResultSubmission }): Promise<{ status: string }>;
 }
@@ -211,12 +211,14 @@ export class ProviderAgent {
     const sentAt = this.deps.clock.now();
     if (waitMs > 0) this.alive.pollSent(sentAt);
     try {
-      const answer = await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs } : { nodeId: this.nodeId });
+      // a long poll ends at once when the agent stops (a plain read is short: it finishes)
+      const answer = await this.deps.api.getAssignments(waitMs > 0 ? { nodeId: this.nodeId, waitMs, signal: this.stopping.signal } : { nodeId: this.nodeId });
       assignments = answer.assignments;
       if (waitMs > 0) this.alive.pollAnswered(sentAt, answer.alive === true);
       this.pollErrors = 0;
     } catch (err) {
       if (waitMs > 0) this.alive.pollAnswered(sentAt, false);
+      if (this.stopped) return outcomes; // the long poll was cut short by stop()
       this.pollErrors += 1;
       this.log('warn', 'polling assignments failed', { code: codeOf(err), nextPollMs: pollDelayMs(this.pollErrors) });
       return outcomes;
