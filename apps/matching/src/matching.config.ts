@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '@starminer/matching';
 import { baseConfigSchema } from '@starminer/service-kit';
+import { LEASE_PARTITIONS_MAX, LEASE_TTL_MS_DEFAULT } from '@starminer/trade-log';
 
 const q = DEFAULT_ENGINE_CONFIG.queue;
 
@@ -13,6 +14,18 @@ export const matchingConfigSchema = baseConfigSchema.extend({
   MATCHING_HOLD_AFTER_MS: z.coerce.number().int().min(0).max(7 * 24 * 3600_000).default(q.holdAfterMs),
   /** Holds at once across the market (0 turns holds off). */
   MATCHING_MAX_HOLDS: z.coerce.number().int().min(0).max(10_000).default(q.maxHolds),
+  /**
+   * 0 (the default): one instance matches the whole market (Kubernetes: one replica, Recreate).
+   * N >= 1: every replica follows the whole log, and books nodes only in the markets of the
+   * partitions (market key hash mod N) whose lease it holds; a replica that dies hands its
+   * partitions over after the lease's TTL. Holds are off in this mode (a hold is one replica's plan
+   * for a node, not on the log yet). Every replica must run the same N.
+   */
+  MATCHING_PARTITIONS: z.coerce.number().int().min(0).max(LEASE_PARTITIONS_MAX).default(0),
+  /** This replica's name in the leases: unique per running process (default: host, pid and a random suffix). */
+  MATCHING_REPLICA_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /** The lease's time to live: a dead holder's partitions are taken over after about this long. */
+  MATCHING_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(LEASE_TTL_MS_DEFAULT),
 });
 export type MatchingConfig = z.output<typeof matchingConfigSchema>;
 
@@ -20,5 +33,5 @@ export const MATCHING_CONFIG = Symbol('MATCHING_CONFIG');
 
 export const engineConfigOf = (c: MatchingConfig): EngineConfig => ({
   ...DEFAULT_ENGINE_CONFIG,
-  queue: { ...DEFAULT_ENGINE_CONFIG.queue, holdAfterMs: c.MATCHING_HOLD_AFTER_MS, maxHolds: c.MATCHING_MAX_HOLDS },
+  queue: { ...DEFAULT_ENGINE_CONFIG.queue, holdAfterMs: c.MATCHING_HOLD_AFTER_MS, maxHolds: c.MATCHING_PARTITIONS > 0 ? 0 : c.MATCHING_MAX_HOLDS },
 });

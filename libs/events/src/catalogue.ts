@@ -124,6 +124,11 @@ const job = {
     quote: z.record(z.string(), z.unknown()),
     receipt: z.record(z.string(), z.unknown()),
     engineVersion: text(64, 1),
+    /**
+     * The matching partition whose lease the writer held, and the lease's epoch (its fencing
+     * token): set when matching runs as several replicas; absent from a single instance.
+     */
+    lease: z.strictObject({ partition: idSchema, epoch: z.number().int().positive() }).optional(),
   }),
   JobFailed: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
   JobCancelled: z.strictObject({ jobId: idSchema, reason: reasonSchema }),

@@ -78,6 +78,10 @@ export class MatchingEngine {
   private readonly nodes = new Map<string, NodeState>();
   private readonly nodeList: NodeState[] = [];
   private readonly markets = new Map<string, Market>();
+  /** Set for one matchPending pass of a partitioned replica: the markets it may book nodes in. */
+  private routable: ((marketKey: string) => boolean) | null = null;
+  /** The jobs the last matchPending matched (until the next one), for unmatch. */
+  private readonly lastMatched = new Map<string, JobSpec>();
   private readonly marketsByClass = new Map<string, Map<string, Market>>();
   private readonly demand: Record<Category, CategoryDemand>;
   /** the demand's job mix as seen, and as the markets' packFit tables were last built from (each reprice tick) */
@@ -527,7 +531,17 @@ export class MatchingEngine {
 
   // ---------------------------------------------------------------- routing
 
+  /** The markets a job may be routed onto now: all of them, or those routable in this pass. */
   private *candidateMarkets(job: JobSpec): Iterable<Market> {
+    const routable = this.routable;
+    if (!routable) {
+      yield* this.allCandidateMarkets(job);
+      return;
+    }
+    for (const m of this.allCandidateMarkets(job)) if (routable(m.key)) yield m;
+  }
+
+  private *allCandidateMarkets(job: JobSpec): Iterable<Market> {
     const r = job.requirements;
     const classes = r.gpuModels.length ? r.gpuModels : [...this.marketsByClass.keys()];
     for (const gpuClass of classes) {
@@ -552,9 +566,10 @@ export class MatchingEngine {
     const screen = screenMarkets(job, this.candidateMarkets(job), atMs, this.config);
     const result =
       this.strategy === 'indexed'
-        ? indexedSearch(job, screen, this.config, atMs, this.heldNodes)
+        ? indexedSearch(job, screen, this.config, atMs, this.routable ? this.heldNodes.filter((n) => this.routable!(n.market.key)) : this.heldNodes)
         : fullScanSearch(job, screen, this.nodeList, this.config, atMs);
-    if (!result.best) return { waiting: this.explain(job, screen), screen };
+    // the reason a job waits is the whole market's, not one partition's (another replica may hold the supply it names)
+    if (!result.best) return { waiting: this.explain(job, this.routable ? screenMarkets(job, this.allCandidateMarkets(job), atMs, this.config) : screen), screen };
     return { match: this.buildMatch(job, atMs, screen, result.best, result.runnerUp, result.candidatesConsidered) };
   }
 
@@ -581,7 +596,34 @@ export class MatchingEngine {
    * not the whole queue. A signature whose jobs were routed in vain maxFailuresPerSignature times
    * rests until the next call.
    */
-  matchPending(atMs: number, maxMatches: number): Match[] {
+  matchPending(atMs: number, maxMatches: number, routable?: (marketKey: string) => boolean): Match[] {
+    if (!routable) return this.pass(atMs, maxMatches);
+    // one replica of several: this pass books nodes of the markets whose partition it holds only
+    this.routable = routable;
+    try {
+      return this.pass(atMs, maxMatches);
+    } finally {
+      this.routable = null;
+    }
+  }
+
+  /**
+   * A match of the last matchPending that its caller could not record (an append that failed or
+   * timed out, a lease that ran out): its GPUs are freed and the job goes back to its queue, as
+   * submitted. If the match did land after all, replaying its JobMatched (recordMatch) takes the
+   * job off the queue again. False when `jobId` was not matched by the last pass.
+   */
+  unmatch(jobId: string, atMs: number): boolean {
+    const job = this.lastMatched.get(jobId);
+    if (!job) return false;
+    this.lastMatched.delete(jobId);
+    this.release(jobId, atMs);
+    this.submitJob(job);
+    return true;
+  }
+
+  private pass(atMs: number, maxMatches: number): Match[] {
+    this.lastMatched.clear();
     const matches: Match[] = [];
     const matched: { entry: QueueEntry; match: Match }[] = [];
     const parked: QueueEntry[] = [];
@@ -608,6 +650,7 @@ export class MatchingEngine {
       }
       this.reserve(routed.match);
       this.dequeueMatched(entry);
+      this.lastMatched.set(job.jobId, job);
       matches.push(routed.match);
       matched.push({ entry, match: routed.match });
       return 'matched';
@@ -766,6 +809,7 @@ export class MatchingEngine {
     const shortest = job.requirements.gpuCount === 0 ? 1 : Math.max(1, runtimeClassFloorSec(runtimeClass(job.expectedRuntimeSec, this.config.queue), this.config.queue));
     for (const node of this.heldNodes) {
       if (node.heldBy === job.jobId || !node.spec.online || node.freeGpus < g || atMs + shortest * 1000 > node.holdStartMs) continue;
+      if (this.routable && !this.routable(node.market.key)) continue;
       if ((r.gpuModels.length === 0 || r.gpuModels.includes(node.market.gpuClass)) && (r.regions.length === 0 || r.regions.includes(node.market.region))) return true;
     }
     return false;

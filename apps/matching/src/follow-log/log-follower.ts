@@ -5,6 +5,7 @@ import { ServiceRuntime } from '@starminer/service-kit';
 import { EventDecodeError, handlerSpan, parkingKeyOf, traceOf, typeOfBody, type ParkedEvent, type ParkRecord, type Reader, type ReaderHealth } from '@starminer/trade-log';
 import { EngineState } from '../engine/engine-state';
 import { MatchRound } from '../match-round/match-round';
+import { MatchingPartitions } from '../partitions/matching-partitions';
 import { Snapshots } from '../snapshot/snapshots';
 
 /** Events handed to the engine at once; a round runs after each batch. */
@@ -42,6 +43,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     private readonly state: EngineState,
     private readonly rounds: MatchRound,
     private readonly snapshots: Snapshots,
+    private readonly partitions: MatchingPartitions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +64,8 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     this.rt.register(this);
     this.snapshots.start();
     this.rounds.start();
+    // partitioned replicas: take leases; a partition routes once the engine has passed its take-over
+    await this.partitions.start(() => void this.rounds.schedule(Date.now()));
   }
 
   private async follow(messages: ConsumerMessages): Promise<void> {
@@ -142,7 +146,7 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
     this.broken = true;
     this.lastError = `${what}: ${err.message}`;
     this.state.caughtUp = false;
-    this.rounds.stop();
+    void this.rounds.stop();
     this.snapshots.stop();
     this.logger.error(`${what} failed; matching stops deciding until it is restarted: ${err.stack ?? err.message}`);
   }
@@ -218,7 +222,9 @@ export class LogFollower implements Reader, OnApplicationBootstrap {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.rounds.stop();
+    // no match is appended after the leases are given back: the round in progress ends first
+    await this.rounds.stop();
+    await this.partitions.stop().catch((err: Error) => this.logger.warn(`giving the partitions back failed: ${err.message}`));
     this.snapshots.stop();
     await this.messages?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);

@@ -5,7 +5,9 @@ import { DomainError, jobDecider } from '@starminer/domain';
 import type { Match } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
+import { marketKey } from '@starminer/matching';
 import { EngineState } from '../engine/engine-state';
+import { MatchingPartitions } from '../partitions/matching-partitions';
 import { MatchingMetrics } from './matching-metrics';
 
 /** Most matches one round appends; the rest wait for the next round. */
@@ -29,28 +31,48 @@ export class MatchRound {
     private readonly rt: ServiceRuntime,
     private readonly state: EngineState,
     private readonly metrics: MatchingMetrics,
+    private readonly partitions: MatchingPartitions,
   ) {}
+
+  private stopped = false;
 
   start(): void {
     this.ticker.start();
   }
 
-  stop(): void {
+  /** No round starts after this; the promise resolves once the one in progress (if any) has ended. */
+  stop(): Promise<void> {
+    this.stopped = true;
     this.ticker.stop();
+    return this.state.serial(() => undefined);
   }
 
   /** Queues a round at `atMs` (event time, or the clock when no event came). */
   schedule(atMs: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return this.state.serial(() => this.round(atMs)).catch((err: Error) => this.logger.warn(`round failed: ${err.message}`));
   }
 
   private async round(atMs: number): Promise<void> {
-    if (!this.state.caughtUp) return;
+    if (!this.state.caughtUp || this.stopped) return;
     const now = Math.max(atMs, this.state.lastEventMs);
-    const matches = this.metrics.timed('match', () => this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX));
-    for (const m of matches) await this.appendMatch(m);
+    const p = this.partitions;
+    const routable = p.partitioned ? p.routable : undefined;
+    const matches = this.metrics.timed('match', () => this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX, routable));
+    for (let i = 0; i < matches.length; i++) {
+      try {
+        await this.appendMatch(matches[i]!);
+      } catch (err) {
+        // the rest were never appended: they wait again rather than hold their nodes for nothing
+        for (const rest of matches.slice(i + 1)) this.state.engine.unmatch(rest.jobId, rest.matchedAtMs);
+        throw err;
+      }
+    }
     await this.reportWaiting();
     for (const change of this.metrics.timed('reprice', () => this.state.engine.repriceTick(now))) {
+      // partitioned: each market's price moves on the log by its partition's holder only (the others
+      // moved it in their engines alike, and take the holder's event when it comes)
+      if (routable && !routable(marketKey(change.gpuClass, change.region))) continue;
       const event = makeEvent('PriceChanged', change, {
         id: uuidv7(),
         aggregateId: change.gpuClass,
@@ -72,6 +94,12 @@ export class MatchRound {
   private async recordMatch(m: Match): Promise<void> {
     const node = this.state.nodes.get(m.nodeId);
     if (!node) throw new Error(`engine matched unknown node ${m.nodeId}`);
+    const lease = this.partitions.partitioned ? this.partitions.writeLease(node.gpuModel, node.region) : undefined;
+    if (this.partitions.partitioned && !lease) {
+      // the lease ran out (or is about to) since the pass: the next holder decides this job
+      this.state.engine.unmatch(m.jobId, m.matchedAtMs);
+      return;
+    }
     this.state.ownMatches.add(m.jobId);
     try {
       await this.rt.execute(
@@ -89,6 +117,7 @@ export class MatchRound {
             quote: JSON.parse(toJson(m.quote)),
             receipt: JSON.parse(toJson(m.receipt)),
             engineVersion: m.receipt.engineVersion,
+            ...(lease ? { lease } : {}),
           },
         },
         { correlationId: m.jobId, causationId: m.jobId, actor: 'service:matching' },
@@ -97,12 +126,15 @@ export class MatchRound {
       this.metrics.matched(m);
     } catch (err) {
       this.state.ownMatches.delete(m.jobId);
-      this.state.engine.release(m.jobId, m.matchedAtMs);
-      // the job moved on, or the match does not fit the catalogue: the job stays where it is
+      // the job moved on (cancelled, or matched by another replica: its JobMatched comes), or the
+      // match does not fit the catalogue: the job stays where it is
       if (err instanceof DomainError || err instanceof EventSchemaError) {
+        this.state.engine.release(m.jobId, m.matchedAtMs);
         this.logger.warn(`match of ${m.jobId} refused: ${err instanceof DomainError ? err.code : err.message}`);
         return;
       }
+      // the append failed or timed out: the job waits again (if it landed after all, its JobMatched takes it off the queue)
+      this.state.engine.unmatch(m.jobId, m.matchedAtMs);
       throw err;
     }
   }
@@ -116,6 +148,7 @@ export class MatchRound {
     const batch = this.state.engine.takeChangedWaiting(WAITING_REPORTS_PER_ROUND_MAX);
     for (let i = 0; i < batch.length; i++) {
       const jobId = batch[i]!;
+      if (!this.partitions.reports(jobId)) continue; // another replica's to say (partitioned matching)
       // read now, not when the batch was taken: events applied meanwhile may have moved the job on
       const reason = this.state.engine.waitingReason(jobId);
       if (reason === undefined || this.state.waitingReasons.get(jobId) === reason) continue;
