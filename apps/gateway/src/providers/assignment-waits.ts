@@ -53,23 +53,21 @@ export class AssignmentWaits implements OnModuleDestroy {
    * for the node is projected or `waitMs` has passed (or the client left), whichever comes first.
    */
   async read(req: IncomingMessage, nodeId: string, waitMs: number, read: () => Promise<JobView[]>): Promise<JobView[]> {
-    const now = await read();
-    if (waitMs <= 0 || hasNewWork(now)) return now;
+    if (waitMs <= 0) return read();
     let slot;
     try {
+      // opened before the first read, so a contract projected after that read wakes it: two reads per idle poll
       slot = this.hub.open(nodeId);
     } catch {
-      return now; // at the bound, or stopping: answer as a plain poll
+      return read(); // at the bound, or stopping: answer as a plain poll
     }
     const gone = (): void => slot.close();
     req.once('close', gone);
     try {
-      slot.takeWake();
-      // a contract projected between the first read and the slot's opening woke nobody: look again
-      const again = await read();
-      if (hasNewWork(again)) return again;
+      const now = await read();
+      if (hasNewWork(now)) return now;
       await slot.wait(waitMs);
-      return slot.closed && req.socket.destroyed ? again : await read();
+      return slot.closed && req.socket.destroyed ? now : await read();
     } finally {
       req.off('close', gone);
       slot.close();
