@@ -50,4 +50,36 @@ describe('HttpDrain', () => {
     await expect(get(port, agent)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await closed;
   });
+
+  it('given an answer whose headers went out keep-alive (an event stream) when the service starts to stop, its socket closes once it ends, and the server closes without waiting for the keep-alive timeout', async () => {
+    const d = new HttpDrain();
+    const mw = d.middleware();
+    let endStream: () => void = () => undefined;
+    const streaming = createServer((req, res) =>
+      mw(req, res, () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: hello\n\n');
+        endStream = () => res.end();
+      }),
+    );
+    streaming.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
+    const streamAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const answered = new Promise<string | undefined>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: (streaming.address() as AddressInfo).port, path: '/', agent: streamAgent }, (res) => {
+        res.once('data', () => resolve(res.headers.connection));
+        res.resume();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await answered).toBe('keep-alive');
+    const startedMs = Date.now();
+    d.onModuleDestroy();
+    const closed = new Promise<void>((resolve) => streaming.close(() => resolve()));
+    endStream(); // the stream ends after the server began to close: its socket was not idle then
+    await closed;
+    expect(Date.now() - startedMs).toBeLessThan(5_000);
+    streamAgent.destroy();
+  });
 });

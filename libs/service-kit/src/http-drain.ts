@@ -32,7 +32,17 @@ export class HttpDrain implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.draining = true;
-    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const res of this.inFlight) {
+      if (!res.headersSent) {
+        res.setHeader('connection', 'close');
+        continue;
+      }
+      // Its headers went out keep-alive (an event stream, an answer being written): once it ends,
+      // its socket would sit idle until the keep-alive timeout (65 s), after server.close() closed
+      // the connections idle at that moment, holding the close up. End it as soon as the answer is done.
+      const socket = res.socket;
+      if (socket) res.once('close', () => socket.end());
+    }
     this.inFlight.clear();
   }
 }
