@@ -53,6 +53,8 @@ export interface ProjectionOptions {
   readonly critical?: boolean;
   /** The read model's shape: a store written by a lower one is rebuilt at start (ProjectionRunnerOptions.shapeVersion). */
   readonly shapeVersion?: number;
+  /** Writes a whole batch at once instead of `apply` per event (ProjectionRunnerOptions.applyBatch): the runner then uses only this. */
+  readonly applyBatch?: (em: EntityManager, events: StoredEvent[]) => Promise<void>;
 }
 
 /** The health of one dependency or reader, as readiness reports it. */
@@ -360,7 +362,7 @@ export class ServiceRuntime {
         schema: this.service,
         name,
         filterSubjects,
-        apply,
+        ...(opts.applyBatch ? { applyBatch: opts.applyBatch } : { apply }),
         reset: opts.reset,
         critical: opts.critical,
         shapeVersion: opts.shapeVersion,

@@ -4,6 +4,7 @@ import { ServiceRuntime } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
 import { JobUpdateRow } from '../job-events/job-update.entity';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
+import { applyViewsBatch } from './views-batch';
 import { applyToViews } from './views.projection';
 
 /**
@@ -27,6 +28,10 @@ export class GatewayViews implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     this.runner = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node', 'market']), applyToViews, {
+      // A batch in a handful of statements. A batch of one (a quiet log, or the runner running a
+      // failed batch again one event at a time, in savepoints, to find the event it fails on) takes
+      // the per-event path, which writes the same rows.
+      applyBatch: (em, events) => (events.length === 1 ? applyToViews(em, events[0]) : applyViewsBatch(em, events)),
       reset: async (em) => {
         for (const entity of [OrgRow, JobView, NodeView, MarketPriceView, JobUpdateRow]) await em.getRepository(entity).clear();
       },

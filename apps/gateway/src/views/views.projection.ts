@@ -1,29 +1,45 @@
 import type { EntityManager } from 'typeorm';
-import type { TradeEvent } from '@starminer/events';
+import type { JobStatus, TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 import { recordJobUpdate } from '../job-events/record-job-update';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 
+/** The columns a submission sets; every other column of a job is null until a later event patches it. */
+export type SubmittedJobRow = Pick<
+  JobView,
+  'jobId' | 'orgId' | 'status' | 'category' | 'urgency' | 'budgetWei' | 'expectedRuntimeSec' | 'deadlineSec' | 'requirements' | 'workload' | 'submittedAt' | 'updatedAt' | 'lastSeq'
+>;
+
+/** What a later event of a job changes in its row: some columns, and always when and at which seq. */
+export type JobPatch = Partial<Omit<JobView, 'jobId' | 'status'>> & Pick<JobView, 'updatedAt' | 'lastSeq'> & { readonly status?: JobStatus };
+
 /**
- * The gateway's read model: orgs, jobs with their status and chain references, the supply and
- * the price board.
- * Applied in batches with the checkpoint by the projection runner; every write is an upsert or an
- * update keyed by id, so applying an event twice leaves the same rows.
+ * What one event does to the views, besides the update clients see of it (job_updates): a row
+ * upserted whole (a registration, a submission, a price), or a patch of a row that is there
+ * (an UPDATE: it touches nothing when the view never had the job or the node). The one place
+ * that maps events to rows: `applyToViews` writes it per event, `applyViewsBatch` folds a batch
+ * of them (views-batch.ts).
  */
-export async function applyToViews(em: EntityManager, { event, seq, trace }: StoredEvent): Promise<void> {
+export type ViewChange =
+  | { readonly kind: 'org'; readonly row: OrgRow }
+  | { readonly kind: 'job-submitted'; readonly row: SubmittedJobRow }
+  | { readonly kind: 'job-patch'; readonly jobId: string; readonly patch: JobPatch }
+  | { readonly kind: 'node-registered'; readonly row: NodeView }
+  | { readonly kind: 'node-patch'; readonly nodeId: string; readonly patch: Partial<Omit<NodeView, 'nodeId'>> }
+  | { readonly kind: 'price'; readonly row: MarketPriceView };
+
+/** The change one stored event makes to the views, or null for an event they do not show. Pure. */
+export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 'seq' | 'trace'>): ViewChange | null {
   const e = event as TradeEvent;
-  // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
-  await recordJobUpdate(em, { event, seq });
-  const jobs = em.getRepository(JobView);
   const at = new Date(e.occurredAt);
-  const job = (jobId: string, patch: Partial<JobView>) => jobs.update({ jobId }, { ...patch, updatedAt: at, lastSeq: String(seq) });
+  const job = (jobId: string, patch: Omit<JobPatch, 'updatedAt' | 'lastSeq'>): ViewChange => ({ kind: 'job-patch', jobId, patch: { ...patch, updatedAt: at, lastSeq: String(seq) } });
   switch (e.type) {
     case 'OrgRegistered':
-      await em.getRepository(OrgRow).upsert({ orgId: e.data.orgId, name: e.data.name, accountAddress: e.data.accountAddress, custodyIndex: e.data.custodyIndex }, ['orgId']);
-      return;
+      return { kind: 'org', row: { orgId: e.data.orgId, name: e.data.name, accountAddress: e.data.accountAddress, custodyIndex: e.data.custodyIndex } };
     case 'JobSubmitted':
-      await jobs.upsert(
-        {
+      return {
+        kind: 'job-submitted',
+        row: {
           jobId: e.data.jobId,
           orgId: e.data.orgId,
           status: 'queued',
@@ -38,14 +54,11 @@ export async function applyToViews(em: EntityManager, { event, seq, trace }: Sto
           updatedAt: at,
           lastSeq: String(seq),
         },
-        ['jobId'],
-      );
-      return;
+      };
     case 'JobWaiting':
-      await job(e.data.jobId, { waitingReason: e.data.reason });
-      return;
+      return job(e.data.jobId, { waitingReason: e.data.reason });
     case 'JobMatched':
-      await job(e.data.jobId, {
+      return job(e.data.jobId, {
         status: 'matched',
         waitingReason: null,
         nodeId: e.data.nodeId,
@@ -56,49 +69,44 @@ export async function applyToViews(em: EntityManager, { event, seq, trace }: Sto
         quote: e.data.quote,
         receipt: e.data.receipt,
       });
-      return;
     case 'JobCancelled':
-      await job(e.data.jobId, { status: 'cancelled', failureReason: e.data.reason });
-      return;
+      return job(e.data.jobId, { status: 'cancelled', failureReason: e.data.reason });
     case 'JobFailed':
-      await job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
-      return;
+      return job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
     case 'ContractOpened':
-      await job(e.data.jobId, { status: 'contracted', contractAddress: e.data.contractAddress, openTxHash: e.data.txHash, deadlineUnixSec: String(e.data.deadlineUnixSec), traceparent: trace?.traceparent ?? null });
-      return;
+      return job(e.data.jobId, {
+        status: 'contracted',
+        contractAddress: e.data.contractAddress,
+        openTxHash: e.data.txHash,
+        deadlineUnixSec: String(e.data.deadlineUnixSec),
+        traceparent: trace?.traceparent ?? null,
+      });
     case 'ContractOpenFailed':
-      await job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
-      return;
+      return job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
     case 'JobStarted':
-      await job(e.data.jobId, { status: 'running' });
-      return;
+      return job(e.data.jobId, { status: 'running' });
     case 'ResultSubmitted':
-      await job(e.data.jobId, { resultOutput: e.data.output, resultHash: e.data.resultHash });
-      return;
+      return job(e.data.jobId, { resultOutput: e.data.output, resultHash: e.data.resultHash });
     case 'ResultRejected':
-      await job(e.data.jobId, { failureCode: e.data.code, failureReason: e.data.reason });
-      return;
+      return job(e.data.jobId, { failureCode: e.data.code, failureReason: e.data.reason });
     case 'SettlementDecided':
-      if (e.data.outcome === 'release') await job(e.data.jobId, { status: 'completed' });
-      return;
+      // a refund decision is followed by ContractRefunded, which moves the job
+      return e.data.outcome === 'release' ? job(e.data.jobId, { status: 'completed' }) : null;
     case 'ContractReleased':
-      await job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash, settledAt: at, paidWei: e.data.amountWei });
-      return;
+      return job(e.data.jobId, { status: 'settled', settleTxHash: e.data.txHash, settledAt: at, paidWei: e.data.amountWei });
     case 'ContractRefunded':
-      await job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash, settledAt: at });
-      return;
+      return job(e.data.jobId, { status: 'refunded', settleTxHash: e.data.txHash, settledAt: at });
     case 'ChainEffectRestored':
       // a chain effect the chain lost, carried out again: the job names the transaction the chain holds now
-      await job(e.data.jobId, e.data.action === 'open' ? { openTxHash: e.data.txHash } : { settleTxHash: e.data.txHash });
-      return;
+      return job(e.data.jobId, e.data.action === 'open' ? { openTxHash: e.data.txHash } : { settleTxHash: e.data.txHash });
     case 'ChainEffectLost':
       // a release/refund the chain lost for good: no settle transaction is shown, and the job says why
       // (a lost open is followed by ContractOpenFailed, which says it)
-      if (e.data.action !== 'open') await job(e.data.jobId, { status: 'failed', settleTxHash: null, failureCode: e.data.code, failureReason: e.data.reason });
-      return;
+      return e.data.action === 'open' ? null : job(e.data.jobId, { status: 'failed', settleTxHash: null, failureCode: e.data.code, failureReason: e.data.reason });
     case 'NodeRegistered':
-      await em.getRepository(NodeView).upsert(
-        {
+      return {
+        kind: 'node-registered',
+        row: {
           nodeId: e.data.nodeId,
           nodeAddress: e.data.nodeAddress.toLowerCase(),
           providerId: e.data.providerId,
@@ -114,21 +122,17 @@ export async function applyToViews(em: EntityManager, { event, seq, trace }: Sto
           stakeWei: e.data.stakeWei,
           poolId: e.data.poolId ?? null,
         },
-        ['nodeId'],
-      );
-      return;
+      };
     case 'NodeAvailabilityChanged':
-      await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { online: e.data.online });
-      return;
+      return { kind: 'node-patch', nodeId: e.data.nodeId, patch: { online: e.data.online } };
     case 'NodeReputationChanged':
-      await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { reputation: e.data.reputation });
-      return;
+      return { kind: 'node-patch', nodeId: e.data.nodeId, patch: { reputation: e.data.reputation } };
     case 'NodeStakeChanged':
-      await em.getRepository(NodeView).update({ nodeId: e.data.nodeId }, { stakeWei: e.data.stakeWei, poolId: e.data.poolId });
-      return;
+      return { kind: 'node-patch', nodeId: e.data.nodeId, patch: { stakeWei: e.data.stakeWei, poolId: e.data.poolId } };
     case 'PriceChanged':
-      await em.getRepository(MarketPriceView).upsert(
-        {
+      return {
+        kind: 'price',
+        row: {
           gpuClass: e.data.gpuClass,
           region: e.data.region,
           multiplierBps: e.data.multiplierBps,
@@ -137,10 +141,49 @@ export async function applyToViews(em: EntityManager, { event, seq, trace }: Sto
           changedAt: at,
           lastSeq: String(seq),
         },
-        ['gpuClass', 'region'],
-      );
-      return;
+      };
     default:
+      return null;
+  }
+}
+
+/**
+ * The gateway's read model: orgs, jobs with their status and chain references, the supply and
+ * the price board. This is the per-event path (a few statements per event): the projection runner
+ * uses it for a batch of one, which is how it finds the event a failed batch fails on; a larger
+ * batch goes through `applyViewsBatch`, which writes the same rows. Every write is an upsert or
+ * an update keyed by id, so applying an event twice leaves the same rows.
+ */
+export async function applyToViews(em: EntityManager, stored: StoredEvent): Promise<void> {
+  // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
+  await recordJobUpdate(em, stored);
+  const change = viewChangeOf(stored);
+  if (change) await writeViewChange(em, change);
+}
+
+async function writeViewChange(em: EntityManager, change: ViewChange): Promise<void> {
+  switch (change.kind) {
+    case 'org':
+      await em.getRepository(OrgRow).upsert(change.row, ['orgId']);
       return;
+    case 'job-submitted':
+      await em.getRepository(JobView).upsert(change.row, ['jobId']);
+      return;
+    case 'job-patch':
+      await em.getRepository(JobView).update({ jobId: change.jobId }, change.patch);
+      return;
+    case 'node-registered':
+      await em.getRepository(NodeView).upsert(change.row, ['nodeId']);
+      return;
+    case 'node-patch':
+      await em.getRepository(NodeView).update({ nodeId: change.nodeId }, change.patch);
+      return;
+    case 'price':
+      await em.getRepository(MarketPriceView).upsert(change.row, ['gpuClass', 'region']);
+      return;
+    default: {
+      const unknownChange: never = change;
+      throw new Error(`unknown view change ${JSON.stringify(unknownChange)}`);
+    }
   }
 }

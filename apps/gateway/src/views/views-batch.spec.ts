@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import type { DataSource } from 'typeorm';
+import { EXAMPLE_EVENT_DATA } from '@starminer/events';
+import type { StoredEvent } from '@starminer/trade-log';
+import { readModelPerSpec } from '../testing/read-model.testing';
+import { VIEW_ENTITIES } from './entities';
+import { applyViewsBatch, foldViewsBatch } from './views-batch';
+import { applyToViews } from './views.projection';
+import { jobLife, storedStream, viewsEvents, type PendingEvent } from './views-stream.testing';
+
+/**
+ * The batch path of the views projection (applyViewsBatch) against the per-event path
+ * (applyToViews), on a real Postgres: the same log, with events of a job the view never had, nodes
+ * patched before they register or never registered, and events delivered twice (at once, later,
+ * a submission and a registration replayed after their rows moved on), applied once per event
+ * into one database and in batches into another, leaves every table the same, row for row.
+ */
+const perEvent = readModelPerSpec(VIEW_ENTITIES);
+const batched = readModelPerSpec(VIEW_ENTITIES);
+
+/** The market's log, with what a log at least once delivered also holds. */
+function logUnderTest(): StoredEvent[] {
+  const market = viewsEvents({ jobs: 30, seed: 11, inFlight: 8, nodes: 4, orgs: 2, priceEvery: 6 });
+  // a job whose submission the gateway never saw (another deployment's, or a log cut short): every other event of its life
+  const lives = ['settled-restored', 'settled-lost', 'refunded', 'open-failed'] as const;
+  const ghostEvents = lives.flatMap((outcome, i) => jobLife('job-ghost', 'org-1', 'node-1', EXAMPLE_EVENT_DATA.NodeRegistered.nodeAddress, outcome, 900 + i).slice(1));
+  const pending: PendingEvent[] = [
+    ...market.slice(0, 10),
+    // a node patched before it registers (nothing to update yet), and one that never registers
+    { type: 'NodeAvailabilityChanged', data: { nodeId: 'node-late', online: true, reason: 'heartbeat' } },
+    { type: 'NodeStakeChanged', data: { ...EXAMPLE_EVENT_DATA.NodeStakeChanged, nodeId: 'node-never' } },
+    ...market.slice(10, 40),
+    { type: 'NodeRegistered', data: { ...EXAMPLE_EVENT_DATA.NodeRegistered, nodeId: 'node-late', nodeAddress: `0x${'77'.repeat(20)}` } },
+    { type: 'NodeReputationChanged', data: { nodeId: 'node-late', reputation: 0.9, jobId: 'job-1', reason: 'job released' } },
+  ];
+  // the ghost's events spread through the rest of the market's
+  const rest = market.slice(40);
+  const step = Math.floor(rest.length / ghostEvents.length);
+  rest.forEach((p, i) => {
+    pending.push(p);
+    if (i % step === step - 1 && ghostEvents.length > 0) pending.push(ghostEvents.shift()!);
+  });
+  pending.push(...ghostEvents);
+  const stored = storedStream(pending);
+
+  // deliveries again, with the seq of the first: one at once, one later, a submission and a registration long after
+  const at = (type: string, nth = 0): StoredEvent => {
+    const found = stored.filter((s) => s.event.type === type && (s.event.data as { jobId?: string }).jobId !== 'job-ghost')[nth];
+    if (!found) throw new Error(`the log has no ${type} #${nth}`);
+    return found;
+  };
+  const log = [...stored];
+  const insertAfter = (target: StoredEvent, delivered: StoredEvent, gap: number): void => {
+    log.splice(log.indexOf(target) + 1 + gap, 0, delivered);
+  };
+  insertAfter(at('JobMatched', 2), at('JobMatched', 2), 0);
+  insertAfter(at('JobWaiting', 1), at('JobWaiting', 1), 20);
+  insertAfter(at('ContractReleased', 0), at('JobSubmitted', 0), 3);
+  insertAfter(at('ContractOpened', 3), at('NodeRegistered', 1), 5);
+  insertAfter(at('ResultRejected', 0), at('ChainEffectRestored', 0), 2);
+  return log;
+}
+
+const LOG = logUnderTest();
+
+async function applyPerEvent(ds: DataSource, events: readonly StoredEvent[]): Promise<void> {
+  for (const e of events) await ds.transaction((em) => applyToViews(em, e));
+}
+
+/** In batches ending before each of `cuts` (and at the end), each in its own transaction, as the runner does. */
+async function applyInBatches(ds: DataSource, events: readonly StoredEvent[], cuts: readonly number[]): Promise<void> {
+  const ends = [...new Set([...cuts.filter((c) => c > 0 && c < events.length), events.length])].sort((a, b) => a - b);
+  let from = 0;
+  for (const end of ends) {
+    const batch = events.slice(from, end);
+    await ds.transaction((em) => applyViewsBatch(em, batch));
+    from = end;
+  }
+}
+
+const every = (size: number, length: number): number[] => Array.from({ length: Math.ceil(length / size) }, (_, i) => (i + 1) * size);
+
+/** Every row of every table of the views, in key order, as Postgres holds them. */
+async function rowsOf(ds: DataSource): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const entity of VIEW_ENTITIES) {
+    const meta = ds.getMetadata(entity);
+    const keys = meta.primaryColumns.map((c) => `"${c.databaseName}"`).join(', ');
+    out[meta.tableName] = (await ds.query(`SELECT * FROM "${meta.tableName}" ORDER BY ${keys}`)) as unknown[];
+  }
+  return out;
+}
+
+async function cleared(ds: DataSource): Promise<void> {
+  await ds.query(`TRUNCATE ${VIEW_ENTITIES.map((e) => `"${ds.getMetadata(e).tableName}"`).join(', ')}`);
+}
+
+let expected: Record<string, unknown[]>;
+
+beforeAll(async () => {
+  await applyPerEvent(perEvent.ds, LOG);
+  expected = await rowsOf(perEvent.ds);
+}, 120_000);
+
+describe('the views written a batch at a time', () => {
+  it('given the log applied per event, then it is a market worth comparing: every end a job reaches, chain effects, the ghost job unseen', () => {
+    const jobs = expected.jobs as { jobId: string; status: string; settleTxHash: string | null; failureCode: string | null }[];
+    // queued: the job whose submission was delivered again after it settled (an upsert of the submission, as per event)
+    expect(new Set(jobs.map((j) => j.status))).toEqual(new Set(['settled', 'refunded', 'failed', 'cancelled', 'queued']));
+    expect(jobs.filter((j) => j.status === 'queued')).toHaveLength(1);
+    expect(jobs.some((j) => j.status === 'failed' && j.failureCode === 'RELEASE_LOST' && j.settleTxHash === null)).toBe(true);
+    expect(jobs.find((j) => j.jobId === 'job-ghost')).toBeUndefined();
+    expect((expected.job_updates as { jobId: string; type: string }[]).filter((u) => u.jobId === 'job-ghost')).toEqual([]);
+    expect((expected.job_updates as { type: string }[]).some((u) => u.type === 'job.chain-effect-restored')).toBe(true);
+    expect((expected.nodes as { nodeId: string; online: boolean; reputation: number }[]).find((n) => n.nodeId === 'node-late')).toMatchObject({ online: false, reputation: 0.9 });
+    expect((expected.nodes as { nodeId: string }[]).find((n) => n.nodeId === 'node-never')).toBeUndefined();
+    expect(expected.orgs).toHaveLength(2);
+    expect(expected.market_prices.length).toBeGreaterThan(0);
+    expect(LOG.length).toBeGreaterThan(200);
+  });
+
+  it.each([1, 7, LOG.length])('when applied in batches of %i, then every table holds the rows the per-event path writes', async (size) => {
+    await cleared(batched.ds);
+    await applyInBatches(batched.ds, LOG, every(size, LOG.length));
+    expect(await rowsOf(batched.ds)).toEqual(expected);
+  });
+
+  it('when applied in batches split anywhere, then every table holds the rows the per-event path writes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: LOG.length - 1 }), { maxLength: 40 }), async (cuts) => {
+        await cleared(batched.ds);
+        await applyInBatches(batched.ds, LOG, cuts);
+        expect(await rowsOf(batched.ds)).toEqual(expected);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('given the log applied in batches, when it is applied again (delivered twice), then the rows are the same', async () => {
+    await cleared(batched.ds);
+    await applyInBatches(batched.ds, LOG, every(7, LOG.length));
+    await applyInBatches(batched.ds, LOG, every(50, LOG.length));
+    expect(await rowsOf(batched.ds)).toEqual(expected);
+  });
+
+  it('given a batch, then the fold writes at most one row or patch per key (one statement a table)', () => {
+    const writes = foldViewsBatch(LOG, new Map());
+    const distinct = <T>(rows: T[], key: (r: T) => string): number => new Set(rows.map(key)).size;
+    expect(distinct(writes.jobsSubmitted, (r) => r.jobId)).toBe(writes.jobsSubmitted.length);
+    expect(distinct(writes.jobUpdates, (r) => r.seq)).toBe(writes.jobUpdates.length);
+    expect(distinct(writes.nodesRegistered, (r) => r.nodeId)).toBe(writes.nodesRegistered.length);
+    expect(writes.prices.length).toBeLessThanOrEqual(3);
+    // no job to patch: the ghost's patches are dropped; node-late's patch before its registration is dead
+    expect(writes.jobPatches.has('job-ghost')).toBe(false);
+    expect(writes.nodePatches.has('node-late')).toBe(false);
+  });
+
+  it('when the whole log is one batch, then it takes a handful of statements: one read, then one a table and kind of write', async () => {
+    await cleared(batched.ds);
+    const statements = await batched.ds.transaction(async (em) => {
+      const query = jest.spyOn(em, 'query');
+      await applyViewsBatch(em, LOG);
+      return query.mock.calls.length;
+    });
+    // the jobs read; job_updates, orgs, jobs and nodes inserted; jobs and nodes patched; prices upserted
+    expect(statements).toBeGreaterThan(1);
+    expect(statements).toBeLessThanOrEqual(8);
+    expect(await rowsOf(batched.ds)).toEqual(expected);
+  });
+});

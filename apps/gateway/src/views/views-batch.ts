@@ -1,0 +1,278 @@
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { JobStatus, TradeEvent } from '@starminer/events';
+import type { StoredEvent } from '@starminer/trade-log';
+import { jobUpdateRowOf, type JobBeforeEvent } from '../job-events/record-job-update';
+import { JobUpdateRow } from '../job-events/job-update.entity';
+import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
+import { viewChangeOf, type JobPatch, type SubmittedJobRow } from './views.projection';
+
+/**
+ * Rows in one statement, at most: a bound on one statement's size (its rows go as one jsonb
+ * parameter), whatever batch it is handed. A runner's batch (BATCH_MAX_LIMIT, 1,000 events) fits
+ * in one statement a table.
+ */
+export const VIEW_ROWS_PER_STATEMENT_MAX = 1_000;
+
+/** What a batch of events writes, folded in log order: at most one row or patch per key. */
+export interface ViewsBatchWrites {
+  /** one per event clients see, in log order (the first for a seq given twice: ON CONFLICT DO NOTHING keeps it) */
+  readonly jobUpdates: JobUpdateRow[];
+  readonly orgs: OrgRow[];
+  /** submissions, one per job (the last wins), written before the patches */
+  readonly jobsSubmitted: SubmittedJobRow[];
+  /** one merged patch per job the view has (or gets in this batch), applied after the submissions */
+  readonly jobPatches: Map<string, JobPatch>;
+  /** registrations, one per node, with the node's later patches of the batch merged in */
+  readonly nodesRegistered: NodeView[];
+  /** patches of nodes not registered in this batch (an UPDATE: nothing when the view has no such node) */
+  readonly nodePatches: Map<string, Partial<NodeView>>;
+  readonly prices: MarketPriceView[];
+}
+
+/** The job an event names, if it is a job's (its `data.jobId`). */
+function jobIdOf(e: TradeEvent): string | undefined {
+  const id = (e.data as { jobId?: unknown }).jobId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The jobs whose row a batch reads first: every job an event of it names but a submission (which
+ * carries its org and creates the job). A few more than need it (events of an account or a node
+ * that name a job) cost nothing in the one query, and no work per event to tell them apart.
+ */
+export function jobsReadBy(events: readonly StoredEvent[]): string[] {
+  const ids = new Set<string>();
+  for (const { event } of events) {
+    if (event.type === 'JobSubmitted') continue;
+    const jobId = jobIdOf(event as TradeEvent);
+    if (jobId !== undefined) ids.add(jobId);
+  }
+  return [...ids];
+}
+
+function without<T extends object>(patch: T, keys: object): T {
+  const rest = { ...patch } as Record<string, unknown>;
+  for (const k of Object.keys(keys)) delete rest[k];
+  return rest as T;
+}
+
+/**
+ * Folds a batch, in log order, into the rows it writes, given the jobs the view holds before it:
+ * what applying `applyToViews` to each event in turn would leave. Pure.
+ * - A job update reads the job as the fold has it just before its event (org, status), as
+ *   recordJobUpdate reads the row; a submission creates the job in the fold, so a later event of
+ *   the same batch sees it.
+ * - A patch of a job the fold does not have is dropped (the per-event UPDATE touches nothing);
+ *   patches of one job merge, later fields winning (`updatedAt`, `lastSeq` from the last).
+ * - A submission of a job the view already has (a replay) overwrites the submission's columns and
+ *   keeps the others: its row is upserted, then the rest of the patches before it and those after it.
+ * - A node's registration sets every column (`NodeView`), so patches before it in the batch are
+ *   dead and patches after it merge into it; a node's other patches stay an UPDATE.
+ * - Orgs and prices are whole rows: the last of each key wins.
+ */
+export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: ReadonlyMap<string, JobBeforeEvent>): ViewsBatchWrites {
+  const jobs = new Map<string, JobBeforeEvent>(jobsBefore);
+  const jobUpdates = new Map<string, JobUpdateRow>();
+  const orgs = new Map<string, OrgRow>();
+  const jobsSubmitted = new Map<string, SubmittedJobRow>();
+  const jobPatches = new Map<string, JobPatch>();
+  const nodesRegistered = new Map<string, NodeView>();
+  const nodePatches = new Map<string, Partial<NodeView>>();
+  const prices = new Map<string, MarketPriceView>();
+  for (const stored of events) {
+    // first, as the per-event path: the update reads the job before the event moves it
+    const jobId = jobIdOf(stored.event as TradeEvent);
+    const update = jobUpdateRowOf(stored, jobId === undefined ? undefined : jobs.get(jobId));
+    if (update && !jobUpdates.has(update.seq)) jobUpdates.set(update.seq, update);
+    const change = viewChangeOf(stored);
+    if (!change) continue;
+    switch (change.kind) {
+      case 'org':
+        orgs.set(change.row.orgId, change.row);
+        break;
+      case 'job-submitted': {
+        const { row } = change;
+        jobsSubmitted.set(row.jobId, { ...jobsSubmitted.get(row.jobId), ...row });
+        const before = jobPatches.get(row.jobId);
+        if (before) jobPatches.set(row.jobId, without(before, row));
+        jobs.set(row.jobId, { orgId: row.orgId, status: 'queued' });
+        break;
+      }
+      case 'job-patch': {
+        const job = jobs.get(change.jobId);
+        if (!job) break; // a job this view never had
+        jobPatches.set(change.jobId, { ...jobPatches.get(change.jobId), ...change.patch });
+        if (change.patch.status) jobs.set(change.jobId, { orgId: job.orgId, status: change.patch.status });
+        break;
+      }
+      case 'node-registered':
+        nodesRegistered.set(change.row.nodeId, { ...nodesRegistered.get(change.row.nodeId), ...change.row });
+        nodePatches.delete(change.row.nodeId); // every column is the registration's now
+        break;
+      case 'node-patch': {
+        const registered = nodesRegistered.get(change.nodeId);
+        if (registered) nodesRegistered.set(change.nodeId, { ...registered, ...change.patch });
+        else nodePatches.set(change.nodeId, { ...nodePatches.get(change.nodeId), ...change.patch });
+        break;
+      }
+      case 'price':
+        prices.set(`${change.row.gpuClass}\u0000${change.row.region}`, change.row);
+        break;
+      default: {
+        const unknownChange: never = change;
+        throw new Error(`unknown view change ${JSON.stringify(unknownChange)}`);
+      }
+    }
+  }
+  for (const [jobId, patch] of jobPatches) {
+    // a replayed submission overwrote every column the patches before it had set: nothing left to write
+    if (Object.keys(patch).length === 0) jobPatches.delete(jobId);
+  }
+  return {
+    jobUpdates: [...jobUpdates.values()],
+    orgs: [...orgs.values()],
+    jobsSubmitted: [...jobsSubmitted.values()],
+    jobPatches,
+    nodesRegistered: [...nodesRegistered.values()],
+    nodePatches,
+    prices: [...prices.values()],
+  };
+}
+
+/**
+ * Writes a whole batch of the views projection with a handful of statements, where
+ * `applyToViews` writes two or three per event: one SELECT of the jobs the batch touches, then per
+ * table one multi-row INSERT ... ON CONFLICT, and one UPDATE ... FROM unnest(...) for all the
+ * patches of a table. The rows are those `applyToViews` leaves applying each event in order
+ * (foldViewsBatch), so an event applied twice still leaves the same rows. Inside the runner's
+ * transaction, under its checkpoint lock: no other writer moves these rows meanwhile.
+ */
+export async function applyViewsBatch(em: EntityManager, events: readonly StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const writes = foldViewsBatch(events, await readJobs(em, jobsReadBy(events)));
+  await insertRows(em, JobUpdateRow, writes.jobUpdates, { ignore: ['seq'] });
+  await insertRows(em, OrgRow, writes.orgs, { update: ['orgId'] });
+  await insertRows(em, JobView, writes.jobsSubmitted, { update: ['jobId'] });
+  await updateRows(em, JobView, 'jobId', writes.jobPatches);
+  await insertRows(em, NodeView, writes.nodesRegistered, { update: ['nodeId'] });
+  await updateRows(em, NodeView, 'nodeId', writes.nodePatches);
+  await insertRows(em, MarketPriceView, writes.prices, { update: ['gpuClass', 'region'] });
+}
+
+/** The org and status of each job of `jobIds` the view has: one query. */
+async function readJobs(em: EntityManager, jobIds: string[]): Promise<Map<string, JobBeforeEvent>> {
+  const jobs = new Map<string, JobBeforeEvent>();
+  if (jobIds.length === 0) return jobs;
+  const t = tableOf(em, JobView);
+  const rows = (await em.query(`SELECT ${t.col('jobId')} AS "jobId", ${t.col('orgId')} AS "orgId", ${t.col('status')} AS status FROM ${t.name} WHERE ${t.col('jobId')} = ANY($1::text[])`, [
+    jobIds,
+  ])) as { jobId: string; orgId: string; status: string }[];
+  for (const r of rows) jobs.set(r.jobId, { orgId: r.orgId, status: r.status as JobStatus });
+  return jobs;
+}
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += VIEW_ROWS_PER_STATEMENT_MAX) out.push(rows.slice(i, i + VIEW_ROWS_PER_STATEMENT_MAX));
+  return out;
+}
+
+/** Own keys whose value is not undefined: the columns TypeORM writes of a row. */
+const definedKeys = (row: object): string[] =>
+  Object.entries(row)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+
+/** The jsonb object of a row or patch: the columns it sets, by their names in the table, with the values Postgres reads back. */
+function docOf(row: object, columns: readonly ColumnMetadata[]): Record<string, unknown> {
+  const doc: Record<string, unknown> = {};
+  for (const column of columns) {
+    const value = (row as Record<string, unknown>)[column.propertyName];
+    if (value !== undefined) doc[column.databaseName] = jsonValueOf(column, value);
+  }
+  return doc;
+}
+
+/** Rows grouped by the columns they set (undefined values left out, as TypeORM leaves them out). */
+function bySignature<T extends object>(rows: Iterable<T>): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const signature = definedKeys(row).sort().join(',');
+    const group = groups.get(signature);
+    if (group) group.push(row);
+    else groups.set(signature, [row]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Multi-row `INSERT ... SELECT FROM jsonb_populate_recordset(...) ON CONFLICT`, the rows sent as one
+ * jsonb array: `DO UPDATE` of the columns each row sets when `conflictPaths` are given (what
+ * `Repository.upsert` of one row does), else `DO NOTHING`. Rows that set different columns go in
+ * different statements: one statement overwrites the union of its rows' columns, which would null
+ * a column a row leaves out. At most one row a key in a statement (Postgres refuses to update a row
+ * twice in one statement): the fold gives one.
+ */
+async function insertRows<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>, rows: readonly object[], onConflict: { update: string[] } | { ignore: string[] }): Promise<void> {
+  if (rows.length === 0) return;
+  const t = tableOf(em, entity);
+  const conflictPaths = 'update' in onConflict ? onConflict.update : onConflict.ignore;
+  const conflict = conflictPaths.map((p) => t.col(p));
+  for (const group of bySignature(rows)) {
+    const columns = definedKeys(group[0]!).map((p) => t.column(p));
+    const names = columns.map((c) => quote(c.databaseName));
+    const set = names.filter((n) => !conflict.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
+    const action = 'update' in onConflict && set.length > 0 ? `DO UPDATE SET ${set.join(', ')}` : 'DO NOTHING';
+    const sql = `INSERT INTO ${t.name} (${names.join(', ')}) SELECT ${names.join(', ')} FROM jsonb_populate_recordset(NULL::${t.name}, $1::jsonb) ON CONFLICT (${conflict.join(', ')}) ${action}`;
+    for (const chunk of chunks(group)) await em.query(sql, [JSON.stringify(chunk.map((row) => docOf(row, columns)))]);
+  }
+}
+
+/**
+ * One `UPDATE ... FROM unnest(keys, patches)` for every patch of a table: each patch a jsonb object
+ * of the columns it sets, laid over the row it updates (jsonb_populate_record), so columns a patch
+ * leaves out keep their value. A key the table does not have updates nothing.
+ */
+async function updateRows<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>, keyProperty: string, patches: ReadonlyMap<string, object>): Promise<void> {
+  if (patches.size === 0) return;
+  const t = tableOf(em, entity);
+  const columns = [...new Set([...patches.values()].flatMap(definedKeys))].map((p) => t.column(p));
+  const names = columns.map((c) => quote(c.databaseName));
+  const sql =
+    `UPDATE ${t.name} AS t SET (${names.join(', ')}) = (SELECT ${names.map((n) => `r.${n}`).join(', ')} FROM jsonb_populate_record(t, p.patch) AS r) ` +
+    `FROM unnest($1::text[], $2::jsonb[]) AS p(key, patch) WHERE t.${t.col(keyProperty)} = p.key`;
+  for (const chunk of chunks([...patches])) {
+    await em.query(sql, [chunk.map(([key]) => key), chunk.map(([, patch]) => JSON.stringify(docOf(patch, columns)))]);
+  }
+}
+
+/**
+ * A value as Postgres reads it back from jsonb into its column: through the column's transformer
+ * first (amounts to decimal strings), as TypeORM writes it; times as ISO strings; objects as they
+ * are (jsonb columns), as TypeORM's JSON.stringify of them.
+ */
+function jsonValueOf(column: ColumnMetadata, value: unknown): unknown {
+  let v = value;
+  const transformer = column.transformer;
+  if (transformer) v = Array.isArray(transformer) ? transformer.reduce((x: unknown, tr) => tr.to(x), v) : transformer.to(v);
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'bigint') return v.toString();
+  return v;
+}
+
+const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
+
+function tableOf<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>) {
+  const metadata = em.connection.getMetadata(entity);
+  const column = (property: string): ColumnMetadata => {
+    const found = metadata.findColumnWithPropertyName(property);
+    if (!found) throw new Error(`${metadata.name} has no column ${property}`);
+    return found;
+  };
+  return {
+    name: metadata.tablePath.split('.').map(quote).join('.'),
+    column,
+    col: (property: string): string => quote(column(property).databaseName),
+  };
+}
