@@ -4,6 +4,7 @@ import { DomainError } from '@starminer/domain';
 import { LIMITS } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { JobView, NodeView } from '../views/entities';
+import { GatewayViews } from '../views/gateway-views';
 
 /** Nodes whose key one gateway process remembers (the oldest forgotten first: looked up again). */
 export const NODE_KEYS_CACHED_MAX = 100_000;
@@ -17,13 +18,22 @@ export class ProviderQueries {
    */
   private readonly keys = new Map<string, string>();
 
-  constructor(private readonly rt: ServiceRuntime) {}
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly views: GatewayViews,
+  ) {}
 
   /** Passes when the node is registered and the request is signed by its key; NODE_NOT_FOUND, NOT_NODE_KEY otherwise. */
   async ownNode(nodeId: string, nodeAddress: string): Promise<void> {
     let key = this.keys.get(nodeId);
     if (key === undefined) {
-      const node = await this.rt.db.getRepository(NodeView).findOne({ where: { nodeId }, select: { nodeId: true, nodeAddress: true } });
+      const find = () => this.rt.db.getRepository(NodeView).findOne({ where: { nodeId }, select: { nodeId: true, nodeAddress: true } });
+      let node = await find();
+      if (!node) {
+        // registered a moment ago, and the read model not there yet? wait for it (bounded), once
+        await this.views.caughtUpWithNode(nodeId);
+        node = await find();
+      }
       if (!node) throw new DomainError('NODE_NOT_FOUND', `node ${nodeId} is not registered`);
       key = node.nodeAddress;
       this.keys.set(nodeId, key);

@@ -57,6 +57,15 @@ export class GatewayViews implements OnApplicationBootstrap {
   }
 
   /**
+   * Before answering that a node does not exist: as caughtUpWithJob, for the node's subject. An
+   * agent's first calls right after its registration (the registry appended NodeRegistered; this
+   * replica's projection has not applied it yet) then find the node instead of NODE_NOT_FOUND.
+   */
+  async caughtUpWithNode(nodeId: string): Promise<void> {
+    await this.caughtUpTo(await this.rt.tradeLog.lastSeqOf(subjectFor('node', nodeId, this.rt.tradeLog.subjectPrefix)));
+  }
+
+  /**
    * The last log sequence this replica's projection has seen committed (by it or by another replica:
    * the checkpoint is shared), so every row at or below it is readable.
    */
