@@ -2,13 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { verifyMessage } from 'viem';
 import { DomainError } from '@starminer/domain';
 import { nodeRequestMessage } from '@starminer/sdk/provider';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { GatewayConfig } from '../gateway.config';
 import { ApiKeyRow } from './entities';
 import { defaultPublicOrigins } from './node-deployment';
+import { NodeKeys } from './node-keys';
 
 export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 export const newApiKey = (): string => `sm_${randomBytes(32).toString('base64url')}`;
@@ -83,6 +83,8 @@ const ORIGIN_LENGTH_MAX = 300;
 @Injectable()
 export class NodeSignatureGuard implements CanActivate {
   private origins: readonly string[] | undefined;
+  /** Node keys verified before, kept as points: a signature is checked, not recovered, after the first. */
+  private readonly keys = new NodeKeys();
 
   constructor(
     private readonly rt: ServiceRuntime,
@@ -128,7 +130,7 @@ export class NodeSignatureGuard implements CanActivate {
       nonce,
       body: req.rawBody ? req.rawBody.toString('utf8') : '',
     });
-    const ok = await verifyMessage({ address: address as `0x${string}`, message, signature: signature as `0x${string}` }).catch(() => false);
+    const ok = await this.keys.verify(address, message, signature as `0x${string}`).catch(() => false);
     if (!ok) throw new DomainError('NODE_SIGNATURE_INVALID', 'the signature does not match the node key and request');
     const nodeAddress = address.toLowerCase() as `0x${string}`;
     // One statement: insert the first nonce or raise the last one only if the new one is higher.
