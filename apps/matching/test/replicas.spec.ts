@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { uuidv7 } from 'uuidv7';
-import { makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
+import { EXAMPLE_EVENT_DATA, makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
 import { marketKey, partitionOf } from '@starminer/matching';
 import { eventually, startTestInfra, type TestInfra } from '@starminer/service-testing';
 import { freePort } from '@starminer/testing';
@@ -130,22 +130,8 @@ describe('matching as three partitioned replicas over one log: a holder killed m
       for (const m of markets) {
         for (let i = 0; i < NODES_PER_MARKET; i++) {
           const nodeId = `node-${m.gpuModel}-${m.region}-${i}`;
-          await append('node', nodeId, 'NodeRegistered', {
-            nodeId,
-            providerId: 'p',
-            nodeAddress: NODE_ADDRESS,
-            gpuModel: m.gpuModel,
-            gpuCount: GPUS_PER_NODE,
-            vramGiB: 80,
-            region: m.region,
-            latencyMs: 10,
-            tee: false,
-            energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-            benchmark: { kind: 'x', score: 100, measuredAt: '2026-11-24T00:00:00Z' },
-            reputation: 0.5,
-            stakeWei: 0n,
-            runtimes: ['hash-chain'],
-          });
+          const { poolId: _pool, ...example } = EXAMPLE_EVENT_DATA.NodeRegistered; // no pool: stake plays no part here
+          await append('node', nodeId, 'NodeRegistered', { ...example, nodeId, nodeAddress: NODE_ADDRESS, gpuModel: m.gpuModel, gpuCount: GPUS_PER_NODE, region: m.region });
           await append('node', nodeId, 'NodeAvailabilityChanged', { nodeId, online: true, reason: 'registered' });
           nodeGpus.set(nodeId, GPUS_PER_NODE);
           nodeMarket.set(nodeId, m.partition);
