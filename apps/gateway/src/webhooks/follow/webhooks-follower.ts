@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ServiceRuntime } from '@starminer/service-kit';
 import { WebhookJobRow } from '../entities';
+import { applyWebhooksBatch } from './webhooks-batch';
 import { applyToWebhooks } from './webhooks.projection';
 
 /** The projection's name: its checkpoint row and the reader its parked events are filed under. */
@@ -17,6 +18,10 @@ export class WebhooksFollower implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const runner = this.rt.projection(WEBHOOKS_PROJECTION, this.rt.filterOf(['job', 'contract']), applyToWebhooks, {
+      // A batch in a handful of statements. A batch of one (a quiet log, or the runner running a
+      // failed batch again one event at a time, in savepoints, to find the event it fails on) takes
+      // the per-event path, which writes the same rows.
+      applyBatch: (em, events) => (events.length === 1 ? applyToWebhooks(em, events[0]) : applyWebhooksBatch(em, events)),
       // a rebuild replays every update: the deliveries stay (a replay writes none again), only the job table is rebuilt
       reset: async (em) => em.getRepository(WebhookJobRow).clear(),
     });
