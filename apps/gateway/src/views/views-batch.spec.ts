@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
+import { cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '../testing/batch-paths.testing';
 import { readModelPerSpec } from '../testing/read-model.testing';
 import { VIEW_ENTITIES } from './entities';
 import { applyViewsBatch, foldViewsBatch } from './views-batch';
@@ -34,25 +34,11 @@ function logUnderTest(): StoredEvent[] {
     { type: 'NodeReputationChanged', data: { nodeId: 'node-late', reputation: 0.9, jobId: 'job-1', reason: 'job released' } },
   ];
   // the ghost's events spread through the rest of the market's
-  const rest = market.slice(40);
-  const step = Math.floor(rest.length / ghostEvents.length);
-  rest.forEach((p, i) => {
-    pending.push(p);
-    if (i % step === step - 1 && ghostEvents.length > 0) pending.push(ghostEvents.shift()!);
-  });
-  pending.push(...ghostEvents);
+  pending.push(...spreadThrough(market.slice(40), ghostEvents));
   const stored = storedStream(pending);
 
   // deliveries again, with the seq of the first: one at once, one later, a submission and a registration long after
-  const at = (type: string, nth = 0): StoredEvent => {
-    const found = stored.filter((s) => s.event.type === type && (s.event.data as { jobId?: string }).jobId !== 'job-ghost')[nth];
-    if (!found) throw new Error(`the log has no ${type} #${nth}`);
-    return found;
-  };
-  const log = [...stored];
-  const insertAfter = (target: StoredEvent, delivered: StoredEvent, gap: number): void => {
-    log.splice(log.indexOf(target) + 1 + gap, 0, delivered);
-  };
+  const { log, at, insertAfter } = redelivered(stored, 'job-ghost');
   insertAfter(at('JobMatched', 2), at('JobMatched', 2), 0);
   insertAfter(at('JobWaiting', 1), at('JobWaiting', 1), 20);
   insertAfter(at('ContractReleased', 0), at('JobSubmitted', 0), 3);
@@ -67,33 +53,8 @@ async function applyPerEvent(ds: DataSource, events: readonly StoredEvent[]): Pr
   for (const e of events) await ds.transaction((em) => applyToViews(em, e));
 }
 
-/** In batches ending before each of `cuts` (and at the end), each in its own transaction, as the runner does. */
-async function applyInBatches(ds: DataSource, events: readonly StoredEvent[], cuts: readonly number[]): Promise<void> {
-  const ends = [...new Set([...cuts.filter((c) => c > 0 && c < events.length), events.length])].sort((a, b) => a - b);
-  let from = 0;
-  for (const end of ends) {
-    const batch = events.slice(from, end);
-    await ds.transaction((em) => applyViewsBatch(em, batch));
-    from = end;
-  }
-}
-
-const every = (size: number, length: number): number[] => Array.from({ length: Math.ceil(length / size) }, (_, i) => (i + 1) * size);
-
-/** Every row of every table of the views, in key order, as Postgres holds them. */
-async function rowsOf(ds: DataSource): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const entity of VIEW_ENTITIES) {
-    const meta = ds.getMetadata(entity);
-    const keys = meta.primaryColumns.map((c) => `"${c.databaseName}"`).join(', ');
-    out[meta.tableName] = (await ds.query(`SELECT * FROM "${meta.tableName}" ORDER BY ${keys}`)) as unknown[];
-  }
-  return out;
-}
-
-async function cleared(ds: DataSource): Promise<void> {
-  await ds.query(`TRUNCATE ${VIEW_ENTITIES.map((e) => `"${ds.getMetadata(e).tableName}"`).join(', ')}`);
-}
+const VIEWS: BatchPath = { apply: applyViewsBatch, entities: VIEW_ENTITIES };
+const rowsOf = (ds: DataSource) => rowsIn(VIEWS, ds);
 
 let expected: Record<string, unknown[]>;
 
@@ -119,29 +80,7 @@ describe('the views written a batch at a time', () => {
     expect(LOG.length).toBeGreaterThan(200);
   });
 
-  it.each([1, 7, LOG.length])('when applied in batches of %i, then every table holds the rows the per-event path writes', async (size) => {
-    await cleared(batched.ds);
-    await applyInBatches(batched.ds, LOG, every(size, LOG.length));
-    expect(await rowsOf(batched.ds)).toEqual(expected);
-  });
-
-  it('when applied in batches split anywhere, then every table holds the rows the per-event path writes', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: LOG.length - 1 }), { maxLength: 40 }), async (cuts) => {
-        await cleared(batched.ds);
-        await applyInBatches(batched.ds, LOG, cuts);
-        expect(await rowsOf(batched.ds)).toEqual(expected);
-      }),
-      { numRuns: 12 },
-    );
-  });
-
-  it('given the log applied in batches, when it is applied again (delivered twice), then the rows are the same', async () => {
-    await cleared(batched.ds);
-    await applyInBatches(batched.ds, LOG, every(7, LOG.length));
-    await applyInBatches(batched.ds, LOG, every(50, LOG.length));
-    expect(await rowsOf(batched.ds)).toEqual(expected);
-  });
+  itWritesWhatThePerEventPathWrites(VIEWS, () => batched.ds, LOG, () => expected);
 
   it('given a batch, then the fold writes at most one row or patch per key (one statement a table)', () => {
     const writes = foldViewsBatch(LOG, new Map());
@@ -156,7 +95,7 @@ describe('the views written a batch at a time', () => {
   });
 
   it('when the whole log is one batch, then it takes a handful of statements: one read, then one a table and kind of write', async () => {
-    await cleared(batched.ds);
+    await cleared(VIEWS, batched.ds);
     const statements = await batched.ds.transaction(async (em) => {
       const query = jest.spyOn(em, 'query');
       await applyViewsBatch(em, LOG);

@@ -1,7 +1,7 @@
-import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA, type EventData, type EventType } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
+import { applyInBatches, cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '../../testing/batch-paths.testing';
 import { readModelPerSpec, storedEvent } from '../../testing/read-model.testing';
 import { jobLife, storedStream, viewsEvents, type PendingEvent } from '../../views/views-stream.testing';
 import { WEBHOOK_ENTITIES, WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';
@@ -26,25 +26,11 @@ function logUnderTest(): StoredEvent[] {
   // a job whose submission the gateway never saw (another deployment's, or a log cut short): every other event of its life
   const lives = ['settled-restored', 'settled-lost', 'refunded', 'open-failed'] as const;
   const ghostEvents = lives.flatMap((outcome, i) => jobLife('job-ghost', 'org-3', 'node-1', EXAMPLE_EVENT_DATA.NodeRegistered.nodeAddress, outcome, 900 + i).slice(1));
-  const pending: PendingEvent[] = [];
-  const step = Math.floor(market.length / ghostEvents.length);
-  market.forEach((p, i) => {
-    pending.push(p);
-    if (i % step === step - 1 && ghostEvents.length > 0) pending.push(ghostEvents.shift()!);
-  });
-  pending.push(...ghostEvents);
+  const pending: PendingEvent[] = spreadThrough(market, ghostEvents);
   const stored = storedStream(pending);
 
   // deliveries again, with the seq of the first: one at once, one later, a submission after its job's last event
-  const at = (type: string, nth = 0): StoredEvent => {
-    const found = stored.filter((s) => s.event.type === type && (s.event.data as { jobId?: string }).jobId !== 'job-ghost')[nth];
-    if (!found) throw new Error(`the log has no ${type} #${nth}`);
-    return found;
-  };
-  const log = [...stored];
-  const insertAfter = (target: StoredEvent, delivered: StoredEvent, gap: number): void => {
-    log.splice(log.indexOf(target) + 1 + gap, 0, delivered);
-  };
+  const { log, at, insertAfter } = redelivered(stored, 'job-ghost');
   insertAfter(at('JobMatched', 2), at('JobMatched', 2), 0);
   insertAfter(at('JobWaiting', 1), at('JobWaiting', 1), 20);
   const settledJob = (at('ContractReleased', 0).event.data as { jobId: string }).jobId;
@@ -101,34 +87,9 @@ async function applyPerEvent(ds: DataSource, events: readonly StoredEvent[]): Pr
   for (const e of events) await ds.transaction((em) => applyToWebhooks(em, e, NOW));
 }
 
-/** In batches ending before each of `cuts` (and at the end), each in its own transaction, as the runner does. */
-async function applyInBatches(ds: DataSource, events: readonly StoredEvent[], cuts: readonly number[]): Promise<void> {
-  const ends = [...new Set([...cuts.filter((c) => c > 0 && c < events.length), events.length])].sort((a, b) => a - b);
-  let from = 0;
-  for (const end of ends) {
-    const batch = events.slice(from, end);
-    await ds.transaction((em) => applyWebhooksBatch(em, batch, NOW));
-    from = end;
-  }
-}
-
-const every = (size: number, length: number): number[] => Array.from({ length: Math.ceil(length / size) }, (_, i) => (i + 1) * size);
-
-/** Every row of every table of the webhooks, in key order, as Postgres holds them. */
-async function rowsOf(ds: DataSource): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const entity of WEBHOOK_ENTITIES) {
-    const meta = ds.getMetadata(entity);
-    const keys = meta.primaryColumns.map((c) => `"${c.databaseName}"`).join(', ');
-    out[meta.tableName] = (await ds.query(`SELECT * FROM "${meta.tableName}" ORDER BY ${keys}`)) as unknown[];
-  }
-  return out;
-}
-
-/** What the projection writes goes; the webhooks (the org's configuration) stay. */
-async function cleared(ds: DataSource): Promise<void> {
-  await ds.query(`TRUNCATE ${[WebhookJobRow, WebhookDeliveryRow].map((e) => `"${ds.getMetadata(e).tableName}"`).join(', ')}`);
-}
+/** The projection's rows go between checks; the webhooks (the orgs' configuration) stay. */
+const WEBHOOKS: BatchPath = { apply: (em, events) => applyWebhooksBatch(em, events, NOW), entities: WEBHOOK_ENTITIES, written: [WebhookJobRow, WebhookDeliveryRow] };
+const rowsOf = (ds: DataSource) => rowsIn(WEBHOOKS, ds);
 
 type Delivery = { webhookId: string; jobId: string; seq: string; eventType: string; body: string };
 let expected: Record<string, unknown[]>;
@@ -157,34 +118,12 @@ describe('the webhooks projection written a batch at a time', () => {
     expect(LOG.length).toBeGreaterThan(250);
   });
 
-  it.each([1, 7, LOG.length])('when applied in batches of %i, then every table holds the rows the per-event path writes', async (size) => {
-    await cleared(batched.ds);
-    await applyInBatches(batched.ds, LOG, every(size, LOG.length));
-    expect(await rowsOf(batched.ds)).toEqual(expected);
-  });
-
-  it('when applied in batches split anywhere, then every table holds the rows the per-event path writes', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: LOG.length - 1 }), { maxLength: 40 }), async (cuts) => {
-        await cleared(batched.ds);
-        await applyInBatches(batched.ds, LOG, cuts);
-        expect(await rowsOf(batched.ds)).toEqual(expected);
-      }),
-      { numRuns: 12 },
-    );
-  });
-
-  it('given the log applied in batches, when it is applied again (delivered twice), then the rows are the same', async () => {
-    await cleared(batched.ds);
-    await applyInBatches(batched.ds, LOG, every(7, LOG.length));
-    await applyInBatches(batched.ds, LOG, every(50, LOG.length));
-    expect(await rowsOf(batched.ds)).toEqual(expected);
-  });
+  itWritesWhatThePerEventPathWrites(WEBHOOKS, () => batched.ds, LOG, () => expected);
 
   it('given the first events applied, when the rest of the log is one batch, then it takes five statements: two reads, then one a kind of write', async () => {
     const FIRST = 120;
-    await cleared(batched.ds);
-    await applyInBatches(batched.ds, LOG.slice(0, FIRST), []);
+    await cleared(WEBHOOKS, batched.ds);
+    await applyInBatches(WEBHOOKS, batched.ds, LOG.slice(0, FIRST), []);
     const statements = await batched.ds.transaction(async (em) => {
       const query = jest.spyOn(em, 'query');
       await applyWebhooksBatch(em, LOG.slice(FIRST), NOW);
