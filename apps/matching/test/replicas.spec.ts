@@ -184,18 +184,11 @@ describe('matching as three partitioned replicas over one log: a holder killed m
         const m = markets[i % markets.length]!;
         const named = i % 2 === 0;
         await append('job', jobId, 'JobSubmitted', {
+          ...EXAMPLE_EVENT_DATA.JobSubmitted,
           jobId,
-          orgId: 'org-1',
-          requesterAddress: `0x${'11'.repeat(20)}`,
-          category: 'rendering',
           budgetWei: 100n * AGPU,
-          urgency: 'normal',
-          latencyPreference: 'normal',
           requirements: { gpuModels: named ? [m.gpuModel] : [], gpuCount: 1, minVramGiB: 0, tee: false, regions: named ? [m.region] : [] },
-          expectedRuntimeSec: 60,
           deadlineSec: 3600,
-          green: false,
-          workload: { kind: 'hash-chain', seed: jobId, iterations: 10 },
         });
         submitted.push(jobId);
       }
