@@ -14,6 +14,8 @@ import type { MatchingConfig } from '../matching.config';
  * (it may take it TTL + skew after the last renewal; the holder stops at TTL - skew).
  */
 export const LEASE_APPEND_MARGIN_MS = 250;
+/** Markets whose partition one replica remembers (cleared when full: recomputing one is a hash). */
+export const MARKET_PARTITIONS_CACHED_MAX = 65_536;
 /** After a failed read of the log's last sequence (the barrier of a partition just taken), the next try. */
 const BARRIER_RETRY_MS = 500;
 
@@ -116,7 +118,7 @@ export class MatchingPartitions {
     let p = this.marketPartitions.get(key);
     if (p === undefined) {
       p = partitionName(partitionOf(key, this.count));
-      if (this.marketPartitions.size >= 65_536) this.marketPartitions.clear();
+      if (this.marketPartitions.size >= MARKET_PARTITIONS_CACHED_MAX) this.marketPartitions.clear();
       this.marketPartitions.set(key, p);
     }
     return p;
