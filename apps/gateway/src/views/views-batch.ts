@@ -4,15 +4,9 @@ import type { JobStatus, TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 import { jobUpdateRowOf, type JobBeforeEvent } from '../job-events/record-job-update';
 import { JobUpdateRow } from '../job-events/job-update.entity';
+import { chunks, jobIdOf, quote, tableOf } from './batch-sql';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 import { viewChangeOf, type JobPatch, type SubmittedJobRow } from './views.projection';
-
-/**
- * Rows in one statement, at most: a bound on one statement's size (its rows go as one jsonb
- * parameter), whatever batch it is handed. A runner's batch (BATCH_MAX_LIMIT, 1,000 events) fits
- * in one statement a table.
- */
-export const VIEW_ROWS_PER_STATEMENT_MAX = 1_000;
 
 /** What a batch of events writes, folded in log order: at most one row or patch per key. */
 export interface ViewsBatchWrites {
@@ -28,12 +22,6 @@ export interface ViewsBatchWrites {
   /** patches of nodes not registered in this batch (an UPDATE: nothing when the view has no such node) */
   readonly nodePatches: Map<string, Partial<NodeView>>;
   readonly prices: MarketPriceView[];
-}
-
-/** The job an event names, if it is a job's (its `data.jobId`). */
-function jobIdOf(e: TradeEvent): string | undefined {
-  const id = (e.data as { jobId?: unknown }).jobId;
-  return typeof id === 'string' ? id : undefined;
 }
 
 /**
@@ -172,12 +160,6 @@ async function readJobs(em: EntityManager, jobIds: string[]): Promise<Map<string
   return jobs;
 }
 
-function chunks<T>(rows: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += VIEW_ROWS_PER_STATEMENT_MAX) out.push(rows.slice(i, i + VIEW_ROWS_PER_STATEMENT_MAX));
-  return out;
-}
-
 /** Own keys whose value is not undefined: the columns TypeORM writes of a row. */
 const definedKeys = (row: object): string[] =>
   Object.entries(row)
@@ -259,20 +241,4 @@ function jsonValueOf(column: ColumnMetadata, value: unknown): unknown {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'bigint') return v.toString();
   return v;
-}
-
-const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
-
-function tableOf<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>) {
-  const metadata = em.connection.getMetadata(entity);
-  const column = (property: string): ColumnMetadata => {
-    const found = metadata.findColumnWithPropertyName(property);
-    if (!found) throw new Error(`${metadata.name} has no column ${property}`);
-    return found;
-  };
-  return {
-    name: metadata.tablePath.split('.').map(quote).join('.'),
-    column,
-    col: (property: string): string => quote(column(property).databaseName),
-  };
 }

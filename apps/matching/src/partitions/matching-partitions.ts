@@ -168,7 +168,9 @@ export class MatchingPartitions {
           if (this.held.get(partition) !== h) return;
           h.barrierSeq = seq;
           this.logger.log(`took matching partition ${partition} (epoch ${epoch}); routes it once the engine has folded the log to #${seq}`);
-          this.waitForBarrier(partition, h);
+          // routable now if the engine is past it already; else the follower's round after the
+          // batch that passes it routes it (a round follows every batch)
+          if (this.state.lastSeq >= seq) this.wake();
         },
         (err: Error) => {
           this.logger.warn(`partition ${partition}: reading the log's last sequence failed (${err.message}); trying again`);
@@ -177,19 +179,6 @@ export class MatchingPartitions {
       );
     };
     readBarrier();
-  }
-
-  /** Wakes matching once the engine has passed the barrier (checked on the follower's pace: every 50 ms at most). */
-  private waitForBarrier(partition: string, h: HeldPartition): void {
-    const check = (): void => {
-      if (this.held.get(partition) !== h) return;
-      if (this.state.lastSeq >= h.barrierSeq) {
-        this.wake();
-        return;
-      }
-      setTimeout(check, 50).unref();
-    };
-    check();
   }
 
   private lost(partition: string, epoch: number, reason: PartitionLossReason): void {

@@ -1,16 +1,9 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { JobUpdate, TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 import { WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';
-import { deliveryRowsOf, jobIdOf, webhooksStepOf, type ActiveWebhook, type NewDeliveryRow, type WebhookJob } from './webhooks.projection';
-
-/**
- * Rows in one statement, at most: a bound on one statement's size (its rows go as one array
- * parameter a column), whatever batch it is handed. A runner's batch (BATCH_MAX_LIMIT, 1,000
- * events) fits in one statement a table but for deliveries, which are up to
- * LIMITS.webhooksPerOrgMax an event.
- */
-export const WEBHOOK_ROWS_PER_STATEMENT_MAX = 1_000;
+import { chunks, jobIdOf, tableOf } from '../../views/batch-sql';
+import { deliveryRowsOf, webhooksStepOf, type ActiveWebhook, type NewDeliveryRow, type WebhookJob } from './webhooks.projection';
 
 /** One update of the batch to deliver: the event, what a client sees of it, and the org of its job. */
 export interface UpdateToDeliver {
@@ -91,7 +84,7 @@ export function deliveriesOfBatch(updates: readonly UpdateToDeliver[], webhooks:
  * `applyToWebhooks` writes two to four per job event: one SELECT of the jobs the batch names, one
  * of the active webhooks of the orgs it updates, then one INSERT ... ON CONFLICT DO NOTHING of the
  * jobs it creates, one UPDATE of the statuses it moves, and one INSERT ... ON CONFLICT DO NOTHING
- * of its deliveries (each a statement per WEBHOOK_ROWS_PER_STATEMENT_MAX rows). The rows are those
+ * of its deliveries (each a statement per ROWS_PER_STATEMENT_MAX rows). The rows are those
  * `applyToWebhooks` leaves applying each event in order (foldWebhooksBatch), so an event applied
  * twice still leaves the same rows. Inside the runner's transaction, under its checkpoint lock,
  * which a webhook's creation takes too: no webhook appears meanwhile that the batch should see.
@@ -173,24 +166,3 @@ async function insertDeliveries(em: EntityManager, rows: readonly NewDeliveryRow
 }
 
 const sqlValueOf = (v: string | number | Date): string | number => (v instanceof Date ? v.toISOString() : v);
-
-function chunks<T>(rows: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += WEBHOOK_ROWS_PER_STATEMENT_MAX) out.push(rows.slice(i, i + WEBHOOK_ROWS_PER_STATEMENT_MAX));
-  return out;
-}
-
-const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
-
-/** A table's name (with its schema) and its columns' names, from the entity's metadata. */
-function tableOf<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>) {
-  const metadata = em.connection.getMetadata(entity);
-  return {
-    name: metadata.tablePath.split('.').map(quote).join('.'),
-    col: (property: string): string => {
-      const column = metadata.findColumnWithPropertyName(property);
-      if (!column) throw new Error(`${metadata.name} has no column ${property}`);
-      return quote(column.databaseName);
-    },
-  };
-}

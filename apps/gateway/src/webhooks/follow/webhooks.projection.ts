@@ -3,6 +3,7 @@ import { IsNull, type EntityManager } from 'typeorm';
 import { jobStatusSchema, jobUpdateOf, webhookDeliverySchema, type JobUpdate, type TradeEvent } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 import { WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';
+import { jobIdOf } from '../../views/batch-sql';
 
 /**
  * A delivery's id: derived from the webhook and the event, so the same event for the same webhook
@@ -29,11 +30,6 @@ export interface WebhooksStep {
   readonly update: JobUpdate | null;
 }
 
-/** The job an event names (its `data.jobId`), if any. */
-export function jobIdOf(e: TradeEvent): string | undefined {
-  const data = e.data as { jobId?: unknown };
-  return typeof data.jobId === 'string' ? data.jobId : undefined;
-}
 
 /**
  * The one decision of the projection for one event, given the job's row before it (undefined: the
