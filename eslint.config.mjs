@@ -121,4 +121,14 @@ export default defineConfig(
     files: ['tools/fleet/fleet.spec.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', { allow: ['../../apps/gateway/test/market-harness'], depConstraints: DEP_CONSTRAINTS }] },
   },
+  {
+    // The auditor's specs run the audit against a market that traded, which only the gateway's harness boots.
+    files: ['tools/audit/testing/*.ts', 'tools/audit/**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { allow: ['../../../apps/gateway/test/market-harness', '../../../apps/gateway/test/fixtures', '../../apps/gateway/test/market-harness'], depConstraints: DEP_CONSTRAINTS },
+      ],
+    },
+  },
 );

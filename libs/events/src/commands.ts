@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ErrorCode } from './errors';
 import { quoteSchema } from './api-quotes';
 import { LIMITS } from './limits';
-import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, requestIdSchema, resultSubmissionSchema } from './messages';
+import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, readModelDigestSchema, requestIdSchema, resultSubmissionSchema } from './messages';
 import { SERVICES_WITH_PARKING } from './services';
 import { addressSchema, hexSchema, idSchema, text, weiSchema } from './primitives';
 
@@ -44,6 +44,18 @@ function parkingCommands(service: string) {
       }),
       reply: z.strictObject({ service: z.string(), parked: z.array(parkedEventSchema), next: z.strictObject({ seq: z.number().int(), reader: z.string() }).nullable() }),
       errors: [],
+    }),
+    /** The digest of each read model this service projects from the log, for the auditor's replay to compare. */
+    readModelDigest: command(service, 'readModelDigest', {
+      payload: z.strictObject({}),
+      reply: z.strictObject({ service: z.string(), models: z.array(readModelDigestSchema) }),
+      errors: [],
+    }),
+    /** The rows of one chunk of one read-model table, as its digest hashed them: where the auditor looks for the first differing row. */
+    readModelChunk: command(service, 'readModelChunk', {
+      payload: z.strictObject({ model: text(200, 1), table: text(200, 1), chunk: z.number().int().nonnegative().max(LIMITS.readModelChunksMax) }),
+      reply: z.strictObject({ checkpoint: z.number().int().nonnegative(), columns: z.array(z.string()), rows: z.array(z.array(z.string().nullable())).max(LIMITS.readModelChunkRows) }),
+      errors: ['READ_MODEL_NOT_FOUND'],
     }),
     retryParked: command(service, 'retryParked', {
       payload: z.strictObject({ reader: text(200, 1), key: text(300, 1) }),

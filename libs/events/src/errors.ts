@@ -68,6 +68,7 @@ export const ERRORS = {
   ORG_NOT_FOUND: { kind: 'not-found', why: 'no such org' },
   DEV_MODE_OFF: { kind: 'not-found', why: 'the faucet exists only in dev mode' },
   PARKED_EVENTS_NOT_FOUND: { kind: 'not-found', why: 'no parked events under that key' },
+  READ_MODEL_NOT_FOUND: { kind: 'not-found', why: 'this service projects no read model or table of that name' },
   MINT_NOT_FOUND: { kind: 'not-found', why: 'no faucet request (or recorded mint) with this reference' },
   WEBHOOK_NOT_FOUND: { kind: 'not-found', why: 'no such webhook in your org (or it was deleted)' },
   WEBHOOK_DELIVERY_NOT_FOUND: { kind: 'not-found', why: 'no such delivery of this webhook' },

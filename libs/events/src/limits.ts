@@ -89,6 +89,14 @@ export const LIMITS = {
   commandPayloadBytesMax: 512 * 1024,
   /** Parked events one list answer carries. */
   parkedPageSizeMax: 100,
+  /**
+   * Rows of a read model hashed per chunk of its digest (cmd.<service>.readModelDigest), and the most
+   * rows one readModelChunk answer carries: the auditor finds the first differing row by the first
+   * differing chunk. A chunk of read-model rows (text columns) stays well under the payload bound.
+   */
+  readModelChunkRows: 500,
+  /** Chunk hashes one digest of a table carries (64 hex each): 4,096 chunks (2M rows) is 256 KiB, under the payload bound. */
+  readModelChunksMax: 4_096,
   /** Markets one quote lists (cheapest first): a screenful; the count of all of them goes with it. */
   quoteMarketsMax: 20,
 

@@ -57,3 +57,26 @@ export const parkedEventSchema = z.strictObject({
   parkedAt: z.string(),
 });
 export type ParkedEventView = z.infer<typeof parkedEventSchema>;
+
+// --------------------------------------------------------------------------- read-model digests
+
+/** One table of a read model as the auditor compares it: rows, a sha256 of all of them, one per chunk of LIMITS.readModelChunkRows rows. */
+export const readModelTableDigestSchema = z.strictObject({
+  table: z.string(),
+  /** The columns digested (the log-decided ones), in the order each row lists them. */
+  columns: z.array(z.string()),
+  rows: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(LIMITS.readModelChunksMax),
+  /** True when the table has more chunks than one answer carries (the whole-table sha256 still covers every row). */
+  chunksTruncated: z.boolean().optional(),
+});
+export type ReadModelTableDigest = z.infer<typeof readModelTableDigestSchema>;
+
+/** A read model's digest as of its projection's checkpoint (the last log sequence applied). */
+export const readModelDigestSchema = z.strictObject({
+  model: z.string(),
+  checkpoint: z.number().int().nonnegative(),
+  tables: z.array(readModelTableDigestSchema),
+});
+export type ReadModelDigest = z.infer<typeof readModelDigestSchema>;

@@ -50,7 +50,7 @@ export const baseConfigSchema = z.object({
 const address = addressSchema.transform((s) => s as `0x${string}`);
 
 /** The deploy step's `MarketAddresses`: token and escrow always, the other contracts when deployed. */
-const marketAddressesSchema: z.ZodType<MarketAddresses, unknown> = z.object({
+export const marketAddressesSchema: z.ZodType<MarketAddresses, unknown> = z.object({
   token: address,
   escrow: address,
   staking: address.optional(),

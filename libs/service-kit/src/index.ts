@@ -15,3 +15,4 @@ export * from './logging';
 export * from './http-edge';
 export * from './http-drain';
 export * from './metrics';
+export * from './read-models';

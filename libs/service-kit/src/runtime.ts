@@ -27,6 +27,7 @@ import type { BaseConfig } from './config';
 import { AggregateUnreadableError } from './errors';
 import { envelope, type Causation } from './events';
 import { ServiceMetrics } from './metrics';
+import type { ReadModel } from './read-models';
 
 export interface RuntimeOptions {
   /** The service's name: its Postgres schema, its NATS connection name, its actor. */
@@ -72,6 +73,7 @@ export interface Check {
 export class ServiceRuntime {
   private readonly logger: Logger;
   private readonly readerList: Reader[] = [];
+  private readonly models: ReadModel[] = [];
   private natsConnected = true;
   private closing = false;
   readonly metrics = new Registry();
@@ -351,6 +353,29 @@ export class ServiceRuntime {
       return err instanceof AggregateUnreadableError ? err : new AggregateUnreadableError(err.message, { cause: err });
     }
     return err;
+  }
+
+  /** The read models this service projects (readModel()), for the auditor's digests. */
+  get readModels(): readonly ReadModel[] {
+    return this.models;
+  }
+
+  /**
+   * The projection of a read model definition (`ReadModel`): the same definition the auditor's
+   * replay runs, so the rows it rebuilds are written by this code. A rebuild clears its tables in order.
+   */
+  readModel(model: ReadModel): ProjectionRunner {
+    if (this.models.some((m) => m.name === model.name)) throw new Error(`${this.service} already projects ${model.name}`);
+    const runner = this.projection(model.name, this.filterOf(model.kinds), model.apply, {
+      applyBatch: model.applyBatch,
+      critical: model.critical,
+      shapeVersion: model.shapeVersion,
+      reset: async (em) => {
+        for (const t of model.tables) await em.getRepository(t.entity).clear();
+      },
+    });
+    this.models.push(model);
+    return runner;
   }
 
   /** A projection into this service's schema: parks what it cannot apply, registered for health and the operator. */

@@ -1,12 +1,21 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { FaucetMintRow } from './faucet-mint-row.entity';
 
 /** The projection's name: its checkpoint, and the reader its parked events are filed under. */
 export const FAUCET_MINTS_READER = 'faucet-mints';
+
+/** Faucet mints as a read model. What the mint reconciler found on chain, and its retries, are its own, not the log's. */
+export const FAUCET_MINTS_MODEL: ReadModel = {
+  name: FAUCET_MINTS_READER,
+  kinds: ['account'],
+  apply: (em, e) => applyToFaucetMints(em, e),
+  tables: [{ entity: FaucetMintRow, notFromLog: ['attempts', 'retryAt', 'lastError', 'checkedBlockNumber', 'checkedBlockHash'] }],
+  critical: true,
+};
 
 /**
  * Faucet mints by reference, from account events (MintRequested, AccountFunded with a mintRef,
@@ -19,10 +28,7 @@ export class FaucetMintsProjection implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection(FAUCET_MINTS_READER, [this.rt.filter('account')], (em, e) => applyToFaucetMints(em, e), {
-      critical: true,
-      reset: (em) => em.getRepository(FaucetMintRow).clear(),
-    });
+    this.runner = this.rt.readModel(FAUCET_MINTS_MODEL);
     await this.runner.start();
   }
 

@@ -1,11 +1,26 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { PendingOpenRow, RecordedOpenRow } from './open-rows.entity';
 
 export const PENDING_OPENS_PROJECTION = 'deployer-opens';
+
+/**
+ * The deployer's opens as a read model. The open reconciler's retries and the chain check's
+ * findings (the verified block, a loss and its restore attempts, a block number it corrected) are
+ * theirs, not the log's.
+ */
+export const PENDING_OPENS_MODEL: ReadModel = {
+  name: PENDING_OPENS_PROJECTION,
+  kinds: ['job', 'contract'],
+  apply: (em, e) => applyToOpens(em, e),
+  tables: [
+    { entity: PendingOpenRow, notFromLog: ['attempts', 'nextAttemptAtMs', 'lastError'] },
+    { entity: RecordedOpenRow, notFromLog: ['blockNumber', 'verifiedBlockHash', 'lostSinceMs', 'restoreAttempts', 'restoreNextAtMs', 'lastError'] },
+  ],
+};
 /** The give-up code: no open on chain by the deadline. The chain-vs-log check watches these for an open that lands late. */
 export const OPEN_TIMED_OUT = 'OPEN_TIMED_OUT';
 
@@ -21,12 +36,7 @@ export class PendingOpensProjection implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection(PENDING_OPENS_PROJECTION, this.rt.filterOf(['job', 'contract']), (em, e) => applyToOpens(em, e), {
-      reset: async (em) => {
-        await em.getRepository(PendingOpenRow).clear();
-        await em.getRepository(RecordedOpenRow).clear();
-      },
-    });
+    this.runner = this.rt.readModel(PENDING_OPENS_MODEL);
     await this.runner.start();
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { subjectFor } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
 import { JobUpdateRow } from '../job-events/job-update.entity';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
@@ -12,6 +12,22 @@ import { applyToViews } from './views.projection';
  * times and the job's deadline kept. A store of a lower shape is rebuilt from the log at start.
  */
 export const VIEWS_SHAPE_VERSION = 2;
+
+/**
+ * The gateway's views as a read model: what the service projects and the auditor's replay rebuilds.
+ * A batch in a handful of statements; a batch of one (a quiet log, or the runner running a failed
+ * batch again one event at a time, in savepoints, to find the event it fails on) takes the
+ * per-event path, which writes the same rows. A job's traceparent comes from message headers, not
+ * the log's bodies.
+ */
+export const VIEWS_MODEL: ReadModel = {
+  name: 'views',
+  kinds: ['account', 'job', 'contract', 'node', 'market'],
+  apply: applyToViews,
+  applyBatch: (em, events) => (events.length === 1 ? applyToViews(em, events[0]) : applyViewsBatch(em, events)),
+  tables: [{ entity: OrgRow }, { entity: JobView, notFromLog: ['traceparent'] }, { entity: NodeView }, { entity: MarketPriceView }, { entity: JobUpdateRow }],
+  shapeVersion: VIEWS_SHAPE_VERSION,
+};
 
 /** How long a write waits for its own event to reach the read model before answering anyway. */
 export const READ_YOUR_WRITES_WAIT_MS = 5_000;
@@ -27,16 +43,7 @@ export class GatewayViews implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection('views', this.rt.filterOf(['account', 'job', 'contract', 'node', 'market']), applyToViews, {
-      // A batch in a handful of statements. A batch of one (a quiet log, or the runner running a
-      // failed batch again one event at a time, in savepoints, to find the event it fails on) takes
-      // the per-event path, which writes the same rows.
-      applyBatch: (em, events) => (events.length === 1 ? applyToViews(em, events[0]) : applyViewsBatch(em, events)),
-      reset: async (em) => {
-        for (const entity of [OrgRow, JobView, NodeView, MarketPriceView, JobUpdateRow]) await em.getRepository(entity).clear();
-      },
-      shapeVersion: VIEWS_SHAPE_VERSION,
-    });
+    this.runner = this.rt.readModel(VIEWS_MODEL);
     await this.runner.start();
   }
 

@@ -1,12 +1,15 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { IntakeJob } from './intake-job.entity';
 
 /** The reader's name (its checkpoint, its parked events). */
 export const INTAKE_JOBS_READER = 'intake-jobs';
+
+/** Intake's jobs as a read model: what intake projects and the auditor's replay rebuilds. */
+export const INTAKE_JOBS_MODEL: ReadModel = { name: INTAKE_JOBS_READER, kinds: ['account', 'job'], apply: (em, e) => applyToIntakeJobs(em, e), tables: [{ entity: IntakeJob }] };
 
 /**
  * Jobs and their reservations as intake's sweeps need them, from account and job events. Not
@@ -20,9 +23,7 @@ export class IntakeJobsProjection implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection(INTAKE_JOBS_READER, this.rt.filterOf(['account', 'job']), (em, e) => applyToIntakeJobs(em, e), {
-      reset: (em) => em.getRepository(IntakeJob).clear(),
-    });
+    this.runner = this.rt.readModel(INTAKE_JOBS_MODEL);
     await this.runner.start();
   }
 

@@ -1,12 +1,15 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { NodeRow } from './node-row.entity';
 
 /** The projection's name: its checkpoint, and the reader its parked events are filed under. */
 export const NODES_READER = 'nodes';
+
+/** The nodes as a read model: what the registry projects and the auditor's replay rebuilds. */
+export const NODES_MODEL: ReadModel = { name: NODES_READER, kinds: ['node'], apply: (em, e) => applyToNodes(em, e), tables: [{ entity: NodeRow }] };
 
 /**
  * The nodes read model (`NodeRow`), from node events. Not critical: a parked node event leaves that
@@ -20,9 +23,7 @@ export class NodesProjection implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection(NODES_READER, [this.rt.filter('node')], (em, e) => applyToNodes(em, e), {
-      reset: (em) => em.getRepository(NodeRow).clear(),
-    });
+    this.runner = this.rt.readModel(NODES_MODEL);
     await this.runner.start();
   }
 

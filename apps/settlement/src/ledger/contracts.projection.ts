@@ -1,13 +1,25 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { In, type EntityManager } from 'typeorm';
 import type { TradeEvent } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { ContractRow } from './contract-row.entity';
 import { LedgerEntry } from './ledger-entry.entity';
 
 /** The projection's name: its checkpoint, its parked events, its health and metrics. */
 export const CONTRACTS_PROJECTION = 'contracts';
+
+/**
+ * Contracts and their ledger as a read model. A contract's retry bookkeeping (attempts, next try,
+ * pending since) and whether its slash is done belong to the settlement reconciler, not the log.
+ */
+export const CONTRACTS_MODEL: ReadModel = {
+  name: CONTRACTS_PROJECTION,
+  kinds: ['contract'],
+  apply: (em, e) => applyToContracts(em, e),
+  tables: [{ entity: LedgerEntry }, { entity: ContractRow, notFromLog: ['retryAttempts', 'retryAt', 'pendingSince', 'slashDone'] }],
+  critical: true,
+};
 
 /**
  * Every contract and every movement of its escrow, from contract events. Critical: with one of
@@ -21,13 +33,7 @@ export class ContractsProjection implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.runner = this.rt.projection(CONTRACTS_PROJECTION, [this.rt.filter('contract')], (em, e) => applyToContracts(em, e), {
-      critical: true,
-      reset: async (em) => {
-        await em.getRepository(LedgerEntry).clear();
-        await em.getRepository(ContractRow).clear();
-      },
-    });
+    this.runner = this.rt.readModel(CONTRACTS_MODEL);
     await this.runner.start();
   }
 

@@ -1,11 +1,25 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ServiceRuntime } from '@starminer/service-kit';
+import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import { WebhookJobRow } from '../entities';
 import { applyWebhooksBatch } from './webhooks-batch';
 import { applyToWebhooks } from './webhooks.projection';
 
 /** The projection's name: its checkpoint row and the reader its parked events are filed under. */
 export const WEBHOOKS_PROJECTION = 'webhooks';
+
+/**
+ * The webhooks projection as a read model. A batch in a handful of statements; a batch of one takes
+ * the per-event path, which writes the same rows. Only its job table is the log's alone: the
+ * deliveries it writes depend on the org's webhooks (configuration, not the log) and the clock, so a
+ * rebuild keeps them (a replay writes none again) and the auditor's digest covers the job table.
+ */
+export const WEBHOOKS_MODEL: ReadModel = {
+  name: WEBHOOKS_PROJECTION,
+  kinds: ['job', 'contract'],
+  apply: (em, e) => applyToWebhooks(em, e),
+  applyBatch: (em, events) => (events.length === 1 ? applyToWebhooks(em, events[0]) : applyWebhooksBatch(em, events)),
+  tables: [{ entity: WebhookJobRow }],
+};
 
 /**
  * Follows the log into webhook deliveries, with a checkpoint of its own (apart from the views), so
@@ -17,14 +31,7 @@ export class WebhooksFollower implements OnApplicationBootstrap {
   constructor(private readonly rt: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const runner = this.rt.projection(WEBHOOKS_PROJECTION, this.rt.filterOf(['job', 'contract']), applyToWebhooks, {
-      // A batch in a handful of statements. A batch of one (a quiet log, or the runner running a
-      // failed batch again one event at a time, in savepoints, to find the event it fails on) takes
-      // the per-event path, which writes the same rows.
-      applyBatch: (em, events) => (events.length === 1 ? applyToWebhooks(em, events[0]) : applyWebhooksBatch(em, events)),
-      // a rebuild replays every update: the deliveries stay (a replay writes none again), only the job table is rebuilt
-      reset: async (em) => em.getRepository(WebhookJobRow).clear(),
-    });
+    const runner = this.rt.readModel(WEBHOOKS_MODEL);
     await runner.start();
   }
 }
