@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeEvent } from '@starminer/events';
@@ -11,7 +12,7 @@ import type { ServiceReadModels } from './read-models';
 /** Scratch schemas are `audit_<service>`: never a live service's schema, even on a live database. */
 export const SCRATCH_SCHEMA_PREFIX = 'audit_';
 /** Connections one scratch schema's DataSource opens (the replay writes one transaction at a time). */
-const SCRATCH_POOL_SIZE = 2;
+const SCRATCH_POOL_SIZE = 3;
 /** Events the replay keeps of those it could not apply (the count goes on). */
 export const REPLAY_PARKED_KEPT_MAX = 100;
 
@@ -66,7 +67,7 @@ export async function replayReadModels(
     }
     const toSeq = Math.max(0, ...targets.map((t) => t.toSeq));
     const prefix = log.subjectPrefix;
-    const lanes = targets.map((t) => ({ ...t, ds: sources.get(t.service)!, heads: t.model.kinds.map((k) => `${prefix}.${k}.`) }));
+    const lanes = targets.map((t) => ({ ...t, ds: sources.get(t.service)!, heads: t.model.kinds.map((k) => `${prefix}.${k}.`), ms: 0 }));
     const parked: ReplayParked[] = [];
     let parkedCount = 0;
     let undecodable = 0;
@@ -81,10 +82,17 @@ export async function replayReadModels(
           undecodable += 1;
         }
       }
-      for (const lane of lanes) {
-        const mine = decoded.filter((e) => e.seq <= lane.toSeq && lane.heads.some((h) => e.subject.startsWith(h)));
-        if (mine.length === 0) continue;
-        const failed = await applyBatch(lane.ds, lane.model, mine);
+      // the read models are independent: their transactions run at once (each waits on Postgres, not on the others)
+      const results = await Promise.all(
+        lanes.map(async (lane) => {
+          const mine = decoded.filter((e) => e.seq <= lane.toSeq && lane.heads.some((h) => e.subject.startsWith(h)));
+          const t0 = performance.now();
+          const failed = mine.length === 0 ? [] : await applyBatch(lane.ds, lane.model, mine);
+          lane.ms += performance.now() - t0;
+          return { lane, failed };
+        }),
+      );
+      for (const { lane, failed } of results) {
         for (const f of failed) {
           parkedCount += 1;
           if (parked.length < REPLAY_PARKED_KEPT_MAX) parked.push({ service: lane.service, model: lane.model.name, seq: f.event.seq, subject: f.event.subject, error: f.error });
@@ -94,6 +102,7 @@ export async function replayReadModels(
       progress.update(events, toSeq);
     });
     progress.stop();
+    if (process.env.AUDIT_REPLAY_TIMES) console.error(lanes.map((l) => `${l.service}.${l.model.name} ${Math.round(l.ms)} ms`).join(', '));
     const digests: { service: string; digest: ReadModelDigest }[] = [];
     for (const lane of lanes) {
       const schema = `${SCRATCH_SCHEMA_PREFIX}${lane.service}`;
