@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     const replayRate = replayed.events / replaySec;
     const rows = replayed.digests.reduce((n, d) => n + d.digest.tables.reduce((m, t) => m + t.rows, 0), 0);
     console.log(`replay: ${replayed.events} events into ${targets.length} read models (${rows} rows, digested) in ${replaySec.toFixed(1)} s: ${Math.round(replayRate)} events/s, ${replayed.parkedCount} set aside`);
+    console.log(`time in each read model's transactions (overlapping): ${Object.entries(replayed.applyMs).map(([m, ms]) => `${m} ${ms} ms`).join(', ')}`);
     console.log(`peak RSS ${peak.rssMiB} MiB, peak heap ${peak.heapMiB} MiB; replay / baseline rate ${(replayRate / scanRate).toFixed(3)}`);
     console.log(
       JSON.stringify({
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
         peakRssMiB: peak.rssMiB,
         peakHeapMiB: peak.heapMiB,
         parked: replayed.parkedCount,
+        applyMs: replayed.applyMs,
         cores: cpus().length,
       }),
     );

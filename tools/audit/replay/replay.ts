@@ -37,6 +37,8 @@ export interface ReplayResult {
   readonly undecodable: number;
   readonly parked: readonly ReplayParked[];
   readonly parkedCount: number;
+  /** Wall time each read model spent in its transactions (they run at once, so these overlap). */
+  readonly applyMs: Readonly<Record<string, number>>;
   /** The scratch DataSources (open until close()), for reading a chunk of rows where a digest differs. */
   readonly sources: ReadonlyMap<string, DataSource>;
   close(): Promise<void>;
@@ -102,14 +104,14 @@ export async function replayReadModels(
       progress.update(events, toSeq);
     });
     progress.stop();
-    if (process.env.AUDIT_REPLAY_TIMES) console.error(lanes.map((l) => `${l.service}.${l.model.name} ${Math.round(l.ms)} ms`).join(', '));
     const digests: { service: string; digest: ReadModelDigest }[] = [];
     for (const lane of lanes) {
       const schema = `${SCRATCH_SCHEMA_PREFIX}${lane.service}`;
       await lane.ds.query(`INSERT INTO "${schema}".projection_checkpoint (name, last_seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET last_seq = EXCLUDED.last_seq`, [lane.model.name, lane.toSeq]);
       digests.push({ service: lane.service, digest: await digestReadModel(lane.ds, schema, lane.model) });
     }
-    return { digests, events, undecodable, parked, parkedCount, sources, close };
+    const applyMs = Object.fromEntries(lanes.map((l) => [`${l.service}.${l.model.name}`, Math.round(l.ms)]));
+    return { digests, events, undecodable, parked, parkedCount, applyMs, sources, close };
   } catch (err) {
     await close();
     throw err;
