@@ -1,19 +1,6 @@
 import { ServiceRuntime } from '@starminer/service-kit';
-import { runAudit } from '../audit';
+import { audit } from '../testing/run-audit';
 import { startAuditedMarket, type AuditedMarket } from '../testing/audited-market';
-
-/** Runs one audit command line against the market; answers its exit code, the summary line and stderr. */
-async function audit(env: Record<string, string>, args: string[]): Promise<{ code: number; summary: Record<string, unknown>; stderr: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAudit([...args, '--json'], {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
-    env,
-  });
-  const last = out.trim().split('\n').pop() ?? '{}';
-  return { code, summary: JSON.parse(last) as Record<string, unknown>, stderr: err };
-}
 
 describe('audit replay: the read models rebuilt from the log with the services\' own code', () => {
   let m: AuditedMarket;
@@ -42,11 +29,10 @@ describe('audit replay: the read models rebuilt from the log with the services\'
   it('names the table and the first differing row when one row of a live read model was changed', async () => {
     const jobId = m.jobs.settled[1]!;
     await m.market.gateway.get(ServiceRuntime).db.query(`UPDATE gateway.jobs SET "costWei" = "costWei" + 1 WHERE "jobId" = $1`, [jobId]);
-    const { code, summary, stderr } = await audit(m.auditEnv, ['replay', '--service', 'gateway']);
+    const { code, summary, differences } = await audit(m.auditEnv, ['replay', '--service', 'gateway']);
     expect(code).toBe(1);
     expect(String(summary.firstDifference)).toMatch(/^gateway\.views\.jobs: live 6 rows .* first differing row \d+$/);
-    const line = stderr.split('\n').find((l) => l.startsWith('{"difference"'));
-    const d = JSON.parse(line!).difference as { expected: Record<string, string>; actual: Record<string, string> };
+    const d = differences[0] as { expected: Record<string, string>; actual: Record<string, string> };
     expect(Object.keys(d.actual)).toEqual(['costWei']);
     expect(BigInt(d.actual.costWei)).toBe(BigInt(d.expected.costWei) + 1n);
   }, 180_000);
