@@ -3,10 +3,16 @@ import { AuditSourceError, AuditUsageError, parseAddresses, type AuditConfig } f
 import { AUDIT_EXIT, auditJson, summaryLine, type AuditOutcome } from './shared/outcome';
 import { AuditRun, type AuditCommand } from './shared/run';
 import { replayCommand } from './replay/replay.command';
+import { anchorsCommand } from './anchors/anchors.command';
+import { proveCommand } from './anchors/prove.command';
+import { reportCommand } from './report/report.command';
 
 /** Every audit command, in the order `--help` lists them. */
 export const AUDIT_COMMANDS: readonly AuditCommand<never>[] = [
   replayCommand,
+  anchorsCommand,
+  proveCommand,
+  reportCommand,
 ];
 
 const EPILOGUE = [

@@ -9,6 +9,9 @@ import { Idempotency } from './idempotency/idempotency';
 import { JobEventFeed } from './job-events/job-event-feed';
 import { JobEventsController } from './job-events/job-events.controller';
 import { JobUpdates } from './job-events/job-updates.store';
+import { AnchorTrees } from './job-proofs/anchor-trees';
+import { JobProofs } from './job-proofs/job-proofs';
+import { JobProofsController } from './job-proofs/job-proofs.controller';
 import { JobQueries } from './jobs/job-queries';
 import { JobsController } from './jobs/jobs.controller';
 import { MarketController } from './market/market.controller';
@@ -35,7 +38,7 @@ import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
     ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES], chain: true }),
     WebhooksModule,
   ],
-  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController],
-  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}

@@ -31,5 +31,8 @@ export * from './readVault';
 export * from './anchorTree';
 export * from './postAnchor';
 export * from './verifyAnchoredEvent';
+export * from './anchorProof';
+export * from './readAnchor';
+export * from './findAnchorOfSeq';
 export { CHAIN_SEND_FAILURE_REASONS, FINALITY_DEPTH_MAX, finalityDepthOf, observeChainTxs, sendFailureReasonOf, sendTx, setFinalityDepth, waitForSuccess } from './receipts';
 export type { ChainSendFailureReason, ChainTxObservation, ChainTxObserver } from './receipts';

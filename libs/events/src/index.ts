@@ -17,3 +17,4 @@ export * from './node-filter';
 export * from './api-nodes';
 export * from './api-quotes';
 export * from './api-webhooks';
+export * from './api-job-proofs';

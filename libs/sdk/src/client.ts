@@ -13,6 +13,7 @@ import {
   type JobAccepted,
   type JobCancelled,
   type JobPage,
+  type JobProofs,
   type JobStatus,
   type JobUpdate,
   type JobUpdatePage,
@@ -124,6 +125,16 @@ export class StarMinerClient {
       (cursor) => this.listJobs({ limit, cursor, signal: p.signal }),
       (page) => page.jobs,
     );
+  }
+
+  /**
+   * GET /v1/jobs/{jobId}/proofs: the job's events as the trade log stores them, each with its
+   * Merkle proof in the anchor on chain that covers it (null until one does). Check one with
+   * @openzeppelin/merkle-tree: `StandardMerkleTree.verify(e.anchor.root, proofs.leafEncoding, [e.seq, e.eventHash], e.proof)`,
+   * and that eventHash is keccak256 of the UTF-8 bytes of `e.message`.
+   */
+  getJobProofs(p: { jobId: string } & CallOptions): Promise<JobProofs> {
+    return this.read(`/v1/jobs/${segment(p.jobId)}/proofs`, p);
   }
 
   /** GET /v1/jobs/{jobId}/history, every page: the job's updates so far, in order. */

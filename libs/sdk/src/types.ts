@@ -29,6 +29,11 @@ export type JobCancelled = Schemas['JobCancelled'];
 export type JobUpdate = Schemas['JobUpdate'];
 export type JobUpdateType = JobUpdate['type'];
 export type JobUpdatePage = Schemas['JobUpdatePage'];
+/** A job's events as the trade log stores them, each with its inclusion proof in the anchor on chain (getJobProofs). */
+export type JobProofs = Schemas['JobProofs'];
+export type ProvenEvent = Schemas['ProvenEvent'];
+export type EventAnchor = Schemas['EventAnchor'];
+export type StoredEnvelope = Schemas['StoredEnvelope'];
 export type PriceTerms = Schemas['PriceTerms'];
 export type MatchReceipt = Schemas['MatchReceipt'];
 export type ReceiptCandidate = Schemas['ReceiptCandidate'];

@@ -135,6 +135,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{jobId}/proofs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's events as the trade log stores them, each with its inclusion proof in the anchor on chain
+         * @description Every event of the job's and its contract's subjects, in log order: its stream sequence, the message as stored and its envelope, eventHash = keccak256(message bytes), and, once an anchor covers it, that anchor (index, range, root, transaction) and the Merkle proof of the leaf (seq, eventHash). Anyone can check a proof without the market: StandardMerkleTree.verify(anchor.root, leafEncoding, [seq, eventHash], proof) from @openzeppelin/merkle-tree, and the AuditAnchor contract's getAnchor(anchor.index).root and verifyEvent(anchor.index, seq, eventHash, proof). Events after anchoredThroughSeq have anchor and proof null until the next anchor (the deployer posts one every ANCHOR_INTERVAL_MS).
+         */
+        get: operations["getJobProofs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/market/prices": {
         parameters: {
             query?: never;
@@ -575,12 +595,22 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                 details?: {
                     [key: string]: unknown;
                 };
                 message: string;
             };
+        };
+        EventAnchor: {
+            fromSeq: number;
+            /** @description the anchor's index in the AuditAnchor contract */
+            index: number;
+            /** @description the Merkle root the chain holds for [fromSeq, toSeq] */
+            root: string;
+            toSeq: number;
+            /** @description the transaction that posted it, as the log records it; null when it was not recorded */
+            txHash: string | null;
         };
         FaucetMint: {
             balanceWei: components["schemas"]["Wei"];
@@ -661,6 +691,18 @@ export interface components {
         JobPage: {
             jobs: components["schemas"]["Job"][];
             nextCursor: string | null;
+        };
+        JobProofs: {
+            /** @description the AuditAnchor contract; null when this market anchors nothing */
+            anchorContract: string | null;
+            /** @description the last stream sequence the anchors on chain cover */
+            anchoredThroughSeq: number;
+            chainId: number;
+            /** @description the job's events (its job and contract subjects) in log order */
+            events: components["schemas"]["ProvenEvent"][];
+            jobId: string;
+            /** @description the leaf types of @openzeppelin/merkle-tree: ["uint64", "bytes32"] = (seq, eventHash) */
+            leafEncoding: ("uint64" | "bytes32")[];
         };
         JobRequirements: {
             gpuCount: number;
@@ -812,7 +854,7 @@ export interface components {
             } | {
                 error: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                     details?: {
                         [key: string]: unknown;
                     };
@@ -842,6 +884,19 @@ export interface components {
             tier: "priority" | "standard" | "economy";
             tierMultiplierBps: number;
             utilizationMultiplierBps: number;
+        };
+        ProvenEvent: {
+            /** @description null while no anchor covers the event yet */
+            anchor: components["schemas"]["EventAnchor"] | null;
+            envelope: components["schemas"]["StoredEnvelope"];
+            eventHash: string;
+            /** @description the event as the log stores it (UTF-8 JSON); eventHash is keccak256 of these bytes */
+            message: string;
+            /** @description the Merkle proof of the leaf (seq, eventHash) in the anchor's tree; null while not anchored */
+            proof: string[] | null;
+            /** @description the event's stream sequence: its position on the trade log, the leaf's first value */
+            seq: number;
+            subject: string;
         };
         ProviderJobStatus: {
             status: components["schemas"]["JobStatus"];
@@ -936,6 +991,19 @@ export interface components {
             reader: string;
             /** @enum {string} */
             service: "gateway" | "registry" | "intake" | "matching" | "deployer" | "settlement";
+        };
+        StoredEnvelope: {
+            actor: string;
+            aggregateId: string;
+            causationId: string;
+            correlationId: string;
+            data: {
+                [key: string]: unknown;
+            };
+            id: string;
+            occurredAt: string;
+            schemaVersion: number;
+            type: string;
         };
         SubmitJobRequest: {
             budgetWei: string;
@@ -2124,6 +2192,190 @@ export interface operations {
                 };
             };
             /** @description `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getJobProofs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the job, as POST /v1/jobs answered it */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job's events and their proofs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *       "chainId": 31337,
+                     *       "anchorContract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                     *       "leafEncoding": [
+                     *         "uint64",
+                     *         "bytes32"
+                     *       ],
+                     *       "anchoredThroughSeq": 1041,
+                     *       "events": [
+                     *         {
+                     *           "seq": 1041,
+                     *           "subject": "trade.job.0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *           "message": "{\"id\":\"0190f5a3-1b2c-7d4e-8f90-000000000001\",\"type\":\"JobSubmitted\",\"schemaVersion\":1,\"aggregateId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"occurredAt\":\"2026-11-27T12:00:00.000Z\",\"correlationId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"causationId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"actor\":\"org:org_acme\",\"data\":{\"jobId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"orgId\":\"org-1\",\"requesterAddress\":\"0x1111111111111111111111111111111111111111\",\"category\":\"inference\",\"budgetWei\":\"50000000000000000000\",\"urgency\":\"normal\",\"latencyPreference\":\"normal\",\"requirements\":{\"gpuModels\":[\"H100\"],\"gpuCount\":1,\"minVramGiB\":40,\"tee\":false,\"regions\":[\"eu-west\"],\"maxLatencyMs\":50},\"expectedRuntimeSec\":60,\"deadlineSec\":600,\"green\":false,\"workload\":{\"kind\":\"hash-chain\",\"seed\":\"seed\",\"iterations\":1000}}}",
+                     *           "eventHash": "0x62951031c2497eba75bfa0fa4075f4953990783ea9d8c214a27af7b1be029735",
+                     *           "envelope": {
+                     *             "id": "0190f5a3-1b2c-7d4e-8f90-000000000001",
+                     *             "type": "JobSubmitted",
+                     *             "schemaVersion": 1,
+                     *             "aggregateId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "occurredAt": "2026-11-27T12:00:00.000Z",
+                     *             "correlationId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "causationId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "actor": "org:org_acme",
+                     *             "data": {
+                     *               "jobId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *               "orgId": "org-1",
+                     *               "requesterAddress": "0x1111111111111111111111111111111111111111",
+                     *               "category": "inference",
+                     *               "budgetWei": "50000000000000000000",
+                     *               "urgency": "normal",
+                     *               "latencyPreference": "normal",
+                     *               "requirements": {
+                     *                 "gpuModels": [
+                     *                   "H100"
+                     *                 ],
+                     *                 "gpuCount": 1,
+                     *                 "minVramGiB": 40,
+                     *                 "tee": false,
+                     *                 "regions": [
+                     *                   "eu-west"
+                     *                 ],
+                     *                 "maxLatencyMs": 50
+                     *               },
+                     *               "expectedRuntimeSec": 60,
+                     *               "deadlineSec": 600,
+                     *               "green": false,
+                     *               "workload": {
+                     *                 "kind": "hash-chain",
+                     *                 "seed": "seed",
+                     *                 "iterations": 1000
+                     *               }
+                     *             }
+                     *           },
+                     *           "anchor": {
+                     *             "index": 7,
+                     *             "fromSeq": 1040,
+                     *             "toSeq": 1041,
+                     *             "root": "0x050e97b4cfec19729420ec0fa47f36a227053bd2a26410ac801623fef011401e",
+                     *             "txHash": "0xabababababababababababababababababababababababababababababababab"
+                     *           },
+                     *           "proof": [
+                     *             "0xa47282db58c31f9d3c4ae0b3111ac8bfb7d0b332067bd7f32c8437d55d2de9ab"
+                     *           ]
+                     *         },
+                     *         {
+                     *           "seq": 1043,
+                     *           "subject": "trade.job.0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *           "message": "{\"id\":\"0190f5a3-1b2c-7d4e-8f90-000000000002\",\"type\":\"JobMatched\",\"schemaVersion\":1,\"aggregateId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"occurredAt\":\"2026-11-27T12:00:00.000Z\",\"correlationId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"causationId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"actor\":\"service:matching\",\"data\":{\"jobId\":\"0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6\",\"nodeId\":\"node-1\",\"nodeAddress\":\"0x2222222222222222222222222222222222222222\",\"gpuCount\":1,\"priceWeiPerHour\":\"2000000000000000000\",\"costWei\":\"33333333333333333\",\"quote\":{\"costWei\":\"33333333333333333\"},\"receipt\":{\"jobId\":\"job-1\",\"engineVersion\":\"starminer-matching/1.1.0\"},\"engineVersion\":\"starminer-matching/1.1.0\",\"decidedAfterSeq\":41}}",
+                     *           "eventHash": "0x25e5b5c35e52f87a8be0393b620386a79ef88ebdc1cda9e5c23224b6fdc94a25",
+                     *           "envelope": {
+                     *             "id": "0190f5a3-1b2c-7d4e-8f90-000000000002",
+                     *             "type": "JobMatched",
+                     *             "schemaVersion": 1,
+                     *             "aggregateId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "occurredAt": "2026-11-27T12:00:00.000Z",
+                     *             "correlationId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "causationId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "actor": "service:matching",
+                     *             "data": {
+                     *               "jobId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *               "nodeId": "node-1",
+                     *               "nodeAddress": "0x2222222222222222222222222222222222222222",
+                     *               "gpuCount": 1,
+                     *               "priceWeiPerHour": "2000000000000000000",
+                     *               "costWei": "33333333333333333",
+                     *               "quote": {
+                     *                 "costWei": "33333333333333333"
+                     *               },
+                     *               "receipt": {
+                     *                 "jobId": "job-1",
+                     *                 "engineVersion": "starminer-matching/1.1.0"
+                     *               },
+                     *               "engineVersion": "starminer-matching/1.1.0",
+                     *               "decidedAfterSeq": 41
+                     *             }
+                     *           },
+                     *           "anchor": null,
+                     *           "proof": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JobProofs"];
+                };
+            };
+            /** @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ - */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `JOB_NOT_FOUND`: no such job in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `CHAIN_UNAVAILABLE`: the chain did not answer; retry after the Retry-After seconds
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
             503: {
                 headers: {
                     /** @description seconds to wait before retrying */
