@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       `demo account   ${stack.demoOrg.accountAddress}`,
       `chain          ${stack.rpcUrl} (chain id ${stack.chainId}), AGPU ${stack.addresses.token}`,
       `NATS           ${stack.natsUrl}`,
+      `audit          NATS_URL=${stack.natsUrl} RPC_URL=${stack.rpcUrl} CHAIN_ID=${stack.chainId} MARKET_ADDRESSES=@${join(dataDir, 'chain', 'addresses.json')} npm run audit -- replay   (docs/AUDIT.md)`,
       '',
       'try:',
       `  curl -s -H "Authorization: Bearer ${stack.demoApiKey}" ${stack.gatewayUrl}/v1/accounts/me`,

@@ -17,7 +17,7 @@ export interface AuditConfig {
   readonly json: boolean;
 }
 
-/** The market's addresses from `--addresses` (JSON, or @file holding JSON), else MARKET_ADDRESSES. */
+/** The market's addresses from `--addresses` (JSON, or @file holding JSON: the addresses, or the local stack's record of them), else MARKET_ADDRESSES. */
 export function parseAddresses(raw: string | undefined): MarketAddresses | undefined {
   if (raw === undefined || raw === '') return undefined;
   const text = raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw;
@@ -27,7 +27,9 @@ export function parseAddresses(raw: string | undefined): MarketAddresses | undef
   } catch {
     throw new AuditUsageError('--addresses must be JSON (or @file holding JSON): the market\'s contract addresses');
   }
-  const parsed = marketAddressesSchema.safeParse(json);
+  // the local stack records `{ chainId, addresses }` (.data/chain/addresses.json): either shape is taken
+  const record = json as { addresses?: unknown } | null;
+  const parsed = marketAddressesSchema.safeParse(record !== null && typeof record === 'object' && 'addresses' in record ? record.addresses : json);
   if (!parsed.success) throw new AuditUsageError(`--addresses: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
