@@ -38,9 +38,10 @@ export async function startAuditedMarket(opts: { settled: number; deadlineRefund
     await requester.faucet({ amountWei: 100_000n * AGPU });
     await Promise.all(['audit-a', 'audit-b'].map((name) => market.startAgent({ name, gpuModel: 'L40S', vramGiB: 48, region: 'eu-central', gpuCount: 4 })));
     const honest = jobRequest({ category: 'rendering', expectedRuntimeSec: 30, budgetWei: (20n * AGPU).toString(), requirements: { gpuModels: ['L40S'], minVramGiB: 0 } });
-    const settled = await runJobs(requester, opts.settled, () => honest, 'settled');
+    // the quiet node's jobs first: its last heartbeat must still be fresh when they are matched
     const deadlineRefunded = opts.deadlineRefunded ? await quietNodeJobs(market, requester, opts.deadlineRefunded) : [];
     const slashed = opts.slashed ? await cheatingNodeJobs(market, requester, opts.slashed) : [];
+    const settled = await runJobs(requester, opts.settled, () => honest, 'settled');
     await anchoredThrough(market, await market.log.lastSeq());
     const auditEnv = {
       NATS_URL: market.infra.nats.url,
@@ -79,7 +80,10 @@ async function quietNodeJobs(market: Market, requester: StarMinerClient, count: 
   const quiet = await market.startAgent({ name: 'audit-quiet', gpuModel: 'A100', vramGiB: 80, region: 'us-east' });
   const nodes = createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch });
   const until = Date.now() + 20_000;
-  while (!(await nodes.listNodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online) && Date.now() < until) await sleep(100);
+  while (!(await nodes.listNodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online)) {
+    if (Date.now() > until) throw new Error('the quiet node never came online');
+    await sleep(100);
+  }
   await quiet.stop();
   const job = jobRequest({ requirements: { gpuModels: ['A100'], minVramGiB: 0 }, expectedRuntimeSec: 1, deadlineSec: 2 });
   return runJobs(requester, count, () => job, 'refunded');
