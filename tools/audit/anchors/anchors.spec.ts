@@ -7,21 +7,8 @@ import { findAnchorOfSeq, readAnchor, readAnchorCount, verifyAnchoredEvent } fro
 import { createClient, StarMinerApiError } from '@starminer/sdk';
 import { connectTradeLog, type TradeLog } from '@starminer/trade-log';
 import { jobRequest, OPERATOR_TOKEN } from '../../../apps/gateway/test/market-harness';
-import { runAudit } from '../audit';
 import { startAuditedMarket, type AuditedMarket } from '../testing/audited-market';
-
-/** Runs one audit command line against the market; answers its exit code, the summary line and stderr. */
-async function audit(env: Record<string, string>, args: string[]): Promise<{ code: number; summary: Record<string, unknown>; stderr: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAudit([...args, '--json'], {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
-    env,
-  });
-  const last = out.trim().split('\n').pop() ?? '{}';
-  return { code, summary: JSON.parse(last) as Record<string, unknown>, stderr: err };
-}
+import { audit } from '../testing/run-audit';
 
 /** What `audit prove --out` writes. */
 interface ProofDocument {

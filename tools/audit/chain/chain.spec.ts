@@ -3,27 +3,13 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { DEV_MNEMONIC, disputeComputeContract, mintAgpu, refundComputeContract, tokenAbi } from '@starminer/chain';
 import { ROLE_INDEX } from '@starminer/service-testing';
 import { jobRequest } from '../../../apps/gateway/test/market-harness';
-import { runAudit } from '../audit';
 import { startAuditedMarket, type AuditedMarket } from '../testing/audited-market';
+import { audit } from '../testing/run-audit';
 
 const AGPU = 10n ** 18n;
 
-/** Runs `audit chain --json` against the market; answers its exit code, the summary line and the differences on stderr. */
-async function auditChain(env: Record<string, string>): Promise<{ code: number; summary: Record<string, unknown>; differences: { subject: string; message: string }[]; stderr: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAudit(['chain', '--json'], {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
-    env,
-  });
-  const summary = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  const differences = err
-    .split('\n')
-    .filter((l) => l.startsWith('{"difference"'))
-    .map((l) => (JSON.parse(l) as { difference: { subject: string; message: string } }).difference);
-  return { code, summary, differences, stderr: err };
-}
+/** `audit chain --json` against the market. */
+const auditChain = (env: Record<string, string>) => audit(env, ['chain']);
 
 describe('audit chain: every escrow and every token movement of the contracts against the log', () => {
   let m: AuditedMarket;

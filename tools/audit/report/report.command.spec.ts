@@ -6,25 +6,14 @@ import { promisify } from 'node:util';
 import { decodeEvent } from '@starminer/events';
 import { scanLog } from '../shared/log-reader';
 import { startAuditedMarket, type AuditedMarket } from '../testing/audited-market';
+import { auditChild } from '../testing/run-audit';
 
 const ROOT = resolve(__dirname, '../../..');
 const run = promisify(execFile);
 const CHILD_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** `npm run audit -- report ...` as a child process (hyparquet-writer is an ES module, which jest cannot load). */
-async function auditReport(env: Record<string, string>, args: string[]): Promise<{ code: number; summary: Record<string, unknown>; stderr: string }> {
-  const child = await run(process.execPath, ['-r', './tools/stack/register.cjs', 'tools/audit/main.ts', 'report', '--json', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    maxBuffer: CHILD_BUFFER_BYTES,
-  }).then(
-    (r) => ({ code: 0, ...r }),
-    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-  );
-  const last = child.stdout.trim().split('\n').pop() ?? '';
-  if (!last.startsWith('{')) throw new Error(`audit report answered no summary line (exit ${child.code}): ${child.stderr}`);
-  return { code: child.code, summary: JSON.parse(last) as Record<string, unknown>, stderr: child.stderr };
-}
+const auditReport = (env: Record<string, string>, args: string[]) => auditChild(env, ['report', ...args]);
 
 /** Each Parquet file's rows, read back by hyparquet in another node process, every value as CSV writes it (null as ''). */
 async function parquetRows(files: string[]): Promise<Record<string, string[][]>> {

@@ -1,4 +1,10 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { runAudit } from '../audit';
+
+const ROOT = resolve(__dirname, '../../..');
+const CHILD_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface AuditRunResult {
   readonly code: number;
@@ -25,4 +31,22 @@ export async function audit(env: Record<string, string>, args: readonly string[]
     .filter((l) => l.startsWith('{"difference"'))
     .map((l) => (JSON.parse(l) as { difference: AuditRunResult['differences'][number] }).difference);
   return { code, summary: JSON.parse(last) as Record<string, unknown>, stderr: err, differences };
+}
+
+/**
+ * `npm run audit -- <args> --json` as a child process, for commands that load ES modules jest
+ * cannot (report's hyparquet-writer); answers its exit code, summary and stderr.
+ */
+export async function auditChild(env: Record<string, string>, args: readonly string[]): Promise<Omit<AuditRunResult, 'differences'>> {
+  const child = await promisify(execFile)(process.execPath, ['-r', './tools/stack/register.cjs', 'tools/audit/main.ts', ...args, '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    maxBuffer: CHILD_BUFFER_BYTES,
+  }).then(
+    (r) => ({ code: 0, ...r }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+  );
+  const last = child.stdout.trim().split('\n').pop() ?? '';
+  if (!last.startsWith('{')) throw new Error(`audit ${args.join(' ')} answered no summary line (exit ${child.code}): ${child.stderr}`);
+  return { code: child.code, summary: JSON.parse(last) as Record<string, unknown>, stderr: child.stderr };
 }
