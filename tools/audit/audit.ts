@@ -3,6 +3,7 @@ import { AuditSourceError, AuditUsageError, parseAddresses, type AuditConfig } f
 import { AUDIT_EXIT, auditJson, summaryLine, type AuditOutcome } from './shared/outcome';
 import { AuditRun, type AuditCommand } from './shared/run';
 import { replayCommand } from './replay/replay.command';
+import { matchingCommand } from './matching/matching.command';
 import { chainCommand } from './chain/chain.command';
 import { anchorsCommand } from './anchors/anchors.command';
 import { proveCommand } from './anchors/prove.command';
@@ -11,6 +12,7 @@ import { reportCommand } from './report/report.command';
 /** Every audit command, in the order `--help` lists them. */
 export const AUDIT_COMMANDS: readonly AuditCommand<never>[] = [
   replayCommand,
+  matchingCommand,
   chainCommand,
   anchorsCommand,
   proveCommand,

@@ -129,6 +129,11 @@ const job = {
      * token): set when matching runs as several replicas; absent from a single instance.
      */
     lease: z.strictObject({ partition: idSchema, epoch: z.number().int().positive() }).optional(),
+    /**
+     * The last log sequence the deciding engine had folded in when it decided (its own earlier
+     * matches aside): the state an auditor re-runs the decision on. Absent from older events.
+     */
+    decidedAfterSeq: z.number().int().nonnegative().optional(),
   }),
   JobFailed: z.strictObject({ jobId: idSchema, code: codeSchema, reason: reasonSchema }),
   JobCancelled: z.strictObject({ jobId: idSchema, reason: reasonSchema }),

@@ -61,6 +61,7 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
     quote: { costWei: (AGPU / 30n).toString() },
     receipt: { jobId: 'job-1', engineVersion: 'starminer-matching/1.1.0' },
     engineVersion: 'starminer-matching/1.1.0',
+    decidedAfterSeq: 41,
   },
   JobFailed: { jobId: 'job-1', code: 'NO_NODE', reason: 'no node will ever satisfy it' },
   JobCancelled: { jobId: 'job-1', reason: 'cancelled by requester' },

@@ -1,8 +1,9 @@
 import { LIMITS, truncateText } from '@starminer/events';
 import { BPS, type EngineConfig } from './config';
+import { engineConfigRecord, jsonDigest, type EngineConfigRecord } from './config-record';
 import { InvalidInputError, invariant, UnknownGpuModelError } from './errors';
 import { floorCostWei, nextPriceState, quote } from './pricing';
-import { DemandMix } from './fragmentation';
+import { DemandMix, type SerializedMix } from './fragmentation';
 import { BinaryHeap, capacityKeyOf, CategoryDemand, entryBefore, priorityKey, runtimeClass, runtimeClassFloorSec, signatureOf, type PriorityQueue, type QueueEntry } from './queue';
 import {
   fullScanSearch,
@@ -98,6 +99,10 @@ export class MatchingEngine {
   /** queued jobs whose waiting reason changed since the service last took them */
   private readonly reasonChanged = new Set<string>();
   private lastRepriceAtMs: number | null = null;
+  /** the applied mix as receipts record it (one object, replaced when the mix changes): the tick that applied it, its digest, the mix */
+  private mixRecord: Readonly<{ appliedAtMs: number | null; digest: string; applied: SerializedMix }>;
+  /** the configuration as receipts record it (computed once) */
+  private readonly configRecord: EngineConfigRecord;
   /** a price changed since the last matchPending: every holder is routed again (its budget may no longer reach) */
   private pricesMoved = false;
   /** matchPending calls so far (compaction cadence) */
@@ -117,6 +122,8 @@ export class MatchingEngine {
     this.demandMix = new DemandMix(config.maxGpusPerNode);
     this.appliedMix = new DemandMix(config.maxGpusPerNode);
     this.depth = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
+    this.mixRecord = this.recordMix(null);
+    this.configRecord = engineConfigRecord(config);
   }
 
   // ---------------------------------------------------------------- supply
@@ -964,6 +971,8 @@ export class MatchingEngine {
       },
       referenceCostWei: screen.referenceCostWei.toString(),
       surge: e.market.surge,
+      config: { hash: this.configRecord.hash, delta: this.configRecord.delta },
+      mix: this.demandMixApplied(),
     };
     return { jobId: job.jobId, nodeId: best.node.spec.nodeId, gpuCount: e.gpuCount, quote: q, receipt, matchedAtMs: atMs, category: job.category, submittedAtMs: job.submittedAtMs };
   }
@@ -998,7 +1007,7 @@ export class MatchingEngine {
     if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return [];
     const elapsedMs = this.lastRepriceAtMs === null ? 0 : atMs - this.lastRepriceAtMs;
     this.lastRepriceAtMs = atMs;
-    this.applyDemandMix(elapsedMs);
+    this.applyDemandMix(elapsedMs, atMs);
     const changes: PriceChange[] = [];
     for (const key of [...this.markets.keys()].sort()) {
       const m = this.markets.get(key)!;
@@ -1021,13 +1030,36 @@ export class MatchingEngine {
   }
 
   /**
-   * The demand mix moves with demand: decay what was seen by the time elapsed, and rebuild every
-   * market's packFit table from it. Only here (each reprice tick), never between ticks.
+   * The demand mix a recorded decision scored with (its receipt's `mix.applied`), for an auditor
+   * re-running it: packFit scores with it from here on, until the next reprice tick. The prices
+   * come from the log's PriceChanged (applyPriceChange); the mix changes at ticks that leave no
+   * event when no price moves, so the receipts carry it.
    */
-  private applyDemandMix(elapsedMs: number): void {
+  replayDemandMix(applied: SerializedMix, appliedAtMs: number | null): void {
+    this.appliedMix.load(applied);
+    this.mixRecord = this.recordMix(appliedAtMs);
+    this.rebuildFragmentation();
+  }
+
+  /** The demand mix packFit scores with now, as receipts record it: when a tick applied it, its digest, and the mix (read-only). */
+  demandMixApplied(): Readonly<{ appliedAtMs: number | null; digest: string; applied: SerializedMix }> {
+    return this.mixRecord;
+  }
+
+  private recordMix(appliedAtMs: number | null): Readonly<{ appliedAtMs: number | null; digest: string; applied: SerializedMix }> {
+    const applied = this.appliedMix.serialize();
+    return { appliedAtMs, digest: jsonDigest(applied), applied };
+  }
+
+  /**
+   * The demand mix moves with demand: decay what was seen by the time elapsed, and rebuild every
+   * market's packFit table from it. Only at reprice ticks, never between them.
+   */
+  private applyDemandMix(elapsedMs: number, atMs: number): void {
     const halfLife = this.config.fragmentation.mixHalfLifeMs;
     if (elapsedMs > 0 && halfLife > 0) this.demandMix.decay(0.5 ** (elapsedMs / halfLife));
     this.appliedMix = this.demandMix.copy();
+    this.mixRecord = this.recordMix(atMs);
     this.rebuildFragmentation();
   }
 
@@ -1078,6 +1110,7 @@ export class MatchingEngine {
       nodes: [...this.nodes.values()].map((n) => serializeNode(n.spec)).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       reservations: [...this.reservations.values()].map((r) => ({ ...r })).sort(byId),
       demandMix: { seen: this.demandMix.serialize(), applied: this.appliedMix.serialize() },
+      mixAppliedAtMs: this.mixRecord.appliedAtMs,
       queued: [...this.queued.values()].map((e) => serializeJob(e.job)).sort(byId),
       markets: [...this.markets.values()]
         .filter((m) => m.multiplierBps !== BPS || m.smoothedUtilizationBps !== 0)
@@ -1109,6 +1142,7 @@ export class MatchingEngine {
       engine.appliedMix.load(s.demandMix.applied);
       engine.rebuildFragmentation();
       engine.demandMix.load(s.demandMix.seen);
+      engine.mixRecord = engine.recordMix(s.mixAppliedAtMs ?? null);
     }
     engine.waiting.clear();
     for (const [jobId, reason] of s.waiting) engine.waiting.set(jobId, reason);

@@ -1,6 +1,7 @@
 export * from './types';
 export * from './errors';
 export * from './config';
+export * from './config-record';
 export * from './seeding';
 export * from './pricing';
 export * from './scoring';

@@ -23,6 +23,8 @@ export interface EngineSnapshot {
   holds?: Hold[];
   /** packFit's demand mix, as seen and as applied (absent in older snapshots = learned again from demand) */
   demandMix?: { seen: SerializedMix; applied: SerializedMix };
+  /** when the applied mix was applied (absent in older snapshots = unknown) */
+  mixAppliedAtMs?: number | null;
 }
 
 export const serializeNode = (n: NodeSpec): SerializedNode => ({ ...n, stakeWei: n.stakeWei.toString() });

@@ -3,6 +3,7 @@
  * unit in the name; time is milliseconds that come in from events (never the wall clock).
  */
 import type { Category, LatencyPreference, Urgency } from '@starminer/events';
+import type { SerializedMix } from './fragmentation';
 
 // The demand vocabulary is the event catalogue's: one list, so intake and matching never drift.
 export { CATEGORIES, URGENCIES, LATENCY_PREFERENCES, type Category, type Urgency, type LatencyPreference } from '@starminer/events';
@@ -128,6 +129,18 @@ export interface MatchReceipt {
   rerouted?: { forJobId: string; fromNodeId: string };
   /** set when the job held a node while it waited (it may still have been placed elsewhere) */
   hold?: { nodeId: string; sinceMs: number };
+  /**
+   * The configuration decided with: its hash and what differs from the defaults of engineVersion
+   * (config-record.ts). Absent from receipts written before engines recorded it.
+   */
+  config?: { hash: string; delta: Record<string, unknown> };
+  /**
+   * packFit's demand mix as the last reprice tick applied it (it changes only at ticks, and a tick
+   * that moves no price leaves no event): when, its digest, and the mix itself (the matching
+   * service logs `applied` only when the digest differs from the last one it logged). Absent from
+   * receipts written before engines recorded it.
+   */
+  mix?: { appliedAtMs: number | null; digest: string; applied?: SerializedMix };
 }
 
 /** A node held for a large job that has waited too long for capacity (QueueConfig.holdAfterMs). */

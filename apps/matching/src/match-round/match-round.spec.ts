@@ -103,6 +103,19 @@ describe('matching service on the real log: rebuilt from a snapshot, never over 
     expect(waiting.type === 'JobWaiting' && waiting.data.reason).toMatch(/RTX4090|capacity|free/i);
     expect((await eventsOf('job-3')).some((e) => e.type === 'JobMatched')).toBe(false);
     expect((await eventsOf('job-1')).filter((e) => e.type === 'JobMatched')).toHaveLength(1);
+
+    // what an auditor re-runs each match on: the log folded to decidedAfterSeq (past the job's
+    // submission, before the match), the configuration, and the demand mix (logged in full by the
+    // first receipt of an instance, then once per change)
+    for (const jobId of ['job-1', 'job-2']) {
+      const stored = (await log.readSubject(subjectFor('job', jobId))).events;
+      const submitted = stored.find((s) => s.event.type === 'JobSubmitted')!;
+      const matched = stored.find((s) => s.event.type === 'JobMatched')!.event as TradeEvent<'JobMatched'>;
+      const matchedSeq = stored.find((s) => s.event.type === 'JobMatched')!.seq;
+      expect(matched.data.decidedAfterSeq).toBeGreaterThanOrEqual(submitted.seq);
+      expect(matched.data.decidedAfterSeq).toBeLessThan(matchedSeq);
+      expect(matched.data.receipt).toMatchObject({ config: { hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), delta: expect.any(Object) }, mix: { digest: expect.stringMatching(/^sha256:/), applied: expect.any(Object) } });
+    }
   }, 60_000);
 
   it('a large job holds a node as it drains; the hold is on the log and survives a restart without a snapshot', async () => {

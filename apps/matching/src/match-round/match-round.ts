@@ -35,6 +35,8 @@ export class MatchRound {
   ) {}
 
   private stopped = false;
+  /** The digest of the demand mix this instance last logged in full in a receipt: later receipts scored with it carry the digest only. */
+  private loggedMixDigest?: string;
 
   start(): void {
     this.ticker.start();
@@ -58,10 +60,12 @@ export class MatchRound {
     const now = Math.max(atMs, this.state.lastEventMs);
     const p = this.partitions;
     const routable = p.partitioned ? p.routable : undefined;
+    // the state the pass decides on: the log folded in to here (an auditor re-runs it on the same)
+    const decidedAfterSeq = this.state.lastSeq;
     const matches = this.metrics.timed('match', () => this.state.engine.matchPending(now, MATCHES_PER_ROUND_MAX, routable));
     for (let i = 0; i < matches.length; i++) {
       try {
-        await this.appendMatch(matches[i]!);
+        await this.appendMatch(matches[i]!, decidedAfterSeq);
       } catch (err) {
         // the rest were never appended: they wait again rather than hold their nodes for nothing
         for (const rest of matches.slice(i + 1)) this.state.engine.unmatch(rest.jobId, rest.matchedAtMs);
@@ -86,12 +90,12 @@ export class MatchRound {
   }
 
   /** The route decision of one job, as a span of the job's trace (its parent: the append of its JobSubmitted). */
-  private appendMatch(m: Match): Promise<void> {
+  private appendMatch(m: Match, decidedAfterSeq: number): Promise<void> {
     const attrs = { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: m.jobId, 'starminer.node_id': m.nodeId, 'starminer.price_wei_per_hour': m.quote.priceWeiPerHour.toString(), 'starminer.cost_wei': m.quote.costWei.toString(), 'starminer.gpu_count': m.gpuCount };
-    return withSpan('matching route', attrs, () => this.recordMatch(m), { parent: contextOf(this.state.jobTraces.get(m.jobId)) });
+    return withSpan('matching route', attrs, () => this.recordMatch(m, decidedAfterSeq), { parent: contextOf(this.state.jobTraces.get(m.jobId)) });
   }
 
-  private async recordMatch(m: Match): Promise<void> {
+  private async recordMatch(m: Match, decidedAfterSeq: number): Promise<void> {
     const node = this.state.nodes.get(m.nodeId);
     if (!node) throw new Error(`engine matched unknown node ${m.nodeId}`);
     const lease = this.partitions.partitioned ? this.partitions.writeLease(node.gpuModel, node.region) : undefined;
@@ -101,6 +105,9 @@ export class MatchRound {
       return;
     }
     this.state.ownMatches.add(m.jobId);
+    const receipt = JSON.parse(toJson(m.receipt)) as { mix?: { digest: string; applied?: unknown } };
+    // the demand mix goes on the log once per change (an auditor re-runs the match with it)
+    if (receipt.mix && receipt.mix.digest === this.loggedMixDigest) delete receipt.mix.applied;
     try {
       await this.rt.execute(
         'job',
@@ -115,14 +122,16 @@ export class MatchRound {
             priceWeiPerHour: m.quote.priceWeiPerHour,
             costWei: m.quote.costWei,
             quote: JSON.parse(toJson(m.quote)),
-            receipt: JSON.parse(toJson(m.receipt)),
+            receipt,
             engineVersion: m.receipt.engineVersion,
             ...(lease ? { lease } : {}),
+            decidedAfterSeq,
           },
         },
         { correlationId: m.jobId, causationId: m.jobId, actor: 'service:matching' },
       );
       this.state.waitingReasons.delete(m.jobId);
+      this.loggedMixDigest = receipt.mix?.digest;
       this.metrics.matched(m);
     } catch (err) {
       this.state.ownMatches.delete(m.jobId);
