@@ -1002,14 +1002,20 @@ export class MatchingEngine {
 
   // ---------------------------------------------------------------- pricing
 
-  /** Smoothed, bounded utilization-driven price moves of every market; the service logs them. */
-  repriceTick(atMs: number): PriceChange[] {
+  /**
+   * Smoothed, bounded utilization-driven price moves of every market; the service logs them. With
+   * `routable` (partitioned matching), only the markets this replica holds move here: the others
+   * move by their holder's PriceChanged on the log (applyPriceChange), so every engine prices what
+   * the log says, and a market nobody holds yet keeps its price rather than one only in memory.
+   */
+  repriceTick(atMs: number, routable?: (marketKey: string) => boolean): PriceChange[] {
     if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return [];
     const elapsedMs = this.lastRepriceAtMs === null ? 0 : atMs - this.lastRepriceAtMs;
     this.lastRepriceAtMs = atMs;
     this.applyDemandMix(elapsedMs, atMs);
     const changes: PriceChange[] = [];
     for (const key of [...this.markets.keys()].sort()) {
+      if (routable && !routable(key)) continue;
       const m = this.markets.get(key)!;
       const utilizationBps = m.utilizationBps();
       const next = nextPriceState({ multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps }, utilizationBps, this.config.pricing);

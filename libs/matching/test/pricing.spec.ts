@@ -4,6 +4,7 @@ import {
   basePricesFromSkypilotRows,
   costWei,
   DEFAULT_ENGINE_CONFIG,
+  marketKey,
   MatchingEngine,
   nextPriceState,
   parseCsv,
@@ -106,6 +107,18 @@ describe('Multi-Tier Pricing: utilization multiplier', () => {
       smoothedUtilizationBps: a.marketState('T4', 'eu-west')!.smoothedUtilizationBps,
     });
     expect(a.marketState('T4', 'eu-west')!.multiplierBps).toBeGreaterThan(10_000);
+  });
+
+  it('given partitioned matching, when a tick runs, then only the markets this replica may route move; the others keep the price the log gave', () => {
+    const e = new MatchingEngine(noSmoothing);
+    e.upsertNode(node({ nodeId: 'a', gpuCount: 8 }), 0);
+    e.upsertNode(node({ nodeId: 'b', gpuCount: 8, region: 'us-east' }), 0);
+    e.recordMatch({ jobId: 'fill-a', nodeId: 'a', gpuCount: 7, atMs: 0 });
+    e.recordMatch({ jobId: 'fill-b', nodeId: 'b', gpuCount: 7, atMs: 0 });
+    const held = marketKey('T4', 'eu-west');
+    expect(e.repriceTick(0, (key) => key === held).map((c) => c.region)).toEqual(['eu-west']);
+    expect(e.marketState('T4', 'us-east')!.multiplierBps).toBe(10_000);
+    expect(e.marketState('T4', 'eu-west')!.multiplierBps).toBe(10_500);
   });
 
   it('given a PriceChange outside the band, when applied, then it is refused', () => {

@@ -5,7 +5,6 @@ import { DomainError, jobDecider } from '@starminer/domain';
 import type { Match } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
-import { marketKey } from '@starminer/matching';
 import { EngineState } from '../engine/engine-state';
 import { MatchingPartitions } from '../partitions/matching-partitions';
 import { MatchingMetrics } from './matching-metrics';
@@ -73,10 +72,8 @@ export class MatchRound {
       }
     }
     await this.reportWaiting();
-    for (const change of this.metrics.timed('reprice', () => this.state.engine.repriceTick(now))) {
-      // partitioned: each market's price moves on the log by its partition's holder only (the others
-      // moved it in their engines alike, and take the holder's event when it comes)
-      if (routable && !routable(marketKey(change.gpuClass, change.region))) continue;
+    // partitioned: a market's price moves by its partition's holder only; the other replicas take it from the log
+    for (const change of this.metrics.timed('reprice', () => this.state.engine.repriceTick(now, routable))) {
       const event = makeEvent('PriceChanged', change, {
         id: uuidv7(),
         aggregateId: change.gpuClass,
