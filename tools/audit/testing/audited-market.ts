@@ -9,6 +9,8 @@ import { jobRequest, OPERATOR_TOKEN, startMarket, type Market } from '../../../a
 const AGPU = 10n ** 18n;
 /** Jobs in flight at once while the fixture submits (bounded: the market, not the submitter, is under test). */
 const SUBMIT_PARALLEL_MAX = 16;
+/** Jobs the quiet node takes (one GPU each, all matched at once): the GPUs of one node. */
+const QUIET_JOBS_MAX = 8;
 /** How long one job may take to end in this fixture. */
 const JOB_TIMEOUT_MS = 120_000;
 
@@ -77,7 +79,9 @@ async function runJobs(requester: StarMinerClient, count: number, job: () => unk
 
 /** A node that registers, goes quiet, and is matched anyway: its jobs are refunded at their deadline. */
 async function quietNodeJobs(market: Market, requester: StarMinerClient, count: number): Promise<string[]> {
-  const quiet = await market.startAgent({ name: 'audit-quiet', gpuModel: 'A100', vramGiB: 80, region: 'us-east' });
+  // a GPU per job: they are all matched at once, before the node's silence takes it offline
+  if (count > QUIET_JOBS_MAX) throw new RangeError(`at most ${QUIET_JOBS_MAX} jobs on the quiet node`);
+  const quiet = await market.startAgent({ name: 'audit-quiet', gpuModel: 'A100', vramGiB: 80, region: 'us-east', gpuCount: count });
   const nodes = createClient({ baseUrl: market.gatewayUrl, fetch: market.api.fetch });
   const until = Date.now() + 20_000;
   while (!(await nodes.listNodes()).nodes.some((n) => n.nodeId === quiet.nodeId && n.online)) {
