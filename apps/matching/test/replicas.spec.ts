@@ -6,8 +6,9 @@
  * partition matching again under a new epoch within TAKEOVER_BOUND_MS, and every job matched in
  * the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { uuidv7 } from 'uuidv7';
 import { EXAMPLE_EVENT_DATA, makeEvent, subjectFor, type EventData, type EventType, type TradeEvent } from '@starminer/events';
@@ -45,6 +46,19 @@ interface Replica {
   child: ChildProcess;
   exited: Promise<number | null>;
   output: string[];
+}
+
+/** `npm run audit -- matching` over this log, as a child process (the auditor's tool is not part of the service). */
+async function auditMatching(natsUrl: string, log: TradeLog): Promise<{ code: number; summary: Record<string, unknown> }> {
+  const run = await promisify(execFile)(process.execPath, ['-r', './tools/stack/register.cjs', 'tools/audit/main.ts', 'matching', '--json'], {
+    cwd: ROOT,
+    env: { ...process.env, NATS_URL: natsUrl, TRADE_STREAM: log.streamName, TRADE_SUBJECT_PREFIX: log.subjectPrefix },
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (err: { code?: number; stdout?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '' }),
+  );
+  return { code: run.code, summary: JSON.parse(run.stdout.trim().split('\n').pop() || '{}') as Record<string, unknown> };
 }
 
 describe('matching as three partitioned replicas over one log: a holder killed mid-stream', () => {
@@ -254,6 +268,12 @@ describe('matching as three partitioned replicas over one log: a holder killed m
       expect(takeoverMs).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
       // the measured figure, for docs/BENCHMARKS.md
       console.log(`partition ${v.partition} of ${v.replica.id} (epoch ${v.epoch}) killed: matched again after ${takeoverMs} ms (bound ${TAKEOVER_BOUND_MS} ms); ${matches.length} matches, ${submitted.length} jobs`);
+
+      // the auditor's re-run of the matching over this log: every match priced by what the log says
+      // (each market's price moves on the log by its holder only), on a node that was free and fit
+      const audit = await auditMatching(infra.nats.url, log);
+      expect({ code: audit.code, firstDifference: audit.summary.firstDifference }).toEqual({ code: 0, firstDifference: undefined });
+      expect(audit.summary).toMatchObject({ matches: matches.length });
     },
     240_000,
   );
