@@ -16,3 +16,5 @@ export * from './http-edge';
 export * from './http-drain';
 export * from './metrics';
 export * from './read-models';
+export * from './batch-sql';
+export * from './rows-fold';

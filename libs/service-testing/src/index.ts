@@ -199,3 +199,6 @@ export function serviceUnderTest(module: unknown, opts: { chain?: boolean; env?:
   });
   return under;
 }
+
+export * from './batch-paths';
+export * from './market-log';

@@ -4,6 +4,7 @@ import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { PendingOpenRow, RecordedOpenRow } from './open-rows.entity';
+import { applyOpensBatch } from './pending-opens-batch';
 
 export const PENDING_OPENS_PROJECTION = 'deployer-opens';
 
@@ -16,6 +17,7 @@ export const PENDING_OPENS_MODEL: ReadModel = {
   name: PENDING_OPENS_PROJECTION,
   kinds: ['job', 'contract'],
   apply: (em, e) => applyToOpens(em, e),
+  applyBatch: (em, events) => applyOpensBatch(em, events),
   tables: [
     { entity: PendingOpenRow, notFromLog: ['attempts', 'nextAttemptAtMs', 'lastError'] },
     { entity: RecordedOpenRow, notFromLog: ['blockNumber', 'verifiedBlockHash', 'lostSinceMs', 'restoreAttempts', 'restoreNextAtMs', 'lastError'] },

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
-import { cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '../testing/batch-paths.testing';
+import { cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '@starminer/service-testing';
 import { readModelPerSpec } from '../testing/read-model.testing';
 import { VIEW_ENTITIES } from './entities';
 import { applyViewsBatch, foldViewsBatch } from './views-batch';

@@ -1,10 +1,9 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { EntityManager } from 'typeorm';
 import type { JobStatus, TradeEvent } from '@starminer/events';
+import { insertRows, jobIdOf, tableOf, updateRows } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { jobUpdateRowOf, type JobBeforeEvent } from '../job-events/record-job-update';
 import { JobUpdateRow } from '../job-events/job-update.entity';
-import { chunks, jobIdOf, quote, tableOf } from './batch-sql';
 import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
 import { viewChangeOf, type JobPatch, type SubmittedJobRow } from './views.projection';
 
@@ -158,87 +157,4 @@ async function readJobs(em: EntityManager, jobIds: string[]): Promise<Map<string
   ])) as { jobId: string; orgId: string; status: string }[];
   for (const r of rows) jobs.set(r.jobId, { orgId: r.orgId, status: r.status as JobStatus });
   return jobs;
-}
-
-/** Own keys whose value is not undefined: the columns TypeORM writes of a row. */
-const definedKeys = (row: object): string[] =>
-  Object.entries(row)
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => k);
-
-/** The jsonb object of a row or patch: the columns it sets, by their names in the table, with the values Postgres reads back. */
-function docOf(row: object, columns: readonly ColumnMetadata[]): Record<string, unknown> {
-  const doc: Record<string, unknown> = {};
-  for (const column of columns) {
-    const value = (row as Record<string, unknown>)[column.propertyName];
-    if (value !== undefined) doc[column.databaseName] = jsonValueOf(column, value);
-  }
-  return doc;
-}
-
-/** Rows grouped by the columns they set (undefined values left out, as TypeORM leaves them out). */
-function bySignature<T extends object>(rows: Iterable<T>): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const signature = definedKeys(row).sort().join(',');
-    const group = groups.get(signature);
-    if (group) group.push(row);
-    else groups.set(signature, [row]);
-  }
-  return [...groups.values()];
-}
-
-/**
- * Multi-row `INSERT ... SELECT FROM jsonb_populate_recordset(...) ON CONFLICT`, the rows sent as one
- * jsonb array: `DO UPDATE` of the columns each row sets when `conflictPaths` are given (what
- * `Repository.upsert` of one row does), else `DO NOTHING`. Rows that set different columns go in
- * different statements: one statement overwrites the union of its rows' columns, which would null
- * a column a row leaves out. At most one row a key in a statement (Postgres refuses to update a row
- * twice in one statement): the fold gives one.
- */
-async function insertRows<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>, rows: readonly object[], onConflict: { update: string[] } | { ignore: string[] }): Promise<void> {
-  if (rows.length === 0) return;
-  const t = tableOf(em, entity);
-  const conflictPaths = 'update' in onConflict ? onConflict.update : onConflict.ignore;
-  const conflict = conflictPaths.map((p) => t.col(p));
-  for (const group of bySignature(rows)) {
-    const columns = definedKeys(group[0]!).map((p) => t.column(p));
-    const names = columns.map((c) => quote(c.databaseName));
-    const set = names.filter((n) => !conflict.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
-    const action = 'update' in onConflict && set.length > 0 ? `DO UPDATE SET ${set.join(', ')}` : 'DO NOTHING';
-    const sql = `INSERT INTO ${t.name} (${names.join(', ')}) SELECT ${names.join(', ')} FROM jsonb_populate_recordset(NULL::${t.name}, $1::jsonb) ON CONFLICT (${conflict.join(', ')}) ${action}`;
-    for (const chunk of chunks(group)) await em.query(sql, [JSON.stringify(chunk.map((row) => docOf(row, columns)))]);
-  }
-}
-
-/**
- * One `UPDATE ... FROM unnest(keys, patches)` for every patch of a table: each patch a jsonb object
- * of the columns it sets, laid over the row it updates (jsonb_populate_record), so columns a patch
- * leaves out keep their value. A key the table does not have updates nothing.
- */
-async function updateRows<E extends ObjectLiteral>(em: EntityManager, entity: EntityTarget<E>, keyProperty: string, patches: ReadonlyMap<string, object>): Promise<void> {
-  if (patches.size === 0) return;
-  const t = tableOf(em, entity);
-  const columns = [...new Set([...patches.values()].flatMap(definedKeys))].map((p) => t.column(p));
-  const names = columns.map((c) => quote(c.databaseName));
-  const sql =
-    `UPDATE ${t.name} AS t SET (${names.join(', ')}) = (SELECT ${names.map((n) => `r.${n}`).join(', ')} FROM jsonb_populate_record(t, p.patch) AS r) ` +
-    `FROM unnest($1::text[], $2::jsonb[]) AS p(key, patch) WHERE t.${t.col(keyProperty)} = p.key`;
-  for (const chunk of chunks([...patches])) {
-    await em.query(sql, [chunk.map(([key]) => key), chunk.map(([, patch]) => JSON.stringify(docOf(patch, columns)))]);
-  }
-}
-
-/**
- * A value as Postgres reads it back from jsonb into its column: through the column's transformer
- * first (amounts to decimal strings), as TypeORM writes it; times as ISO strings; objects as they
- * are (jsonb columns), as TypeORM's JSON.stringify of them.
- */
-function jsonValueOf(column: ColumnMetadata, value: unknown): unknown {
-  let v = value;
-  const transformer = column.transformer;
-  if (transformer) v = Array.isArray(transformer) ? transformer.reduce((x: unknown, tr) => tr.to(x), v) : transformer.to(v);
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'bigint') return v.toString();
-  return v;
 }

@@ -4,12 +4,19 @@ import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { IntakeJob } from './intake-job.entity';
+import { applyIntakeJobsBatch } from './intake-jobs-batch';
 
 /** The reader's name (its checkpoint, its parked events). */
 export const INTAKE_JOBS_READER = 'intake-jobs';
 
 /** Intake's jobs as a read model: what intake projects and the auditor's replay rebuilds. */
-export const INTAKE_JOBS_MODEL: ReadModel = { name: INTAKE_JOBS_READER, kinds: ['account', 'job'], apply: (em, e) => applyToIntakeJobs(em, e), tables: [{ entity: IntakeJob }] };
+export const INTAKE_JOBS_MODEL: ReadModel = {
+  name: INTAKE_JOBS_READER,
+  kinds: ['account', 'job'],
+  apply: (em, e) => applyToIntakeJobs(em, e),
+  applyBatch: (em, events) => applyIntakeJobsBatch(em, events),
+  tables: [{ entity: IntakeJob }],
+};
 
 /**
  * Jobs and their reservations as intake's sweeps need them, from account and job events. Not

@@ -4,12 +4,19 @@ import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { NodeRow } from './node-row.entity';
+import { applyNodesBatch } from './nodes-batch';
 
 /** The projection's name: its checkpoint, and the reader its parked events are filed under. */
 export const NODES_READER = 'nodes';
 
 /** The nodes as a read model: what the registry projects and the auditor's replay rebuilds. */
-export const NODES_MODEL: ReadModel = { name: NODES_READER, kinds: ['node'], apply: (em, e) => applyToNodes(em, e), tables: [{ entity: NodeRow }] };
+export const NODES_MODEL: ReadModel = {
+  name: NODES_READER,
+  kinds: ['node'],
+  apply: (em, e) => applyToNodes(em, e),
+  applyBatch: (em, events) => applyNodesBatch(em, events),
+  tables: [{ entity: NodeRow }],
+};
 
 /**
  * The nodes read model (`NodeRow`), from node events. Not critical: a parked node event leaves that

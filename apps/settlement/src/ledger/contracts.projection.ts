@@ -4,6 +4,7 @@ import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { ContractRow } from './contract-row.entity';
+import { applyContractsBatch } from './contracts-batch';
 import { LedgerEntry } from './ledger-entry.entity';
 
 /** The projection's name: its checkpoint, its parked events, its health and metrics. */
@@ -17,6 +18,7 @@ export const CONTRACTS_MODEL: ReadModel = {
   name: CONTRACTS_PROJECTION,
   kinds: ['contract'],
   apply: (em, e) => applyToContracts(em, e),
+  applyBatch: (em, events) => applyContractsBatch(em, events),
   tables: [{ entity: LedgerEntry }, { entity: ContractRow, notFromLog: ['retryAttempts', 'retryAt', 'pendingSince', 'slashDone'] }],
   critical: true,
 };
@@ -143,7 +145,7 @@ export class ContractsProjection implements OnApplicationBootstrap {
 
 const SETTLED = ['released', 'refunded'];
 /** A chain action that ended: nothing to retry. */
-const NO_RETRY = { retryAttempts: 0, retryAt: null, pendingSince: null };
+export const NO_RETRY = { retryAttempts: 0, retryAt: null, pendingSince: null };
 
 /**
  * Applies one contract event. Rows are keyed by job and ledger entries by event id (upserts), so

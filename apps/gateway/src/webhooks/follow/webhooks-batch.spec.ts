@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { EXAMPLE_EVENT_DATA, type EventData, type EventType } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
-import { applyInBatches, cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '../../testing/batch-paths.testing';
+import { applyInBatches, cleared, redelivered, rowsOf as rowsIn, spreadThrough, itWritesWhatThePerEventPathWrites, type BatchPath } from '@starminer/service-testing';
 import { readModelPerSpec, storedEvent } from '../../testing/read-model.testing';
 import { jobLife, storedStream, viewsEvents, type PendingEvent } from '../../views/views-stream.testing';
 import { WEBHOOK_ENTITIES, WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';

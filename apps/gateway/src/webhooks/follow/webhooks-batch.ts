@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { JobUpdate, TradeEvent } from '@starminer/events';
+import { chunks, jobIdOf, tableOf } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';
-import { chunks, jobIdOf, tableOf } from '../../views/batch-sql';
 import { deliveryRowsOf, webhooksStepOf, type ActiveWebhook, type NewDeliveryRow, type WebhookJob } from './webhooks.projection';
 
 /** One update of the batch to deliver: the event, what a client sees of it, and the org of its job. */

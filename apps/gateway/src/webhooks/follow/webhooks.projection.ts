@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
 import { jobStatusSchema, jobUpdateOf, webhookDeliverySchema, type JobUpdate, type TradeEvent } from '@starminer/events';
+import { jobIdOf } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { WebhookDeliveryRow, WebhookJobRow, WebhookRow } from '../entities';
-import { jobIdOf } from '../../views/batch-sql';
 
 /**
  * A delivery's id: derived from the webhook and the event, so the same event for the same webhook
