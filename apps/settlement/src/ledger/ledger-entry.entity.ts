@@ -8,6 +8,8 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 /** The ledger: every movement of escrow, one row per event, keyed by the event id. */
 @Entity({ name: 'ledger' })
 @Index(['account'])
+// a restored or lost settlement finds its job's entries (per event and per batch) without reading the whole ledger
+@Index(['jobId', 'kind'])
 export class LedgerEntry {
   @PrimaryColumn({ type: 'text' }) eventId!: string;
   @Column({ type: 'bigint' }) seq!: string;
