@@ -66,13 +66,18 @@ async function main(): Promise<void> {
     const targets = SERVICE_READ_MODELS.flatMap((s) => s.models.map((model) => ({ service: s.service, model, toSeq: lastSeq })));
     const replayMemory = sampleMemory();
     const replayStart = performance.now();
+    const replayCpu = process.cpuUsage();
     const replayed = await replayReadModels(log, db.url, SERVICE_READ_MODELS, targets, quiet);
     const replaySec = (performance.now() - replayStart) / 1000;
+    const cpu = process.cpuUsage(replayCpu);
+    const replayCpuSec = (cpu.user + cpu.system) / 1e6;
     const peak = replayMemory.take();
     await replayed.close();
     const replayRate = replayed.events / replaySec;
     const rows = replayed.digests.reduce((n, d) => n + d.digest.tables.reduce((m, t) => m + t.rows, 0), 0);
     console.log(`replay: ${replayed.events} events into ${targets.length} read models (${rows} rows, digested) in ${replaySec.toFixed(1)} s: ${Math.round(replayRate)} events/s, ${replayed.parkedCount} set aside`);
+    console.log(`of which the digests of ${rows} rows: ${(replayed.digestMs / 1000).toFixed(1)} s`);
+    console.log(`the replay's own CPU: ${replayCpuSec.toFixed(1)} s of ${replaySec.toFixed(1)} s (the rest: Postgres and NATS, on the same cores)`);
     console.log(`time in each read model's transactions (overlapping): ${Object.entries(replayed.applyMs).map(([m, ms]) => `${m} ${ms} ms`).join(', ')}`);
     console.log(`peak RSS ${peak.rssMiB} MiB, peak heap ${peak.heapMiB} MiB; replay / baseline rate ${(replayRate / scanRate).toFixed(3)}`);
     console.log(
@@ -85,6 +90,8 @@ async function main(): Promise<void> {
         replayEventsPerSec: Math.round(replayRate),
         ratio: Number((replayRate / scanRate).toFixed(3)),
         replaySec: Number(replaySec.toFixed(1)),
+        replayCpuSec: Number(replayCpuSec.toFixed(1)),
+        digestSec: Number((replayed.digestMs / 1000).toFixed(1)),
         peakRssMiB: peak.rssMiB,
         peakHeapMiB: peak.heapMiB,
         parked: replayed.parkedCount,

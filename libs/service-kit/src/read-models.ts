@@ -41,8 +41,6 @@ interface TableSql {
   readonly columns: string[];
   readonly select: string;
   readonly order: string;
-  readonly keyCount: number;
-  readonly keySelect: string;
 }
 
 /** The SQL of one table's digest: every column of the log as Postgres' own text, ordered by the primary key in the "C" collation (the same on any server). */
@@ -57,8 +55,6 @@ function tableSql(ds: DataSource, t: ReadModelTable): TableSql {
     columns,
     select: columns.map((c, i) => `${q(c)}::text AS "c${i}"`).join(', '),
     order: keys.map((k) => `${q(k)}::text COLLATE "C"`).join(', '),
-    keyCount: keys.length,
-    keySelect: keys.map((k, i) => `${q(k)}::text AS "k${i}"`).join(', '),
   };
 }
 
@@ -112,23 +108,29 @@ async function digestTable(em: EntityManager, schema: string, sql: TableSql): Pr
   return { table: sql.table, columns: sql.columns, rows, sha256: all.digest('hex'), chunks, ...(chunksTruncated ? { chunksTruncated } : {}) };
 }
 
-/** The table's rows as arrays of text (null kept), in primary-key order, READ_MODEL_CHUNK_ROWS at a time. */
+/**
+ * The table's rows as arrays of text (null kept), in primary-key order, READ_MODEL_CHUNK_ROWS at a
+ * time, through one cursor of the caller's transaction: the table is sorted once (the "C"
+ * collation's order is not the key index's, so pages by key would sort it again for every page).
+ */
 async function* pages(em: EntityManager, schema: string, sql: TableSql, fromChunk = 0, chunkCount = Number.MAX_SAFE_INTEGER): AsyncGenerator<(string | null)[][]> {
-  let after: (string | null)[] | undefined;
-  let offset = fromChunk * READ_MODEL_CHUNK_ROWS;
-  for (let n = 0; n < chunkCount; n += 1) {
-    const params = Array.from({ length: sql.keyCount }, (_, i) => `$${i + 1}::text COLLATE "C"`).join(', ');
-    const where = after ? `WHERE (${sql.order}) > (${params})` : '';
-    const text = `SELECT ${sql.keySelect}, ${sql.select} FROM ${fromOf(schema, sql.table)} ${where} ORDER BY ${sql.order} LIMIT ${READ_MODEL_CHUNK_ROWS}${!after && offset > 0 ? ` OFFSET ${offset}` : ''}`;
-    offset = 0;
-    const raw = (await em.query(text, after ?? [])) as Record<string, string | null>[];
-    if (raw.length === 0) return;
-    const page = raw.map((r) => Object.values(r));
-    after = page[page.length - 1]!.slice(0, sql.keyCount);
-    yield page.map((r) => r.slice(sql.keyCount));
-    if (raw.length < READ_MODEL_CHUNK_ROWS) return;
+  const cursor = `starminer_digest_${(cursorSerial += 1)}`;
+  await em.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${sql.select} FROM ${fromOf(schema, sql.table)} ORDER BY ${sql.order}`);
+  try {
+    if (fromChunk > 0) await em.query(`MOVE FORWARD ${fromChunk * READ_MODEL_CHUNK_ROWS} IN ${cursor}`);
+    for (let n = 0; n < chunkCount; n += 1) {
+      const raw = (await em.query(`FETCH FORWARD ${READ_MODEL_CHUNK_ROWS} FROM ${cursor}`)) as Record<string, string | null>[];
+      if (raw.length === 0) return;
+      yield raw.map((r) => Object.values(r));
+      if (raw.length < READ_MODEL_CHUNK_ROWS) return;
+    }
+  } finally {
+    await em.query(`CLOSE ${cursor}`);
   }
 }
+
+/** Cursor names are unique per process (two digests may share nothing but the name space of their connections). */
+let cursorSerial = 0;
 
 /** The rows of one chunk of one table (as the digest hashed them), for the auditor's first differing row. */
 export async function readModelChunk(ds: DataSource, schema: string, model: ReadModel, table: string, chunk: number): Promise<{ checkpoint: number; columns: string[]; rows: (string | null)[][] }> {
