@@ -3,7 +3,7 @@ import type { TradeEvent } from '@starminer/events';
 import { readRows, RowsFold, writeRowsFold } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { NodeRow } from './node-row.entity';
-import { applyToNodes } from './nodes.projection';
+import { applyToNodes, nodeRowOf } from './nodes.projection';
 
 /** The nodes a batch reads first: every node an event of it names (a patch of a node not there yet does nothing). */
 export function nodesReadBy(events: readonly StoredEvent[]): string[] {
@@ -27,23 +27,7 @@ export function foldNodesBatch(events: readonly StoredEvent[], nodeIds: readonly
     const e = event as TradeEvent;
     switch (e.type) {
       case 'NodeRegistered': {
-        const d = e.data;
-        nodes.upsert({
-          nodeId: d.nodeId,
-          nodeAddress: d.nodeAddress.toLowerCase(),
-          providerId: d.providerId,
-          gpuModel: d.gpuModel,
-          gpuCount: d.gpuCount,
-          vramGiB: d.vramGiB,
-          region: d.region,
-          latencyMs: d.latencyMs,
-          tee: d.tee,
-          benchmarkScore: d.benchmark.score,
-          reputation: d.reputation,
-          stakeWei: d.stakeWei,
-          poolId: d.poolId ?? null,
-          online: false,
-        });
+        nodes.upsert(nodeRowOf(e.data));
         break;
       }
       case 'NodeAvailabilityChanged':

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { TradeEvent } from '@starminer/events';
+import type { EventData, TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { NodeRow } from './node-row.entity';
@@ -50,26 +50,7 @@ export async function applyToNodes(em: EntityManager, { event }: StoredEvent): P
   const e = event as TradeEvent;
   switch (e.type) {
     case 'NodeRegistered': {
-      const d = e.data;
-      await repo.upsert(
-        {
-          nodeId: d.nodeId,
-          nodeAddress: d.nodeAddress.toLowerCase(),
-          providerId: d.providerId,
-          gpuModel: d.gpuModel,
-          gpuCount: d.gpuCount,
-          vramGiB: d.vramGiB,
-          region: d.region,
-          latencyMs: d.latencyMs,
-          tee: d.tee,
-          benchmarkScore: d.benchmark.score,
-          reputation: d.reputation,
-          stakeWei: d.stakeWei,
-          poolId: d.poolId ?? null,
-          online: false,
-        },
-        ['nodeId'],
-      );
+      await repo.upsert(nodeRowOf(e.data), ['nodeId']);
       return;
     }
     case 'NodeAvailabilityChanged':
@@ -84,4 +65,24 @@ export async function applyToNodes(em: EntityManager, { event }: StoredEvent): P
     default:
       return;
   }
+}
+
+/** A registered node's row (offline until its availability says otherwise): the per-event and batch paths write this. */
+export function nodeRowOf(d: EventData<'NodeRegistered'>): NodeRow {
+  return {
+    nodeId: d.nodeId,
+    nodeAddress: d.nodeAddress.toLowerCase(),
+    providerId: d.providerId,
+    gpuModel: d.gpuModel,
+    gpuCount: d.gpuCount,
+    vramGiB: d.vramGiB,
+    region: d.region,
+    latencyMs: d.latencyMs,
+    tee: d.tee,
+    benchmarkScore: d.benchmark.score,
+    reputation: d.reputation,
+    stakeWei: d.stakeWei,
+    poolId: d.poolId ?? null,
+    online: false,
+  };
 }

@@ -3,7 +3,7 @@ import type { TradeEvent } from '@starminer/events';
 import { jobIdOf, readRows, RowsFold, writeRowsFold } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { ContractRow, type ContractRowStatus } from './contract-row.entity';
-import { applyToContracts, NO_RETRY } from './contracts.projection';
+import { applyToContracts, NO_RETRY, openedContractOf } from './contracts.projection';
 import { LedgerEntry, type LedgerKind } from './ledger-entry.entity';
 
 /** What a batch of contract events does to the contracts and the ledger, folded in log order. */
@@ -71,16 +71,7 @@ export function foldContractsBatch(events: readonly StoredEvent[], reads: Contra
     };
     switch (e.type) {
       case 'ContractOpened':
-        contracts.upsert({
-          jobId: e.data.jobId,
-          status: 'open',
-          requesterAddress: e.data.requesterAddress.toLowerCase(),
-          nodeAddress: e.data.nodeAddress.toLowerCase(),
-          escrowWei: e.data.escrowWei,
-          deadlineUnixSec: String(e.data.deadlineUnixSec),
-          outcome: null,
-          decidedAt: null,
-        });
+        contracts.upsert(openedContractOf(e.data));
         entry('escrow-locked', { ...e.data, amountWei: e.data.escrowWei }, e.data.requesterAddress);
         break;
       case 'JobStarted':

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { In, type EntityManager } from 'typeorm';
-import type { TradeEvent } from '@starminer/events';
+import type { EventData, TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
 import { ContractRow } from './contract-row.entity';
@@ -164,16 +164,7 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
   switch (e.type) {
     case 'ContractOpened':
       await contracts.upsert(
-        {
-          jobId: e.data.jobId,
-          status: 'open',
-          requesterAddress: e.data.requesterAddress.toLowerCase(),
-          nodeAddress: e.data.nodeAddress.toLowerCase(),
-          escrowWei: e.data.escrowWei,
-          deadlineUnixSec: String(e.data.deadlineUnixSec),
-          outcome: null,
-          decidedAt: null,
-        },
+        openedContractOf(e.data),
         ['jobId'],
       );
       await entry('escrow-locked', { ...e.data, amountWei: e.data.escrowWei }, e.data.requesterAddress);
@@ -219,4 +210,18 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
     default:
       return;
   }
+}
+
+/** An opened contract's row (open, nothing decided): the per-event and batch paths write this. */
+export function openedContractOf(d: EventData<'ContractOpened'>): Pick<ContractRow, 'jobId' | 'status' | 'requesterAddress' | 'nodeAddress' | 'escrowWei' | 'deadlineUnixSec' | 'outcome' | 'decidedAt'> {
+  return {
+    jobId: d.jobId,
+    status: 'open',
+    requesterAddress: d.requesterAddress.toLowerCase(),
+    nodeAddress: d.nodeAddress.toLowerCase(),
+    escrowWei: d.escrowWei,
+    deadlineUnixSec: String(d.deadlineUnixSec),
+    outcome: null,
+    decidedAt: null,
+  };
 }
