@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { auditCommand, runAuditTool } from './audit/audit.command';
 import { faucetCommand } from './faucet/faucet.command';
 import { jobsCommand } from './jobs/jobs.command';
 import { loginCommand, logoutCommand, whoamiCommand } from './login/login.command';
@@ -32,9 +33,12 @@ const HELP_WIDTH_MAX = 110;
 /** Runs one `starminer` command line; answers the exit code (never exits the process itself). */
 export async function runCli(args: readonly string[], io: Io): Promise<number> {
   const json = args.includes('--json');
+  // the auditor's kit takes its own options (and its own --help): everything after `audit` is the audit tool's
+  let auditExit: number | undefined;
+  if (args[0] === 'audit') return runAuditTool(args.slice(1), io).catch((err: unknown) => reportFailure(err, json, io));
   const parser = yargs([...args])
     .scriptName('starminer')
-    .usage('$0 <command> [options]\n\nThe StarMiner command line: jobs, quotes, the market, node search, and providers.')
+    .usage('$0 <command> [options]\n\nThe StarMiner command line: jobs, quotes, the market, node search, providers, and the auditor's kit.')
     .option('gateway', { type: 'string', global: true, describe: `the gateway URL (default: ${ENV.gateway}, the config file, ${GATEWAY_DEFAULT})` })
     .option('json', { type: 'boolean', global: true, describe: "print the API's answer as JSON (errors as JSON on stderr)" })
     .command(loginCommand(io))
@@ -47,6 +51,7 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
     .command(marketCommand(io))
     .command(nodesCommand(io))
     .command(providerCommand(io))
+    .command(auditCommand(io, args, (code) => (auditExit = code)))
     .completion('completion', 'print the bash/zsh completion script: starminer completion >> ~/.bashrc (or ~/.zshrc)')
     .demandCommand(1, 'name a command (starminer --help lists them)')
     .recommendCommands()
@@ -63,15 +68,20 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
     });
   try {
     await parser.parseAsync();
-    return EXIT.ok;
+    return auditExit ?? EXIT.ok;
   } catch (err) {
-    const report = reportOf(err);
-    if (json) {
-      const { exitCode: _exit, ...body } = report;
-      io.stderr.write(`${toJson({ error: body }, { compact: true })}\n`);
-    } else {
-      io.stderr.write(`${errorLines(report).join('\n')}\n`);
-    }
-    return report.exitCode;
+    return reportFailure(err, json, io);
   }
+}
+
+/** The one report of a failed command on stderr (JSON with --json); answers its exit code. */
+function reportFailure(err: unknown, json: boolean, io: Io): number {
+  const report = reportOf(err);
+  if (json) {
+    const { exitCode: _exit, ...body } = report;
+    io.stderr.write(`${toJson({ error: body }, { compact: true })}\n`);
+  } else {
+    io.stderr.write(`${errorLines(report).join('\n')}\n`);
+  }
+  return report.exitCode;
 }
