@@ -38,7 +38,7 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
   if (args[0] === 'audit') return runAuditTool(args.slice(1), io).catch((err: unknown) => reportFailure(err, json, io));
   const parser = yargs([...args])
     .scriptName('starminer')
-    .usage('$0 <command> [options]\n\nThe StarMiner command line: jobs, quotes, the market, node search, providers, and the auditor's kit.')
+    .usage('$0 <command> [options]\n\nThe StarMiner command line: jobs, quotes, the market, node search, providers, and the auditor\'s kit.')
     .option('gateway', { type: 'string', global: true, describe: `the gateway URL (default: ${ENV.gateway}, the config file, ${GATEWAY_DEFAULT})` })
     .option('json', { type: 'boolean', global: true, describe: "print the API's answer as JSON (errors as JSON on stderr)" })
     .command(loginCommand(io))
