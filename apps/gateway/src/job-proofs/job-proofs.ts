@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import { ANCHOR_LEAF_ENCODING, eventHashOf, type PostedAnchor } from '@starminer/chain';
-import type { EventEnvelope, jobProofsSchema } from '@starminer/events';
+import { decodeEvent, type EventEnvelope, type jobProofsSchema } from '@starminer/events';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
-import { jsonDecode, type Decode, type StoredEvent } from '@starminer/trade-log';
+import type { Decode, StoredEvent } from '@starminer/trade-log';
 import type { GatewayConfig } from '../gateway.config';
 import { JobQueries } from '../jobs/job-queries';
 import { AnchorTrees, type ProvenAnchor } from './anchor-trees';
@@ -16,11 +16,15 @@ const STORED_BYTES = Symbol('storedBytes');
 type StoredEnvelope = EventEnvelope & { readonly [STORED_BYTES]: Uint8Array };
 
 /**
- * Reads an event as stored: the envelope parsed as it is (not upcast: the proof is of these
- * bytes) and the bytes themselves. One function, so the log's aggregate cache keeps one entry per
- * subject for it.
+ * Reads an event as stored: checked by the catalogue (as every reader does: an event it refuses
+ * makes the job AGGREGATE_UNREADABLE), then shown as the bytes say (not upcast, amounts as the
+ * decimal strings they are stored as: the proof is of these bytes), with the bytes kept. One
+ * function, so the log's aggregate cache keeps one entry per subject for it.
  */
-const storedDecode: Decode = (bytes) => Object.assign(jsonDecode(bytes), { [STORED_BYTES]: bytes });
+const storedDecode: Decode = (bytes) => {
+  decodeEvent(bytes);
+  return Object.assign(JSON.parse(textOf.decode(bytes)) as EventEnvelope, { [STORED_BYTES]: bytes });
+};
 
 const textOf = new TextDecoder('utf-8');
 
