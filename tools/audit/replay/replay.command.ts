@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { DataSource } from 'typeorm';
 import { COMMANDS, LIMITS, type ReadModelDigest } from '@starminer/events';
-import { CommandBus, readModelChunk } from '@starminer/service-kit';
+import { readModelChunk } from '@starminer/service-kit';
 import { AuditSourceError } from '../shared/config';
 import { Differences, type AuditOutcome } from '../shared/outcome';
 import type { AuditCommand, AuditRun } from '../shared/run';
@@ -70,33 +70,22 @@ export const replayCommand: AuditCommand<ReplayArgs> = {
 
 /** Each service's live digests, by service and model name (a service that does not answer: the source is unreachable). */
 async function liveDigests(run: AuditRun, services: readonly ServiceReadModels[]): Promise<Map<string, Map<string, ReadModelDigest>>> {
-  const bus = new CommandBus({ servers: run.cfg.natsUrl, name: 'starminer-audit' });
-  await bus.connect();
-  try {
-    const out = new Map<string, Map<string, ReadModelDigest>>();
-    for (const s of services) {
-      run.say(`asking ${s.service} for the digest of its live read models`);
-      const reply = await bus.send(COMMANDS[s.service].readModelDigest, {}, { timeoutMs: LIVE_DIGEST_TIMEOUT_MS }).catch((err: unknown) => {
-        throw new AuditSourceError(`${s.service} did not report its read models (${(err as Error).message}); --no-compare replays without it`);
-      });
-      out.set(s.service, new Map(reply.models.map((m) => [m.model, m])));
-    }
-    return out;
-  } finally {
-    await bus.close();
+  const bus = await run.commands();
+  const out = new Map<string, Map<string, ReadModelDigest>>();
+  for (const s of services) {
+    run.say(`asking ${s.service} for the digest of its live read models`);
+    const reply = await bus.send(COMMANDS[s.service].readModelDigest, {}, { timeoutMs: LIVE_DIGEST_TIMEOUT_MS }).catch((err: unknown) => {
+      throw new AuditSourceError(`${s.service} did not report its read models (${(err as Error).message}); --no-compare replays without it`);
+    });
+    out.set(s.service, new Map(reply.models.map((m) => [m.model, m])));
   }
+  return out;
 }
 
 /** The first differing row of a table: the live service's chunk against the replay's. */
 async function firstRow(run: AuditRun, ds: DataSource, s: ServiceReadModels, model: string, table: string, chunk: number): Promise<ReturnType<typeof firstDifferingRow>> {
   const def = s.models.find((m) => m.name === model)!;
-  const bus = new CommandBus({ servers: run.cfg.natsUrl, name: 'starminer-audit' });
-  await bus.connect();
-  try {
-    const live = await bus.send(COMMANDS[s.service].readModelChunk, { model, table, chunk });
-    const replayed = await readModelChunk(ds, `${SCRATCH_SCHEMA_PREFIX}${s.service}`, def, table, chunk);
-    return firstDifferingRow(live, replayed);
-  } finally {
-    await bus.close();
-  }
+  const live = await (await run.commands()).send(COMMANDS[s.service].readModelChunk, { model, table, chunk });
+  const replayed = await readModelChunk(ds, `${SCRATCH_SCHEMA_PREFIX}${s.service}`, def, table, chunk);
+  return firstDifferingRow(live, replayed);
 }

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { createChainClients, type ChainPublicClient, type MarketAddresses } from '@starminer/chain';
+import { CommandBus } from '@starminer/service-kit';
 import { createTestDatabase } from '@starminer/testing';
 import type { TradeLog } from '@starminer/trade-log';
 import { AuditSourceError, requireChain, type AuditConfig } from './config';
@@ -21,6 +22,7 @@ export class AuditRun {
   private log?: Promise<TradeLog>;
   private chainClients?: { publicClient: ChainPublicClient; addresses: MarketAddresses; rpcUrl: string; chainId: number };
   private readonly scratches: ScratchDatabase[] = [];
+  private bus?: Promise<CommandBus>;
 
   constructor(
     readonly cfg: AuditConfig,
@@ -31,6 +33,16 @@ export class AuditRun {
   openLog(): Promise<TradeLog> {
     this.log ??= openLog(this.cfg);
     return this.log;
+  }
+
+  /** The services' commands over NATS (the read-only ones an auditor may send: digests of read models), connected once. */
+  commands(): Promise<CommandBus> {
+    this.bus ??= (async () => {
+      const bus = new CommandBus({ servers: this.cfg.natsUrl, name: 'starminer-audit' });
+      await bus.connect();
+      return bus;
+    })();
+    return this.bus;
   }
 
   /** A public client of the chain and the market's addresses (usage error when --rpc or --addresses is missing). */
@@ -67,6 +79,9 @@ export class AuditRun {
 
   async close(): Promise<void> {
     for (const s of this.scratches.splice(0)) await s.release().catch(() => undefined);
+    const bus = this.bus;
+    this.bus = undefined;
+    if (bus) await (await bus.catch(() => undefined))?.close();
     const log = this.log;
     this.log = undefined;
     if (log) await (await log.catch(() => undefined))?.close().catch(() => undefined);
