@@ -76,6 +76,7 @@ export async function listen(app: INestApplication): Promise<string> {
   const server = app.getHttpServer() as import('node:http').Server;
   server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
   server.headersTimeout = HTTP_KEEP_ALIVE_MS + 1_000; // must exceed keepAliveTimeout
+  app.get(HttpDrain).track(server);
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   return (await app.getUrl()).replace('[::1]', '127.0.0.1');
 }

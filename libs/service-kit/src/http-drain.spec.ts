@@ -82,4 +82,27 @@ describe('HttpDrain', () => {
     expect(Date.now() - startedMs).toBeLessThan(5_000);
     streamAgent.destroy();
   });
+
+  it('given a tracked server, a connection that goes idle after its close began (an answer the middleware never saw) is closed too, not held for the keep-alive timeout', async () => {
+    const d = new HttpDrain();
+    let finish: () => void = () => undefined;
+    // a handler outside the middleware: its answer goes out keep-alive whatever the drain says
+    const plain = createServer((_req, res) => {
+      finish = () => res.end('ok');
+    });
+    plain.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    d.track(plain);
+    const plainAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const answered = get((plain.address() as AddressInfo).port, plainAgent);
+    await new Promise((r) => setTimeout(r, 50));
+    const startedMs = Date.now();
+    d.onModuleDestroy();
+    const closed = new Promise<void>((resolve) => plain.close(() => resolve()));
+    finish();
+    expect(await answered).toBe('keep-alive');
+    await closed;
+    expect(Date.now() - startedMs).toBeLessThan(5_000);
+    plainAgent.destroy();
+  });
 });

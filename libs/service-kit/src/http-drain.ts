@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 
 /**
@@ -9,10 +9,23 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
  * included, carries `Connection: close`, so each such client's socket closes after its answer and
  * the server's close completes.
  */
+/** How often a stopping server closes the keep-alive connections that went idle since its close began. */
+export const HTTP_DRAIN_IDLE_CHECK_MS = 100;
+
 @Injectable()
 export class HttpDrain implements OnModuleDestroy {
   private draining = false;
   private readonly inFlight = new Set<ServerResponse>();
+  private server?: Server;
+
+  /**
+   * The server whose keep-alive connections a stop closes as each goes idle. `server.close()`
+   * closes only those idle at the moment it is called; one that goes idle later (an answer that
+   * ends, however it began) would otherwise hold the close until the keep-alive timeout (65 s).
+   */
+  track(server: Server): void {
+    this.server = server;
+  }
 
   /** Express middleware: marks answers of a stopping service, and keeps the ones in flight to mark them when it starts to stop. */
   middleware(): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
@@ -44,5 +57,15 @@ export class HttpDrain implements OnModuleDestroy {
       if (socket) res.once('close', () => socket.end());
     }
     this.inFlight.clear();
+    this.closeIdleUntilClosed();
+  }
+
+  /** Every HTTP_DRAIN_IDLE_CHECK_MS until the server has closed: its connections that went idle since. */
+  private closeIdleUntilClosed(): void {
+    const server = this.server;
+    if (!server || !server.listening) return;
+    const timer = setInterval(() => server.closeIdleConnections(), HTTP_DRAIN_IDLE_CHECK_MS);
+    timer.unref();
+    server.once('close', () => clearInterval(timer));
   }
 }
