@@ -7,7 +7,7 @@ import type { LocalAccount } from 'viem/accounts';
 import { createChainClients, signResult, type AnvilHandle, type MarketAddresses } from '@starminer/chain';
 import { ensureArtifacts } from '../../../contracts/scripts/compile';
 import { countEvents, startTestInfra, OPERATOR_TOKEN as TEST_OPERATOR_TOKEN, type TestInfra } from '@starminer/service-testing';
-import { createServiceApp, listen } from '@starminer/service-kit';
+import { createServiceApp, listen, stopStep } from '@starminer/service-kit';
 import { tracedFetch } from '@starminer/telemetry';
 import type { TradeLog } from '@starminer/trade-log';
 import { decodeEvent, jobUpdateOf, subjectFor, type JobStatus, type JobUpdate, type TradeEvent } from '@starminer/events';
@@ -148,10 +148,12 @@ export async function startMarket(opts: { env?: Record<string, string>; services
       return { account, nodeId: registration.nodeId, stop: handle.stop };
     },
     async stop() {
-      for (const a of agents) await a.stop();
-      await gateway.close();
-      for (const app of apps.reverse()) await app.close();
-      await infra.stop();
+      // each step named in a warning while it runs past SLOW_STOP_STEP_MS: a teardown that hangs says where
+      const warn = (line: string) => process.stderr.write(`market harness: ${line}\n`);
+      for (const a of agents) await stopStep(warn, 'an agent', () => a.stop());
+      await stopStep(warn, 'the gateway', () => gateway.close());
+      for (const app of apps.reverse()) await stopStep(warn, `the ${Object.entries(appOf).find(([, a]) => a === app)?.[0] ?? 'stopped'} service`, () => app.close());
+      await stopStep(warn, 'the test infrastructure', () => infra.stop());
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { HttpDrain } from './http-drain';
 
 /** A GET on a keep-alive agent: the answer's Connection header. */
@@ -104,5 +105,28 @@ describe('HttpDrain', () => {
     await closed;
     expect(Date.now() - startedMs).toBeLessThan(5_000);
     plainAgent.destroy();
+  });
+
+  it('given an answer that never ends, closes the connection under it once the grace period has passed, and names it in a warning', async () => {
+    const d = new HttpDrain();
+    d.graceMs = 300;
+    const warnings: string[] = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    const mw = d.middleware();
+    const hung = createServer((req, res) => mw(req, res, () => undefined)); // never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    d.track(hung);
+    const hungAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const asked = get((hung.address() as AddressInfo).port, hungAgent).catch((err: NodeJS.ErrnoException) => err.code);
+    await new Promise((r) => setTimeout(r, 50));
+    const startedMs = Date.now();
+    d.onModuleDestroy();
+    await new Promise<void>((resolve) => hung.close(() => resolve()));
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - startedMs).toBeLessThan(5_000);
+    expect(await asked).toBe('ECONNRESET');
+    expect(warnings).toEqual([expect.stringMatching(/^stopping: the server has not closed \d+ ms after its stop began; closing its connections, cutting 1 answer\(s\) in flight: GET \/ \(open \d+ ms\)$/)]);
+    hungAgent.destroy();
+    jest.restoreAllMocks();
   });
 });

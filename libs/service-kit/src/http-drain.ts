@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Keep-alive connections let go when the service stops. Node's `server.close()` closes the
@@ -11,12 +11,24 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
  */
 /** How often a stopping server closes the keep-alive connections that went idle since its close began. */
 export const HTTP_DRAIN_IDLE_CHECK_MS = 100;
+/**
+ * How long a stopping server waits for its answers in flight before it closes every connection it
+ * still has, naming the requests it cut: a stop is bounded (an orchestrator's grace period is 30 s),
+ * and one that would hang says on what.
+ */
+export const HTTP_DRAIN_GRACE_MS = 10_000;
 
 @Injectable()
 export class HttpDrain implements OnModuleDestroy {
+  private readonly logger = new Logger('http-drain');
   private draining = false;
   private readonly inFlight = new Set<ServerResponse>();
+  /** Every request being answered, draining or not, with when it came: what a forced close names. */
+  private readonly open = new Map<ServerResponse, { line: string; atMs: number }>();
   private server?: Server;
+
+  /** How long answers in flight have before the connections are closed under them (a spec shortens it). */
+  graceMs = HTTP_DRAIN_GRACE_MS;
 
   /**
    * The server whose keep-alive connections a stop closes as each goes idle. `server.close()`
@@ -29,7 +41,9 @@ export class HttpDrain implements OnModuleDestroy {
 
   /** Express middleware: marks answers of a stopping service, and keeps the ones in flight to mark them when it starts to stop. */
   middleware(): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
-    return (_req, res, next) => {
+    return (req, res, next) => {
+      this.open.set(res, { line: `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}`, atMs: Date.now() });
+      res.once('close', () => this.open.delete(res));
       if (this.draining) res.setHeader('connection', 'close');
       else {
         this.inFlight.add(res);
@@ -60,12 +74,26 @@ export class HttpDrain implements OnModuleDestroy {
     this.closeIdleUntilClosed();
   }
 
-  /** Every HTTP_DRAIN_IDLE_CHECK_MS until the server has closed: its connections that went idle since. */
+  /**
+   * Every HTTP_DRAIN_IDLE_CHECK_MS until the server has closed: its connections that went idle
+   * since; after the grace period, all of them, with a warning that names the answers cut.
+   */
   private closeIdleUntilClosed(): void {
     const server = this.server;
     if (!server || !server.listening) return;
     const timer = setInterval(() => server.closeIdleConnections(), HTTP_DRAIN_IDLE_CHECK_MS);
     timer.unref();
-    server.once('close', () => clearInterval(timer));
+    const startedMs = Date.now();
+    const force = setTimeout(() => {
+      const now = Date.now();
+      const cut = [...this.open.values()].map((o) => `${o.line} (open ${now - o.atMs} ms)`);
+      this.logger.warn(`stopping: the server has not closed ${now - startedMs} ms after its stop began; closing its connections${cut.length ? `, cutting ${cut.length} answer(s) in flight: ${cut.slice(0, 10).join(', ')}` : ' (no answer in flight)'}`);
+      server.closeAllConnections();
+    }, this.graceMs);
+    force.unref();
+    server.once('close', () => {
+      clearInterval(timer);
+      clearTimeout(force);
+    });
   }
 }

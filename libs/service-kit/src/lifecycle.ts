@@ -50,6 +50,24 @@ export class Ticker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    if (this.running) await stopStep((line) => this.logger.warn(line), `the round of ${this.name} in progress`, () => this.running ?? Promise.resolve());
+  }
+}
+
+/** How long one step of a stop may take before it is named in a warning (it goes on waiting). */
+export const SLOW_STOP_STEP_MS = 5_000;
+
+/**
+ * Runs one step of a stop, and names it in a warning each SLOW_STOP_STEP_MS it is still running:
+ * a stop that hangs says on what, instead of only running past the orchestrator's grace period.
+ */
+export async function stopStep<T>(warn: (line: string) => void, step: string, work: () => Promise<T>, everyMs = SLOW_STOP_STEP_MS): Promise<T> {
+  const startedAt = Date.now();
+  const timer = setInterval(() => warn(`stopping: still waiting for ${step} after ${Date.now() - startedAt} ms`), everyMs);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }

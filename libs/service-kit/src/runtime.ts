@@ -513,7 +513,8 @@ export class ServiceRuntime {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.tradeLog.close().catch(() => undefined);
+    const closed = await this.tradeLog.close().catch((err: Error) => `failed: ${err.message}`);
+    if (closed !== 'drained' && closed !== 'already closed') this.logger.warn(`stopping: the trade log's connection ${closed}`);
     await this.db.destroy().catch(() => undefined);
   }
 }

@@ -14,6 +14,7 @@ import { EdgeErrorFilter } from './http-errors';
 import { createLogger, SERVICE_LOGGER, serviceLoggingModule } from './logging';
 import { CommandMetricsInterceptor, ServiceMetrics } from './metrics';
 import { JobScopeInterceptor } from './job-scope';
+import { stopStep } from './lifecycle';
 import { parkingHandlers } from './parking';
 import { ServiceRuntime } from './runtime';
 
@@ -44,10 +45,11 @@ class ServiceKitLifecycle implements OnApplicationShutdown {
 
   /** Readers first (each finishes what it has in hand), then the command bus, the log and the database. */
   async onApplicationShutdown(): Promise<void> {
-    for (const r of this.rt.readers) await r.stop().catch((err: Error) => this.logger.warn(`stopping ${r.name}: ${err.message}`));
-    await this.bus.close();
-    await this.rt.close();
-    await flushTracing(); // what the last work traced, before the process goes
+    const warn = (line: string) => this.logger.warn(line);
+    for (const r of this.rt.readers) await stopStep(warn, `reader ${r.name}`, () => r.stop()).catch((err: Error) => this.logger.warn(`stopping ${r.name}: ${err.message}`));
+    await stopStep(warn, 'the command bus', () => this.bus.close());
+    await stopStep(warn, 'the trade log and the database', () => this.rt.close());
+    await stopStep(warn, 'the traces export', () => flushTracing()); // what the last work traced, before the process goes
   }
 }
 

@@ -5,6 +5,11 @@
 /** After losing the server, try again every NATS_RECONNECT_WAIT_MS, this many times (~2 min), then close. */
 export const NATS_RECONNECT_WAIT_MS = 1_000;
 export const NATS_RECONNECT_ATTEMPTS_MAX = 120;
+/**
+ * close() drains the connection (its subscriptions finish what they hold, its publishes flush);
+ * a drain that has not ended after this closes the connection outright, so a stop is bounded.
+ */
+export const NATS_DRAIN_TIMEOUT_MS = 5_000;
 
 /**
  * Refuse to load an aggregate past this many events: it needs a snapshot or a finer subject. With

@@ -46,6 +46,7 @@ import {
   DUPLICATE_WINDOW_MS,
   MAX_EVENTS_PER_AGGREGATE,
   MAX_EVENTS_PER_APPEND,
+  NATS_DRAIN_TIMEOUT_MS,
   NATS_RECONNECT_ATTEMPTS_MAX,
   NATS_RECONNECT_WAIT_MS,
   PUBLISH_ATTEMPTS_MAX,
@@ -653,9 +654,18 @@ export class TradeLog {
     return a !== major ? a > major : b !== minor ? b > minor : c >= patch;
   }
 
-  async close(): Promise<void> {
-    if (this.nc.isClosed()) return;
-    await this.nc.drain();
+  /**
+   * Drains the connection; one whose drain has not ended after NATS_DRAIN_TIMEOUT_MS (a subscription
+   * whose reader never took its end) is closed outright. Returns how it ended.
+   */
+  async close(): Promise<'drained' | 'closed after the drain timed out' | 'already closed'> {
+    if (this.nc.isClosed()) return 'already closed';
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), NATS_DRAIN_TIMEOUT_MS)));
+    const drained = await Promise.race([this.nc.drain().then(() => true), timedOut]).finally(() => clearTimeout(timer));
+    if (drained) return 'drained';
+    await this.nc.close();
+    return 'closed after the drain timed out';
   }
 
   /** Settles when the connection is closed for good (by close(), or after the reconnect attempts ran out). */

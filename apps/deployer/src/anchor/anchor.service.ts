@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { keccak256, type Address, type Hex } from 'viem';
 import { artifacts, buildAnchorTree, postAnchor, requireAddress, type AnchorLeaf } from '@starminer/chain';
@@ -44,7 +44,7 @@ interface RangeLeaf extends AnchorLeaf {
  * Bounded (ANCHOR_RESTORE_MAX per round) and idempotent (postAnchor skips a range already posted).
  */
 @Injectable()
-export class AnchorService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('anchor');
   private readonly ticker: Ticker;
   /** A tick and a direct call (an operator, a spec) never anchor at the same time. */
@@ -66,8 +66,9 @@ export class AnchorService implements OnApplicationBootstrap, OnApplicationShutd
     this.ticker.start();
   }
 
-  onApplicationShutdown(): void {
-    this.ticker.stop();
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
+    await this.ticker.stop();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { LessThanOrEqual, MoreThan, type Repository } from 'typeorm';
 import type { Address, Hex } from 'viem';
 import { readMintRef } from '@starminer/chain';
@@ -53,7 +53,7 @@ export interface MintReconcileReport {
  *      reference twice) and MintRestored appended.
  */
 @Injectable()
-export class ReconcileMintsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileMintsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('reconcile-mints');
   private readonly ticker: Ticker;
   /** A tick and a direct call (an operator, a spec) never run a round at the same time. */
@@ -73,7 +73,8 @@ export class ReconcileMintsService implements OnApplicationBootstrap, OnApplicat
     this.ticker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
     await this.ticker.stop();
   }
 

@@ -146,7 +146,7 @@ describe('reconcile-mints (the faucet reconciler)', () => {
   it('given more recorded mints lost than a round checks, then rounds restore them a bounded page at a time, each once', async () => {
     const lost = MINT_CHECK_BATCH_MAX + 5;
     // no timed rounds in this test, so that each page below is one of ours
-    await reconciler().onApplicationShutdown();
+    await reconciler().onModuleDestroy();
     try {
       await projected();
       await roundsUntil(async () => (await roundAfterGrace()).caughtUp);

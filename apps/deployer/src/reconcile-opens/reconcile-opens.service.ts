@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { LessThanOrEqual } from 'typeorm';
 import { readComputeContract, type ComputeContractState } from '@starminer/chain';
 import { contractDecider } from '@starminer/domain';
@@ -50,7 +50,7 @@ export interface OpensRound {
  * this has given up. (One deployer instance holds the key; a second would need the lock in Postgres.)
  */
 @Injectable()
-export class ReconcileOpensService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileOpensService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('reconcile-opens');
   private readonly ticker: Ticker;
   /** A tick and a direct call (a spec, an operator) never reconcile at the same time. */
@@ -70,7 +70,8 @@ export class ReconcileOpensService implements OnApplicationBootstrap, OnApplicat
     this.ticker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
     await this.ticker.stop();
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { LessThan } from 'typeorm';
 import { jobDecider } from '@starminer/domain';
 import { InjectConfig, ServiceRuntime, Ticker } from '@starminer/service-kit';
@@ -17,7 +17,7 @@ export const DEADLINE_PASSED = 'DEADLINE_PASSED';
  * while it is queued, so a match recorded first wins.
  */
 @Injectable()
-export class ExpireQueuedJobsTicker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExpireQueuedJobsTicker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('expire-queued-jobs');
   private readonly ticker: Ticker;
 
@@ -32,7 +32,8 @@ export class ExpireQueuedJobsTicker implements OnApplicationBootstrap, OnApplica
     this.ticker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
     await this.ticker.stop();
   }
 

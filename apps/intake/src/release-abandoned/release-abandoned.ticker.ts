@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { IsNull, LessThan } from 'typeorm';
 import { jobDecider } from '@starminer/domain';
 import { InjectConfig, ServiceRuntime, Ticker } from '@starminer/service-kit';
@@ -16,7 +16,7 @@ export const ABANDONED_ROWS_PER_ROUND_MAX = 200;
  * its reservation. A JobSubmitted that lands after the release reserves again (Reservations.ensureReserved).
  */
 @Injectable()
-export class ReleaseAbandonedTicker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReleaseAbandonedTicker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('release-abandoned');
   private readonly ticker: Ticker;
 
@@ -32,7 +32,8 @@ export class ReleaseAbandonedTicker implements OnApplicationBootstrap, OnApplica
     this.ticker.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
     await this.ticker.stop();
   }
 

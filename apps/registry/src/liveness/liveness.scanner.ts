@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { nodeDecider } from '@starminer/domain';
 import { InjectConfig, ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { NodeRow } from '../nodes/node-row.entity';
@@ -19,7 +19,7 @@ export const livenessScanIntervalMs = (timeoutMs: number): number => Math.min(LI
  * the node decider records a node's going offline once, whoever gets there first.
  */
 @Injectable()
-export class LivenessScanner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LivenessScanner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('liveness');
   private readonly timeoutMs: number;
   private readonly ticker: Ticker;
@@ -36,8 +36,9 @@ export class LivenessScanner implements OnApplicationBootstrap, OnApplicationShu
     this.ticker.start();
   }
 
-  onApplicationShutdown(): void {
-    this.ticker.stop();
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
+    await this.ticker.stop();
   }
 
   /** One round: returns how many nodes it marked offline. */

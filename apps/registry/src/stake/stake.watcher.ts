@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { artifacts, idToBytes32, readStake, type ChainPublicClient, type MarketAddresses } from '@starminer/chain';
 import { nodeDecider } from '@starminer/domain';
 import { InjectConfig, publicClientFor, ServiceRuntime, Ticker } from '@starminer/service-kit';
@@ -18,7 +18,7 @@ const CURSOR = 'staking';
  * blocks record nothing new). Without a chain, stake is what registrations say.
  */
 @Injectable()
-export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StakeWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('stake');
   private readonly chain?: { client: ChainPublicClient; addresses: MarketAddresses; staking: `0x${string}` };
   private readonly ticker = new Ticker('stake-scan', STAKE_SCAN_INTERVAL_MS, () => this.scan());
@@ -40,8 +40,9 @@ export class StakeWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     this.ticker.start();
   }
 
-  onApplicationShutdown(): void {
-    this.ticker.stop();
+  // before the kit closes the log and the database (its global module's shutdown hooks run first)
+  async onModuleDestroy(): Promise<void> {
+    await this.ticker.stop();
   }
 
   /** One round: the staking events of the next blocks, at most STAKE_SCAN_BLOCKS_MAX + 1 of them. */
