@@ -79,14 +79,15 @@ export function ensureNatsServer(log: (line: string) => void = (l) => console.lo
     const what = onPath ? `nats-server on PATH is ${onPath.join('.')}; the trade log needs ${MIN_TEXT} or later` : 'nats-server was not found on PATH';
     throw new NatsServerMissing(`${what}. Install it with:\n  ${natsInstallLine()}`, natsInstallLine());
   }
+  // apt-get's output goes to stderr: callers capture the binary's path from stdout (.ci/run does)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!onPath) {
     log('[nats] nats-server is not on PATH; installing it: apt-get install -y nats-server');
-    let r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: 'inherit', env });
+    let r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: ['ignore', 2, 2], env });
     if (r.status !== 0) {
       log('[nats] apt-get install failed; refreshing the package lists (apt-get update) and trying again');
-      spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-      r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: 'inherit', env });
+      spawnSync('apt-get', ['update'], { stdio: ['ignore', 2, 2], env });
+      r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: ['ignore', 2, 2], env });
     }
     onPath = natsServerVersion('nats-server');
     if (onPath && isRecentEnough(onPath)) return 'nats-server';

@@ -2,7 +2,8 @@
  * `npm test`: makes sure what the tests start can start (a nats-server >= 2.10, the compiled
  * contracts), then runs jest with the arguments given (`npm test -- libs/sdk`), exiting with
  * jest's code. The tests start their own nats-server (NATS_SERVER_BIN is set to the one found
- * here), their own anvil and their own databases.
+ * here), their own anvil and their own databases; the console's browser test drives the system's
+ * Chromium (CHROMIUM_BIN, found or installed here: tools/test/chromium.ts).
  * STARMINER_TEST_INFRA (auto | containers | local) is decided here, once, and the decided mode
  * goes to the workers: on `containers` the images are pulled and one Postgres container is started
  * for the run (removed after it), and NATS and anvil run in containers (docs/TESTING.md).
@@ -16,6 +17,7 @@ import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { chooseTestInfra, TEST_INFRA_ENV } from '../../libs/testing/src/containers-mode';
 import { TestInfraError } from '../../libs/testing/src/errors';
 import { ensureNatsServer, NatsServerMissing } from '../stack/nats-binary';
+import { ChromiumMissing, ensureChromium } from './chromium';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -30,8 +32,18 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  let chromiumBin: string;
+  try {
+    chromiumBin = ensureChromium((line) => console.log(line));
+  } catch (err) {
+    if (err instanceof ChromiumMissing) {
+      console.error(`npm test: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const compiled = ensureArtifacts();
-  console.log(`npm test: nats-server ${natsBin}; contracts ${compiled.compiled ? 'compiled' : 'up to date'} (${compiled.contracts.join(', ')})`);
+  console.log(`npm test: nats-server ${natsBin}; chromium ${chromiumBin}; contracts ${compiled.compiled ? 'compiled' : 'up to date'} (${compiled.contracts.join(', ')})`);
 
   let infra: { env: Record<string, string>; stop(): Promise<void> } = { env: {}, stop: async () => undefined };
   try {
@@ -51,7 +63,7 @@ async function main(): Promise<void> {
   }
 
   const jest = join(ROOT, 'node_modules', '.bin', 'jest');
-  const child = spawn(jest, process.argv.slice(2), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NATS_SERVER_BIN: natsBin, ...infra.env } });
+  const child = spawn(jest, process.argv.slice(2), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NATS_SERVER_BIN: natsBin, CHROMIUM_BIN: chromiumBin, ...infra.env } });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };

@@ -7,6 +7,7 @@ import { createServiceApp, jsonBody, listen, logBootFailure, SERVICE_CONFIG } fr
 import { startTracing } from '@starminer/telemetry';
 import { defaultPublicOrigins } from './auth/node-deployment';
 import type { GatewayConfig } from './gateway.config';
+import { serveConsole } from './console/serve-console';
 import { GatewayModule } from './gateway.module';
 import { openApiDocument } from './openapi';
 
@@ -24,12 +25,13 @@ function publicServers(app: NestExpressApplication): string[] {
 
 /**
  * The gateway as an application: the strict JSON body parser first (media type, charset, size,
- * depth; the raw bytes kept for node signatures), then the API, its OpenAPI description at /docs,
- * and health and metrics.
+ * depth; the raw bytes kept for node signatures), the web console at /app/ (static files), then the
+ * API, its OpenAPI description at /docs, and health and metrics.
  */
 export async function createGateway(opts: { logger?: ('log' | 'warn' | 'error')[] } = {}): Promise<NestExpressApplication> {
   const app = await createServiceApp(GatewayModule, { logger: opts.logger });
   app.use(jsonBody());
+  serveConsole(app);
   SwaggerModule.setup('docs', app, () => openApiDocument(app, { servers: publicServers(app) }));
   return app;
 }
