@@ -21,6 +21,7 @@ import { distStaleness } from '../build/stale';
 import { ensureNatsServer } from './nats-binary';
 import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
 import { ManagedProcess, type LineSink } from './processes';
+import { CONSOLE_BUILD_DIR } from './console-build';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const DEFAULT_PORTS = { nats: 4322, postgres: 5433, anvil: 8545, gateway: 8080, services: 9101 } as const;
@@ -401,7 +402,7 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
         return { ...base, ...chain, SETTLEMENT_PRIVATE_KEY: p.secrets.settlementPrivateKey };
       case 'gateway':
         // a developer's webhook receiver runs on this machine
-        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_DIR: CONSOLE_BUILD_DIR };
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { DEFAULT_PORTS, REPO_ROOT, StackError, startStack, type Stack } from './stack';
+import { ensureConsoleBuilt } from './console-build';
 import { NatsServerMissing } from './nats-binary';
 
 function port(name: string, fallback: number): number {
@@ -46,12 +47,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
+  // the gateway serves the web console at /app/: built here when missing or older than its sources
+  ensureConsoleBuilt((line) => console.log(`[stack] ${line}`));
   stack = await startStack({ dataDir, ports, signal: aborter.signal });
   console.log(
     [
       '',
       '================ StarMiner is running ================',
       `gateway        ${stack.gatewayUrl}   (OpenAPI: ${stack.gatewayUrl}/docs)`,
+      `console        ${stack.gatewayUrl}/app/   (sign in with the demo API key; the operator page takes the operator token)`,
       `operator token ${stack.operatorToken}`,
       `demo API key   ${stack.demoApiKey}`,
       `demo account   ${stack.demoOrg.accountAddress}`,

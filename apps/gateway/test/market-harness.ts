@@ -42,7 +42,8 @@ export interface Market {
   readonly log: TradeLog;
   /** How many events the log holds on subjects matching `filter` (e.g. `trade.job.>`). */
   count(filter: string): Promise<number>;
-  startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; stop(): Promise<void> }>;
+  /** A provider agent in this process; keyFile holds its node key (a 0x private key), as an operator's agent keeps it. */
+  startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; keyFile: string; stop(): Promise<void> }>;
   /**
    * A fetch that checks every answer of the gateway against the OpenAPI document it serves
    * (`api.fetch`; the agents call through it too); a spec asserts `api.take()` is empty.
@@ -145,7 +146,7 @@ export async function startMarket(opts: { env?: Record<string, string>; services
         },
       };
       agents.push(handle);
-      return { account, nodeId: registration.nodeId, stop: handle.stop };
+      return { account, nodeId: registration.nodeId, keyFile: config.AGENT_KEY_FILE, stop: handle.stop };
     },
     async stop() {
       // each step named in a warning while it runs past SLOW_STOP_STEP_MS: a teardown that hangs says where

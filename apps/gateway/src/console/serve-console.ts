@@ -6,8 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 
 /** Where the gateway serves the web console (apps/console, built by `npm run build:console`). */
 export const CONSOLE_PATH = '/app';
-/** The console's build when CONSOLE_DIR does not say (the repo's dist/console). */
-export const CONSOLE_DIR_DEFAULT = resolve(__dirname, '..', '..', '..', '..', 'dist', 'console');
+/** The console's build when CONSOLE_DIR does not say: dist/console under the working directory (the repo's root, where `npm start` runs the gateway). */
+export const CONSOLE_DIR_DEFAULT = resolve('dist', 'console');
 
 /**
  * What a console page may load: its own scripts and styles (charts set inline styles), images it
