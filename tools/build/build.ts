@@ -20,6 +20,7 @@ import { ensureArtifacts } from '../../contracts/scripts/compile';
 import { productionPackages } from './dockerfile-lint';
 import { DIST_DIR, ENTRY_POINTS, REPO_ROOT } from './layout';
 import { formatProblems, scanDist, scanProductionImports, type DistScan } from './scan';
+import { CONSOLE_BUILD_DIR, ensureConsoleBuilt } from './console';
 
 export const BUILD_TSCONFIG = join(REPO_ROOT, 'tsconfig.build.json');
 
@@ -86,6 +87,7 @@ function prune(dir: string, keep: ReadonlySet<string>): number {
   let removed = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
+    if (full === CONSOLE_BUILD_DIR) continue; // the web console's build (vite), not tsc's
     if (entry.isDirectory()) {
       removed += prune(full, keep);
       if (readdirSync(full).length === 0) rmSync(full, { recursive: true });
@@ -113,7 +115,9 @@ export async function build(opts: { clean?: boolean; log?: (line: string) => voi
   for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
     if (!existsSync(join(REPO_ROOT, entry))) throw new BuildError('ENTRY_MISSING', `${name}'s entry ${entry} was not built: is it in tsconfig.build.json's files?`);
   }
-  const scan = scanDist(DIST_DIR);
+  // the web console, served by the gateway from dist/console (the image's CONSOLE_DIR default)
+  log(ensureConsoleBuilt(log) ? `build: web console built into ${relative(process.cwd(), CONSOLE_BUILD_DIR)}` : 'build: web console up to date');
+  const scan = scanDist(DIST_DIR, [CONSOLE_BUILD_DIR]);
   if (scan.problems.length > 0) throw new BuildError('DIST_UNSOUND', `dist/ is not plain node:\n${formatProblems(scan.problems)}`);
   // the image's node_modules hold the production dependencies only: what an entry loads must be among them
   const reached = scanProductionImports(Object.values(ENTRY_POINTS).map((entry) => join(REPO_ROOT, entry)), productionPackages());

@@ -28,11 +28,12 @@ export interface DistScan {
   problems: DistProblem[];
 }
 
-function listJs(dir: string): string[] {
+function listJs(dir: string, skip: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listJs(full));
+    if (skip.has(full)) continue;
+    if (entry.isDirectory()) out.push(...listJs(full, skip));
     else if (entry.name.endsWith('.js')) out.push(full);
   }
   return out;
@@ -110,8 +111,9 @@ export function scanProductionImports(entries: readonly string[], production: Re
 }
 
 /** Scans every .js file under `distDir`. */
-export function scanDist(distDir: string): DistScan {
-  const files = listJs(distDir);
+/** `skip`: folders that are not node code (the web console's browser bundle). */
+export function scanDist(distDir: string, skip: readonly string[] = []): DistScan {
+  const files = listJs(distDir, new Set(skip));
   const problems: DistProblem[] = [];
   let requires = 0;
   for (const file of files) {

@@ -15,6 +15,7 @@ import { createClient, type Job, type JobStatus, type StarMinerClient, type Subm
 import { createTestDatabase, freePort, type TestDatabase } from '@starminer/testing';
 import { BUILT_APPS, DIST_DIR, entryOf } from '../build/layout';
 import { formatProblems, scanDist } from '../build/scan';
+import { CONSOLE_BUILD_DIR } from '../build/console';
 import { DEMO_AGENTS, REPO_ROOT, SERVICES, startStack, type Stack, type StackOptions } from './stack';
 
 const STACK_TEST_TIMEOUT_MS = 10 * 60_000;
@@ -109,8 +110,9 @@ describe('the market end to end (stack: NATS, Postgres, anvil, six services, two
 
     it('npm run build leaves a dist/ that plain node runs: every entry built, nothing requires swc, tsx, solc, a .ts file or an alias', () => {
       expect(BUILT_APPS.filter((app) => !existsSync(join(REPO_ROOT, entryOf(app))))).toEqual([]);
-      const scan = scanDist(DIST_DIR);
+      const scan = scanDist(DIST_DIR, [CONSOLE_BUILD_DIR]);
       expect(formatProblems(scan.problems)).toBe('');
+      expect(existsSync(join(CONSOLE_BUILD_DIR, 'index.html'))).toBe(true); // the web console the gateway serves at /app/
       expect(scan.files).toBeGreaterThan(100);
       expect(scan.requires).toBeGreaterThan(scan.files);
     });
@@ -147,6 +149,10 @@ describe('the market end to end (stack: NATS, Postgres, anvil, six services, two
         const launched = [...stack.processes.values()].filter((p) => p.spec.command === process.execPath && p.spec.name !== 'postgres');
         expect(launched.map((p) => p.spec.args)).toEqual([...SERVICES, ...DEMO_AGENTS.map(() => 'provider-agent' as const)].map((app) => [join(REPO_ROOT, entryOf(app))]));
         const client = createClient({ baseUrl: stack.gatewayUrl, apiKey: stack.demoApiKey });
+        // the gateway from dist/ serves the web console from dist/console
+        const page = await fetch(`${stack.gatewayUrl}/app/`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toMatch(/<div id="root">/);
         const nodes = await nodesOnline(client, 2);
         const nodeAddresses = [...nodes.values()];
         const requester = stack.demoOrg.accountAddress;

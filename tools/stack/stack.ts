@@ -21,7 +21,7 @@ import { distStaleness } from '../build/stale';
 import { ensureNatsServer } from './nats-binary';
 import { DataDirUnreachableError, preparePostgresDataDir } from './data-dir';
 import { ManagedProcess, type LineSink } from './processes';
-import { CONSOLE_BUILD_DIR } from './console-build';
+import { CONSOLE_BUILD_DIR } from '../build/console';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const DEFAULT_PORTS = { nats: 4322, postgres: 5433, anvil: 8545, gateway: 8080, services: 9101 } as const;

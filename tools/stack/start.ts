@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { DEFAULT_PORTS, REPO_ROOT, StackError, startStack, type Stack } from './stack';
-import { ensureConsoleBuilt } from './console-build';
+import { ensureConsoleBuilt } from '../build/console';
 import { NatsServerMissing } from './nats-binary';
 
 function port(name: string, fallback: number): number {
