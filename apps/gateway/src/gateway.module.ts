@@ -9,6 +9,8 @@ import { Idempotency } from './idempotency/idempotency';
 import { JobEventFeed } from './job-events/job-event-feed';
 import { JobEventsController } from './job-events/job-events.controller';
 import { JobUpdates } from './job-events/job-updates.store';
+import { AnchorList } from './anchors/anchor-list';
+import { AnchorsController } from './anchors/anchors.controller';
 import { AnchorTrees } from './job-proofs/anchor-trees';
 import { JobProofs } from './job-proofs/job-proofs';
 import { JobProofsController } from './job-proofs/job-proofs.controller';
@@ -19,6 +21,7 @@ import { MarketQueries } from './market/market-queries';
 import { NodeQueries } from './nodes/node-search';
 import { NodesController } from './nodes/nodes.controller';
 import { OpsController } from './ops/ops.controller';
+import { OpsStatus } from './ops/ops-status';
 import { Orgs } from './orgs/orgs';
 import { OrgsController } from './orgs/orgs.controller';
 import { AssignmentWaits } from './providers/assignment-waits';
@@ -38,7 +41,7 @@ import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
     ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES], chain: true }),
     WebhooksModule,
   ],
-  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController],
-  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController, AnchorsController],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, AnchorList, OpsStatus, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}

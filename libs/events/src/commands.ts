@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
 import { quoteSchema } from './api-quotes';
+import { serviceStatusSchema } from './api-ops';
 import { LIMITS } from './limits';
 import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, readModelDigestSchema, requestIdSchema, resultSubmissionSchema } from './messages';
 import { SERVICES_WITH_PARKING } from './services';
@@ -33,7 +34,7 @@ function command<P extends z.ZodType, R extends z.ZodType>(service: string, verb
 
 const seqSchema = z.number().int().positive();
 
-/** The operator's view of a reader's parked events, and re-applying them after a fix. */
+/** The operator's view of a reader's parked events, re-applying them after a fix, and the service's status; the auditor's digests. */
 function parkingCommands(service: string) {
   return {
     listParked: command(service, 'listParked', {
@@ -56,6 +57,16 @@ function parkingCommands(service: string) {
       payload: z.strictObject({ model: text(200, 1), table: text(200, 1), chunk: z.number().int().nonnegative().max(LIMITS.readModelChunksMax) }),
       reply: z.strictObject({ checkpoint: z.number().int().nonnegative(), columns: z.array(z.string()), rows: z.array(z.array(z.string().nullable())).max(LIMITS.readModelChunkRows) }),
       errors: ['READ_MODEL_NOT_FOUND'],
+    }),
+    /**
+     * The service's readiness as GET /health/ready decides it, with its dependencies and each reader
+     * of the log (state, checkpoint, lag, parked): the operator's status (GET /v1/ops/status) asks
+     * every service. One replica answers (the queue group's).
+     */
+    status: command(service, 'status', {
+      payload: z.strictObject({}),
+      reply: serviceStatusSchema,
+      errors: [],
     }),
     retryParked: command(service, 'retryParked', {
       payload: z.strictObject({ reader: text(200, 1), key: text(300, 1) }),

@@ -18,3 +18,5 @@ export * from './api-nodes';
 export * from './api-quotes';
 export * from './api-webhooks';
 export * from './api-job-proofs';
+export * from './api-ops';
+export * from './api-market';

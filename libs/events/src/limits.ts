@@ -89,6 +89,8 @@ export const LIMITS = {
   commandPayloadBytesMax: 512 * 1024,
   /** Parked events one list answer carries. */
   parkedPageSizeMax: 100,
+  /** Stuck jobs the operator's status lists (GET /v1/ops/status; the count covers all of them): a screenful to start from. */
+  opsStuckJobsListedMax: 20,
   /**
    * Rows of a read model hashed per chunk of its digest (cmd.<service>.readModelDigest), and the most
    * rows one readModelChunk answer carries: the auditor finds the first differing row by the first
@@ -99,6 +101,19 @@ export const LIMITS = {
   readModelChunksMax: 4_096,
   /** Markets one quote lists (cheapest first): a screenful; the count of all of them goes with it. */
   quoteMarketsMax: 20,
+  /**
+   * Candles one price history answer carries (GET /v1/market/prices/history): a chart's width in
+   * points (1,000 one-minute candles are about 17 hours, 1,000 daily ones about 3 years). A window
+   * that needs more is refused naming `from`, never cut short; with no `from`, the window is the
+   * last this many candles up to `to`.
+   */
+  priceCandlesMax: 1_000,
+  /**
+   * Markets (GPU model, region) whose supply one market stats answer lists (GET /v1/market/stats),
+   * in (gpuModel, region) order: regions are free text, so the grouping is bounded; today's
+   * catalogue of GPU models times a few dozen regions is well under it.
+   */
+  marketStatsMarketsMax: 500,
 
   // ------------------------------------------------------------------ node search (GET /v1/nodes?filter=)
   /** A filter is a line a person types (`gpu=H100 vram>=80 region in [eu-west,us-east]`); longer is a mistake. */

@@ -7,6 +7,8 @@ import {
   FINAL_JOB_STATUSES,
   isFinalJobStatus,
   type Account,
+  type Anchor,
+  type AnchorPage,
   type DeliveryLog,
   type FaucetMint,
   type Job,
@@ -17,10 +19,15 @@ import {
   type JobStatus,
   type JobUpdate,
   type JobUpdatePage,
+  type MarketStats,
   type Node,
   type NodePage,
+  type OpsStatus,
   type OrgCreated,
   type PriceBoard,
+  type PriceCandleIntervalSec,
+  type PriceHistory,
+  type PriceTier,
   type Queues,
   type Quote,
   type RedeliveryAccepted,
@@ -231,6 +238,47 @@ export class StarMinerClient {
     return this.read('/v1/market/queues', p);
   }
 
+  /**
+   * GET /v1/market/prices/history: one market's price of a GPU-hour in a tier (default standard)
+   * as candles of `intervalSec` (60, 300, 3600 or 86400; default 60), oldest first, from `from`
+   * to `to` (default: the last 1,000 candles up to now). A window of more than 1,000 candles is a
+   * 400 VALIDATION_FAILED naming query.from; a market with no price move has no candles.
+   */
+  getPriceHistory(p: { gpuModel: string; region: string; tier?: PriceTier; intervalSec?: PriceCandleIntervalSec; from?: Date | string; to?: Date | string } & CallOptions): Promise<PriceHistory> {
+    return this.read('/v1/market/prices/history', p, { gpuModel: p.gpuModel, region: p.region, tier: p.tier, intervalSec: p.intervalSec, from: instantOf(p.from), to: instantOf(p.to) });
+  }
+
+  /** GET /v1/market/stats: supply per market, matches per second over the last minute, queued jobs per category. */
+  getMarketStats(p: CallOptions = {}): Promise<MarketStats> {
+    return this.read('/v1/market/stats', p);
+  }
+
+  /**
+   * GET /v1/anchors: one page of the trade log's anchors on chain, newest first, each with onChain
+   * (verified, mismatch or missing: the log's range and root against the anchor contract's).
+   */
+  listAnchors(p: PageParams = {}): Promise<AnchorPage> {
+    return this.read('/v1/anchors', p, { limit: p.limit, cursor: p.cursor });
+  }
+
+  /** Every anchor, newest first, page by page as the loop asks (`for await (const a of sm.anchors())`). */
+  anchors(p: { pageSize?: number } & CallOptions = {}): AsyncIterable<Anchor> {
+    const limit = pageSizeOf(p.pageSize);
+    return paginate(
+      (cursor) => this.listAnchors({ limit, cursor, signal: p.signal }),
+      (page) => page.anchors,
+    );
+  }
+
+  /**
+   * GET /v1/ops/status with the operator token: every service's readiness and readers (a service
+   * that does not answer in time is listed with ready false and its error), the log's head, the
+   * chain and its latest anchor, stuck jobs, and `overall` (healthy or degraded). A read: retried.
+   */
+  getOpsStatus(p: { operatorToken: string } & CallOptions): Promise<OpsStatus> {
+    return this.call({ method: 'GET', path: '/v1/ops/status', headers: { authorization: `Bearer ${p.operatorToken}` }, retry: true, signal: p.signal });
+  }
+
   /** POST /v1/webhooks: its secret is in this answer only (keep it: verifyWebhookSignature needs it). Sent once. */
   createWebhook(p: { url: string; description?: string } & CallOptions): Promise<WebhookCreated> {
     return this.call({ method: 'POST', path: '/v1/webhooks', body: { url: p.url, ...(p.description !== undefined ? { description: p.description } : {}) }, retry: false, signal: p.signal });
@@ -291,6 +339,9 @@ export class StarMinerClient {
     return (await send(this.transport, { ...spec, headers })) as T;
   }
 }
+
+/** An instant as sent in a query: ISO 8601 (a Date as its toISOString). */
+const instantOf = (t: Date | string | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
 
 /** A path segment as sent: an id with `/` or `?` in it cannot reach another route. */
 const segment = (id: string): string => encodeURIComponent(id);

@@ -44,6 +44,15 @@ export type QuoteAlternative = Schemas['QuoteAlternative'];
 export type Queues = Schemas['Queues'];
 export type PriceBoard = Schemas['PriceBoard'];
 export type MarketPrice = Schemas['MarketPrice'];
+export type PriceTier = MarketPrice['tiers'][number]['tier'];
+/** One market's price candles (getPriceHistory), oldest first. */
+export type PriceHistory = Schemas['PriceHistory'];
+export type PriceCandle = Schemas['PriceCandle'];
+/** The candle widths getPriceHistory takes: a minute, five minutes, an hour, a day. */
+export type PriceCandleIntervalSec = PriceHistory['intervalSec'];
+/** The market now (getMarketStats): supply per market, matches per second over the last minute, queues. */
+export type MarketStats = Schemas['MarketStats'];
+export type MarketSupply = Schemas['MarketSupply'];
 export type Node = Schemas['Node'];
 export type NodePage = Schemas['NodePage'];
 export type CreateWebhookRequest = Schemas['CreateWebhookRequest'];
@@ -56,6 +65,16 @@ export type WebhookDeliveryRecord = Schemas['WebhookDeliveryRecord'];
 export type WebhookDeliveryAttempt = Schemas['WebhookDeliveryAttempt'];
 export type DeliveryLog = Schemas['DeliveryLog'];
 export type RedeliveryAccepted = Schemas['RedeliveryAccepted'];
+/** The trade log's anchors on chain, each checked against the anchor contract (listAnchors, anchors). */
+export type Anchor = Schemas['Anchor'];
+export type AnchorPage = Schemas['AnchorPage'];
+
+// operator (getOpsStatus, with the operator token)
+export type OpsStatus = Schemas['OpsStatus'];
+export type ServiceStatus = Schemas['ServiceStatus'];
+export type ReaderStatus = Schemas['ReaderStatus'];
+export type DependencyCheck = Schemas['DependencyCheck'];
+export type StuckJob = Schemas['StuckJob'];
 
 // provider (`@starminer/sdk/provider`)
 export type RegisterNodeRequest = Schemas['RegisterNodeRequest'];

@@ -2,11 +2,12 @@ import { Controller, Get, Header, Inject, Injectable, Logger, Optional, Res, Ser
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { collectDefaultMetrics, Gauge, register as defaultRegistry } from 'prom-client';
+import type { ServiceStatus, ServiceWithParking } from '@starminer/events';
 import { publicClientFor } from './chain-clients';
 import type { ChainConfig } from './config';
 import { CommandBus } from './commands';
 import { METRIC } from './metrics';
-import { ServiceRuntime, withTimeout } from './runtime';
+import { readersCheckOf, ServiceRuntime, withTimeout, type Check, type ReadersReport } from './runtime';
 
 /** How long one dependency may take to answer a readiness probe. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -28,6 +29,22 @@ export function chainProbeFor(config: Pick<ChainConfig, 'RPC_URL' | 'CHAIN_ID'>)
 }
 
 let defaultMetricsOn = false;
+
+/** Everything readiness checks, each once: GET /health/ready's verdict and the operator's status are both made from it. */
+interface Assessment {
+  readonly nats: Check;
+  readonly postgres: Check;
+  readonly readers: ReadersReport;
+  readonly commands?: Check;
+  readonly chain?: Check;
+}
+
+/** A check as the status shows it: up, or down with why (its error, else `downMessage`). */
+function dependencyOf(c: Check, downMessage: string): ServiceStatus['checks']['nats'] {
+  if (c.up) return { status: 'up' };
+  const error = c.detail.error;
+  return { status: 'down', message: typeof error === 'string' && error.length > 0 ? error : downMessage };
+}
 
 /**
  * Liveness, readiness and metrics of one service, with @nestjs/terminus and prom-client:
@@ -77,13 +94,63 @@ export class ServiceHealth {
   }
 
   async ready(): Promise<HealthCheckResult> {
-    const checks: (() => Promise<HealthIndicatorResult> | HealthIndicatorResult)[] = [
-      () => this.result('nats', this.rt.nats()),
-      async () => this.result('postgres', await this.rt.postgres(HEALTH_CHECK_TIMEOUT_MS)),
-      async () => this.result('readers', await this.rt.readersCheck()),
-    ];
-    if (this.bus) checks.push(() => this.result('commands', { up: this.bus!.connected, detail: {} }));
-    if (this.chain) checks.push(async () => this.result('chain', await this.chain!()));
+    return this.verdict(await this.assess());
+  }
+
+  /**
+   * The operator's status of this service (cmd.<service>.status): readiness' verdict, made by the
+   * same code from the same checks as GET /health/ready, with each dependency and each reader.
+   */
+  async status(): Promise<ServiceStatus> {
+    const a = await this.assess();
+    const ready = await this.verdict(a).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ServiceUnavailableException) return false;
+        throw err;
+      },
+    );
+    return {
+      service: this.rt.service as ServiceWithParking,
+      ready,
+      checks: {
+        nats: dependencyOf(a.nats, 'the trade log is not connected'),
+        postgres: dependencyOf(a.postgres, 'Postgres did not answer'),
+        ...(a.commands ? { commands: dependencyOf(a.commands, 'the command bus is not connected') } : {}),
+        ...(a.chain ? { chain: dependencyOf(a.chain, 'the chain did not answer') } : {}),
+      },
+      readers: a.readers.readers.map((r) => ({
+        name: r.name,
+        kind: r.health.kind,
+        state: r.health.state,
+        checkpointSeq: r.health.position,
+        lagEvents: r.health.lag,
+        parked: r.parked,
+        critical: r.health.critical,
+        problems: [...r.problems],
+        ...(r.health.lastError === undefined ? {} : { lastError: r.health.lastError }),
+      })),
+      startedAt: this.rt.startedAt.toISOString(),
+    };
+  }
+
+  /** Every check readiness makes, at once (each bounded by HEALTH_CHECK_TIMEOUT_MS). */
+  private async assess(): Promise<Assessment> {
+    const [postgres, readers, chain] = await Promise.all([this.rt.postgres(HEALTH_CHECK_TIMEOUT_MS), this.rt.readersReport(), this.chain?.()]);
+    return {
+      nats: this.rt.nats(),
+      postgres,
+      readers,
+      ...(this.bus ? { commands: { up: this.bus.connected, detail: {} } } : {}),
+      ...(chain ? { chain } : {}),
+    };
+  }
+
+  /** Terminus' verdict on the checks: the result when all are up, else its 503 exception (with every check's detail). */
+  private async verdict(a: Assessment): Promise<HealthCheckResult> {
+    const checks: (() => HealthIndicatorResult)[] = [() => this.result('nats', a.nats), () => this.result('postgres', a.postgres), () => this.result('readers', readersCheckOf(a.readers))];
+    if (a.commands) checks.push(() => this.result('commands', a.commands!));
+    if (a.chain) checks.push(() => this.result('chain', a.chain!));
     try {
       const r = await this.health.check(checks);
       this.transition(true, r);

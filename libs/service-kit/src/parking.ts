@@ -4,6 +4,7 @@ import { DomainError } from '@starminer/domain';
 import { COMMANDS, LIMITS, type ParkedEventView, type PayloadOf, type ReplyOf, type ServiceWithCommands } from '@starminer/events';
 import type { ParkedEvent } from '@starminer/trade-log';
 import { CommandHandler } from './commands';
+import { ServiceHealth } from './health';
 import { digestReadModel, readModelChunk } from './read-models';
 import { ServiceRuntime } from './runtime';
 
@@ -24,7 +25,9 @@ const view = (p: ParkedEvent): ParkedEventView => ({
  * in log order, `cmd.<service>.retryParked` re-applies one reader's events of one aggregate key,
  * in order, after a fix (new code, an upcaster, a repaired dependency). The gateway exposes both
  * to the operator at `/v1/ops/parked`. With them, the auditor's: `cmd.<service>.readModelDigest`
- * (every read model's digest at its checkpoint) and `readModelChunk` (the rows of one chunk).
+ * (every read model's digest at its checkpoint) and `readModelChunk` (the rows of one chunk). And
+ * `cmd.<service>.status`: readiness as GET /health/ready decides it, with each dependency and
+ * reader, for the operator's `/v1/ops/status`.
  */
 export function parkingHandlers(service: ServiceWithCommands): Type<unknown> {
   const commands = COMMANDS[service];
@@ -32,10 +35,19 @@ export function parkingHandlers(service: ServiceWithCommands): Type<unknown> {
   const retry = commands.retryParked;
   const digest = commands.readModelDigest;
   const chunk = commands.readModelChunk;
+  const status = commands.status;
 
   @Controller()
   class ParkedEventHandlers {
-    constructor(private readonly rt: ServiceRuntime) {}
+    constructor(
+      private readonly rt: ServiceRuntime,
+      private readonly health: ServiceHealth,
+    ) {}
+
+    @CommandHandler(status)
+    status(): Promise<ReplyOf<typeof status>> {
+      return this.health.status();
+    }
 
     @CommandHandler(list)
     async listParked(@Payload() p: PayloadOf<typeof list>): Promise<ReplyOf<typeof list>> {

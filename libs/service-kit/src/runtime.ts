@@ -64,6 +64,21 @@ export interface Check {
   readonly detail: Record<string, unknown>;
 }
 
+/** One reader as readiness judges it: its health, its parked events (null: the parking lot could not be read), what counts against the service. */
+export interface ReaderReport {
+  readonly name: string;
+  readonly health: ReaderHealth;
+  readonly parked: number | null;
+  readonly problems: readonly string[];
+}
+
+/** Every reader of the service, read once: readiness' `readers` check and the operator's status are both made from it. */
+export interface ReadersReport {
+  readonly readers: readonly ReaderReport[];
+  /** false when the parking lot could not be read (readiness is then red: a parked event of money may be hidden). */
+  readonly parkedCounted: boolean;
+}
+
 /**
  * What every service holds at its edge: the trade log (appends checked by the catalogue's
  * encoder), its own Postgres schema, the parking lot of events its readers could not apply, and
@@ -80,6 +95,8 @@ export class ServiceRuntime {
   /** The edge's series (HTTP, commands, appends, chain transactions) on `metrics`. */
   readonly meters: ServiceMetrics;
   private readonly parkedTotal: Counter;
+  /** When this process's runtime started (the operator's status shows it). */
+  readonly startedAt = new Date();
 
   private constructor(
     readonly service: string,
@@ -459,21 +476,22 @@ export class ServiceRuntime {
    * readers are reported, and leave the service ready.
    */
   async readersCheck(): Promise<Check> {
+    return readersCheckOf(await this.readersReport());
+  }
+
+  /** Each reader's health and parked count, read once (one query of the parking lot), with what counts against readiness. */
+  async readersReport(): Promise<ReadersReport> {
     const counts = await this.parking.counts().catch(() => undefined);
-    let up = true;
-    const detail: Record<string, unknown> = {};
-    for (const r of this.readerList) {
-      const h = r.health();
-      const parked = counts?.get(r.name) ?? 0;
+    const readers = this.readerList.map((r): ReaderReport => {
+      const health = r.health();
+      const parked = counts === undefined ? null : (counts.get(r.name) ?? 0);
       const problems: string[] = [];
-      if (h.state !== 'running') problems.push(h.state);
-      if (h.lag > READY_LAG_EVENTS_MAX) problems.push(`lag ${h.lag} > ${READY_LAG_EVENTS_MAX}`);
-      if (h.critical && parked > 0) problems.push(`${parked} parked`);
-      if (problems.length) up = false;
-      detail[r.name] = { kind: h.kind, state: h.state, position: h.position, lag: h.lag, parked, critical: h.critical, ...(problems.length ? { problems } : {}), ...(h.lastError ? { lastError: h.lastError } : {}) };
-    }
-    if (counts === undefined) up = false;
-    return { up, detail };
+      if (health.state !== 'running') problems.push(health.state);
+      if (health.lag > READY_LAG_EVENTS_MAX) problems.push(`lag ${health.lag} > ${READY_LAG_EVENTS_MAX}`);
+      if (health.critical && (parked ?? 0) > 0) problems.push(`${parked} parked`);
+      return { name: r.name, health, parked, problems };
+    });
+    return { readers, parkedCounted: counts !== undefined };
   }
 
   private defineReaderMetrics(): void {
@@ -517,6 +535,15 @@ export class ServiceRuntime {
     if (closed !== 'drained' && closed !== 'already closed') this.logger.warn(`stopping: the trade log's connection ${closed}`);
     await this.db.destroy().catch(() => undefined);
   }
+}
+
+/** Readiness' `readers` check of a report: up when no reader has a problem and the parking lot was read. */
+export function readersCheckOf(report: ReadersReport): Check {
+  const detail: Record<string, unknown> = {};
+  for (const { name, health: h, parked, problems } of report.readers) {
+    detail[name] = { kind: h.kind, state: h.state, position: h.position, lag: h.lag, parked: parked ?? 0, critical: h.critical, ...(problems.length ? { problems: [...problems] } : {}), ...(h.lastError ? { lastError: h.lastError } : {}) };
+  }
+  return { up: report.parkedCounted && report.readers.every((r) => r.problems.length === 0), detail };
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

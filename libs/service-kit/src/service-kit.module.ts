@@ -105,7 +105,7 @@ export class ServiceKitModule {
         { provide: APP_INTERCEPTOR, useClass: CommandMetricsInterceptor },
         { provide: APP_INTERCEPTOR, useClass: JobScopeInterceptor },
       ],
-      exports: [SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime, CommandBus, ServiceMetrics],
+      exports: [SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime, CommandBus, ServiceMetrics, ServiceHealth],
     };
   }
 }

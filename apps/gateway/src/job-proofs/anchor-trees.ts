@@ -15,7 +15,7 @@ export interface ProvenAnchor {
 }
 
 /** A Map kept in least-recently-used order: `get` refreshes, `set` forgets the oldest past `max`. */
-class Lru<K, V> {
+export class Lru<K, V> {
   private readonly map = new Map<K, V>();
   constructor(private readonly max: number) {}
   get(key: K): V | undefined {
@@ -62,9 +62,14 @@ export class AnchorTrees {
 
   /** How many anchors the chain holds and the last sequence they cover (0 when none, or no anchor contract). */
   async coverage(): Promise<{ count: number; throughSeq: bigint }> {
-    if (!this.addresses.anchor) return { count: 0, throughSeq: 0n };
-    const count = await readAnchorCount(this.publicClient, { addresses: this.addresses });
+    const count = await this.count();
     return { count, throughSeq: count === 0 ? 0n : (await this.anchor(count - 1)).toSeq };
+  }
+
+  /** How many anchors the chain holds now (0 without an anchor contract): one chain read, never cached (a chain restored from an older state holds fewer). */
+  async count(): Promise<number> {
+    if (!this.addresses.anchor) return 0;
+    return readAnchorCount(this.publicClient, { addresses: this.addresses });
   }
 
   /** The anchor whose range holds `seq`, or null; `count` from `coverage`. */

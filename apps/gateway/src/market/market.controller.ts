@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { priceBoardSchema, pricesQuerySchema, queuesSchema } from '@starminer/events';
+import { LIMITS, marketStatsSchema, priceBoardSchema, priceHistoryQuerySchema, priceHistorySchema, pricesQuerySchema, queuesSchema } from '@starminer/events';
 import { ZodPipe } from '@starminer/service-kit';
 import { JobQueries } from '../jobs/job-queries';
 import { Operation } from '../openapi';
@@ -24,6 +24,44 @@ const PRICE_BOARD_EXAMPLE: z.input<typeof priceBoardSchema> = {
     },
   ],
   nextCursor: 'WyJBMTAwIiwidXMtZWFzdCJd',
+};
+
+const PRICE_HISTORY_EXAMPLE: z.input<typeof priceHistorySchema> = {
+  gpuModel: 'A100',
+  region: 'us-east',
+  tier: 'standard',
+  intervalSec: 60,
+  candles: [
+    {
+      startAt: '2026-01-15T10:00:00.000Z',
+      openWeiPerGpuHour: '2000000000000000000',
+      highWeiPerGpuHour: '2100000000000000000',
+      lowWeiPerGpuHour: '2000000000000000000',
+      closeWeiPerGpuHour: '2100000000000000000',
+      utilizationMultiplierBps: 10_500,
+    },
+    {
+      startAt: '2026-01-15T10:01:00.000Z',
+      openWeiPerGpuHour: '2100000000000000000',
+      highWeiPerGpuHour: '2100000000000000000',
+      lowWeiPerGpuHour: '2100000000000000000',
+      closeWeiPerGpuHour: '2100000000000000000',
+      utilizationMultiplierBps: 10_500,
+    },
+  ],
+};
+
+const MARKET_STATS_EXAMPLE: z.input<typeof marketStatsSchema> = {
+  at: '2026-01-15T10:00:59.250Z',
+  supply: [
+    { gpuModel: 'A100', region: 'us-east', nodesOnline: 3, gpusOnline: 10, nodesRegistered: 4 },
+    { gpuModel: 'H100', region: 'eu-west', nodesOnline: 1, gpusOnline: 8, nodesRegistered: 1 },
+  ],
+  matches: {
+    lastMinute: 2,
+    perSecond: Array.from({ length: 60 }, (_, i) => ({ at: new Date(Date.UTC(2026, 0, 15, 10, 0, i)).toISOString(), count: i === 12 ? 2 : 0 })),
+  },
+  queues: { 'ai-training': 3, inference: 12, rendering: 0, simulation: 1 },
 };
 
 @ApiTags('market')
@@ -61,5 +99,41 @@ export class MarketController {
   })
   prices(@Query(new ZodPipe(pricesQuerySchema)) q: z.output<typeof pricesQuerySchema>): Promise<z.input<typeof priceBoardSchema>> {
     return this.market.prices(q);
+  }
+
+  @Get('market/prices/history')
+  @Operation({
+    operationId: 'getPriceHistory',
+    summary: "One market's price of a GPU-hour in one tier over time, as candles (open, high, low, close)",
+    description:
+      'Candles of intervalSec (60, 300, 3600 or 86400; default 60), aligned to the Unix epoch (a day starts at 00:00 UTC), oldest first, ' +
+      'from the interval holding `from` up to the one holding the instant before `to` (default now; a later `to` reads as now), the last one partial while it is current. ' +
+      `Without \`from\`, the last ${LIMITS.priceCandlesMax.toLocaleString('en-US')} intervals up to \`to\`; a window of more (LIMITS.priceCandlesMax) is refused with VALIDATION_FAILED naming query.from, as is a \`from\` not before \`to\`. ` +
+      "The price is the board's: base × tier multiplier × utilization multiplier, moved by PriceChanged on the log. A candle opens at the close before it; an interval with no move is a flat candle at that close, " +
+      "so the series is continuous; intervals before the market's first price move are left out. A market with no price move (or unknown) answers an empty candles list, not 404. Public.",
+    auth: 'public',
+    query: priceHistoryQuerySchema,
+    answers: { 200: { schema: priceHistorySchema, description: "the market's candles, oldest first", example: PRICE_HISTORY_EXAMPLE } },
+    errors: [],
+  })
+  priceHistory(@Query(new ZodPipe(priceHistoryQuerySchema)) q: z.output<typeof priceHistoryQuerySchema>): Promise<z.input<typeof priceHistorySchema>> {
+    return this.market.priceHistory(q);
+  }
+
+  @Get('market/stats')
+  @Operation({
+    operationId: 'getMarketStats',
+    summary: 'The market now: supply per market, matches over the last minute second by second, queued jobs per category',
+    description:
+      `supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most ${LIMITS.marketStatsMarketsMax} markets, in (gpuModel, region) order). ` +
+      "matches: jobs matched per second of the engine's match time over the last 60 seconds, the last the current one, zero-filled, and their sum (lastMinute). " +
+      'queues: jobs queued per category, every category listed (as getQueues). Read from the gateway view of the log: a moment behind it. Public.',
+    auth: 'public',
+    answers: { 200: { schema: marketStatsSchema, description: 'the market now', example: MARKET_STATS_EXAMPLE } },
+    errors: [],
+  })
+  async stats(): Promise<z.input<typeof marketStatsSchema>> {
+    const [stats, queues] = await Promise.all([this.market.stats(), this.jobs.queueDepths()]);
+    return { ...stats, queues: queues as z.input<typeof marketStatsSchema>['queues'] };
   }
 }

@@ -16,6 +16,7 @@ export class OrgRow {
 @Index(['orgId', 'jobId'])
 @Index(['nodeId', 'status'])
 @Index(['category', 'status'])
+@Index(['matchedAt'])
 export class JobView {
   @PrimaryColumn({ type: 'text' }) jobId!: string;
   @Column({ type: 'text' }) orgId!: string;
@@ -30,6 +31,8 @@ export class JobView {
   @Column({ type: 'jsonb' }) workload!: object;
   @Column({ type: 'text', nullable: true }) nodeId!: string | null;
   @Column({ type: 'text', nullable: true }) nodeAddress!: string | null;
+  /** when the engine matched the job (JobMatched): the market stats count matches by it */
+  @Column({ type: 'timestamptz', nullable: true }) matchedAt!: Date | null;
   /** GPUs the job runs on, from JobMatched (null until matched, and on rows projected before it was kept) */
   @Column({ type: 'int', nullable: true }) gpuCount!: number | null;
   /** the engine's hourly price for all the job's GPUs */
@@ -90,5 +93,23 @@ export class MarketPriceView {
   @Column({ type: 'bigint' }) lastSeq!: string;
 }
 
+/**
+ * Every price of each (GPU class, region) market over time, one row per PriceChanged (its log
+ * sequence): appended, never updated, so the price history's candles are read from it. The base
+ * price is the engine's for the class (the price board's), kept with each point; a class without
+ * one has no points, as it has no row on the board.
+ */
+@Entity({ name: 'market_price_points' })
+@Index(['gpuClass', 'region', 'at'])
+export class MarketPricePoint {
+  @PrimaryColumn({ type: 'bigint' }) seq!: string;
+  @Column({ type: 'text' }) gpuClass!: string;
+  @Column({ type: 'text' }) region!: string;
+  @Column({ type: 'timestamptz' }) at!: Date;
+  @Column(WEI_COLUMN) basePriceWeiPerGpuHour!: bigint;
+  @Column({ type: 'int' }) multiplierBps!: number;
+  @Column({ type: 'int' }) utilizationBps!: number;
+}
+
 /** JobUpdateRow: each job's updates as clients see them, written by the same projection (job-events). */
-export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView, JobUpdateRow];
+export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView, MarketPricePoint, JobUpdateRow];

@@ -3,15 +3,16 @@ import { subjectFor } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
 import { JobUpdateRow } from '../job-events/job-update.entity';
-import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
 import { applyViewsBatch } from './views-batch';
 import { applyToViews } from './views.projection';
 
 /**
  * The shape of the gateway's read model. 2: job updates (SSE, history), node stake, settlement
- * times and the job's deadline kept. A store of a lower shape is rebuilt from the log at start.
+ * times and the job's deadline kept. 3: each market's price points (the price history) and each
+ * job's match time (the market stats). A store of a lower shape is rebuilt from the log at start.
  */
-export const VIEWS_SHAPE_VERSION = 2;
+export const VIEWS_SHAPE_VERSION = 3;
 
 /**
  * The gateway's views as a read model: what the service projects and the auditor's replay rebuilds.
@@ -25,7 +26,7 @@ export const VIEWS_MODEL: ReadModel = {
   kinds: ['account', 'job', 'contract', 'node', 'market'],
   apply: applyToViews,
   applyBatch: (em, events) => (events.length === 1 ? applyToViews(em, events[0]) : applyViewsBatch(em, events)),
-  tables: [{ entity: OrgRow }, { entity: JobView, notFromLog: ['traceparent'] }, { entity: NodeView }, { entity: MarketPriceView }, { entity: JobUpdateRow }],
+  tables: [{ entity: OrgRow }, { entity: JobView, notFromLog: ['traceparent'] }, { entity: NodeView }, { entity: MarketPriceView }, { entity: MarketPricePoint }, { entity: JobUpdateRow }],
   shapeVersion: VIEWS_SHAPE_VERSION,
 };
 

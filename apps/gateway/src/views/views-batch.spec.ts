@@ -77,6 +77,9 @@ describe('the views written a batch at a time', () => {
     expect((expected.nodes as { nodeId: string }[]).find((n) => n.nodeId === 'node-never')).toBeUndefined();
     expect(expected.orgs).toHaveLength(2);
     expect(expected.market_prices.length).toBeGreaterThan(0);
+    // every price move appended once, a redelivered one too; every match kept its time
+    expect(expected.market_price_points).toHaveLength(new Set(LOG.filter((e) => e.event.type === 'PriceChanged').map((e) => e.seq)).size);
+    expect((expected.jobs as { status: string; matchedAt: unknown }[]).some((j) => j.status === 'settled' && j.matchedAt !== null)).toBe(true);
     expect(LOG.length).toBeGreaterThan(200);
   });
 
@@ -89,6 +92,8 @@ describe('the views written a batch at a time', () => {
     expect(distinct(writes.jobUpdates, (r) => r.seq)).toBe(writes.jobUpdates.length);
     expect(distinct(writes.nodesRegistered, (r) => r.nodeId)).toBe(writes.nodesRegistered.length);
     expect(writes.prices.length).toBeLessThanOrEqual(3);
+    expect(distinct(writes.pricePoints, (r) => r.seq)).toBe(writes.pricePoints.length);
+    expect(writes.pricePoints.length).toBeGreaterThan(3);
     // no job to patch: the ghost's patches are dropped; node-late's patch before its registration is dead
     expect(writes.jobPatches.has('job-ghost')).toBe(false);
     expect(writes.nodePatches.has('node-late')).toBe(false);
@@ -101,9 +106,9 @@ describe('the views written a batch at a time', () => {
       await applyViewsBatch(em, LOG);
       return query.mock.calls.length;
     });
-    // the jobs read; job_updates, orgs, jobs and nodes inserted; jobs and nodes patched; prices upserted
+    // the jobs read; job_updates, orgs, jobs and nodes inserted; jobs and nodes patched; prices upserted; price points appended
     expect(statements).toBeGreaterThan(1);
-    expect(statements).toBeLessThanOrEqual(8);
+    expect(statements).toBeLessThanOrEqual(9);
     expect(await rowsOf(batched.ds)).toEqual(expected);
   });
 });

@@ -4,7 +4,7 @@ import { insertRows, jobIdOf, tableOf, updateRows } from '@starminer/service-kit
 import type { StoredEvent } from '@starminer/trade-log';
 import { jobUpdateRowOf, type JobBeforeEvent } from '../job-events/record-job-update';
 import { JobUpdateRow } from '../job-events/job-update.entity';
-import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
 import { viewChangeOf, type JobPatch, type SubmittedJobRow } from './views.projection';
 
 /** What a batch of events writes, folded in log order: at most one row or patch per key. */
@@ -21,6 +21,8 @@ export interface ViewsBatchWrites {
   /** patches of nodes not registered in this batch (an UPDATE: nothing when the view has no such node) */
   readonly nodePatches: Map<string, Partial<NodeView>>;
   readonly prices: MarketPriceView[];
+  /** every price point of the batch, one per seq, in log order (ON CONFLICT DO NOTHING: appended once) */
+  readonly pricePoints: MarketPricePoint[];
 }
 
 /**
@@ -57,6 +59,7 @@ function without<T extends object>(patch: T, keys: object): T {
  * - A node's registration sets every column (`NodeView`), so patches before it in the batch are
  *   dead and patches after it merge into it; a node's other patches stay an UPDATE.
  * - Orgs and prices are whole rows: the last of each key wins.
+ * - Price points are appended: one per seq (a seq given twice is the same point).
  */
 export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: ReadonlyMap<string, JobBeforeEvent>): ViewsBatchWrites {
   const jobs = new Map<string, JobBeforeEvent>(jobsBefore);
@@ -67,6 +70,7 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
   const nodesRegistered = new Map<string, NodeView>();
   const nodePatches = new Map<string, Partial<NodeView>>();
   const prices = new Map<string, MarketPriceView>();
+  const pricePoints = new Map<string, MarketPricePoint>();
   for (const stored of events) {
     // first, as the per-event path: the update reads the job before the event moves it
     const jobId = jobIdOf(stored.event as TradeEvent);
@@ -105,6 +109,7 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
       }
       case 'price':
         prices.set(`${change.row.gpuClass}\u0000${change.row.region}`, change.row);
+        if (change.point && !pricePoints.has(change.point.seq)) pricePoints.set(change.point.seq, change.point);
         break;
       default: {
         const unknownChange: never = change;
@@ -124,6 +129,7 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
     nodesRegistered: [...nodesRegistered.values()],
     nodePatches,
     prices: [...prices.values()],
+    pricePoints: [...pricePoints.values()],
   };
 }
 
@@ -145,6 +151,7 @@ export async function applyViewsBatch(em: EntityManager, events: readonly Stored
   await insertRows(em, NodeView, writes.nodesRegistered, { update: ['nodeId'] });
   await updateRows(em, NodeView, 'nodeId', writes.nodePatches);
   await insertRows(em, MarketPriceView, writes.prices, { update: ['gpuClass', 'region'] });
+  await insertRows(em, MarketPricePoint, writes.pricePoints, { ignore: ['seq'] });
 }
 
 /** The org and status of each job of `jobIds` the view has: one query. */

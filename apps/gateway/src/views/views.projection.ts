@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import type { JobStatus, TradeEvent } from '@starminer/events';
+import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import type { StoredEvent } from '@starminer/trade-log';
 import { recordJobUpdate } from '../job-events/record-job-update';
-import { JobView, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
 
 /** The columns a submission sets; every other column of a job is null until a later event patches it. */
 export type SubmittedJobRow = Pick<
@@ -16,7 +17,8 @@ export type JobPatch = Partial<Omit<JobView, 'jobId' | 'status'>> & Pick<JobView
 /**
  * What one event does to the views, besides the update clients see of it (job_updates): a row
  * upserted whole (a registration, a submission, a price), or a patch of a row that is there
- * (an UPDATE: it touches nothing when the view never had the job or the node). The one place
+ * (an UPDATE: it touches nothing when the view never had the job or the node); a price also
+ * appends its point to the market's history (null for a GPU class with no base price). The one place
  * that maps events to rows: `applyToViews` writes it per event, `applyViewsBatch` folds a batch
  * of them (views-batch.ts).
  */
@@ -26,7 +28,7 @@ export type ViewChange =
   | { readonly kind: 'job-patch'; readonly jobId: string; readonly patch: JobPatch }
   | { readonly kind: 'node-registered'; readonly row: NodeView }
   | { readonly kind: 'node-patch'; readonly nodeId: string; readonly patch: Partial<Omit<NodeView, 'nodeId'>> }
-  | { readonly kind: 'price'; readonly row: MarketPriceView };
+  | { readonly kind: 'price'; readonly row: MarketPriceView; readonly point: MarketPricePoint | null };
 
 /** The change one stored event makes to the views, or null for an event they do not show. Pure. */
 export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 'seq' | 'trace'>): ViewChange | null {
@@ -60,6 +62,7 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
     case 'JobMatched':
       return job(e.data.jobId, {
         status: 'matched',
+        matchedAt: at,
         waitingReason: null,
         nodeId: e.data.nodeId,
         nodeAddress: e.data.nodeAddress.toLowerCase(),
@@ -129,7 +132,9 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
       return { kind: 'node-patch', nodeId: e.data.nodeId, patch: { reputation: e.data.reputation } };
     case 'NodeStakeChanged':
       return { kind: 'node-patch', nodeId: e.data.nodeId, patch: { stakeWei: e.data.stakeWei, poolId: e.data.poolId } };
-    case 'PriceChanged':
+    case 'PriceChanged': {
+      // the engine's base for the class, as the board prices it (apps/gateway/src/market/prices.ts)
+      const base = DEFAULT_ENGINE_CONFIG.pricing.basePricesWeiPerGpuHour[e.data.gpuClass];
       return {
         kind: 'price',
         row: {
@@ -141,18 +146,24 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
           changedAt: at,
           lastSeq: String(seq),
         },
+        point:
+          base === undefined
+            ? null
+            : { seq: String(seq), gpuClass: e.data.gpuClass, region: e.data.region, at, basePriceWeiPerGpuHour: base, multiplierBps: e.data.multiplierBps, utilizationBps: e.data.utilizationBps },
       };
+    }
     default:
       return null;
   }
 }
 
 /**
- * The gateway's read model: orgs, jobs with their status and chain references, the supply and
- * the price board. This is the per-event path (a few statements per event): the projection runner
- * uses it for a batch of one, which is how it finds the event a failed batch fails on; a larger
- * batch goes through `applyViewsBatch`, which writes the same rows. Every write is an upsert or
- * an update keyed by id, so applying an event twice leaves the same rows.
+ * The gateway's read model: orgs, jobs with their status and chain references, the supply, the
+ * price board and each market's price history. This is the per-event path (a few statements per
+ * event): the projection runner uses it for a batch of one, which is how it finds the event a
+ * failed batch fails on; a larger batch goes through `applyViewsBatch`, which writes the same
+ * rows. Every write is an upsert, an update keyed by id or an insert of a point keyed by its seq
+ * that skips one already there, so applying an event twice leaves the same rows.
  */
 export async function applyToViews(em: EntityManager, stored: StoredEvent): Promise<void> {
   // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
@@ -180,6 +191,8 @@ async function writeViewChange(em: EntityManager, change: ViewChange): Promise<v
       return;
     case 'price':
       await em.getRepository(MarketPriceView).upsert(change.row, ['gpuClass', 'region']);
+      // appended once: a redelivery of the same seq leaves the point there as it is
+      if (change.point) await em.createQueryBuilder().insert().into(MarketPricePoint).values(change.point).orIgnore().execute();
       return;
     default: {
       const unknownChange: never = change;

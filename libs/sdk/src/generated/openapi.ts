@@ -17,6 +17,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/anchors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The trade log's anchors on chain, newest first, each checked against the anchor contract
+         * @description Every anchor the deployer posted (a Merkle root of the log range [fromSeq, toSeq], every ANCHOR_INTERVAL_MS), as the log records it (its AnchorPosted event), paged by cursor from the newest. onChain compares the log's range and root with what the AuditAnchor contract stores at the same index (getAnchor(index)): verified (the same), mismatch (another range or root: the log and the chain disagree), missing (the chain holds no anchor there: it lost it, or it was never posted). This checks the roots, not the events under them: a job's events are proven against these roots by GET /v1/jobs/{jobId}/proofs, the whole log by the audit tool.
+         */
+        get: operations["listAnchors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dev/faucet": {
         parameters: {
             query?: never;
@@ -175,6 +195,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/market/prices/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One market's price of a GPU-hour in one tier over time, as candles (open, high, low, close)
+         * @description Candles of intervalSec (60, 300, 3600 or 86400; default 60), aligned to the Unix epoch (a day starts at 00:00 UTC), oldest first, from the interval holding `from` up to the one holding the instant before `to` (default now; a later `to` reads as now), the last one partial while it is current. Without `from`, the last 1,000 intervals up to `to`; a window of more (LIMITS.priceCandlesMax) is refused with VALIDATION_FAILED naming query.from, as is a `from` not before `to`. The price is the board's: base × tier multiplier × utilization multiplier, moved by PriceChanged on the log. A candle opens at the close before it; an interval with no move is a flat candle at that close, so the series is continuous; intervals before the market's first price move are left out. A market with no price move (or unknown) answers an empty candles list, not 404. Public.
+         */
+        get: operations["getPriceHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/market/queues": {
         parameters: {
             query?: never;
@@ -187,6 +227,26 @@ export interface paths {
          * @description Public.
          */
         get: operations["getQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/market/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The market now: supply per market, matches over the last minute second by second, queued jobs per category
+         * @description supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most 500 markets, in (gpuModel, region) order). matches: jobs matched per second of the engine's match time over the last 60 seconds, the last the current one, zero-filled, and their sum (lastMinute). queues: jobs queued per category, every category listed (as getQueues). Read from the gateway view of the log: a moment behind it. Public.
+         */
+        get: operations["getMarketStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -279,6 +339,26 @@ export interface paths {
         put?: never;
         /** Re-apply one reader's parked events of one aggregate, in log order, after a fix */
         post: operations["retryParked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ops/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The market at a glance: every service's readiness and readers, the log, the chain and its latest anchor, stuck jobs
+         * @description Each service answers cmd.<service>.status (readiness as its GET /health/ready decides it, each dependency up or down, each reader of the log with its state, checkpoint, lag and parked events); one that does not answer within 5000 ms is listed with ready false and the error. The gateway answers for itself. A job is stuck when it is not final 60 s after its deadline (the contract's deadline: since is the deadline), or matched 5 minutes ago with no contract opened (since is the match); all are counted, the first 20 listed, longest stuck first. overall is healthy only when every service (the gateway too) is ready, no reader failed, nothing is parked, no job is stuck, and every part was read; a part that could not be read (the log, the chain, the job view) is null with its error, and the answer is still 200.
+         */
+        get: operations["getOpsStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -538,6 +618,32 @@ export interface components {
             name: string;
             orgId: string;
         };
+        Anchor: {
+            /** @description the block of that transaction; null when the chain has no receipt of it */
+            blockNumber: number | null;
+            fromSeq: number;
+            /** @description the anchor's index in the AuditAnchor contract */
+            index: number;
+            /**
+             * @description the contract's anchor at this index against the log's: verified (same range and root), mismatch (another range or root), missing (the chain holds no anchor at this index)
+             * @enum {string}
+             */
+            onChain: "verified" | "mismatch" | "missing";
+            /**
+             * Format: date-time
+             * @description when the deployer recorded the post (the AnchorPosted event)
+             */
+            postedAt: string;
+            /** @description the Merkle root the log records for [fromSeq, toSeq] (its AnchorPosted event) */
+            root: string;
+            toSeq: number;
+            /** @description the transaction that posted it, as the log records it; null when it was not recorded */
+            txHash: string | null;
+        };
+        AnchorPage: {
+            anchors: components["schemas"]["Anchor"][];
+            nextCursor: string | null;
+        };
         Assignment: {
             contractAddress: string;
             costWei: components["schemas"]["Wei"];
@@ -574,6 +680,12 @@ export interface components {
         DeliveryLog: {
             deliveries: components["schemas"]["WebhookDeliveryRecord"][];
             nextCursor: string | null;
+        };
+        DependencyCheck: {
+            /** @description why it is down */
+            message?: string;
+            /** @enum {string} */
+            status: "up" | "down";
         };
         EarnedJob: {
             costWei: components["schemas"]["Wei"];
@@ -765,6 +877,39 @@ export interface components {
             /** @description 10,000 = 1.0; moves with the market's smoothed utilization */
             utilizationMultiplierBps: number;
         };
+        MarketStats: {
+            /**
+             * Format: date-time
+             * @description when these numbers were read
+             */
+            at: string;
+            matches: {
+                /** @description jobs matched in the seconds of perSecond */
+                lastMinute: number;
+                perSecond: {
+                    /**
+                     * Format: date-time
+                     * @description the start of the second
+                     */
+                    at: string;
+                    count: number;
+                }[];
+            };
+            queues: {
+                "ai-training": number;
+                inference: number;
+                rendering: number;
+                simulation: number;
+            };
+            supply: components["schemas"]["MarketSupply"][];
+        };
+        MarketSupply: {
+            gpuModel: string;
+            gpusOnline: number;
+            nodesOnline: number;
+            nodesRegistered: number;
+            region: string;
+        };
         MatchReceipt: {
             budgetWei: components["schemas"]["Wei"];
             /** @description nodes whose score was computed */
@@ -828,6 +973,55 @@ export interface components {
             jobs: components["schemas"]["JobCounts"];
             node: components["schemas"]["Node"];
         };
+        OpsStatus: {
+            /** Format: date-time */
+            at: string;
+            chain: {
+                anchorContract: string | null;
+                /** @description null when the chain did not answer */
+                blockNumber: number | null;
+                chainId: number;
+                error?: string;
+                /** @description events on the log after latestAnchor's range (all of them when none); null when not known */
+                eventsSinceAnchor: number | null;
+                /** @description the newest anchor the log records; null when none yet */
+                latestAnchor: components["schemas"]["Anchor"] | null;
+            };
+            /** @description the gateway that answers this request */
+            gateway: components["schemas"]["ServiceStatus"];
+            log: {
+                error?: string;
+                /** @description the trade log's last stream sequence; null when the log could not be read */
+                lastSeq: number | null;
+            };
+            /**
+             * @description healthy: every service (the gateway too) answered ready, no reader failed, nothing parked, no job stuck, every part below read
+             * @enum {string}
+             */
+            overall: "healthy" | "degraded";
+            /** @description every service but the gateway, as it answered cmd.<service>.status, or why it did not */
+            services: (components["schemas"]["ServiceStatus"] | {
+                error: {
+                    /** @enum {string} */
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    details?: {
+                        [key: string]: unknown;
+                    };
+                    message: string;
+                };
+                /** @constant */
+                ready: false;
+                /** @enum {string} */
+                service: "gateway" | "registry" | "intake" | "matching" | "deployer" | "settlement";
+            })[];
+            stuckJobs: {
+                /** @description every stuck job; null when the job view could not be read */
+                count: number | null;
+                error?: string;
+                /** @description the first 20, longest stuck first */
+                jobs: components["schemas"]["StuckJob"][];
+            };
+        };
         OrgCreated: {
             accountAddress: string;
             apiKey: string;
@@ -871,6 +1065,25 @@ export interface components {
         PriceBoard: {
             markets: components["schemas"]["MarketPrice"][];
             nextCursor: string | null;
+        };
+        PriceCandle: {
+            closeWeiPerGpuHour: components["schemas"]["Wei"];
+            highWeiPerGpuHour: components["schemas"]["Wei"];
+            lowWeiPerGpuHour: components["schemas"]["Wei"];
+            openWeiPerGpuHour: components["schemas"]["Wei"];
+            /** Format: date-time */
+            startAt: string;
+            /** @description the utilization multiplier at the close (10,000 = 1.0) */
+            utilizationMultiplierBps: number;
+        };
+        PriceHistory: {
+            candles: components["schemas"]["PriceCandle"][];
+            gpuModel: string;
+            /** @enum {number} */
+            intervalSec: 60 | 300 | 3600 | 86400;
+            region: string;
+            /** @enum {string} */
+            tier: "priority" | "standard" | "economy";
         };
         PriceTerms: {
             basePriceWeiPerGpuHour: components["schemas"]["Wei"];
@@ -945,6 +1158,27 @@ export interface components {
             code: "unknown-gpu-model" | "no-supply-for-gpu-model" | "no-supply-in-region" | "gpu-count-unavailable" | "vram-unavailable" | "tee-unavailable" | "latency-unavailable" | "deadline-unmeetable" | "budget-below-price" | "no-node-online" | "capacity-busy";
             message: string;
         };
+        ReaderStatus: {
+            /** @description the last stream sequence it applied or handled */
+            checkpointSeq: number;
+            /** @description a parked event of this reader makes the service not ready (money) */
+            critical: boolean;
+            /** @enum {string} */
+            kind: "projection" | "consumer" | "follower";
+            /** @description events of its filter on the log after checkpointSeq, as the server last said (the log head minus the checkpoint, for its subjects) */
+            lagEvents: number;
+            lastError?: string;
+            name: string;
+            /** @description its events parked now (cmd.<service>.listParked lists them); null when the parking lot could not be read */
+            parked: number | null;
+            /** @description why readiness counts it against the service (empty when it does not) */
+            problems: string[];
+            /**
+             * @description running (caught up or catching up), retrying (after a failed attempt), failed (gave up: the service's liveness fails), idle, stopping
+             * @enum {string}
+             */
+            state: "idle" | "running" | "retrying" | "stopping" | "failed";
+        };
         ReceiptCandidate: {
             gpuCount: number;
             gpuModel: string;
@@ -992,6 +1226,26 @@ export interface components {
             /** @enum {string} */
             service: "gateway" | "registry" | "intake" | "matching" | "deployer" | "settlement";
         };
+        ServiceStatus: {
+            checks: {
+                /** @description services that use the chain only */
+                chain?: components["schemas"]["DependencyCheck"];
+                /** @description its command bus (NATS request/reply to other services) */
+                commands?: components["schemas"]["DependencyCheck"];
+                nats: components["schemas"]["DependencyCheck"];
+                postgres: components["schemas"]["DependencyCheck"];
+            };
+            readers: components["schemas"]["ReaderStatus"][];
+            /** @description the verdict of its GET /health/ready, from the same checks */
+            ready: boolean;
+            /** @enum {string} */
+            service: "gateway" | "registry" | "intake" | "matching" | "deployer" | "settlement";
+            /**
+             * Format: date-time
+             * @description when this process started (one replica answers for the service)
+             */
+            startedAt: string;
+        };
         StoredEnvelope: {
             actor: string;
             aggregateId: string;
@@ -1004,6 +1258,17 @@ export interface components {
             occurredAt: string;
             schemaVersion: number;
             type: string;
+        };
+        StuckJob: {
+            jobId: string;
+            /** @enum {string} */
+            reason: "past-deadline" | "matched-without-contract";
+            /**
+             * Format: date-time
+             * @description past-deadline: the deadline; matched-without-contract: when it was matched
+             */
+            since: string;
+            status: components["schemas"]["JobStatus"];
         };
         SubmitJobRequest: {
             budgetWei: string;
@@ -1161,6 +1426,85 @@ export interface operations {
             };
             /**
              * @description `CHAIN_UNAVAILABLE`: the chain did not answer; retry after the Retry-After seconds
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listAnchors: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of the anchors, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "anchors": [
+                     *         {
+                     *           "index": 41,
+                     *           "fromSeq": 40001,
+                     *           "toSeq": 41287,
+                     *           "root": "0x5f0c1b8e4a2d9c7b3e6f1a0d8c4b2e9f7a1c3d5e8b0f2a4c6e8d0b2f4a6c8e0d",
+                     *           "txHash": "0x9a3e7c1f5b2d8e4a6c0f3b7d9e1a5c8f2b4d6e0a3c7f9b1d5e8a2c4f6b0d3e7a",
+                     *           "blockNumber": 18204,
+                     *           "postedAt": "2026-01-15T10:00:00.000Z",
+                     *           "onChain": "verified"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "41"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AnchorPage"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `BAD_CURSOR`: the cursor is not one this endpoint handed out
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `CHAIN_UNAVAILABLE`: the chain did not answer; retry after the Retry-After seconds
              *
              *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
              */
@@ -2488,6 +2832,88 @@ export interface operations {
             };
         };
     };
+    getPriceHistory: {
+        parameters: {
+            query: {
+                from?: string;
+                gpuModel: string;
+                intervalSec?: 60 | 300 | 3600 | 86400;
+                region: string;
+                tier?: "priority" | "standard" | "economy";
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the market's candles, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "gpuModel": "A100",
+                     *       "region": "us-east",
+                     *       "tier": "standard",
+                     *       "intervalSec": 60,
+                     *       "candles": [
+                     *         {
+                     *           "startAt": "2026-01-15T10:00:00.000Z",
+                     *           "openWeiPerGpuHour": "2000000000000000000",
+                     *           "highWeiPerGpuHour": "2100000000000000000",
+                     *           "lowWeiPerGpuHour": "2000000000000000000",
+                     *           "closeWeiPerGpuHour": "2100000000000000000",
+                     *           "utilizationMultiplierBps": 10500
+                     *         },
+                     *         {
+                     *           "startAt": "2026-01-15T10:01:00.000Z",
+                     *           "openWeiPerGpuHour": "2100000000000000000",
+                     *           "highWeiPerGpuHour": "2100000000000000000",
+                     *           "lowWeiPerGpuHour": "2100000000000000000",
+                     *           "closeWeiPerGpuHour": "2100000000000000000",
+                     *           "utilizationMultiplierBps": 10500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PriceHistory"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     getQueues: {
         parameters: {
             query?: never;
@@ -2514,6 +2940,318 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["Queues"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getMarketStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the market now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "at": "2026-01-15T10:00:59.250Z",
+                     *       "supply": [
+                     *         {
+                     *           "gpuModel": "A100",
+                     *           "region": "us-east",
+                     *           "nodesOnline": 3,
+                     *           "gpusOnline": 10,
+                     *           "nodesRegistered": 4
+                     *         },
+                     *         {
+                     *           "gpuModel": "H100",
+                     *           "region": "eu-west",
+                     *           "nodesOnline": 1,
+                     *           "gpusOnline": 8,
+                     *           "nodesRegistered": 1
+                     *         }
+                     *       ],
+                     *       "matches": {
+                     *         "lastMinute": 2,
+                     *         "perSecond": [
+                     *           {
+                     *             "at": "2026-01-15T10:00:00.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:01.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:02.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:03.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:04.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:05.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:06.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:07.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:08.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:09.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:10.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:11.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:12.000Z",
+                     *             "count": 2
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:13.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:14.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:15.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:16.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:17.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:18.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:19.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:20.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:21.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:22.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:23.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:24.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:25.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:26.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:27.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:28.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:29.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:30.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:31.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:32.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:33.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:34.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:35.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:36.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:37.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:38.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:39.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:40.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:41.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:42.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:43.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:44.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:45.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:46.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:47.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:48.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:49.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:50.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:51.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:52.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:53.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:54.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:55.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:56.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:57.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:58.000Z",
+                     *             "count": 0
+                     *           },
+                     *           {
+                     *             "at": "2026-01-15T10:00:59.000Z",
+                     *             "count": 0
+                     *           }
+                     *         ]
+                     *       },
+                     *       "queues": {
+                     *         "ai-training": 3,
+                     *         "inference": 12,
+                     *         "rendering": 0,
+                     *         "simulation": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MarketStats"];
                 };
             };
             /** @description `INTERNAL`: our bug; it is logged */
@@ -2883,6 +3621,163 @@ export interface operations {
              *
              *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
              */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getOpsStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the market's status now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "at": "2026-01-15T10:00:03.000Z",
+                     *       "overall": "degraded",
+                     *       "services": [
+                     *         {
+                     *           "service": "registry",
+                     *           "ready": true,
+                     *           "checks": {
+                     *             "nats": {
+                     *               "status": "up"
+                     *             },
+                     *             "postgres": {
+                     *               "status": "up"
+                     *             },
+                     *             "commands": {
+                     *               "status": "up"
+                     *             },
+                     *             "chain": {
+                     *               "status": "up"
+                     *             }
+                     *           },
+                     *           "readers": [
+                     *             {
+                     *               "name": "nodes",
+                     *               "kind": "projection",
+                     *               "state": "running",
+                     *               "checkpointSeq": 41290,
+                     *               "lagEvents": 0,
+                     *               "parked": 1,
+                     *               "critical": false,
+                     *               "problems": []
+                     *             }
+                     *           ],
+                     *           "startedAt": "2026-01-15T08:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "service": "matching",
+                     *           "ready": false,
+                     *           "error": {
+                     *             "code": "COMMAND_UNAVAILABLE",
+                     *             "message": "cmd.matching.status: no answer in 5000 ms"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "gateway": {
+                     *         "service": "gateway",
+                     *         "ready": true,
+                     *         "checks": {
+                     *           "nats": {
+                     *             "status": "up"
+                     *           },
+                     *           "postgres": {
+                     *             "status": "up"
+                     *           },
+                     *           "commands": {
+                     *             "status": "up"
+                     *           },
+                     *           "chain": {
+                     *             "status": "up"
+                     *           }
+                     *         },
+                     *         "readers": [
+                     *           {
+                     *             "name": "views",
+                     *             "kind": "projection",
+                     *             "state": "running",
+                     *             "checkpointSeq": 41290,
+                     *             "lagEvents": 0,
+                     *             "parked": 0,
+                     *             "critical": false,
+                     *             "problems": []
+                     *           }
+                     *         ],
+                     *         "startedAt": "2026-01-15T08:00:00.000Z"
+                     *       },
+                     *       "log": {
+                     *         "lastSeq": 41290
+                     *       },
+                     *       "chain": {
+                     *         "chainId": 31337,
+                     *         "blockNumber": 18230,
+                     *         "anchorContract": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                     *         "latestAnchor": {
+                     *           "index": 41,
+                     *           "fromSeq": 40001,
+                     *           "toSeq": 41287,
+                     *           "root": "0x5f0c1b8e4a2d9c7b3e6f1a0d8c4b2e9f7a1c3d5e8b0f2a4c6e8d0b2f4a6c8e0d",
+                     *           "txHash": "0x9a3e7c1f5b2d8e4a6c0f3b7d9e1a5c8f2b4d6e0a3c7f9b1d5e8a2c4f6b0d3e7a",
+                     *           "blockNumber": 18204,
+                     *           "postedAt": "2026-01-15T10:00:00.000Z",
+                     *           "onChain": "verified"
+                     *         },
+                     *         "eventsSinceAnchor": 3
+                     *       },
+                     *       "stuckJobs": {
+                     *         "count": 1,
+                     *         "jobs": [
+                     *           {
+                     *             "jobId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *             "status": "running",
+                     *             "reason": "past-deadline",
+                     *             "since": "2026-01-15T09:40:00.000Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OpsStatus"];
+                };
+            };
+            /** @description `OPERATOR_TOKEN_INVALID`: the call needs the operator token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds */
             503: {
                 headers: {
                     /** @description seconds to wait before retrying */
