@@ -61,7 +61,7 @@ describe('@starminer/sdk, packed and installed outside the repo', () => {
     expect(readdirSync(join(scratch, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@starminer']);
   });
 
-  it("bundles for a browser: the installed ESM entry and the source entry, with no Node built-in, and type-checks without Node's types", async () => {
+  it("bundles for a browser: the installed ESM entries and the source entries (requester and provider), with no Node built-in, and type-checks without Node's types", async () => {
     for (const entry of [join(installed, 'dist/index.mjs'), join(SDK, 'src/index.ts')]) {
       // platform 'browser' fails to resolve any Node built-in: the build succeeding is half the proof
       const out = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'silent' });
@@ -70,6 +70,14 @@ describe('@starminer/sdk, packed and installed outside the repo', () => {
       expect(code).not.toMatch(/\brequire\s*\(/);
       expect(code).not.toMatch(/\b(Buffer|process)\./);
       expect(code).toContain('crypto.subtle');
+    }
+    // the provider entry too (a provider's console signs in the browser), with viem, its peer, left to the app
+    for (const entry of [join(installed, 'dist/provider.mjs'), join(SDK, 'src/provider.ts')]) {
+      const out = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'silent', external: ['viem', 'viem/*'] });
+      const code = out.outputFiles[0].text;
+      expect(code).not.toMatch(/\bnode:/);
+      expect(code).not.toMatch(/\brequire\s*\(/);
+      expect(code).toMatch(/from "viem"/);
     }
     await sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(SDK, 'tsconfig.browser.json')], { cwd: ROOT });
   }, 120_000);

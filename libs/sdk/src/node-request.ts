@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { verifyMessage, type Hex, type LocalAccount } from 'viem';
+import { sha256, stringToBytes, verifyMessage, type Hex, type LocalAccount } from 'viem';
 
 /**
  * Provider agent requests are signed by the node key: an EIP-191 `personal_sign` over the
@@ -58,7 +57,8 @@ export class NodeRequestError extends Error {
   }
 }
 
-export const sha256Hex = (data: string): string => createHash('sha256').update(data, 'utf8').digest('hex');
+/** The sha256 of text (UTF-8) in hex, without 0x: viem's, so the provider entry runs in browsers too (no node:crypto). */
+export const sha256Hex = (data: string): string => sha256(stringToBytes(data)).slice(2);
 
 /**
  * The origin of a URL as browsers and `new URL(..).origin` write it: lower-case scheme and host,
