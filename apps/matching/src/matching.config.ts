@@ -24,6 +24,11 @@ export const matchingConfigSchema = baseConfigSchema.extend({
   MATCHING_PARTITIONS: z.coerce.number().int().min(0).max(LEASE_PARTITIONS_MAX).default(0),
   /** This replica's name in the leases: unique per running process (default: host, pid and a random suffix). */
   MATCHING_REPLICA_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /**
+   * How often a market's price is moved toward its utilization (Multi-Tier Pricing's reprice tick).
+   * Receipts record it (their config delta), so an auditor re-runs with the same value.
+   */
+  MATCHING_REPRICE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(24 * 3600_000).default(DEFAULT_ENGINE_CONFIG.pricing.repriceIntervalMs),
   /** The lease's time to live: a dead holder's partitions are taken over after about this long. */
   MATCHING_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(LEASE_TTL_MS_DEFAULT),
 });
@@ -33,5 +38,6 @@ export const MATCHING_CONFIG = Symbol('MATCHING_CONFIG');
 
 export const engineConfigOf = (c: MatchingConfig): EngineConfig => ({
   ...DEFAULT_ENGINE_CONFIG,
+  pricing: { ...DEFAULT_ENGINE_CONFIG.pricing, repriceIntervalMs: c.MATCHING_REPRICE_INTERVAL_MS },
   queue: { ...DEFAULT_ENGINE_CONFIG.queue, holdAfterMs: c.MATCHING_HOLD_AFTER_MS, maxHolds: c.MATCHING_PARTITIONS > 0 ? 0 : c.MATCHING_MAX_HOLDS },
 });
