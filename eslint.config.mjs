@@ -46,7 +46,7 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
-    files: ['**/*.{js,cjs,mjs,ts}'],
+    files: ['**/*.{js,cjs,mjs,ts,tsx}'],
     languageOptions: { globals: NODE_GLOBALS },
     linterOptions: { reportUnusedDisableDirectives: 'warn' },
     rules: {
@@ -75,7 +75,7 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.{ts,tsx}'],
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints: DEP_CONSTRAINTS }],
@@ -115,6 +115,12 @@ export default defineConfig(
     // gateway's harness boots; nothing else in the CLI imports another app.
     files: ['apps/cli/test/cli.spec.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', { allow: ['../../gateway/test/market-harness'], depConstraints: DEP_CONSTRAINTS }] },
+  },
+  {
+    // The console's browser spec drives the built console against the whole market, which only the
+    // gateway's harness boots, in the Chromium that tools/test/chromium finds, with the console built once (tools/build/console).
+    files: ['apps/console/test/browser.spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', { allow: ['../../gateway/test/market-harness', '../../../tools/test/chromium', '../../../tools/build/console'], depConstraints: DEP_CONSTRAINTS }] },
   },
   {
     // The simulated fleet's spec drives it against the whole market, which only the gateway's harness boots.
