@@ -38,7 +38,7 @@ export function ensureConsoleBuilt(log: (line: string) => void, outDir = CONSOLE
   if (!consoleBuildStale(outDir)) return false;
   log(`[console] building the web console into ${outDir} (vite build)`);
   const vite = join(REPO_ROOT, 'node_modules', '.bin', 'vite');
-  const r = spawnSync(vite, ['build', '--config', join(REPO_ROOT, 'apps', 'console', 'vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2], timeout: 300_000 });
+  const r = spawnSync(vite, ['build', '--config', join(REPO_ROOT, 'apps', 'console', 'vite.config.mts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2], timeout: 300_000 });
   if (r.status !== 0) throw new Error(`vite build of the console failed (exit ${r.status ?? r.signal}); run npm run build:console to see why`);
   return true;
 }
