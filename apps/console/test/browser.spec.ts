@@ -175,8 +175,25 @@ describe('the web console, in Chromium, on the whole market', () => {
     await capture('auditor');
   });
 
-  it('has no serious or critical accessibility violation on any page (axe-core)', () => {
-    expect(Object.keys(scans).sort()).toEqual(['auditor', 'job', 'jobs', 'jobs-empty', 'market', 'new-job', 'operator', 'provider-after', 'provider-before', 'sign-in']);
+  it('switches to dark mode and lays the pages out for a narrow screen', async () => {
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.getByRole('button', { name: 'Dark mode' }).click();
+    await page.getByRole('button', { name: 'Light mode' }).waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).not.toBe('rgb(255, 255, 255)');
+    await nav('Jobs');
+    await page.getByRole('link', { name: new RegExp(jobId.slice(0, 8)) }).first().click();
+    await waitForText('job-status', /^settled$/, 30_000);
+    await capture('job-dark-narrow');
+    await nav('Market');
+    await page.getByTestId('price-candles').waitFor();
+    await capture('market-dark-narrow');
+    // nothing wider than the screen: the layout wraps instead of scrolling sideways
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+  });
+
+  it('has no serious or critical accessibility violation on any page, light or dark, wide or narrow (axe-core)', () => {
+    expect(Object.keys(scans).sort()).toEqual(['auditor', 'job', 'job-dark-narrow', 'jobs', 'jobs-empty', 'market', 'market-dark-narrow', 'new-job', 'operator', 'provider-after', 'provider-before', 'sign-in']);
     expect(scans).toEqual(Object.fromEntries(Object.keys(scans).map((k) => [k, []])));
   });
 });
