@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { platform } from 'node:os';
 import { join, resolve } from 'node:path';
+import { aptInstall, isDebianLike, isRoot, ToolMissing } from './system-packages';
 
 /**
  * Finding a nats-server for the stack and the tests. The trade log's consumers filter on several
@@ -23,15 +24,10 @@ export const NATS_CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'starmin
 const CACHED_BINARY = join(NATS_CACHE_DIR, 'root', 'usr', 'sbin', 'nats-server');
 
 /** Why the stack or the tests cannot get a nats-server. */
-export class NatsServerMissing extends Error {
+export class NatsServerMissing extends ToolMissing {
   override readonly name = 'NatsServerMissing';
-  readonly code = 'NATS_SERVER_MISSING';
-  constructor(
-    message: string,
-    /** The exact command that installs it on this machine. */
-    readonly installLine: string,
-  ) {
-    super(message);
+  constructor(message: string, installLine: string) {
+    super('NATS_SERVER_MISSING', message, installLine);
   }
 }
 
@@ -50,8 +46,6 @@ export function isRecentEnough(v: readonly number[]): boolean {
   return true;
 }
 
-const isDebianLike = (): boolean => platform() === 'linux' && existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get');
-const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 const MIN_TEXT = NATS_SERVER_VERSION_MIN.join('.');
 
 /** The install line for this machine. */
@@ -79,16 +73,9 @@ export function ensureNatsServer(log: (line: string) => void = (l) => console.lo
     const what = onPath ? `nats-server on PATH is ${onPath.join('.')}; the trade log needs ${MIN_TEXT} or later` : 'nats-server was not found on PATH';
     throw new NatsServerMissing(`${what}. Install it with:\n  ${natsInstallLine()}`, natsInstallLine());
   }
-  // apt-get's output goes to stderr: callers capture the binary's path from stdout (.ci/run does)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!onPath) {
-    log('[nats] nats-server is not on PATH; installing it: apt-get install -y nats-server');
-    let r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: ['ignore', 2, 2], env });
-    if (r.status !== 0) {
-      log('[nats] apt-get install failed; refreshing the package lists (apt-get update) and trying again');
-      spawnSync('apt-get', ['update'], { stdio: ['ignore', 2, 2], env });
-      r = spawnSync('apt-get', ['install', '-y', 'nats-server'], { stdio: ['ignore', 2, 2], env });
-    }
+    aptInstall('nats-server', log);
     onPath = natsServerVersion('nats-server');
     if (onPath && isRecentEnough(onPath)) return 'nats-server';
   }

@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { platform } from 'node:os';
+import { aptInstall, isDebianLike, isRoot, ToolMissing } from '../stack/system-packages';
 
 /**
  * The browser the console's test drives (playwright-core, headless): the system's Chromium, never a
@@ -13,19 +12,12 @@ import { platform } from 'node:os';
  */
 export const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'] as const;
 
-export class ChromiumMissing extends Error {
+export class ChromiumMissing extends ToolMissing {
   override readonly name = 'ChromiumMissing';
-  readonly code = 'CHROMIUM_MISSING';
-  constructor(
-    message: string,
-    readonly installLine: string,
-  ) {
-    super(message);
+  constructor(message: string, installLine: string) {
+    super('CHROMIUM_MISSING', message, installLine);
   }
 }
-
-const isDebianLike = (): boolean => platform() === 'linux' && existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get');
-const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 export function chromiumInstallLine(): string {
   if (isDebianLike()) return `${isRoot() ? '' : 'sudo '}apt-get install -y chromium`;
@@ -44,15 +36,8 @@ export function ensureChromium(log: (line: string) => void = (l) => console.log(
   const present = found();
   if (present) return present;
   if (!(isDebianLike() && isRoot())) throw new ChromiumMissing(`no Chromium at ${CHROMIUM_PATHS.join(' or ')}. Install it with:\n  ${chromiumInstallLine()}`, chromiumInstallLine());
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  log('[chromium] not installed; installing it: apt-get install -y chromium');
-  let r = spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: ['ignore', 2, 2], env });
-  if (r.status !== 0) {
-    log('[chromium] apt-get install failed; refreshing the package lists (apt-get update) and trying again');
-    spawnSync('apt-get', ['update'], { stdio: ['ignore', 2, 2], env });
-    r = spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: ['ignore', 2, 2], env });
-  }
+  const status = aptInstall('chromium', log);
   const installed = found();
   if (installed) return installed;
-  throw new ChromiumMissing(`apt-get install chromium did not install it (exit ${r.status})`, chromiumInstallLine());
+  throw new ChromiumMissing(`apt-get install chromium did not install it (exit ${status})`, chromiumInstallLine());
 }

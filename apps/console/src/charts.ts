@@ -49,3 +49,14 @@ export const axisName = (p: Palette, name: string, side: 'left' | 'right' = 'lef
   name,
   nameTextStyle: { color: p.muted, align: side, padding: side === 'left' ? [0, 0, 0, -4] : [0, -4, 0, 0] },
 });
+
+/** A running total in AGPU over time, as a step line starting at zero (spend, earnings). */
+export function cumulativeLineOption(p: Palette, name: string, data: [number, number][]): Record<string, unknown> {
+  return {
+    ...baseOption(p),
+    legend: { show: false },
+    xAxis: { type: 'time', ...axisStyle(p) },
+    yAxis: { type: 'value', ...axisName(p, 'AGPU'), ...axisStyle(p) },
+    series: [{ name, type: 'line', step: 'end', showSymbol: true, data }],
+  };
+}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Job } from '@starminer/sdk';
 import { useDark } from '../theme';
-import { axisName, axisStyle, baseOption, palette } from '../charts';
+import { cumulativeLineOption, palette } from '../charts';
 import { Chart } from '../components/Chart';
 import { ErrorNote, Facts, Link, Section, StatusBadge, TableWrap, Updated } from '../components/common';
 import { agpu, formatAgpuExact, formatTime, humanize, isFinalStatus } from '../format';
@@ -135,16 +135,7 @@ function Spend({ jobs, balanceWei }: { jobs: Job[]; balanceWei: string | undefin
   const dark = useDark();
   const points = useMemo(() => cumulativeSpend(jobs), [jobs]);
   const total = points.length ? points[points.length - 1].totalWei : '0';
-  const option = useMemo(() => {
-    const p = palette(dark);
-    return {
-      ...baseOption(p),
-      legend: { show: false },
-      xAxis: { type: 'time', ...axisStyle(p) },
-      yAxis: { type: 'value', ...axisName(p, 'AGPU'), ...axisStyle(p) },
-      series: [{ name: 'Spent', type: 'line', step: 'end', showSymbol: true, data: fromZero(points) }],
-    };
-  }, [points, dark]);
+  const option = useMemo(() => cumulativeLineOption(palette(dark), 'Spent', fromZero(points)), [points, dark]);
   return (
     <Section id="jobs-spend" title="Balance and spend">
       <Facts

@@ -4,7 +4,7 @@ import { createProviderClient, NonceSequence, StarMinerApiError, type EarnedJob,
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { useDark } from '../theme';
 import { gatewayOrigin } from '../api';
-import { axisName, axisStyle, baseOption, palette } from '../charts';
+import { cumulativeLineOption, palette } from '../charts';
 import { Chart } from '../components/Chart';
 import { ErrorNote, Facts, Section, StatusBadge, TableWrap, Updated } from '../components/common';
 import { agpu, formatAgpuAmount, formatAgpuExact, formatTime, shortHex } from '../format';
@@ -160,16 +160,7 @@ function NodeView({ session }: { session: ProviderSession }) {
   const status = usePoll<NodeStatus>((signal) => signed(session, (c) => c.getNodeStatus({ nodeId: session.nodeId, signal })), REFRESH_MS, key);
   const earnings = usePoll((signal) => readEarnings(session, signal), REFRESH_MS, key);
   const points = useMemo(() => cumulativeEarnings(earnings.data?.jobs ?? []), [earnings.data]);
-  const option = useMemo(() => {
-    const p = palette(dark);
-    return {
-      ...baseOption(p),
-      legend: { show: false },
-      xAxis: { type: 'time', ...axisStyle(p) },
-      yAxis: { type: 'value', ...axisName(p, 'AGPU'), ...axisStyle(p) },
-      series: [{ name: 'Earned', type: 'line', step: 'end', showSymbol: true, data: fromZero(points) }],
-    };
-  }, [points, dark]);
+  const option = useMemo(() => cumulativeLineOption(palette(dark), 'Earned', fromZero(points)), [points, dark]);
   const node = status.data?.node;
   const total = earnings.data?.first.totalEarnedWei;
   return (
