@@ -56,6 +56,9 @@ export class LivenessScanner implements OnApplicationBootstrap, OnModuleDestroy 
     let marked = 0;
     for (const { nodeId } of silent) {
       try {
+        // a heartbeat that came since the query keeps the node online (the round may have run long)
+        const seen = await this.rt.db.getRepository(NodeLiveness).findOneBy({ nodeId });
+        if (seen && seen.lastSeenAt >= silentSince) continue;
         const { events } = await this.rt.execute('node', nodeId, nodeDecider, { type: 'MarkOffline', reason: `no heartbeat for ${this.timeoutMs} ms` }, {
           correlationId: nodeId,
           causationId: nodeId,
