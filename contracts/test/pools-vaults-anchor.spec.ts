@@ -5,6 +5,7 @@ import {
   buildAnchorTree,
   drawVault,
   idToBytes32,
+  jobTemplateHash,
   mintAgpu,
   openVault,
   postAnchor,
@@ -205,7 +206,8 @@ describe('StakingPools.slash: only for a refunded or disputed job of the escrow,
 });
 
 describe('ComputeVaults', () => {
-  const template = keccak256(stringToBytes('nightly-render-v1'));
+  const tpl = { specHash: keccak256(stringToBytes('nightly-render-v1')), budgetWei: 10n * AGPU, expectedRuntimeSec: 60 };
+  const template = jobTemplateHash(tpl);
   const vaultParams = () => ({ addresses: m.addresses, vaultId: 'vault-1', owner: m.requester, capPerPeriodWei: 10n * AGPU, periodSec: 86_400, templateHash: template, depositWei: 30n * AGPU });
 
   it('opens on the owner\'s signed terms and permit, once', async () => {
@@ -213,7 +215,7 @@ describe('ComputeVaults', () => {
     const r = await openVault(m.deployerW, m.publicClient, vaultParams());
     expect(r.alreadyOpen).toBe(false);
     expect(await bal(m.requester.address)).toBe(before - 30n * AGPU);
-    expect(await readVault(m.publicClient, { addresses: m.addresses, vaultId: 'vault-1' })).toMatchObject({ exists: true, owner: m.requester.address, balanceWei: 30n * AGPU, capPerPeriodWei: 10n * AGPU, templateHash: template });
+    expect(await readVault(m.publicClient, { addresses: m.addresses, vaultId: 'vault-1' })).toMatchObject({ exists: true, status: 'active', owner: m.requester.address, balanceWei: 30n * AGPU, capPerPeriodWei: 10n * AGPU, templateHash: template, nonce: 0n });
     expect((await openVault(m.deployerW, m.publicClient, vaultParams())).alreadyOpen).toBe(true);
   });
 
@@ -229,32 +231,35 @@ describe('ComputeVaults', () => {
     });
     await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [terms, m.requester.address, sig, NO_PERMIT] }), 'InvalidOwnerSignature');
     await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [{ ...terms, periodSec: 0n }, m.requester.address, sig, NO_PERMIT] }), 'InvalidTerms');
+    await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [{ ...terms, templateHash: `0x${'00'.repeat(32)}` }, m.requester.address, sig, NO_PERMIT] }), 'InvalidTerms');
     await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'openVault', args: [terms, '0x0000000000000000000000000000000000000000', sig, NO_PERMIT] }), 'ZeroAddress');
     await expectCode(m.publicClient.simulateContract({ account: m.deployer, address: vaults, abi, functionName: 'deposit', args: [idToBytes32('nope'), 1n, NO_PERMIT] }), 'UnknownVault');
   });
 
   it('draws into a compute contract only for its template, within the cap per period and the balance', async () => {
     const now = await chainNowSec(m);
-    const draw = (jobId: string, costWei: bigint, templateHash: Hex = template) =>
-      drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash, jobId, requester: m.requester.address, provider: m.provider.address, costWei, expectedRuntimeSec: 60, deadlineSec: now + 3_600, termsHash: hash32(jobId) });
+    const drawAs = (wallet: Market['adminW'], o: { jobId: string; costWei: bigint; vaultId?: string; requester?: Hex; template?: typeof tpl; deadlineSec?: number }) =>
+      drawVault(wallet, m.publicClient, { addresses: m.addresses, vaultId: o.vaultId ?? 'vault-1', template: o.template ?? tpl, jobId: o.jobId, requester: o.requester ?? m.requester.address, provider: m.provider.address, costWei: o.costWei, deadlineSec: o.deadlineSec ?? now + 3_600, termsHash: hash32(o.jobId) });
+    const draw = (jobId: string, costWei: bigint, template = tpl) => drawAs(m.deployerW, { jobId, costWei, template });
     const r = await draw('vault-job-1', 6n * AGPU);
     expect(r.alreadyOpen).toBe(false);
-    expect(await readComputeContract(m.publicClient, { addresses: m.addresses, jobId: 'vault-job-1' })).toMatchObject({ status: 'open', requester: m.requester.address, costWei: 6n * AGPU });
+    expect(await readComputeContract(m.publicClient, { addresses: m.addresses, jobId: 'vault-job-1' })).toMatchObject({ status: 'open', requester: m.requester.address, costWei: 6n * AGPU, expectedRuntimeSec: 60 });
     expect((await draw('vault-job-1', 6n * AGPU)).alreadyOpen).toBe(true);
     await expectCode(draw('vault-job-2', 5n * AGPU), 'CapExceeded');
-    await expectCode(draw('vault-job-2', AGPU, hash32('other template')), 'TemplateNotAllowed');
-    await expectCode(drawVault(m.strangerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-3', requester: m.requester.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'AccessControlUnauthorizedAccount');
-    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-3', requester: m.stranger.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'NotVaultOwner');
-    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'no-vault', templateHash: template, jobId: 'vault-job-3', requester: m.requester.address, provider: m.provider.address, costWei: 1n, expectedRuntimeSec: 1, deadlineSec: now + 3_600, termsHash: hash32('x') }), 'UnknownVault');
+    await expectCode(draw('vault-job-2', AGPU, { ...tpl, specHash: hash32('other template') }), 'TemplateNotAllowed');
+    await expectCode(drawAs(m.strangerW, { jobId: 'vault-job-3', costWei: 1n }), 'AccessControlUnauthorizedAccount');
+    await expectCode(drawAs(m.deployerW, { jobId: 'vault-job-3', costWei: 1n, requester: m.stranger.address }), 'NotVaultOwner');
+    await expectCode(drawAs(m.deployerW, { jobId: 'vault-job-3', costWei: 1n, vaultId: 'no-vault' }), 'UnknownVault');
     await draw('vault-job-2', 4n * AGPU); // exactly at the cap
     // the next period has a fresh cap
     await advanceTime(m, 86_400);
     const now2 = await chainNowSec(m);
-    await drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-4', requester: m.requester.address, provider: m.provider.address, costWei: 10n * AGPU, expectedRuntimeSec: 60, deadlineSec: now2 + 100, termsHash: hash32('4') });
+    await drawAs(m.deployerW, { jobId: 'vault-job-4', costWei: 10n * AGPU, deadlineSec: now2 + 100 });
     expect(await readVault(m.publicClient, { addresses: m.addresses, vaultId: 'vault-1' })).toMatchObject({ balanceWei: 10n * AGPU, spentInPeriodWei: 10n * AGPU });
     await advanceTime(m, 86_400);
     const now3 = await chainNowSec(m);
-    await expectCode(drawVault(m.deployerW, m.publicClient, { addresses: m.addresses, vaultId: 'vault-1', templateHash: template, jobId: 'vault-job-5', requester: m.requester.address, provider: m.provider.address, costWei: 10n * AGPU + 1n, expectedRuntimeSec: 60, deadlineSec: now3 + 100, termsHash: hash32('5') }), 'CapExceeded');
+    await expectCode(drawAs(m.deployerW, { jobId: 'vault-job-5', costWei: 10n * AGPU + 1n, deadlineSec: now3 + 100, template: { ...tpl, budgetWei: 20n * AGPU } }), 'TemplateNotAllowed');
+    await expectCode(drawAs(m.deployerW, { jobId: 'vault-job-5', costWei: 10n * AGPU + 1n, deadlineSec: now3 + 100 }), 'OverTemplateBudget');
     // a refund of a vault-paid job goes to the requester, not back to the vault
     const before = await bal(m.requester.address);
     await refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: 'vault-job-4' });

@@ -12,11 +12,15 @@ import {
   deployMarket,
   devAccount,
   drawVault,
+  jobTemplateHash,
   mintAgpu,
   openComputeContract,
   openComputeContractsBatch,
   openVault,
+  closeVault,
   postAnchor,
+  setVaultPaused,
+  updateVaultTemplate,
   refundComputeContract,
   releaseComputeContract,
   signResult,
@@ -81,14 +85,19 @@ async function main(): Promise<void> {
     const stakeGas = await gasOf((await stakeAgpu(deployerW, publicClient, { addresses, poolId: 'h100-eu', staker: provider!, amountWei: AGPU })).txHash);
 
     // vault draw (opens a compute contract paid by the vault)
-    const template = keccak256(stringToBytes('template'));
-    await openVault(deployerW, publicClient, { addresses, vaultId: 'v', owner: requesters[2]!, capPerPeriodWei: 1_000n * AGPU, periodSec: 86_400, templateHash: template, depositWei: 100n * AGPU });
+    const template = { specHash: keccak256(stringToBytes('template')), budgetWei: 2n * AGPU, expectedRuntimeSec: 600 };
+    await openVault(deployerW, publicClient, { addresses, vaultId: 'v', owner: requesters[2]!, capPerPeriodWei: 1_000n * AGPU, periodSec: 86_400, templateHash: jobTemplateHash(template), depositWei: 100n * AGPU });
     const draw = async () => {
       const j = job(requesters[2]);
-      return gasOf((await drawVault(deployerW, publicClient, { addresses, vaultId: 'v', templateHash: template, jobId: j.jobId, requester: requesters[2]!.address, provider: provider!.address, costWei: AGPU, expectedRuntimeSec: 600, deadlineSec: j.deadlineSec, termsHash: terms })).txHash);
+      return gasOf((await drawVault(deployerW, publicClient, { addresses, vaultId: 'v', template, jobId: j.jobId, requester: requesters[2]!.address, provider: provider!.address, costWei: AGPU, deadlineSec: j.deadlineSec, termsHash: terms })).txHash);
     };
     await draw();
     const drawGas = await draw();
+    // the owner's edits, relayed with its signature; one of each: no first-time slot to warm (the nonce shares the balance's slot)
+    const vaultOwner = { addresses, vaultId: 'v', owner: requesters[2]! };
+    const updateTemplateGas = await gasOf((await updateVaultTemplate(deployerW, publicClient, { ...vaultOwner, templateHash: jobTemplateHash({ ...template, budgetWei: 3n * AGPU }) })).txHash);
+    const pauseGas = await gasOf((await setVaultPaused(deployerW, publicClient, { ...vaultOwner, paused: true })).txHash);
+    const closeGas = await gasOf((await closeVault(deployerW, publicClient, vaultOwner)).txHash);
 
     // anchor of 1000 log events (the size of the range does not change the gas)
     const leaves = (from: number) => Array.from({ length: 1_000 }, (_, i) => ({ seq: BigInt(from + i), eventHash: keccak256(stringToBytes(`e${from + i}`)) }));
@@ -104,6 +113,9 @@ async function main(): Promise<void> {
       refundGas: Number(refundGas),
       stakeGas: Number(stakeGas),
       vaultDrawGas: Number(drawGas),
+      vaultUpdateTemplateGas: Number(updateTemplateGas),
+      vaultPauseGas: Number(pauseGas),
+      vaultCloseGas: Number(closeGas),
       anchorGas: Number(anchorGas),
     };
     console.log(`open (openWithPermit, 1 job/tx)      ${figures.openGas}`);
@@ -114,6 +126,9 @@ async function main(): Promise<void> {
     console.log(`refund                               ${figures.refundGas}`);
     console.log(`stake (stakeWithPermit)              ${figures.stakeGas}`);
     console.log(`vault draw (opens the CSC)           ${figures.vaultDrawGas}`);
+    console.log(`vault template update (signed)       ${figures.vaultUpdateTemplateGas}`);
+    console.log(`vault pause (signed)                 ${figures.vaultPauseGas}`);
+    console.log(`vault close (remainder to the owner) ${figures.vaultCloseGas}`);
     console.log(`anchor (root of 1000 events)         ${figures.anchorGas}`);
     console.log(JSON.stringify(figures));
   } finally {

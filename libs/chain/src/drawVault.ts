@@ -7,33 +7,39 @@ import { readComputeContract } from './readComputeContract';
 import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
+import type { JobTemplate } from './jobTemplate';
 
 export interface DrawVaultParams {
   addresses: MarketAddresses;
   vaultId: string;
-  /** Must be the vault's allowed template ('TemplateNotAllowed' otherwise). */
-  templateHash: Hex;
+  /**
+   * The terms of the vault's template: the contract hashes them and refuses another template
+   * ('TemplateNotAllowed'), a cost over its budget ('OverTemplateBudget'). The job's expected
+   * runtime is the template's.
+   */
+  template: JobTemplate;
   jobId: string;
   /** The vault's owner (refunds of the job go back to it). */
   requester: Address;
   provider: Address;
   costWei: bigint;
-  expectedRuntimeSec: number;
   deadlineSec: number;
   termsHash: Hex;
 }
 
 /**
  * Platform-role action when a trigger fires: open the job's compute contract paid from the vault,
- * within the period's cap ('CapExceeded') and balance ('InsufficientVaultBalance'). Idempotent:
- * a job already open → `alreadyOpen`, nothing drawn.
+ * for a job of its template only, while it is active ('VaultIsPaused', 'VaultIsClosed'), within the
+ * period's cap ('CapExceeded') and balance ('InsufficientVaultBalance'). Idempotent: a job already
+ * open → `alreadyOpen`, nothing drawn.
  */
 export async function drawVault(
   walletClient: ChainWalletClient,
   publicClient: ChainPublicClient,
   p: DrawVaultParams,
 ): Promise<{ txHash: Hex | null; blockNumber: bigint | null; alreadyOpen: boolean; contractAddress: Address }> {
-  validateOpen(p);
+  const expectedRuntimeSec = p.template.expectedRuntimeSec;
+  validateOpen({ ...p, expectedRuntimeSec });
   try {
     const vaults = requireAddress(p.addresses, 'vaults');
     const existing = await readComputeContract(publicClient, { addresses: p.addresses, jobId: p.jobId });
@@ -43,7 +49,7 @@ export async function drawVault(
       requester: p.requester,
       provider: p.provider,
       costWei: p.costWei,
-      expectedRuntimeSec: p.expectedRuntimeSec,
+      expectedRuntimeSec,
       deadline: p.deadlineSec,
       termsHash: p.termsHash,
     };
@@ -53,7 +59,7 @@ export async function drawVault(
         address: vaults,
         abi: artifacts().ComputeVaults.abi,
         functionName: 'draw',
-        args: [idToBytes32(p.vaultId), p.templateHash, open],
+        args: [idToBytes32(p.vaultId), p.template, open],
       });
       return walletClient.writeContract(request);
     });

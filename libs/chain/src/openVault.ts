@@ -7,8 +7,8 @@ import { sendTx, waitForSuccess } from './receipts';
 import { requireAddress } from './requireAddress';
 import { PERMIT_TTL_SEC } from './stakeAgpu';
 import type { ChainPublicClient, ChainWalletClient, MarketAddresses } from './types';
+import { VAULT_DOMAIN_NAME, VAULT_DOMAIN_VERSION } from './vaultOwnerSignatures';
 
-export const VAULT_DOMAIN_NAME = 'StarMiner Compute Vaults';
 export const VAULT_TERMS_TYPES = {
   VaultTerms: [
     { name: 'vaultId', type: 'bytes32' },
@@ -28,7 +28,7 @@ export interface OpenVaultParams {
   owner: LocalAccount;
   capPerPeriodWei: bigint;
   periodSec: number;
-  /** Hash of the one job template the platform may draw for. */
+  /** `jobTemplateHash` of the one job template the platform may draw for. */
   templateHash: Hex;
   depositWei: bigint;
 }
@@ -49,7 +49,7 @@ export async function openVault(
     const terms = { vaultId, capPerPeriodWei: p.capPerPeriodWei, periodSec: BigInt(p.periodSec), templateHash: p.templateHash, depositWei: p.depositWei };
     if (!p.owner.signTypedData) throw new TypeError(`account ${p.owner.address} cannot sign typed data`);
     const ownerSignature = await p.owner.signTypedData({
-      domain: { name: VAULT_DOMAIN_NAME, version: '1', chainId, verifyingContract: vaults },
+      domain: { name: VAULT_DOMAIN_NAME, version: VAULT_DOMAIN_VERSION, chainId, verifyingContract: vaults },
       types: VAULT_TERMS_TYPES,
       primaryType: 'VaultTerms',
       message: terms,
