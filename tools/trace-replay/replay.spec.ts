@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNodes, parsePods, replay, scaleArrivals } from './replay';
+import { engineConfigWith, parseNodes, parsePods, replay, scaleArrivals } from './replay';
 
 /**
  * A slice of the real Alibaba 2023 GPU trace (../shared/data/traces, cite Weng et al., ATC '23):
@@ -35,6 +35,19 @@ describe('trace replay on a slice of the real Alibaba 2023 trace', () => {
     expect(engine!.neverPlaced).toBeLessThanOrEqual(Math.min(fifoStrict!.neverPlaced, fifoSkip!.neverPlaced));
     // pods of 2+ GPUs, which fragmentation starves under first-fit
     expect(engine!.multiGpu.waitMaxSec).toBeLessThan(fifoSkip!.multiGpu.waitMaxSec);
+  });
+
+  it('given every 4th node staked (issue 16), then staked capacity takes a larger share of the matches inside surges than outside them, and with the preference off the replay routes as without stake', () => {
+    const [staked] = replay(pods, nodes, { schedulers: ['engine'], stakedEvery: 4 });
+    const st = staked!.staked!;
+    expect(st.surgesStarted).toBeGreaterThan(0);
+    expect(st.inSurge.matches).toBeGreaterThan(0);
+    expect(st.inSurge.stakedMatchShare).toBeGreaterThan(st.outsideSurge.stakedMatchShare);
+    expect(engine!.staked).toBeUndefined();
+    const [off] = replay(pods, nodes, { schedulers: ['engine'], stakedEvery: 4, config: engineConfigWith(['weights.reservedLiquidity=0']) });
+    const { replaySec: _a, staked: _b, ...routedOff } = off!;
+    const { replaySec: _c, ...routedPlain } = engine!;
+    expect(routedOff).toEqual(routedPlain);
   });
 
   it('given overload (all GPU pods, every 8th node, arrivals 100x faster), then the engine waits less at p95 and uses the GPUs no worse than first-fit backfilling, its 2+ GPU pods wait less than under EASY, and its holds shorten their wait', () => {

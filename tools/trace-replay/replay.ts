@@ -109,6 +109,39 @@ export interface SchedulerReport {
   gpuUtilization: number;
   /** wall-clock seconds this scheduler's replay took (a measurement, never asserted) */
   replaySec: number;
+  /** the engine with part of the fleet staked (ReplayOptions.stakedEvery): who got the matches inside and outside surges */
+  staked?: StakedShare;
+}
+
+/**
+ * Staked capacity's share of the engine's matches, inside surges (the winner's market in surge, as
+ * its receipt says) and outside them, by pods and by GPUs placed; and the staked share of the
+ * fleet's GPUs, what an indifferent router would give them on average.
+ */
+export interface StakedShare {
+  stakedEvery: number;
+  fleetGpuShare: number;
+  surgesStarted: number;
+  inSurge: { matches: number; stakedMatchShare: number; stakedGpuShare: number };
+  outsideSurge: { matches: number; stakedMatchShare: number; stakedGpuShare: number };
+}
+
+class StakedTally {
+  private readonly counts = { in: [0, 0, 0, 0], out: [0, 0, 0, 0] }; // matches, staked matches, GPUs, staked GPUs
+  surgesStarted = 0;
+  add(surge: boolean, staked: boolean, gpus: number): void {
+    const c = surge ? this.counts.in : this.counts.out;
+    c[0]! += 1;
+    c[2]! += gpus;
+    if (staked) {
+      c[1]! += 1;
+      c[3]! += gpus;
+    }
+  }
+  report(stakedEvery: number, fleetGpuShare: number): StakedShare {
+    const of = (c: number[]) => ({ matches: c[0]!, stakedMatchShare: c[0] ? c[1]! / c[0] : 0, stakedGpuShare: c[2] ? c[3]! / c[2] : 0 });
+    return { stakedEvery, fleetGpuShare, surgesStarted: this.surgesStarted, inSurge: of(this.counts.in), outsideSurge: of(this.counts.out) };
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -119,7 +152,7 @@ function percentile(sorted: number[], p: number): number {
 /** completions, earliest first: [timeSec, podIndex], ties by pod index */
 const completionBefore = (a: [number, number], b: [number, number]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
-function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): { report: SchedulerReport; startSec: number[] } {
+function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler & { staked?: () => StakedShare }): { report: SchedulerReport; startSec: number[] } {
   const t0 = performance.now();
   const startSec = new Array<number>(pods.length).fill(NaN);
   const completions = new BinaryHeap<[number, number]>(completionBefore);
@@ -174,14 +207,20 @@ function simulate(pods: TracePod[], totalGpus: number, scheduler: Scheduler): { 
     },
     gpuUtilization: busyGpuSec / (totalGpus * windowSec),
     replaySec: (performance.now() - t0) / 1000,
+    ...(scheduler.staked ? { staked: scheduler.staked() } : {}),
   };
   return { report, startSec };
 }
 
 const urgencyOf = (qos: string): Urgency => (qos === 'LS' ? 'high' : qos === 'BE' ? 'low' : 'normal');
 
-function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engine'): Scheduler {
+/** The node a trace node becomes; with `stakedEvery` K, every K-th node is a staked pool's node. */
+const isStakedNode = (i: number, stakedEvery: number | undefined): boolean => stakedEvery !== undefined && i % stakedEvery === 0;
+
+function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engine', stakedEvery?: number): Scheduler & { staked?: () => StakedShare } {
   const engine = new MatchingEngine(config);
+  const stakedNodes = new Set<string>();
+  let stakedGpus = 0;
   // the engine breaks score ties by nodeId, the baselines by trace order: node ids that sort in
   // trace order give both the same tie-break (with the trace's names, "node-10" < "node-2", the
   // tie-break alone moved the engine's utilization by up to a point on the generated traces)
@@ -203,11 +242,20 @@ function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engin
       stakeWei: 0n,
       online: true,
     };
+    if (isStakedNode(i, stakedEvery)) {
+      spec.poolId = 'trace-pool';
+      spec.stakeWei = 10n ** 18n;
+      stakedNodes.add(spec.nodeId);
+      stakedGpus += n.gpus;
+    }
     engine.upsertNode(spec, 0);
   });
   const byJob = new Map<string, number>();
+  const tally = new StakedTally();
+  const totalGpus = nodes.reduce((s, n) => s + n.gpus, 0);
   return {
     name,
+    ...(stakedEvery !== undefined ? { staked: () => tally.report(stakedEvery, totalGpus ? stakedGpus / totalGpus : 0) } : {}),
     submit(pod, index, atSec) {
       const job: JobSpec = {
         jobId: `p${index}`,
@@ -227,8 +275,12 @@ function engineScheduler(nodes: TraceNode[], config: EngineConfig, name = 'engin
       engine.release(`p${index}`, atSec * MILLIS_PER_SEC);
     },
     place(atSec) {
-      engine.repriceTick(atSec * MILLIS_PER_SEC); // prices follow utilization, as in the matching service
-      return engine.matchPending(atSec * MILLIS_PER_SEC, Number.MAX_SAFE_INTEGER).map((m) => byJob.get(m.jobId)!);
+      // prices and surges follow utilization and the queue, as in the matching service
+      tally.surgesStarted += engine.marketTick(atSec * MILLIS_PER_SEC).surgeChanges.filter((c) => c.type === 'SurgeStarted').length;
+      return engine.matchPending(atSec * MILLIS_PER_SEC, Number.MAX_SAFE_INTEGER).map((m) => {
+        tally.add(m.receipt.surge, stakedNodes.has(m.nodeId), m.gpuCount);
+        return byJob.get(m.jobId)!;
+      });
     },
   };
 }
@@ -271,6 +323,8 @@ export interface ReplayOptions {
   config?: EngineConfig;
   /** 'engine-no-holds': the engine with holds off (maxHolds 0), to see what holds change */
   schedulers?: readonly SchedulerName[];
+  /** every K-th node (trace order) is a staked pool's node, for the engine schedulers; the reports then carry `staked` */
+  stakedEvery?: number;
 }
 
 /** The replay's engine configuration: the default, every waiting job looked at per pass. */
@@ -305,7 +359,7 @@ export function replay(pods: TracePod[], nodes: TraceNode[], options: ReplayOpti
   const config = options.config ?? REPLAY_ENGINE_CONFIG;
   assertKnownModels(pods, nodes, config.pricing);
   const which = options.schedulers ?? ['engine', ...BASELINES];
-  return which.map((s) => simulate(pods, totalGpus, schedulerOf(s, pods, nodes, config)).report);
+  return which.map((s) => simulate(pods, totalGpus, schedulerOf(s, pods, nodes, config, options.stakedEvery)).report);
 }
 
 /** Each pod's start (NaN: never placed) under one scheduler: what the specs check by hand. */
@@ -314,8 +368,8 @@ export function startTimes(pods: TracePod[], nodes: TraceNode[], scheduler: Sche
   return simulate(pods, nodes.reduce((s, n) => s + n.gpus, 0), schedulerOf(scheduler, pods, nodes, config)).startSec;
 }
 
-function schedulerOf(s: SchedulerName, pods: TracePod[], nodes: TraceNode[], config: EngineConfig): Scheduler {
-  if (s === 'engine') return engineScheduler(nodes, config);
-  if (s === 'engine-no-holds') return engineScheduler(nodes, { ...config, queue: { ...config.queue, maxHolds: 0 } }, 'engine-no-holds');
+function schedulerOf(s: SchedulerName, pods: TracePod[], nodes: TraceNode[], config: EngineConfig, stakedEvery?: number): Scheduler {
+  if (s === 'engine') return engineScheduler(nodes, config, 'engine', stakedEvery);
+  if (s === 'engine-no-holds') return engineScheduler(nodes, { ...config, queue: { ...config.queue, maxHolds: 0 } }, 'engine-no-holds', stakedEvery);
   return baselineScheduler(s, pods, nodes);
 }

@@ -8,7 +8,7 @@ import type { Market } from './market-harness';
  * (an org's, a node's, the operator's, a mint) is what a request appends.
  */
 const BACKGROUND: Record<string, readonly string[]> = {
-  'service:matching': ['JobWaiting', 'JobMatched', 'PriceChanged'],
+  'service:matching': ['JobWaiting', 'JobMatched', 'PriceChanged', 'SurgeStarted', 'SurgeEnded'],
   'service:deployer': ['ContractOpened', 'ContractOpenFailed', 'AnchorPosted'],
   'service:registry': ['NodeAvailabilityChanged', 'NodeReputationChanged', 'NodeStakeChanged'],
   'service:settlement': ['SettlementDecided', 'ContractReleased', 'ContractRefunded', 'StakeSlashed'],

@@ -195,6 +195,29 @@ const market = {
     utilizationBps: bps,
     smoothedUtilizationBps: bps,
   }),
+  /**
+   * A market (GPU class, region) entered a surge, decided by matching at a reprice tick: its smoothed
+   * utilization or its queue depth (queued jobs that accept the market) reached the start threshold
+   * (`trigger` says which). Until its SurgeEnded, staked pools' nodes of the market are routed first.
+   */
+  SurgeStarted: z.strictObject({
+    gpuClass: gpuModelSchema,
+    region: regionSchema,
+    atMs: z.number().int().nonnegative(),
+    trigger: z.enum(['utilization', 'queue-depth', 'both']),
+    smoothedUtilizationBps: bps,
+    queueDepth: z.number().int().nonnegative(),
+  }),
+  /** A market's surge ended: both figures stayed below their end thresholds from `calmSinceMs` for the minimum dwell. */
+  SurgeEnded: z.strictObject({
+    gpuClass: gpuModelSchema,
+    region: regionSchema,
+    atMs: z.number().int().nonnegative(),
+    startedAtMs: z.number().int().nonnegative(),
+    calmSinceMs: z.number().int().nonnegative(),
+    smoothedUtilizationBps: bps,
+    queueDepth: z.number().int().nonnegative(),
+  }),
 };
 
 const BY_AGGREGATE = { account, node, nodekey, job, contract, market, pool, anchor } as const;

@@ -87,6 +87,8 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
   ChainEffectRestored: { jobId: 'job-1', action: 'release', previousTxHash: H('c1'), txHash: H('c2'), blockNumber: '77' },
   ChainEffectLost: { jobId: 'job-1', action: 'open', previousTxHash: H('c1'), code: 'DeadlineInPast', reason: 'the chain lost the open and its deadline has passed' },
   PriceChanged: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_000_000, previousMultiplierBps: 10_000, multiplierBps: 10_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_000 },
+  SurgeStarted: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_060_000, trigger: 'queue-depth', smoothedUtilizationBps: 8_000, queueDepth: 140 },
+  SurgeEnded: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_960_000, startedAtMs: 1_700_000_060_000, calmSinceMs: 1_700_000_660_000, smoothedUtilizationBps: 6_900, queueDepth: 12 },
   StakeSlashed: { poolId: 'pool-gold', nodeId: 'node-1', nodeAddress: A('22'), jobId: 'job-1', amountWei: AGPU, recipient: A('11'), txHash: H('c9') },
   AnchorPosted: { index: 0, fromSeq: 1, toSeq: 100, root: H('da'), txHash: H('eb') },
 };

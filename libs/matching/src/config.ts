@@ -9,7 +9,12 @@ export interface ScoreWeights {
   headroom: number;
   /** fragmentation-aware packing (FragmentationConfig): 1 = the placement leaves the least unusable capacity */
   packFit: number;
-  /** nodes of a staked pool while their market is past the surge threshold */
+  /**
+   * Nodes of a staked pool (poolId set, stake above 0) while their market is in surge (SurgeConfig;
+   * 0 outside surges). Above the widest spread of the other node-level terms (packFit + reputation +
+   * performance + proximity + energy, `nodeSpreadMax`), so that during a surge every staked eligible
+   * node of a market ranks before every unstaked one of it (the engine refuses a weight in (0, spread]).
+   */
   reservedLiquidity: number;
   reputation: number;
   /** measured benchmark, saturating: score / (score + benchmarkHalfScore) */
@@ -103,14 +108,29 @@ export interface FragmentationConfig {
   mixHalfLifeMs: number;
 }
 
+/**
+ * Surges (issue 16): per market, decided at each reprice tick from the market's own figures (see
+ * surge.ts). A surge starts when smoothed utilization reaches startUtilizationBps OR the queued jobs
+ * that accept the market reach startQueueDepth; it ends only when both are below their end
+ * thresholds (lower: hysteresis) at every tick for minDwellMs. During a surge staked pools' nodes
+ * are preferred (weights.reservedLiquidity).
+ */
+export interface SurgeConfig {
+  startUtilizationBps: number;
+  endUtilizationBps: number;
+  /** queued jobs whose GPU models and regions accept the market (the engine's proxy for demand that could run there) */
+  startQueueDepth: number;
+  endQueueDepth: number;
+  minDwellMs: number;
+}
+
 export interface EngineConfig {
   engineVersion: string;
   weights: ScoreWeights;
   pricing: PricingConfig;
   queue: QueueConfig;
   fragmentation: FragmentationConfig;
-  /** a market whose smoothed utilization is at or past this prefers pool nodes */
-  surgeThresholdBps: number;
+  surge: SurgeConfig;
   /** relative throughput per GPU model (for budget-and-deadline-only jobs); missing = not chosen */
   gpuSpeed: Record<string, number>;
   proximityLatencyCapMs: number;
@@ -126,9 +146,10 @@ export interface EngineConfig {
 /**
  * In every receipt, and the key of the matching service's snapshot (a new version rebuilds from
  * the log). 1.1.0: holds for large jobs. 2.0.0: holds become reservations that others backfill,
- * shorter jobs first (bounded), fragmentation-aware packFit.
+ * shorter jobs first (bounded), fragmentation-aware packFit. 2.1.0: surges decided with hysteresis
+ * and recorded on the log (SurgeStarted / SurgeEnded), staked pools' nodes first during them.
  */
-export const ENGINE_VERSION = 'starminer-matching/2.0.0';
+export const ENGINE_VERSION = 'starminer-matching/2.1.0';
 export const BPS = 10_000;
 
 const usd = (dollars: string): bigint => {
@@ -176,7 +197,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     priceFit: 0.05,
     headroom: 0.75,
     packFit: 0.05,
-    reservedLiquidity: 0.1,
+    reservedLiquidity: 1,
     reputation: 0.2,
     performance: 0.05,
     proximity: { relaxed: 0.02, normal: 0.08, low: 0.25 },
@@ -198,7 +219,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     runtimeClassBaseSec: 60, runtimeClassesMax: 12, runtimeStepMs: 900_000, maxFailuresPerSignature: 4, overrunGraceMs: 300_000,
   },
   fragmentation: { share: 0.8, gain: 4, mixHalfLifeMs: 6 * 3_600_000 },
-  surgeThresholdBps: 8_500,
+  surge: { startUtilizationBps: 8_500, endUtilizationBps: 7_500, startQueueDepth: 128, endQueueDepth: 32, minDwellMs: 300_000 },
   gpuSpeed: {
     T4: 1, P100: 1.2, V100: 2, V100M16: 2, V100M32: 2, A10: 2, G2: 2, G3: 2.5, A40: 3, RTX3060: 0.8,
     RTX3090: 2.2, RTX4080: 2.5, RTX4090: 3.5, RTX5090: 4.5, RTXA4000: 1.3, RTXA5000: 2, RTXA6000: 2.6,

@@ -14,8 +14,9 @@ import {
   type Candidate,
   type MarketScreen,
 } from './route';
-import { scoreTerms, variantIndex } from './scoring';
+import { nodeSpreadMax, scoreTerms, variantIndex } from './scoring';
 import { Market, marketKey, NodeState } from './supply-index';
+import { applySurgeChange, surgeTick, type SurgeChange } from './surge';
 import {
   CATEGORIES,
   type Admission,
@@ -55,6 +56,21 @@ interface Source {
 
 const sourceBefore = (a: Source, b: Source): boolean => entryBefore(a.head, b.head);
 
+/** Queued jobs of one (GPU models, regions) filter: they accept the same markets (surge queue depth). */
+interface DemandFilter {
+  gpuModels: readonly string[];
+  regions: readonly string[];
+  count: number;
+}
+
+const filterKeyOf = (job: JobSpec): string => `${[...job.requirements.gpuModels].sort().join(',')}|${[...job.requirements.regions].sort().join(',')}`;
+
+/** What one reprice tick decided: the price moves and the surges started or ended, both for the log. */
+export interface MarketTick {
+  priceChanges: PriceChange[];
+  surgeChanges: SurgeChange[];
+}
+
 const NOT_YET_ROUTED = 'queued: not yet routed';
 /** how often a pass checks the queues for removed entries piling up, and the slack allowed */
 const COMPACT_EVERY_PASSES = 256;
@@ -92,6 +108,8 @@ export class MatchingEngine {
   private readonly heldNodes: NodeState[] = [];
   private readonly depth: Record<Category, number>;
   private readonly queued = new Map<string, QueueEntry>();
+  /** queued jobs by the markets they accept (filterKeyOf): each market's queue depth for surges */
+  private readonly queuedByFilter = new Map<string, DemandFilter>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly waiting = new Map<string, string>();
   /** jobId → the node it holds */
@@ -118,6 +136,7 @@ export class MatchingEngine {
     options: EngineOptions = {},
   ) {
     this.strategy = options.strategy ?? 'indexed';
+    validateSurgeConfig(config);
     this.demand = Object.fromEntries(CATEGORIES.map((c) => [c, new CategoryDemand()])) as Record<Category, CategoryDemand>;
     this.demandMix = new DemandMix(config.maxGpusPerNode);
     this.appliedMix = new DemandMix(config.maxGpusPerNode);
@@ -218,6 +237,7 @@ export class MatchingEngine {
     this.queued.set(job.jobId, entry);
     fresh.push(entry);
     this.depth[job.category]++;
+    this.countFilter(entry.job, 1);
     const r = job.requirements;
     this.demandMix.observe(r.gpuCount, r.gpuModels.length === 0 && r.regions.length === 0 ? 'all' : [...this.candidateMarkets(job)].map((m) => m.key));
     this.setWaiting(job.jobId, NOT_YET_ROUTED);
@@ -229,6 +249,7 @@ export class MatchingEngine {
     this.dropHold(jobId, false);
     this.queued.delete(jobId);
     this.depth[entry.job.category]--;
+    this.countFilter(entry.job, -1);
     this.waiting.delete(jobId);
     this.reasonChanged.delete(jobId);
     return true;
@@ -324,6 +345,34 @@ export class MatchingEngine {
       node.holdSpareGpus = spareGpus;
       node.market.account(node, 1);
     }
+  }
+
+  /** A queued job joins (+1) or leaves (-1) the count of its market filter (surge queue depth). */
+  private countFilter(job: JobSpec, sign: 1 | -1): void {
+    const key = filterKeyOf(job);
+    const filter = this.queuedByFilter.get(key);
+    if (filter) {
+      filter.count += sign;
+      invariant(filter.count >= 0, 'negative queue depth', { key });
+      if (filter.count === 0) this.queuedByFilter.delete(key);
+      return;
+    }
+    invariant(sign === 1, 'a job left a filter it was not counted in', { jobId: job.jobId });
+    const r = job.requirements;
+    this.queuedByFilter.set(key, { gpuModels: [...new Set(r.gpuModels)], regions: [...new Set(r.regions)], count: 1 });
+  }
+
+  /**
+   * Each market's surge queue depth: the queued jobs (holders included) whose GPU models and regions
+   * accept it. The proxy the engine has for "jobs that could run there": whether a node of the
+   * market could meet a job's other requirements (count, VRAM, TEE, latency, budget) is not
+   * checked, and a job accepting several markets counts in each. Costs (distinct filters x the
+   * markets each accepts), once per reprice tick.
+   */
+  queueDepthByMarket(): Map<string, number> {
+    const depth = new Map<string, number>();
+    for (const f of this.queuedByFilter.values()) for (const m of this.marketsAccepting(f)) depth.set(m.key, (depth.get(m.key) ?? 0) + f.count);
+    return depth;
   }
 
   /** Up to `max` queued job ids, in submission order (for reporting waiting reasons). */
@@ -548,8 +597,11 @@ export class MatchingEngine {
     for (const m of this.allCandidateMarkets(job)) if (routable(m.key)) yield m;
   }
 
-  private *allCandidateMarkets(job: JobSpec): Iterable<Market> {
-    const r = job.requirements;
+  private allCandidateMarkets(job: JobSpec): Iterable<Market> {
+    return this.marketsAccepting(job.requirements);
+  }
+
+  private *marketsAccepting(r: { readonly gpuModels: readonly string[]; readonly regions: readonly string[] }): Iterable<Market> {
     const classes = r.gpuModels.length ? r.gpuModels : [...this.marketsByClass.keys()];
     for (const gpuClass of classes) {
       const byRegion = this.marketsByClass.get(gpuClass);
@@ -826,6 +878,7 @@ export class MatchingEngine {
     this.dropHold(entry.job.jobId, false);
     this.queued.delete(entry.job.jobId);
     this.depth[entry.job.category]--;
+    this.countFilter(entry.job, -1);
     this.waiting.delete(entry.job.jobId);
     this.reasonChanged.delete(entry.job.jobId);
   }
@@ -971,6 +1024,7 @@ export class MatchingEngine {
       },
       referenceCostWei: screen.referenceCostWei.toString(),
       surge: e.market.surge,
+      ...(e.market.surgeState.status === 'surging' ? { surgePreference: { sinceMs: e.market.surgeState.sinceMs, winnerStaked: best.node.staked } } : {}),
       config: { hash: this.configRecord.hash, delta: this.configRecord.delta },
       mix: this.demandMixApplied(),
     };
@@ -1009,30 +1063,62 @@ export class MatchingEngine {
    * the log says, and a market nobody holds yet keeps its price rather than one only in memory.
    */
   repriceTick(atMs: number, routable?: (marketKey: string) => boolean): PriceChange[] {
-    if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return [];
+    return this.marketTick(atMs, routable).priceChanges;
+  }
+
+  /**
+   * The reprice tick (repriceTick), and at the same tick each market's surge decision (surge.ts)
+   * from its smoothed utilization after the price step and its queue depth (queueDepthByMarket):
+   * both lists go on the log, in this order. With `routable`, only this replica's markets decide;
+   * the others follow the log (applyPriceChange, applySurgeChange).
+   */
+  marketTick(atMs: number, routable?: (marketKey: string) => boolean): MarketTick {
+    if (this.lastRepriceAtMs !== null && atMs - this.lastRepriceAtMs < this.config.pricing.repriceIntervalMs) return { priceChanges: [], surgeChanges: [] };
     const elapsedMs = this.lastRepriceAtMs === null ? 0 : atMs - this.lastRepriceAtMs;
     this.lastRepriceAtMs = atMs;
     this.applyDemandMix(elapsedMs, atMs);
-    const changes: PriceChange[] = [];
+    const priceChanges: PriceChange[] = [];
+    const surgeChanges: SurgeChange[] = [];
+    const depth = this.queueDepthByMarket();
     for (const key of [...this.markets.keys()].sort()) {
       if (routable && !routable(key)) continue;
       const m = this.markets.get(key)!;
       const utilizationBps = m.utilizationBps();
       const next = nextPriceState({ multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps }, utilizationBps, this.config.pricing);
-      if (next.multiplierBps === m.multiplierBps && next.smoothedUtilizationBps === m.smoothedUtilizationBps) continue;
-      const change: PriceChange = {
-        gpuClass: m.gpuClass,
-        region: m.region,
-        atMs,
-        previousMultiplierBps: m.multiplierBps,
-        multiplierBps: next.multiplierBps,
-        utilizationBps,
-        smoothedUtilizationBps: next.smoothedUtilizationBps,
-      };
-      this.applyPriceChange(change);
-      changes.push(change);
+      if (next.multiplierBps !== m.multiplierBps || next.smoothedUtilizationBps !== m.smoothedUtilizationBps) {
+        const change: PriceChange = {
+          gpuClass: m.gpuClass,
+          region: m.region,
+          atMs,
+          previousMultiplierBps: m.multiplierBps,
+          multiplierBps: next.multiplierBps,
+          utilizationBps,
+          smoothedUtilizationBps: next.smoothedUtilizationBps,
+        };
+        this.applyPriceChange(change);
+        priceChanges.push(change);
+      }
+      const figures = { smoothedUtilizationBps: m.smoothedUtilizationBps, queueDepth: depth.get(key) ?? 0 };
+      const decided = surgeTick(m.surgeState, { gpuClass: m.gpuClass, region: m.region, atMs, figures }, this.config.surge);
+      m.surgeState = decided.state;
+      if (decided.change) surgeChanges.push(decided.change);
     }
-    return changes;
+    return { priceChanges, surgeChanges };
+  }
+
+  /**
+   * A surge started or ended, as on the log (SurgeStarted / SurgeEnded): replay, another replica's
+   * decision, or this engine's own coming back (which changes nothing). See applySurgeChange in surge.ts.
+   */
+  applySurgeChange(change: SurgeChange): void {
+    const m = this.marketFor(change.gpuClass, change.region);
+    m.surgeState = applySurgeChange(m.surgeState, change);
+  }
+
+  /** Whether a market is in surge, and since when (null: calm or unknown). */
+  surgeOf(gpuClass: string, region: string): { sinceMs: number } | null {
+    const s = this.markets.get(marketKey(gpuClass, region))?.surgeState;
+    return s?.status === 'surging' ? { sinceMs: s.sinceMs } : null;
   }
 
   /**
@@ -1119,8 +1205,14 @@ export class MatchingEngine {
       mixAppliedAtMs: this.mixRecord.appliedAtMs,
       queued: [...this.queued.values()].map((e) => serializeJob(e.job)).sort(byId),
       markets: [...this.markets.values()]
-        .filter((m) => m.multiplierBps !== BPS || m.smoothedUtilizationBps !== 0)
-        .map((m) => ({ gpuClass: m.gpuClass, region: m.region, multiplierBps: m.multiplierBps, smoothedUtilizationBps: m.smoothedUtilizationBps }))
+        .filter((m) => m.multiplierBps !== BPS || m.smoothedUtilizationBps !== 0 || m.surgeState.changedAtMs !== null)
+        .map((m) => ({
+          gpuClass: m.gpuClass,
+          region: m.region,
+          multiplierBps: m.multiplierBps,
+          smoothedUtilizationBps: m.smoothedUtilizationBps,
+          ...(m.surgeState.changedAtMs !== null ? { surge: { ...m.surgeState } } : {}),
+        }))
         .sort((a, b) => (marketKey(a.gpuClass, a.region) < marketKey(b.gpuClass, b.region) ? -1 : 1)),
       waiting: [...this.waiting.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
       lastRepriceAtMs: this.lastRepriceAtMs,
@@ -1137,6 +1229,7 @@ export class MatchingEngine {
       const market = engine.marketFor(m.gpuClass, m.region);
       market.smoothedUtilizationBps = m.smoothedUtilizationBps;
       market.setMultiplier(m.multiplierBps);
+      if (m.surge) market.surgeState = { ...m.surge };
     }
     for (const r of s.reservations) {
       const node = engine.nodes.get(r.nodeId);
@@ -1176,6 +1269,23 @@ function holdBefore(a: NodeState, b: NodeState, v: number): boolean {
   const sb = b.staticScores[v]!;
   if (sa !== sb) return sa > sb;
   return a.spec.nodeId < b.spec.nodeId;
+}
+
+/**
+ * Refuses a configuration whose surge would not do what it says: end thresholds above the start
+ * ones (no hysteresis), or a reservedLiquidity weight that does not dominate the other node-level
+ * terms (a staked node could lose to an unstaked one of its market during a surge). 0 turns the
+ * preference off.
+ */
+function validateSurgeConfig(config: EngineConfig): void {
+  const s = config.surge;
+  const bad = (why: string) => {
+    throw new InvalidInputError('invalid-config', `engine config: ${why}`, {});
+  };
+  if (!(s.endUtilizationBps <= s.startUtilizationBps) || !(s.endQueueDepth <= s.startQueueDepth)) bad('surge end thresholds must not exceed the start ones');
+  if (!(s.startQueueDepth >= 1) || !(s.endQueueDepth >= 0) || !(s.endUtilizationBps >= 0) || !(s.minDwellMs >= 0)) bad('surge thresholds and dwell must be non-negative, startQueueDepth >= 1');
+  const w = config.weights.reservedLiquidity;
+  if (w !== 0 && !(w > nodeSpreadMax(config))) bad(`weights.reservedLiquidity (${w}) must be 0 or above the node-level spread ${nodeSpreadMax(config)}, so that it dominates during surges`);
 }
 
 function cloneJob(job: JobSpec): JobSpec {

@@ -11,6 +11,7 @@ export * from './snapshot';
 export * from './fragmentation';
 export { marketKey } from './market-key';
 export * from './quote';
-export { MatchingEngine, type EngineOptions, type RoutingStrategy } from './engine';
+export * from './surge';
+export { MatchingEngine, type EngineOptions, type MarketTick, type RoutingStrategy } from './engine';
 export type { EngineSnapshot } from './snapshot';
 export { PartitionedMarket, PartitionMoveError, PARTITION_LIMITS, partitionOf, fnv1a32 } from './partitions';

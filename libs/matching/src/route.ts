@@ -300,7 +300,7 @@ function offerHeldNodes(
     const free = node.freeGpus;
     if (free < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
     const packFit = packFitTerm(config, node.market.fragmentation, e.gpuCount, free, !needTee && node.spec.tee);
-    const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
+    const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.staked);
     top.offer({ node, eligible: e, packFit, reservedLiquidity, total: totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!) });
   }
 }
@@ -347,7 +347,7 @@ export function fullScanSearch(
     const free = node.usableFree(atMs + e.runtimeSec * 1000);
     if (free < e.gpuCount || !meetsNodeRequirements(node.spec, job)) continue;
     const packFit = packFitTerm(config, node.market.fragmentation, e.gpuCount, free, !tee && node.spec.tee);
-    const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.inPool);
+    const reservedLiquidity = reservedLiquidityTerm(config, node.market.surge, node.staked);
     const total = totalScore(groupConstant(e.marketConst, packFit, reservedLiquidity), node.staticScores[v]!);
     const candidate = { node, eligible: e, packFit, reservedLiquidity, total };
     top.offer(candidate);

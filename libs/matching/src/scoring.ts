@@ -74,8 +74,22 @@ export const marketTerm = (priceFit: number, headroom: number): number => priceF
 export const packFitTerm = (config: EngineConfig, fragmentation: FragmentationTable, gpuCount: number, freeGpus: number, wastesTee: boolean): number =>
   config.weights.packFit * fragmentation.fit(gpuCount, freeGpus) * (wastesTee ? TEE_SPARE_FACTOR : 1);
 
-export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, inPool: boolean): number =>
-  surge && inPool ? config.weights.reservedLiquidity : 0;
+/**
+ * A staked pool's node while its market is in surge (surge.ts): weights.reservedLiquidity, which
+ * is above nodeSpreadMax, so it dominates: every staked eligible node of a surging market ranks
+ * before every unstaked one of it. 0 outside surges (routing as without it).
+ */
+export const reservedLiquidityTerm = (config: EngineConfig, surge: boolean, staked: boolean): number =>
+  surge && staked ? config.weights.reservedLiquidity : 0;
+
+/**
+ * The widest the node-level terms other than reservedLiquidity can differ between two nodes of one
+ * market for one job: packFit + the largest nodeStatic of any variant (each term is in [0, weight]).
+ */
+export function nodeSpreadMax(config: EngineConfig): number {
+  const w = config.weights;
+  return w.packFit + w.reputation + w.performance + Math.max(...LATENCY_PREFERENCES.map((p) => w.proximity[p])) + w.energy;
+}
 
 /** The market-and-node part that is constant inside one (market, tee, pool, free) group. */
 export const groupConstant = (market: number, packFit: number, reservedLiquidity: number): number => market + packFit + reservedLiquidity;

@@ -1,4 +1,5 @@
 import type { SerializedMix } from './fragmentation';
+import type { SurgeState } from './surge';
 import type { Hold, JobSpec, NodeSpec } from './types';
 
 export const SNAPSHOT_FORMAT = 'starminer-matching-snapshot/1' as const;
@@ -14,7 +15,8 @@ export interface EngineSnapshot {
   /** endsAtMs: expected end (absent in older snapshots = unknown, counted as overrunning) */
   reservations: { jobId: string; nodeId: string; gpuCount: number; endsAtMs?: number }[];
   queued: SerializedJob[];
-  markets: { gpuClass: string; region: string; multiplierBps: number; smoothedUtilizationBps: number }[];
+  /** surge: the market's surge state (surge.ts), dwell clock included (absent in older snapshots, or never changed = calm) */
+  markets: { gpuClass: string; region: string; multiplierBps: number; smoothedUtilizationBps: number; surge?: SurgeState }[];
   waiting: [string, string][];
   lastRepriceAtMs: number | null;
   /** round-robin position among categories (absent in older snapshots = 0) */

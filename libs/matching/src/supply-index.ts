@@ -4,11 +4,12 @@ import { FragmentationTable } from './fragmentation';
 import { marketKey } from './market-key';
 import { priceWeiPerGpuHour } from './pricing';
 import { nodeStaticScores, packFitTerm, reservedLiquidityTerm, VARIANT_COUNT } from './scoring';
+import { initialSurgeState, type SurgeState } from './surge';
 import { TIERS, type NodeSpec } from './types';
 
 /**
  * The supply index. Nodes are bucketed by market (GPU class × region), then inside a market by
- * group = (TEE, pool member, free GPUs). Each group keeps its nodes sorted by their node-only score
+ * group = (TEE, staked pool member, free GPUs). Each group keeps its nodes sorted by their node-only score
  * in each of the 6 score variants (latency preference × green), best first, ties by nodeId. A
  * routing decision visits markets, then groups with enough free GPUs, and walks a group only until
  * the first node passing the per-node filters: the rest of the group cannot score higher.
@@ -61,12 +62,13 @@ export class NodeState {
   usableFree(endsAtMs: number): number {
     return this.heldBy !== null && endsAtMs <= this.holdStartMs ? this.freeGpus : this.indexedFree;
   }
-  get inPool(): boolean {
-    return this.spec.poolId !== undefined && this.spec.poolId !== '';
+  /** A staked pool's node: in a pool, with stake (a node that withdrew all of it keeps its poolId on the log). */
+  get staked(): boolean {
+    return this.spec.poolId !== undefined && this.spec.poolId !== '' && this.spec.stakeWei > 0n;
   }
 }
 
-export const comboOf = (tee: boolean, inPool: boolean): number => (tee ? 2 : 0) + (inPool ? 1 : 0);
+export const comboOf = (tee: boolean, staked: boolean): number => (tee ? 2 : 0) + (staked ? 1 : 0);
 
 /**
  * Lower edges of the latency bands a group is keyed by: a job's maxLatencyMs skips whole bands
@@ -187,6 +189,8 @@ export class Market {
   readonly key: string;
   multiplierBps = BPS;
   smoothedUtilizationBps = 0;
+  /** in surge or calm (surge.ts): decided at reprice ticks, or read from the log (SurgeStarted / SurgeEnded) */
+  surgeState: SurgeState = initialSurgeState();
   /** GPUs of online nodes, and how many of them are reserved */
   totalGpus = 0;
   usedGpus = 0;
@@ -254,8 +258,9 @@ export class Market {
     this.perGpuHourWeiApprox = this.perGpuHourWei.map(Number);
   }
 
+  /** In surge: staked pools' nodes are preferred (reservedLiquidityTerm). Bounds are cached per surge flag, so a change needs no invalidation. */
   get surge(): boolean {
-    return this.smoothedUtilizationBps >= this.config.surgeThresholdBps;
+    return this.surgeState.status === 'surging';
   }
 
   utilizationBps(): number {
@@ -358,7 +363,7 @@ export class Market {
     invariant(node.group === null, 'node indexed twice', { nodeId: spec.nodeId });
     const free = node.indexedFree;
     if (free === 0) return;
-    const combo = comboOf(spec.tee, node.inPool);
+    const combo = comboOf(spec.tee, node.staked);
     const band = latencyBandOf(spec.latencyMs);
     const slot = combo * LATENCY_BAND_FLOORS_MS.length + band;
     let group = this.groups[slot]![free];

@@ -124,7 +124,15 @@ export interface MatchReceipt {
   weights: Record<string, number>;
   /** reference cost used by priceFit (cheapest eligible market for this job), Wei */
   referenceCostWei: string;
+  /** the winner's market was in surge (its SurgeStarted on the log, not yet ended) */
   surge: boolean;
+  /**
+   * Set when `surge`: since when the market is in surge, and whether the winner is a staked pool's
+   * node. The reserved-liquidity preference applied: during a surge every staked eligible node of
+   * the market ranks before every unstaked one (weights.reservedLiquidity dominates the node terms),
+   * so an unstaked winner means no staked node of it could take the job.
+   */
+  surgePreference?: { sinceMs: number; winnerStaked: boolean };
   /** set when this job's first choice in the same matchPending call was given up to place another job */
   rerouted?: { forJobId: string; fromNodeId: string };
   /** set when the job held a node while it waited (it may still have been placed elsewhere) */

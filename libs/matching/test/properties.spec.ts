@@ -10,6 +10,7 @@ import {
   type Match,
   type NodeSpec,
   type PriceChange,
+  type SurgeChange,
 } from '../src';
 import { HOUR_SEC, WEI } from './fixtures';
 
@@ -47,7 +48,8 @@ const nodeArb = (i: number): fc.Arbitrary<NodeSpec> =>
       benchmarkScore: r.benchmarkScore,
       reputation: r.reputation,
       ...(r.pool ? { poolId: r.pool } : {}),
-      stakeWei: 0n,
+      // a third of the pool members withdrew their stake (in a pool, not staked: no surge preference)
+      stakeWei: r.pool && i % 3 !== 1 ? WEI : 0n,
       online: r.online || i % 3 === 0,
     }));
 
@@ -118,6 +120,7 @@ const json = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint'
 interface Run {
   matches: Match[];
   changes: PriceChange[];
+  surges: SurgeChange[];
   reasons: (string | undefined)[];
   engine: MatchingEngine;
 }
@@ -132,7 +135,7 @@ function run(scenario: { nodes: NodeSpec[]; ops: Op[] }, cfg: EngineConfig, stra
   }
   const jobs = new Map<string, JobSpec>();
   const reserved: Match[] = [];
-  const out: Run = { matches: [], changes: [], reasons: [], engine: e };
+  const out: Run = { matches: [], changes: [], surges: [], reasons: [], engine: e };
   let t = 0;
   let seq = 0;
   for (const op of [...scenario.ops, { kind: 'match', max: 1_000 } as const]) {
@@ -186,9 +189,12 @@ function run(scenario: { nodes: NodeSpec[]; ops: Op[] }, cfg: EngineConfig, stra
         if (ids.length) e.cancelJob(ids[op.pick % ids.length]!);
         break;
       }
-      case 'tick':
-        out.changes.push(...e.repriceTick(t));
+      case 'tick': {
+        const tick = e.marketTick(t);
+        out.changes.push(...tick.priceChanges);
+        out.surges.push(...tick.surgeChanges);
         break;
+      }
     }
     // no node ever over capacity
     const perNode = new Map<string, number>();
@@ -255,6 +261,29 @@ describe('properties (fast-check)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('with surges starting and ending often: the indexed search still chooses exactly what the full scan chooses, and a snapshot restored mid-surge continues identically', () => {
+    // a queue of 2 starts a surge, 0 ends it at the next tick: surges flip within most scenarios
+    const surging: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, surge: { startUtilizationBps: 5_000, endUtilizationBps: 2_000, startQueueDepth: 2, endQueueDepth: 1, minDwellMs: 0 } };
+    let surges = 0;
+    let preferred = 0;
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const indexed = run(s, surging, 'indexed');
+        const scan = run(s, surging, 'full-scan');
+        expect(json(indexed.matches.map(comparable))).toBe(json(scan.matches.map(comparable)));
+        expect(json(indexed.surges)).toBe(json(scan.surges));
+        surges += indexed.surges.length;
+        preferred += indexed.matches.filter((m) => m.receipt.surgePreference?.winnerStaked).length;
+        const restored = MatchingEngine.restore(JSON.parse(json(indexed.engine.snapshot())), surging);
+        expect(json(restored.snapshot())).toBe(json(indexed.engine.snapshot()));
+        expect(json(restored.matchPending(1e12, 50))).toBe(json(indexed.engine.matchPending(1e12, 50)));
+      }),
+      { numRuns: 150 },
+    );
+    expect(surges).toBeGreaterThan(50); // surges did happen
+    expect(preferred).toBeGreaterThan(20); // and staked nodes won in them
   });
 
   it('bounded wait: a low-urgency job, short or of the longest runtime class, is matched within a computable bound under a sustained stream of short critical jobs', () => {

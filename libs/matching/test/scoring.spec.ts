@@ -1,5 +1,5 @@
 import { DEFAULT_ENGINE_CONFIG, MatchingEngine, TEE_SPARE_FACTOR, type EngineConfig, type Match, type NodeSpec } from '../src';
-import { job, node } from './fixtures';
+import { job, node, WEI } from './fixtures';
 
 /** Given these nodes, when this job is routed, then it lands on `expected`; returns the match. */
 function given(nodes: NodeSpec[], cfg: EngineConfig = DEFAULT_ENGINE_CONFIG) {
@@ -87,24 +87,30 @@ describe('score-fit, term by term', () => {
     expect(m.receipt.winner.score.energy).toBe(0);
   });
 
-  it('reservedLiquidity: given a market past the surge threshold, when routed, then a pool node wins over a better-reputation free node', () => {
+  it('reservedLiquidity: given a market past the surge start threshold, when routed, then a staked pool node wins over a better-reputation free node; a pool node without stake does not', () => {
     const nodes = [
       node({ nodeId: 'busy', gpuCount: 8 }),
       node({ nodeId: 'solo', reputation: 0.95 }),
-      node({ nodeId: 'pooled', reputation: 0.7, poolId: 'pool-1' }),
+      node({ nodeId: 'pooled', reputation: 0.7, poolId: 'pool-1', stakeWei: WEI }),
+      node({ nodeId: 'withdrawn', reputation: 0.9, poolId: 'pool-1', stakeWei: 0n }),
     ];
     const g = given(nodes, { ...DEFAULT_ENGINE_CONFIG, pricing: { ...DEFAULT_ENGINE_CONFIG.pricing, smoothingBps: 10_000 } });
     g.engine.recordMatch({ jobId: 'fill', nodeId: 'busy', gpuCount: 8, atMs: 0 });
-    g.engine.repriceTick(0); // utilization 8/10 → smoothed 8000 < 8500: no surge yet
+    g.engine.repriceTick(0); // utilization 8/11 → smoothed 7273 < 8500: no surge yet
     let m = g.when({ jobId: 'calm' }).then('solo');
     expect(m.receipt.surge).toBe(false);
+    expect(m.receipt.surgePreference).toBeUndefined();
     g.engine.release('calm', 1);
     g.engine.recordMatch({ jobId: 'more', nodeId: 'solo', gpuCount: 1, atMs: 1 });
-    g.engine.repriceTick(60_000); // 9/10 → surge
+    g.engine.recordMatch({ jobId: 'more2', nodeId: 'withdrawn', gpuCount: 1, atMs: 1 });
+    g.engine.repriceTick(60_000); // 10/11 → smoothed 9091: SurgeStarted
     g.engine.release('more', 60_001);
+    g.engine.release('more2', 60_001);
     m = g.when({ jobId: 'surge' }).then('pooled');
     expect(m.receipt.surge).toBe(true);
+    expect(m.receipt.surgePreference).toEqual({ sinceMs: 60_000, winnerStaked: true });
     expect(m.receipt.winner.score.reservedLiquidity).toBe(w.reservedLiquidity);
+    expect(m.receipt.runnerUp!.score.reservedLiquidity).toBe(0);
   });
 
   it('headroom: given two markets of equal price, when one is mostly busy, then the job goes to the market with more free GPUs', () => {
@@ -125,7 +131,7 @@ describe('score-fit, term by term', () => {
   });
 
   it('weights are configuration: given priceFit weighted 0 and reputation dominant, when routed, then the H100 with better reputation wins', () => {
-    const cfg = { ...DEFAULT_ENGINE_CONFIG, weights: { ...w, priceFit: 0, reputation: 1 } };
+    const cfg = { ...DEFAULT_ENGINE_CONFIG, weights: { ...w, priceFit: 0, reputation: 1, reservedLiquidity: 0 } };
     given([node({ nodeId: 'h100', gpuModel: 'H100', vramGiB: 80, reputation: 1 }), node({ nodeId: 't4', reputation: 0.5 })], cfg)
       .when({ jobId: 'j' })
       .then('h100');

@@ -1,7 +1,7 @@
 import { AGGREGATE_OF, EXAMPLE_EVENT_DATA, makeEvent, subjectFor, toJson, type EventData, type EventType, type TradeEvent } from '@starminer/events';
 import { DEFAULT_ENGINE_CONFIG, ENGINE_VERSION, MatchingEngine, type EngineConfig } from '@starminer/matching';
 import { EngineState } from '../../../apps/matching/src/engine/engine-state';
-import type { MatchingConfig } from '../../../apps/matching/src/matching.config';
+import { surgeSettingsOf, type MatchingConfig } from '../../../apps/matching/src/matching.config';
 import type { Difference } from '../shared/outcome';
 import { MatchingRerun, type RerunFigures } from './rerun';
 
@@ -15,7 +15,7 @@ interface Stored {
 }
 
 const aggregateIdOf = (type: EventType, data: Record<string, unknown>): string =>
-  String(type === 'PriceChanged' ? data.gpuClass : AGGREGATE_OF[type] === 'node' ? data.nodeId : data.jobId);
+  String(AGGREGATE_OF[type] === 'market' ? data.gpuClass : AGGREGATE_OF[type] === 'node' ? data.nodeId : data.jobId);
 
 /**
  * A log and a matching service over it, as apps/matching runs: the service's fold (EngineState)
@@ -29,7 +29,7 @@ class Market {
   private loggedMixDigest?: string;
 
   constructor(config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
-    this.live = new EngineState({ MATCHING_HOLD_AFTER_MS: config.queue.holdAfterMs, MATCHING_MAX_HOLDS: config.queue.maxHolds, MATCHING_PARTITIONS: 0 } as MatchingConfig);
+    this.live = new EngineState({ MATCHING_HOLD_AFTER_MS: config.queue.holdAfterMs, MATCHING_MAX_HOLDS: config.queue.maxHolds, MATCHING_PARTITIONS: 0, ...surgeSettingsOf(config) } as MatchingConfig);
     this.live.engine = new MatchingEngine(config);
   }
 
@@ -96,7 +96,9 @@ class Market {
       this.live.ownWaiting.set(jobId, [...(this.live.ownWaiting.get(jobId) ?? []), reason]);
       this.append('JobWaiting', { jobId, reason, ...(hold ? { hold: { nodeId: hold.nodeId, gpuCount: hold.gpuCount, sinceMs: hold.sinceMs } } : {}) }, nowMs + 6);
     }
-    for (const change of engine.repriceTick(nowMs)) this.append('PriceChanged', change, nowMs + 7);
+    const tick = engine.marketTick(nowMs);
+    for (const change of tick.priceChanges) this.append('PriceChanged', change, nowMs + 7);
+    for (const { type, ...data } of tick.surgeChanges) this.append(type, data as never, nowMs + 8);
   }
 
   /** Folds, then a round (the follower's round after a batch). */
@@ -273,6 +275,25 @@ describe('matching re-run: every JobMatched is what the engine gives on the stat
     const { differences, figures } = audit(m.log);
     expect(differences).toEqual([]);
     expect(figures).toMatchObject({ rerunIdentical: 1, configs: 1 });
+  });
+
+  it('given a surge decided at a tick (SurgeStarted on the log), then the matches routed in it (staked node first) re-run identically', () => {
+    const config = { ...DEFAULT_ENGINE_CONFIG, surge: { ...DEFAULT_ENGINE_CONFIG.surge, startQueueDepth: 2, endQueueDepth: 1 } };
+    const m = new Market(config);
+    m.node('node-a', T0, { gpuCount: 1, reputation: 0.9 });
+    m.node('node-s', T0, { gpuCount: 1, reputation: 0.3, poolId: 'pool-1', stakeWei: AGPU });
+    m.settle(T0 + 100);
+    for (const id of ['job-1', 'job-2', 'job-3', 'job-4']) m.job(id, T0 + 1_000);
+    m.settle(T0 + 1_100); // calm: job-1 on the better node; job-3 and job-4 wait
+    m.settle(T0 + 60_100); // the tick sees 2 queued: SurgeStarted
+    expect(m.log.filter((x) => x.event.type === 'SurgeStarted')).toHaveLength(1);
+    for (const id of ['job-1', 'job-2']) m.append('JobFailed', { jobId: id, code: 'TEST', reason: 'ended' }, T0 + 61_000);
+    m.settle(T0 + 61_100);
+    expect(m.matched('job-1').event.data.nodeId).toBe('node-a');
+    expect(m.matched('job-3').event.data).toMatchObject({ nodeId: 'node-s', receipt: { surge: true, surgePreference: { winnerStaked: true } } });
+    const { differences, figures } = audit(m.log);
+    expect(differences).toEqual([]);
+    expect(figures).toMatchObject({ matches: 4, rerunIdentical: 4 });
   });
 
   it("given a receipt whose configuration hash is not its delta's, then a difference says the defaults changed without a new version", () => {

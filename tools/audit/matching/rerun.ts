@@ -15,7 +15,7 @@ import {
 import { parkingKeyOf } from '@starminer/trade-log';
 import { EngineState, quotedRuntimeSec } from '../../../apps/matching/src/engine/engine-state';
 import { jobSpecOf } from '../../../apps/matching/src/engine/to-engine';
-import type { MatchingConfig } from '../../../apps/matching/src/matching.config';
+import { surgeSettingsOf, type MatchingConfig, type SurgeSetting } from '../../../apps/matching/src/matching.config';
 import type { Difference } from '../shared/outcome';
 
 /**
@@ -179,8 +179,10 @@ export class MatchingRerun {
         this.matched(stored, event.data);
         return;
       case 'PriceChanged':
-        // the deciding engine moved this price at a reprice tick, at the end of a round: it held it
-        // before the event came back
+      case 'SurgeStarted':
+      case 'SurgeEnded':
+        // the deciding engine moved this price (or started or ended this surge) at a reprice tick, at
+        // the end of a round: it held it before the event came back
         this.fold(stored);
         return;
       case 'JobWaiting': {
@@ -233,10 +235,11 @@ export class MatchingRerun {
     if (this.state && hash === this.configHash) return;
     if (!this.state) {
       // the service's state, with its fold; its engine is replaced by one with the recorded configuration
-      const serviceSettings: Pick<MatchingConfig, 'MATCHING_HOLD_AFTER_MS' | 'MATCHING_MAX_HOLDS' | 'MATCHING_PARTITIONS'> = {
+      const serviceSettings: Pick<MatchingConfig, 'MATCHING_HOLD_AFTER_MS' | 'MATCHING_MAX_HOLDS' | 'MATCHING_PARTITIONS' | SurgeSetting> = {
         MATCHING_HOLD_AFTER_MS: config.queue.holdAfterMs,
         MATCHING_MAX_HOLDS: config.queue.maxHolds,
         MATCHING_PARTITIONS: 0,
+        ...surgeSettingsOf(config),
       };
       this.state = new EngineState(serviceSettings as MatchingConfig);
       this.state.engine = new MatchingEngine(config);

@@ -243,7 +243,7 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
       return state;
     // Not in the report: accounts and funding, availability, stake, keys, waiting, the contract's
     // chain details (ContractOpened, SettlementDecided: the release or refund that follows counts),
-    // chain effects restored or lost (the same release or refund, carried out again), prices, anchors.
+    // chain effects restored or lost (the same release or refund, carried out again), prices, surges, anchors.
     case 'OrgRegistered':
     case 'AccountFunded':
     case 'MintRequested':
@@ -260,6 +260,8 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'ChainEffectRestored':
     case 'ChainEffectLost':
     case 'PriceChanged':
+    case 'SurgeStarted':
+    case 'SurgeEnded':
     case 'AnchorPosted':
       return state;
     default:

@@ -118,6 +118,13 @@ export class EngineState {
       case 'PriceChanged':
         this.engine.applyPriceChange(e.data);
         return;
+      // a restarted engine (or another replica) is in the surge state the log says; its own decision coming back changes nothing
+      case 'SurgeStarted':
+        this.engine.applySurgeChange({ type: 'SurgeStarted', ...e.data });
+        return;
+      case 'SurgeEnded':
+        this.engine.applySurgeChange({ type: 'SurgeEnded', ...e.data });
+        return;
       default:
         return;
     }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { uuidv7 } from 'uuidv7';
-import { EventSchemaError, makeEvent, toJson } from '@starminer/events';
+import { EventSchemaError, makeEvent, toJson, type EventMeta, type TradeEvent } from '@starminer/events';
 import { DomainError, jobDecider } from '@starminer/domain';
-import type { Match } from '@starminer/matching';
+import type { Match, SurgeChange } from '@starminer/matching';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import { EngineState } from '../engine/engine-state';
@@ -72,18 +72,22 @@ export class MatchRound {
       }
     }
     await this.reportWaiting();
-    // partitioned: a market's price moves by its partition's holder only; the other replicas take it from the log
-    for (const change of this.metrics.timed('reprice', () => this.state.engine.repriceTick(now, routable))) {
-      const event = makeEvent('PriceChanged', change, {
-        id: uuidv7(),
-        aggregateId: change.gpuClass,
-        occurredAt: new Date(now).toISOString(),
-        correlationId: change.gpuClass,
-        causationId: 'reprice',
-        actor: 'service:matching',
-      });
-      await this.rt.tradeLog.append(this.rt.subject('market', change.gpuClass), [event], { expectedLastSubjectSeq: 'any' });
+    // partitioned: a market's price and surge move by its partition's holder only; the other replicas take them from the log
+    const tick = this.metrics.timed('reprice', () => this.state.engine.marketTick(now, routable));
+    for (const change of tick.priceChanges) await this.appendMarketEvent(makeEvent('PriceChanged', change, this.marketEnvelope(change.gpuClass, now, 'reprice')));
+    // after the prices of the same tick: a surge is decided on the smoothed utilization they carry
+    for (const change of tick.surgeChanges) {
+      await this.appendMarketEvent(surgeEvent(change, this.marketEnvelope(change.gpuClass, now, 'surge')));
+      this.logger.log(`${change.type} ${change.gpuClass}/${change.region}: smoothed utilization ${change.smoothedUtilizationBps} bps, queue depth ${change.queueDepth}`);
     }
+  }
+
+  private marketEnvelope(gpuClass: string, now: number, causationId: string): EventMeta {
+    return { id: uuidv7(), aggregateId: gpuClass, occurredAt: new Date(now).toISOString(), correlationId: gpuClass, causationId, actor: 'service:matching' };
+  }
+
+  private async appendMarketEvent(event: TradeEvent): Promise<void> {
+    await this.rt.tradeLog.append(this.rt.subject('market', event.aggregateId), [event], { expectedLastSubjectSeq: 'any' });
   }
 
   /** The route decision of one job, as a span of the job's trace (its parent: the append of its JobSubmitted). */
@@ -172,4 +176,14 @@ export class MatchRound {
       this.state.waitingReasons.set(jobId, reason);
     }
   }
+}
+
+/** A surge decided by the engine, as its event on the log (SurgeStarted / SurgeEnded). */
+export function surgeEvent(change: SurgeChange, meta: EventMeta): TradeEvent<'SurgeStarted' | 'SurgeEnded'> {
+  if (change.type === 'SurgeStarted') {
+    const { type, ...data } = change;
+    return makeEvent(type, data, meta);
+  }
+  const { type, ...data } = change;
+  return makeEvent(type, data, meta);
 }

@@ -54,6 +54,16 @@ export class MatchingMetrics {
       },
     });
     new Gauge({
+      name: 'starminer_markets_in_surge',
+      help: 'Markets (GPU class x region) in surge now (SurgeStarted without its SurgeEnded): their staked pools are routed first',
+      registers,
+      collect() {
+        let surging = 0;
+        for (const m of state.engine.allMarkets()) if (m.surge) surging++;
+        this.set(surging);
+      },
+    });
+    new Gauge({
       name: 'starminer_price_tier_multiplier',
       help: 'The multi-tier pricing multiplier of each tier (configuration)',
       labelNames: ['tier'],
