@@ -8,6 +8,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title Compute Service Contracts (CSC): one escrow record per job, keyed by the job id
 /// @notice One contract holds every job's escrow. A record lives at a deterministic key (the job
@@ -21,6 +22,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///      nobody can redirect or resize a payout. The full record (terms hash, expected runtime,
 ///      result and proof hashes, timestamps) is in the events, part of the chain's history, at a
 ///      fraction of the cost of storage: a second slot would add 22k gas to every open.
+///      A top-up rewrites that slot (the commitment to the new total cost, the later deadline) and
+///      keeps its own records (the job's extension, the used top-up ids) in slots that only top-ups
+///      write, so a job never topped up costs what it did before.
 contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -33,6 +37,15 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     bytes32 public constant RESULT_TYPEHASH = keccak256("Result(bytes32 jobId,bytes32 resultHash,bytes32 proofHash)");
     /// @notice Upper bound of a batch, so a batch always fits in a block.
     uint256 public constant MAX_BATCH = 64;
+    /// @notice Most one top-up may move a job's deadline: a job runs on in steps the requester
+    ///         pays for, not in one open-ended jump.
+    uint256 public constant MAX_TOP_UP_EXTENSION_SEC = 7 days;
+    /// @notice Most all top-ups of one job together may move its deadline. Why a bound at all: the
+    ///         refund paths (settlement's, then anyone's) start at the deadline, so a job whose
+    ///         deadline could be pushed without end could hold a requester's escrow without end.
+    uint256 public constant MAX_TOTAL_EXTENSION_SEC = 30 days;
+    /// @notice Most top-ups of one job: bounds what a reader folds (one event per top-up).
+    uint256 public constant MAX_TOP_UPS_PER_JOB = 32;
 
     enum Status {
         None,
@@ -47,6 +60,13 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         uint208 commitment;
         uint40 deadline;
         Status status;
+    }
+
+    /// @dev What the top-ups of one job added up to; a slot of its own, written by top-ups only,
+    ///      so a job never topped up costs nothing more to open or settle.
+    struct Extension {
+        uint40 extendedSec;
+        uint16 topUps;
     }
 
     /// @notice Who pays, who is paid, how much: committed at open, restated at settlement.
@@ -84,6 +104,10 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     /// @dev No running total of escrows on purpose: it would add ~5k gas to every open and every
     ///      settlement. The invariant (balance == sum of open escrows) is checked from the records.
     mapping(bytes32 jobId => Job) private _jobs;
+    mapping(bytes32 jobId => Extension) private _extensions;
+    /// @notice The job a top-up id paid into (zero: the id is unused). A top-up id pays at most
+    ///         once, so a relayer that retries after a lost receipt cannot pay twice.
+    mapping(bytes32 topUpId => bytes32 jobId) public topUpJobOf;
 
     error ZeroAddress();
     error ZeroJobId();
@@ -100,6 +124,13 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     error DeadlineNotReached(bytes32 jobId, uint256 refundableAt, uint256 nowSec);
     error BatchTooLarge(uint256 size, uint256 max);
     error BatchLengthMismatch(uint256 jobs, uint256 permits);
+    error ZeroTopUpId();
+    error TopUpIdUsed(bytes32 topUpId, bytes32 jobId);
+    error ZeroExtension(bytes32 jobId);
+    error ExtensionAboveBound(bytes32 jobId, uint256 extraRuntimeSec, uint256 maxSec);
+    error TotalExtensionAboveBound(bytes32 jobId, uint256 totalSec, uint256 maxSec);
+    error TooManyTopUps(bytes32 jobId, uint256 maxTopUps);
+    error DeadlinePassed(bytes32 jobId, uint256 deadline, uint256 nowSec);
 
     event ComputeContractOpened(
         bytes32 indexed jobId,
@@ -122,6 +153,17 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     );
     event ComputeContractRefunded(
         bytes32 indexed jobId, address indexed requester, uint256 costWei, address settledBy, uint64 settledAt
+    );
+    /// @notice More escrow and more time for a running job. `newCostWei` is what release pays and
+    ///         refund returns from now on (the terms a settlement restates); `newDeadline` the job's.
+    event ComputeContractToppedUp(
+        bytes32 indexed jobId,
+        bytes32 indexed topUpId,
+        uint256 extraCostWei,
+        uint256 newCostWei,
+        uint32 extraRuntimeSec,
+        uint40 newDeadline,
+        uint64 toppedUpAt
     );
     event ComputeContractDisputed(bytes32 indexed jobId, bytes32 reasonHash, uint40 decideBy, uint64 disputedAt);
 
@@ -166,7 +208,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         nonReentrant
     {
         _validate(p);
-        _permit(p, permit);
+        _permit(p.jobId, p.requester, p.costWei, permit);
         _open(p, p.requester);
     }
 
@@ -187,7 +229,7 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
             OpenParams calldata p = ps[i];
             if (_jobs[p.jobId].status != Status.None) continue;
             _validate(p);
-            if (permits.length != 0) _permit(p, permits[i]);
+            if (permits.length != 0) _permit(p.jobId, p.requester, p.costWei, permits[i]);
             _open(p, p.requester);
             unchecked {
                 ++opened;
@@ -195,15 +237,15 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    function _permit(OpenParams calldata p, PermitSig calldata permit) private {
+    function _permit(bytes32 jobId, address requester, uint256 amountWei, PermitSig calldata permit) private {
         if (permit.deadline == 0) return;
         // A permit can be front-run (its signature is public once in the mempool); then the
         // allowance already exists and the pull below still succeeds. Only fail when it does not.
         try IERC20Permit(address(token)).permit(
-            p.requester, address(this), p.costWei, permit.deadline, permit.v, permit.r, permit.s
+            requester, address(this), amountWei, permit.deadline, permit.v, permit.r, permit.s
         ) {} catch {
-            uint256 allowanceWei = token.allowance(p.requester, address(this));
-            if (allowanceWei < p.costWei) revert PermitFailed(p.jobId, p.requester, allowanceWei, p.costWei);
+            uint256 allowanceWei = token.allowance(requester, address(this));
+            if (allowanceWei < amountWei) revert PermitFailed(jobId, requester, allowanceWei, amountWei);
         }
     }
 
@@ -229,6 +271,59 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         // Effects before the interaction; the token is fixed at construction and the guard blocks
         // re-entry anyway.
         token.safeTransferFrom(payer, address(this), p.costWei);
+    }
+
+    // ---------------------------------------------------------------- top up
+
+    /// @notice More escrow and more time for an open job, paid by its requester (a permit for
+    ///         exactly `extraCostWei`, or its allowance when `permit.deadline == 0`), relayed by the
+    ///         platform like open. Only while the job is Open and its deadline has not passed (the
+    ///         deadline second itself still counts); not while disputed or once settled. The deadline
+    ///         moves by `extraRuntimeSec` (1..MAX_TOP_UP_EXTENSION_SEC, all top-ups of the job
+    ///         together at most MAX_TOTAL_EXTENSION_SEC, at most MAX_TOP_UPS_PER_JOB of them), the
+    ///         commitment to the new total cost: release pays the provider the total, refund returns
+    ///         the total, a slash restates the total. `topUpId` pays once: a second top-up with it
+    ///         reverts TopUpIdUsed (whichever job it names), so a retried relay never pays twice.
+    /// @param t the job's terms as they are now (its cost after earlier top-ups)
+    function topUp(
+        bytes32 jobId,
+        bytes32 topUpId,
+        Terms calldata t,
+        uint256 extraCostWei,
+        uint32 extraRuntimeSec,
+        PermitSig calldata permit
+    ) external onlyRole(DEPLOYER_ROLE) nonReentrant {
+        if (topUpId == bytes32(0)) revert ZeroTopUpId();
+        bytes32 usedBy = topUpJobOf[topUpId];
+        if (usedBy != bytes32(0)) revert TopUpIdUsed(topUpId, usedBy);
+        Job storage job = _jobs[jobId];
+        Status status = job.status;
+        if (status == Status.None) revert UnknownJob(jobId);
+        if (status != Status.Open) revert NotOpen(jobId, status);
+        if (job.commitment != _commit(t.requester, t.provider, t.costWei)) revert TermsMismatch(jobId);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline, block.timestamp);
+        if (extraCostWei == 0) revert ZeroCost(jobId);
+        if (extraRuntimeSec == 0) revert ZeroExtension(jobId);
+        if (extraRuntimeSec > MAX_TOP_UP_EXTENSION_SEC) {
+            revert ExtensionAboveBound(jobId, extraRuntimeSec, MAX_TOP_UP_EXTENSION_SEC);
+        }
+        Extension storage ext = _extensions[jobId];
+        uint256 totalSec = uint256(ext.extendedSec) + extraRuntimeSec;
+        if (totalSec > MAX_TOTAL_EXTENSION_SEC) revert TotalExtensionAboveBound(jobId, totalSec, MAX_TOTAL_EXTENSION_SEC);
+        if (ext.topUps >= MAX_TOP_UPS_PER_JOB) revert TooManyTopUps(jobId, MAX_TOP_UPS_PER_JOB);
+        _permit(jobId, t.requester, extraCostWei, permit);
+
+        uint256 newCostWei = t.costWei + extraCostWei;
+        uint40 newDeadline = SafeCast.toUint40(uint256(job.deadline) + extraRuntimeSec);
+        job.commitment = _commit(t.requester, t.provider, newCostWei);
+        job.deadline = newDeadline;
+        ext.extendedSec = uint40(totalSec);
+        ext.topUps += 1;
+        topUpJobOf[topUpId] = jobId;
+        emit ComputeContractToppedUp(
+            jobId, topUpId, extraCostWei, newCostWei, extraRuntimeSec, newDeadline, uint64(block.timestamp)
+        );
+        token.safeTransferFrom(t.requester, address(this), extraCostWei);
     }
 
     // ---------------------------------------------------------------- settle
@@ -303,6 +398,19 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
 
     function getJob(bytes32 jobId) external view returns (Job memory) {
         return _jobs[jobId];
+    }
+
+    /// @notice Seconds until an open job's deadline (its escrow's runway); 0 at or past it, and 0
+    ///         for a job that is not Open (unknown, disputed, released, refunded).
+    function runway(bytes32 jobId) external view returns (uint256) {
+        Job storage job = _jobs[jobId];
+        if (job.status != Status.Open || block.timestamp >= job.deadline) return 0;
+        return job.deadline - block.timestamp;
+    }
+
+    /// @notice What the top-ups of a job have added to its deadline so far, and how many there were.
+    function extensionOf(bytes32 jobId) external view returns (Extension memory) {
+        return _extensions[jobId];
     }
 
     function statusOf(bytes32 jobId) external view returns (Status) {

@@ -2,13 +2,17 @@
  * Ledger invariants over random action sequences, driven by fast-check through viem on a real anvil.
  *
  * Each run starts from the same chain snapshot (evm_snapshot / evm_revert), applies DEPTH random
- * actions (open, release with a good or a forged signature, refund, dispute, time jumps, stake,
- * unbond, withdraw, slash of a job with its true terms or another requester or provider; each by
- * the right role or by a stranger) and checks after every CHECK_EVERY actions and at the end that:
+ * actions (open, top-up (a fresh or a used top-up id, amounts in and out of the bounds), release with
+ * a good or a forged signature, refund, dispute, time jumps, stake, unbond, withdraw, slash of a job
+ * with its true terms or another requester or provider; each by the right role or by a stranger) and
+ * checks after every CHECK_EVERY actions and at the end that:
  *  - total supply == sum of all balances and never moves (no mint in a sequence: no token is created
  *    or lost), and the escrow's balance == sum of open/disputed escrows, the staking contract's
  *    balance == sum of stakes (tokens held by contracts == open escrows + stakes); every holder's
- *    balance is the model's (requesters: less opens, plus refunds and slashes; the stranger: never moves);
+ *    balance is the model's (requesters: less opens and top-ups, plus refunds and slashes; the
+ *    stranger: never moves); an escrow is its open cost plus its top-ups, and release pays it all;
+ *  - a top-up pays only into an open job before its deadline, within its bounds, once per top-up id;
+ *    every job's extension, top-up count and runway on chain are the model's;
  *  - a slash moves stake only for a refunded or disputed job, of its provider, to its requester, at
  *    most its cost, once per job (the chain's `slashedWei` per job is the model's);
  *  - every job's on-chain status equals the model's, which only moves none -> open -> (disputed ->)
@@ -37,6 +41,10 @@ const CHECK_EVERY = 16;
 const JOBS_PER_RUN = 6;
 const POOL = jobIdToBytes32('pool');
 const TX_GAS = 600_000n;
+/** ComputeEscrow's top-up bounds (topup.spec.ts checks them against the contract). */
+const MAX_TOP_UP_EXTENSION_SEC = 7 * 24 * 3600;
+const MAX_TOTAL_EXTENSION_SEC = 30 * 24 * 3600;
+const MAX_TOP_UPS_PER_JOB = 32;
 const RECEIPT_POLLS_MAX = 2_000;
 
 type Status = 'none' | 'open' | 'released' | 'refunded' | 'disputed';
@@ -44,6 +52,7 @@ const STATUS_INDEX: Record<Status, number> = { none: 0, open: 1, released: 2, re
 
 type Action =
   | { kind: 'open'; job: number; requester: 0 | 1; costUnits: number; deadlineIn: number }
+  | { kind: 'topUp'; job: number; byDeployer: boolean; units: number; extendSec: number; reuseId: boolean }
   | { kind: 'release'; job: number; bySettlement: boolean; goodSignature: boolean }
   | { kind: 'refund'; job: number; bySettlement: boolean }
   | { kind: 'dispute'; job: number; bySettlement: boolean }
@@ -59,6 +68,17 @@ type SlashTerms = 'true' | 'otherRequester' | 'otherProvider';
 const jobArb = fc.integer({ min: 0, max: JOBS_PER_RUN - 1 });
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('open' as const), job: jobArb, requester: fc.constantFrom(0 as const, 1 as const), costUnits: fc.integer({ min: 0, max: 5 }), deadlineIn: fc.integer({ min: -5, max: 400 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('topUp' as const),
+      job: jobArb,
+      byDeployer: fc.boolean(),
+      units: fc.integer({ min: 0, max: 3 }),
+      extendSec: fc.constantFrom(0, 60, 300, MAX_TOP_UP_EXTENSION_SEC, MAX_TOP_UP_EXTENSION_SEC + 1),
+      reuseId: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), job: jobArb, bySettlement: fc.boolean(), goodSignature: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('refund' as const), job: jobArb, bySettlement: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispute' as const), job: jobArb, bySettlement: fc.boolean() }) },
@@ -85,6 +105,9 @@ interface Job {
   deadline: number;
   /** What the chain slashed for this job (0n: never). */
   slashedWei: bigint;
+  /** What top-ups added to the deadline, and how many there were. */
+  extendedSec: number;
+  topUps: number;
 }
 
 let m: Market;
@@ -160,7 +183,10 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
   expect(Object.fromEntries(nonces)).toEqual(Object.fromEntries(nonces0));
   let now = Number((await m.publicClient.getBlock({ blockTag: 'latest' })).timestamp);
   const jobIds = Array.from({ length: JOBS_PER_RUN }, (_, i) => `inv-${run}-${i}`);
-  const jobs: Job[] = jobIds.map(() => ({ status: 'none', requester: 0, costWei: 0n, deadline: 0, slashedWei: 0n }));
+  const jobs: Job[] = jobIds.map(() => ({ status: 'none', requester: 0, costWei: 0n, deadline: 0, slashedWei: 0n, extendedSec: 0, topUps: 0 }));
+  /** Top-up ids the chain has paid in this run; the last one sent, for a retry with the same id. */
+  const usedTopUpIds = new Set<string>();
+  let lastTopUpId: string | undefined;
   const requesters = [m.requester, m.requester2];
   const stake = { active: 0n, unbonding: 0n, readyAt: 0 };
   let providerWei = providerWei0;
@@ -214,6 +240,10 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
     expect([s.activeWei, s.unbondingWei]).toEqual([stake.active, stake.unbonding]);
     const slashed = await Promise.all(jobIds.map((id) => m.publicClient.readContract({ address: m.addresses.staking!, abi: stakingAbi, functionName: 'slashedWei', args: [jobIdToBytes32(id)] })));
     expect(slashed).toEqual(jobs.map((j) => j.slashedWei));
+    const extensions = await Promise.all(jobIds.map((id) => m.publicClient.readContract({ address: m.addresses.escrow, abi: escrowAbi, functionName: 'extensionOf', args: [jobIdToBytes32(id)] })));
+    expect(extensions).toEqual(jobs.map((j) => ({ extendedSec: j.extendedSec, topUps: j.topUps })));
+    const runways = await Promise.all(jobIds.map((id) => m.publicClient.readContract({ address: m.addresses.escrow, abi: escrowAbi, functionName: 'runway', args: [jobIdToBytes32(id)] })));
+    expect(runways).toEqual(jobs.map((j) => BigInt(j.status === 'open' && now < j.deadline ? j.deadline - now : 0)));
   };
 
   let lastAction: unknown;
@@ -233,6 +263,33 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
         if (j.status === 'none' && costWei > 0n && deadline > now) {
           Object.assign(j, { status: 'open', requester: act.requester, costWei, deadline });
           requesterWei[act.requester] -= costWei;
+        }
+        break;
+      }
+      case 'topUp': {
+        const j = jobs[act.job]!;
+        const extraCostWei = BigInt(act.units) * AGPU;
+        const topUpId = act.reuseId && lastTopUpId !== undefined ? lastTopUpId : `inv-${run}-topup-${step}`;
+        lastTopUpId = topUpId;
+        const noPermit = { deadline: 0n, v: 0, r: jobIdToBytes32('r'), s: jobIdToBytes32('s') };
+        const data = encodeFunctionData({ abi: escrowAbi, functionName: 'topUp', args: [jobIdToBytes32(jobIds[act.job]!), jobIdToBytes32(topUpId), termsOf(j), extraCostWei, act.extendSec, noPermit] });
+        await send(act.byDeployer ? m.deployer : m.stranger, m.addresses.escrow, data);
+        const t = now; // block.timestamp of that transaction
+        const pays =
+          act.byDeployer &&
+          !usedTopUpIds.has(topUpId) &&
+          j.status === 'open' &&
+          t <= j.deadline &&
+          extraCostWei > 0n &&
+          act.extendSec > 0 &&
+          act.extendSec <= MAX_TOP_UP_EXTENSION_SEC &&
+          j.extendedSec + act.extendSec <= MAX_TOTAL_EXTENSION_SEC &&
+          j.topUps < MAX_TOP_UPS_PER_JOB &&
+          extraCostWei <= requesterWei[j.requester];
+        if (pays) {
+          Object.assign(j, { costWei: j.costWei + extraCostWei, deadline: j.deadline + act.extendSec, extendedSec: j.extendedSec + act.extendSec, topUps: j.topUps + 1 });
+          requesterWei[j.requester] -= extraCostWei;
+          usedTopUpIds.add(topUpId);
         }
         break;
       }
@@ -376,6 +433,32 @@ it('conserves tokens through slashes: only a refunded or disputed job, its true 
   expect(outcome.jobs.map((j) => [j.status, j.slashedWei])).toEqual([['refunded', 2n * AGPU], ['refunded', AGPU], ...Array(JOBS_PER_RUN - 2).fill(['none', 0n])]);
   expect(outcome.stake).toMatchObject({ active: 0n, unbonding: 3n * AGPU });
   expect(outcome.requesterWei).toEqual([requesterWei0[0] + AGPU, requesterWei0[1] + 2n * AGPU]);
+}, 60_000);
+
+it('conserves tokens through top-ups: an escrow grows by exactly each top-up, release pays it all, a used id pays nothing', async () => {
+  const outcome = await runSequence([
+    { kind: 'open', job: 0, requester: 0, costUnits: 2, deadlineIn: 100 },
+    { kind: 'topUp', job: 0, byDeployer: true, units: 1, extendSec: 300, reuseId: false }, // pays
+    { kind: 'topUp', job: 0, byDeployer: true, units: 1, extendSec: 300, reuseId: true }, // the same id again: TopUpIdUsed
+    { kind: 'topUp', job: 0, byDeployer: false, units: 1, extendSec: 60, reuseId: false }, // a stranger: refused
+    { kind: 'topUp', job: 0, byDeployer: true, units: 0, extendSec: 60, reuseId: false }, // nothing to pay: ZeroCost
+    { kind: 'topUp', job: 0, byDeployer: true, units: 1, extendSec: MAX_TOP_UP_EXTENSION_SEC + 1, reuseId: false }, // ExtensionAboveBound
+    { kind: 'wait', seconds: 300 }, // past the open's deadline, before the moved one
+    { kind: 'refund', job: 0, bySettlement: true }, // DeadlineNotReached
+    { kind: 'topUp', job: 0, byDeployer: true, units: 2, extendSec: 60, reuseId: false }, // still in time: pays
+    { kind: 'release', job: 0, bySettlement: true, goodSignature: true }, // pays the provider 2 + 1 + 2
+    { kind: 'topUp', job: 0, byDeployer: true, units: 1, extendSec: 60, reuseId: false }, // released: NotOpen
+    { kind: 'open', job: 1, requester: 1, costUnits: 1, deadlineIn: 10 },
+    { kind: 'wait', seconds: 50 },
+    { kind: 'topUp', job: 1, byDeployer: true, units: 1, extendSec: 60, reuseId: false }, // past its deadline: DeadlinePassed
+    { kind: 'refund', job: 1, bySettlement: true }, // the open's cost back
+  ]);
+  expect(outcome.jobs.slice(0, 2).map((j) => [j.status, j.costWei, j.topUps])).toEqual([
+    ['released', 5n * AGPU, 2],
+    ['refunded', AGPU, 0],
+  ]);
+  expect(outcome.providerWei).toBe(providerWei0 + 5n * AGPU);
+  expect(outcome.requesterWei).toEqual([requesterWei0[0] - 5n * AGPU, requesterWei0[1]]);
 }, 60_000);
 
 it(`keeps the ledger invariants over ${RUNS} random sequences of ${DEPTH} actions`, async () => {

@@ -26,6 +26,7 @@ import {
   signResult,
   stakeAgpu,
   startAnvil,
+  topUpComputeContract,
   type BatchJob,
 } from '@starminer/chain';
 
@@ -80,6 +81,22 @@ async function main(): Promise<void> {
     await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'evm_mine', params: [] }) });
     const refundGas = await gasOf((await refundComputeContract(settlementW, publicClient, { addresses, jobId: short.jobId })).txHash);
 
+    // top-up (relayed permit + pull): a job's first top-up writes its extension slot and a new
+    // top-up id (two zero-to-nonzero slots); a later top-up of the same job only the new id
+    const toppedUp = job();
+    await open(toppedUp);
+    const topUp = async (j: BatchJob, topUpId: string) =>
+      gasOf((await topUpComputeContract(deployerW, publicClient, { addresses, jobId: j.jobId, topUpId, requester: j.requester, extraCostWei: AGPU, extraRuntimeSec: 3_600 })).txHash);
+    const firstTopUpGas = await topUp(toppedUp, 'gas-topup-1');
+    const nextTopUpGas = await topUp(toppedUp, 'gas-topup-2');
+    // compared with a job never topped up, released at the same point: here other escrows stay
+    // open, so neither release empties the escrow's token balance (the release row above does,
+    // and gets the 4 800 gas refund of a cleared slot)
+    const plain = job();
+    await open(plain);
+    const releasePlainGas = await release(plain);
+    const releaseToppedUpGas = await release(toppedUp);
+
     // stake (relayed permit), second stake of the same provider in the same pool
     await stakeAgpu(deployerW, publicClient, { addresses, poolId: 'h100-eu', staker: provider!, amountWei: AGPU });
     const stakeGas = await gasOf((await stakeAgpu(deployerW, publicClient, { addresses, poolId: 'h100-eu', staker: provider!, amountWei: AGPU })).txHash);
@@ -111,6 +128,10 @@ async function main(): Promise<void> {
       openPlusReleaseGas: Number(openGas + releaseGas),
       batchOpenPlusReleaseGas: Object.fromEntries(Object.entries(batchPerJob).map(([k, v]) => [k, v + Number(releaseGas)])),
       refundGas: Number(refundGas),
+      topUpFirstGas: Number(firstTopUpGas),
+      topUpNextGas: Number(nextTopUpGas),
+      releaseToppedUpGas: Number(releaseToppedUpGas),
+      releaseNotEmptyingGas: Number(releasePlainGas),
       stakeGas: Number(stakeGas),
       vaultDrawGas: Number(drawGas),
       vaultUpdateTemplateGas: Number(updateTemplateGas),
@@ -124,6 +145,10 @@ async function main(): Promise<void> {
     console.log(`open + release                       ${figures.openPlusReleaseGas}`);
     for (const size of BATCH_SIZES) console.log(`batch open (${size}) + release per job    ${figures.batchOpenPlusReleaseGas[size]}`);
     console.log(`refund                               ${figures.refundGas}`);
+    console.log(`top-up, a job's first (topUp, permit) ${figures.topUpFirstGas}`);
+    console.log(`top-up, a later one of the same job  ${figures.topUpNextGas}`);
+    console.log(`release, escrow not emptied          ${figures.releaseNotEmptyingGas}`);
+    console.log(`release of a topped-up job (same)    ${figures.releaseToppedUpGas}`);
     console.log(`stake (stakeWithPermit)              ${figures.stakeGas}`);
     console.log(`vault draw (opens the CSC)           ${figures.vaultDrawGas}`);
     console.log(`vault template update (signed)       ${figures.vaultUpdateTemplateGas}`);

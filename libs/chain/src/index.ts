@@ -18,6 +18,8 @@ export * from './signResult';
 export * from './releaseComputeContract';
 export * from './refundComputeContract';
 export * from './disputeComputeContract';
+export * from './topUpComputeContract';
+export * from './readContractRunway';
 export * from './requireAddress';
 export * from './stakeAgpu';
 export * from './requestUnbond';

@@ -43,12 +43,15 @@ export function validateOpen(p: Pick<OpenComputeContractParams, 'jobId' | 'costW
   if (!Number.isInteger(p.deadlineSec) || p.deadlineSec <= 0 || p.deadlineSec >= 2 ** 40) throw new ChainActionError('DeadlineOutOfRange', `job ${p.jobId}: deadlineSec ${p.deadlineSec} out of range`);
 }
 
-/** The same job id already on chain: the same deal (a retry) is fine, a different one is a conflict. */
+/**
+ * The same job id already on chain: the same deal (a retry) is fine, a different one is a conflict.
+ * The cost compared is the open's (a top-up since then does not make a retried open a conflict).
+ */
 export function assertSameDeal(existing: ComputeContractState, p: Pick<OpenComputeContractParams, 'jobId' | 'provider' | 'costWei'> & { requester: Address }): void {
   const same =
-    existing.requester.toLowerCase() === p.requester.toLowerCase() && existing.provider.toLowerCase() === p.provider.toLowerCase() && existing.costWei === p.costWei;
+    existing.requester.toLowerCase() === p.requester.toLowerCase() && existing.provider.toLowerCase() === p.provider.toLowerCase() && existing.openCostWei === p.costWei;
   if (!same) {
-    throw new ChainActionError('JobIdConflict', `job ${p.jobId} is already on chain with different terms (requester ${existing.requester}, provider ${existing.provider}, cost ${existing.costWei})`, {
+    throw new ChainActionError('JobIdConflict', `job ${p.jobId} is already on chain with different terms (requester ${existing.requester}, provider ${existing.provider}, cost ${existing.openCostWei} at open)`, {
       args: [existing.jobKey],
     });
   }

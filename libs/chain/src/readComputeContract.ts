@@ -15,9 +15,18 @@ export interface ComputeContractState {
   status: ComputeContractStatus;
   requester: Address;
   provider: Address;
+  /**
+   * What release pays and refund returns now, the cost the escrow's commitment expects back: the
+   * open's cost, or the `newCostWei` of the job's last top-up.
+   */
   costWei: bigint;
-  /** The job's deadline; while disputed, the time after which anyone may refund. */
+  /** The job's deadline (moved by top-ups); while disputed, the time after which anyone may refund. */
   deadlineSec: number;
+  /** The cost and the deadline the job was opened with (its ComputeContractOpened event). */
+  openCostWei: bigint;
+  openDeadlineSec: number;
+  /** How many top-ups the job has had (ComputeContractToppedUp events; at most MAX_TOP_UPS_PER_JOB). */
+  topUpCount: number;
   expectedRuntimeSec: number;
   termsHash: Hex;
   openedAtSec: number;
@@ -35,34 +44,39 @@ const ZERO_HASH: Hex = `0x${'00'.repeat(32)}`;
 
 /**
  * A job's compute contract: status and deadline from storage, the rest (requester, provider,
- * cost, terms hash, open time) from its ComputeContractOpened event, which storage commits to.
+ * cost, terms hash, open time) from its ComputeContractOpened event, which storage commits to,
+ * and the cost from its last ComputeContractToppedUp event when it has one. Every read is of the
+ * same block, so a top-up landing in between cannot pair an old cost with a new commitment.
  */
 export async function readComputeContract(publicClient: ChainPublicClient, params: { addresses: MarketAddresses; jobId: string }): Promise<ComputeContractState> {
   const jobKey = jobIdToBytes32(params.jobId);
   const escrow = params.addresses.escrow;
   try {
-    const job = await publicClient.readContract({ address: escrow, abi: escrowAbi(), functionName: 'getJob', args: [jobKey] });
+    // cacheTime 0: viem otherwise answers a block number up to a polling interval old
+    const blockNumber = await publicClient.getBlockNumber({ cacheTime: 0 });
+    const job = await publicClient.readContract({ address: escrow, abi: escrowAbi(), functionName: 'getJob', args: [jobKey], blockNumber });
     const status = statusFromIndex(job.status);
     const base = { jobKey, contractAddress: escrow, status, deadlineSec: job.deadline };
     if (status === 'none') {
-      return { ...base, requester: zeroAddress, provider: zeroAddress, costWei: 0n, expectedRuntimeSec: 0, termsHash: ZERO_HASH, openedAtSec: 0, openTxHash: null, openBlockNumber: null };
+      return { ...base, requester: zeroAddress, provider: zeroAddress, costWei: 0n, openCostWei: 0n, openDeadlineSec: 0, topUpCount: 0, expectedRuntimeSec: 0, termsHash: ZERO_HASH, openedAtSec: 0, openTxHash: null, openBlockNumber: null };
     }
-    const logs = await publicClient.getContractEvents({
-      address: escrow,
-      abi: escrowAbi(),
-      eventName: 'ComputeContractOpened',
-      args: { jobId: jobKey },
-      fromBlock: BigInt(params.addresses.deployBlock ?? 0),
-      toBlock: 'latest',
-      strict: true,
-    });
+    const range = { address: escrow, abi: escrowAbi(), args: { jobId: jobKey }, fromBlock: BigInt(params.addresses.deployBlock ?? 0), toBlock: blockNumber, strict: true } as const;
+    const [logs, topUps] = await Promise.all([
+      publicClient.getContractEvents({ ...range, eventName: 'ComputeContractOpened' }),
+      publicClient.getContractEvents({ ...range, eventName: 'ComputeContractToppedUp' }),
+    ]);
     const opened = logs[0];
     if (!opened) throw new ChainActionError('OpenEventMissing', `job ${params.jobId} has a record but no ComputeContractOpened event from block ${params.addresses.deployBlock ?? 0}`);
+    // each top-up adds to the cost, so the last (in chain order) holds the largest total
+    const lastTopUp = topUps[topUps.length - 1];
     return {
       ...base,
       requester: opened.args.requester,
       provider: opened.args.provider,
-      costWei: opened.args.costWei,
+      costWei: lastTopUp ? lastTopUp.args.newCostWei : opened.args.costWei,
+      openCostWei: opened.args.costWei,
+      openDeadlineSec: opened.args.deadline,
+      topUpCount: topUps.length,
       expectedRuntimeSec: opened.args.expectedRuntimeSec,
       termsHash: opened.args.termsHash,
       openedAtSec: Number(opened.args.openedAt),

@@ -1,5 +1,15 @@
 import { encodeEvent, makeEvent, type EventData } from '@starminer/events';
-import { contractDecider, evolveContract, initialContractState, type ContractCommand, type ContractEvent, type ContractState } from './contract';
+import {
+  CONTRACT_TOP_UPS_MAX,
+  contractDecider,
+  evolveContract,
+  initialContractState,
+  TOP_UP_EXTENSION_SEC_MAX,
+  TOP_UPS_EXTENSION_SEC_MAX,
+  type ContractCommand,
+  type ContractEvent,
+  type ContractState,
+} from './contract';
 import { draft } from './decider';
 import { specFor } from './spec-kit';
 
@@ -432,5 +442,118 @@ describe('contract decider: a release or refund the chain lost (settlement recon
   it('an open restored leaves a settled contract settled, its settle transaction as it was (the settle effect is its own)', () => {
     const openRestored = draft('ChainEffectRestored', { jobId: JOB_ID, action: 'open', previousTxHash: TX, txHash: TX2, blockNumber: '7' });
     expect(fold([...HISTORY.released, openRestored])).toEqual({ ...fold(HISTORY.released), restoredOpenTxHash: TX2 });
+  });
+});
+
+describe('contract decider: a top-up of the escrow (issue 16)', () => {
+  const EXTRA_WEI = 2n * 10n ** 18n;
+  const EXTRA_SEC = 1_800;
+  const TOP_UP_TX = `0x${'9a'.repeat(32)}`;
+  const topUp = (over: Partial<Extract<ContractCommand, { type: 'TopUpContract' }>> = {}): ContractCommand => ({
+    type: 'TopUpContract',
+    topUpId: 'topup-1',
+    extraCostWei: EXTRA_WEI,
+    extraRuntimeSec: EXTRA_SEC,
+    newCostWei: ESCROW_WEI + EXTRA_WEI,
+    newDeadlineUnixSec: DEADLINE_UNIX_SEC + EXTRA_SEC,
+    toppedUpAtUnixSec: DEADLINE_UNIX_SEC - 60,
+    txHash: TOP_UP_TX,
+    blockNumber: '50',
+    ...over,
+  });
+  const toppedUp = (over: Partial<EventData<'ContractToppedUp'>> = {}) =>
+    draft('ContractToppedUp', {
+      jobId: JOB_ID,
+      topUpId: 'topup-1',
+      extraCostWei: EXTRA_WEI,
+      extraRuntimeSec: EXTRA_SEC,
+      newCostWei: ESCROW_WEI + EXTRA_WEI,
+      newDeadlineUnixSec: DEADLINE_UNIX_SEC + EXTRA_SEC,
+      txHash: TOP_UP_TX,
+      blockNumber: '50',
+      ...over,
+    });
+  const second = { topUpId: 'topup-2', newCostWei: ESCROW_WEI + 2n * EXTRA_WEI, newDeadlineUnixSec: DEADLINE_UNIX_SEC + 2 * EXTRA_SEC, txHash: `0x${'9b'.repeat(32)}`, blockNumber: '51' };
+
+  it.each(cases('open', 'running', 'settling release'))('given a %s contract, when the chain topped it up, then ContractToppedUp with the amounts in base units', (_s, history) => {
+    given(history).when(topUp()).then([toppedUp()]);
+    expect(appendable(toppedUp())).toBeDefined();
+  });
+
+  it('given a top-up, then the contract holds the new escrow and deadline: a result after the old deadline is in time, the refund waits for the new one', () => {
+    const history = [opened, started, toppedUp()];
+    expect(fold(history)).toEqual({
+      status: 'running',
+      jobId: JOB_ID,
+      nodeAddress: NODE_ADDRESS,
+      requesterAddress: REQUESTER,
+      escrowWei: ESCROW_WEI + EXTRA_WEI,
+      deadlineUnixSec: DEADLINE_UNIX_SEC + EXTRA_SEC,
+      topUps: { ids: ['topup-1'], extendedSec: EXTRA_SEC },
+    });
+    given(history)
+      .when({ ...(submitResult() as Extract<ContractCommand, { type: 'SubmitResult' }>), nowUnixSec: DEADLINE_UNIX_SEC + 60 })
+      .then([resultSubmitted, decideRelease]);
+    given(history).when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + 1 }).then([]);
+    given(history)
+      .when({ type: 'ExpireDeadline', nowUnixSec: DEADLINE_UNIX_SEC + EXTRA_SEC + 1 })
+      .then([draft('SettlementDecided', { jobId: JOB_ID, outcome: 'refund', reason: `deadline ${DEADLINE_UNIX_SEC + EXTRA_SEC} passed without a result` })]);
+  });
+
+  it('given a recorded top-up, when the same top-up id is recorded again (a retry), then nothing, even once the contract ended', () => {
+    given([opened, toppedUp()]).when(topUp()).then([]);
+    const releasedAfter = [opened, toppedUp(), started, resultSubmitted, decideRelease, released];
+    expect(fold(releasedAfter)).toMatchObject({ status: 'released', escrowWei: ESCROW_WEI + EXTRA_WEI, topUps: { ids: ['topup-1'] } });
+    given(releasedAfter).when(topUp()).then([]);
+  });
+
+  it('given two top-ups recorded in another order than the chain made them, then the contract is the same as in the chain order', () => {
+    const inOrder = fold([opened, toppedUp(), toppedUp(second)]);
+    const reversed = fold([opened, toppedUp(second), toppedUp()]);
+    expect(reversed).toEqual({ ...inOrder, topUps: { ids: ['topup-2', 'topup-1'], extendedSec: 2 * EXTRA_SEC } });
+    expect(inOrder).toMatchObject({ escrowWei: ESCROW_WEI + 2n * EXTRA_WEI, deadlineUnixSec: DEADLINE_UNIX_SEC + 2 * EXTRA_SEC });
+  });
+
+  it.each(cases('none', 'open-failed'))('given a %s contract, then a top-up is refused', (_s, history) => {
+    given(history).when(topUp()).thenThrows('CONTRACT_NOT_OPEN');
+  });
+
+  it.each(cases('released', 'refunded'))('given a %s contract, then a top-up is refused: its escrow is final', (_s, history) => {
+    given(history).when(topUp()).thenThrows('JOB_ALREADY_FINAL');
+  });
+
+  it('given a settle-lost contract, then a top-up is refused', () => {
+    const lostRelease = draft('ChainEffectLost', { jobId: JOB_ID, action: 'release', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the open was lost and not restored' });
+    given([...HISTORY.released, lostRelease]).when(topUp()).thenThrows('JOB_ALREADY_FINAL');
+  });
+
+  it('refuses a top-up the chain made after the deadline the log holds; accepts one at the deadline second itself', () => {
+    given([opened]).when(topUp({ toppedUpAtUnixSec: DEADLINE_UNIX_SEC + 1 })).thenThrows('RESULT_TOO_LATE');
+    given([opened]).when(topUp({ toppedUpAtUnixSec: DEADLINE_UNIX_SEC })).then([toppedUp()]);
+  });
+
+  it('refuses amounts out of the bounds: no extra escrow, a new cost without it, an extension of 0 or over the bound per top-up', () => {
+    given([opened]).when(topUp({ extraCostWei: 0n })).thenThrows('AMOUNT_NOT_POSITIVE');
+    given([opened]).when(topUp({ extraCostWei: -1n })).thenThrows('AMOUNT_NOT_POSITIVE');
+    given([opened]).when(topUp({ newCostWei: EXTRA_WEI - 1n })).thenThrows('BAD_AMOUNT');
+    given([opened]).when(topUp({ extraRuntimeSec: 0 })).thenThrows('RUNTIME_OUT_OF_RANGE');
+    given([opened]).when(topUp({ extraRuntimeSec: 1.5 })).thenThrows('RUNTIME_OUT_OF_RANGE');
+    given([opened]).when(topUp({ extraRuntimeSec: TOP_UP_EXTENSION_SEC_MAX + 1 })).thenThrows('RUNTIME_OUT_OF_RANGE');
+    given([opened]).when(topUp({ extraRuntimeSec: TOP_UP_EXTENSION_SEC_MAX })).then([toppedUp({ extraRuntimeSec: TOP_UP_EXTENSION_SEC_MAX })]);
+  });
+
+  it('refuses a top-up past the total extension, and past the most top-ups of one contract', () => {
+    const week = TOP_UP_EXTENSION_SEC_MAX;
+    const weeks = Array.from({ length: 4 }, (_, i) => toppedUp({ topUpId: `w-${i}`, extraRuntimeSec: week }));
+    const left = TOP_UPS_EXTENSION_SEC_MAX - 4 * week;
+    given([opened, ...weeks]).when(topUp({ extraRuntimeSec: left + 1 })).thenThrows('RUNTIME_OUT_OF_RANGE');
+    given([opened, ...weeks]).when(topUp({ extraRuntimeSec: left })).then([toppedUp({ extraRuntimeSec: left })]);
+    const many = Array.from({ length: CONTRACT_TOP_UPS_MAX }, (_, i) => toppedUp({ topUpId: `t-${i}`, extraRuntimeSec: 1 }));
+    given([opened, ...many]).when(topUp({ extraRuntimeSec: 1 })).thenThrows('RUNTIME_OUT_OF_RANGE');
+    given([opened, ...many]).when(topUp({ topUpId: 't-0', extraRuntimeSec: 1 })).then([]);
+  });
+
+  it('a top-up event on an ended contract leaves it as it was', () => {
+    expect(fold([...HISTORY.refunded, toppedUp()])).toEqual(fold(HISTORY.refunded));
   });
 });

@@ -30,8 +30,40 @@ export type ContractCommand =
   | { readonly type: 'ExpireDeadline'; readonly nowUnixSec: number }
   | { readonly type: 'RecordReleased'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
   | { readonly type: 'RecordRefunded'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
+  | TopUpContractCommand
   | SettleEffectCommand
   | OpenEffectCommand;
+
+/**
+ * Most top-ups of one contract: ComputeEscrow.MAX_TOP_UPS_PER_JOB, so the log never holds more than
+ * the chain allows (and the ids a contract remembers stay bounded).
+ */
+export const CONTRACT_TOP_UPS_MAX = 32;
+/** Most one top-up moves the deadline: ComputeEscrow.MAX_TOP_UP_EXTENSION_SEC. */
+export const TOP_UP_EXTENSION_SEC_MAX = 7 * 24 * 3600;
+/** Most all top-ups of one contract move its deadline: ComputeEscrow.MAX_TOTAL_EXTENSION_SEC. */
+export const TOP_UPS_EXTENSION_SEC_MAX = 30 * 24 * 3600;
+
+/**
+ * A top-up the chain made (ComputeEscrow.topUp, read from its ComputeContractToppedUp event by the
+ * chain action): more escrow (`extraCostWei`, base units) and a later deadline for a running job.
+ * Recorded once per `topUpId` (a second record of the same id is a no-op: the chain paid it once).
+ * `toppedUpAtUnixSec` is the chain's time of the top-up (its block's): the chain refuses a top-up
+ * after the deadline, so the log does too. Accepted while open, running or settling (a top-up that
+ * landed just before the settlement decision is the chain's truth: release pays the new total);
+ * refused once the contract has ended.
+ */
+export type TopUpContractCommand = {
+  readonly type: 'TopUpContract';
+  readonly topUpId: string;
+  readonly extraCostWei: bigint;
+  readonly extraRuntimeSec: number;
+  readonly newCostWei: bigint;
+  readonly newDeadlineUnixSec: number;
+  readonly toppedUpAtUnixSec: number;
+  readonly txHash: string;
+  readonly blockNumber: string;
+};
 
 /**
  * A recorded open that the chain no longer holds, as the deployer's reconciler finds it: opened
@@ -63,8 +95,18 @@ interface OpenTerms {
   readonly jobId: string;
   readonly nodeAddress: string;
   readonly requesterAddress: string;
+  /** The escrow now: the open's, plus every top-up's. */
   readonly escrowWei: bigint;
+  /** The deadline now: the open's, moved by every top-up. */
   readonly deadlineUnixSec: number;
+  /** Absent until the first top-up. */
+  readonly topUps?: TopUps;
+}
+
+/** The top-ups recorded so far: their ids (at most CONTRACT_TOP_UPS_MAX) and what they added to the deadline. */
+interface TopUps {
+  readonly ids: readonly string[];
+  readonly extendedSec: number;
 }
 
 export type ContractState =
@@ -142,6 +184,8 @@ export function decideContract(command: ContractCommand, state: ContractState): 
         draft('ContractRefunded', { jobId: state.jobId, requesterAddress: state.requesterAddress, amountWei: command.amountWei, txHash: command.txHash, ...blockOf(command) }),
       ];
     }
+    case 'TopUpContract':
+      return decideTopUp(command, state);
     case 'RestoreSettleEffect':
     case 'RecordSettleEffectLost':
       return decideSettleEffect(command, state);
@@ -177,6 +221,8 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'released', settleTxHash: event.data.txHash } : state;
     case 'ContractRefunded':
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded', settleTxHash: event.data.txHash } : state;
+    case 'ContractToppedUp':
+      return evolveTopUp(state, event.data);
     case 'ResultSubmitted':
     case 'ResultRejected':
       return state;
@@ -189,13 +235,64 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
   }
 }
 
-function openTermsOf({ jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec }: OpenTerms): OpenTerms {
-  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec };
+function openTermsOf({ jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, topUps }: OpenTerms): OpenTerms {
+  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, ...(topUps ? { topUps } : {}) };
 }
 
 function withoutOutcome(state: OpenTerms & { readonly status: string; readonly outcome: 'release' | 'refund' }): OpenTerms {
-  const { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec } = state;
-  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec };
+  return openTermsOf(state);
+}
+
+/**
+ * Refusals, in order: no contract; (a recorded id: nothing, whatever the status now); an ended
+ * contract; amounts out of the chain's bounds; a top-up after the deadline the log holds.
+ */
+function decideTopUp(command: TopUpContractCommand, state: ContractState): Draft<ContractEvent['type']>[] {
+  if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
+  if (state.topUps?.ids.includes(command.topUpId)) return []; // the same top-up recorded again
+  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'settling')
+    return refuse('JOB_ALREADY_FINAL', `the contract is ${state.status}: its escrow can no longer be topped up`, { status: state.status });
+  if (command.extraCostWei <= 0n) return refuse('AMOUNT_NOT_POSITIVE', 'extraCostWei must be greater than 0', { field: 'extraCostWei' });
+  if (command.newCostWei < command.extraCostWei) return refuse('BAD_AMOUNT', 'newCostWei must include extraCostWei', { field: 'newCostWei' });
+  if (!Number.isInteger(command.extraRuntimeSec) || command.extraRuntimeSec < 1 || command.extraRuntimeSec > TOP_UP_EXTENSION_SEC_MAX)
+    return refuse('RUNTIME_OUT_OF_RANGE', `extraRuntimeSec must be in 1..${TOP_UP_EXTENSION_SEC_MAX}`, { field: 'extraRuntimeSec', max: TOP_UP_EXTENSION_SEC_MAX });
+  const topUps = state.topUps ?? { ids: [], extendedSec: 0 };
+  if (topUps.ids.length >= CONTRACT_TOP_UPS_MAX)
+    return refuse('RUNTIME_OUT_OF_RANGE', `a contract takes at most ${CONTRACT_TOP_UPS_MAX} top-ups`, { field: 'topUps', max: CONTRACT_TOP_UPS_MAX });
+  if (topUps.extendedSec + command.extraRuntimeSec > TOP_UPS_EXTENSION_SEC_MAX)
+    return refuse('RUNTIME_OUT_OF_RANGE', `top-ups move a deadline by at most ${TOP_UPS_EXTENSION_SEC_MAX} s in all`, { field: 'extraRuntimeSec', max: TOP_UPS_EXTENSION_SEC_MAX - topUps.extendedSec });
+  if (command.toppedUpAtUnixSec > state.deadlineUnixSec)
+    return refuse('RESULT_TOO_LATE', `the deadline ${state.deadlineUnixSec} has passed: the escrow can no longer be topped up and goes back to the requester`, {
+      deadlineUnixSec: state.deadlineUnixSec,
+    });
+  return [
+    draft('ContractToppedUp', {
+      jobId: state.jobId,
+      topUpId: command.topUpId,
+      extraCostWei: command.extraCostWei,
+      extraRuntimeSec: command.extraRuntimeSec,
+      newCostWei: command.newCostWei,
+      newDeadlineUnixSec: command.newDeadlineUnixSec,
+      txHash: command.txHash,
+      blockNumber: command.blockNumber,
+    }),
+  ];
+}
+
+/**
+ * The escrow and the deadline only grow, so each takes the larger of the state's and the event's:
+ * two top-ups recorded in another order than the chain's fold to the same contract.
+ */
+function evolveTopUp(state: ContractState, d: EventData<'ContractToppedUp'>): ContractState {
+  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'settling') return state;
+  const topUps = state.topUps ?? { ids: [], extendedSec: 0 };
+  if (topUps.ids.includes(d.topUpId)) return state;
+  return {
+    ...state,
+    escrowWei: d.newCostWei > state.escrowWei ? d.newCostWei : state.escrowWei,
+    deadlineUnixSec: Math.max(state.deadlineUnixSec, d.newDeadlineUnixSec),
+    topUps: { ids: [...topUps.ids, d.topUpId], extendedSec: topUps.extendedSec + d.extraRuntimeSec },
+  };
 }
 
 /** The block of a recorded release/refund, where the chain action knew it (older records have none). */

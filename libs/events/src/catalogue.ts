@@ -168,6 +168,21 @@ const contract = {
   ContractReleased: z.strictObject({ jobId: idSchema, nodeAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable(), blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional() }),
   ContractRefunded: z.strictObject({ jobId: idSchema, requesterAddress: addressSchema, amountWei: weiSchema, txHash: hexSchema.nullable(), blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional() }),
   /**
+   * More escrow and more time for a running job, paid by its requester on chain (ComputeEscrow.topUp,
+   * its ComputeContractToppedUp event): from now on release pays `newCostWei` and the deadline is
+   * `newDeadlineUnixSec`. `topUpId`: the caller's id of the top-up, which the escrow pays once.
+   */
+  ContractToppedUp: z.strictObject({
+    jobId: idSchema,
+    topUpId: idSchema,
+    extraCostWei: weiSchema,
+    extraRuntimeSec: z.number().int().positive(),
+    newCostWei: weiSchema,
+    newDeadlineUnixSec: z.number().int().positive(),
+    txHash: hexSchema,
+    blockNumber: z.string().regex(/^[0-9]{1,20}$/),
+  }),
+  /**
    * A chain effect recorded earlier (open, release, refund) that the chain no longer holds (a
    * reorganisation, a chain restored from an older state), carried out again by its owner's reconciler.
    */

@@ -84,6 +84,7 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
   SettlementDecided: { jobId: 'job-1', outcome: 'release', reason: 'result and proof verified' },
   ContractReleased: { jobId: 'job-1', nodeAddress: A('22'), amountWei: AGPU / 30n, txHash: H('b8') },
   ContractRefunded: { jobId: 'job-1', requesterAddress: A('11'), amountWei: AGPU / 30n, txHash: null },
+  ContractToppedUp: { jobId: 'job-1', topUpId: 'topup-1', extraCostWei: AGPU / 60n, extraRuntimeSec: 1_800, newCostWei: AGPU / 20n, newDeadlineUnixSec: 1_800_001_800, txHash: H('b9'), blockNumber: '9' },
   ChainEffectRestored: { jobId: 'job-1', action: 'release', previousTxHash: H('c1'), txHash: H('c2'), blockNumber: '77' },
   ChainEffectLost: { jobId: 'job-1', action: 'open', previousTxHash: H('c1'), code: 'DeadlineInPast', reason: 'the chain lost the open and its deadline has passed' },
   PriceChanged: { gpuClass: 'H100', region: 'eu-west', atMs: 1_700_000_000_000, previousMultiplierBps: 10_000, multiplierBps: 10_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_000 },

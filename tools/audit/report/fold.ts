@@ -255,6 +255,7 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'NodeKeyBound':
     case 'JobWaiting':
     case 'ContractOpened':
+    case 'ContractToppedUp':
     case 'ContractOpenFailed':
     case 'SettlementDecided':
     case 'ChainEffectRestored':
