@@ -1,20 +1,25 @@
 import { priceTermRows, receiptTerms } from './receipt';
 
-const score = { priceFit: 1, headroom: 0.5, reputation: 0.9, total: 0.83 };
+// as the engine writes them: each term already weighted (weight × factor), total their sum
+const score = { priceFit: 0.3, headroom: 0.05, reputation: 0.18, total: 0.53 };
 
 describe('receiptTerms', () => {
-  it('gives weight × score per term for the winner and the runner-up', () => {
+  it("takes each score term as its contribution (the engine's, already weighted) and shows the factor behind it, for the winner and the runner-up", () => {
     const b = receiptTerms({
       weights: { priceFit: 0.3, headroom: 0.1, reputation: 0.2 },
       winner: { nodeId: 'n1', gpuModel: 'H100', region: 'eu-west', gpuCount: 1, score },
-      runnerUp: { nodeId: 'n2', gpuModel: 'H100', region: 'eu-west', gpuCount: 1, score: { priceFit: 0.5, headroom: 1, reputation: 0.5, total: 0.45 } },
+      runnerUp: { nodeId: 'n2', gpuModel: 'H100', region: 'eu-west', gpuCount: 1, score: { priceFit: 0.15, headroom: 0.1, reputation: 0.1, total: 0.35 } },
     });
     expect(b.rows.map((r) => r.term)).toEqual(['priceFit', 'headroom', 'reputation']);
-    expect(b.rows[0]).toMatchObject({ label: 'Price fit', weight: 0.3, winnerScore: 1, runnerUpScore: 0.5 });
-    expect(b.rows[0].winnerContribution).toBeCloseTo(0.3);
-    expect(b.rows[1].runnerUpContribution).toBeCloseTo(0.1);
-    expect(b.winnerTotal).toBe(0.83);
-    expect(b.runnerUpTotal).toBe(0.45);
+    expect(b.rows[0]).toMatchObject({ label: 'Price fit', weight: 0.3, winnerContribution: 0.3, runnerUpContribution: 0.15 });
+    expect(b.rows[0].winnerScore).toBeCloseTo(1);
+    expect(b.rows[0].runnerUpScore).toBeCloseTo(0.5);
+    expect(b.rows[1].winnerScore).toBeCloseTo(0.5);
+    expect(b.rows[1].runnerUpScore).toBeCloseTo(1);
+    // the contributions add up to the total the engine compared
+    expect(b.rows.reduce((n, r) => n + (r.winnerContribution ?? 0), 0)).toBeCloseTo(b.winnerTotal!);
+    expect(b.winnerTotal).toBe(0.53);
+    expect(b.runnerUpTotal).toBe(0.35);
   });
   it('shows score terms without a weight, and no runner-up', () => {
     const b = receiptTerms({ weights: { priceFit: 0.3 }, winner: { nodeId: 'n1', gpuModel: 'H100', region: 'eu-west', gpuCount: 1, score }, runnerUp: null });

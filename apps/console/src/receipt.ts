@@ -1,7 +1,8 @@
 /**
- * A match receipt term by term: each score term's weight, the winner's score on it and what it
- * contributed (weight × score), beside the runner-up's; and the price's terms from base price to
- * cost. Shown as a chart and as a table of the same numbers.
+ * A match receipt term by term: each score term's weight, the winner's factor on it (in [0, 1]) and
+ * what it contributed (the receipt's score term, already weighted: weight × factor), beside the
+ * runner-up's; and the price's terms from base price to cost. Shown as a chart and as a table of
+ * the same numbers.
  */
 import type { MatchReceipt, PriceTerms } from '@starminer/sdk';
 import { agpu, formatAgpuExact, formatDurationSec, formatMultiplierBps, humanize, pricePerGpuHour } from './format';
@@ -10,7 +11,9 @@ export interface ReceiptTermRow {
   term: string;
   label: string;
   weight: number;
+  /** the factor in [0, 1]: contribution / weight (null where the weight is 0 or the term is absent) */
   winnerScore: number | null;
+  /** the receipt's score term as given: weight × factor */
   winnerContribution: number | null;
   runnerUpScore: number | null;
   runnerUpContribution: number | null;
@@ -23,7 +26,8 @@ export interface ReceiptBreakdown {
 }
 
 const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const times = (w: number, s: number | null): number | null => (s === null ? null : w * s);
+/** The factor behind a weighted term: contribution / weight, where the weight is not 0. */
+const factor = (w: number, c: number | null): number | null => (c === null || w === 0 ? null : c / w);
 
 /**
  * The weighted terms, in the receipt's weight order, then any score term without a weight (shown
@@ -38,7 +42,7 @@ export function receiptTerms(receipt: Pick<MatchReceipt, 'weights' | 'winner' | 
     const weight = finite(receipt.weights[term]) ?? 0;
     const ws = finite(winner[term]);
     const rs = runner ? finite(runner[term]) : null;
-    return { term, label: humanize(term), weight, winnerScore: ws, winnerContribution: times(weight, ws), runnerUpScore: rs, runnerUpContribution: times(weight, rs) };
+    return { term, label: humanize(term), weight, winnerScore: factor(weight, ws), winnerContribution: ws, runnerUpScore: factor(weight, rs), runnerUpContribution: rs };
   });
   return { rows, winnerTotal: finite(winner.total), runnerUpTotal: runner ? finite(runner.total) : null };
 }

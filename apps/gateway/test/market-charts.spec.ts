@@ -6,8 +6,9 @@ import { startMarket, type Market } from './market-harness';
 
 /**
  * The market charts over HTTP, on the gateway alone (real NATS, Postgres, anvil; no other
- * service): events put on the log as the services would append them, then the candles and the
- * stats read through the SDK, every answer checked against the OpenAPI document the gateway serves.
+ * service): events put on the log as the services would append them, then the candles, the
+ * stats and the markets' surges read through the SDK, every answer checked against the OpenAPI
+ * document the gateway serves.
  */
 const DAY_MS = 86_400_000;
 /** Yesterday 00:00 UTC: the price moves are put there, so the candles asked of it are fixed. */
@@ -124,12 +125,43 @@ describe('the market charts over HTTP: price candles and market stats', () => {
 
     let stats: Awaited<ReturnType<StarMinerClient['getMarketStats']>> | undefined;
     await eventually(async () => (stats = await sm.getMarketStats()).matches.lastMinute === 1 && stats.supply.length > 0, 15_000, 100);
-    expect(stats!.supply).toEqual([{ gpuModel: 'L40S', region: REGION, nodesOnline: 1, gpusOnline: 4, nodesRegistered: 2 }]);
+    expect(stats!.supply).toEqual([{ gpuModel: 'L40S', region: REGION, nodesOnline: 1, gpusOnline: 4, nodesRegistered: 2, surge: null }]);
     const { perSecond } = stats!.matches;
     expect(perSecond).toHaveLength(60);
     expect(perSecond.find((s) => s.count > 0)).toEqual({ at: iso(Math.floor(matchedAt.getTime() / 1000) * 1000), count: 1 });
     expect(Date.parse(perSecond[59]!.at)).toBe(Math.floor(Date.parse(stats!.at) / 1000) * 1000);
     expect(Object.keys(stats!.queues).sort()).toEqual([...CATEGORIES].sort());
     expect(stats!.queues).toMatchObject({ rendering: 1, inference: 0 });
+  }, 30_000);
+
+  it("answers each market's surge on the price board and in the stats: since when, null once it ended, a late older start ignored", async () => {
+    const T = Date.now() - 60 * 60_000;
+    const surge = { trigger: 'queue-depth', smoothedUtilizationBps: 8_000, queueDepth: 140 } as const;
+    const ended = { smoothedUtilizationBps: 6_900, queueDepth: 12 };
+    // H100 here surged, calmed down, then its start came back late (older than the end); A100 here surges now
+    await appendDrafts(market.log, 'node', 'surge-n1', [
+      { type: 'NodeRegistered', data: { ...EXAMPLE_EVENT_DATA.NodeRegistered, nodeId: 'surge-n1', nodeAddress: `0x${'7e'.repeat(20)}`, gpuModel: 'H100', region: REGION } },
+    ]);
+    await appendDrafts(market.log, 'market', 'H100', [
+      { type: 'SurgeStarted', data: { gpuClass: 'H100', region: REGION, atMs: T, ...surge } },
+      { type: 'SurgeEnded', data: { gpuClass: 'H100', region: REGION, atMs: T + 20 * 60_000, startedAtMs: T, calmSinceMs: T + 15 * 60_000, ...ended } },
+      { type: 'SurgeStarted', data: { gpuClass: 'H100', region: REGION, atMs: T, ...surge } },
+    ]);
+    await appendDrafts(market.log, 'market', 'A100', [{ type: 'SurgeStarted', data: { gpuClass: 'A100', region: REGION, atMs: T + 30 * 60_000, ...surge } }]);
+
+    // events apply in log order: once A100's surge shows, H100's changes are in too
+    let board: Awaited<ReturnType<StarMinerClient['getPrices']>> | undefined;
+    await eventually(async () => (board = await sm.getPrices({ region: REGION })).markets.some((m) => m.gpuModel === 'A100' && m.surge !== null), 15_000, 100);
+    const byModel = Object.fromEntries(board!.markets.map((m) => [m.gpuModel, m.surge]));
+    expect(byModel).toMatchObject({ A100: { sinceAt: iso(T + 30 * 60_000) }, H100: null });
+
+    const stats = await sm.getMarketStats();
+    const supply = stats.supply.filter((s) => s.region === REGION);
+    expect(supply.find((s) => s.gpuModel === 'H100')).toEqual({ gpuModel: 'H100', region: REGION, nodesOnline: 0, gpusOnline: 0, nodesRegistered: 1, surge: null });
+    // a market in surge without a node here is on the board (it has a price move), not in the supply
+    expect(supply.find((s) => s.gpuModel === 'A100')).toBeUndefined();
+
+    // the board filtered to the surging market only
+    expect((await sm.getPrices({ gpuModel: 'A100', region: REGION })).markets.map((m) => m.surge)).toEqual([{ sinceAt: iso(T + 30 * 60_000) }]);
   }, 30_000);
 });

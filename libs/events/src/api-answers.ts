@@ -91,7 +91,7 @@ export const receiptCandidateSchema = apiComponent(
     gpuModel: gpuModelSchema,
     region: regionSchema,
     gpuCount: z.number().int().positive().max(LIMITS.gpusPerNodeMax),
-    score: z.record(z.string(), z.number()),
+    score: z.record(z.string(), z.number()).describe("each term's contribution, already weighted: the receipt's weight of the term times a factor in [0, 1]; total is their sum, what was compared"),
   }),
   'a node the engine scored: its score by term (priceFit, headroom, packFit, reservedLiquidity, reputation, performance, proximity, energy) and the total compared',
 );
@@ -110,9 +110,16 @@ export const matchReceiptSchema = apiComponent(
     runnerUp: receiptCandidateSchema.nullable(),
     price: priceTermsSchema,
     budgetWei: weiStringSchema,
-    weights: z.record(z.string(), z.number()),
+    weights: z.record(z.string(), z.number()).describe("each score term's weight: the most that term can contribute (proximity's depends on the job's latency preference)"),
     referenceCostWei: weiStringSchema.describe("the cheapest eligible market's cost for this job, the reference of priceFit"),
-    surge: z.boolean(),
+    surge: z.boolean().describe("the winner's market was in surge when the match was made"),
+    surgePreference: z
+      .strictObject({
+        sinceAt: instantSchema.describe("when the winner's market's surge started"),
+        winnerStaked: z.boolean().describe("the winner is a staked pool's node: during a surge every staked eligible node of the market ranks before every unstaked one, so false means no staked node of it could take the job"),
+      })
+      .optional()
+      .describe('set when surge: the staked-pool preference the surge applied (absent outside surges and on receipts made before engine 2.1.0)'),
     rerouted: z.strictObject({ forJobId: idSchema, fromNodeId: idSchema }).optional().describe("this job's first choice was given up to place another job"),
     hold: z.strictObject({ nodeId: idSchema, heldSinceAt: instantSchema }).optional().describe('the job held a node while it waited'),
   }),
@@ -160,6 +167,12 @@ export const queuesSchema = apiComponent(
   'queued jobs per category, every category listed',
 );
 
+export const marketSurgeSchema = apiComponent(
+  'MarketSurge',
+  z.strictObject({ sinceAt: instantSchema.describe("when the surge started: the engine's time of its SurgeStarted") }),
+  "a market in surge, as the matching engine decided it from the market's utilization and queue (SurgeStarted on the log, no SurgeEnded since): its staked pools' nodes are routed first",
+);
+
 export const marketPriceSchema = apiComponent(
   'MarketPrice',
   z.strictObject({
@@ -169,6 +182,7 @@ export const marketPriceSchema = apiComponent(
     utilizationMultiplierBps: z.number().int().nonnegative().describe("10,000 = 1.0; moves with the market's smoothed utilization"),
     utilizationBps: z.number().int().min(0).max(10_000).nullable().describe("null until the market's first price move"),
     changedAt: instantSchema.nullable(),
+    surge: marketSurgeSchema.nullable().describe("the market's surge now; null when it is not in surge"),
     tiers: z.array(z.strictObject({ tier: z.enum(PRICE_TIERS), urgencies: z.array(z.enum(URGENCIES)), tierMultiplierBps: z.number().int().nonnegative(), priceWeiPerGpuHour: weiStringSchema })),
   }),
   'one (GPU model, region) market: the price of one GPU-hour per tier = base × tier multiplier × utilization multiplier (basis points, 10,000 = 1.0)',

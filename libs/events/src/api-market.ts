@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { PRICE_TIERS, queuesSchema, weiStringSchema } from './api-answers';
+import { marketSurgeSchema, PRICE_TIERS, queuesSchema, weiStringSchema } from './api-answers';
 import { LIMITS } from './limits';
 import { gpuModelSchema, regionSchema } from './primitives';
 
@@ -74,8 +74,9 @@ export const marketSupplySchema = apiComponent(
     nodesOnline: z.number().int().nonnegative(),
     gpusOnline: z.number().int().nonnegative(),
     nodesRegistered: z.number().int().nonnegative(),
+    surge: marketSurgeSchema.nullable().describe("the market's surge now; null when it is not in surge"),
   }),
-  'the supply of one (GPU model, region) market: nodes registered, and the nodes and GPUs of them online now',
+  'the supply of one (GPU model, region) market: nodes registered, the nodes and GPUs of them online now, and its surge',
 );
 
 export const marketStatsSchema = apiComponent(

@@ -29,7 +29,10 @@ describe('the market charts through the SDK', () => {
   it('getMarketStats reads GET /v1/market/stats', async () => {
     const stats: MarketStats = {
       at: '2026-03-01T12:00:59.500Z',
-      supply: [{ gpuModel: 'A100', region: 'us-east', nodesOnline: 1, gpusOnline: 4, nodesRegistered: 2 }],
+      supply: [
+        { gpuModel: 'A100', region: 'us-east', nodesOnline: 1, gpusOnline: 4, nodesRegistered: 2, surge: { sinceAt: '2026-03-01T11:50:00.000Z' } },
+        { gpuModel: 'H100', region: 'us-east', nodesOnline: 0, gpusOnline: 0, nodesRegistered: 1, surge: null },
+      ],
       matches: { lastMinute: 0, perSecond: [] },
       queues: { 'ai-training': 0, inference: 1, rendering: 0, simulation: 0 },
     };

@@ -36,6 +36,8 @@ export type EventAnchor = Schemas['EventAnchor'];
 export type StoredEnvelope = Schemas['StoredEnvelope'];
 export type PriceTerms = Schemas['PriceTerms'];
 export type MatchReceipt = Schemas['MatchReceipt'];
+/** On a receipt made in a surge (engine 2.1.0 on): since when the market surged, and whether the winner is a staked pool's node. */
+export type SurgePreference = NonNullable<MatchReceipt['surgePreference']>;
 export type ReceiptCandidate = Schemas['ReceiptCandidate'];
 export type Quote = Schemas['Quote'];
 export type QuoteMarket = Schemas['QuoteMarket'];
@@ -44,6 +46,8 @@ export type QuoteAlternative = Schemas['QuoteAlternative'];
 export type Queues = Schemas['Queues'];
 export type PriceBoard = Schemas['PriceBoard'];
 export type MarketPrice = Schemas['MarketPrice'];
+/** A market in surge (MarketPrice.surge, MarketSupply.surge; null where it is not): since when. */
+export type MarketSurge = Schemas['MarketSurge'];
 export type PriceTier = MarketPrice['tiers'][number]['tier'];
 /** One market's price candles (getPriceHistory), oldest first. */
 export type PriceHistory = Schemas['PriceHistory'];

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { describeError } from '../api';
 import { humanize, statusTone } from '../format';
+import { surgeBadge } from '../surge';
 import { hrefOf, isPlainLeftClick, type Route } from '../router';
 import { navigate } from '../navigation';
 
@@ -21,6 +22,17 @@ export function StatusBadge({ status, testId }: { status: string; testId?: strin
   return (
     <span className={`badge tone-${statusTone(status)}`} data-testid={testId}>
       {status}
+    </span>
+  );
+}
+
+/** A market's surge: the word "surge" as a badge and since when (colour never the only sign); a dash when the market is not in surge. */
+export function SurgeNote({ surge, testId }: { surge: Parameters<typeof surgeBadge>[0]; testId?: string }) {
+  const badge = surgeBadge(surge);
+  if (!badge) return <span className="muted">—</span>;
+  return (
+    <span title={badge.label} data-testid={testId}>
+      <span className="badge tone-waiting">{badge.text}</span> <span className="small">since {badge.since}</span>
     </span>
   );
 }

@@ -8,6 +8,7 @@ import { ErrorNote, Facts, Link, Section, StatusBadge, TableWrap } from '../comp
 import { agpu, formatAgpuExact, formatDurationSec, formatScore, formatTime, humanize, isFinalStatus, pricePerGpuHour, shortHex } from '../format';
 import { lastStreamSeq, laterStatus, mergeUpdates } from '../job-timeline';
 import { priceTermRows, receiptTerms } from '../receipt';
+import { receiptSurge } from '../surge';
 import { useSession } from '../session';
 
 /** While the watch is down: the job read again this often. */
@@ -213,6 +214,7 @@ function Timeline({ updates }: { updates: JobUpdate[] }) {
 function Receipt({ receipt }: { receipt: MatchReceipt }) {
   const dark = useDark();
   const breakdown = useMemo(() => receiptTerms(receipt), [receipt]);
+  const surge = receiptSurge(receipt);
   const option = useMemo(() => {
     const p = palette(dark);
     const series: Record<string, unknown>[] = [{ name: `Winner ${receipt.winner.nodeId}`, type: 'bar', data: breakdown.rows.map((r) => r.winnerContribution ?? 0) }];
@@ -224,29 +226,34 @@ function Receipt({ receipt }: { receipt: MatchReceipt }) {
       series,
     };
   }, [breakdown, receipt, dark]);
-  const label = `Match receipt: each score term's contribution (weight × score) for the winner ${receipt.winner.nodeId}${
+  const label = `Match receipt: each score term's contribution (weight × factor) for the winner ${receipt.winner.nodeId}${
     receipt.runnerUp ? ` and the runner-up ${receipt.runnerUp.nodeId}` : ''
   }; total ${formatScore(breakdown.winnerTotal)}${receipt.runnerUp ? ` against ${formatScore(breakdown.runnerUpTotal)}` : ''}. The same numbers are in the table.`;
   return (
     <Section id="job-receipt" title="Match receipt">
       <p>
-        Matched {formatTime(receipt.matchedAt)} by engine {receipt.engineVersion} ({receipt.strategy}), {receipt.tier} tier: {receipt.candidatesConsidered} node(s) scored in {receipt.marketsEligible} eligible market(s)
-        {receipt.surge ? ', surge pricing' : ''}. Winner <strong>{receipt.winner.nodeId}</strong> ({receipt.winner.gpuModel} in {receipt.winner.region}, {receipt.winner.gpuCount} GPU(s)).
+        Matched {formatTime(receipt.matchedAt)} by engine {receipt.engineVersion} ({receipt.strategy}), {receipt.tier} tier: {receipt.candidatesConsidered} node(s) scored in {receipt.marketsEligible} eligible market(s). Winner{' '}
+        <strong>{receipt.winner.nodeId}</strong> ({receipt.winner.gpuModel} in {receipt.winner.region}, {receipt.winner.gpuCount} GPU(s)).
         {receipt.rerouted ? ` Its first choice ${receipt.rerouted.fromNodeId} was given to job ${receipt.rerouted.forJobId}.` : ''}
         {receipt.hold ? ` It held node ${receipt.hold.nodeId} since ${formatTime(receipt.hold.heldSinceAt)}.` : ''}
       </p>
+      {surge ? (
+        <p data-testid="receipt-surge">
+          <span className="badge tone-waiting">surge</span> {surge.sentence}
+        </p>
+      ) : null}
       <div className="split">
         <Chart label={label} option={option} height={300} />
         <TableWrap label="Score terms of the match receipt">
           <table>
-            <caption>Score terms: weight × score = contribution</caption>
+            <caption>Score terms: weight × factor (0 to 1) = contribution; the contributions add up to the total compared</caption>
             <thead>
               <tr>
                 <th scope="col">Term</th>
                 <th scope="col">Weight</th>
-                <th scope="col">Winner score</th>
+                <th scope="col">Winner factor</th>
                 <th scope="col">Winner contribution</th>
-                {receipt.runnerUp ? <th scope="col">Runner-up score</th> : null}
+                {receipt.runnerUp ? <th scope="col">Runner-up factor</th> : null}
                 {receipt.runnerUp ? <th scope="col">Runner-up contribution</th> : null}
               </tr>
             </thead>

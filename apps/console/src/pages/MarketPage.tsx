@@ -4,9 +4,10 @@ import { useDark } from '../theme';
 import { CANDLE_INTERVALS_SEC, PRICE_TIERS } from '../api';
 import { axisName, axisStyle, baseOption, palette } from '../charts';
 import { Chart } from '../components/Chart';
-import { ErrorNote, Section, TableWrap, Updated } from '../components/common';
+import { ErrorNote, Section, SurgeNote, TableWrap, Updated } from '../components/common';
 import { formatAgpuExact, formatClock, formatDurationSec, formatMultiplierBps, formatPercentBps, formatTime, humanize, pricePerGpuHour } from '../format';
 import { usePoll } from '../hooks';
+import { surgeSummary } from '../surge';
 import { candleChartData } from '../series';
 import { useSession } from '../session';
 
@@ -67,6 +68,7 @@ export function MarketPage() {
                     </th>
                   ))}
                   <th scope="col">Changed</th>
+                  <th scope="col">Surge</th>
                 </tr>
               </thead>
               <tbody>
@@ -82,12 +84,16 @@ export function MarketPage() {
                       return <td key={t}>{tp ? pricePerGpuHour(tp.priceWeiPerGpuHour) : '—'}</td>;
                     })}
                     <td>{formatTime(m.changedAt)}</td>
+                    <td>
+                      <SurgeNote surge={m.surge} testId={`surge-${marketKey(m)}`} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </TableWrap>
         ) : null}
+        {surgeSummary(markets) ? <p data-testid="surge-summary">{surgeSummary(markets)}</p> : null}
         <Updated at={board.at} />
       </Section>
 
@@ -248,6 +254,7 @@ function Supply({ stats }: { stats: MarketStats }) {
               <th scope="col">Region</th>
               <th scope="col">Nodes online / registered</th>
               <th scope="col">GPUs online</th>
+              <th scope="col">Surge</th>
             </tr>
           </thead>
           <tbody>
@@ -259,6 +266,9 @@ function Supply({ stats }: { stats: MarketStats }) {
                   {s.nodesOnline} / {s.nodesRegistered}
                 </td>
                 <td>{s.gpusOnline}</td>
+                <td>
+                  <SurgeNote surge={s.surge} />
+                </td>
               </tr>
             ))}
           </tbody>

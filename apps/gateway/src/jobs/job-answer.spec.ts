@@ -104,6 +104,19 @@ describe('the job as its org reads it', () => {
     expect(JSON.stringify(r)).not.toContain('gpuClass');
   });
 
+  it('given a receipt made in a surge, then it keeps the staked-pool preference with its start as an instant; a receipt made before engine 2.1.0 has none, and both fit the schema', () => {
+    const { match, quote, receipt } = engineMatch();
+    const sinceMs = MATCHED_AT_MS - 120_000;
+    const inSurge = { ...(receipt as object), surge: true, surgePreference: { sinceMs, winnerStaked: false } };
+    const r = matchReceiptOf(inSurge)!;
+    expect(r).toMatchObject({ surge: true, surgePreference: { sinceAt: new Date(sinceMs).toISOString(), winnerStaked: false } });
+    expect(matchReceiptOf(receipt)).not.toHaveProperty('surgePreference');
+    const matched = { status: 'matched', nodeId: match.nodeId, gpuCount: 2, priceWeiPerHour: match.quote.priceWeiPerHour, costWei: match.quote.costWei, quote: quote as object };
+    for (const stored of [inSurge, receipt as object]) expect(jobSchema.safeParse(jobAnswerOf(view({ ...matched, receipt: stored }))).success).toBe(true);
+    // a preference of another shape: no receipt rather than a wrong one
+    expect(matchReceiptOf({ ...(receipt as object), surge: true, surgePreference: { sinceMs: 'soon', winnerStaked: true } })).toBeNull();
+  });
+
   it('given a settled job, then every field fits the Job schema, with the deadline as an instant and the price per GPU-hour', () => {
     const { match, quote, receipt } = engineMatch();
     const answer = jobAnswerOf(

@@ -51,6 +51,8 @@ const storedReceiptSchema = z.object({
   weights: z.record(z.string(), z.number()),
   referenceCostWei: weiString,
   surge: z.boolean(),
+  // engine 2.1.0 on, when surge; absent on receipts made before
+  surgePreference: z.object({ sinceMs: z.number().int().nonnegative().max(8.64e15), winnerStaked: z.boolean() }).optional(),
   rerouted: z.object({ forJobId: z.string(), fromNodeId: z.string() }).optional(),
   hold: z.object({ nodeId: z.string(), sinceMs: z.number().int().nonnegative().max(8.64e15) }).optional(),
 });
@@ -81,6 +83,7 @@ export function matchReceiptOf(receipt: unknown): Receipt | null {
     weights: r.data.weights,
     referenceCostWei: r.data.referenceCostWei,
     surge: r.data.surge,
+    ...(r.data.surgePreference ? { surgePreference: { sinceAt: new Date(r.data.surgePreference.sinceMs).toISOString(), winnerStaked: r.data.surgePreference.winnerStaked } } : {}),
     ...(r.data.rerouted ? { rerouted: r.data.rerouted } : {}),
     ...(r.data.hold ? { hold: { nodeId: r.data.hold.nodeId, heldSinceAt: new Date(r.data.hold.sinceMs).toISOString() } } : {}),
   };

@@ -113,7 +113,9 @@ export class JobsController {
   @Operation({
     operationId: 'getJob',
     summary: 'One job of the caller org',
-    description: 'Its status, node, price (quote) and why this node (receipt), contract, deadline, transactions, result, waiting reason or failure.',
+    description:
+      'Its status, node, price (quote) and why this node (receipt), contract, deadline, transactions, result, waiting reason or failure. ' +
+      "A receipt made while the winner's market was in surge says so (surge) and, from engine 2.1.0, surgePreference: since when, and whether the winner is a staked pool's node (staked nodes of a surging market are routed first).",
     auth: 'apiKey',
     params: jobIdParam,
     answers: { 200: { schema: jobSchema, description: 'the job', example: JOB_EXAMPLE } },

@@ -138,6 +138,11 @@ describe('the market stats: supply from the nodes, matches by their match time',
     }
     await apply('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId: 'job-queued' }, NOW - 1_000);
     matchedAtMs = matches[0]!;
+    // H100 in eu-west surges; A100 in us-east surged and calmed down; a surge of a market with no node is not listed
+    await apply('SurgeStarted', { ...EXAMPLE_EVENT_DATA.SurgeStarted, gpuClass: 'H100', region: 'eu-west', atMs: NOW - 3 * MIN }, NOW - 3 * MIN);
+    await apply('SurgeStarted', { ...EXAMPLE_EVENT_DATA.SurgeStarted, gpuClass: 'A100', region: 'us-east', atMs: NOW - 9 * MIN }, NOW - 9 * MIN);
+    await apply('SurgeEnded', { ...EXAMPLE_EVENT_DATA.SurgeEnded, gpuClass: 'A100', region: 'us-east', atMs: NOW - 2 * MIN, startedAtMs: NOW - 9 * MIN, calmSinceMs: NOW - 7 * MIN }, NOW - 2 * MIN);
+    await apply('SurgeStarted', { ...EXAMPLE_EVENT_DATA.SurgeStarted, gpuClass: 'L40S', region: 'eu-west', atMs: NOW - MIN }, NOW - MIN);
   }, 60_000);
 
   it('given JobMatched, then the job view keeps its match time', async () => {
@@ -145,13 +150,13 @@ describe('the market stats: supply from the nodes, matches by their match time',
     expect((await model.ds.getRepository(JobView).findOneByOrFail({ jobId: 'job-queued' })).matchedAt).toBeNull();
   });
 
-  it('given nodes on and off line and jobs matched, then supply per market and matches per second over the last minute', async () => {
+  it('given nodes on and off line, jobs matched and markets surging, then supply per market with its surge, and matches per second over the last minute', async () => {
     const stats = await readMarketStats(model.ds.manager, NOW);
     expect(stats.at).toBe('2026-11-24T12:10:30.500Z');
     expect(stats.supply).toEqual([
-      { gpuModel: 'A100', region: 'eu-west', nodesOnline: 0, gpusOnline: 0, nodesRegistered: 1 },
-      { gpuModel: 'A100', region: 'us-east', nodesOnline: 1, gpusOnline: 1, nodesRegistered: 1 },
-      { gpuModel: 'H100', region: 'eu-west', nodesOnline: 2, gpusOnline: 12, nodesRegistered: 3 },
+      { gpuModel: 'A100', region: 'eu-west', nodesOnline: 0, gpusOnline: 0, nodesRegistered: 1, surge: null },
+      { gpuModel: 'A100', region: 'us-east', nodesOnline: 1, gpusOnline: 1, nodesRegistered: 1, surge: null },
+      { gpuModel: 'H100', region: 'eu-west', nodesOnline: 2, gpusOnline: 12, nodesRegistered: 3, surge: { sinceAt: new Date(NOW - 3 * MIN).toISOString() } },
     ]);
     expect(stats.matches.lastMinute).toBe(3);
     expect(stats.matches.perSecond).toHaveLength(60);

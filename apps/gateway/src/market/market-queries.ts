@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager, FindOptionsWhere } from 'typeorm';
+import { IsNull, Not, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { LIMITS, type PriceHistoryQuery } from '@starminer/events';
 import { DEFAULT_ENGINE_CONFIG, priceWeiPerGpuHour } from '@starminer/matching';
 import { ServiceRuntime, tableOf } from '@starminer/service-kit';
-import { JobView, MarketPricePoint, MarketPriceView, NodeView } from '../views/entities';
+import { JobView, MarketPricePoint, MarketPriceView, MarketSurgeView, NodeView } from '../views/entities';
 import { candleWindow, priceCandles, type PriceCandle, type PricePoint } from './candles';
-import { decodeCursor, encodeCursor, priceBoard, type MarketKey, type PriceBoardRow } from './prices';
+import { decodeCursor, encodeCursor, priceBoard, surgeOf, type MarketKey, type PriceBoardRow, type SurgingMarket } from './prices';
 import { matchesPerSecond, matchSeconds, type MatchesPerSecond } from './stats';
 
 export interface PriceHistoryAnswer {
@@ -22,11 +22,12 @@ export interface MarketStatsAnswer {
   matches: MatchesPerSecond;
 }
 
-/** One market's supply as the stats show it. */
+/** One market's supply as the stats show it, with its surge. */
 export interface MarketSupply extends MarketKey {
   nodesOnline: number;
   gpusOnline: number;
   nodesRegistered: number;
+  surge: { sinceAt: string } | null;
 }
 
 /** A price point as read back (pg's text of bigint and numeric). */
@@ -60,7 +61,14 @@ export class MarketQueries {
       .getRawMany();
     // the engine names a market's GPU model its GPU class; the board says gpuModel
     const priced = (await this.rt.db.getRepository(MarketPriceView).find({ where: priceFilter })).map((p) => ({ ...p, gpuModel: p.gpuClass }));
-    const { rows, next } = priceBoard(supply, priced, DEFAULT_ENGINE_CONFIG.pricing, { limit, after });
+    // the markets in surge now (one row per market, as the price rows)
+    const surgeFilter: FindOptionsWhere<MarketSurgeView> = { ...(q.gpuModel ? { gpuClass: q.gpuModel } : {}), ...(q.region ? { region: q.region } : {}), surgeSince: Not(IsNull()) };
+    const surging: SurgingMarket[] = (await this.rt.db.getRepository(MarketSurgeView).find({ where: surgeFilter })).map((s) => ({
+      gpuModel: s.gpuClass,
+      region: s.region,
+      since: s.surgeSince!,
+    }));
+    const { rows, next } = priceBoard(supply, priced, DEFAULT_ENGINE_CONFIG.pricing, { limit, after }, surging);
     return { markets: rows, nextCursor: next ? encodeCursor(next) : null };
   }
 
@@ -116,20 +124,24 @@ export async function readPriceHistory(em: EntityManager, q: PriceHistoryQuery, 
 
 /**
  * The supply per market (at most LIMITS.marketStatsMarketsMax markets, in (gpuModel, region)
- * order) and the matches of the last minute per second, by the engine's match time: one grouped
- * read each (the job view's matchedAt index holds the minute's matches).
+ * order) with each market's surge, and the matches of the last minute per second, by the engine's
+ * match time: one grouped read each (the job view's matchedAt index holds the minute's matches;
+ * the surges are joined by their key to the markets listed).
  */
 export async function readMarketStats(em: EntityManager, nowMs: number): Promise<MarketStatsAnswer> {
   const nodes = tableOf(em, NodeView);
+  const surges = tableOf(em, MarketSurgeView);
   const jobs = tableOf(em, JobView);
   const seconds = matchSeconds(nowMs);
   const [supply, matched] = await Promise.all([
     em.query(
-      `SELECT ${nodes.col('gpuModel')} AS "gpuModel", ${nodes.col('region')} AS region, ` +
+      `WITH m AS (SELECT ${nodes.col('gpuModel')} AS "gpuModel", ${nodes.col('region')} AS region, ` +
         `count(*) FILTER (WHERE ${nodes.col('online')}) AS "nodesOnline", coalesce(sum(${nodes.col('gpuCount')}) FILTER (WHERE ${nodes.col('online')}), 0) AS "gpusOnline", count(*) AS "nodesRegistered" ` +
-        `FROM ${nodes.name} GROUP BY 1, 2 ORDER BY ${nodes.col('gpuModel')} COLLATE "C", ${nodes.col('region')} COLLATE "C" LIMIT $1`,
+        `FROM ${nodes.name} GROUP BY 1, 2 ORDER BY ${nodes.col('gpuModel')} COLLATE "C", ${nodes.col('region')} COLLATE "C" LIMIT $1) ` +
+        `SELECT m.*, s.${surges.col('surgeSince')} AS "surgeSince" FROM m LEFT JOIN ${surges.name} s ON s.${surges.col('gpuClass')} = m."gpuModel" AND s.${surges.col('region')} = m.region ` +
+        `ORDER BY m."gpuModel" COLLATE "C", m.region COLLATE "C"`,
       [LIMITS.marketStatsMarketsMax],
-    ) as Promise<{ gpuModel: string; region: string; nodesOnline: string; gpusOnline: string; nodesRegistered: string }[]>,
+    ) as Promise<{ gpuModel: string; region: string; nodesOnline: string; gpusOnline: string; nodesRegistered: string; surgeSince: Date | null }[]>,
     em.query(
       `SELECT floor(extract(epoch FROM ${jobs.col('matchedAt')})) * 1000 AS "secondMs", count(*) AS count FROM ${jobs.name} ` +
         `WHERE ${jobs.col('matchedAt')} >= $1 AND ${jobs.col('matchedAt')} < $2 GROUP BY 1`,
@@ -138,7 +150,14 @@ export async function readMarketStats(em: EntityManager, nowMs: number): Promise
   ]);
   return {
     at: new Date(nowMs).toISOString(),
-    supply: supply.map((r) => ({ gpuModel: r.gpuModel, region: r.region, nodesOnline: Number(r.nodesOnline), gpusOnline: Number(r.gpusOnline), nodesRegistered: Number(r.nodesRegistered) })),
+    supply: supply.map((r) => ({
+      gpuModel: r.gpuModel,
+      region: r.region,
+      nodesOnline: Number(r.nodesOnline),
+      gpusOnline: Number(r.gpusOnline),
+      nodesRegistered: Number(r.nodesRegistered),
+      surge: surgeOf(r.surgeSince),
+    })),
     matches: matchesPerSecond(
       matched.map((r) => ({ secondMs: Number(r.secondMs), count: Number(r.count) })),
       nowMs,

@@ -16,6 +16,7 @@ const PRICE_BOARD_EXAMPLE: z.input<typeof priceBoardSchema> = {
       utilizationMultiplierBps: 11_500,
       utilizationBps: 9_000,
       changedAt: '2026-01-15T10:00:00.000Z',
+      surge: { sinceAt: '2026-01-15T09:52:00.000Z' },
       tiers: [
         { tier: 'priority', urgencies: ['high', 'critical'], tierMultiplierBps: 13_000, priceWeiPerGpuHour: '2990000000000000000' },
         { tier: 'standard', urgencies: ['normal'], tierMultiplierBps: 10_000, priceWeiPerGpuHour: '2300000000000000000' },
@@ -54,8 +55,8 @@ const PRICE_HISTORY_EXAMPLE: z.input<typeof priceHistorySchema> = {
 const MARKET_STATS_EXAMPLE: z.input<typeof marketStatsSchema> = {
   at: '2026-01-15T10:00:59.250Z',
   supply: [
-    { gpuModel: 'A100', region: 'us-east', nodesOnline: 3, gpusOnline: 10, nodesRegistered: 4 },
-    { gpuModel: 'H100', region: 'eu-west', nodesOnline: 1, gpusOnline: 8, nodesRegistered: 1 },
+    { gpuModel: 'A100', region: 'us-east', nodesOnline: 3, gpusOnline: 10, nodesRegistered: 4, surge: { sinceAt: '2026-01-15T09:52:00.000Z' } },
+    { gpuModel: 'H100', region: 'eu-west', nodesOnline: 1, gpusOnline: 8, nodesRegistered: 1, surge: null },
   ],
   matches: {
     lastMinute: 2,
@@ -91,7 +92,8 @@ export class MarketController {
     summary: 'The price board: per (GPU model, region) market, the price of one GPU-hour per tier, with its terms',
     description:
       'price = base × tier multiplier × utilization multiplier (basis points, 10,000 = 1.0). Urgencies map to tiers. ' +
-      "The utilization multiplier moves with the market (PriceChanged on the log); a job's quote is fixed at match from these terms. Public.",
+      "The utilization multiplier moves with the market (PriceChanged on the log); a job's quote is fixed at match from these terms. " +
+      "surge: since when the market is in surge (the matching engine's SurgeStarted on the log, no SurgeEnded since; staked pools' nodes are routed first meanwhile), null when it is not. Public.",
     auth: 'public',
     query: pricesQuerySchema,
     answers: { 200: { schema: priceBoardSchema, description: 'one page of markets in (gpuModel, region) order; nextCursor is null on the last', example: PRICE_BOARD_EXAMPLE } },
@@ -125,7 +127,8 @@ export class MarketController {
     operationId: 'getMarketStats',
     summary: 'The market now: supply per market, matches over the last minute second by second, queued jobs per category',
     description:
-      `supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most ${LIMITS.marketStatsMarketsMax} markets, in (gpuModel, region) order). ` +
+      `supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most ${LIMITS.marketStatsMarketsMax} markets, in (gpuModel, region) order), ` +
+      'and its surge: since when it is in surge (as getPrices), null when it is not. ' +
       "matches: jobs matched per second of the engine's match time over the last 60 seconds, the last the current one, zero-filled, and their sum (lastMinute). " +
       'queues: jobs queued per category, every category listed (as getQueues). Read from the gateway view of the log: a moment behind it. Public.',
     auth: 'public',

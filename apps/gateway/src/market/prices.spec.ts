@@ -1,6 +1,6 @@
 import { DomainError } from '@starminer/domain';
 import { DEFAULT_ENGINE_CONFIG, priceWeiPerGpuHour } from '@starminer/matching';
-import { decodeCursor, encodeCursor, priceBoard } from './prices';
+import { decodeCursor, encodeCursor, priceBoard, surgeOf } from './prices';
 
 const pricing = DEFAULT_ENGINE_CONFIG.pricing;
 const at = new Date('2026-11-24T12:00:00Z');
@@ -26,6 +26,26 @@ describe('the price board', () => {
       { tier: 'economy', urgencies: ['low'], tierMultiplierBps: 8_500, priceWeiPerGpuHour: priceWeiPerGpuHour(pricing.basePricesWeiPerGpuHour.A100!, 8_500, 11_500).toString() },
     ]);
     expect(rows[1]).toMatchObject({ utilizationBps: null, changedAt: null });
+  });
+
+  it('given markets in surge, then their rows show since when, every other row null, and a surge alone puts no market on the board', () => {
+    const since = new Date('2026-11-24T11:55:00Z');
+    const { rows } = priceBoard(
+      [{ gpuModel: 'T4', region: 'eu' }, { gpuModel: 'A100', region: 'us' }],
+      [{ gpuModel: 'A100', region: 'us', multiplierBps: 11_500, utilizationBps: 9_000, smoothedUtilizationBps: 8_700, changedAt: at }],
+      pricing,
+      { limit: 10 },
+      [
+        { gpuModel: 'A100', region: 'us', since },
+        { gpuModel: 'A100', region: 'nowhere', since },
+      ],
+    );
+    expect(rows.map((r) => [r.gpuModel, r.region, r.surge])).toEqual([
+      ['A100', 'us', { sinceAt: '2026-11-24T11:55:00.000Z' }],
+      ['T4', 'eu', null],
+    ]);
+    expect(surgeOf(null)).toBeNull();
+    expect(surgeOf(undefined)).toBeNull();
   });
 
   it('given a class with no base price, then it is not on the board', () => {

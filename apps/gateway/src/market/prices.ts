@@ -16,6 +16,16 @@ export interface PricedMarket extends MarketKey {
   changedAt: Date;
 }
 
+/** A market in surge: when it started (market_surges.surgeSince). */
+export interface SurgingMarket extends MarketKey {
+  since: Date;
+}
+
+/** A market's surge as the API shows it (`MarketSurge`), or null when it is not in surge. Pure. */
+export function surgeOf(since: Date | null | undefined): { sinceAt: string } | null {
+  return since ? { sinceAt: since.toISOString() } : null;
+}
+
 /**
  * One row of the price board: what one GPU-hour costs in a (GPU model, region) market now, per
  * tier, with every term of the price shown: base × tier multiplier × utilization multiplier.
@@ -44,15 +54,18 @@ const before = (a: MarketKey, b: MarketKey): number => (a.gpuModel !== b.gpuMode
 /**
  * The board: every market some node is registered in or that has had a price move, with a known
  * base price, ordered by (gpuModel, region), after `cursor`, at most `limit` rows. A market with no
- * price move yet is at multiplier 1.0 (10,000 bps).
+ * price move yet is at multiplier 1.0 (10,000 bps). A market of `surging` shows its surge (a surge
+ * alone does not put a market on the board).
  */
 export function priceBoard(
   supply: readonly MarketKey[],
   priced: readonly PricedMarket[],
   pricing: PricingConfig,
   page: { limit: number; after?: MarketKey },
+  surging: readonly SurgingMarket[] = [],
 ): { rows: PriceBoardRow[]; next: MarketKey | null } {
   const byKey = new Map<string, PricedMarket>(priced.map((p) => [keyOf(p), p]));
+  const surgeSince = new Map<string, Date>(surging.map((s) => [keyOf(s), s.since]));
   const markets = new Map<string, MarketKey>();
   for (const m of [...supply, ...priced]) if (pricing.basePricesWeiPerGpuHour[m.gpuModel] !== undefined) markets.set(keyOf(m), { gpuModel: m.gpuModel, region: m.region });
   const ordered = [...markets.values()].sort(before).filter((m) => !page.after || before(m, page.after) > 0);
@@ -67,6 +80,7 @@ export function priceBoard(
       utilizationMultiplierBps: multiplierBps,
       utilizationBps: p?.utilizationBps ?? null,
       changedAt: p ? p.changedAt.toISOString() : null,
+      surge: surgeOf(surgeSince.get(keyOf(m))),
       tiers: TIERS.map((tier) => ({
         tier,
         urgencies: URGENCIES.filter((u) => pricing.urgencyTier[u] === tier),

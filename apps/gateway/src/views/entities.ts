@@ -111,5 +111,24 @@ export class MarketPricePoint {
   @Column({ type: 'int' }) utilizationBps!: number;
 }
 
+/**
+ * Each (GPU class, region) market's surge as the log says it (SurgeStarted / SurgeEnded): the last
+ * change applied, ordered by the engine's time of the change (`atMs`), then by log sequence. A
+ * change ordered before the one the row holds (the engine's own event coming back after a later
+ * decision, a replica's late one, a redelivery) changes nothing, as the engine folds them
+ * (applySurgeChange in libs/matching). A market that ended its surge keeps its row, `surgeSince` null.
+ */
+@Entity({ name: 'market_surges' })
+export class MarketSurgeView {
+  @PrimaryColumn({ type: 'text' }) gpuClass!: string;
+  @PrimaryColumn({ type: 'text' }) region!: string;
+  /** when the market's surge started (SurgeStarted.atMs); null: not in surge (the last change a SurgeEnded) */
+  @Column({ type: 'timestamptz', nullable: true }) surgeSince!: Date | null;
+  /** the engine's time of the change applied last (its atMs) */
+  @Column({ type: 'timestamptz' }) changedAt!: Date;
+  /** the log sequence of the change applied last: orders two changes of the same atMs */
+  @Column({ type: 'bigint' }) lastSeq!: string;
+}
+
 /** JobUpdateRow: each job's updates as clients see them, written by the same projection (job-events). */
-export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView, MarketPricePoint, JobUpdateRow];
+export const VIEW_ENTITIES = [OrgRow, JobView, NodeView, MarketPriceView, MarketPricePoint, MarketSurgeView, JobUpdateRow];

@@ -3,16 +3,17 @@ import { subjectFor } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner } from '@starminer/trade-log';
 import { JobUpdateRow } from '../job-events/job-update.entity';
-import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, MarketSurgeView, NodeView, OrgRow } from './entities';
 import { applyViewsBatch } from './views-batch';
 import { applyToViews } from './views.projection';
 
 /**
  * The shape of the gateway's read model. 2: job updates (SSE, history), node stake, settlement
  * times and the job's deadline kept. 3: each market's price points (the price history) and each
- * job's match time (the market stats). A store of a lower shape is rebuilt from the log at start.
+ * job's match time (the market stats). 4: each market's surge (market_surges, from SurgeStarted /
+ * SurgeEnded). A store of a lower shape is rebuilt from the log at start.
  */
-export const VIEWS_SHAPE_VERSION = 3;
+export const VIEWS_SHAPE_VERSION = 4;
 
 /**
  * The gateway's views as a read model: what the service projects and the auditor's replay rebuilds.
@@ -26,7 +27,7 @@ export const VIEWS_MODEL: ReadModel = {
   kinds: ['account', 'job', 'contract', 'node', 'market'],
   apply: applyToViews,
   applyBatch: (em, events) => (events.length === 1 ? applyToViews(em, events[0]) : applyViewsBatch(em, events)),
-  tables: [{ entity: OrgRow }, { entity: JobView, notFromLog: ['traceparent'] }, { entity: NodeView }, { entity: MarketPriceView }, { entity: MarketPricePoint }, { entity: JobUpdateRow }],
+  tables: [{ entity: OrgRow }, { entity: JobView, notFromLog: ['traceparent'] }, { entity: NodeView }, { entity: MarketPriceView }, { entity: MarketPricePoint }, { entity: MarketSurgeView }, { entity: JobUpdateRow }],
   shapeVersion: VIEWS_SHAPE_VERSION,
 };
 

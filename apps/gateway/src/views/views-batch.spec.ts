@@ -83,6 +83,32 @@ describe('the views written a batch at a time', () => {
     expect(LOG.length).toBeGreaterThan(200);
   });
 
+  it('given the log applied per event, then each market that surged shows the surge of its latest change by the engine\'s time, late older starts ignored', () => {
+    const changes = LOG.filter((e) => e.event.type === 'SurgeStarted' || e.event.type === 'SurgeEnded');
+    const data = (e: StoredEvent) => e.event.data as { gpuClass: string; region: string; atMs: number };
+    // the log is worth comparing: surges start and end, and at least one start comes back after its end
+    expect(changes.filter((e) => e.event.type === 'SurgeEnded').length).toBeGreaterThan(0);
+    const lateStart = changes.find((e, i) => e.event.type === 'SurgeStarted' && changes.slice(0, i).some((o) => o.event.type === 'SurgeEnded' && data(o).gpuClass === data(e).gpuClass && data(o).region === data(e).region && data(o).atMs > data(e).atMs));
+    expect(lateStart).toBeDefined();
+    // per market: the change with the latest atMs (then seq) decides, whatever came after it on the log
+    const last = new Map<string, StoredEvent>();
+    for (const e of changes) {
+      const key = `${data(e).gpuClass}/${data(e).region}`;
+      const held = last.get(key);
+      if (!held || data(e).atMs > data(held).atMs || (data(e).atMs === data(held).atMs && e.seq >= held.seq)) last.set(key, e);
+    }
+    const want = [...last.values()]
+      .map((e) => ({ gpuClass: data(e).gpuClass, region: data(e).region, surgeSince: e.event.type === 'SurgeStarted' ? new Date(data(e).atMs) : null, changedAt: new Date(data(e).atMs), lastSeq: String(e.seq) }))
+      .sort((a, b) => (a.gpuClass === b.gpuClass ? (a.region < b.region ? -1 : 1) : a.gpuClass < b.gpuClass ? -1 : 1));
+    expect(expected.market_surges).toEqual(want);
+    // the log's last surge change is a late start: its market still shows the end before it, not in surge
+    const final = changes[changes.length - 1]!;
+    expect(final.event.type).toBe('SurgeStarted');
+    const finalRow = (expected.market_surges as { gpuClass: string; region: string; surgeSince: Date | null; changedAt: Date }[]).find((r) => r.gpuClass === data(final).gpuClass && r.region === data(final).region);
+    expect(finalRow).toMatchObject({ surgeSince: null });
+    expect(finalRow!.changedAt.getTime()).toBeGreaterThan(data(final).atMs);
+  });
+
   itWritesWhatThePerEventPathWrites(VIEWS, () => batched.ds, LOG, () => expected);
 
   it('given a batch, then the fold writes at most one row or patch per key (one statement a table)', () => {
@@ -94,6 +120,8 @@ describe('the views written a batch at a time', () => {
     expect(writes.prices.length).toBeLessThanOrEqual(3);
     expect(distinct(writes.pricePoints, (r) => r.seq)).toBe(writes.pricePoints.length);
     expect(writes.pricePoints.length).toBeGreaterThan(3);
+    expect(writes.surges.length).toBeGreaterThan(0);
+    expect(writes.surges.length).toBeLessThanOrEqual(3);
     // no job to patch: the ghost's patches are dropped; node-late's patch before its registration is dead
     expect(writes.jobPatches.has('job-ghost')).toBe(false);
     expect(writes.nodePatches.has('node-late')).toBe(false);
@@ -106,9 +134,9 @@ describe('the views written a batch at a time', () => {
       await applyViewsBatch(em, LOG);
       return query.mock.calls.length;
     });
-    // the jobs read; job_updates, orgs, jobs and nodes inserted; jobs and nodes patched; prices upserted; price points appended
+    // the jobs read; job_updates, orgs, jobs and nodes inserted; jobs and nodes patched; prices upserted; price points appended; surges upserted
     expect(statements).toBeGreaterThan(1);
-    expect(statements).toBeLessThanOrEqual(9);
+    expect(statements).toBeLessThanOrEqual(10);
     expect(await rowsOf(batched.ds)).toEqual(expected);
   });
 });

@@ -4,7 +4,8 @@ import { insertRows, jobIdOf, tableOf, updateRows } from '@starminer/service-kit
 import type { StoredEvent } from '@starminer/trade-log';
 import { jobUpdateRowOf, type JobBeforeEvent } from '../job-events/record-job-update';
 import { JobUpdateRow } from '../job-events/job-update.entity';
-import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, type MarketSurgeView, NodeView, OrgRow } from './entities';
+import { supersedes, surgeKeyOf, writeSurges } from './market-surges';
 import { viewChangeOf, type JobPatch, type SubmittedJobRow } from './views.projection';
 
 /** What a batch of events writes, folded in log order: at most one row or patch per key. */
@@ -23,6 +24,8 @@ export interface ViewsBatchWrites {
   readonly prices: MarketPriceView[];
   /** every price point of the batch, one per seq, in log order (ON CONFLICT DO NOTHING: appended once) */
   readonly pricePoints: MarketPricePoint[];
+  /** one per market: the batch's change that supersedes its others (written only over an older one, as per event) */
+  readonly surges: MarketSurgeView[];
 }
 
 /**
@@ -60,6 +63,9 @@ function without<T extends object>(patch: T, keys: object): T {
  *   dead and patches after it merge into it; a node's other patches stay an UPDATE.
  * - Orgs and prices are whole rows: the last of each key wins.
  * - Price points are appended: one per seq (a seq given twice is the same point).
+ * - A market's surge keeps the change that supersedes the others (market-surges.ts): the order is
+ *   total, so the one of the batch, written over the row only when it supersedes it, leaves what
+ *   applying them one by one leaves.
  */
 export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: ReadonlyMap<string, JobBeforeEvent>): ViewsBatchWrites {
   const jobs = new Map<string, JobBeforeEvent>(jobsBefore);
@@ -71,6 +77,7 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
   const nodePatches = new Map<string, Partial<NodeView>>();
   const prices = new Map<string, MarketPriceView>();
   const pricePoints = new Map<string, MarketPricePoint>();
+  const surges = new Map<string, MarketSurgeView>();
   for (const stored of events) {
     // first, as the per-event path: the update reads the job before the event moves it
     const jobId = jobIdOf(stored.event as TradeEvent);
@@ -111,6 +118,12 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
         prices.set(`${change.row.gpuClass}\u0000${change.row.region}`, change.row);
         if (change.point && !pricePoints.has(change.point.seq)) pricePoints.set(change.point.seq, change.point);
         break;
+      case 'surge': {
+        const key = surgeKeyOf(change.row);
+        const held = surges.get(key);
+        if (!held || supersedes(change.row, held)) surges.set(key, change.row);
+        break;
+      }
       default: {
         const unknownChange: never = change;
         throw new Error(`unknown view change ${JSON.stringify(unknownChange)}`);
@@ -130,6 +143,7 @@ export function foldViewsBatch(events: readonly StoredEvent[], jobsBefore: Reado
     nodePatches,
     prices: [...prices.values()],
     pricePoints: [...pricePoints.values()],
+    surges: [...surges.values()],
   };
 }
 
@@ -152,6 +166,7 @@ export async function applyViewsBatch(em: EntityManager, events: readonly Stored
   await updateRows(em, NodeView, 'nodeId', writes.nodePatches);
   await insertRows(em, MarketPriceView, writes.prices, { update: ['gpuClass', 'region'] });
   await insertRows(em, MarketPricePoint, writes.pricePoints, { ignore: ['seq'] });
+  await writeSurges(em, writes.surges);
 }
 
 /** The org and status of each job of `jobIds` the view has: one query. */

@@ -5,7 +5,11 @@ import type { StoredEvent } from '@starminer/trade-log';
 /**
  * A log of the views projection's events as the market writes them, made up in memory: orgs,
  * nodes (registered, on and off line, reputation and stake moves), prices, and jobs through whole
- * lifecycles, many in flight at once so their events interleave. Every end a job may reach is
+ * lifecycles, many in flight at once so their events interleave; markets surge and calm down
+ * again with their price moves (SurgeStarted after a high one, SurgeEnded after a low one), and
+ * every other end of a surge is followed by its start again, as is, at the very end, the last end
+ * of each market (the engine's own event coming back late, older than the end: the views must
+ * ignore it). Every end a job may reach is
  * drawn: settled (some with a chain effect restored, or the release lost for good), refunded
  * after a rejected result, failed for want of a node, failed to open (the open lost), cancelled.
  * The same seed gives the same log. For the views specs and tools/bench/views.ts.
@@ -33,6 +37,9 @@ const MARKETS = [
   ['H100', 'us-east'],
   ['A100', 'eu-west'],
 ] as const;
+/** A price move at or above this starts a calm market's surge; one below SURGE_END_BPS ends a surging one's. */
+const SURGE_START_BPS = 11_500;
+const SURGE_END_BPS = 9_600;
 const OUTCOMES = ['settled', 'settled', 'settled', 'settled-restored', 'settled-lost', 'refunded', 'failed', 'open-failed', 'cancelled'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
@@ -119,6 +126,12 @@ export function viewsEvents(opts: ViewsStreamOptions): PendingEvent[] {
     out.push(ev('NodeRegistered', { ...D.NodeRegistered, ...node, reputation: 0.5, stakeWei: BigInt(i) * 10n ** 18n, poolId: i % 3 === 0 ? undefined : 'pool-gold' }));
     out.push(ev('NodeAvailabilityChanged', { nodeId: node.nodeId, online: true, reason: 'registered' }));
   }
+  // surging markets, by key, with the SurgeStarted that began it; decided from the price draws alone (no draw of their own, so a seed's other events stay as they were)
+  const surging = new Map<string, EventData<'SurgeStarted'>>();
+  // markets whose last change is an end, with the start it ended
+  const calmAfter = new Map<string, EventData<'SurgeStarted'>>();
+  let surgesEnded = 0;
+  const startMs = opts.startMs ?? START_MS_DEFAULT;
   const lives: PendingEvent[][] = [];
   let started = 0;
   const start = (): void => {
@@ -139,6 +152,21 @@ export function viewsEvents(opts: ViewsStreamOptions): PendingEvent[] {
       const [gpuClass, region] = draw(MARKETS);
       const bps = 9_000 + Math.floor(random() * 3_000);
       out.push(ev('PriceChanged', { ...D.PriceChanged, gpuClass, region, multiplierBps: bps, utilizationBps: bps % 10_000, smoothedUtilizationBps: (bps * 7) % 10_000 }));
+      const key = `${gpuClass}/${region}`;
+      const surge = surging.get(key);
+      const atMs = startMs + out.length; // the engine's time of the change: later along the log
+      if (!surge && bps >= SURGE_START_BPS) {
+        const start: EventData<'SurgeStarted'> = { ...D.SurgeStarted, gpuClass, region, atMs };
+        surging.set(key, start);
+        calmAfter.delete(key);
+        out.push(ev('SurgeStarted', start));
+      } else if (surge && bps < SURGE_END_BPS) {
+        surging.delete(key);
+        calmAfter.set(key, surge);
+        out.push(ev('SurgeEnded', { ...D.SurgeEnded, gpuClass, region, atMs, startedAtMs: surge.atMs, calmSinceMs: atMs }));
+        // its start coming back late: older than the end, so it changes nothing
+        if (++surgesEnded % 2 === 1) out.push(ev('SurgeStarted', surge));
+      }
     }
     if (random() < 1 / (priceEvery * 2)) {
       const node = draw(nodes);
@@ -149,6 +177,8 @@ export function viewsEvents(opts: ViewsStreamOptions): PendingEvent[] {
       );
     }
   }
+  // the last start of every market that ended its surge, back once more at the end: nothing after it on the log may hide it
+  for (const start of calmAfter.values()) out.push(ev('SurgeStarted', start));
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { EXAMPLE_EVENT_DATA, type EventData, type EventType } from '@starminer/events';
 import { applyStored, readModelPerSpec, storedEvent } from '../testing/read-model.testing';
-import { JobView, VIEW_ENTITIES } from './entities';
+import { JobView, MarketSurgeView, VIEW_ENTITIES } from './entities';
+import { applyViewsBatch } from './views-batch';
 import { applyToViews } from './views.projection';
 
 /** The gateway's job view of a settlement the chain lost: applied on a real Postgres, in log order, each event twice. */
@@ -42,5 +43,48 @@ describe('the gateway job view of chain effects restored or lost', () => {
     await settled('job-v3');
     await apply('ChainEffectLost', { jobId: 'job-v3', action: 'release', previousTxHash: TX, code: 'OPEN_LOST', reason: 'the open was lost and not restored' });
     expect(await jobOf('job-v3')).toMatchObject({ status: 'failed', settleTxHash: null, failureCode: 'OPEN_LOST', failureReason: 'the open was lost and not restored' });
+  });
+});
+
+describe('the gateway view of a market\'s surge', () => {
+  const T = Date.UTC(2026, 10, 28, 12, 0, 0);
+  const MIN = 60_000;
+  const started = (region: string, atMs: number): EventData<'SurgeStarted'> => ({ ...EXAMPLE_EVENT_DATA.SurgeStarted, gpuClass: 'H100', region, atMs });
+  const ended = (region: string, atMs: number, startedAtMs: number): EventData<'SurgeEnded'> => ({ ...EXAMPLE_EVENT_DATA.SurgeEnded, gpuClass: 'H100', region, atMs, startedAtMs, calmSinceMs: atMs - 5 * MIN });
+  const surgeOf = (region: string) => model.ds.getRepository(MarketSurgeView).findOneByOrFail({ gpuClass: 'H100', region });
+
+  it('given a calm market, when its surge starts, ends, and its start comes back late, then it shows the surge, then none, and the late start changes nothing', async () => {
+    await apply('SurgeStarted', started('gwt-one', T));
+    expect(await surgeOf('gwt-one')).toEqual({ gpuClass: 'H100', region: 'gwt-one', surgeSince: new Date(T), changedAt: new Date(T), lastSeq: String(seq) });
+
+    await apply('SurgeEnded', ended('gwt-one', T + 10 * MIN, T));
+    const calm = { gpuClass: 'H100', region: 'gwt-one', surgeSince: null, changedAt: new Date(T + 10 * MIN), lastSeq: String(seq) };
+    expect(await surgeOf('gwt-one')).toEqual(calm);
+
+    // later on the log, older by the engine's time: the engine's own start coming back after its end
+    await apply('SurgeStarted', started('gwt-one', T));
+    expect(await surgeOf('gwt-one')).toEqual(calm);
+
+    // a new surge, later than the end
+    await apply('SurgeStarted', started('gwt-one', T + 20 * MIN));
+    expect(await surgeOf('gwt-one')).toMatchObject({ surgeSince: new Date(T + 20 * MIN), changedAt: new Date(T + 20 * MIN) });
+  });
+
+  it('given the same changes, with redeliveries, written a batch at a time, then the batch path leaves the per-event path\'s row', async () => {
+    const changes = (region: string) =>
+      [
+        storedEvent('SurgeStarted', started(region, T), 1_001),
+        storedEvent('SurgeStarted', started(region, T), 1_001), // delivered again at once
+        storedEvent('SurgeEnded', ended(region, T + 10 * MIN, T), 1_002),
+        storedEvent('SurgeStarted', started(region, T), 1_003), // late, older
+        storedEvent('SurgeStarted', started(region, T), 1_001), // delivered again after the end
+      ] as const;
+    for (const e of changes('gwt-per-event')) await applyStored(model.ds, applyToViews, e);
+    await model.ds.transaction((em) => applyViewsBatch(em, [...changes('gwt-batch')]));
+    // a batch on a row there: the late start and the redelivery leave it
+    await model.ds.transaction((em) => applyViewsBatch(em, [...changes('gwt-batch')].slice(3)));
+    const perEvent = await surgeOf('gwt-per-event');
+    expect(perEvent).toEqual({ gpuClass: 'H100', region: 'gwt-per-event', surgeSince: null, changedAt: new Date(T + 10 * MIN), lastSeq: '1002' });
+    expect(await surgeOf('gwt-batch')).toEqual({ ...perEvent, region: 'gwt-batch' });
   });
 });

@@ -3,7 +3,8 @@ import type { JobStatus, TradeEvent } from '@starminer/events';
 import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import type { StoredEvent } from '@starminer/trade-log';
 import { recordJobUpdate } from '../job-events/record-job-update';
-import { JobView, MarketPricePoint, MarketPriceView, NodeView, OrgRow } from './entities';
+import { JobView, MarketPricePoint, MarketPriceView, type MarketSurgeView, NodeView, OrgRow } from './entities';
+import { writeSurges } from './market-surges';
 
 /** The columns a submission sets; every other column of a job is null until a later event patches it. */
 export type SubmittedJobRow = Pick<
@@ -18,7 +19,8 @@ export type JobPatch = Partial<Omit<JobView, 'jobId' | 'status'>> & Pick<JobView
  * What one event does to the views, besides the update clients see of it (job_updates): a row
  * upserted whole (a registration, a submission, a price), or a patch of a row that is there
  * (an UPDATE: it touches nothing when the view never had the job or the node); a price also
- * appends its point to the market's history (null for a GPU class with no base price). The one place
+ * appends its point to the market's history (null for a GPU class with no base price); a surge's
+ * start or end is its market's surge row, written only over an older change (market-surges.ts). The one place
  * that maps events to rows: `applyToViews` writes it per event, `applyViewsBatch` folds a batch
  * of them (views-batch.ts).
  */
@@ -28,7 +30,8 @@ export type ViewChange =
   | { readonly kind: 'job-patch'; readonly jobId: string; readonly patch: JobPatch }
   | { readonly kind: 'node-registered'; readonly row: NodeView }
   | { readonly kind: 'node-patch'; readonly nodeId: string; readonly patch: Partial<Omit<NodeView, 'nodeId'>> }
-  | { readonly kind: 'price'; readonly row: MarketPriceView; readonly point: MarketPricePoint | null };
+  | { readonly kind: 'price'; readonly row: MarketPriceView; readonly point: MarketPricePoint | null }
+  | { readonly kind: 'surge'; readonly row: MarketSurgeView };
 
 /** The change one stored event makes to the views, or null for an event they do not show. Pure. */
 export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 'seq' | 'trace'>): ViewChange | null {
@@ -152,6 +155,19 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
             : { seq: String(seq), gpuClass: e.data.gpuClass, region: e.data.region, at, basePriceWeiPerGpuHour: base, multiplierBps: e.data.multiplierBps, utilizationBps: e.data.utilizationBps },
       };
     }
+    case 'SurgeStarted':
+    case 'SurgeEnded':
+      // ordered by the engine's time of the change, as the engine folds them, then by seq
+      return {
+        kind: 'surge',
+        row: {
+          gpuClass: e.data.gpuClass,
+          region: e.data.region,
+          surgeSince: e.type === 'SurgeStarted' ? new Date(e.data.atMs) : null,
+          changedAt: new Date(e.data.atMs),
+          lastSeq: String(seq),
+        },
+      };
     default:
       return null;
   }
@@ -159,11 +175,12 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
 
 /**
  * The gateway's read model: orgs, jobs with their status and chain references, the supply, the
- * price board and each market's price history. This is the per-event path (a few statements per
+ * price board, each market's price history and surge. This is the per-event path (a few statements per
  * event): the projection runner uses it for a batch of one, which is how it finds the event a
  * failed batch fails on; a larger batch goes through `applyViewsBatch`, which writes the same
- * rows. Every write is an upsert, an update keyed by id or an insert of a point keyed by its seq
- * that skips one already there, so applying an event twice leaves the same rows.
+ * rows. Every write is an upsert, an update keyed by id, an insert of a point keyed by its seq
+ * that skips one already there, or a surge written only over an older change, so applying an event
+ * twice leaves the same rows.
  */
 export async function applyToViews(em: EntityManager, stored: StoredEvent): Promise<void> {
   // what clients see of it (SSE, history), in the same transaction; first, as it reads the job's status before the event
@@ -193,6 +210,9 @@ async function writeViewChange(em: EntityManager, change: ViewChange): Promise<v
       await em.getRepository(MarketPriceView).upsert(change.row, ['gpuClass', 'region']);
       // appended once: a redelivery of the same seq leaves the point there as it is
       if (change.point) await em.createQueryBuilder().insert().into(MarketPricePoint).values(change.point).orIgnore().execute();
+      return;
+    case 'surge':
+      await writeSurges(em, [change.row]);
       return;
     default: {
       const unknownChange: never = change;

@@ -87,7 +87,7 @@ export interface paths {
         };
         /**
          * One job of the caller org
-         * @description Its status, node, price (quote) and why this node (receipt), contract, deadline, transactions, result, waiting reason or failure.
+         * @description Its status, node, price (quote) and why this node (receipt), contract, deadline, transactions, result, waiting reason or failure. A receipt made while the winner's market was in surge says so (surge) and, from engine 2.1.0, surgePreference: since when, and whether the winner is a staked pool's node (staked nodes of a surging market are routed first).
          */
         get: operations["getJob"];
         put?: never;
@@ -184,7 +184,7 @@ export interface paths {
         };
         /**
          * The price board: per (GPU model, region) market, the price of one GPU-hour per tier, with its terms
-         * @description price = base × tier multiplier × utilization multiplier (basis points, 10,000 = 1.0). Urgencies map to tiers. The utilization multiplier moves with the market (PriceChanged on the log); a job's quote is fixed at match from these terms. Public.
+         * @description price = base × tier multiplier × utilization multiplier (basis points, 10,000 = 1.0). Urgencies map to tiers. The utilization multiplier moves with the market (PriceChanged on the log); a job's quote is fixed at match from these terms. surge: since when the market is in surge (the matching engine's SurgeStarted on the log, no SurgeEnded since; staked pools' nodes are routed first meanwhile), null when it is not. Public.
          */
         get: operations["getPrices"];
         put?: never;
@@ -244,7 +244,7 @@ export interface paths {
         };
         /**
          * The market now: supply per market, matches over the last minute second by second, queued jobs per category
-         * @description supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most 500 markets, in (gpuModel, region) order). matches: jobs matched per second of the engine's match time over the last 60 seconds, the last the current one, zero-filled, and their sum (lastMinute). queues: jobs queued per category, every category listed (as getQueues). Read from the gateway view of the log: a moment behind it. Public.
+         * @description supply: per (GPU model, region) market with a registered node, the nodes registered and the nodes and GPUs of them online (at most 500 markets, in (gpuModel, region) order), and its surge: since when it is in surge (as getPrices), null when it is not. matches: jobs matched per second of the engine's match time over the last 60 seconds, the last the current one, zero-filled, and their sum (lastMinute). queues: jobs queued per category, every category listed (as getQueues). Read from the gateway view of the log: a moment behind it. Public.
          */
         get: operations["getMarketStats"];
         put?: never;
@@ -865,6 +865,8 @@ export interface components {
             changedAt: string | null;
             gpuModel: string;
             region: string;
+            /** @description the market's surge now; null when it is not in surge */
+            surge: components["schemas"]["MarketSurge"] | null;
             tiers: {
                 priceWeiPerGpuHour: components["schemas"]["Wei"];
                 /** @enum {string} */
@@ -909,6 +911,15 @@ export interface components {
             nodesOnline: number;
             nodesRegistered: number;
             region: string;
+            /** @description the market's surge now; null when it is not in surge */
+            surge: components["schemas"]["MarketSurge"] | null;
+        };
+        MarketSurge: {
+            /**
+             * Format: date-time
+             * @description when the surge started: the engine's time of its SurgeStarted
+             */
+            sinceAt: string;
         };
         MatchReceipt: {
             budgetWei: components["schemas"]["Wei"];
@@ -937,9 +948,21 @@ export interface components {
             runnerUp: components["schemas"]["ReceiptCandidate"] | null;
             /** @enum {string} */
             strategy: "indexed" | "full-scan";
+            /** @description the winner's market was in surge when the match was made */
             surge: boolean;
+            /** @description set when surge: the staked-pool preference the surge applied (absent outside surges and on receipts made before engine 2.1.0) */
+            surgePreference?: {
+                /**
+                 * Format: date-time
+                 * @description when the winner's market's surge started
+                 */
+                sinceAt: string;
+                /** @description the winner is a staked pool's node: during a surge every staked eligible node of the market ranks before every unstaked one, so false means no staked node of it could take the job */
+                winnerStaked: boolean;
+            };
             /** @enum {string} */
             tier: "priority" | "standard" | "economy";
+            /** @description each score term's weight: the most that term can contribute (proximity's depends on the job's latency preference) */
             weights: {
                 [key: string]: number;
             };
@@ -1184,6 +1207,7 @@ export interface components {
             gpuModel: string;
             nodeId: string;
             region: string;
+            /** @description each term's contribution, already weighted: the receipt's weight of the term times a factor in [0, 1]; total is their sum, what was compared */
             score: {
                 [key: string]: number;
             };
@@ -2762,6 +2786,9 @@ export interface operations {
                      *           "utilizationMultiplierBps": 11500,
                      *           "utilizationBps": 9000,
                      *           "changedAt": "2026-01-15T10:00:00.000Z",
+                     *           "surge": {
+                     *             "sinceAt": "2026-01-15T09:52:00.000Z"
+                     *           },
                      *           "tiers": [
                      *             {
                      *               "tier": "priority",
@@ -2988,14 +3015,18 @@ export interface operations {
                      *           "region": "us-east",
                      *           "nodesOnline": 3,
                      *           "gpusOnline": 10,
-                     *           "nodesRegistered": 4
+                     *           "nodesRegistered": 4,
+                     *           "surge": {
+                     *             "sinceAt": "2026-01-15T09:52:00.000Z"
+                     *           }
                      *         },
                      *         {
                      *           "gpuModel": "H100",
                      *           "region": "eu-west",
                      *           "nodesOnline": 1,
                      *           "gpusOnline": 8,
-                     *           "nodesRegistered": 1
+                     *           "nodesRegistered": 1,
+                     *           "surge": null
                      *         }
                      *       ],
                      *       "matches": {
