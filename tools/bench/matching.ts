@@ -1,5 +1,6 @@
 /**
- * Matching engine benchmark (`npm run bench:matching [-- --nodes N --jobs N --scan-jobs N --quality-instances N]`).
+ * Matching engine benchmark (`npm run bench:matching [-- --nodes N --jobs N --scan-jobs N --quality-instances N --set PATH=NUMBER ...]`).
+ * `--set` changes one numeric engine setting, as the trace replay's does (`--set weights.reservedLiquidity=0`).
  *
  * 1. Routing: N nodes (default 100,000) and M jobs (default 200,000; the issue's 1,000,000 with --jobs) of a realistic mix through
  *    the indexed engine on one core, one routing decision at a time (submit, matchPending(t, 1),
@@ -24,6 +25,7 @@ import {
   type NodeSpec,
 } from '@starminer/matching';
 import { numberOption } from '../cli-options';
+import { engineConfigWith } from '../trace-replay/replay';
 import { CATEGORY_MIX, jobSource, LATENCY_MIX, nodeSource, pick, REGIONS, URGENCY_MIX, weighted } from './market-mix';
 // the same seeded PRNG as the trace generator, so every run sees the same market
 import { seededRandom as rng } from '@starminer/testing';
@@ -52,6 +54,7 @@ const OPTIONS = {
   jobs: { type: 'string' },
   'scan-jobs': { type: 'string' },
   'quality-instances': { type: 'string' },
+  set: { type: 'string', multiple: true },
 } as const;
 
 
@@ -209,9 +212,9 @@ function main(): void {
   const jobCount = numberOption(values, 'jobs', JOBS_DEFAULT, { min: 1, max: 100_000_000 });
   const scanJobs = Math.min(numberOption(values, 'scan-jobs', SCAN_JOBS_DEFAULT, { min: 0, max: 1_000_000 }), jobCount);
   const qualityInstances = numberOption(values, 'quality-instances', QUALITY_INSTANCES_DEFAULT, { min: 0, max: 1_000 });
-  const cfg = DEFAULT_ENGINE_CONFIG;
+  const cfg = engineConfigWith(values.set ?? [], DEFAULT_ENGINE_CONFIG);
   const loadBefore = loadavg()[0]!;
-  console.log(`matching benchmark: ${nodeCount} nodes, ${jobCount} jobs (full scan on the first ${scanJobs}), node ${process.version}, ${cfg.engineVersion}`);
+  console.log(`matching benchmark: ${nodeCount} nodes, ${jobCount} jobs (full scan on the first ${scanJobs}), node ${process.version}, ${cfg.engineVersion}${values.set?.length ? `, with ${values.set.join(' ')}` : ''}`);
 
   const nodes = makeNodes(nodeCount, 42);
   const build = (strategy: 'indexed' | 'full-scan') => {
@@ -267,6 +270,7 @@ function main(): void {
   const result = {
     bench: 'matching',
     engineVersion: cfg.engineVersion,
+    settings: values.set ?? [],
     node: process.version,
     nodes: nodeCount,
     gpus: totalGpus,

@@ -334,8 +334,9 @@ export const REPLAY_ENGINE_CONFIG: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, qu
  * REPLAY_ENGINE_CONFIG with numeric settings changed by path ("queue.runtimeStepMs=0",
  * "weights.packFit=0.1"): for tuning against traces. An unknown path or a non-number is refused.
  */
-export function engineConfigWith(settings: readonly string[]): EngineConfig {
-  const config = structuredClone(REPLAY_ENGINE_CONFIG);
+/** `base` (the replay's configuration unless given) with each PATH=NUMBER of `settings` set (`--set`). */
+export function engineConfigWith(settings: readonly string[], base: EngineConfig = REPLAY_ENGINE_CONFIG): EngineConfig {
+  const config = structuredClone(base);
   for (const setting of settings) {
     const [path, raw, ...rest] = setting.split('=');
     const value = Number(raw);
