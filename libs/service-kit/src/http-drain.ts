@@ -22,8 +22,7 @@ export const HTTP_DRAIN_GRACE_MS = 10_000;
 export class HttpDrain implements OnModuleDestroy {
   private readonly logger = new Logger('http-drain');
   private draining = false;
-  private readonly inFlight = new Set<ServerResponse>();
-  /** Every request being answered, draining or not, with when it came: what a forced close names. */
+  /** Every answer in flight, with its request line and when it came: what a stop marks, and what a forced close names. */
   private readonly open = new Map<ServerResponse, { line: string; atMs: number }>();
   private server?: Server;
 
@@ -45,10 +44,6 @@ export class HttpDrain implements OnModuleDestroy {
       this.open.set(res, { line: `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}`, atMs: Date.now() });
       res.once('close', () => this.open.delete(res));
       if (this.draining) res.setHeader('connection', 'close');
-      else {
-        this.inFlight.add(res);
-        res.once('close', () => this.inFlight.delete(res));
-      }
       next();
     };
   }
@@ -58,8 +53,9 @@ export class HttpDrain implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    if (this.draining) return;
     this.draining = true;
-    for (const res of this.inFlight) {
+    for (const res of this.open.keys()) {
       if (!res.headersSent) {
         res.setHeader('connection', 'close');
         continue;
@@ -70,7 +66,6 @@ export class HttpDrain implements OnModuleDestroy {
       const socket = res.socket;
       if (socket) res.once('close', () => socket.end());
     }
-    this.inFlight.clear();
     this.closeIdleUntilClosed();
   }
 
