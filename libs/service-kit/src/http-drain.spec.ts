@@ -1,5 +1,5 @@
 import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { HttpDrain } from './http-drain';
 
@@ -127,6 +127,34 @@ describe('HttpDrain', () => {
     expect(await asked).toBe('ECONNRESET');
     expect(warnings).toEqual([expect.stringMatching(/^stopping: the server has not closed \d+ ms after its stop began; closing its connections, cutting 1 answer\(s\) in flight: GET \/ \(open \d+ ms\)$/)]);
     hungAgent.destroy();
+    jest.restoreAllMocks();
+  });
+
+  it('given a connection whose request never finished arriving, closes it after the grace period and describes it: no answer is in flight', async () => {
+    const d = new HttpDrain();
+    d.graceMs = 300;
+    const warnings: string[] = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    const mw = d.middleware();
+    const server = createServer((req, res) => mw(req, res, () => res.end('ok')));
+    server.headersTimeout = 60_000;
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    d.track(server);
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n'); // the blank line that ends the headers never comes
+    await new Promise((r) => setTimeout(r, 50));
+    const startedMs = Date.now();
+    d.onModuleDestroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - startedMs).toBeLessThan(5_000);
+    expect(warnings).toEqual([
+      expect.stringMatching(/\(no answer in flight; its 1 connection\(s\): :\d+ read \d+ B, wrote 0 B, no answer \(a request not yet whole, or between requests\)\)$/),
+    ]);
+    socket.destroy();
     jest.restoreAllMocks();
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 
 /**
@@ -25,6 +26,8 @@ export class HttpDrain implements OnModuleDestroy {
   /** Every answer in flight, with its request line and when it came: what a stop marks, and what a forced close names. */
   private readonly open = new Map<ServerResponse, { line: string; atMs: number }>();
   private server?: Server;
+  /** Every connection the tracked server has open: what a forced close describes when no answer is in flight. */
+  private readonly sockets = new Set<Socket>();
 
   /** How long answers in flight have before the connections are closed under them (a spec shortens it). */
   graceMs = HTTP_DRAIN_GRACE_MS;
@@ -36,6 +39,10 @@ export class HttpDrain implements OnModuleDestroy {
    */
   track(server: Server): void {
     this.server = server;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
   }
 
   /** Express middleware: marks answers of a stopping service, and keeps the ones in flight to mark them when it starts to stop. */
@@ -82,7 +89,8 @@ export class HttpDrain implements OnModuleDestroy {
     const force = setTimeout(() => {
       const now = Date.now();
       const cut = [...this.open.values()].map((o) => `${o.line} (open ${now - o.atMs} ms)`);
-      this.logger.warn(`stopping: the server has not closed ${now - startedMs} ms after its stop began; closing its connections${cut.length ? `, cutting ${cut.length} answer(s) in flight: ${cut.slice(0, 10).join(', ')}` : ' (no answer in flight)'}`);
+      const held = cut.length ? '' : `; its ${this.sockets.size} connection(s): ${[...this.sockets].slice(0, 10).map(describeSocket).join(', ')}`;
+      this.logger.warn(`stopping: the server has not closed ${now - startedMs} ms after its stop began; closing its connections${cut.length ? `, cutting ${cut.length} answer(s) in flight: ${cut.slice(0, 10).join(', ')}` : ` (no answer in flight${held})`}`);
       server.closeAllConnections();
     }, this.graceMs);
     force.unref();
@@ -91,4 +99,16 @@ export class HttpDrain implements OnModuleDestroy {
       clearTimeout(force);
     });
   }
+}
+
+/**
+ * What a connection that holds a server's close is doing: its client's port, the bytes it has read
+ * and written, and the answer Node has it writing (Node keeps that on the socket as `_httpMessage`;
+ * a request whose headers have not all come has none, and neither has one between requests).
+ */
+export function describeSocket(socket: Socket): string {
+  const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  const req = res?.req;
+  const doing = req ? `answering ${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}${res.headersSent ? ' (headers sent)' : ''}` : 'no answer (a request not yet whole, or between requests)';
+  return `:${socket.remotePort ?? '?'} read ${socket.bytesRead} B, wrote ${socket.bytesWritten} B, ${doing}`;
 }
