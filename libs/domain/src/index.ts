@@ -7,3 +7,4 @@ export * from './node';
 export * from './account';
 export * from './mint';
 export * from './workloads';
+export * from './redundancy';

@@ -60,6 +60,18 @@ export const LIMITS = {
   commandArgLengthMax: 4096,
   /** What a provider returns inline (bulky outputs are stored elsewhere and hashed here). */
   resultOutputLengthMax: 10_000,
+  /**
+   * Redundancy (issue 17): one job run on this many nodes of one class at most, results compared.
+   * 2 can only agree or tie; 3 gives a majority against one dishonest node; 5 against two.
+   */
+  redundancyCopiesMax: 5,
+  /**
+   * The widest tolerance a requester may state when comparing float results across GPUs
+   * (absolute and relative). Measured on an NVIDIA H200: its fp32 product differs from a CPU's by
+   * up to 1.1e-3 absolute (../shared/data/gpu); 1 is three orders of magnitude above that, and a
+   * tolerance wider still would accept any answer.
+   */
+  redundancyToleranceMax: 1,
 
   // ------------------------------------------------------------------ money
   /** The dev faucet mints at most 10^6 AGPU a call. */
