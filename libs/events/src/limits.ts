@@ -72,6 +72,8 @@ export const LIMITS = {
    * tolerance wider still would accept any answer.
    */
   redundancyToleranceMax: 1,
+  /** A TEE attestation report submitted with a result (an NVIDIA NRAS token for 8 GPUs is about 20 KB). */
+  attestationReportLengthMax: 256 * 1024,
 
   // ------------------------------------------------------------------ money
   /** The dev faucet mints at most 10^6 AGPU a call. */
