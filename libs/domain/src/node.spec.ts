@@ -1,7 +1,7 @@
 import { encodeEvent, makeEvent } from '@starminer/events';
 import { draft } from './decider';
 import { GPU_MODELS } from './gpu-catalogue';
-import { evolveNode, INITIAL_REPUTATION, initialNodeState, nodeDecider, REPUTATION_SMOOTHING, type NodeCommand, type NodeEvent, type NodeRegistration, type NodeState } from './node';
+import { BENCHMARK_OUTLIER_TRUST, benchmarkCheckOf, evolveNode, INITIAL_REPUTATION, initialNodeState, nodeDecider, REPUTATION_SMOOTHING, type NodeCommand, type NodeEvent, type NodeRegistration, type NodeState } from './node';
 import { specFor } from './spec-kit';
 
 const given = specFor(nodeDecider);
@@ -52,6 +52,43 @@ describe('node decider', () => {
     it('accepts the full VRAM of the model', () => {
       const vramGiB = GPU_MODELS.H200.vramGiB;
       given([]).when(register({ gpuModel: 'H200', vramGiB })).then([registered({ gpuModel: 'H200', vramGiB }), availability(true, 'registered')]);
+    });
+
+    describe('its benchmark against the fleet of its GPU model and kind (issue 17)', () => {
+      const withFleet = (score: number, medianScore: number, peers: number): NodeCommand => ({
+        type: 'RegisterNode',
+        registration: registration({ benchmark: { kind: 'gpu-matmul-tflops-bf16', score, measuredAt: '2024-01-01T00:00:00.000Z' } }),
+        fleet: { medianScore, peers },
+      });
+      const bf16 = (score: number) => ({ benchmark: { kind: 'gpu-matmul-tflops-bf16', score, measuredAt: '2024-01-01T00:00:00.000Z' } });
+
+      it('given a figure near the median of 5 peers, registers it at the initial reputation and records the check', () => {
+        given([]).when(withFleet(780, 790, 5)).then([
+          draft('NodeRegistered', { ...registration(bf16(780)), reputation: INITIAL_REPUTATION, benchmarkCheck: { medianScore: 790, peers: 5, ratio: 0.987342, outlier: false } }),
+          availability(true, 'registered'),
+        ]);
+      });
+
+      it('given a figure 3x the median (a claim too good to be true), registers it as an outlier at a lower starting reputation', () => {
+        given([]).when(withFleet(2400, 800, 12)).then([
+          draft('NodeRegistered', { ...registration(bf16(2400)), reputation: INITIAL_REPUTATION * BENCHMARK_OUTLIER_TRUST, benchmarkCheck: { medianScore: 800, peers: 12, ratio: 3, outlier: true } }),
+          availability(true, 'registered'),
+        ]);
+      });
+
+      it('given a figure under half the median (throttled or shared), it is an outlier too', () => {
+        expect(benchmarkCheckOf(300, { medianScore: 800, peers: 12 })).toEqual({ medianScore: 800, peers: 12, ratio: 0.375, outlier: true });
+        expect(benchmarkCheckOf(400, { medianScore: 800, peers: 12 })).toMatchObject({ outlier: false }); // exactly half is not
+      });
+
+      it('given fewer than 5 peers, compares nothing: the initial reputation and no check', () => {
+        given([]).when(withFleet(5000, 800, 4)).then([draft('NodeRegistered', { ...registration(bf16(5000)), reputation: INITIAL_REPUTATION }), availability(true, 'registered')]);
+      });
+
+      it('produces a check that fits the catalogue', () => {
+        const meta = { id: 'e1', aggregateId: NODE_ID, occurredAt: '2024-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c', actor: 'test' };
+        for (const e of given([]).when(withFleet(2400, 800, 12)).events()) expect(() => encodeEvent(makeEvent(e.type, e.data, meta))).not.toThrow();
+      });
     });
 
     it('records nothing when the same key registers again (the agent retried)', () => {

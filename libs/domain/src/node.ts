@@ -8,12 +8,37 @@ export const NODE_HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Reputation is an exponential moving average of outcomes (1 released, 0 refunded). */
 export const REPUTATION_SMOOTHING = 0.1;
 export const INITIAL_REPUTATION = 0.5;
+/** A registration's benchmark is compared with the fleet's only when at least this many nodes of its GPU model and kind are registered. */
+export const BENCHMARK_PEERS_MIN = 5;
+/** A figure more than this many times above the fleet's median, or below it by as much, is an outlier. */
+export const BENCHMARK_OUTLIER_RATIO = 2;
+/** An outlier starts with this share of the initial reputation: trusted less until its jobs' outcomes say otherwise. */
+export const BENCHMARK_OUTLIER_TRUST = 0.5;
 
-export type NodeRegistration = Omit<EventData<'NodeRegistered'>, 'reputation'>;
+/** What the node states about itself; its starting reputation and the benchmark check are the market's. */
+export type NodeRegistration = Omit<EventData<'NodeRegistered'>, 'reputation' | 'benchmarkCheck'>;
+/** The registered nodes of one GPU model and benchmark kind, as the registry's read model knows them at the registration. */
+export interface FleetBenchmark {
+  readonly medianScore: number;
+  readonly peers: number;
+}
+export type BenchmarkCheck = NonNullable<EventData<'NodeRegistered'>['benchmarkCheck']>;
+
+/**
+ * A registration's benchmark against its fleet (issue 17): the same GPU model measured by the same
+ * tool should give about the same figure, so one far from the median (a claim too good to be true,
+ * or a GPU throttled or shared) is an outlier. Undefined without enough peers to compare with.
+ */
+export function benchmarkCheckOf(score: number, fleet: FleetBenchmark | undefined): BenchmarkCheck | undefined {
+  if (!fleet || fleet.peers < BENCHMARK_PEERS_MIN || !(fleet.medianScore > 0)) return undefined;
+  const ratio = score / fleet.medianScore;
+  return { medianScore: fleet.medianScore, peers: fleet.peers, ratio: Math.round(ratio * 1e6) / 1e6, outlier: ratio > BENCHMARK_OUTLIER_RATIO || ratio < 1 / BENCHMARK_OUTLIER_RATIO };
+}
 export type NodeEvent = AggregateEvent<'node'>;
 
 export type NodeCommand =
-  | { readonly type: 'RegisterNode'; readonly registration: NodeRegistration }
+  /** `fleet`: the registered nodes of its GPU model and benchmark kind, to compare its figure with. */
+  | { readonly type: 'RegisterNode'; readonly registration: NodeRegistration; readonly fleet?: FleetBenchmark }
   | { readonly type: 'Heartbeat' }
   | { readonly type: 'MarkOffline'; readonly reason: string }
   | { readonly type: 'RecordOutcome'; readonly jobId: string; readonly outcome: 'released' | 'refunded' }
@@ -53,7 +78,12 @@ export function decideNode(command: NodeCommand, state: NodeState): Draft<NodeEv
         return refuse('NODE_EXISTS', `node ${r.nodeId} is registered with another key`);
       }
       validateRegistration(r);
-      return [draft('NodeRegistered', { ...r, reputation: INITIAL_REPUTATION }), draft('NodeAvailabilityChanged', { nodeId: r.nodeId, online: true, reason: 'registered' })];
+      const benchmarkCheck = benchmarkCheckOf(r.benchmark.score, command.fleet);
+      const reputation = benchmarkCheck?.outlier ? INITIAL_REPUTATION * BENCHMARK_OUTLIER_TRUST : INITIAL_REPUTATION;
+      return [
+        draft('NodeRegistered', { ...r, reputation, ...(benchmarkCheck ? { benchmarkCheck } : {}) }),
+        draft('NodeAvailabilityChanged', { nodeId: r.nodeId, online: true, reason: 'registered' }),
+      ];
     }
     case 'Heartbeat':
       if (state.status === 'none') return refuse('NODE_NOT_FOUND', 'node is not registered');

@@ -50,6 +50,14 @@ const node = {
     stakeWei: weiSchema,
     poolId: idSchema.optional(),
     runtimes: z.array(z.enum(RUNTIMES)).max(LIMITS.nodeRuntimesMax),
+    /**
+     * The node's benchmark against the median of registered nodes of its GPU model and benchmark
+     * kind, when there were enough of them to compare with: a figure far from it (an outlier) lowered
+     * the node's starting reputation. Absent for registrations before this check and without peers.
+     */
+    benchmarkCheck: z
+      .strictObject({ medianScore: z.number().positive(), peers: z.number().int().positive(), ratio: z.number().positive(), outlier: z.boolean() })
+      .optional(),
   }),
   NodeAvailabilityChanged: z.strictObject({ nodeId: idSchema, online: z.boolean(), reason: reasonSchema }),
   NodeReputationChanged: z.strictObject({ nodeId: idSchema, reputation: z.number().min(0).max(1), jobId: idSchema, reason: reasonSchema }),

@@ -26,8 +26,8 @@ export const jobSpecSchema = z.strictObject({
   workload: workloadSchema,
 });
 
-/** What a node registers: NodeRegistered less what the platform sets (its key, from the signature, and its reputation). */
-export const nodeRegistrationSchema = EVENT_SCHEMAS.NodeRegistered.omit({ nodeAddress: true, reputation: true });
+/** What a node registers: NodeRegistered less what the platform sets (its key, from the signature; its reputation and benchmark check, the market's). */
+export const nodeRegistrationSchema = EVENT_SCHEMAS.NodeRegistered.omit({ nodeAddress: true, reputation: true, benchmarkCheck: true });
 
 /** A provider's result: what ResultSubmitted records of it. */
 export const resultSubmissionSchema = EVENT_SCHEMAS.ResultSubmitted.pick({ output: true, resultHash: true, proofHash: true, signature: true });

@@ -19,6 +19,8 @@ export class NodeRow {
   @Column({ type: 'int' }) latencyMs!: number;
   @Column({ type: 'boolean' }) tee!: boolean;
   @Column({ type: 'double precision' }) benchmarkScore!: number;
+  /** The benchmark's kind (its unit): figures are compared only within one GPU model and kind. '' on rows projected before it was kept. */
+  @Column({ type: 'text', default: '' }) benchmarkKind!: string;
   @Column({ type: 'double precision' }) reputation!: number;
   @Column(WEI_COLUMN) stakeWei!: bigint;
   @Column({ type: 'text', nullable: true }) poolId!: string | null;

@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { FleetBenchmark } from '@starminer/domain';
 import type { EventData, TradeEvent } from '@starminer/events';
 import { ServiceRuntime, type ReadModel } from '@starminer/service-kit';
 import type { ProjectionRunner, StoredEvent } from '@starminer/trade-log';
@@ -37,6 +38,24 @@ export class NodesProjection implements OnApplicationBootstrap {
   /** Resolves once the read model includes `seq` (a registration answers once its node is listed). */
   waitUntil(seq: number): Promise<void> {
     return this.runner.waitUntil(seq);
+  }
+
+  /**
+   * The median benchmark of the registered nodes of one GPU model and benchmark kind, and how many
+   * there are (another registration of `exceptNodeId` left out): what a new registration's figure
+   * is compared with. One aggregate over an index of the model; undefined when there are none.
+   */
+  async fleetBenchmark(gpuModel: string, benchmarkKind: string, exceptNodeId: string): Promise<FleetBenchmark | undefined> {
+    const rows: { median: number | null; peers: string }[] = await this.rt.db
+      .getRepository(NodeRow)
+      .createQueryBuilder('n')
+      .select('percentile_cont(0.5) within group (order by n."benchmarkScore")', 'median')
+      .addSelect('count(*)', 'peers')
+      .where('n."gpuModel" = :gpuModel and n."benchmarkKind" = :benchmarkKind and n."nodeId" <> :exceptNodeId', { gpuModel, benchmarkKind, exceptNodeId })
+      .getRawMany();
+    const row = rows[0];
+    const peers = Number(row?.peers ?? 0);
+    return row?.median && peers > 0 ? { medianScore: Number(row.median), peers } : undefined;
   }
 
   /** The node a key registered, as the read model knows it. */
@@ -80,6 +99,7 @@ export function nodeRowOf(d: EventData<'NodeRegistered'>): NodeRow {
     latencyMs: d.latencyMs,
     tee: d.tee,
     benchmarkScore: d.benchmark.score,
+    benchmarkKind: d.benchmark.kind,
     reputation: d.reputation,
     stakeWei: d.stakeWei,
     poolId: d.poolId ?? null,

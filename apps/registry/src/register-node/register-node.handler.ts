@@ -44,7 +44,9 @@ export class RegisterNodeHandler {
       await this.refuseKeyOfLegacyNode(p.nodeAddress, nodeId);
       const causation: Causation = { correlationId: nodeId, causationId: nodeId, actor: `node:${nodeId}` };
       await this.rt.execute('nodekey', nodeKeyId(p.nodeAddress), nodeKeyDecider, { type: 'BindNodeKey', nodeAddress: p.nodeAddress, nodeId }, causation);
-      const { seqs } = await this.rt.execute('node', nodeId, nodeDecider, { type: 'RegisterNode', registration }, causation);
+      // its benchmark against the registered nodes of its model and kind: far from their median, it starts less trusted
+      const fleet = await this.nodes.fleetBenchmark(registration.gpuModel, registration.benchmark.kind, nodeId);
+      const { seqs } = await this.rt.execute('node', nodeId, nodeDecider, { type: 'RegisterNode', registration, ...(fleet ? { fleet } : {}) }, causation);
       await this.liveness.seen(nodeId);
       const last = seqs.at(-1);
       if (last !== undefined) await this.nodes.waitUntil(last);

@@ -115,4 +115,26 @@ describe('cmd.registry.registerNode', () => {
     }
     await expect(register(nodeKey('e8'), registration('node-r8'))).resolves.toEqual({ nodeId: 'node-r8' });
   });
+
+  it('given five registered A100s of one benchmark kind, when a sixth claims three times their median, then it is registered as an outlier at half the starting reputation; one near the median is not (issue 17)', async () => {
+    const bench = (score: number) => ({ benchmark: { kind: 'gpu-matmul-tflops-bf16', score, measuredAt: '2026-11-27T00:00:00.000Z' }, gpuModel: 'A100' as const, vramGiB: 80 });
+    const peers = [290, 300, 310, 305, 295];
+    for (const [i, score] of peers.entries()) {
+      const first = (await register(nodeKey(`c${i}`), registration(`node-a100-${i}`, bench(score))).then(() => under.infra.log.readSubject(`trade.node.node-a100-${i}`))).events[0].event;
+      if (i === 0) expect(first.data).not.toHaveProperty('benchmarkCheck'); // no peers yet to compare with
+    }
+    await register(nodeKey('c8'), registration('node-a100-liar', bench(900)));
+    const liar = (await under.infra.log.readSubject('trade.node.node-a100-liar')).events[0].event;
+    expect(liar.data).toMatchObject({ reputation: 0.25, benchmarkCheck: { medianScore: 300, peers: 5, ratio: 3, outlier: true } });
+    expect(await under.service.rt.db.getRepository(NodeRow).findOneBy({ nodeId: 'node-a100-liar' })).toMatchObject({ reputation: 0.25, benchmarkKind: 'gpu-matmul-tflops-bf16' });
+
+    await register(nodeKey('c9'), registration('node-a100-honest', bench(302)));
+    const honest = (await under.infra.log.readSubject('trade.node.node-a100-honest')).events[0].event;
+    expect(honest.data).toMatchObject({ reputation: 0.5, benchmarkCheck: { peers: 6, outlier: false } }); // the outlier counts among the peers: a median resists it
+  });
+
+  it('refuses a registration that states its own benchmark check: the market makes it', async () => {
+    const forged = { ...registration('node-forged'), benchmarkCheck: { medianScore: 1, peers: 9, ratio: 1, outlier: false } };
+    await expect(register(nodeKey('d9'), forged as Registration)).rejects.toMatchObject({ code: 'COMMAND_INVALID' });
+  });
 });
