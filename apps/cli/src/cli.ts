@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { auditCommand, runAuditTool } from './audit/audit.command';
 import { faucetCommand } from './faucet/faucet.command';
 import { jobsCommand } from './jobs/jobs.command';
+import { vaultsCommand } from './vaults/vaults.command';
 import { loginCommand, logoutCommand, whoamiCommand } from './login/login.command';
 import { marketCommand } from './market/market.command';
 import { nodesCommand } from './nodes/nodes.command';
@@ -47,6 +48,7 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
     .command(orgsCommand(io))
     .command(faucetCommand(io))
     .command(jobsCommand(io))
+    .command(vaultsCommand(io))
     .command(quoteCommand(io))
     .command(marketCommand(io))
     .command(nodesCommand(io))

@@ -31,6 +31,10 @@ import { ProvidersController } from './providers/providers.controller';
 import { ProviderStatusController } from './provider-status/provider-status.controller';
 import { ProviderStatusQueries } from './provider-status/provider-status';
 import { QuotesController } from './quotes/quotes.controller';
+import { TopUpsController } from './top-ups/top-ups.controller';
+import { VaultNoteRow } from './vaults/vault-row.entity';
+import { Vaults } from './vaults/vaults';
+import { VaultsController, VaultTriggersController } from './vaults/vaults.controller';
 import { VIEW_ENTITIES } from './views/entities';
 import { GatewayViews } from './views/gateway-views';
 import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
@@ -38,10 +42,10 @@ import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
 /** The HTTP edge: who the caller is, what it may do, idempotency; everything else is a command or a read of its views. */
 @Module({
   imports: [
-    ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES], chain: true }),
+    ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES, VaultNoteRow], chain: true }),
     WebhooksModule,
   ],
-  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController, AnchorsController],
-  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, AnchorList, OpsStatus, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController, AnchorsController, VaultsController, VaultTriggersController, TopUpsController],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, AnchorList, OpsStatus, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, Vaults, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
 })
 export class GatewayModule {}

@@ -72,6 +72,8 @@ export interface OperationSpec {
   auth: Auth;
   body?: z.ZodType;
   bodyExample?: unknown;
+  /** The body may be left out (a heartbeat without telemetry). */
+  bodyOptional?: boolean;
   /** an object schema of the query string: each key one parameter */
   query?: z.ZodObject;
   /** the path's parameters (`:name` in the route), each with its schema */
@@ -146,7 +148,7 @@ export function Operation(spec: OperationSpec): MethodDecorator {
   if (spec.auth === 'node') for (const h of NODE_SIGNATURE_HEADERS) decorators.push(ApiHeader({ name: h.name, required: true, description: h.description, schema: h.schema }));
   for (const h of spec.headers ?? []) decorators.push(ApiHeader(h));
   for (const [name, p] of Object.entries(spec.params ?? {})) decorators.push(ApiParam({ name, required: true, description: p.description, schema: jsonSchemaOf(p.schema) }));
-  if (spec.body) decorators.push(ApiBody({ schema: jsonSchemaOf(spec.body), ...(spec.bodyExample === undefined ? {} : { examples: { example: { summary: 'an example', value: spec.bodyExample } } }) }));
+  if (spec.body) decorators.push(ApiBody({ schema: jsonSchemaOf(spec.body), ...(spec.bodyOptional ? { required: false } : {}), ...(spec.bodyExample === undefined ? {} : { examples: { example: { summary: 'an example', value: spec.bodyExample } } }) }));
   if (spec.query) {
     for (const [name, field] of Object.entries(spec.query.shape)) {
       const optional = (field as z.ZodType).safeParse(undefined).success;

@@ -8,10 +8,11 @@ import type { Market } from './market-harness';
  * (an org's, a node's, the operator's, a mint) is what a request appends.
  */
 const BACKGROUND: Record<string, readonly string[]> = {
-  'service:matching': ['JobWaiting', 'JobMatched', 'PriceChanged', 'SurgeStarted', 'SurgeEnded'],
-  'service:deployer': ['ContractOpened', 'ContractOpenFailed', 'AnchorPosted'],
+  'service:matching': ['JobWaiting', 'JobMatched', 'JobRequeued', 'PriceChanged', 'SurgeStarted', 'SurgeEnded'],
+  'service:deployer': ['ContractOpened', 'ContractOpenFailed', 'ContractReassigned', 'AnchorPosted'],
   'service:registry': ['NodeAvailabilityChanged', 'NodeReputationChanged', 'NodeStakeChanged'],
-  'service:settlement': ['SettlementDecided', 'ContractReleased', 'ContractRefunded', 'StakeSlashed'],
+  // redundancy: a group's verdict on each copy, and a dissenting copy's rejection
+  'service:settlement': ['ContractAttemptFailed', 'ContractRunwayLow', 'SettlementDecided', 'ContractReleased', 'ContractRefunded', 'StakeSlashed', 'RedundancyVerdictRecorded', 'ResultRejected'],
 };
 
 export interface LedgerState {

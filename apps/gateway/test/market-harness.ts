@@ -12,15 +12,17 @@ import { tracedFetch } from '@starminer/telemetry';
 import type { TradeLog } from '@starminer/trade-log';
 import { decodeEvent, jobUpdateOf, subjectFor, type JobStatus, type JobUpdate, type TradeEvent } from '@starminer/events';
 import { createProviderClient } from '@starminer/sdk/provider';
-import { ProviderAgent } from '../../provider-agent/src/agent';
+import { ProviderAgent, type AgentDeps } from '../../provider-agent/src/agent';
 import { realClock, registrationFor } from '../../provider-agent/src/main';
 import { loadAgentConfig } from '../../provider-agent/src/config';
 import { loadOrCreateNodeKey } from '../../provider-agent/src/key';
 import { fileJournal } from '../../provider-agent/src/journal';
 import { runWorkload, runsLong } from '../../provider-agent/src/runtime';
+import type { WorkloadResult } from '@starminer/domain';
 import { createGateway } from '../src/main';
 import { servedDocument, validatingFetch, type ValidatingFetch } from './openapi-validation';
 import { IntakeModule } from '../../intake/src/intake.module';
+import { CronTriggersTicker } from '../../intake/src/vault-triggers/cron-triggers.ticker';
 import { RegistryModule } from '../../registry/src/registry.module';
 import { MatchingModule } from '../../matching/src/matching.module';
 import { DeployerModule } from '../../deployer/src/deployer.module';
@@ -43,7 +45,36 @@ export interface Market {
   /** How many events the log holds on subjects matching `filter` (e.g. `trade.job.>`). */
   count(filter: string): Promise<number>;
   /** A provider agent in this process; keyFile holds its node key (a 0x private key), as an operator's agent keeps it. */
-  startAgent(opts: { name: string; gpuModel: string; vramGiB: number; region: string; gpuCount?: number }): Promise<{ account: LocalAccount; nodeId: string; keyFile: string; stop(): Promise<void> }>;
+  /**
+   * A provider agent in this process. `stallWorkloads`: its jobs never finish (a long job) until it
+   * is killed. `kill()`: as if its process died (SIGKILL): from then on none of its requests reach
+   * the gateway (no heartbeat, no poll, no result) and a stalled job ends unsubmitted.
+   */
+  startAgent(opts: {
+    name: string;
+    gpuModel: string;
+    vramGiB: number;
+    region: string;
+    gpuCount?: number;
+    stallWorkloads?: boolean;
+    /** Registers as a TEE node. */
+    tee?: boolean;
+    /** A TEE node's attestation source (as ATTESTATION_COMMAND is in production): its report goes with each result. */
+    attest?: AgentDeps['attest'];
+    /** Runs `command` workloads on the host (ENABLE_COMMAND_RUNTIME) and registers the runtime. */
+    commandRuntime?: boolean;
+    /**
+     * Test only, a dishonest node: what it does to each result it computed before it signs and
+     * submits it (redundancy specs: a perturbed output, its hash recomputed so the signature holds).
+     */
+    tamper?: (result: WorkloadResult) => WorkloadResult;
+  }): Promise<{
+    account: LocalAccount;
+    nodeId: string;
+    keyFile: string;
+    stop(): Promise<void>;
+    kill(): Promise<void>;
+  }>;
   /**
    * A fetch that checks every answer of the gateway against the OpenAPI document it serves
    * (`api.fetch`; the agents call through it too); a spec asserts `api.take()` is empty.
@@ -53,6 +84,10 @@ export interface Market {
   readonly gateway: INestApplication;
   /** Stops one service, as an outage would (its commands then go unanswered). */
   stopService(name: ServiceName): Promise<void>;
+  /** Stops one service and starts it again on the same log, database and chain, as a restart would. */
+  restartService(name: ServiceName): Promise<INestApplication>;
+  /** One tick of intake's vault schedule at `nowMs` (its clock, driven by the spec): the slots it fired. */
+  tickVaultSchedules(nowMs: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -112,6 +147,24 @@ export async function startMarket(opts: { env?: Record<string, string>; services
       apps.splice(apps.indexOf(app), 1);
       await app.close();
     },
+    async restartService(name) {
+      const running = appOf[name];
+      if (running) {
+        delete appOf[name];
+        apps.splice(apps.indexOf(running), 1);
+        await running.close();
+      }
+      const app = await createServiceApp(SERVICES[name], { logger: ['error', 'warn'] });
+      serviceUrls[name] = await listen(app);
+      apps.push(app);
+      appOf[name] = app;
+      return app;
+    },
+    tickVaultSchedules(nowMs) {
+      const intake = appOf.intake;
+      if (!intake) throw new Error('intake is not running');
+      return intake.get(CronTriggersTicker).tick(nowMs);
+    },
     async startAgent(opts) {
       const config = loadAgentConfig({
         GATEWAY_URL: gatewayUrl,
@@ -123,20 +176,35 @@ export async function startMarket(opts: { env?: Record<string, string>; services
         VRAM_GIB: String(opts.vramGiB),
         REGION: opts.region,
         BENCHMARK_MS: '100',
+        TEE: opts.tee ? 'true' : 'false',
+        ...(opts.commandRuntime ? { ENABLE_COMMAND_RUNTIME: 'true' } : {}),
       });
       const { account } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
+      const killed = new AbortController();
+      const agentFetch = tracedFetch(api.fetch);
+      const killableFetch: typeof fetch = (input, init) => (killed.signal.aborted ? Promise.reject(new Error(`agent ${opts.name} was killed`)) : agentFetch(input, init));
+      const stalled = (): Promise<never> =>
+        new Promise((_, reject) => {
+          if (killed.signal.aborted) reject(new Error('killed'));
+          killed.signal.addEventListener('abort', () => reject(new Error(`agent ${opts.name} was killed mid-job`)), { once: true });
+        });
       const registration = registrationFor(config, account.address, { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() });
       const agent = new ProviderAgent({
         // as the agent does: its calls carry the trace context of its run of a job
-        api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: tracedFetch(api.fetch) }),
+        api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: killableFetch }),
         clock: realClock,
         registration,
-        commandRuntime: false,
+        commandRuntime: opts.commandRuntime ?? false,
         // as the agent does: a long hash chain runs on a worker thread, never on the loop that serves the market (one process here)
-        runWorkload: (w) => runWorkload(w, { commandRuntime: false, builtInOnWorker: runsLong(w), workerExecArgv: ['--require', REGISTER_HOOK] }),
+        runWorkload: async (w) => {
+          if (opts.stallWorkloads) return stalled();
+          const result = await runWorkload(w, { commandRuntime: opts.commandRuntime ?? false, builtInOnWorker: runsLong(w), workerExecArgv: ['--require', REGISTER_HOOK] });
+          return opts.tamper ? opts.tamper(result) : result;
+        },
         signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
         journal: fileJournal(join(dir, `${opts.name}.done.json`)),
         log: () => undefined,
+        attest: opts.attest,
       });
       const running = agent.run();
       const handle = {
@@ -146,7 +214,11 @@ export async function startMarket(opts: { env?: Record<string, string>; services
         },
       };
       agents.push(handle);
-      return { account, nodeId: registration.nodeId, keyFile: config.AGENT_KEY_FILE, stop: handle.stop };
+      const kill = async () => {
+        killed.abort();
+        await handle.stop();
+      };
+      return { account, nodeId: registration.nodeId, keyFile: config.AGENT_KEY_FILE, stop: handle.stop, kill };
     },
     async stop() {
       // each step named in a warning while it runs past SLOW_STOP_STEP_MS: a teardown that hangs says where

@@ -8,15 +8,24 @@ import { IntakeJobsProjection } from './intake-jobs/intake-jobs.projection';
 import { ReleaseAbandonedTicker } from './release-abandoned/release-abandoned.ticker';
 import { ReleaseFundsConsumer } from './release-funds/release-funds.consumer';
 import { Reservations } from './reservations/reservations';
+import { ReserveTopUpHandler } from './reserve-top-up/reserve-top-up.handler';
 import { SubmitJobHandler } from './submit-job/submit-job.handler';
+import { VaultCommandsHandler } from './vault-commands/vault-commands.handler';
+import { VaultJobsConsumer } from './vault-jobs/vault-jobs.consumer';
+import { CronTriggersTicker } from './vault-triggers/cron-triggers.ticker';
+import { IntakeVault, IntakeVaultPriceTrigger } from './vault-triggers/intake-vault.entity';
+import { IntakeVaultsProjection } from './vault-triggers/intake-vaults.projection';
+import { PriceTriggersConsumer } from './vault-triggers/price-triggers.consumer';
+import { VaultFirings } from './vault-triggers/vault-firings';
 
 /**
  * Jobs until they are queued: submission against the org's reservations on its account, their
- * release when a job no longer needs them, queued jobs failed past their deadline, and cancellation.
+ * release when a job no longer needs them, queued jobs failed past their deadline, and cancellation;
+ * the orgs' vaults and their firings.
  */
 @Module({
-  imports: [ServiceKitModule.forService({ service: 'intake', config: intakeConfigSchema, entities: [IntakeJob], chain: true })],
-  controllers: [SubmitJobHandler, CancelJobHandler],
-  providers: [Reservations, IntakeJobsProjection, ReleaseFundsConsumer, ExpireQueuedJobsTicker, ReleaseAbandonedTicker],
+  imports: [ServiceKitModule.forService({ service: 'intake', config: intakeConfigSchema, entities: [IntakeJob, IntakeVault, IntakeVaultPriceTrigger], chain: true })],
+  controllers: [SubmitJobHandler, CancelJobHandler, ReserveTopUpHandler, VaultCommandsHandler],
+  providers: [Reservations, IntakeJobsProjection, ReleaseFundsConsumer, ExpireQueuedJobsTicker, ReleaseAbandonedTicker, IntakeVaultsProjection, VaultFirings, CronTriggersTicker, PriceTriggersConsumer, VaultJobsConsumer],
 })
 export class IntakeModule {}

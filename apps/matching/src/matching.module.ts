@@ -7,6 +7,7 @@ import { MatchingMetrics } from './match-round/matching-metrics';
 import { matchingConfigSchema } from './matching.config';
 import { MatchingPartitions } from './partitions/matching-partitions';
 import { QuoteHandler } from './quote/quote.handler';
+import { RequeueFailedConsumer } from './requeue-failed/requeue-failed.consumer';
 import { EngineSnapshotRow } from './snapshot/snapshot.entity';
 import { Snapshots } from './snapshot/snapshots';
 
@@ -18,6 +19,6 @@ import { Snapshots } from './snapshot/snapshots';
 @Module({
   imports: [ServiceKitModule.forService({ service: 'matching', config: matchingConfigSchema, entities: [EngineSnapshotRow] })],
   controllers: [QuoteHandler],
-  providers: [EngineState, Snapshots, MatchingMetrics, MatchingPartitions, MatchRound, LogFollower],
+  providers: [EngineState, Snapshots, MatchingMetrics, MatchingPartitions, MatchRound, LogFollower, RequeueFailedConsumer],
 })
 export class MatchingModule {}

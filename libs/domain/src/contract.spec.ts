@@ -306,9 +306,10 @@ describe('contract decider', () => {
       expect(fold([started, decideRelease, released, refunded])).toEqual({ status: 'none' });
     });
 
-    it('ResultSubmitted alone does not move the state (the decision does)', () => {
+    it('ResultSubmitted alone holds the result (a redundant copy awaits its verdict); the SettlementDecided with it decides', () => {
       const state = fold([opened, started]);
-      expect(evolveContract(state, resultSubmitted)).toBe(state);
+      expect(evolveContract(state, resultSubmitted)).toEqual({ ...state, status: 'awaiting-verdict' });
+      expect(fold([opened, started, resultSubmitted, decideRelease]).status).toBe('settling');
     });
   });
 });
@@ -555,5 +556,44 @@ describe('contract decider: a top-up of the escrow (issue 16)', () => {
 
   it('a top-up event on an ended contract leaves it as it was', () => {
     expect(fold([...HISTORY.refunded, toppedUp()])).toEqual(fold(HISTORY.refunded));
+  });
+});
+
+describe('contract decider: the runway warning (issue 16)', () => {
+  const THRESHOLD_SEC = 900;
+  const warn = (nowUnixSec: number): ContractCommand => ({ type: 'WarnRunway', nowUnixSec, thresholdSec: THRESHOLD_SEC });
+  const low = (deadlineUnixSec: number, atUnixSec: number) =>
+    draft('ContractRunwayLow', { jobId: JOB_ID, deadlineUnixSec, atUnixSec, runwaySec: deadlineUnixSec - atUnixSec, thresholdSec: THRESHOLD_SEC });
+  const toppedUp = draft('ContractToppedUp', {
+    jobId: JOB_ID,
+    topUpId: 'topup-1',
+    extraCostWei: 10n ** 18n,
+    extraRuntimeSec: 600,
+    newCostWei: ESCROW_WEI + 10n ** 18n,
+    newDeadlineUnixSec: DEADLINE_UNIX_SEC + 600,
+    txHash: `0x${'9a'.repeat(32)}`,
+    blockNumber: '50',
+  });
+
+  it.each(cases('open', 'running'))('given a %s contract whose runway is under the threshold, then ContractRunwayLow names the deadline and the runway', (_s, history) => {
+    given(history).when(warn(DEADLINE_UNIX_SEC - 100)).then([low(DEADLINE_UNIX_SEC, DEADLINE_UNIX_SEC - 100)]);
+    expect(appendable(low(DEADLINE_UNIX_SEC, DEADLINE_UNIX_SEC - 100))).toBeDefined();
+  });
+
+  it('given a runway at or above the threshold, or a deadline passed, then nothing (the refund is the deadline scan\'s)', () => {
+    given([opened]).when(warn(DEADLINE_UNIX_SEC - THRESHOLD_SEC)).then([]);
+    given([opened]).when(warn(DEADLINE_UNIX_SEC + 1)).then([]);
+    given([opened]).when(warn(DEADLINE_UNIX_SEC)).then([low(DEADLINE_UNIX_SEC, DEADLINE_UNIX_SEC)]);
+  });
+
+  it('warns once per deadline: a top-up moves the deadline and re-arms it', () => {
+    given([opened, low(DEADLINE_UNIX_SEC, DEADLINE_UNIX_SEC - 100)]).when(warn(DEADLINE_UNIX_SEC - 50)).then([]);
+    given([opened, low(DEADLINE_UNIX_SEC, DEADLINE_UNIX_SEC - 100), toppedUp])
+      .when(warn(DEADLINE_UNIX_SEC - 50))
+      .then([low(DEADLINE_UNIX_SEC + 600, DEADLINE_UNIX_SEC - 50)]);
+  });
+
+  it.each(cases('none', 'open-failed', 'settling release', 'released', 'refunded'))('given a %s contract, then nothing', (_s, history) => {
+    given(history).when(warn(DEADLINE_UNIX_SEC - 100)).then([]);
   });
 });

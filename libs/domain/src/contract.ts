@@ -1,4 +1,5 @@
 import { LIMITS, truncateText, type AggregateEvent, type EventData } from '@starminer/events';
+import { verificationWithAttestation, type AttestationRecord } from './attestation';
 import { assertNever, draft, type Decider, type Draft } from './decider';
 import { refuse } from './errors';
 
@@ -26,13 +27,36 @@ export type ContractCommand =
       readonly verification: { readonly ok: true } | { readonly ok: false; readonly code: string; readonly reason: string };
       /** Edge time of the submission: a result after the deadline is refused (the refund follows). */
       readonly nowUnixSec: number;
+      /** The TEE attestation that came with the result, as settlement verified it at the edge (recorded on ResultSubmitted). */
+      readonly attestation?: AttestationRecord;
+      /** The job asked for a TEE: released only with a verified attestation (verificationWithAttestation). */
+      readonly teeRequired?: boolean;
+      /**
+       * Redundancy (issue 17): the job is one copy of a group, so a verified result is held
+       * (`awaiting-verdict`) until the group's verdict decides it (DecideRedundancy). A rejected one
+       * is refunded at once, as always.
+       */
+      readonly hold?: boolean;
     }
+  | RedundancyVerdictCommand
   | { readonly type: 'ExpireDeadline'; readonly nowUnixSec: number }
   | { readonly type: 'RecordReleased'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
   | { readonly type: 'RecordRefunded'; readonly amountWei: bigint; readonly txHash: string | null; readonly blockNumber?: string | null }
   | TopUpContractCommand
+  | AttemptCommand
+  | WarnRunwayCommand
   | SettleEffectCommand
   | OpenEffectCommand;
+
+/**
+ * Redundancy (issue 17): the group's verdict for this copy, decided by settlement over the copies'
+ * held results (libs/domain redundancy-group.ts). Only on a contract awaiting its verdict; a
+ * contract already decided is a no-op (a verdict applied twice decides once).
+ */
+export type RedundancyVerdictCommand = {
+  readonly type: 'DecideRedundancy';
+  readonly verdict: Omit<EventData<'RedundancyVerdictRecorded'>, 'jobId'>;
+};
 
 /**
  * Most top-ups of one contract: ComputeEscrow.MAX_TOP_UPS_PER_JOB, so the log never holds more than
@@ -64,6 +88,38 @@ export type TopUpContractCommand = {
   readonly txHash: string;
   readonly blockNumber: string;
 };
+
+/**
+ * Settlement's scan found the escrow's runway (seconds until the deadline at `nowUnixSec`) under
+ * `thresholdSec`: warn the requester (ContractRunwayLow), once per deadline. Nothing once the
+ * deadline has passed (the refund is then decided) or for a contract no longer open or running.
+ */
+export type WarnRunwayCommand = { readonly type: 'WarnRunway'; readonly nowUnixSec: number; readonly thresholdSec: number };
+
+/**
+ * Re-match on failure (issue 16). `FailAttempt`: settlement found the node of the running attempt
+ * offline (the registry's liveness) or giving the job up: the attempt fails (ContractAttemptFailed;
+ * its node is paid nothing and not slashed: no rule), and either the job goes to another node
+ * (the contract waits, `reassigning`, for the deployer's move) or, on its last attempt
+ * (LIMITS.jobAttemptsMax), the escrow is refunded with the reason. Only for the node the contract
+ * names, while open or running; anything else (a result already in, a later attempt) is a no-op, so
+ * a liveness event read twice fails nothing twice. `RecordReassigned`: the deployer moved the escrow
+ * on chain (ComputeEscrow.reassign) for the next attempt; recorded once per attempt.
+ */
+export type AttemptCommand =
+  | { readonly type: 'FailAttempt'; readonly nodeId: string; readonly nodeAddress: string; readonly code: string; readonly reason: string }
+  | {
+      readonly type: 'RecordReassigned';
+      readonly attempt: number;
+      readonly nodeId: string;
+      readonly nodeAddress: string;
+      readonly escrowWei: bigint;
+      readonly returnedWei: bigint;
+      readonly deadlineUnixSec: number;
+      readonly termsHash: string;
+      readonly txHash: string;
+      readonly blockNumber: string;
+    };
 
 /**
  * A recorded open that the chain no longer holds, as the deployer's reconciler finds it: opened
@@ -101,6 +157,10 @@ interface OpenTerms {
   readonly deadlineUnixSec: number;
   /** Absent until the first top-up. */
   readonly topUps?: TopUps;
+  /** The attempt the contract is for (re-match on failure): absent for the first. */
+  readonly attempt?: number;
+  /** The deadline a runway warning was given for (absent: none yet); a top-up's later deadline re-arms it. */
+  readonly runwayWarnedFor?: number;
 }
 
 /** The top-ups recorded so far: their ids (at most CONTRACT_TOP_UPS_MAX) and what they added to the deadline. */
@@ -113,6 +173,10 @@ export type ContractState =
   | { readonly status: 'none' }
   | ({ readonly status: 'open-failed'; readonly jobId: string } & OpenRestored)
   | ({ readonly status: 'open' | 'running' } & OpenTerms & OpenRestored)
+  /** The attempt's node failed; the escrow (still committed to it on chain) waits for the move to the next attempt's node. */
+  | ({ readonly status: 'reassigning' } & OpenTerms & OpenRestored)
+  /** Redundancy: a verified result is in; its release or refund waits for the group's verdict. */
+  | ({ readonly status: 'awaiting-verdict' } & OpenTerms & OpenRestored)
   | ({ readonly status: 'settling'; readonly outcome: 'release' | 'refund' } & OpenTerms & OpenRestored)
   | ({ readonly status: 'released' | 'refunded'; readonly settleTxHash: string | null } & OpenTerms & OpenRestored)
   /** A release or refund the chain lost (or never took) and no retry could carry out: an operator must look. */
@@ -155,18 +219,24 @@ export function decideContract(command: ContractCommand, state: ContractState): 
         proofHash: command.proofHash,
         signature: command.signature,
         output: command.output,
+        ...(command.attestation ? { attestation: command.attestation } : {}),
       });
-      if (command.verification.ok) {
-        return [submitted, draft('SettlementDecided', { jobId: state.jobId, outcome: 'release', reason: 'result and proof verified' })];
+      const verification = verificationWithAttestation({ teeRequired: command.teeRequired ?? false, attestation: command.attestation, verification: command.verification });
+      if (verification.ok) {
+        if (command.hold) return [submitted];
+        const attested = command.attestation?.verdict === 'verified' ? '; TEE attestation verified' : '';
+        return [submitted, draft('SettlementDecided', { jobId: state.jobId, outcome: 'release', reason: `result and proof verified${attested}` })];
       }
       return [
         submitted,
-        draft('ResultRejected', { jobId: state.jobId, code: command.verification.code, reason: command.verification.reason }),
-        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: truncateText(`result rejected: ${command.verification.reason}`, LIMITS.reasonLengthMax) }),
+        draft('ResultRejected', { jobId: state.jobId, code: verification.code, reason: verification.reason }),
+        draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: truncateText(`result rejected: ${verification.reason}`, LIMITS.reasonLengthMax) }),
       ];
     }
+    case 'DecideRedundancy':
+      return decideRedundancyVerdict(command, state);
     case 'ExpireDeadline': {
-      if (state.status !== 'open' && state.status !== 'running') return [];
+      if (state.status !== 'open' && state.status !== 'running' && state.status !== 'reassigning') return [];
       if (command.nowUnixSec <= state.deadlineUnixSec) return [];
       return [draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: `deadline ${state.deadlineUnixSec} passed without a result` })];
     }
@@ -186,6 +256,16 @@ export function decideContract(command: ContractCommand, state: ContractState): 
     }
     case 'TopUpContract':
       return decideTopUp(command, state);
+    case 'FailAttempt':
+    case 'RecordReassigned':
+      return decideAttempt(command, state);
+    case 'WarnRunway': {
+      if (state.status !== 'open' && state.status !== 'running') return [];
+      if (state.runwayWarnedFor === state.deadlineUnixSec) return [];
+      const runwaySec = state.deadlineUnixSec - command.nowUnixSec;
+      if (runwaySec < 0 || runwaySec >= command.thresholdSec) return [];
+      return [draft('ContractRunwayLow', { jobId: state.jobId, deadlineUnixSec: state.deadlineUnixSec, atUnixSec: command.nowUnixSec, runwaySec, thresholdSec: command.thresholdSec })];
+    }
     case 'RestoreSettleEffect':
     case 'RecordSettleEffectLost':
       return decideSettleEffect(command, state);
@@ -215,7 +295,7 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
     case 'JobStarted':
       return state.status === 'open' ? { ...state, status: 'running' } : state;
     case 'SettlementDecided':
-      if (state.status !== 'open' && state.status !== 'running') return state;
+      if (state.status !== 'open' && state.status !== 'running' && state.status !== 'reassigning' && state.status !== 'awaiting-verdict') return state;
       return { ...state, status: 'settling', outcome: event.data.outcome };
     case 'ContractReleased':
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'released', settleTxHash: event.data.txHash } : state;
@@ -223,8 +303,23 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
       return state.status === 'settling' ? { ...withoutOutcome(state), status: 'refunded', settleTxHash: event.data.txHash } : state;
     case 'ContractToppedUp':
       return evolveTopUp(state, event.data);
+    case 'ContractAttemptFailed':
+      // the last attempt: the SettlementDecided refund after it ends the contract
+      if ((state.status !== 'open' && state.status !== 'running') || event.data.exhausted) return state;
+      return { ...state, status: 'reassigning' };
+    case 'ContractReassigned': {
+      if (state.status !== 'reassigning') return state;
+      const d = event.data;
+      const { runwayWarnedFor: _warned, ...rest } = state;
+      return { ...rest, status: 'open', nodeAddress: d.nodeAddress, escrowWei: d.escrowWei, deadlineUnixSec: d.deadlineUnixSec, attempt: d.attempt };
+    }
+    case 'ContractRunwayLow':
+      return state.status === 'open' || state.status === 'running' ? { ...state, runwayWarnedFor: event.data.deadlineUnixSec } : state;
     case 'ResultSubmitted':
+      // held for a redundancy verdict, or (a single run) settled by the SettlementDecided appended with it
+      return state.status === 'open' || state.status === 'running' ? { ...state, status: 'awaiting-verdict' } : state;
     case 'ResultRejected':
+    case 'RedundancyVerdictRecorded':
       return state;
     case 'ChainEffectRestored':
     case 'ChainEffectLost':
@@ -235,8 +330,71 @@ export function evolveContract(state: ContractState, event: ContractEvent): Cont
   }
 }
 
-function openTermsOf({ jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, topUps }: OpenTerms): OpenTerms {
-  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, ...(topUps ? { topUps } : {}) };
+function openTermsOf({ jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, topUps, attempt }: OpenTerms): OpenTerms {
+  return { jobId, nodeAddress, requesterAddress, escrowWei, deadlineUnixSec, ...(topUps ? { topUps } : {}), ...(attempt ? { attempt } : {}) };
+}
+
+/**
+ * The verdict's effect on this copy: `agree` releases; `dissent` rejects the result
+ * (REDUNDANCY_DISSENT, so the refund is followed by a slash where the rules allow) and refunds;
+ * `tie` refunds with the reason. Once: only while the contract awaits its verdict.
+ */
+function decideRedundancyVerdict(command: RedundancyVerdictCommand, state: ContractState): Draft<ContractEvent['type']>[] {
+  if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
+  if (state.status !== 'awaiting-verdict') return []; // decided already, or no held result to decide
+  const v = command.verdict;
+  const reason = truncateText(v.reason, LIMITS.reasonLengthMax);
+  const recorded = draft('RedundancyVerdictRecorded', { ...v, jobId: state.jobId, reason });
+  if (v.outcome === 'agree') return [recorded, draft('SettlementDecided', { jobId: state.jobId, outcome: 'release', reason })];
+  if (v.outcome === 'dissent')
+    return [
+      recorded,
+      draft('ResultRejected', { jobId: state.jobId, code: 'REDUNDANCY_DISSENT', reason }),
+      draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: truncateText(`result rejected: ${reason}`, LIMITS.reasonLengthMax) }),
+    ];
+  return [recorded, draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason })];
+}
+
+/** The attempt a contract is for: 1 until its first reassign. */
+export const attemptOf = (state: OpenTerms): number => state.attempt ?? 1;
+
+function decideAttempt(command: AttemptCommand, state: ContractState): Draft<ContractEvent['type']>[] {
+  if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
+  if (command.type === 'FailAttempt') {
+    // a result already in, the contract ended or waiting for its move, or another node's attempt: nothing to fail
+    if (state.status !== 'open' && state.status !== 'running') return [];
+    if (!sameAddress(command.nodeAddress, state.nodeAddress)) return [];
+    const attempt = attemptOf(state);
+    const exhausted = attempt >= LIMITS.jobAttemptsMax;
+    const code = truncateText(command.code, LIMITS.codeLengthMax);
+    const reason = truncateText(command.reason, LIMITS.reasonLengthMax);
+    const failed = draft('ContractAttemptFailed', { jobId: state.jobId, attempt, nodeId: command.nodeId, nodeAddress: state.nodeAddress, code, reason, exhausted, slash: 'not-slashed-no-rule' });
+    if (!exhausted) return [failed];
+    return [failed, draft('SettlementDecided', { jobId: state.jobId, outcome: 'refund', reason: truncateText(`attempts exhausted (${attempt} of ${LIMITS.jobAttemptsMax}): ${reason}`, LIMITS.reasonLengthMax) })];
+  }
+  const current = state.status === 'settle-lost' ? LIMITS.jobAttemptsMax : attemptOf(state);
+  if (command.attempt <= current) return []; // the same move recorded again
+  if (state.status !== 'reassigning')
+    return refuse('CONTRACT_NOT_REASSIGNING', `the contract is ${state.status}: no attempt waits for its move`, { status: state.status });
+  if (command.attempt !== current + 1) return refuse('ATTEMPT_OUT_OF_ORDER', `attempt ${command.attempt} does not follow attempt ${current}`, { attempt: current });
+  if (command.escrowWei <= 0n || command.escrowWei > state.escrowWei)
+    return refuse('BAD_AMOUNT', `the moved escrow ${command.escrowWei} must be in 1..${state.escrowWei}`, { field: 'escrowWei' });
+  if (command.returnedWei !== state.escrowWei - command.escrowWei)
+    return refuse('BAD_AMOUNT', 'returnedWei must be the escrow less the moved escrow', { field: 'returnedWei' });
+  return [
+    draft('ContractReassigned', {
+      jobId: state.jobId,
+      attempt: command.attempt,
+      nodeId: command.nodeId,
+      nodeAddress: command.nodeAddress,
+      escrowWei: command.escrowWei,
+      returnedWei: command.returnedWei,
+      deadlineUnixSec: command.deadlineUnixSec,
+      termsHash: command.termsHash,
+      txHash: command.txHash,
+      blockNumber: command.blockNumber,
+    }),
+  ];
 }
 
 function withoutOutcome(state: OpenTerms & { readonly status: string; readonly outcome: 'release' | 'refund' }): OpenTerms {
@@ -250,7 +408,7 @@ function withoutOutcome(state: OpenTerms & { readonly status: string; readonly o
 function decideTopUp(command: TopUpContractCommand, state: ContractState): Draft<ContractEvent['type']>[] {
   if (state.status === 'none' || state.status === 'open-failed') return refuse('CONTRACT_NOT_OPEN', 'the job has no open contract');
   if (state.topUps?.ids.includes(command.topUpId)) return []; // the same top-up recorded again
-  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'settling')
+  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'reassigning' && state.status !== 'awaiting-verdict' && state.status !== 'settling')
     return refuse('JOB_ALREADY_FINAL', `the contract is ${state.status}: its escrow can no longer be topped up`, { status: state.status });
   if (command.extraCostWei <= 0n) return refuse('AMOUNT_NOT_POSITIVE', 'extraCostWei must be greater than 0', { field: 'extraCostWei' });
   if (command.newCostWei < command.extraCostWei) return refuse('BAD_AMOUNT', 'newCostWei must include extraCostWei', { field: 'newCostWei' });
@@ -284,7 +442,7 @@ function decideTopUp(command: TopUpContractCommand, state: ContractState): Draft
  * two top-ups recorded in another order than the chain's fold to the same contract.
  */
 function evolveTopUp(state: ContractState, d: EventData<'ContractToppedUp'>): ContractState {
-  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'settling') return state;
+  if (state.status !== 'open' && state.status !== 'running' && state.status !== 'reassigning' && state.status !== 'awaiting-verdict' && state.status !== 'settling') return state;
   const topUps = state.topUps ?? { ids: [], extendedSec: 0 };
   if (topUps.ids.includes(d.topUpId)) return state;
   return {
@@ -346,7 +504,8 @@ function decideOpenEffect(command: OpenEffectCommand, state: ContractState): Dra
   // a settled contract too: a chain restored from an older state can lose the open with its settle,
   // and settlement's reconciler settles again once the open is back
   const settled = state.status === 'released' || state.status === 'refunded';
-  const restorable = state.status === 'open' || state.status === 'running' || state.status === 'settling' || settled;
+  const restorable =
+    state.status === 'open' || state.status === 'running' || state.status === 'reassigning' || state.status === 'awaiting-verdict' || state.status === 'settling' || settled;
   if (command.type === 'RecordOpenRestored') {
     if (!restorable && state.status !== 'open-failed') return refuse('OPEN_NOT_RESTORABLE', `no open to restore: the contract is ${state.status}`);
     if (command.txHash !== null && command.txHash === state.restoredOpenTxHash) return [];

@@ -8,3 +8,7 @@ export * from './account';
 export * from './mint';
 export * from './workloads';
 export * from './redundancy';
+export * from './redundancy-group';
+export * from './attestation';
+export * from './vault';
+export * from './vault-schedule';

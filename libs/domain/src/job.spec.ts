@@ -79,6 +79,14 @@ describe('job decider', () => {
       given([]).when(submit(s, 7n * AGPU_WEI)).then([submitted(s)]);
     });
 
+    it("records a vault's job with its firing, the vault's commitment being what it may draw", () => {
+      const vault = { vaultId: 'vault-1', firingId: 'vf_1', specHash: `0x${'5a'.repeat(32)}` };
+      const e = submitted();
+      const withVault = (availableWei: bigint): JobCommand => ({ ...(submit(spec(), availableWei) as Extract<JobCommand, { type: 'SubmitJob' }>), vault });
+      given([]).when(withVault(10n * AGPU_WEI)).then([{ ...e, data: { ...e.data, vault } } as JobEvent]);
+      given([]).when(withVault(10n * AGPU_WEI - 1n)).thenThrows('INSUFFICIENT_FUNDS');
+    });
+
     it('accepts a budget-and-deadline-only job (no models, gpuCount 0)', () => {
       const s = spec({}, { gpuModels: [], gpuCount: 0 });
       given([]).when(submit(s)).then([submitted(s)]);

@@ -1,7 +1,8 @@
-import { LIMITS, type AggregateEvent, type Category, type EventData, type JobRequirements, type LatencyPreference, type Urgency, type Workload } from '@starminer/events';
+import { LIMITS, truncateText, type AggregateEvent, type Category, type EventData, type JobRequirements, type LatencyPreference, type Urgency, type Workload } from '@starminer/events';
 import { assertNever, draft, type Decider, type Draft } from './decider';
 import { refuse } from './errors';
 import { GPU_MODELS, isKnownGpuModel } from './gpu-catalogue';
+import { checkRedundancyRequest, RedundancyRequestError, type ResultComparison } from './redundancy';
 
 export interface JobSpec {
   readonly category: Category;
@@ -13,6 +14,8 @@ export interface JobSpec {
   readonly deadlineSec: number;
   readonly green: boolean;
   readonly workload: Workload;
+  /** Redundancy (issue 17): the job on `copies` distinct nodes of one GPU class, results compared. Absent: one run. */
+  readonly redundancy?: { readonly copies: number; readonly compare: ResultComparison };
 }
 
 export type JobCommand =
@@ -24,10 +27,15 @@ export type JobCommand =
       readonly spec: JobSpec;
       /** The org's spendable AGPU now: balance less what its unsettled jobs may still draw. */
       readonly availableWei: bigint;
+      /** A redundant job's copy (spec.redundancy set): its group (the requester's job id, copy 0's) and index. Absent: copy 0 of group `jobId`. */
+      readonly copy?: { readonly groupId: string; readonly copyIndex: number };
+      /** A vault's job: the firing that submits it; the vault pays (availableWei is what the firing committed of it). Absent: the org pays. */
+      readonly vault?: EventData<'JobSubmitted'>['vault'];
     }
   | { readonly type: 'RecordWaiting'; readonly reason: string; readonly hold?: { nodeId: string; gpuCount: number; sinceMs: number } }
   | { readonly type: 'RecordMatch'; readonly match: Omit<EventData<'JobMatched'>, 'jobId'> }
   | { readonly type: 'CancelJob'; readonly orgId: string; readonly reason: string }
+  | RequeueJobCommand
   | {
       readonly type: 'FailJob';
       readonly code: string;
@@ -36,10 +44,35 @@ export type JobCommand =
       readonly onlyIfQueued?: boolean;
     };
 
+/**
+ * Re-match on failure (issue 16): the node of the job's current attempt failed it (its contract's
+ * ContractAttemptFailed, not the last attempt), so the job is queued again for attempt `attempt`,
+ * on another node, for at most `budgetWei` (the escrow its contract holds). Once per attempt: a
+ * second request for an attempt already queued (or matched since) is a no-op.
+ */
+export type RequeueJobCommand = {
+  readonly type: 'RequeueJob';
+  readonly attempt: number;
+  readonly failedNodeId: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly budgetWei: bigint;
+  /** The job as submitted (its JobSubmitted), restated on the event so matching re-queues it from that alone. */
+  readonly submitted: EventData<'JobSubmitted'>;
+};
+
+/** The attempts of a re-matched job: absent on a job's first attempt. */
+interface Attempts {
+  /** The attempt the job is queued or matched for (2..LIMITS.jobAttemptsMax). */
+  readonly attempt?: number;
+  /** Nodes that failed an earlier attempt: never matched again. */
+  readonly excludedNodeIds?: readonly string[];
+}
+
 export type JobState =
   | { readonly status: 'none' }
-  | { readonly status: 'queued'; readonly jobId: string; readonly orgId: string; readonly budgetWei: bigint; readonly waitingReason?: string }
-  | { readonly status: 'matched'; readonly jobId: string; readonly orgId: string; readonly budgetWei: bigint; readonly nodeId: string; readonly costWei: bigint }
+  | ({ readonly status: 'queued'; readonly jobId: string; readonly orgId: string; readonly budgetWei: bigint; readonly waitingReason?: string } & Attempts)
+  | ({ readonly status: 'matched'; readonly jobId: string; readonly orgId: string; readonly budgetWei: bigint; readonly nodeId: string; readonly costWei: bigint } & Attempts)
   | { readonly status: 'cancelled' | 'failed'; readonly jobId: string; readonly orgId: string };
 
 export type JobEvent = AggregateEvent<'job'>;
@@ -68,6 +101,19 @@ export function validateJobSpec(spec: JobSpec): void {
     refuse('RUNTIME_OUT_OF_RANGE', `expectedRuntimeSec must be 1..${LIMITS.expectedRuntimeSecMax}`, { limit: LIMITS.expectedRuntimeSecMax });
   if (spec.deadlineSec < spec.expectedRuntimeSec || spec.deadlineSec > LIMITS.deadlineSecMax)
     refuse('DEADLINE_OUT_OF_RANGE', `deadlineSec must be between expectedRuntimeSec and ${LIMITS.deadlineSecMax}`, { limit: LIMITS.deadlineSecMax });
+  if (spec.redundancy) validateRedundancy(spec.redundancy, r);
+}
+
+/** A redundant job: copies and tolerances in range (redundancy.ts), and one GPU model named, so its copies run on one class. */
+function validateRedundancy(redundancy: NonNullable<JobSpec['redundancy']>, r: JobRequirements): void {
+  try {
+    checkRedundancyRequest(redundancy.copies, redundancy.compare);
+  } catch (err) {
+    if (err instanceof RedundancyRequestError) refuse(err.code, err.message, { limit: err.code === 'REDUNDANCY_COPIES_OUT_OF_RANGE' ? LIMITS.redundancyCopiesMax : LIMITS.redundancyToleranceMax });
+    throw err;
+  }
+  if (r.gpuModels.length !== 1)
+    refuse('REDUNDANCY_GPU_MODEL_REQUIRED', `a redundant job names exactly one GPU model (its copies run on one class), got ${r.gpuModels.length}`);
 }
 
 export function decideJob(command: JobCommand, state: JobState): Draft<JobEvent['type']>[] {
@@ -95,6 +141,17 @@ export function decideJob(command: JobCommand, state: JobState): Draft<JobEvent[
           deadlineSec: spec.deadlineSec,
           green: spec.green,
           workload: spec.workload,
+          ...(spec.redundancy
+            ? {
+                redundantCopy: {
+                  groupId: command.copy?.groupId ?? command.jobId,
+                  copyIndex: command.copy?.copyIndex ?? 0,
+                  copies: spec.redundancy.copies,
+                  compare: spec.redundancy.compare,
+                },
+              }
+            : {}),
+          ...(command.vault ? { vault: { ...command.vault } } : {}),
         }),
       ];
     }
@@ -107,12 +164,18 @@ export function decideJob(command: JobCommand, state: JobState): Draft<JobEvent[
       if (state.status !== 'queued') return refuse('JOB_NOT_QUEUED', `job is ${state.status}, not queued`);
       if (command.match.costWei > state.budgetWei)
         refuse('COST_OVER_BUDGET', `cost ${command.match.costWei} exceeds budget ${state.budgetWei}`);
-      return [draft('JobMatched', { jobId: state.jobId, ...command.match })];
+      if (state.excludedNodeIds?.includes(command.match.nodeId))
+        refuse('NODE_EXCLUDED', `node ${command.match.nodeId} failed an earlier attempt of this job`, { nodeId: command.match.nodeId });
+      return [draft('JobMatched', { jobId: state.jobId, ...command.match, ...(state.attempt === undefined ? {} : { attempt: state.attempt }) })];
     }
+    case 'RequeueJob':
+      return decideRequeue(command, state);
     case 'CancelJob': {
       if (state.status === 'none') return refuse('JOB_NOT_FOUND', 'no such job');
       if (state.orgId !== command.orgId) return refuse('JOB_NOT_FOUND', 'no such job');
       if (state.status !== 'queued') return refuse('JOB_NOT_CANCELLABLE', `job is ${state.status}; only a queued job can be cancelled`);
+      // re-queued after a failed attempt, its escrow is on chain: it ends by the refund, not a cancel
+      if (state.attempt !== undefined) return refuse('JOB_NOT_CANCELLABLE', `job is queued again for attempt ${state.attempt}; its escrow is refunded if no node takes it`);
       return [draft('JobCancelled', { jobId: state.jobId, reason: command.reason })];
     }
     case 'FailJob': {
@@ -134,7 +197,10 @@ export function evolveJob(state: JobState, event: JobEvent): JobState {
       return state.status === 'queued' ? { ...state, waitingReason: event.data.reason } : state;
     case 'JobMatched':
       if (state.status !== 'queued') return state;
-      return { status: 'matched', jobId: state.jobId, orgId: state.orgId, budgetWei: state.budgetWei, nodeId: event.data.nodeId, costWei: event.data.costWei };
+      return { status: 'matched', jobId: state.jobId, orgId: state.orgId, budgetWei: state.budgetWei, nodeId: event.data.nodeId, costWei: event.data.costWei, ...attemptsOf(state) };
+    case 'JobRequeued':
+      if (state.status !== 'matched') return state;
+      return { status: 'queued', jobId: state.jobId, orgId: state.orgId, budgetWei: event.data.budgetWei, attempt: event.data.attempt, excludedNodeIds: [...event.data.excludedNodeIds] };
     case 'JobCancelled':
       return state.status === 'none' ? state : { status: 'cancelled', jobId: state.jobId, orgId: state.orgId };
     case 'JobFailed':
@@ -142,6 +208,43 @@ export function evolveJob(state: JobState, event: JobEvent): JobState {
     default:
       return assertNever(event);
   }
+}
+
+const attemptsOf = (s: Attempts): Attempts => ({
+  ...(s.attempt === undefined ? {} : { attempt: s.attempt }),
+  ...(s.excludedNodeIds === undefined ? {} : { excludedNodeIds: s.excludedNodeIds }),
+});
+
+/**
+ * Refusals, in order: no job; an attempt past LIMITS.jobAttemptsMax (the contract refunds instead);
+ * an attempt that skips one; a node other than the matched one; no budget. A job already queued or
+ * matched for this attempt (or a later one), or ended, is a no-op.
+ */
+function decideRequeue(command: RequeueJobCommand, state: JobState): Draft<JobEvent['type']>[] {
+  if (state.status === 'none') return refuse('JOB_NOT_FOUND', 'no such job');
+  if (state.status !== 'queued' && state.status !== 'matched') return []; // ended: cancelled or failed
+  if (!Number.isInteger(command.attempt) || command.attempt < 2 || command.attempt > LIMITS.jobAttemptsMax)
+    return refuse('ATTEMPTS_EXHAUSTED', `a job has at most ${LIMITS.jobAttemptsMax} attempts`, { limit: LIMITS.jobAttemptsMax });
+  const current = state.attempt ?? 1;
+  // this attempt was queued already (and maybe matched since)
+  if (state.status !== 'matched' || command.attempt <= current) return [];
+  if (command.attempt !== current + 1) return refuse('ATTEMPT_OUT_OF_ORDER', `attempt ${command.attempt} does not follow attempt ${current}`, { attempt: current });
+  if (command.failedNodeId !== state.nodeId)
+    return refuse('NOT_ASSIGNED_NODE', `attempt ${current} runs on node ${state.nodeId}, not ${command.failedNodeId}`, { nodeId: state.nodeId });
+  if (command.budgetWei <= 0n) return refuse('AMOUNT_NOT_POSITIVE', 'budgetWei must be greater than 0', { field: 'budgetWei' });
+  const excluded = [...new Set([...(state.excludedNodeIds ?? []), command.failedNodeId])];
+  return [
+    draft('JobRequeued', {
+      jobId: state.jobId,
+      attempt: command.attempt,
+      failedNodeId: command.failedNodeId,
+      excludedNodeIds: excluded,
+      code: truncateText(command.code, LIMITS.codeLengthMax),
+      reason: truncateText(command.reason, LIMITS.reasonLengthMax),
+      budgetWei: command.budgetWei,
+      submitted: command.submitted,
+    }),
+  ];
 }
 
 export const jobDecider: Decider<'job', JobCommand, JobState> = { aggregate: 'job', decide: decideJob, evolve: evolveJob, initialState: initialJobState };

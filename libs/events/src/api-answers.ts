@@ -3,8 +3,9 @@ import { apiComponent, errorEnvelopeSchema } from './api-components';
 import { SERVICES_WITH_PARKING } from './services';
 import { jobStatusSchema } from './job-updates';
 import { LIMITS } from './limits';
+import { attestationRecordSchema } from './catalogue';
 import { parkedEventSchema } from './messages';
-import { bytes32Schema, CATEGORIES, gpuModelSchema, idSchema, regionSchema, requirementsSchema, URGENCIES, workloadSchema } from './primitives';
+import { bytes32Schema, CATEGORIES, gpuModelSchema, idSchema, regionSchema, requirementsSchema, resultComparisonSchema, URGENCIES, workloadSchema } from './primitives';
 
 /**
  * The v1 API's answers, as they are on the wire. Names are one per concept across the API:
@@ -126,6 +127,50 @@ export const matchReceiptSchema = apiComponent(
   "why this node: the engine's decision as it was made (candidates, winner and runner-up term by term, weights, the price), enough to re-run it",
 );
 
+export const attestationComponentSchema = apiComponent(
+  'Attestation',
+  attestationRecordSchema,
+  "a TEE attestation as settlement recorded it: its format, the report's sha256, and the verdict (verified, or rejected with a code such as ATTESTATION_NONCE_MISMATCH and the reason)",
+);
+
+const copyIndexSchema = z.number().int().min(0).max(LIMITS.redundancyCopiesMax - 1);
+
+export const jobRedundancySchema = apiComponent(
+  'JobRedundancy',
+  z.strictObject({
+    groupId: idSchema.describe("the requester's job id: copy 0's id; copy i's is `<groupId>-c<i>`"),
+    copyIndex: copyIndexSchema.describe('which copy this job is'),
+    copies: z.number().int().min(2).max(LIMITS.redundancyCopiesMax),
+    compare: resultComparisonSchema.describe('exact: equal result hashes; tolerance: JSON arrays of numbers within absTolerance + relTolerance x max(|a|, |b|)'),
+    runs: z
+      .array(
+        z.strictObject({
+          jobId: idSchema,
+          copyIndex: copyIndexSchema,
+          status: jobStatusSchema,
+          nodeId: idSchema.nullable().describe('the node the copy runs on, once matched'),
+          resultHash: bytes32Schema.nullable(),
+          outcome: z.enum(['agree', 'dissent', 'tie']).nullable().describe("the verdict for this copy: agree (paid), dissent (not paid, refunded to the requester, slashed where its node has stake), tie (refunded); null until decided"),
+        }),
+      )
+      .max(LIMITS.redundancyCopiesMax)
+      .nullable()
+      .describe("every copy of the group, in copy order; null in a page of jobs (GET the job for its group)"),
+    verdict: z
+      .strictObject({
+        kind: z.enum(['majority', 'tie']),
+        reason: z.string(),
+        referenceNodeId: idSchema.nullable(),
+        agreeingNodeIds: z.array(idSchema).max(LIMITS.redundancyCopiesMax),
+        dissentingNodeIds: z.array(idSchema).max(LIMITS.redundancyCopiesMax),
+      })
+      .nullable()
+      .describe("the group's verdict once the copies' results are compared (null until then): the majority's runs are paid; a tie refunds every copy, with the reason"),
+  }),
+  'a redundant job (issue 17): the same job on several distinct nodes of one GPU class, each copy with its own escrow, results compared',
+);
+export type JobRedundancyAnswer = z.input<typeof jobRedundancySchema>;
+
 export const jobSchema = apiComponent(
   'Job',
   z.strictObject({
@@ -145,11 +190,24 @@ export const jobSchema = apiComponent(
     quote: priceTermsSchema.nullable().describe('the price fixed at match'),
     receipt: matchReceiptSchema.nullable(),
     contractAddress: addressOut.nullable(),
-    deadlineAt: instantSchema.nullable().describe("when the result must be in: the contract's opening plus deadlineSec; null until contracted"),
+    deadlineAt: instantSchema.nullable().describe("when the result must be in: the contract's opening plus deadlineSec, moved by every top-up; null until contracted"),
+    escrowWei: weiStringSchema.nullable().optional().describe('what the escrow holds: the cost at match plus every top-up (release pays it, refund returns it); null until contracted'),
+    runwaySec: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .optional()
+      .describe("seconds until the escrow runs out (deadlineAt less the gateway's clock, 0 once passed) while the job is contracted or running; null otherwise. Top it up (POST /v1/jobs/{jobId}/top-ups) before it reaches 0, or the escrow is refunded and the work is lost"),
     txHashes: z.strictObject({ open: txHashOut.nullable(), settle: txHashOut.nullable() }),
     result: z.strictObject({ output: z.string(), resultHash: bytes32Schema }).nullable(),
+    attestation: attestationComponentSchema
+      .nullable()
+      .optional()
+      .describe("the TEE attestation submitted with the result: the report's sha256 and settlement's verdict (code and reason when rejected); null when none was submitted. A job that required a TEE is released only with a verified one"),
     waitingReason: z.string().nullable().describe('why a queued job is not matched yet'),
     failure: z.strictObject({ code: z.string(), reason: z.string() }).nullable().describe('why it failed, was refunded or cancelled, or why a result was rejected'),
+    redundancy: jobRedundancySchema.nullable().optional().describe('the group of copies this job is one of, when it was submitted with redundancy; null for a single run'),
     submittedAt: instantSchema,
     updatedAt: instantSchema,
   }),

@@ -18,6 +18,54 @@ export const nodesQuerySchema = listQuerySchema.extend({
   filter: z.string().optional(),
 });
 
+/** One GPU's live figures as the node's agent read them (`nvidia-smi`); a figure the board does not report is null. */
+export const gpuTelemetrySchema = apiComponent(
+  'GpuTelemetry',
+  z.strictObject({
+    /** the GPU's index on the node (nvidia-smi's), 0-based */
+    index: z.number().int().min(0).max(LIMITS.gpusPerNodeMax - 1),
+    utilizationPct: z.number().min(0).max(100).nullable(),
+    memoryUsedMiB: z.number().int().min(0).max(LIMITS.vramGiBMax * 1024).nullable(),
+    powerDrawW: z.number().min(0).max(LIMITS.gpuPowerWMax).nullable(),
+    powerLimitW: z.number().min(0).max(LIMITS.gpuPowerWMax).nullable(),
+    temperatureC: z.number().min(-LIMITS.gpuTemperatureCMax).max(LIMITS.gpuTemperatureCMax).nullable(),
+  }),
+  "one GPU's utilization, memory used, power draw and limit, and temperature",
+);
+export type GpuTelemetry = z.output<typeof gpuTelemetrySchema>;
+
+/** A node's GPUs at one moment: at most one entry a GPU (the registry also holds it to the node's registered count). */
+export const nodeTelemetrySchema = apiComponent(
+  'NodeTelemetry',
+  z
+    .strictObject({
+      /** when the agent read it */
+      sampledAt: z.iso.datetime({ offset: true }),
+      gpus: z.array(gpuTelemetrySchema).min(1).max(LIMITS.gpusPerNodeMax),
+    })
+    .refine((t) => new Set(t.gpus.map((g) => g.index)).size === t.gpus.length, { message: 'one entry per GPU index', path: ['gpus'] }),
+  "a node's GPUs as its agent sampled them",
+);
+export type NodeTelemetry = z.output<typeof nodeTelemetrySchema>;
+
+/** `POST /v1/providers/nodes/{nodeId}/heartbeat`'s body: telemetry when the node has GPUs to report (a CPU-only agent sends none). */
+export const heartbeatRequestSchema = apiComponent(
+  'HeartbeatRequest',
+  z.strictObject({ telemetry: nodeTelemetrySchema.optional() }),
+  'a heartbeat, with the GPUs\' live figures when the agent has them',
+);
+
+/** What the registry keeps of a node's telemetry: the latest sample and the bounded history before it. */
+export const nodeTelemetryHistorySchema = apiComponent(
+  'NodeTelemetryHistory',
+  z.strictObject({
+    latest: nodeTelemetrySchema.nullable(),
+    /** newest first, at most LIMITS.telemetryHistoryMax samples (the latest included) */
+    history: z.array(nodeTelemetrySchema).max(LIMITS.telemetryHistoryMax),
+  }),
+  "a node's latest GPU telemetry and its recent history (newest first)",
+);
+
 /** Jobs matched to a node and not yet done with its GPUs. */
 export const ACTIVE_JOB_STATUSES = ['matched', 'contracted', 'running'] as const satisfies readonly JobStatus[];
 
@@ -41,6 +89,17 @@ export const nodeSchema = apiComponent(
   'a node of the supply: its hardware, region, reputation, whether it is online, its stake, and the jobs it runs now',
 );
 export type NodeAnswer = z.input<typeof nodeSchema>;
+
+/** `GET /v1/nodes/{nodeId}`: the node, with its live GPU telemetry as the registry keeps it. */
+export const nodeDetailSchema = apiComponent(
+  'NodeDetail',
+  nodeSchema.extend({
+    /** null when the node never sent any (a CPU-only agent) or the registry could not be asked just now */
+    telemetry: nodeTelemetryHistorySchema.nullable(),
+  }),
+  'a node of the supply with its live GPU telemetry: the latest sample and the recent history',
+);
+export type NodeDetailAnswer = z.input<typeof nodeDetailSchema>;
 
 export const nodePageSchema = apiComponent(
   'NodePage',

@@ -32,6 +32,13 @@ export const submitResultRequestSchema = apiComponent(
   "the result, its proof hash, and the node key's EIP-712 signature over (jobId, resultHash, proofHash) for the escrow and chain",
 );
 
+/** Re-match on failure (issue 16): why the node gives an assigned job up. */
+export const giveUpJobRequestSchema = apiComponent(
+  'GiveUpJobRequest',
+  z.strictObject({ reason: text(LIMITS.reasonLengthMax, 1) }),
+  'why the node cannot run the job to the end (a sentence): the job goes to another node, and this node is paid nothing for it',
+);
+
 /** Re-apply one reader's parked events of one aggregate (operator). */
 export const retryParkedRequestSchema = apiComponent(
   'RetryParkedRequest',

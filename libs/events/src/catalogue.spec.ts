@@ -26,6 +26,8 @@ function aggregateIdOf(type: EventType, data: Record<string, unknown>): string {
     case 'job':
     case 'contract':
       return String(data.jobId);
+    case 'vault':
+      return String(data.vaultId);
     case 'market':
       return String(data.gpuClass);
     case 'pool':

@@ -2,10 +2,17 @@ import { z } from 'zod';
 import type { ErrorCode } from './errors';
 import { quoteSchema } from './api-quotes';
 import { serviceStatusSchema } from './api-ops';
+import { nodeTelemetryHistorySchema, nodeTelemetrySchema } from './api-nodes';
 import { LIMITS } from './limits';
 import { jobSpecSchema, nodeRegistrationSchema, parkedEventSchema, readModelDigestSchema, requestIdSchema, resultSubmissionSchema } from './messages';
 import { SERVICES_WITH_PARKING } from './services';
-import { addressSchema, hexSchema, idSchema, text, weiSchema } from './primitives';
+import { addressSchema, hexSchema, idSchema, reasonSchema, text, weiSchema } from './primitives';
+import { EVENT_SCHEMAS } from './catalogue';
+
+/** A vault's job template as a command carries it: the job spec a vault fires (one job, one escrow: no redundancy). */
+const vaultJobSpecSchema = jobSpecSchema.pick({
+  category: true, budgetWei: true, urgency: true, latencyPreference: true, requirements: true, expectedRuntimeSec: true, deadlineSec: true, green: true, workload: true,
+});
 
 /** Commands between services travel as NATS request/reply on `cmd.<service>.<verb>`. */
 export const COMMAND_SUBJECT_PREFIX = 'cmd';
@@ -94,9 +101,16 @@ export const COMMANDS = {
       errors: ['UNKNOWN_GPU_MODEL', 'VRAM_IMPLAUSIBLE', 'BENCHMARK_REQUIRED', 'NODE_EXISTS', 'NODE_KEY_IN_USE'],
     }),
     heartbeat: command('registry', 'heartbeat', {
-      payload: z.strictObject({ nodeId: idSchema, nodeAddress: addressSchema }),
+      /** `telemetry`: the GPUs' live figures (at most the node's registered GPU count); absent from CPU-only agents and poll heartbeats. */
+      payload: z.strictObject({ nodeId: idSchema, nodeAddress: addressSchema, telemetry: nodeTelemetrySchema.optional() }),
       reply: z.strictObject({ ok: z.literal(true) }),
-      errors: ['NODE_NOT_FOUND', 'NOT_NODE_KEY'],
+      errors: ['NODE_NOT_FOUND', 'NOT_NODE_KEY', 'TELEMETRY_INVALID'],
+    }),
+    /** A node's latest GPU telemetry and its bounded history, as the registry keeps it (not on the log): the node page's. */
+    nodeTelemetry: command('registry', 'nodeTelemetry', {
+      payload: z.strictObject({ nodeId: idSchema }),
+      reply: nodeTelemetryHistorySchema,
+      errors: [],
     }),
     ...parkingCommands('registry'),
   },
@@ -108,12 +122,72 @@ export const COMMANDS = {
       errors: [
         'ORG_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE',
         'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+        'REDUNDANCY_COPIES_OUT_OF_RANGE', 'REDUNDANCY_TOLERANCE_INVALID', 'REDUNDANCY_GPU_MODEL_REQUIRED',
       ],
     }),
     cancelJob: command('intake', 'cancelJob', {
       payload: z.strictObject({ orgId: idSchema, jobId: idSchema }),
       reply: z.strictObject({ seq: seqSchema.nullable() }),
       errors: ['JOB_NOT_FOUND', 'JOB_NOT_CANCELLABLE'],
+    }),
+    /**
+     * A vault of the org's custodial account: `vaultId` from the edge (derived from the org and its
+     * Idempotency-Key, or minted once), so a retry answers the first vault; the template's hashes are
+     * computed by intake (the chain binds draws to them).
+     */
+    createVault: command('intake', 'createVault', {
+      payload: z.strictObject({
+        orgId: idSchema,
+        vaultId: idSchema,
+        requestId: requestIdSchema,
+        depositWei: weiSchema,
+        capPerPeriodWei: weiSchema,
+        periodSec: EVENT_SCHEMAS.VaultCreated.shape.periodSec,
+        template: vaultJobSpecSchema,
+        triggers: EVENT_SCHEMAS.VaultCreated.shape.triggers,
+      }),
+      reply: z.strictObject({ vaultId: idSchema, seq: seqSchema }),
+      errors: [
+        'ORG_NOT_FOUND', 'VAULT_ID_IN_USE', 'AMOUNT_NOT_POSITIVE', 'CAP_BELOW_TEMPLATE_BUDGET', 'DUPLICATE_TRIGGER_ID', 'BAD_CRON', 'BAD_TIME_ZONE', 'BUDGET_NOT_POSITIVE',
+        'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+      ],
+    }),
+    /** The org's vault, changed: a new template, paused, resumed or closed. Nothing appended (seq null) when it already is so. */
+    changeVault: command('intake', 'changeVault', {
+      payload: z.strictObject({
+        orgId: idSchema,
+        vaultId: idSchema,
+        change: z.discriminatedUnion('type', [
+          z.strictObject({ type: z.literal('editTemplate'), template: vaultJobSpecSchema }),
+          z.strictObject({ type: z.literal('pause') }),
+          z.strictObject({ type: z.literal('resume') }),
+          z.strictObject({ type: z.literal('close') }),
+        ]),
+      }),
+      reply: z.strictObject({ seq: seqSchema.nullable() }),
+      errors: [
+        'VAULT_NOT_FOUND', 'VAULT_CLOSED', 'CAP_BELOW_TEMPLATE_BUDGET', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED',
+        'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+      ],
+    }),
+    /**
+     * A call of a vault's trigger URL (the gateway checked its signature): the slot is the caller's
+     * Idempotency-Key, so a retry finds the first firing. Fired at intake's clock.
+     */
+    fireVault: command('intake', 'fireVault', {
+      payload: z.strictObject({ orgId: idSchema, vaultId: idSchema, triggerId: idSchema, slot: requestIdSchema }),
+      reply: z.strictObject({ firingId: idSchema, jobId: idSchema, seq: seqSchema.nullable() }),
+      errors: ['VAULT_NOT_FOUND', 'TRIGGER_NOT_FOUND', 'VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT'],
+    }),
+    /**
+     * Reserves a top-up's price (issue 16) on the org's account like a budget, under the top-up id
+     * (from the edge), until the escrow takes it (ContractToppedUp) or the abandoned sweep releases
+     * it. `reserved: false`: the top-up is recorded already (a retry after it landed).
+     */
+    reserveTopUp: command('intake', 'reserveTopUp', {
+      payload: z.strictObject({ orgId: idSchema, jobId: idSchema, topUpId: idSchema, amountWei: weiSchema, requestId: requestIdSchema }),
+      reply: z.strictObject({ reserved: z.boolean() }),
+      errors: ['ORG_NOT_FOUND', 'JOB_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'BUDGET_NOT_POSITIVE'],
     }),
     ...parkingCommands('intake'),
   },
@@ -144,6 +218,31 @@ export const COMMANDS = {
       reply: z.strictObject({ txHash: hexSchema, balanceWei: weiSchema }),
       errors: ['ORG_NOT_FOUND', 'AMOUNT_NOT_POSITIVE', 'FAUCET_LIMIT', 'IDEMPOTENCY_KEY_REUSED'],
     }),
+    /**
+     * Tops a running job's escrow up on chain (ComputeEscrow.topUp, paid by the org's custodial
+     * account) and records ContractToppedUp with what the chain answered. Idempotent by `topUpId`
+     * (from the edge): the chain pays an id once, so a retry after a crash records the first top-up
+     * once (`alreadyApplied`). `extraCostWei` is the match's price for `extraRuntimeSec`.
+     */
+    topUpContract: command('deployer', 'topUpContract', {
+      payload: z.strictObject({
+        orgId: idSchema,
+        jobId: idSchema,
+        topUpId: idSchema,
+        extraCostWei: weiSchema,
+        extraRuntimeSec: z.number().int().min(1).max(LIMITS.topUpExtraRuntimeSecMax),
+        requestId: requestIdSchema,
+      }),
+      reply: z.strictObject({
+        seq: seqSchema.nullable(),
+        alreadyApplied: z.boolean(),
+        extraCostWei: weiSchema,
+        newCostWei: weiSchema,
+        newDeadlineUnixSec: z.number().int().positive(),
+        txHash: hexSchema,
+      }),
+      errors: ['JOB_NOT_FOUND', 'JOB_ALREADY_FINAL', 'TOP_UP_NOT_OPEN', 'TOP_UP_LIMIT', 'TOP_UP_ID_CONFLICT', 'INSUFFICIENT_FUNDS', 'CHAIN_UNAVAILABLE'],
+    }),
     ...parkingCommands('deployer'),
   },
   settlement: {
@@ -152,10 +251,20 @@ export const COMMANDS = {
       reply: z.strictObject({ status: z.string() }),
       errors: ['CONTRACT_NOT_OPEN', 'NOT_ASSIGNED_NODE'],
     }),
+    /**
+     * Re-match on failure (issue 16): the assigned node gives the job up (it cannot run it to the
+     * end). Its attempt fails as an offline node's does: it is paid nothing, and the job goes to
+     * another node, or is refunded with the reason after its last attempt.
+     */
+    giveUpJob: command('settlement', 'giveUpJob', {
+      payload: z.strictObject({ jobId: idSchema, nodeId: idSchema, nodeAddress: addressSchema, reason: reasonSchema }),
+      reply: z.strictObject({ status: z.string() }),
+      errors: ['CONTRACT_NOT_OPEN', 'NOT_ASSIGNED_NODE', 'RESULT_ALREADY_FINAL'],
+    }),
     submitResult: command('settlement', 'submitResult', {
       payload: resultSubmissionSchema.extend({ jobId: idSchema, nodeId: idSchema, nodeAddress: addressSchema }),
       reply: z.strictObject({ status: z.string(), outcome: z.enum(['release', 'refund']) }),
-      errors: ['JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT'],
+      errors: ['JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT', 'ATTESTATION_UNAVAILABLE'],
     }),
     ...parkingCommands('settlement'),
   },

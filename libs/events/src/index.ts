@@ -20,3 +20,5 @@ export * from './api-webhooks';
 export * from './api-job-proofs';
 export * from './api-ops';
 export * from './api-market';
+export * from './api-top-ups';
+export * from './api-vaults';

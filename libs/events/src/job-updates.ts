@@ -33,6 +33,18 @@ export const JOB_UPDATE_TYPES = [
   'job.failed',
   'job.cancelled',
   'job.chain-effect-restored',
+  /** more escrow and a later deadline (POST /v1/jobs/{jobId}/top-ups): deadlineUnixSec, escrowWei, extraRuntimeSec */
+  'job.topped-up',
+  /** re-match on failure: the node of an attempt went offline or gave the job up (attempt, nodeId, failure); it is paid nothing */
+  'job.attempt-failed',
+  /** re-match on failure: queued again for its next attempt, on another node (attempt, failure) */
+  'job.requeued',
+  /** re-match on failure: the escrow moved on chain to the next attempt's node (attempt, nodeId, escrowWei, deadlineUnixSec, txHash) */
+  'job.reassigned',
+  /** the escrow runs out soon (deadlineUnixSec, runwaySec): top the job up, or it is refunded at the deadline */
+  'job.runway-low',
+  /** redundancy: the group's verdict for this copy (redundancy: agree, released; dissent, refunded and slashable; tie, refunded) */
+  'job.redundancy-verdict',
 ] as const;
 export type JobUpdateType = (typeof JOB_UPDATE_TYPES)[number];
 
@@ -62,6 +74,25 @@ export const jobUpdateSchema = apiComponent(
     blockNumber: z.string().regex(/^[0-9]{1,20}$/).nullable().optional(),
     resultHash: bytes32Schema.optional(),
     failure: z.strictObject({ code: text(LIMITS.codeLengthMax), reason: text(LIMITS.reasonLengthMax) }).optional(),
+    /** the escrow's deadline (unix seconds) after this update: a top-up moves it; a runway warning names it */
+    deadlineUnixSec: z.number().int().positive().optional(),
+    /** the seconds left until the deadline when the runway warning was given */
+    runwaySec: z.number().int().nonnegative().optional(),
+    /** what the escrow holds after a top-up (base units): release pays it, refund returns it */
+    escrowWei: z.string().regex(/^(0|[1-9][0-9]{0,77})$/).optional(),
+    /** seconds a top-up added */
+    extraRuntimeSec: z.number().int().positive().optional(),
+    /** the job's attempt this update is of (re-match on failure): 1 is the first match; absent on updates of a first attempt */
+    attempt: z.number().int().positive().max(LIMITS.jobAttemptsMax).optional(),
+    /** redundancy: the group's verdict for this copy, and why */
+    redundancy: z
+      .strictObject({
+        groupId: idSchema,
+        copyIndex: z.number().int().min(0).max(LIMITS.redundancyCopiesMax - 1),
+        outcome: z.enum(['agree', 'dissent', 'tie']),
+        reason: text(LIMITS.reasonLengthMax),
+      })
+      .optional(),
   }),
   'one update of a job: the SSE message data of GET /v1/jobs/{jobId}/events and the data of a webhook delivery',
 );
@@ -81,7 +112,16 @@ function updateOf(e: TradeEvent, statusBefore?: JobStatus): Update | null {
     case 'JobWaiting':
       return { type: 'job.waiting', status: statusBefore ?? 'queued', waitingReason: e.data.reason };
     case 'JobMatched':
-      return { type: 'job.matched', status: 'matched', nodeId: e.data.nodeId, costWei: e.data.costWei.toString() };
+      return { type: 'job.matched', status: 'matched', nodeId: e.data.nodeId, costWei: e.data.costWei.toString(), ...(e.data.attempt === undefined ? {} : { attempt: e.data.attempt }) };
+    case 'JobRequeued':
+      return { type: 'job.requeued', status: 'queued', attempt: e.data.attempt, failure: { code: e.data.code, reason: e.data.reason } };
+    case 'ContractAttemptFailed':
+      // the job keeps its status until it is queued again (JobRequeued) or refunded (the last attempt)
+      return { type: 'job.attempt-failed', status: statusBefore ?? 'running', attempt: e.data.attempt, nodeId: e.data.nodeId, failure: { code: e.data.code, reason: e.data.reason } };
+    case 'ContractReassigned': {
+      const d = e.data;
+      return { type: 'job.reassigned', status: 'contracted', attempt: d.attempt, nodeId: d.nodeId, escrowWei: d.escrowWei.toString(), deadlineUnixSec: d.deadlineUnixSec, txHash: d.txHash, blockNumber: d.blockNumber };
+    }
     case 'JobCancelled':
       return { type: 'job.cancelled', status: 'cancelled', failure: { code: 'CANCELLED', reason: e.data.reason } };
     case 'JobFailed':
@@ -103,6 +143,28 @@ function updateOf(e: TradeEvent, statusBefore?: JobStatus): Update | null {
       return { type: 'job.settled', status: 'settled', txHash: e.data.txHash, blockNumber: e.data.blockNumber ?? null };
     case 'ContractRefunded':
       return { type: 'job.refunded', status: 'refunded', txHash: e.data.txHash, blockNumber: e.data.blockNumber ?? null };
+    case 'ContractToppedUp': {
+      // a top-up lands while the job runs (or was opened, or is settling): it does not move the status
+      const d = e.data;
+      return {
+        type: 'job.topped-up',
+        status: statusBefore ?? 'running',
+        txHash: d.txHash,
+        blockNumber: d.blockNumber,
+        deadlineUnixSec: d.newDeadlineUnixSec,
+        escrowWei: d.newCostWei.toString(),
+        extraRuntimeSec: d.extraRuntimeSec,
+      };
+    }
+    case 'ContractRunwayLow':
+      return { type: 'job.runway-low', status: statusBefore ?? 'running', deadlineUnixSec: e.data.deadlineUnixSec, runwaySec: e.data.runwaySec };
+    case 'RedundancyVerdictRecorded':
+      // the release or refund that follows moves the job
+      return {
+        type: 'job.redundancy-verdict',
+        status: statusBefore ?? 'running',
+        redundancy: { groupId: e.data.groupId, copyIndex: e.data.copyIndex, outcome: e.data.outcome, reason: e.data.reason },
+      };
     default:
       return null;
   }

@@ -41,6 +41,19 @@ export const LIMITS = {
   carbonGPerKwhMax: 2000,
   /** Runtimes a node offers (there are three kinds today). */
   nodeRuntimesMax: 8,
+  /** The tool that measured a benchmark and its version ("torch 2.11.0+cu130 cuda 13.0"). */
+  benchmarkToolLengthMax: 128,
+
+  // ------------------------------------------------------------------ live telemetry (heartbeats)
+  /** A GPU's power draw or limit, watts: the largest boards draw about 1.2 kW, so 5 kW is a broken reading. */
+  gpuPowerWMax: 5_000,
+  /** A GPU's temperature, °C (a sensor past this is broken, not hot). */
+  gpuTemperatureCMax: 150,
+  /**
+   * Telemetry samples the registry keeps per node (the latest first): one heartbeat every 10 s or
+   * so, so about ten minutes of history. Kept in the registry's store, never on the log.
+   */
+  telemetryHistoryMax: 60,
 
   // ------------------------------------------------------------------ demand
   /** GPU models and regions one job may list (each any of them). */
@@ -72,8 +85,34 @@ export const LIMITS = {
    * tolerance wider still would accept any answer.
    */
   redundancyToleranceMax: 1,
-  /** A TEE attestation report submitted with a result (an NVIDIA NRAS token for 8 GPUs is about 20 KB). */
-  attestationReportLengthMax: 256 * 1024,
+  /**
+   * Re-match on failure (issue 16): attempts of one job, the first match included. A node that
+   * went offline or gave the job up sends it to another node, at most this many times in all;
+   * then the escrow is refunded with the reason. ComputeEscrow.MAX_ATTEMPTS_PER_JOB is the same.
+   */
+  jobAttemptsMax: 3,
+  /**
+   * A TEE attestation report submitted with a result (an NVIDIA NRAS token for 8 GPUs is about
+   * 20 KB): with the largest output it still fits in requestBodyBytesMax.
+   */
+  attestationReportLengthMax: 192 * 1024,
+
+  // ------------------------------------------------------------------ vaults
+  /** Triggers of one vault: a few schedules, a price and a URL; every tick looks at each. */
+  vaultTriggersMax: 8,
+  /** A cron expression (six fields with lists and ranges fit easily). */
+  cronExpressionLengthMax: 120,
+  /** An IANA time zone name (the longest is about 30 characters). */
+  timeZoneLengthMax: 64,
+  /** A firing's slot: an ISO time, an Idempotency-Key (128) or an event id. */
+  vaultSlotLengthMax: 160,
+  /** A vault's period: a minute at least (a tick is seconds), a year at most. */
+  vaultPeriodSecMin: 60,
+  vaultPeriodSecMax: 366 * 24 * 3600,
+  /** Firings (with skips) one vault answer lists, newest first; the counts cover all of them. */
+  vaultFiringsListedMax: 50,
+  /** A trigger URL's signature is refused when its timestamp is further than this from the gateway's clock. */
+  vaultTriggerSignatureSkewSecMax: 300,
 
   // ------------------------------------------------------------------ money
   /** The dev faucet mints at most 10^6 AGPU a call. */
@@ -147,6 +186,13 @@ export const LIMITS = {
    * gateway's projection, one HTTP request each), so the fan-out of one event is bounded by this.
    */
   webhooksPerOrgMax: 16,
+
+  // ------------------------------------------------------------------ top-ups (POST /v1/jobs/{jobId}/top-ups)
+  /**
+   * The most one top-up adds to a job's deadline: ComputeEscrow.MAX_TOP_UP_EXTENSION_SEC (7 days),
+   * so the edge refuses what the chain would. All top-ups of a job: 30 days, 32 of them (the chain's).
+   */
+  topUpExtraRuntimeSecMax: 7 * 24 * 3600,
 } as const;
 
 export type Limits = typeof LIMITS;

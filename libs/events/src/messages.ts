@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { EVENT_SCHEMAS } from './catalogue';
+import { attestationFormatSchema, EVENT_SCHEMAS } from './catalogue';
 import { LIMITS } from './limits';
 import {
-  addressSchema, CATEGORIES, idSchema, LATENCY_PREFERENCES, requirementsSchema, URGENCIES, weiSchema, workloadSchema,
+  addressSchema, CATEGORIES, idSchema, LATENCY_PREFERENCES, redundancyRequestSchema, requirementsSchema, text, URGENCIES, weiSchema, workloadSchema,
 } from './primitives';
 
 /**
@@ -24,13 +24,27 @@ export const jobSpecSchema = z.strictObject({
   /** Prefer low-carbon nodes. */
   green: z.boolean(),
   workload: workloadSchema,
+  /** Redundancy (issue 17): run on `copies` distinct nodes of one GPU class, each copy paying its own escrow; the majority is paid. */
+  redundancy: redundancyRequestSchema.optional(),
 });
 
 /** What a node registers: NodeRegistered less what the platform sets (its key, from the signature; its reputation and benchmark check, the market's). */
 export const nodeRegistrationSchema = EVENT_SCHEMAS.NodeRegistered.omit({ nodeAddress: true, reputation: true, benchmarkCheck: true });
 
-/** A provider's result: what ResultSubmitted records of it. */
-export const resultSubmissionSchema = EVENT_SCHEMAS.ResultSubmitted.pick({ output: true, resultHash: true, proofHash: true, signature: true });
+/**
+ * A TEE's attestation report as a provider submits it with its result (issue 17): `format` names
+ * the verifier, `report` is what the TEE's tooling printed, bound to the job's nonce. Settlement
+ * records its sha256 and the verdict (ResultSubmitted.attestation), never the report.
+ */
+export const attestationEvidenceSchema = z.strictObject({
+  format: attestationFormatSchema,
+  report: text(LIMITS.attestationReportLengthMax, 1),
+});
+
+/** A provider's result: what ResultSubmitted records of it, and the TEE's attestation where the node has one. */
+export const resultSubmissionSchema = EVENT_SCHEMAS.ResultSubmitted.pick({ output: true, resultHash: true, proofHash: true, signature: true }).extend({
+  attestation: attestationEvidenceSchema.optional(),
+});
 
 /** `Idempotency-Key` and the request ids derived from it: printable ASCII, no spaces. */
 export const IDEMPOTENCY_KEY_PATTERN = new RegExp(`^[\\x21-\\x7E]{1,${LIMITS.idempotencyKeyLengthMax}}$`);

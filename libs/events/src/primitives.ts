@@ -96,4 +96,21 @@ export const benchmarkSchema = z.strictObject({
   kind: text(LIMITS.benchmarkKindLengthMax, 1),
   score: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER),
   measuredAt: text(LIMITS.measuredAtLengthMax),
+  /** What measured it and its version (added with GPU benchmarks; absent on older registrations). */
+  tool: text(LIMITS.benchmarkToolLengthMax, 1).optional(),
 });
+
+/**
+ * Redundancy (issue 17): how the copies' results are compared. `exact`: equal result hashes.
+ * `tolerance`: outputs are JSON arrays of finite numbers of one length, each pair within
+ * absTolerance + relTolerance x max(|a|, |b|). Ranges (0..LIMITS.redundancyToleranceMax) are the
+ * market's rule (libs/domain checkRedundancyRequest), refused with their own codes.
+ */
+export const resultComparisonSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('exact') }),
+  z.strictObject({ mode: z.literal('tolerance'), absTolerance: z.number(), relTolerance: z.number() }),
+]);
+
+/** A requester's redundancy: the same job on `copies` distinct nodes of one GPU class, results compared. Range checked by intake (REDUNDANCY_COPIES_OUT_OF_RANGE). */
+export const redundancyRequestSchema = z.strictObject({ copies: z.number().int(), compare: resultComparisonSchema });
+export type RedundancyRequest = z.infer<typeof redundancyRequestSchema>;

@@ -17,7 +17,7 @@ export interface ScoreWeights {
    */
   reservedLiquidity: number;
   reputation: number;
-  /** measured benchmark, saturating: score / (score + benchmarkHalfScore) */
+  /** measured benchmark on its own kind's scale, saturating: score / (score + benchmarkHalfScoreByKind[kind]) */
   performance: number;
   /** 1 - latency / proximityLatencyCapMs, weighted by the job's latency preference */
   proximity: Record<LatencyPreference, number>;
@@ -135,7 +135,14 @@ export interface EngineConfig {
   gpuSpeed: Record<string, number>;
   proximityLatencyCapMs: number;
   carbonCapGPerKwh: number;
+  /** The half score of a node whose benchmark has no kind (older snapshots, synthetic supply): benchmarkScore alone. */
   benchmarkHalfScore: number;
+  /**
+   * The benchmark figure that earns half the performance weight, per kind of benchmark: each node's
+   * figure is read on its own kind's scale only (a CPU hash rate is never set against GPU TFLOPS).
+   * A kind missing here earns no performance term.
+   */
+  benchmarkHalfScoreByKind: Record<string, number>;
   maxGpusPerNode: number;
   admission: {
     /** reject at intake when no registered node (online or not) could ever meet the requirements */
@@ -148,8 +155,10 @@ export interface EngineConfig {
  * the log). 1.1.0: holds for large jobs. 2.0.0: holds become reservations that others backfill,
  * shorter jobs first (bounded), fragmentation-aware packFit. 2.1.0: surges decided with hysteresis
  * and recorded on the log (SurgeStarted / SurgeEnded), staked pools' nodes first during them.
+ * 2.2.0: the performance term reads each benchmark on its own kind's scale (benchmarkHalfScoreByKind);
+ * a redundant job's copies (redundancyGroup) never share a node.
  */
-export const ENGINE_VERSION = 'starminer-matching/2.1.0';
+export const ENGINE_VERSION = 'starminer-matching/2.2.0';
 export const BPS = 10_000;
 
 const usd = (dollars: string): bigint => {
@@ -228,6 +237,16 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   proximityLatencyCapMs: 300,
   carbonCapGPerKwh: 800,
   benchmarkHalfScore: 100,
+  benchmarkHalfScoreByKind: {
+    // sha256 hashes per second on one CPU core (the agent's and the CLI's figure without a GPU; older CLIs wrote the name the other way round)
+    'hash-chain-sha256': 1_000_000,
+    'sha256-hash-chain': 1_000_000,
+    // dense matmul TFLOPS by precision (the agent's GPU benchmark): about an H100's measured figure each
+    'gpu-matmul-tflops-bf16': 600,
+    'gpu-matmul-tflops-fp16': 600,
+    'gpu-matmul-tflops-tf32': 300,
+    'gpu-matmul-tflops-fp32': 50,
+  },
   /** The catalogue's limit: a node registers at most this many GPUs, a job asks at most this many on one node. */
   maxGpusPerNode: LIMITS.gpusPerNodeMax,
   admission: { requireCurrentSupply: false },

@@ -111,6 +111,12 @@ export class MatchingEngine {
   /** queued jobs by the markets they accept (filterKeyOf): each market's queue depth for surges */
   private readonly queuedByFilter = new Map<string, DemandFilter>();
   private readonly reservations = new Map<string, Reservation>();
+  /**
+   * Redundancy (issue 17): the copies of each group the engine holds (queued or reserved), as the
+   * job objects routing reads, by group id; a copy's reserved node joins the others' exclusions.
+   */
+  private readonly redundancyGroups = new Map<string, Map<string, JobSpec>>();
+  private readonly redundancyGroupByJob = new Map<string, string>();
   private readonly waiting = new Map<string, string>();
   /** jobId → the node it holds */
   private readonly holds = new Map<string, Hold>();
@@ -234,6 +240,7 @@ export class MatchingEngine {
     const fresh = this.demand[job.category].fresh;
     const q = this.config.queue;
     const entry: QueueEntry = { job: cloneJob(job), key: priorityKey(job, q), sig: signatureOf(job, q), capKey: capacityKeyOf(job, q), at: fresh, routed: false };
+    this.joinRedundancyGroup(entry.job);
     this.queued.set(job.jobId, entry);
     fresh.push(entry);
     this.depth[job.category]++;
@@ -252,6 +259,7 @@ export class MatchingEngine {
     this.countFilter(entry.job, -1);
     this.waiting.delete(jobId);
     this.reasonChanged.delete(jobId);
+    this.pruneRedundancyGroup(jobId);
     return true;
   }
 
@@ -259,6 +267,7 @@ export class MatchingEngine {
     const reservation = this.reservations.get(jobId);
     if (!reservation) return;
     this.reservations.delete(jobId);
+    this.pruneRedundancyGroup(jobId);
     const node = this.nodes.get(reservation.nodeId);
     invariant(node !== undefined, 'reservation on unknown node', { ...reservation });
     node.market.account(node, -1);
@@ -276,7 +285,10 @@ export class MatchingEngine {
    * recorded match is kept even on a node that no longer shows that much free capacity.
    */
   recordMatch(m: { jobId: string; nodeId: string; gpuCount: number; atMs: number; runtimeSec?: number }): void {
+    const copy = this.queued.get(m.jobId)?.job;
     this.cancelJob(m.jobId);
+    // a redundant copy stays in its group while it runs: its node is excluded for its siblings
+    if (copy?.redundancyGroup !== undefined && !this.reservations.has(m.jobId) && this.nodes.has(m.nodeId)) this.joinRedundancyGroup(copy);
     if (this.reservations.has(m.jobId)) return;
     const node = this.nodes.get(m.nodeId);
     if (!node) return;
@@ -285,12 +297,46 @@ export class MatchingEngine {
   }
 
   private addReservation(node: NodeState, r: Reservation, atMs: number): void {
+    this.excludeForSiblings(r.jobId, r.nodeId);
     node.market.account(node, -1);
     node.reservedGpus += r.gpuCount;
     node.running.push({ jobId: r.jobId, gpuCount: r.gpuCount, endsAtMs: r.endsAtMs });
     this.setHoldWindow(node, atMs);
     node.market.account(node, 1);
     this.reservations.set(r.jobId, r);
+  }
+
+  /** A copy enters its group: the nodes its siblings hold now are excluded for it. */
+  private joinRedundancyGroup(job: JobSpec): void {
+    if (job.redundancyGroup === undefined) return;
+    let members = this.redundancyGroups.get(job.redundancyGroup);
+    if (!members) this.redundancyGroups.set(job.redundancyGroup, (members = new Map()));
+    members.set(job.jobId, job);
+    this.redundancyGroupByJob.set(job.jobId, job.redundancyGroup);
+    for (const sibling of members.keys()) {
+      const held = sibling === job.jobId ? undefined : this.reservations.get(sibling);
+      if (held) excludeNode(job, held.nodeId);
+    }
+  }
+
+  /**
+   * A group is kept while one of its copies is queued or reserved (a copy released for a re-match,
+   * or moved within a pass, keeps its siblings' exclusions and its own); then it is forgotten.
+   */
+  private pruneRedundancyGroup(jobId: string): void {
+    const groupId = this.redundancyGroupByJob.get(jobId);
+    if (groupId === undefined) return;
+    const members = this.redundancyGroups.get(groupId)!;
+    for (const member of members.keys()) if (this.queued.has(member) || this.reservations.has(member)) return;
+    for (const member of members.keys()) this.redundancyGroupByJob.delete(member);
+    this.redundancyGroups.delete(groupId);
+  }
+
+  /** A copy reserved on `nodeId`: its siblings never run there (the group's results must be independent). */
+  private excludeForSiblings(jobId: string, nodeId: string): void {
+    const groupId = this.redundancyGroupByJob.get(jobId);
+    if (groupId === undefined) return;
+    for (const [sibling, job] of this.redundancyGroups.get(groupId)!) if (sibling !== jobId) excludeNode(job, nodeId);
   }
 
   /** Set a held node's window (holdWindow); only between account(-1) and account(+1) of the node. */
@@ -1286,6 +1332,11 @@ function validateSurgeConfig(config: EngineConfig): void {
   if (!(s.startQueueDepth >= 1) || !(s.endQueueDepth >= 0) || !(s.endUtilizationBps >= 0) || !(s.minDwellMs >= 0)) bad('surge thresholds and dwell must be non-negative, startQueueDepth >= 1');
   const w = config.weights.reservedLiquidity;
   if (w !== 0 && !(w > nodeSpreadMax(config))) bad(`weights.reservedLiquidity (${w}) must be 0 or above the node-level spread ${nodeSpreadMax(config)}, so that it dominates during surges`);
+}
+
+function excludeNode(job: JobSpec, nodeId: string): void {
+  const excluded = job.requirements.excludedNodeIds ?? [];
+  if (!excluded.includes(nodeId)) job.requirements.excludedNodeIds = [...excluded, nodeId];
 }
 
 function cloneJob(job: JobSpec): JobSpec {

@@ -67,13 +67,21 @@ export function signatureOf(job: JobSpec, config: QueueConfig): string {
     r.tee ? 1 : 0,
     r.minVramGiB,
     r.maxLatencyMs ?? '',
+    // a re-matched job's excluded nodes: the same per-node requirements only with the same exclusions
+    r.excludedNodeIds ? [...r.excludedNodeIds].sort().join(',') : '',
+    // a redundant job's copies: their exclusions grow as siblings are placed, so they queue on their own
+    job.redundancyGroup ?? '',
   ].join('|');
 }
 
 /** What the cheap capacity check reads of a job: GPU count (at least 1), models, regions, runtime class. */
 export function capacityKeyOf(job: JobSpec, config: QueueConfig): string {
   const r = job.requirements;
-  return [Math.max(1, r.gpuCount), [...r.gpuModels].sort().join(','), [...r.regions].sort().join(','), runtimeClass(job.expectedRuntimeSec, config)].join('|');
+  const key = [Math.max(1, r.gpuCount), [...r.gpuModels].sort().join(','), [...r.regions].sort().join(','), runtimeClass(job.expectedRuntimeSec, config)].join('|');
+  // a re-matched job may find no capacity where others do (its failed nodes excluded): a key of its own
+  const own = r.excludedNodeIds?.length ? `${key}|x:${[...r.excludedNodeIds].sort().join(',')}` : key;
+  // a redundant job's copies exclude their siblings' nodes as they are placed: a key of their own
+  return job.redundancyGroup === undefined ? own : `${own}|g:${job.redundancyGroup}`;
 }
 
 /** a before b: higher key, then earlier submission, then smaller jobId. A total order. */

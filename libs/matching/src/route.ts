@@ -164,7 +164,9 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
 export const passesNodeFilters = (node: NodeState, job: JobSpec): boolean => specPassesFilters(node.spec, job);
 
 const specPassesFilters = (spec: NodeSpec, job: JobSpec): boolean =>
-  spec.vramGiB >= job.requirements.minVramGiB && (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs);
+  spec.vramGiB >= job.requirements.minVramGiB &&
+  (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs) &&
+  (job.requirements.excludedNodeIds === undefined || !job.requirements.excludedNodeIds.includes(spec.nodeId));
 
 /** Every per-node hard requirement of a job but the GPU count: TEE, VRAM, latency. */
 export const meetsNodeRequirements = (spec: NodeSpec, job: JobSpec): boolean => (!job.requirements.tee || spec.tee) && specPassesFilters(spec, job);
@@ -245,6 +247,8 @@ export function indexedSearch(
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, size, i, bounds, eligible);
   const maxLatencyMs = job.requirements.maxLatencyMs ?? Infinity;
   const minVramGiB = job.requirements.minVramGiB;
+  // a re-matched job's failed nodes (issue 16): a per-node filter the index does not bucket on
+  const excluded = job.requirements.excludedNodeIds?.length ? job.requirements.excludedNodeIds : undefined;
   while (size > 0) {
     const idx = heap[0]!;
     if (bounds[idx]! < top.threshold()) break;
@@ -274,6 +278,7 @@ export function indexedSearch(
         if (total < top.threshold()) break;
         if (vram[i]! < minVramGiB || (checkLatency && latency[i]! > maxLatencyMs)) continue;
         const node = list.nodes[i]!;
+        if (excluded && excluded.includes(node.spec.nodeId)) continue;
         if (node.heldBy !== null && endsAtMs <= node.holdStartMs) continue; // offered above
         passed++;
         top.offer({ node, eligible: e, packFit, reservedLiquidity, total });

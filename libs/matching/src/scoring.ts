@@ -17,6 +17,18 @@ export const variantIndex = (latencyPreference: LatencyPreference, green: boolea
 
 const unit = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x);
 
+/**
+ * A node's benchmark in [0, 1), on the scale of its own kind: score / (score + that kind's half
+ * score). A kind the engine has no scale for earns 0 (its figure says nothing comparable); a node
+ * without a kind reads on benchmarkHalfScore.
+ */
+export function performanceFactor(node: Pick<NodeSpec, 'benchmarkScore' | 'benchmarkKind'>, config: EngineConfig): number {
+  const half = node.benchmarkKind === undefined ? config.benchmarkHalfScore : Object.prototype.hasOwnProperty.call(config.benchmarkHalfScoreByKind, node.benchmarkKind) ? config.benchmarkHalfScoreByKind[node.benchmarkKind] : undefined;
+  if (half === undefined || !(half > 0)) return 0;
+  const bench = Math.max(0, node.benchmarkScore);
+  return bench / (bench + half);
+}
+
 export interface NodeTerms {
   reputation: number;
   performance: number;
@@ -28,8 +40,7 @@ export interface NodeTerms {
 export function nodeTerms(node: NodeSpec, latencyPreference: LatencyPreference, green: boolean, config: EngineConfig): NodeTerms {
   const w = config.weights;
   const reputation = w.reputation * unit(node.reputation);
-  const bench = Math.max(0, node.benchmarkScore);
-  const performance = w.performance * (bench / (bench + config.benchmarkHalfScore));
+  const performance = w.performance * performanceFactor(node, config);
   const proximity = w.proximity[latencyPreference] * (1 - unit(node.latencyMs / config.proximityLatencyCapMs));
   const energy = green ? w.energy * ((unit(node.renewableShare) + (1 - unit(node.carbonGPerKwh / config.carbonCapGPerKwh))) / 2) : 0;
   return { reputation, performance, proximity, energy, nodeStatic: reputation + performance + proximity + energy };

@@ -24,6 +24,8 @@ export interface NodeSpec {
   /** 0..1 */
   renewableShare: number;
   benchmarkScore: number;
+  /** What benchmarkScore measures (`hash-chain-sha256`, `gpu-matmul-tflops-bf16`, ...): figures compare within one kind only. Absent: read on benchmarkHalfScore. */
+  benchmarkKind?: string;
   /** 0..1 */
   reputation: number;
   poolId?: string;
@@ -42,6 +44,8 @@ export interface JobRequirements {
   /** empty = any */
   regions: string[];
   maxLatencyMs?: number;
+  /** Nodes that failed an earlier attempt of the job (re-match on failure): never chosen for it. Absent = none. */
+  excludedNodeIds?: string[];
 }
 
 export interface JobSpec {
@@ -59,6 +63,11 @@ export interface JobSpec {
   green: boolean;
   submittedAtMs: number;
   deadlineAtMs?: number;
+  /**
+   * Redundancy (issue 17): the group of sibling copies this job is one of. The engine places the
+   * copies on distinct nodes: a copy's node joins its siblings' excludedNodeIds when it is reserved.
+   */
+  redundancyGroup?: string;
 }
 
 export interface Quote {

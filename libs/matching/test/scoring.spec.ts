@@ -59,6 +59,26 @@ describe('score-fit, term by term', () => {
     expect(m.receipt.winner.score.performance).toBeCloseTo(w.performance * (300 / 400), 12);
   });
 
+  it('performance by kind: each figure reads on its own kind\'s scale; a hash rate is never set against TFLOPS', () => {
+    const byKind = DEFAULT_ENGINE_CONFIG.benchmarkHalfScoreByKind;
+    // an H200's measured bf16 TFLOPS (791.2, ../shared/data/gpu/h200-torch-bench.json) against a CPU's million hashes a second
+    const m = given([
+      node({ nodeId: 'cpu', benchmarkKind: 'hash-chain-sha256', benchmarkScore: 1_000_000 }),
+      node({ nodeId: 'gpu', benchmarkKind: 'gpu-matmul-tflops-bf16', benchmarkScore: 791.2 }),
+    ])
+      .when({ jobId: 'j' })
+      .then('gpu');
+    expect(m.receipt.winner.score.performance).toBeCloseTo(w.performance * (791.2 / (791.2 + byKind['gpu-matmul-tflops-bf16']!)), 12);
+    expect(m.receipt.runnerUp!.score.performance).toBeCloseTo(w.performance * 0.5, 12);
+  });
+
+  it('performance by kind: a kind the engine has no scale for earns no performance term, whatever its figure', () => {
+    const m = given([node({ nodeId: 'a', benchmarkKind: 'my-own-benchmark', benchmarkScore: 1e12 }), node({ nodeId: 'b', benchmarkKind: 'gpu-matmul-tflops-bf16', benchmarkScore: 1 })])
+      .when({ jobId: 'j' })
+      .then('b');
+    expect(m.receipt.runnerUp!.score.performance).toBe(0);
+  });
+
   it('proximity: given a near node with lower reputation, when the job prefers low latency, then the near node wins', () => {
     given([node({ nodeId: 'far', latencyMs: 250, reputation: 0.9 }), node({ nodeId: 'near', latencyMs: 10, reputation: 0.8 })])
       .when({ jobId: 'j', latencyPreference: 'low' })

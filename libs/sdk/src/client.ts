@@ -21,6 +21,7 @@ import {
   type JobUpdatePage,
   type MarketStats,
   type Node,
+  type NodeDetail,
   type NodePage,
   type OpsStatus,
   type OrgCreated,
@@ -32,10 +33,17 @@ import {
   type Quote,
   type RedeliveryAccepted,
   type SubmitJobRequest,
+  type TopUp,
+  type Vault,
+  type VaultCreated,
+  type VaultFired,
+  type VaultPage,
+  type VaultTriggerRequest,
   type WebhookCreated,
   type WebhookList,
 } from './types';
 import { jobStatusRank, watchJob, type WatchJobParams } from './watch';
+import { signVaultTrigger, VAULT_TRIGGER_SIGNATURE_HEADER } from './vaults';
 
 export interface ClientOptions extends TransportOptions {
   /** An org's API key (`sm_...`); createOrg takes the operator token instead, and the price board needs none. */
@@ -55,6 +63,15 @@ type ReadonlyArraysAllowed<T> = T extends readonly (infer U)[] ? readonly Readon
  * a job written `{ ... } as const` is one.
  */
 export type JobInput = ReadonlyArraysAllowed<Omit<SubmitJobRequest, 'budgetWei'>> & { budgetWei: string | bigint };
+
+/** A vault's body where amounts may also be bigints and lists readonly (see JobInput). */
+export interface VaultInput {
+  depositWei: string | bigint;
+  capPerPeriodWei: string | bigint;
+  periodSec: number;
+  template: JobInput;
+  triggers: readonly ReadonlyArraysAllowed<VaultTriggerRequest>[];
+}
 
 export interface PageParams extends CallOptions {
   limit?: number;
@@ -118,6 +135,16 @@ export class StarMinerClient {
   /** POST /v1/jobs/{jobId}/cancel: a queued job only (409 JOB_NOT_CANCELLABLE / JOB_ALREADY_FINAL otherwise). Sent once. */
   cancelJob(p: { jobId: string } & CallOptions): Promise<JobCancelled> {
     return this.call({ method: 'POST', path: `/v1/jobs/${segment(p.jobId)}/cancel`, retry: false, signal: p.signal });
+  }
+
+  /**
+   * POST /v1/jobs/{jobId}/top-ups: more time before a contracted or running job's deadline, its
+   * escrow grown by the match's price for `extraRuntimeSec` and paid by the org (the job's
+   * `runwaySec` and a `job.runway-low` update say when one is needed). The Idempotency-Key (the
+   * caller's, else one made here) makes a retry answer the same top-up and pay nothing more.
+   */
+  topUpJob(p: { jobId: string; extraRuntimeSec: number; idempotencyKey?: string } & CallOptions): Promise<TopUp> {
+    return this.write(`/v1/jobs/${segment(p.jobId)}/top-ups`, { extraRuntimeSec: p.extraRuntimeSec }, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
   }
 
   /** GET /v1/jobs: one page of the org's jobs. */
@@ -223,8 +250,8 @@ export class StarMinerClient {
     );
   }
 
-  /** GET /v1/nodes/{nodeId}: one node of the supply. */
-  getNode(p: { nodeId: string } & CallOptions): Promise<Node> {
+  /** GET /v1/nodes/{nodeId}: one node of the supply, with its live GPU telemetry (null when it sent none). */
+  getNode(p: { nodeId: string } & CallOptions): Promise<NodeDetail> {
     return this.read(`/v1/nodes/${segment(p.nodeId)}`, p);
   }
 
@@ -277,6 +304,73 @@ export class StarMinerClient {
    */
   getOpsStatus(p: { operatorToken: string } & CallOptions): Promise<OpsStatus> {
     return this.call({ method: 'GET', path: '/v1/ops/status', headers: { authorization: `Bearer ${p.operatorToken}` }, retry: true, signal: p.signal });
+  }
+
+  /**
+   * POST /v1/vaults: a deposit from the org's account, a cap per period, the job it fires and its
+   * triggers. The answer holds the secret of its trigger URLs, this once (keep it: fireVaultTrigger
+   * signs with it). The Idempotency-Key (the caller's, else one made here) makes a retry answer the
+   * first vault.
+   */
+  createVault(p: { vault: VaultInput; idempotencyKey?: string } & CallOptions): Promise<VaultCreated> {
+    const v = p.vault;
+    const body = {
+      ...v,
+      depositWei: v.depositWei.toString(),
+      capPerPeriodWei: v.capPerPeriodWei.toString(),
+      template: { ...v.template, budgetWei: v.template.budgetWei.toString() },
+      triggers: v.triggers.map((t) => (t.kind === 'price' ? { ...t, belowWeiPerHour: t.belowWeiPerHour.toString() } : t)),
+    };
+    return this.write('/v1/vaults', body, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /** GET /v1/vaults: one page of the org's vaults. */
+  listVaults(p: PageParams = {}): Promise<VaultPage> {
+    return this.read('/v1/vaults', p, { limit: p.limit, cursor: p.cursor });
+  }
+
+  /** GET /v1/vaults/{vaultId}: its balance, the period's spending, its triggers and newest firings with their jobs. */
+  getVault(p: { vaultId: string } & CallOptions): Promise<Vault> {
+    return this.read(`/v1/vaults/${segment(p.vaultId)}`, p);
+  }
+
+  /** POST /v1/vaults/{vaultId}/template: firings from now on submit this job. */
+  editVaultTemplate(p: { vaultId: string; template: JobInput; idempotencyKey?: string } & CallOptions): Promise<Vault> {
+    const template = { ...p.template, budgetWei: p.template.budgetWei.toString() };
+    return this.write(`/v1/vaults/${segment(p.vaultId)}/template`, { template }, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /** POST /v1/vaults/{vaultId}/pause: nothing fires until it is resumed (a paused vault answers as it is). */
+  pauseVault(p: { vaultId: string; idempotencyKey?: string } & CallOptions): Promise<Vault> {
+    return this.write(`/v1/vaults/${segment(p.vaultId)}/pause`, undefined, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /** POST /v1/vaults/{vaultId}/resume. */
+  resumeVault(p: { vaultId: string; idempotencyKey?: string } & CallOptions): Promise<Vault> {
+    return this.write(`/v1/vaults/${segment(p.vaultId)}/resume`, undefined, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /** POST /v1/vaults/{vaultId}/close: for good; the remainder goes back to the org's account. */
+  closeVault(p: { vaultId: string; idempotencyKey?: string } & CallOptions): Promise<Vault> {
+    return this.write(`/v1/vaults/${segment(p.vaultId)}/close`, undefined, p.idempotencyKey ?? newIdempotencyKey(), p.signal);
+  }
+
+  /**
+   * POST /v1/vault-triggers/{vaultId}/{triggerId}: calls a vault's URL trigger, signed with its
+   * secret (no API key needed). The Idempotency-Key names the firing: the same key again answers
+   * the same firing and job (the caller's, else one made here: pass your own to retry safely).
+   */
+  fireVaultTrigger(p: { vaultId: string; triggerId: string; secret: string; body?: Record<string, unknown>; idempotencyKey?: string } & CallOptions): Promise<VaultFired> {
+    const key = p.idempotencyKey ?? newIdempotencyKey();
+    return send(this.transport, {
+      method: 'POST',
+      path: `/v1/vault-triggers/${segment(p.vaultId)}/${segment(p.triggerId)}`,
+      body: p.body ?? {},
+      // signed per attempt over what is sent, with its own time; the key makes every attempt the same firing
+      headers: async (sent) => ({ 'idempotency-key': key, [VAULT_TRIGGER_SIGNATURE_HEADER]: await signVaultTrigger({ secret: p.secret, body: sent.rawBody ?? '' }) }),
+      retry: true,
+      signal: p.signal,
+    }) as Promise<VaultFired>;
   }
 
   /** POST /v1/webhooks: its secret is in this answer only (keep it: verifyWebhookSignature needs it). Sent once. */

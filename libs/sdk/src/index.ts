@@ -3,10 +3,11 @@
  * AbortSignal, WebCrypto, TextEncoder; no Node built-ins). The provider's side, which signs with a
  * node key, is the entry `@starminer/sdk/provider`.
  */
-export { createClient, StarMinerClient, type CallOptions, type ClientOptions, type JobInput, type PageParams } from './client';
+export { createClient, StarMinerClient, type CallOptions, type ClientOptions, type JobInput, type PageParams, type VaultInput } from './client';
 export { AgpuFormatError, JobWaitError, StarMinerApiError, StarMinerNetworkError } from './errors';
 export { AGPU_DECIMALS, formatAgpu, parseAgpu } from './agpu';
 export { verifyWebhookSignature, WEBHOOK_HEADERS, type VerifyWebhookSignatureParams } from './webhooks';
+export { signVaultTrigger, VAULT_TRIGGER_SIGNATURE_HEADER } from './vaults';
 export { parseRetryAfter, type FetchLike, type RetryOptions, type Sleep } from './http';
 export { newIdempotencyKey } from './ids';
 export { SDK_LIMITS } from './limits';

@@ -1,7 +1,14 @@
 import type { LocalAccount } from 'viem';
 import { send, type RequestSpec, type TransportOptions } from './http';
-import { NonceSequence, normalizeOrigin, signNodeRequest } from './node-request';
-import type { Assignments, EarningsPage, HeartbeatAck, NodeRegistered, NodeStatus, ProviderJobStatus, RegisterNodeRequest, ResultAccepted, SubmitResultRequest } from './types';
+import { NonceSequence, normalizeOrigin, sha256Hex, signNodeRequest } from './node-request';
+import type { Assignments, EarningsPage, HeartbeatAck, HeartbeatRequest, NodeRegistered, NodeStatus, ProviderJobStatus, RegisterNodeRequest, ResultAccepted, SubmitResultRequest } from './types';
+
+/**
+ * The nonce a TEE's attestation report for a job must carry: sha256 of `starminer-attestation:<jobId>`,
+ * 32 bytes in hex (what NVIDIA's attestation SDK takes). Settlement rejects a report made for
+ * another nonce (ATTESTATION_NONCE_MISMATCH).
+ */
+export const attestationNonceFor = (jobId: string): string => sha256Hex(`starminer-attestation:${jobId}`);
 
 export interface ProviderClientOptions extends TransportOptions {
   /** The node key (a viem LocalAccount): every call is signed by it. */
@@ -45,9 +52,10 @@ export class ProviderClient {
     return this.call({ method: 'POST', path: '/v1/providers/nodes', body: p.registration, retry: false, signal: p.signal });
   }
 
-  /** POST /v1/providers/nodes/{nodeId}/heartbeat: the node is alive. */
-  heartbeat(p: { nodeId: string } & CallOptions): Promise<HeartbeatAck> {
-    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/heartbeat`, retry: true, signal: p.signal });
+  /** POST /v1/providers/nodes/{nodeId}/heartbeat: the node is alive; `telemetry`, its GPUs' live figures (an agent without GPUs sends none). */
+  heartbeat(p: { nodeId: string; telemetry?: HeartbeatRequest['telemetry'] } & CallOptions): Promise<HeartbeatAck> {
+    const body = p.telemetry ? { telemetry: p.telemetry } : undefined;
+    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/heartbeat`, ...(body ? { body } : {}), retry: true, signal: p.signal });
   }
 
   /**
@@ -66,7 +74,19 @@ export class ProviderClient {
     return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/jobs/${encodeURIComponent(p.jobId)}/start`, retry: false, signal: p.signal });
   }
 
-  /** POST /v1/providers/nodes/{nodeId}/jobs/{jobId}/result: the output, its hashes and the node key's signature (`signResult`). */
+  /**
+   * POST /v1/providers/nodes/{nodeId}/jobs/{jobId}/give-up: the node cannot run the job to the end;
+   * it is paid nothing, and the job goes to another node (or is refunded after its last attempt).
+   */
+  giveUpJob(p: { nodeId: string; jobId: string; reason: string } & CallOptions): Promise<ProviderJobStatus> {
+    return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/jobs/${encodeURIComponent(p.jobId)}/give-up`, body: { reason: p.reason }, retry: false, signal: p.signal });
+  }
+
+  /**
+   * POST /v1/providers/nodes/{nodeId}/jobs/{jobId}/result: the output, its hashes and the node key's
+   * signature (`signResult`); a TEE node adds `attestation` ({ format, report }), its TEE's report
+   * bound to `attestationNonceFor(jobId)`.
+   */
   submitResult(p: { nodeId: string; jobId: string; result: SubmitResultRequest } & CallOptions): Promise<ResultAccepted> {
     return this.call({ method: 'POST', path: `${nodePath(p.nodeId)}/jobs/${encodeURIComponent(p.jobId)}/result`, body: p.result, retry: false, signal: p.signal });
   }

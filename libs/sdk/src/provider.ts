@@ -2,7 +2,7 @@
  * `@starminer/sdk/provider`: the provider's side of the gateway, for Node 20+. Every request is
  * signed by the node key (a viem LocalAccount; viem is a peer dependency) for one deployment.
  */
-export { createProviderClient, ProviderClient, type ProviderClientOptions } from './provider-client';
+export { attestationNonceFor, createProviderClient, ProviderClient, type ProviderClientOptions } from './provider-client';
 export { AliveClock } from './alive-clock';
 export {
   NODE_HEADERS,
@@ -25,12 +25,14 @@ export type {
   EarnedJob,
   EarningsPage,
   HeartbeatAck,
+  HeartbeatRequest,
   JobCounts,
   JobStatus,
   MarketAddresses,
   NodeRegistered,
   NodeRegistration,
   NodeStatus,
+  NodeTelemetry,
   ProviderJobStatus,
   RegisterNodeRequest,
   ResultAccepted,

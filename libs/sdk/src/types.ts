@@ -26,6 +26,9 @@ export type JobStatus = Schemas['JobStatus'];
 export type Job = Schemas['Job'];
 export type JobPage = Schemas['JobPage'];
 export type JobCancelled = Schemas['JobCancelled'];
+export type TopUpRequest = Schemas['TopUpRequest'];
+/** A top-up of a running job's escrow as the chain made it (topUpJob). */
+export type TopUp = Schemas['TopUp'];
 export type JobUpdate = Schemas['JobUpdate'];
 export type JobUpdateType = JobUpdate['type'];
 export type JobUpdatePage = Schemas['JobUpdatePage'];
@@ -58,6 +61,8 @@ export type PriceCandleIntervalSec = PriceHistory['intervalSec'];
 export type MarketStats = Schemas['MarketStats'];
 export type MarketSupply = Schemas['MarketSupply'];
 export type Node = Schemas['Node'];
+/** One node with its GPU telemetry (GET /v1/nodes/{nodeId}). */
+export type NodeDetail = Schemas['NodeDetail'];
 export type NodePage = Schemas['NodePage'];
 export type CreateWebhookRequest = Schemas['CreateWebhookRequest'];
 export type Webhook = Schemas['Webhook'];
@@ -69,6 +74,14 @@ export type WebhookDeliveryRecord = Schemas['WebhookDeliveryRecord'];
 export type WebhookDeliveryAttempt = Schemas['WebhookDeliveryAttempt'];
 export type DeliveryLog = Schemas['DeliveryLog'];
 export type RedeliveryAccepted = Schemas['RedeliveryAccepted'];
+/** A requester's compute vault (createVault, getVault): its terms, balance, period, template, triggers and newest firings. */
+export type Vault = Schemas['Vault'];
+export type VaultCreated = Schemas['VaultCreated'];
+export type VaultPage = Schemas['VaultPage'];
+export type VaultFiring = Schemas['VaultFiring'];
+export type VaultFired = Schemas['VaultFired'];
+export type CreateVaultRequest = Schemas['CreateVaultRequest'];
+export type VaultTriggerRequest = Schemas['VaultTriggerRequest'];
 /** The trade log's anchors on chain, each checked against the anchor contract (listAnchors, anchors). */
 export type Anchor = Schemas['Anchor'];
 export type AnchorPage = Schemas['AnchorPage'];
@@ -84,6 +97,9 @@ export type StuckJob = Schemas['StuckJob'];
 export type RegisterNodeRequest = Schemas['RegisterNodeRequest'];
 export type NodeRegistered = Schemas['NodeRegistered'];
 export type HeartbeatAck = Schemas['HeartbeatAck'];
+/** A heartbeat's body: the GPUs' live telemetry, when the node has GPUs. */
+export type HeartbeatRequest = Schemas['HeartbeatRequest'];
+export type NodeTelemetry = Schemas['NodeTelemetry'];
 export type Assignment = Schemas['Assignment'];
 export type Assignments = Schemas['Assignments'];
 export type MarketAddresses = Schemas['MarketAddresses'];

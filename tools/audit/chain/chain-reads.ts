@@ -22,6 +22,10 @@ export type EscrowChainEvent =
   | (At & { readonly kind: 'opened'; readonly key: string; readonly requester: string; readonly provider: string; readonly costWei: bigint; readonly deadlineSec: number; readonly termsHash: string })
   | (At & { readonly kind: 'released'; readonly key: string; readonly provider: string; readonly costWei: bigint; readonly settledBy: string })
   | (At & { readonly kind: 'refunded'; readonly key: string; readonly requester: string; readonly costWei: bigint; readonly settledBy: string })
+  /** A top-up (issue 16): `extraCostWei` from the job's requester into the escrow; release and refund then move `newCostWei`. */
+  | (At & { readonly kind: 'toppedUp'; readonly key: string; readonly topUpKey: string; readonly extraCostWei: bigint; readonly newCostWei: bigint; readonly newDeadlineSec: number })
+  /** A move to the job's next attempt (re-match on failure): `returnedWei` from the escrow back to the job's requester; release and refund then move `newCostWei`, to `newProvider`. */
+  | (At & { readonly kind: 'reassigned'; readonly key: string; readonly attempt: number; readonly newProvider: string; readonly newCostWei: bigint; readonly returnedWei: bigint; readonly newDeadlineSec: number })
   | (At & { readonly kind: 'disputed'; readonly key: string });
 
 /** The staking contract's events that move tokens (UnbondRequested moves none and is not read). */
@@ -77,6 +81,16 @@ export async function readChainWindow(client: ChainPublicClient, addresses: Mark
       case 'ComputeContractRefunded': {
         const a = log.args;
         escrow.push({ ...at(log), kind: 'refunded', key: lower(a.jobId), requester: lower(a.requester), costWei: a.costWei, settledBy: lower(a.settledBy) });
+        break;
+      }
+      case 'ComputeContractToppedUp': {
+        const a = log.args;
+        escrow.push({ ...at(log), kind: 'toppedUp', key: lower(a.jobId), topUpKey: lower(a.topUpId), extraCostWei: a.extraCostWei, newCostWei: a.newCostWei, newDeadlineSec: Number(a.newDeadline) });
+        break;
+      }
+      case 'ComputeContractReassigned': {
+        const a = log.args;
+        escrow.push({ ...at(log), kind: 'reassigned', key: lower(a.jobId), attempt: a.attempt, newProvider: lower(a.newProvider), newCostWei: a.newCostWei, returnedWei: a.returnedWei, newDeadlineSec: Number(a.newDeadline) });
         break;
       }
       case 'ComputeContractDisputed':

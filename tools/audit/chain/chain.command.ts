@@ -5,7 +5,7 @@ import { scanLog } from '../shared/log-reader';
 import { Differences } from '../shared/outcome';
 import type { AuditCommand, AuditRun } from '../shared/run';
 import { blockOfTx, CHAIN_LOG_BLOCKS_MAX, JOB_READS_PER_BATCH, readBalances, readChainWindow, readJobRecords } from './chain-reads';
-import { emptyLedger, foldChainEvent, type ChainLedger, type LoggedJob } from './log-fold';
+import { emptyLedger, foldChainEvent, loggedTermsAt, type ChainLedger, type LoggedJob } from './log-fold';
 import { ChainReconciler } from './reconcile';
 
 /**
@@ -60,7 +60,9 @@ export async function auditChain(run: AuditRun): Promise<ReturnType<Differences[
   let batch: LoggedJob[] = [];
   let done = 0;
   const readBatch = async (): Promise<void> => {
-    reconciler.onJobRecords(batch, await readJobRecords(publicClient, addresses, batch, snapshotBlock));
+    // the escrow commits to the cost with the top-ups made by the snapshot block
+    const asOfSnapshot = batch.map((j) => (j.terms ? { key: j.key, terms: { ...j.terms, ...loggedTermsAt(j, snapshotBlock) } } : { key: j.key }));
+    reconciler.onJobRecords(batch, await readJobRecords(publicClient, addresses, asOfSnapshot, snapshotBlock));
     flush();
     done += batch.length;
     batch = [];

@@ -26,6 +26,7 @@ export interface LoggedTerms {
   /** Lowercase addresses, so comparisons never trip on checksums. */
   readonly requester: string;
   readonly provider: string;
+  /** The open's cost (what ComputeContractOpened shows); top-ups add to it (`loggedCostWei`). */
   readonly costWei: bigint;
   readonly deadlineUnixSec: number;
   readonly termsHash: string;
@@ -38,6 +39,31 @@ export interface LoggedSlash {
   readonly amountWei: bigint;
   readonly recipient: string;
   readonly txHash: string;
+  readonly seq: number;
+}
+
+/** A top-up the log records (ContractToppedUp): a transfer from the requester into the escrow. */
+export interface LoggedTopUp {
+  readonly topUpId: string;
+  readonly txHash: string;
+  readonly block: bigint;
+  readonly extraCostWei: bigint;
+  readonly newCostWei: bigint;
+  readonly newDeadlineUnixSec: number;
+  readonly seq: number;
+}
+
+/** A move of the escrow to the node of the job's next attempt the log records (ContractReassigned, re-match on failure). */
+export interface LoggedReassign {
+  readonly attempt: number;
+  readonly txHash: string;
+  readonly block: bigint;
+  /** The new attempt's node key (lowercase): release pays it from now on. */
+  readonly provider: string;
+  readonly newCostWei: bigint;
+  /** Back to the requester in the same transaction: the old escrow less the new. */
+  readonly returnedWei: bigint;
+  readonly deadlineUnixSec: number;
   readonly seq: number;
 }
 
@@ -60,6 +86,10 @@ export interface LoggedJob {
   /** An open that landed on chain after the log gave it up (the requester's refund waits on chain). */
   reopenedAfterFailure: boolean;
   slash?: LoggedSlash;
+  /** Its top-ups in log order (at most ComputeEscrow.MAX_TOP_UPS_PER_JOB, 32); absent until the first. */
+  topUps?: LoggedTopUp[];
+  /** Its escrow's moves to later attempts, in log order (at most ComputeEscrow.MAX_ATTEMPTS_PER_JOB - 1); absent until the first. */
+  reassigns?: LoggedReassign[];
   /** The log sequence of the job's last contract event: where an auditor starts reading. */
   lastSeq: number;
 }
@@ -84,6 +114,8 @@ export const CHAIN_EVENT_TYPES = [
   'SettlementDecided',
   'ContractReleased',
   'ContractRefunded',
+  'ContractToppedUp',
+  'ContractReassigned',
   'ChainEffectRestored',
   'ChainEffectLost',
   'StakeSlashed',
@@ -165,6 +197,28 @@ export function foldChainEvent(ledger: ChainLedger, event: TradeEvent, seq: numb
       j.lastSeq = seq;
       return;
     }
+    case 'ContractToppedUp': {
+      count();
+      const d = event.data;
+      const j = job(d.jobId, false);
+      if (!j) return;
+      const topUps = (j.topUps ??= []);
+      if (topUps.some((t) => t.topUpId === d.topUpId)) return; // the same top-up recorded again changes nothing
+      topUps.push({ topUpId: d.topUpId, txHash: lower(d.txHash), block: BigInt(d.blockNumber), extraCostWei: d.extraCostWei, newCostWei: d.newCostWei, newDeadlineUnixSec: d.newDeadlineUnixSec, seq });
+      j.lastSeq = seq;
+      return;
+    }
+    case 'ContractReassigned': {
+      count();
+      const d = event.data;
+      const j = job(d.jobId, false);
+      if (!j) return;
+      const reassigns = (j.reassigns ??= []);
+      if (reassigns.some((r) => r.attempt === d.attempt)) return; // the same move recorded again changes nothing
+      reassigns.push({ attempt: d.attempt, txHash: lower(d.txHash), block: BigInt(d.blockNumber), provider: lower(d.nodeAddress), newCostWei: d.escrowWei, returnedWei: d.returnedWei, deadlineUnixSec: d.deadlineUnixSec, seq });
+      j.lastSeq = seq;
+      return;
+    }
     case 'ChainEffectRestored': {
       count();
       const d = event.data;
@@ -212,6 +266,31 @@ export function foldChainEvent(ledger: ChainLedger, event: TradeEvent, seq: numb
     default:
       return;
   }
+}
+
+/**
+ * What the log says the job's escrow holds: the open's cost plus its top-ups, only those in blocks
+ * up to `atBlock` when given (a top-up after the snapshot has not happened there yet).
+ */
+export function loggedCostWei(j: LoggedJob, atBlock?: bigint): bigint {
+  return loggedTermsAt(j, atBlock).costWei;
+}
+
+/**
+ * Who the escrow pays and how much, as the log says, at `atBlock` when given: the open's provider
+ * and cost, then in chain order (block, then log order) each top-up adding its extra cost and
+ * each move to a later attempt (ContractReassigned) setting its provider and cost.
+ */
+export function loggedTermsAt(j: LoggedJob, atBlock?: bigint): { provider: string; costWei: bigint } {
+  const steps = [
+    ...(j.topUps ?? []).map((t) => ({ block: t.block, seq: t.seq, apply: (x: { provider: string; costWei: bigint }) => ({ ...x, costWei: x.costWei + t.extraCostWei }) })),
+    ...(j.reassigns ?? []).map((r) => ({ block: r.block, seq: r.seq, apply: () => ({ provider: r.provider, costWei: r.newCostWei }) })),
+  ]
+    .filter((s) => atBlock === undefined || s.block <= atBlock)
+    .sort((a, b) => (a.block === b.block ? a.seq - b.seq : a.block < b.block ? -1 : 1));
+  let terms = { provider: j.terms?.provider ?? '', costWei: j.terms?.costWei ?? 0n };
+  for (const s of steps) terms = s.apply(terms);
+  return terms;
 }
 
 /** Whether the log holds this job's escrow as still locked in the contract. */

@@ -224,3 +224,97 @@ describe('the chain against the folded log', () => {
     expect(differences).toEqual([expect.objectContaining({ subject: `staking ${ADDRESSES.staking}`, message: expect.stringContaining('+5 wei no stake explains') })]);
   });
 });
+
+describe('re-match on failure: the escrow moved to another attempt', () => {
+  const OTHER = A('33');
+  const NEW_COST = 15n * AGPU;
+  const attemptFailed = (jobId: string) => ev('ContractAttemptFailed', { jobId, attempt: 1, nodeAddress: PROVIDER, exhausted: false });
+  const reassigned = (jobId: string, over: Partial<EventData<'ContractReassigned'>> = {}) =>
+    ev('ContractReassigned', { jobId, attempt: 2, nodeAddress: OTHER, escrowWei: NEW_COST, returnedWei: COST - NEW_COST, deadlineUnixSec: 2_000_000_900, txHash: H('05'), blockNumber: '15', ...over });
+  const chainReassigned = (jobId: string, over: Partial<Extract<EscrowChainEvent, { kind: 'reassigned' }>> = {}): EscrowChainEvent =>
+    ({ ...at(H('05'), 15n), kind: 'reassigned', key: key(jobId), attempt: 2, newProvider: OTHER, newCostWei: NEW_COST, returnedWei: COST - NEW_COST, newDeadlineSec: 2_000_000_900, ...over }) as EscrowChainEvent;
+
+  it('finds nothing when the move returned the difference to the requester and the release paid the new node', () => {
+    const ledger = ledgerOf([opened('j-r1'), attemptFailed('j-r1'), reassigned('j-r1'), decided('j-r1', 'release'), released('j-r1', { nodeAddress: OTHER, amountWei: NEW_COST })]);
+    expect(ledger.byKey.get(key('j-r1'))!.reassigns).toEqual([expect.objectContaining({ attempt: 2, provider: OTHER.toLowerCase(), newCostWei: NEW_COST, returnedWei: COST - NEW_COST })]);
+    const w = window(
+      [chainOpened('j-r1'), chainReassigned('j-r1'), { ...at(H('02'), 20n), kind: 'released', key: key('j-r1'), provider: OTHER, costWei: NEW_COST, settledBy: A('5e') }],
+      [intoEscrow(), transfer(H('05'), 15n, ADDRESSES.escrow, REQUESTER, COST - NEW_COST), transfer(H('02'), 20n, ADDRESSES.escrow, OTHER, NEW_COST)],
+    );
+    const { differences, figures } = reconcile(ledger, w, [{ status: 'released', termsMatch: true }], { escrowWei: 0n, stakingWei: 0n });
+    expect(differences).toEqual([]);
+    expect(figures).toMatchObject({ transfers: 3, transfersExplained: 3, escrowReassigned: 1, openEscrowsChainWei: 0n });
+  });
+
+  it('holds an open escrow at the moved terms: the new node and cost', () => {
+    const ledger = ledgerOf([opened('j-r2'), attemptFailed('j-r2'), reassigned('j-r2')]);
+    const w = window([chainOpened('j-r2'), chainReassigned('j-r2')], [intoEscrow(), transfer(H('05'), 15n, ADDRESSES.escrow, REQUESTER, COST - NEW_COST)]);
+    const { differences, figures } = reconcile(ledger, w, [{ status: 'open', termsMatch: true }], { escrowWei: NEW_COST, stakingWei: 0n });
+    expect(differences).toEqual([]);
+    expect(figures).toMatchObject({ openEscrowsLog: 1, openEscrowsLogWei: NEW_COST, openEscrowsChainWei: NEW_COST });
+  });
+
+  it('names a move on chain the log does not record, and one to another node than the log says', () => {
+    const unrecorded = reconcile(ledgerOf([opened('j-r3')]), window([chainOpened('j-r3'), chainReassigned('j-r3')], [intoEscrow(), transfer(H('05'), 15n, ADDRESSES.escrow, REQUESTER, COST - NEW_COST)]), [{ status: 'open', termsMatch: false }], {
+      escrowWei: NEW_COST,
+      stakingWei: 0n,
+    });
+    expect(unrecorded.differences).toEqual(expect.arrayContaining([expect.objectContaining({ subject: 'job j-r3', message: expect.stringContaining('no ContractReassigned of that transaction') })]));
+    const other = reconcile(
+      ledgerOf([opened('j-r4'), attemptFailed('j-r4'), reassigned('j-r4')]),
+      window([chainOpened('j-r4'), chainReassigned('j-r4', { newProvider: A('44') })], [intoEscrow(), transfer(H('05'), 15n, ADDRESSES.escrow, REQUESTER, COST - NEW_COST)]),
+      [{ status: 'open', termsMatch: false }],
+      { escrowWei: NEW_COST, stakingWei: 0n },
+    );
+    expect(other.differences).toEqual(expect.arrayContaining([expect.objectContaining({ subject: 'job j-r4', message: expect.stringContaining('another provider than the log') })]));
+  });
+});
+
+describe('top-ups (issue 16): a transfer into the escrow the log must explain', () => {
+  const EXTRA = 5n * AGPU;
+  const toppedUp = (jobId: string, over: Partial<EventData<'ContractToppedUp'>> = {}) =>
+    ev('ContractToppedUp', { jobId, topUpId: 'tu-1', extraCostWei: EXTRA, extraRuntimeSec: 600, newCostWei: COST + EXTRA, newDeadlineUnixSec: 2_000_000_600, txHash: H('05'), blockNumber: '15', ...over });
+  const chainToppedUp = (jobId: string, tx = H('05'), block = 15n, over: Partial<EscrowChainEvent> = {}): EscrowChainEvent =>
+    ({ ...at(tx, block), kind: 'toppedUp', key: key(jobId), topUpKey: H('9a'), extraCostWei: EXTRA, newCostWei: COST + EXTRA, newDeadlineSec: 2_000_000_600, ...over }) as EscrowChainEvent;
+  const chainReleasedTotal = (jobId: string): EscrowChainEvent => ({ ...at(H('02'), 20n), kind: 'released', key: key(jobId), provider: PROVIDER, costWei: COST + EXTRA, settledBy: A('5e') });
+
+  it('folds a top-up into the job (once, however often it is recorded) and counts the escrow with it', () => {
+    const ledger = ledgerOf([opened('j-1'), toppedUp('j-1'), toppedUp('j-1')]);
+    const j = ledger.byKey.get(key('j-1'))!;
+    expect(j.topUps).toEqual([{ topUpId: 'tu-1', txHash: H('05'), block: 15n, extraCostWei: EXTRA, newCostWei: COST + EXTRA, newDeadlineUnixSec: 2_000_000_600, seq: 2 }]);
+    expect(j.terms?.costWei).toBe(COST);
+  });
+
+  it('finds nothing when the top-up, its transfer from the requester and the release of the total agree with the log', () => {
+    const ledger = ledgerOf([opened('j-1'), toppedUp('j-1'), decided('j-1', 'release'), released('j-1', { amountWei: COST + EXTRA }), opened('j-2', { txHash: H('04') }), toppedUp('j-2', { topUpId: 'tu-2', txHash: H('06'), blockNumber: '16' })]);
+    const w = window(
+      [chainOpened('j-1'), chainToppedUp('j-1'), chainReleasedTotal('j-1'), chainOpened('j-2', H('04'), 11n), chainToppedUp('j-2', H('06'), 16n)],
+      [intoEscrow(), transfer(H('05'), 15n, REQUESTER, ADDRESSES.escrow, EXTRA), transfer(H('02'), 20n, ADDRESSES.escrow, PROVIDER, COST + EXTRA), intoEscrow(H('04'), 11n), transfer(H('06'), 16n, REQUESTER, ADDRESSES.escrow, EXTRA)],
+    );
+    const { differences, figures } = reconcile(ledger, w, [{ status: 'released', termsMatch: true }, { status: 'open', termsMatch: true }], { escrowWei: COST + EXTRA });
+    expect(differences).toEqual([]);
+    expect(figures).toMatchObject({ transfers: 5, transfersExplained: 5, escrowToppedUp: 2, openEscrowsLogWei: COST + EXTRA, openEscrowsChainWei: COST + EXTRA, escrowBalanceWei: COST + EXTRA });
+  });
+
+  it('names a top-up on chain the log does not record, and one paid by someone other than the requester', () => {
+    const ledger = ledgerOf([opened('j-1')]);
+    const w = window([chainOpened('j-1'), chainToppedUp('j-1')], [intoEscrow(), transfer(H('05'), 15n, A('99'), ADDRESSES.escrow, EXTRA)]);
+    const { differences } = reconcile(ledger, w, [{ status: 'open', termsMatch: false }], { escrowWei: COST + EXTRA });
+    const messages = differences.map((d) => `${d.subject}: ${d.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^transfer 0x0505.*no event of the contract to explain it/),
+        expect.stringMatching(/^transfer 0x0505.*toppedUp event in block 15 has no token transfer/),
+        expect.stringMatching(/^job j-1: topped up on chain .* but the log has no ContractToppedUp of that transaction/),
+        expect.stringMatching(/^escrow .*: the log holds 1 escrows open \(20000000000000000000 wei\), the chain 1 \(25000000000000000000 wei\)/),
+      ]),
+    );
+  });
+
+  it('does not count a top-up the log recorded in a block after the snapshot', () => {
+    const ledger = ledgerOf([opened('j-1'), toppedUp('j-1', { blockNumber: String(SNAPSHOT + 5n) })]);
+    const { differences, figures } = reconcile(ledger, window([chainOpened('j-1')], [intoEscrow()]), [{ status: 'open', termsMatch: true }], { escrowWei: COST });
+    expect(differences).toEqual([]);
+    expect(figures.openEscrowsLogWei).toBe(COST);
+  });
+});

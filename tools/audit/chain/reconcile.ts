@@ -1,10 +1,11 @@
 import type { ComputeContractStatus, MarketAddresses } from '@starminer/chain';
 import type { Difference } from '../shared/outcome';
 import type { ChainJobRead, ChainWindow, EscrowChainEvent, StakingChainEvent, TokenTransfer } from './chain-reads';
-import { loggedEscrowHeld, type ChainLedger, type LoggedJob, type LoggedStatus } from './log-fold';
+import { loggedCostWei, loggedEscrowHeld, loggedTermsAt, type ChainLedger, type LoggedJob, type LoggedStatus } from './log-fold';
 
-/** The contract events that move tokens (a dispute moves none). */
+/** The contract events that move tokens (a dispute moves none; a move to another attempt only when it returns some escrow). */
 type TokenMovingEvent = Exclude<EscrowChainEvent, { kind: 'disputed' }> | StakingChainEvent;
+const movesTokens = (e: EscrowChainEvent | StakingChainEvent): e is TokenMovingEvent => e.kind !== 'disputed' && !(e.kind === 'reassigned' && e.returnedWei === 0n);
 
 /**
  * The chain against the log, with no I/O: the command feeds it the folded log, then the chain's
@@ -20,6 +21,8 @@ export class ChainReconciler {
   private readonly unknownKeys = new Set<string>();
   /** Per job key, what the chain's events showed (only the marks the final checks need). */
   private readonly seenSlash = new Set<string>();
+  /** Each job's requester as its ComputeContractOpened showed it: who pays the job's top-ups. */
+  private readonly requesterByKey = new Map<string, string>();
   private readonly diffs: Difference[] = [];
 
   readonly figures = {
@@ -29,6 +32,8 @@ export class ChainReconciler {
     transfersExplained: 0,
     escrowOpened: 0,
     escrowSettled: 0,
+    escrowToppedUp: 0,
+    escrowReassigned: 0,
     openEscrowsLog: 0,
     openEscrowsLogWei: 0n,
     openEscrowsChain: 0,
@@ -61,6 +66,8 @@ export class ChainReconciler {
 
   /** One window of the chain's logs: every transfer explained by a contract event, every event checked against the log. */
   onWindow(w: ChainWindow): void {
+    // a top-up in the same window as its open is explained by the open's requester
+    for (const e of w.escrow) if (e.kind === 'opened') this.requesterByKey.set(e.key, e.requester);
     this.explainTransfers(w);
     for (const e of w.escrow) this.onEscrowEvent(e);
     for (const e of w.staking) this.onStakingEvent(e);
@@ -69,7 +76,8 @@ export class ChainReconciler {
   /**
    * A token transfer into or out of the escrow or the staking contract is explained by the
    * contract event of its own transaction that moves those tokens: an open pulls the cost from the
-   * requester (or a vault), a release pays the provider, a refund the requester; a stake pulls from
+   * requester (or a vault), a top-up pulls its extra cost from the job's requester, a release pays
+   * the provider, a refund the requester; a stake pulls from
    * the staker, a withdrawal or a slash pays out. Anything else moved tokens outside the contracts' rules.
    */
   private explainTransfers(w: ChainWindow): void {
@@ -80,7 +88,7 @@ export class ChainReconciler {
       return g;
     };
     for (const t of w.transfers) of(t.txHash).transfers.push(t);
-    for (const e of [...w.escrow, ...w.staking]) if (e.kind !== 'disputed') of(e.txHash).events.push(e);
+    for (const e of [...w.escrow, ...w.staking]) if (movesTokens(e)) of(e.txHash).events.push(e);
     for (const [txHash, g] of byTx) {
       const unused = [...g.events];
       for (const t of g.transfers) {
@@ -94,7 +102,7 @@ export class ChainReconciler {
         this.add({
           subject: `transfer ${txHash}`,
           message: `${t.valueWei} wei moved from ${this.name(t.from)} to ${this.name(t.to)} in block ${t.block} with no event of the contract to explain it: tokens moved outside the contract's rules`,
-          expected: { explainedBy: 'an open, release or refund of the escrow, or a stake, withdrawal or slash of the staking contract, in the same transaction' },
+          expected: { explainedBy: 'an open, top-up, release or refund of the escrow, or a stake, withdrawal or slash of the staking contract, in the same transaction' },
           actual: { txHash, block: t.block, from: t.from, to: t.to, valueWei: t.valueWei },
         });
       }
@@ -102,7 +110,7 @@ export class ChainReconciler {
         this.add({
           subject: `transfer ${txHash}`,
           message: `the ${e.kind} event in block ${e.block} has no token transfer of its amount: the contract's books and the token disagree`,
-          expected: { transferOf: 'amountWei' in e ? e.amountWei : e.costWei },
+          expected: { transferOf: amountOf(e) },
           actual: { transfers: g.transfers.map((t) => ({ from: t.from, to: t.to, valueWei: t.valueWei })) },
         });
       }
@@ -113,6 +121,10 @@ export class ChainReconciler {
     switch (e.kind) {
       case 'opened':
         return t.to === this.escrow && t.valueWei === e.costWei && (t.from === e.requester || t.from === this.vaults);
+      case 'toppedUp':
+        return t.to === this.escrow && t.valueWei === e.extraCostWei && t.from === this.requesterOf(e.key);
+      case 'reassigned':
+        return t.from === this.escrow && t.valueWei === e.returnedWei && t.to === this.requesterOf(e.key);
       case 'released':
         return t.from === this.escrow && t.to === e.provider && t.valueWei === e.costWei;
       case 'refunded':
@@ -130,7 +142,13 @@ export class ChainReconciler {
 
   private onEscrowEvent(e: EscrowChainEvent): void {
     if (e.kind === 'disputed') return; // moves no tokens; the record's status is read per job
-    if (e.kind === 'opened') {
+    if (e.kind === 'toppedUp') {
+      this.figures.escrowToppedUp += 1;
+      this.figures.openEscrowsChainWei += e.extraCostWei;
+    } else if (e.kind === 'reassigned') {
+      this.figures.escrowReassigned += 1;
+      this.figures.openEscrowsChainWei -= e.returnedWei;
+    } else if (e.kind === 'opened') {
       this.figures.escrowOpened += 1;
       this.figures.openEscrowsChain += 1;
       this.figures.openEscrowsChainWei += e.costWei;
@@ -149,6 +167,14 @@ export class ChainReconciler {
         expected: { onTheLog: 'JobMatched and ContractOpened of this job' },
         actual: chainSide(e),
       });
+      return;
+    }
+    if (e.kind === 'toppedUp') {
+      this.onToppedUp(j, e);
+      return;
+    }
+    if (e.kind === 'reassigned') {
+      this.onReassigned(j, e);
       return;
     }
     if (e.kind === 'opened') {
@@ -194,6 +220,67 @@ export class ChainReconciler {
         actual: chainSide(e),
       });
     }
+  }
+
+  /** A top-up on chain: the log records it (ContractToppedUp of the same transaction) with the same amounts. */
+  private onToppedUp(j: LoggedJob, e: Extract<EscrowChainEvent, { kind: 'toppedUp' }>): void {
+    const logged = j.topUps?.find((t) => t.txHash === e.txHash);
+    if (!logged) {
+      this.add({
+        subject: `job ${j.jobId}`,
+        message: `topped up on chain (tx ${e.txHash}, block ${e.block}: ${e.extraCostWei} wei more), but the log has no ContractToppedUp of that transaction: escrow the log does not know of`,
+        expected: { onTheLog: 'ContractToppedUp with this transaction' },
+        actual: chainSide(e),
+      });
+      return;
+    }
+    const wrong = [
+      logged.extraCostWei !== e.extraCostWei && 'extra cost',
+      logged.newCostWei !== e.newCostWei && 'new cost',
+      logged.newDeadlineUnixSec !== e.newDeadlineSec && 'deadline',
+    ].filter((x): x is string => x !== false);
+    if (wrong.length > 0) {
+      this.add({
+        subject: `job ${j.jobId}`,
+        message: `topped up on chain (tx ${e.txHash}) with another ${wrong.join(', ')} than the log's ContractToppedUp (#${logged.seq})`,
+        expected: { extraCostWei: logged.extraCostWei, newCostWei: logged.newCostWei, newDeadlineSec: logged.newDeadlineUnixSec },
+        actual: chainSide(e),
+      });
+    }
+  }
+
+  /** A move to another attempt on chain: the log records it (ContractReassigned of the same transaction) with the same node, cost and deadline. */
+  private onReassigned(j: LoggedJob, e: Extract<EscrowChainEvent, { kind: 'reassigned' }>): void {
+    const logged = j.reassigns?.find((r) => r.txHash === e.txHash);
+    if (!logged) {
+      this.add({
+        subject: `job ${j.jobId}`,
+        message: `moved on chain to attempt ${e.attempt} (tx ${e.txHash}, block ${e.block}: provider ${e.newProvider}), but the log has no ContractReassigned of that transaction: a payee the log does not know of`,
+        expected: { onTheLog: 'ContractReassigned with this transaction' },
+        actual: chainSide(e),
+      });
+      return;
+    }
+    const wrong = [
+      logged.attempt !== e.attempt && 'attempt',
+      logged.provider !== e.newProvider && 'provider',
+      logged.newCostWei !== e.newCostWei && 'cost',
+      logged.returnedWei !== e.returnedWei && 'returned amount',
+      logged.deadlineUnixSec !== e.newDeadlineSec && 'deadline',
+    ].filter((x): x is string => x !== false);
+    if (wrong.length > 0) {
+      this.add({
+        subject: `job ${j.jobId}`,
+        message: `moved on chain (tx ${e.txHash}) with another ${wrong.join(', ')} than the log's ContractReassigned (#${logged.seq})`,
+        expected: { attempt: logged.attempt, provider: logged.provider, newCostWei: logged.newCostWei, returnedWei: logged.returnedWei, newDeadlineSec: logged.deadlineUnixSec },
+        actual: chainSide(e),
+      });
+    }
+  }
+
+  /** Who pays a job's top-ups: the requester its open showed on chain, else the log's. */
+  private requesterOf(key: string): string | undefined {
+    return this.requesterByKey.get(key) ?? this.ledger.byKey.get(key)?.terms?.requester;
   }
 
   private onStakingEvent(e: StakingChainEvent): void {
@@ -267,7 +354,7 @@ export class ChainReconciler {
     if (expect.inFlight.includes(read.status)) this.figures.jobsInFlight += 1;
     if (j.terms && loggedEscrowHeld({ ...j, status })) {
       this.figures.openEscrowsLog += 1;
-      this.figures.openEscrowsLogWei += j.terms.costWei;
+      this.figures.openEscrowsLogWei += loggedCostWei(j, this.snapshotBlock);
     }
     if (!expect.allowed.includes(read.status)) {
       this.add({
@@ -291,7 +378,7 @@ export class ChainReconciler {
       this.add({
         subject: `job ${j.jobId}`,
         message: `the escrow's record commits to other parties or another cost than the log's ContractOpened: the chain would pay someone else`,
-        expected: { requester: j.terms!.requester, provider: j.terms!.provider, costWei: j.terms!.costWei },
+        expected: { requester: j.terms!.requester, ...loggedTermsAt(j, this.snapshotBlock) },
         actual: { matchesTerms: false },
       });
     }
@@ -410,6 +497,13 @@ function describeLogged(status: LoggedStatus, j: LoggedJob): string {
 function chainSide(e: EscrowChainEvent | StakingChainEvent): Record<string, unknown> {
   const { kind, txHash, block, ...rest } = e;
   return { event: kind, txHash, block, ...rest };
+}
+
+/** The tokens a contract event moves. */
+function amountOf(e: TokenMovingEvent): bigint {
+  if ('amountWei' in e) return e.amountWei;
+  if (e.kind === 'reassigned') return e.returnedWei;
+  return e.kind === 'toppedUp' ? e.extraCostWei : e.costWei;
 }
 
 const signed = (n: bigint): string => (n > 0n ? `+${n}` : `${n}`);

@@ -14,7 +14,7 @@ import {
 } from '@starminer/matching';
 import { parkingKeyOf } from '@starminer/trade-log';
 import { EngineState, quotedRuntimeSec } from '../../../apps/matching/src/engine/engine-state';
-import { jobSpecOf } from '../../../apps/matching/src/engine/to-engine';
+import { jobSpecOf, requeuedJobSpecOf } from '../../../apps/matching/src/engine/to-engine';
 import { surgeSettingsOf, type MatchingConfig, type SurgeSetting } from '../../../apps/matching/src/matching.config';
 import type { Difference } from '../shared/outcome';
 
@@ -263,6 +263,8 @@ export class MatchingRerun {
     }
     const e = s.event;
     if (e.type === 'JobSubmitted') this.jobs.set(e.data.jobId, jobSpecOf(e.data, e.occurredAt));
+    // queued again after a failed attempt: as the engine took it (its escrow as budget, its failed nodes excluded)
+    else if (e.type === 'JobRequeued') this.jobs.set(e.data.jobId, requeuedJobSpecOf(e.data, e.occurredAt));
     else if (e.type === 'JobCancelled' || e.type === 'JobFailed') this.jobs.delete(e.data.jobId);
   }
 

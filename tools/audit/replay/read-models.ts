@@ -5,12 +5,20 @@ import { FaucetMintRow } from '../../../apps/deployer/src/reconcile-mints/faucet
 import { FAUCET_MINTS_MODEL } from '../../../apps/deployer/src/reconcile-mints/faucet-mints.projection';
 import { PendingOpenRow, RecordedOpenRow } from '../../../apps/deployer/src/reconcile-opens/open-rows.entity';
 import { PENDING_OPENS_MODEL } from '../../../apps/deployer/src/reconcile-opens/pending-opens.projection';
+import { PendingReassignRow } from '../../../apps/deployer/src/reassign-contracts/pending-reassign-row.entity';
+import { PENDING_REASSIGNS_MODEL } from '../../../apps/deployer/src/reassign-contracts/pending-reassigns.projection';
+import { PendingTopUpRow } from '../../../apps/deployer/src/top-up-contracts/pending-top-up.entity';
+import { PENDING_TOP_UPS_MODEL } from '../../../apps/deployer/src/top-up-contracts/pending-top-ups.projection';
 import { VIEW_ENTITIES } from '../../../apps/gateway/src/views/entities';
 import { VIEWS_MODEL } from '../../../apps/gateway/src/views/gateway-views';
 import { WEBHOOK_ENTITIES } from '../../../apps/gateway/src/webhooks/entities';
 import { WEBHOOKS_MODEL } from '../../../apps/gateway/src/webhooks/follow/webhooks-follower';
 import { IntakeJob } from '../../../apps/intake/src/intake-jobs/intake-job.entity';
 import { INTAKE_JOBS_MODEL } from '../../../apps/intake/src/intake-jobs/intake-jobs.projection';
+import { IntakeVault, IntakeVaultPriceTrigger } from '../../../apps/intake/src/vault-triggers/intake-vault.entity';
+import { INTAKE_VAULTS_MODEL } from '../../../apps/intake/src/vault-triggers/intake-vaults.projection';
+import { VaultChainRow } from '../../../apps/deployer/src/vault-chain/vault-chain-row.entity';
+import { VAULT_CHAIN_MODEL } from '../../../apps/deployer/src/vault-chain/vault-chain.projection';
 import { NodeRow } from '../../../apps/registry/src/nodes/node-row.entity';
 import { NODES_MODEL } from '../../../apps/registry/src/nodes/nodes.projection';
 import { ContractRow } from '../../../apps/settlement/src/ledger/contract-row.entity';
@@ -32,7 +40,7 @@ export interface ServiceReadModels {
 export const SERVICE_READ_MODELS: readonly ServiceReadModels[] = [
   { service: 'gateway', entities: [...VIEW_ENTITIES, ...WEBHOOK_ENTITIES], models: [VIEWS_MODEL, WEBHOOKS_MODEL] },
   { service: 'registry', entities: [NodeRow], models: [NODES_MODEL] },
-  { service: 'intake', entities: [IntakeJob], models: [INTAKE_JOBS_MODEL] },
-  { service: 'deployer', entities: [FaucetMintRow, PendingOpenRow, RecordedOpenRow], models: [FAUCET_MINTS_MODEL, PENDING_OPENS_MODEL] },
+  { service: 'intake', entities: [IntakeJob, IntakeVault, IntakeVaultPriceTrigger], models: [INTAKE_JOBS_MODEL, INTAKE_VAULTS_MODEL] },
+  { service: 'deployer', entities: [FaucetMintRow, PendingOpenRow, RecordedOpenRow, PendingReassignRow, PendingTopUpRow, VaultChainRow], models: [FAUCET_MINTS_MODEL, PENDING_OPENS_MODEL, PENDING_REASSIGNS_MODEL, PENDING_TOP_UPS_MODEL, VAULT_CHAIN_MODEL] },
   { service: 'settlement', entities: [ContractRow, LedgerEntry], models: [CONTRACTS_MODEL] },
 ];

@@ -18,7 +18,7 @@ describe('audit replay: the read models rebuilt from the log with the services\'
     expect({ code, firstDifference: summary.firstDifference, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, firstDifference: undefined, stderr: '' });
     expect(summary).toMatchObject({ audit: 'replay', ok: true, differences: 0, parked: 0, undecodable: 0, compared: true });
     const models = summary.models as Record<string, { checkpoint: number; tables: Record<string, { rows: number }> }>;
-    expect(Object.keys(models).sort()).toEqual(['deployer.deployer-opens', 'deployer.faucet-mints', 'gateway.views', 'gateway.webhooks', 'intake.intake-jobs', 'registry.nodes', 'settlement.contracts']);
+    expect(Object.keys(models).sort()).toEqual(['deployer.deployer-opens', 'deployer.deployer-reassigns', 'deployer.deployer-top-ups', 'deployer.deployer-vaults', 'deployer.faucet-mints', 'gateway.views', 'gateway.webhooks', 'intake.intake-jobs', 'intake.intake-vaults', 'registry.nodes', 'settlement.contracts']);
     const jobs = 4 + 1 + 1;
     expect(models['gateway.views'].tables.jobs.rows).toBe(jobs);
     expect(models['settlement.contracts'].tables.contracts.rows).toBe(jobs);

@@ -241,9 +241,25 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'JobCancelled':
       state.jobs.delete(e.data.jobId);
       return state;
+    // Re-match on failure: the failed node's JobMatched counted as matched, its attempt ended without
+    // pay (nothing earned, nothing refunded: the job goes on); the next JobMatched names the new node,
+    // and the job's one release or refund counts for it. The escrow's move (ContractReassigned) is chain detail.
+    case 'JobRequeued': {
+      const job = state.jobs.get(e.data.jobId);
+      if (job) Object.assign(job, { nodeId: undefined, startedAtMs: undefined });
+      return state;
+    }
+    case 'ContractAttemptFailed':
+    case 'ContractReassigned':
+      return state;
+    // Redundancy: each copy is a job of its own; its verdict is followed by its release or refund
+    // (and, for a dissenting copy, its ResultRejected), which count as for any job.
+    case 'RedundancyVerdictRecorded':
+      return state;
     // Not in the report: accounts and funding, availability, stake, keys, waiting, the contract's
     // chain details (ContractOpened, SettlementDecided: the release or refund that follows counts),
-    // chain effects restored or lost (the same release or refund, carried out again), prices, surges, anchors.
+    // chain effects restored or lost (the same release or refund, carried out again), prices, surges, anchors,
+    // vaults (a vault's jobs are in the report as jobs).
     case 'OrgRegistered':
     case 'AccountFunded':
     case 'MintRequested':
@@ -256,6 +272,7 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'JobWaiting':
     case 'ContractOpened':
     case 'ContractToppedUp':
+    case 'ContractRunwayLow':
     case 'ContractOpenFailed':
     case 'SettlementDecided':
     case 'ChainEffectRestored':
@@ -264,6 +281,15 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'SurgeStarted':
     case 'SurgeEnded':
     case 'AnchorPosted':
+    case 'VaultCreated':
+    case 'VaultTemplateEdited':
+    case 'VaultPaused':
+    case 'VaultResumed':
+    case 'VaultClosed':
+    case 'VaultFired':
+    case 'VaultFiringSkipped':
+    case 'VaultChainSynced':
+    case 'VaultOpenFailed':
       return state;
     default:
       return assertNever(e);

@@ -50,6 +50,19 @@ describe('job formatting', () => {
     expect(jobDetails({ jobId: 'j', status: 'failed', failure: { code: 'OPEN_TIMED_OUT', reason: 'gave up' } })).toBe('job      j\nstatus   failed\nfailure  OPEN_TIMED_OUT: gave up');
   });
 
+  it('jobs get: a redundant job shows its copies, their nodes and outcomes, and the verdict', () => {
+    const redundancy = {
+      copyIndex: 0,
+      copies: 2,
+      runs: [
+        { jobId: 'g', nodeId: 'n1', outcome: 'tie' },
+        { jobId: 'g-c1', nodeId: 'n2', outcome: 'tie' },
+      ],
+      verdict: { kind: 'tie', reason: 'no majority' },
+    };
+    expect(jobDetails({ jobId: 'g', status: 'refunded', redundancy }).split('\n').at(-1)).toBe('redundancy  copy 0 of 2; g on n1: tie; g-c1 on n2: tie; verdict: tie (no majority)');
+  });
+
   it('jobs list: one row per job', () => {
     expect(jobTable([settled, { jobId: 'job-2', status: 'queued', category: 'rendering', budgetWei: '0', costWei: null, nodeId: null, submittedAt: '2026-11-24T12:01:00Z' }]).split('\n')).toEqual([
       'JOB    STATUS   CATEGORY   BUDGET   COST       NODE    SUBMITTED',

@@ -22,6 +22,22 @@ export interface JobView {
   failure?: { code?: string | null; reason?: string | null } | null;
   submittedAt?: string | null;
   deadlineAt?: string | null;
+  escrowWei?: string | null;
+  runwaySec?: number | null;
+  redundancy?: {
+    copyIndex: number;
+    copies: number;
+    runs?: { jobId: string; nodeId?: string | null; outcome?: string | null }[] | null;
+    verdict?: { kind: string; reason: string } | null;
+  } | null;
+}
+
+/** A redundant job's group in one line: this copy, each copy's node and outcome, the verdict. */
+function redundancyText(r: JobView['redundancy']): string | undefined {
+  if (!r) return undefined;
+  const runs = (r.runs ?? []).map((x) => `${x.jobId} on ${x.nodeId ?? '-'}: ${x.outcome ?? 'pending'}`).join('; ');
+  const verdict = r.verdict ? `${r.verdict.kind} (${r.verdict.reason})` : 'not yet';
+  return `copy ${r.copyIndex} of ${r.copies}${runs ? `; ${runs}` : ''}; verdict: ${verdict}`;
 }
 
 /** Output past this many characters is cut in the human view (`--json` has all of it). */
@@ -53,6 +69,33 @@ export function jobDetails(j: JobView): string {
     ['output', output ? (output.length > OUTPUT_SHOWN_MAX ? `${output.slice(0, OUTPUT_SHOWN_MAX)}… (${output.length} chars; --json for all)` : output) : undefined],
     ['submitted', j.submittedAt ? instant(j.submittedAt) : undefined],
     ['deadline', j.deadlineAt ? instant(j.deadlineAt) : undefined],
+    ['escrow', j.escrowWei ? agpu(j.escrowWei) : undefined],
+    ['runway', j.runwaySec === null || j.runwaySec === undefined ? undefined : duration(j.runwaySec)],
+    ['redundancy', redundancyText(j.redundancy)],
+  ]);
+}
+
+/** What `starminer jobs top-up` shows of a top-up (the SDK's TopUp). */
+export interface TopUpView {
+  jobId: string;
+  topUpId: string;
+  extraRuntimeSec: number;
+  extraCostWei: string;
+  escrowWei: string;
+  deadlineAt: string;
+  txHash: string;
+}
+
+/** `starminer jobs top-up`: the top-up, field by field. */
+export function topUpDetails(t: TopUpView): string {
+  return fields([
+    ['job', t.jobId],
+    ['top-up', t.topUpId],
+    ['added', duration(t.extraRuntimeSec)],
+    ['paid', agpu(t.extraCostWei)],
+    ['escrow', agpu(t.escrowWei)],
+    ['deadline', instant(t.deadlineAt)],
+    ['tx', t.txHash],
   ]);
 }
 
@@ -77,6 +120,10 @@ export interface JobUpdateView {
   txHash?: string | null;
   resultHash?: string;
   failure?: { code: string; reason: string };
+  deadlineUnixSec?: number;
+  runwaySec?: number;
+  escrowWei?: string;
+  extraRuntimeSec?: number;
 }
 
 /** What an update says beyond its type: the reason, the node and price, the contract, the transaction (control characters escaped: it is the gateway's and the provider's text). */
@@ -93,6 +140,10 @@ function rawDetail(u: JobUpdateView): string {
   if (u.resultHash) parts.push(`result ${u.resultHash}`);
   if (u.txHash) parts.push(`tx ${u.txHash}`);
   if (u.failure) parts.push(`${u.failure.code}: ${u.failure.reason}`);
+  if (u.extraRuntimeSec !== undefined) parts.push(`+${duration(u.extraRuntimeSec)}`);
+  if (u.escrowWei) parts.push(`escrow ${agpu(u.escrowWei)}`);
+  if (u.runwaySec !== undefined) parts.push(`runway ${duration(u.runwaySec)}`);
+  if (u.deadlineUnixSec !== undefined) parts.push(`deadline ${instant(new Date(u.deadlineUnixSec * 1000).toISOString())}`);
   return parts.join(', ');
 }
 

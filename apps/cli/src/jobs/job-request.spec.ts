@@ -58,6 +58,17 @@ describe('jobRequestFromFlags: the flags of jobs submit and quote as the body of
     expect(jobRequestFromFlags({ ...base, workload: 'command', command: ['python', 'train.py'], image: 'py:3' }, seed).workload).toEqual({ kind: 'command', command: ['python', 'train.py'], image: 'py:3' });
   });
 
+  it('redundancy: --copies runs the job on k nodes, compared exactly, or within --tolerance ABS[,REL]', () => {
+    const base = { category: 'inference', budget: '1', runtime: 10, gpu: ['H100'] };
+    expect(jobRequestFromFlags(base, seed).redundancy).toBeUndefined();
+    expect(jobRequestFromFlags({ ...base, copies: 3 }, seed).redundancy).toEqual({ copies: 3, compare: { mode: 'exact' } });
+    expect(jobRequestFromFlags({ ...base, copies: 2, tolerance: '0.001' }, seed).redundancy).toEqual({ copies: 2, compare: { mode: 'tolerance', absTolerance: 0.001, relTolerance: 0 } });
+    expect(jobRequestFromFlags({ ...base, copies: 2, tolerance: '1e-3, 1e-6' }, seed).redundancy).toEqual({ copies: 2, compare: { mode: 'tolerance', absTolerance: 1e-3, relTolerance: 1e-6 } });
+    expect(codeOf(() => jobRequestFromFlags({ ...base, tolerance: '0.1' }, seed))).toBe('BAD_FLAG');
+    expect(codeOf(() => jobRequestFromFlags({ ...base, copies: 2, tolerance: 'x' }, seed))).toBe('BAD_FLAG');
+    expect(codeOf(() => jobRequestFromFlags({ ...base, copies: 2, tolerance: '1,2,3' }, seed))).toBe('BAD_FLAG');
+  });
+
   it('takes lists repeated or comma-separated', () => {
     expect(listOf(['H100,A100', ' L40S ', ''])).toEqual(['H100', 'A100', 'L40S']);
     expect(listOf(undefined)).toEqual([]);

@@ -48,6 +48,8 @@ export interface JobFlags {
   size?: number;
   command?: string[];
   image?: string;
+  copies?: number;
+  tolerance?: string;
 }
 
 /** Flag names as typed (`--max-latency`), by the key yargs gives them. */
@@ -55,7 +57,7 @@ const FLAG_NAME: Record<keyof JobFlags, string> = {
   category: '--category', budget: '--budget', budgetWei: '--budget-wei', gpu: '--gpu', gpus: '--gpus', vram: '--vram',
   region: '--region', tee: '--tee', maxLatency: '--max-latency', urgency: '--urgency', latency: '--latency',
   runtime: '--runtime', deadline: '--deadline', green: '--green', workload: '--workload', seed: '--seed',
-  iterations: '--iterations', size: '--size', command: '--command', image: '--image',
+  iterations: '--iterations', size: '--size', command: '--command', image: '--image', copies: '--copies', tolerance: '--tolerance',
 };
 export const JOB_FLAG_KEYS = Object.keys(FLAG_NAME) as (keyof JobFlags)[];
 
@@ -163,7 +165,27 @@ export function jobRequestFromFlags(f: JobFlags, newSeed: () => string): JobRequ
     ...(deadlineSec === undefined ? {} : { deadlineSec }),
     ...(f.green === undefined ? {} : { green: f.green }),
     workload: workloadOf(f, newSeed),
+    ...redundancyOf(f),
   };
+}
+
+/**
+ * Redundancy (issue 17): `--copies k` runs the job on k distinct nodes of its one GPU model (each
+ * copy pays its budget), results compared exactly, or, with `--tolerance ABS[,REL]`, as JSON arrays
+ * of numbers within ABS + REL x max(|a|, |b|). The gateway checks the ranges.
+ */
+function redundancyOf(f: Pick<JobFlags, 'copies' | 'tolerance'>): Pick<JobRequest, 'redundancy'> {
+  if (f.copies === undefined) {
+    if (f.tolerance !== undefined) throw new UsageError('BAD_FLAG', '--tolerance compares copies: give --copies too');
+    return {};
+  }
+  const copies = integer('--copies', f.copies);
+  if (f.tolerance === undefined) return { redundancy: { copies, compare: { mode: 'exact' } } };
+  const parts = f.tolerance.split(',').map((x) => x.trim());
+  const [absTolerance, relTolerance = 0] = parts.map(Number);
+  if (parts.length > 2 || parts.some((x) => x === '') || !Number.isFinite(absTolerance) || !Number.isFinite(relTolerance))
+    throw new UsageError('BAD_FLAG', `--tolerance must be ABS or ABS,REL (numbers), got ${f.tolerance}`);
+  return { redundancy: { copies, compare: { mode: 'tolerance', absTolerance, relTolerance } } };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Client, Ctx, Io } from '../shared/context';
 import { UsageError } from '../shared/errors';
 import { printable, toJson } from '../shared/output';
 import { followJob, outcomeOf, sinceSeq, waitTimeoutMs } from './follow';
-import { historyTable, jobDetails, jobTable, updateLine, waitText } from './job-format';
+import { historyTable, jobDetails, jobTable, topUpDetails, updateLine, waitText } from './job-format';
 import { CATEGORIES, JOB_DEFAULTS, jobRequestFromFile, jobRequestFromFlags, LATENCY_PREFERENCES, URGENCIES, WORKLOAD_KINDS, type JobFlags, type JobRequest } from './job-request';
 
 const JOB_GROUP = 'The job (--file, or the flags):';
@@ -34,7 +34,9 @@ export function jobOptions<T>(y: Argv<T>) {
     .option('iterations', { type: 'number', describe: `hash-chain length (default ${JOB_DEFAULTS.hashChainIterations})`, group: JOB_GROUP })
     .option('size', { type: 'number', describe: `matmul matrix size (default ${JOB_DEFAULTS.matmulSize})`, group: JOB_GROUP })
     .option('command', { type: 'string', array: true, describe: 'command workload: the program and its arguments', group: JOB_GROUP })
-    .option('image', { type: 'string', describe: 'command workload: the container image', group: JOB_GROUP });
+    .option('image', { type: 'string', describe: 'command workload: the container image', group: JOB_GROUP })
+    .option('copies', { type: 'number', describe: 'redundancy: run on this many distinct nodes of one GPU model (2-5; each copy pays its budget), results compared; the majority is paid', group: JOB_GROUP })
+    .option('tolerance', { type: 'string', describe: 'with --copies: compare outputs as JSON arrays of numbers within ABS[,REL] (default: exact)', group: JOB_GROUP });
 }
 
 /**
@@ -61,7 +63,7 @@ const jobIdArg = <T>(y: Argv<T>) => y.positional('jobId', { type: 'string', dema
 export function jobsCommand(io: Io) {
   return {
     command: 'jobs',
-    describe: 'submit, list, follow and cancel jobs',
+    describe: 'submit, list, follow, cancel and top up jobs',
     builder: (y: Argv) =>
       y
         .command(
@@ -145,6 +147,20 @@ export function jobsCommand(io: Io) {
           }),
         )
         .command(
+          'top-up <jobId>',
+          "more time before a running job's deadline: its escrow grows by the match's price for --extra, paid by the org",
+          (b) =>
+            jobIdArg(b)
+              .option('extra', { type: 'number', demandOption: true, describe: 'seconds to add to the deadline (at most 7 days a top-up, 30 days and 32 top-ups a job)' })
+              .option('idempotency-key', { type: 'string', describe: 'a retry with the same key answers the same top-up and pays nothing more' })
+              .example('$0 jobs top-up 0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6 --extra 1800', ''),
+          action(io, async (argv, ctx) => {
+            if (!Number.isInteger(argv.extra) || argv.extra < 1) throw new UsageError('BAD_EXTRA', `--extra must be a whole number of seconds, at least 1 (got ${argv.extra})`);
+            const answer = await ctx.client().topUpJob({ jobId: argv.jobId, extraRuntimeSec: argv.extra, ...(argv.idempotencyKey ? { idempotencyKey: argv.idempotencyKey } : {}), signal: ctx.signal });
+            ctx.print(answer, topUpDetails);
+          }),
+        )
+        .command(
           'history <jobId>',
           "the job's updates so far",
           jobIdArg,
@@ -153,7 +169,7 @@ export function jobsCommand(io: Io) {
             ctx.print(updates, historyTable);
           }),
         )
-        .demandCommand(1, 'name a jobs command: submit, list, get, watch, cancel, history'),
+        .demandCommand(1, 'name a jobs command: submit, list, get, watch, cancel, top-up, history'),
     handler: () => undefined,
   };
 }

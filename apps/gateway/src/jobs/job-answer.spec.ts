@@ -56,6 +56,7 @@ const view = (over: Partial<JobView> = {}): JobView =>
     settledAt: null,
     resultOutput: null,
     resultHash: null,
+    attestation: null,
     waitingReason: null,
     failureCode: null,
     failureReason: null,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ContractState, JobState } from '@starminer/domain';
-import type { JobAnswer, JobStatus, JobRequirements, PriceTerms, Workload, matchReceiptSchema } from '@starminer/events';
+import type { EventData, JobAnswer, JobRedundancyAnswer, JobStatus, JobRequirements, PriceTerms, Workload, matchReceiptSchema } from '@starminer/events';
 import type { JobView } from '../views/entities';
 
 /**
@@ -102,7 +102,56 @@ function failureOf(j: JobView): JobAnswer['failure'] {
   return { code: j.failureCode ?? (j.status === 'cancelled' ? 'CANCELLED' : 'UNKNOWN'), reason: j.failureReason ?? '' };
 }
 
-export function jobAnswerOf(j: JobView): JobAnswer {
+/** Statuses in which the escrow runs toward its deadline (a top-up can extend it). */
+const RUNWAY_STATUSES: readonly string[] = ['contracted', 'running'];
+
+/** Seconds from `nowMs` until the job's escrow deadline (0 once passed), while contracted or running; null otherwise. */
+export function runwaySecOf(j: Pick<JobView, 'status' | 'deadlineUnixSec'>, nowMs: number): number | null {
+  if (j.deadlineUnixSec === null || !RUNWAY_STATUSES.includes(j.status)) return null;
+  return Math.max(0, Number(j.deadlineUnixSec) - Math.floor(nowMs / 1000));
+}
+
+type StoredCopy = EventData<'JobSubmitted'>['redundantCopy'] & object;
+type StoredVerdict = Omit<EventData<'RedundancyVerdictRecorded'>, 'jobId'>;
+
+/**
+ * A redundant job's group (issue 17): the group as submitted, each copy's node, result and outcome
+ * (from `siblings`, the group's rows; a page of jobs passes none and gets `runs: null`), and the
+ * group's verdict as the first decided copy recorded it. Null for a single run.
+ */
+export function redundancyAnswerOf(j: JobView, siblings?: readonly JobView[]): JobRedundancyAnswer | null {
+  const copy = j.redundantCopy as StoredCopy | null;
+  if (!copy) return null;
+  const rows = siblings ? [...siblings].filter((s) => s.redundantCopy).sort((a, b) => (a.redundantCopy as StoredCopy).copyIndex - (b.redundantCopy as StoredCopy).copyIndex) : [j];
+  const decided = rows.map((r) => r.redundancyVerdict as StoredVerdict | null).find((v) => v !== null && v !== undefined) ?? null;
+  return {
+    groupId: copy.groupId,
+    copyIndex: copy.copyIndex,
+    copies: copy.copies,
+    compare: copy.compare,
+    runs: siblings
+      ? rows.map((r) => ({
+          jobId: r.jobId,
+          copyIndex: (r.redundantCopy as StoredCopy).copyIndex,
+          status: r.status as JobStatus,
+          nodeId: r.nodeId,
+          resultHash: r.resultHash,
+          outcome: (r.redundancyVerdict as StoredVerdict | null)?.outcome ?? null,
+        }))
+      : null,
+    verdict: decided
+      ? {
+          kind: decided.outcome === 'tie' ? 'tie' : 'majority',
+          reason: decided.outcome === 'tie' ? decided.reason : `${decided.agreeingNodeIds.length} of ${decided.copies} copies agree`,
+          referenceNodeId: decided.referenceNodeId,
+          agreeingNodeIds: decided.agreeingNodeIds,
+          dissentingNodeIds: decided.dissentingNodeIds,
+        }
+      : null,
+  };
+}
+
+export function jobAnswerOf(j: JobView, nowMs: number = Date.now(), siblings?: readonly JobView[]): JobAnswer {
   const gpuCount = j.nodeId ? gpuCountOf(j) : null;
   return {
     jobId: j.jobId,
@@ -122,10 +171,14 @@ export function jobAnswerOf(j: JobView): JobAnswer {
     receipt: j.receipt ? matchReceiptOf(j.receipt) : null,
     contractAddress: j.contractAddress,
     deadlineAt: j.deadlineUnixSec === null ? null : new Date(Number(j.deadlineUnixSec) * 1000).toISOString(),
+    escrowWei: j.escrowWei?.toString() ?? null,
+    runwaySec: runwaySecOf(j, nowMs),
     txHashes: { open: j.openTxHash, settle: j.settleTxHash },
     result: j.resultHash ? { output: j.resultOutput ?? '', resultHash: j.resultHash } : null,
+    attestation: (j.attestation as JobAnswer['attestation']) ?? null,
     waitingReason: j.waitingReason,
     failure: failureOf(j),
+    ...(j.redundantCopy ? { redundancy: redundancyAnswerOf(j, siblings) } : {}),
     submittedAt: j.submittedAt.toISOString(),
     updatedAt: j.updatedAt.toISOString(),
   };
@@ -141,8 +194,13 @@ export function jobStatusOfContract(status: string, outcome?: 'release' | 'refun
   switch (status) {
     case 'open':
       return 'contracted';
+    // awaiting-verdict: a redundant copy's verified result, held for its group's verdict
     case 'running':
+    case 'awaiting-verdict':
       return 'running';
+    // its attempt failed: queued again for another node
+    case 'reassigning':
+      return 'queued';
     case 'settling':
       return outcome === 'release' ? 'completed' : 'running';
     case 'released':

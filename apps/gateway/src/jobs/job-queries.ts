@@ -26,6 +26,11 @@ export class JobQueries {
     return job;
   }
 
+  /** The copies of a redundant job's group (issue 17), of this org: at most LIMITS.redundancyCopiesMax rows. */
+  redundancyGroup(orgId: string, groupId: string): Promise<JobView[]> {
+    return this.rt.db.getRepository(JobView).find({ where: { orgId, redundancyGroupId: groupId }, order: { jobId: 'ASC' }, take: LIMITS.redundancyCopiesMax });
+  }
+
   /**
    * The org's jobs in submission order (then by id: a job id derived from an Idempotency-Key is not
    * time-ordered), after the job named by `cursor`, at most `limit`. A cursor that names no job of

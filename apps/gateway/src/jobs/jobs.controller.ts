@@ -50,6 +50,7 @@ export class JobsController {
     summary: 'Submit a job',
     description:
       "Intake checks the spec and reserves the budget against the org's spendable AGPU; the job is then queued for matching (202). " +
+      'With redundancy ({ copies: 2..5, compare }), the job runs as that many copies on distinct nodes of its one GPU model, each reserving and paying budgetWei; the answer\'s jobId is copy 0, and GET /v1/jobs/{jobId} shows the group and its verdict. ' +
       'With an Idempotency-Key every retry gets the first answer (the job id is derived from the org and the key), never a second job.',
     auth: 'apiKey',
     headers: [IDEMPOTENCY_HEADER],
@@ -58,7 +59,7 @@ export class JobsController {
     answers: { 202: { schema: jobAcceptedSchema, description: 'the job is queued', example: JOB_QUEUED_EXAMPLE } },
     errors: [
       'INSUFFICIENT_FUNDS', 'BUDGET_NOT_POSITIVE', 'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE',
-      'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE', 'EVENT_REFUSED', 'ORG_NOT_FOUND', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'AGGREGATE_UNREADABLE', 'COMMAND_UNAVAILABLE', 'CHAIN_UNAVAILABLE',
+      'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE', 'REDUNDANCY_COPIES_OUT_OF_RANGE', 'REDUNDANCY_TOLERANCE_INVALID', 'REDUNDANCY_GPU_MODEL_REQUIRED', 'EVENT_REFUSED', 'ORG_NOT_FOUND', 'JOB_ID_IN_USE', 'FUNDS_VIEW_STALE', 'AGGREGATE_UNREADABLE', 'COMMAND_UNAVAILABLE', 'CHAIN_UNAVAILABLE',
     ],
   })
   async submit(
@@ -106,7 +107,7 @@ export class JobsController {
   })
   async list(@Req() req: OrgRequest, @Query(new ZodPipe(listQuerySchema)) q: z.output<typeof listQuerySchema>): Promise<z.input<typeof jobPageSchema>> {
     const { jobs, nextCursor } = await this.jobs.list(req.orgId, q);
-    return { jobs: jobs.map(jobAnswerOf), nextCursor };
+    return { jobs: jobs.map((j) => jobAnswerOf(j)), nextCursor };
   }
 
   @Get(':jobId')
@@ -122,7 +123,10 @@ export class JobsController {
     errors: ['JOB_NOT_FOUND'],
   })
   async get(@Req() req: OrgRequest, @Param('jobId', IdPipe) id: string): Promise<z.input<typeof jobSchema>> {
-    return jobAnswerOf(await this.jobs.get(req.orgId, id));
+    const job = await this.jobs.get(req.orgId, id);
+    // a redundant job (issue 17) answers with every copy of its group, each copy's node and outcome
+    const groupId = job.redundancyGroupId;
+    return jobAnswerOf(job, Date.now(), groupId ? await this.jobs.redundancyGroup(req.orgId, groupId) : undefined);
   }
 
   /**

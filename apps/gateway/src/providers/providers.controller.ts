@@ -3,7 +3,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } f
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import {
-  assignmentsQuerySchema, assignmentsSchema, COMMANDS, heartbeatAckSchema, idSchema, nodeRegisteredSchema, providerJobStatusSchema, registerNodeRequestSchema, resultAcceptedSchema, submitResultRequestSchema,
+  assignmentsQuerySchema, assignmentsSchema, COMMANDS, giveUpJobRequestSchema, heartbeatAckSchema, heartbeatRequestSchema, idSchema, nodeRegisteredSchema, providerJobStatusSchema, registerNodeRequestSchema, resultAcceptedSchema, submitResultRequestSchema,
 } from '@starminer/events';
 import { CommandBus, IdPipe, InjectConfig, ZodPipe } from '@starminer/service-kit';
 import { NodeSignatureGuard, type NodeRequest } from '../auth/guards';
@@ -59,14 +59,25 @@ export class ProvidersController {
   @HttpCode(200)
   @Operation({
     operationId: 'heartbeat',
-    summary: 'The node is alive (an offline node comes back online)',
+    summary: 'The node is alive (an offline node comes back online), with its GPUs\' live telemetry when it has GPUs',
+    description:
+      'The body may carry `telemetry`: one entry a GPU (at most the node\'s registered count, else TELEMETRY_INVALID), as nvidia-smi read them. ' +
+      'The registry keeps the latest and a short history (GET /v1/nodes/{nodeId}); none of it goes on the trade log. A CPU-only agent sends no body.',
     auth: 'node',
     params: nodeIdParam,
+    body: heartbeatRequestSchema,
+    bodyOptional: true,
+    bodyExample: { telemetry: { sampledAt: '2026-11-27T17:06:56.659Z', gpus: [{ index: 0, utilizationPct: 100, memoryUsedMiB: 1011, powerDrawW: 691.56, powerLimitW: 700, temperatureC: 55 }] } },
     answers: { 200: { schema: heartbeatAckSchema, description: 'the node is online', example: { ok: true } } },
-    errors: [...OWN_NODE, ...COMMAND],
+    errors: [...OWN_NODE, 'TELEMETRY_INVALID', ...COMMAND],
   })
-  async heartbeat(@Req() req: NodeRequest, @Param('nodeId', IdPipe) nodeId: string): Promise<z.input<typeof heartbeatAckSchema>> {
-    return this.bus.send(COMMANDS.registry.heartbeat, { nodeId, nodeAddress: req.nodeAddress });
+  async heartbeat(
+    @Req() req: NodeRequest,
+    @Param('nodeId', IdPipe) nodeId: string,
+    @Body(new ZodPipe(heartbeatRequestSchema.optional())) body: z.output<typeof heartbeatRequestSchema> | undefined,
+  ): Promise<z.input<typeof heartbeatAckSchema>> {
+    const telemetry = body?.telemetry;
+    return this.bus.send(COMMANDS.registry.heartbeat, telemetry ? { nodeId, nodeAddress: req.nodeAddress, telemetry } : { nodeId, nodeAddress: req.nodeAddress });
   }
 
   @Get(':nodeId/assignments')
@@ -116,6 +127,32 @@ export class ProvidersController {
     return { status: jobStatusOfContract(status) ?? 'running' };
   }
 
+  @Post(':nodeId/jobs/:jobId/give-up')
+  @HttpCode(200)
+  @Operation({
+    operationId: 'giveUpJob',
+    summary: 'The node gives an assigned job up',
+    description:
+      'Re-match on failure: the node cannot run the job to the end. Its attempt fails, it is paid nothing, and the job is matched again on another node ' +
+      '(queued, then contracted to it); after its last attempt the escrow is refunded to the requester with the reason.',
+    auth: 'node',
+    params: jobParams,
+    body: giveUpJobRequestSchema,
+    bodyExample: { reason: 'the GPU fell off the bus' },
+    answers: { 200: { schema: providerJobStatusSchema, description: "the job's status: queued (for another node), or running on its last attempt (refunded once the refund lands)", example: { status: 'queued' } } },
+    errors: [...OWN_NODE, 'CONTRACT_NOT_OPEN', 'NOT_ASSIGNED_NODE', 'RESULT_ALREADY_FINAL', ...COMMAND],
+  })
+  async giveUp(
+    @Req() req: NodeRequest,
+    @Param('nodeId', IdPipe) nodeId: string,
+    @Param('jobId', IdPipe) jobId: string,
+    @Body(new ZodPipe(giveUpJobRequestSchema)) body: z.output<typeof giveUpJobRequestSchema>,
+  ): Promise<z.input<typeof providerJobStatusSchema>> {
+    await this.providers.ownNode(nodeId, req.nodeAddress);
+    const { status } = await this.bus.send(COMMANDS.settlement.giveUpJob, { jobId, nodeId, nodeAddress: req.nodeAddress, reason: body.reason });
+    return { status: jobStatusOfContract(status) ?? 'queued' };
+  }
+
   @Post(':nodeId/jobs/:jobId/result')
   @HttpCode(200)
   @Operation({
@@ -123,14 +160,16 @@ export class ProvidersController {
     summary: 'The result and its proof, signed (EIP-712) by the node key',
     description:
       'Settlement recomputes the result on its workers: a valid one is released to the node key (completed, then settled once the chain has it), ' +
-      'a wrong one refunds the requester (the job stays running until the refund lands, then refunded). VERIFICATION_BUSY / VERIFICATION_TIMED_OUT decide nothing: send the same result again after Retry-After.',
+      'a wrong one refunds the requester (the job stays running until the refund lands, then refunded). VERIFICATION_BUSY / VERIFICATION_TIMED_OUT decide nothing: send the same result again after Retry-After. ' +
+      "A TEE node sends its attestation with the result (`attestation`: its format, e.g. nvidia-nras-eat, and the report bound to the job's nonce, sha256 of \"starminer-attestation:<jobId>\" in hex): " +
+      'settlement records its hash and verdict; a job that required a TEE is released only with a verified one, else refunded with the code (ATTESTATION_MISSING, ATTESTATION_NONCE_MISMATCH, ...). ATTESTATION_UNAVAILABLE decides nothing: send it again after Retry-After.',
     auth: 'node',
     params: jobParams,
     body: submitResultRequestSchema,
     bodyExample: SUBMIT_RESULT_EXAMPLE,
     answers: { 200: { schema: resultAcceptedSchema, description: 'the result is verified and the outcome decided', example: { status: 'completed', outcome: 'release' } } },
     errors: [
-      ...OWN_NODE, 'JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT', ...COMMAND,
+      ...OWN_NODE, 'JOB_NOT_FOUND', 'CONTRACT_NOT_OPEN', 'BAD_RESULT_SIGNATURE', 'RESULT_ALREADY_FINAL', 'RESULT_TOO_LATE', 'VERIFICATION_BUSY', 'VERIFICATION_TIMED_OUT', 'ATTESTATION_UNAVAILABLE', ...COMMAND,
     ],
   })
   async result(

@@ -42,7 +42,10 @@ export class JobView {
   /** the matching engine's receipt: candidates, winner and runner-up term by term, price terms, engine version */
   @Column({ type: 'jsonb', nullable: true }) receipt!: object | null;
   @Column({ type: 'text', nullable: true }) contractAddress!: string | null;
+  /** the escrow's deadline: the open's, moved by every top-up (ContractToppedUp) */
   @Column({ type: 'bigint', nullable: true }) deadlineUnixSec!: string | null;
+  /** what the escrow holds: the open's escrow, then each top-up's new total (null until contracted) */
+  @Column({ ...WEI_COLUMN, nullable: true }) escrowWei!: bigint | null;
   @Column({ type: 'text', nullable: true }) openTxHash!: string | null;
   /** The W3C traceparent of the contract's opening, while tracing is on: the node's run of the job continues that trace. */
   @Column({ type: 'text', nullable: true }) traceparent!: string | null;
@@ -53,9 +56,17 @@ export class JobView {
   @Column({ ...WEI_COLUMN, nullable: true }) paidWei!: bigint | null;
   @Column({ type: 'text', nullable: true }) resultOutput!: string | null;
   @Column({ type: 'text', nullable: true }) resultHash!: string | null;
+  /** the TEE attestation that came with the result, as settlement recorded it (ResultSubmitted.attestation): format, report hash, verdict */
+  @Column({ type: 'jsonb', nullable: true }) attestation!: object | null;
   @Column({ type: 'text', nullable: true }) waitingReason!: string | null;
   @Column({ type: 'text', nullable: true }) failureCode!: string | null;
   @Column({ type: 'text', nullable: true }) failureReason!: string | null;
+  /** Redundancy (issue 17): the group this job is a copy of (JobSubmitted.redundantCopy's groupId), for finding its siblings; null for a single run. */
+  @Index() @Column({ type: 'text', nullable: true }) redundancyGroupId!: string | null;
+  /** JobSubmitted.redundantCopy: the group, this copy's index, the copies asked and the comparison. */
+  @Column({ type: 'jsonb', nullable: true }) redundantCopy!: object | null;
+  /** RedundancyVerdictRecorded, less its jobId: the group's verdict as it decided this copy. */
+  @Column({ type: 'jsonb', nullable: true }) redundancyVerdict!: object | null;
   @Column({ type: 'timestamptz' }) submittedAt!: Date;
   @Column({ type: 'timestamptz' }) updatedAt!: Date;
   @Column({ type: 'bigint' }) lastSeq!: string;

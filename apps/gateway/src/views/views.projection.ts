@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { JobStatus, TradeEvent } from '@starminer/events';
+import { LIMITS, truncateText, type JobStatus, type TradeEvent } from '@starminer/events';
 import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import type { StoredEvent } from '@starminer/trade-log';
 import { recordJobUpdate } from '../job-events/record-job-update';
@@ -55,6 +55,7 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
           deadlineSec: e.data.deadlineSec,
           requirements: e.data.requirements,
           workload: e.data.workload,
+          ...(e.data.redundantCopy ? { redundancyGroupId: e.data.redundantCopy.groupId, redundantCopy: e.data.redundantCopy } : {}),
           submittedAt: at,
           updatedAt: at,
           lastSeq: String(seq),
@@ -85,16 +86,34 @@ export function viewChangeOf({ event, seq, trace }: Pick<StoredEvent, 'event' | 
         contractAddress: e.data.contractAddress,
         openTxHash: e.data.txHash,
         deadlineUnixSec: String(e.data.deadlineUnixSec),
+        escrowWei: e.data.escrowWei,
         traceparent: trace?.traceparent ?? null,
       });
+    case 'ContractToppedUp':
+      // the escrow and the deadline only grow: the chain's answer is the new total and deadline
+      return job(e.data.jobId, { deadlineUnixSec: String(e.data.newDeadlineUnixSec), escrowWei: e.data.newCostWei });
     case 'ContractOpenFailed':
       return job(e.data.jobId, { status: 'failed', failureCode: e.data.code, failureReason: e.data.reason });
+    // re-match on failure: queued again (the history shows the failed attempt), then the escrow moved to the next node
+    case 'JobRequeued':
+      return job(e.data.jobId, { status: 'queued', waitingReason: truncateText(`attempt ${e.data.attempt} after ${e.data.code}: ${e.data.reason}`, LIMITS.reasonLengthMax) });
+    case 'ContractAttemptFailed':
+      // the last attempt failed: the refund that follows is why the job ends; an earlier one shows as the re-queue
+      return e.data.exhausted
+        ? job(e.data.jobId, { failureCode: 'ATTEMPTS_EXHAUSTED', failureReason: truncateText(`attempts exhausted (${e.data.attempt} of ${LIMITS.jobAttemptsMax}): ${e.data.reason}`, LIMITS.reasonLengthMax) })
+        : null;
+    case 'ContractReassigned':
+      return job(e.data.jobId, { status: 'contracted', nodeAddress: e.data.nodeAddress.toLowerCase(), deadlineUnixSec: String(e.data.deadlineUnixSec), escrowWei: e.data.escrowWei });
     case 'JobStarted':
       return job(e.data.jobId, { status: 'running' });
     case 'ResultSubmitted':
-      return job(e.data.jobId, { resultOutput: e.data.output, resultHash: e.data.resultHash });
+      return job(e.data.jobId, { resultOutput: e.data.output, resultHash: e.data.resultHash, attestation: e.data.attestation ?? null });
     case 'ResultRejected':
       return job(e.data.jobId, { failureCode: e.data.code, failureReason: e.data.reason });
+    case 'RedundancyVerdictRecorded': {
+      const { jobId, ...verdict } = e.data;
+      return job(jobId, { redundancyVerdict: verdict });
+    }
     case 'SettlementDecided':
       // a refund decision is followed by ContractRefunded, which moves the job
       return e.data.outcome === 'release' ? job(e.data.jobId, { status: 'completed' }) : null;

@@ -12,6 +12,8 @@ export const RELEASE_FUNDS_DURABLE = 'intake-releases';
 export const RELEASE_REASONS: Partial<Record<TradeEvent['type'], ReleaseReason>> = {
   // the escrow holds the funds on chain now; the balance no longer has them
   ContractOpened: 'contracted',
+  // a top-up's price (reserved under its top-up id): the escrow holds it now
+  ContractToppedUp: 'contracted',
   ContractOpenFailed: 'open-failed',
   JobCancelled: 'cancelled',
   JobFailed: 'failed',
@@ -19,7 +21,8 @@ export const RELEASE_REASONS: Partial<Record<TradeEvent['type'], ReleaseReason>>
 
 /**
  * Ends a job's reservation on its org's account once the job no longer needs it: contracted,
- * its open failed, cancelled, failed. Idempotent: the account releases an open reservation once,
+ * its open failed, cancelled, failed; never a vault's job, which reserved nothing (the vault pays).
+ * Idempotent: the account releases an open reservation once,
  * and a job that never reserved (submitted before reservations) releases nothing. Not critical: an
  * event parked here keeps a reservation longer, which refuses more, never less.
  */
@@ -49,7 +52,11 @@ export class ReleaseFundsConsumer implements OnApplicationBootstrap {
         this.logger.warn(`${e.type} of job ${jobId}, which has no JobSubmitted: nothing reserved to release`);
         continue;
       }
-      await this.reservations.release(submitted.data.orgId, jobId, reason, { correlationId: jobId, causationId: e.id, actor: 'service:intake' });
+      // a vault's job reserved nothing on the org's account (the vault pays); a top-up of it did
+      if (submitted.data.vault && e.type !== 'ContractToppedUp') continue;
+      // a top-up's reservation is keyed by its top-up id, a job's by the job id
+      const key = e.type === 'ContractToppedUp' ? e.data.topUpId : jobId;
+      await this.reservations.release(submitted.data.orgId, key, reason, { correlationId: jobId, causationId: e.id, actor: 'service:intake' });
     }
   }
 }

@@ -4,7 +4,7 @@ import { MatchingEngine, type EngineConfig, type EngineSnapshot } from '@starmin
 import { InjectConfig } from '@starminer/service-kit';
 import type { TraceCarrier } from '@starminer/telemetry';
 import { engineConfigOf, type MatchingConfig } from '../matching.config';
-import { jobSpecOf, nodeSpecOf } from './to-engine';
+import { jobSpecOf, nodeSpecOf, requeuedJobSpecOf } from './to-engine';
 
 /** Jobs whose trace context is kept (while tracing is on) until they are matched or end; the oldest go first. */
 export const JOB_TRACES_MAX = 100_000;
@@ -104,6 +104,11 @@ export class EngineState {
         if (this.ownMatches.delete(e.data.jobId)) return; // reserved when this instance decided it
         this.engine.recordMatch({ jobId: e.data.jobId, nodeId: e.data.nodeId, gpuCount: e.data.gpuCount, atMs: at, runtimeSec: quotedRuntimeSec(e.data.quote) });
         return;
+      case 'JobRequeued':
+        // re-match on failure: the failed node's GPUs are freed, the job queued again without the nodes that failed it
+        this.engine.release(e.data.jobId, at);
+        this.engine.submitJob(requeuedJobSpecOf(e.data, e.occurredAt));
+        return;
       case 'JobCancelled':
       case 'JobFailed':
         this.engine.cancelJob(e.data.jobId);
@@ -113,6 +118,8 @@ export class EngineState {
       case 'ContractOpenFailed':
       case 'ContractReleased':
       case 'ContractRefunded':
+        // a job queued again after a failed attempt whose escrow was refunded meanwhile (its deadline) leaves its queue
+        this.engine.cancelJob(e.data.jobId);
         this.engine.release(e.data.jobId, at);
         return;
       case 'PriceChanged':

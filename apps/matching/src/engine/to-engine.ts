@@ -15,11 +15,21 @@ export function nodeSpecOf(d: EventData<'NodeRegistered'>, online: boolean): Nod
     carbonGPerKwh: d.energy.carbonGPerKwh,
     renewableShare: d.energy.renewableShare,
     benchmarkScore: d.benchmark.score,
+    benchmarkKind: d.benchmark.kind,
     reputation: d.reputation,
     poolId: d.poolId,
     stakeWei: d.stakeWei,
     online,
   };
+}
+
+/**
+ * A job queued again after a failed attempt (JobRequeued): as submitted, but for at most the escrow
+ * its contract holds, never on the nodes that failed it, and with its deadline counted from now.
+ */
+export function requeuedJobSpecOf(d: EventData<'JobRequeued'>, occurredAt: string): JobSpec {
+  const spec = jobSpecOf(d.submitted, occurredAt);
+  return { ...spec, budgetWei: d.budgetWei, requirements: { ...spec.requirements, excludedNodeIds: [...d.excludedNodeIds] } };
 }
 
 export function jobSpecOf(d: EventData<'JobSubmitted'>, occurredAt: string): JobSpec {
@@ -42,5 +52,7 @@ export function jobSpecOf(d: EventData<'JobSubmitted'>, occurredAt: string): Job
     green: d.green,
     submittedAtMs,
     deadlineAtMs: submittedAtMs + d.deadlineSec * 1000,
+    // redundancy (issue 17): the engine places a group's copies on distinct nodes
+    ...(d.redundantCopy ? { redundancyGroup: d.redundantCopy.groupId } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { WEI_COLUMN } from '@starminer/service-kit';
 
 /** Where a contract is in its life, as settlement's read model keeps it. */
-export const CONTRACT_ROW_STATUSES = ['open', 'running', 'settling', 'released', 'refunded', 'settle-lost', 'open-failed'] as const;
+export const CONTRACT_ROW_STATUSES = ['open', 'running', 'reassigning', 'settling', 'released', 'refunded', 'settle-lost', 'open-failed'] as const;
 export type ContractRowStatus = (typeof CONTRACT_ROW_STATUSES)[number];
 
 /**
@@ -16,12 +16,22 @@ export type ContractRowStatus = (typeof CONTRACT_ROW_STATUSES)[number];
 @Index(['status', 'settledSeq'])
 export class ContractRow {
   @PrimaryColumn({ type: 'text' }) jobId!: string;
-  /** open | running | settling | released | refunded | settle-lost | open-failed */
+  /** open | running | reassigning (its attempt failed; the escrow waits for its move) | settling | released | refunded | settle-lost | open-failed */
   @Column({ type: 'text' }) status!: ContractRowStatus;
   @Column({ type: 'text' }) requesterAddress!: string;
   @Column({ type: 'text' }) nodeAddress!: string;
+  /** What the escrow holds: the open's, then each top-up's new total (ContractToppedUp). */
   @Column(WEI_COLUMN) escrowWei!: bigint;
+  /** The deadline: the open's, moved by each top-up; the refund follows it. */
   @Column({ type: 'bigint' }) deadlineUnixSec!: string;
+  /** The deadline the requester was warned of (ContractRunwayLow); a top-up's later deadline re-arms the warning. */
+  @Column({ type: 'bigint', nullable: true }) runwayWarnedUnixSec!: string | null;
+  /**
+   * When the runway warning for the current deadline is due (the deadline less its threshold), as
+   * the runway scan computed it from the job's expected runtime; null until it did, and again after
+   * a top-up moved the deadline. The scan's bookkeeping, not the log's.
+   */
+  @Column({ type: 'bigint', nullable: true }) runwayWarnAtUnixSec!: string | null;
   /** release | refund, once decided */
   @Column({ type: 'text', nullable: true }) outcome!: string | null;
   @Column({ type: 'timestamptz', nullable: true }) decidedAt!: Date | null;

@@ -11,6 +11,7 @@ import {
   rowsOf as rowsIn,
   type BatchPath,
 } from '@starminer/service-testing';
+import { makeEvent, type EventData, type EventType } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 import { ContractRow } from './contract-row.entity';
 import { applyContractsBatch, contractsReadBy, foldContractsBatch } from './contracts-batch';
@@ -44,7 +45,32 @@ function logUnderTest(): StoredEvent[] {
   // a loss and a restore again, later
   insertAfter(action('ChainEffectLost', 'refund'), action('ChainEffectLost', 'refund'), 9);
   insertAfter(action('ChainEffectRestored', 'refund'), action('ChainEffectRestored', 'refund'), 12);
+  // top-ups (issue 16): the escrow and the deadline move, the ledger gains the top-up; a runway warning; one top-up delivered again later
+  for (const [i, nth] of [0, 1, 2, 5, 9].entries()) {
+    const opened = at('ContractOpened', nth);
+    const o = opened.event.data as EventData<'ContractOpened'>;
+    const toppedUp = extra('ContractToppedUp', o.jobId, 900_000 + 2 * i, {
+      jobId: o.jobId,
+      topUpId: `tu-batch-${i}`,
+      extraCostWei: 10n ** 15n * BigInt(i + 1),
+      extraRuntimeSec: 600,
+      newCostWei: o.escrowWei + 10n ** 15n * BigInt(i + 1),
+      newDeadlineUnixSec: o.deadlineUnixSec + 600,
+      txHash: `0x${'7c'.repeat(31)}${String(10 + i)}`,
+      blockNumber: String(500 + i),
+    });
+    const low = extra('ContractRunwayLow', o.jobId, 900_001 + 2 * i, { jobId: o.jobId, deadlineUnixSec: o.deadlineUnixSec, atUnixSec: o.deadlineUnixSec - 100, runwaySec: 100, thresholdSec: 900 });
+    insertAfter(opened, low, 0);
+    insertAfter(low, toppedUp, 0);
+    if (i === 2) insertAfter(toppedUp, toppedUp, 11);
+  }
   return log;
+}
+
+/** An event the market log does not hold, with a seq of its own above the log's. */
+function extra<T extends EventType>(type: T, jobId: string, seq: number, data: EventData<T>): StoredEvent {
+  const event = makeEvent(type, data, { id: `extra-${seq}`, aggregateId: jobId, occurredAt: '2026-01-15T12:00:00.000Z', correlationId: jobId, causationId: jobId, actor: 'test' });
+  return { seq, subject: `trade.contract.${jobId}`, redelivered: false, event };
 }
 
 const LOG = logUnderTest();
@@ -63,7 +89,8 @@ describe('the contracts and their ledger written a batch at a time', () => {
     const contracts = expected.contracts as { status: string; rejected: boolean; settleTxHash: string | null }[];
     expect(new Set(contracts.map((c) => c.status))).toEqual(new Set(['open', 'released', 'refunded', 'settle-lost', 'open-failed']));
     expect(contracts.some((c) => c.rejected)).toBe(true);
-    expect(new Set((expected.ledger as { kind: string }[]).map((l) => l.kind))).toEqual(new Set(['escrow-locked', 'released', 'refunded', 'settle-lost']));
+    expect(new Set((expected.ledger as { kind: string }[]).map((l) => l.kind))).toEqual(new Set(['escrow-locked', 'escrow-topped-up', 'released', 'refunded', 'settle-lost']));
+    expect(contracts.filter((c) => (c as { runwayWarnedUnixSec?: string | null }).runwayWarnedUnixSec).length).toBeGreaterThan(0);
     expect(LOG.length).toBeGreaterThan(400);
     expect(CONTRACTS_MODEL.applyBatch).toBeDefined();
   });

@@ -3,7 +3,7 @@ import type { TradeEvent } from '@starminer/events';
 import { jobIdOf, readRows, RowsFold, writeRowsFold } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { ContractRow, type ContractRowStatus } from './contract-row.entity';
-import { applyToContracts, NO_RETRY, openedContractOf } from './contracts.projection';
+import { applyToContracts, NO_RETRY, openedContractOf, reassignedPatchOf, toppedUpPatchOf } from './contracts.projection';
 import { LedgerEntry, type LedgerKind } from './ledger-entry.entity';
 
 /** What a batch of contract events does to the contracts and the ledger, folded in log order. */
@@ -49,7 +49,12 @@ export function contractsReadBy(events: readonly StoredEvent[]): ContractsBatchR
  *   ledger holds then; a loss undoes the first such entry (by seq, as recorded).
  * Pure.
  */
-export function foldContractsBatch(events: readonly StoredEvent[], reads: ContractsBatchReads, contractsBefore: readonly Pick<ContractRow, 'jobId' | 'status'>[], ledgerBefore: readonly LedgerEntry[]): ContractsBatchFold {
+export function foldContractsBatch(
+  events: readonly StoredEvent[],
+  reads: ContractsBatchReads,
+  contractsBefore: readonly (Pick<ContractRow, 'jobId' | 'status'> & Partial<Pick<ContractRow, 'requesterAddress' | 'deadlineUnixSec'>>)[],
+  ledgerBefore: readonly LedgerEntry[],
+): ContractsBatchFold {
   const contracts = new RowsFold<ContractRow>('jobId', reads.jobIds, contractsBefore);
   const byRecordOrder = [...ledgerBefore].sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
   const ledger = new RowsFold<LedgerEntry>('eventId', byRecordOrder.map((r) => r.eventId), byRecordOrder);
@@ -77,6 +82,28 @@ export function foldContractsBatch(events: readonly StoredEvent[], reads: Contra
       case 'JobStarted':
         contracts.update(e.data.jobId, { status: 'running' }, statusIn('open'));
         break;
+      case 'ContractToppedUp': {
+        const row = contracts.row(e.data.jobId);
+        if (!row) break;
+        if (row.deadlineUnixSec === undefined || row.requesterAddress === undefined) throw new Error(`the contract of ${e.data.jobId} was read without its deadline and requester`);
+        contracts.update(e.data.jobId, toppedUpPatchOf(e.data, row.deadlineUnixSec));
+        entry('escrow-topped-up', { jobId: e.data.jobId, amountWei: e.data.extraCostWei, txHash: e.data.txHash }, row.requesterAddress);
+        break;
+      }
+      case 'ContractRunwayLow':
+        contracts.update(e.data.jobId, { runwayWarnedUnixSec: String(e.data.deadlineUnixSec) });
+        break;
+      case 'ContractAttemptFailed':
+        if (!e.data.exhausted) contracts.update(e.data.jobId, { status: 'reassigning' }, statusIn('open', 'running'));
+        break;
+      case 'ContractReassigned': {
+        const row = contracts.row(e.data.jobId);
+        if (!row) break;
+        if (row.requesterAddress === undefined) throw new Error(`the contract of ${e.data.jobId} was read without its requester`);
+        contracts.update(e.data.jobId, reassignedPatchOf(e.data), statusIn('reassigning'));
+        if (e.data.returnedWei > 0n) entry('escrow-returned', { jobId: e.data.jobId, amountWei: e.data.returnedWei, txHash: e.data.txHash }, row.requesterAddress);
+        break;
+      }
       case 'ContractOpenFailed':
         contracts.update(e.data.jobId, { status: 'open-failed', ...NO_RETRY });
         break;
@@ -84,7 +111,7 @@ export function foldContractsBatch(events: readonly StoredEvent[], reads: Contra
         contracts.update(e.data.jobId, { rejected: true });
         break;
       case 'SettlementDecided':
-        contracts.update(e.data.jobId, { status: 'settling', outcome: e.data.outcome, decidedAt: at, ...NO_RETRY }, statusIn('open', 'running'));
+        contracts.update(e.data.jobId, { status: 'settling', outcome: e.data.outcome, decidedAt: at, ...NO_RETRY }, statusIn('open', 'running', 'reassigning'));
         break;
       case 'ContractReleased':
       case 'ContractRefunded': {
@@ -131,7 +158,7 @@ export async function applyContractsBatch(em: EntityManager, events: readonly St
     return;
   }
   const reads = contractsReadBy(events);
-  const contractsBefore = await readRows(em, ContractRow, 'jobId', reads.jobIds, { jobId: true, status: true });
+  const contractsBefore = await readRows(em, ContractRow, 'jobId', reads.jobIds, { jobId: true, status: true, requesterAddress: true, deadlineUnixSec: true });
   const ledgerBefore = await readRows(em, LedgerEntry, 'jobId', reads.ledgerJobIds);
   const fold = foldContractsBatch(events, reads, contractsBefore, ledgerBefore);
   await writeRowsFold(em, LedgerEntry, 'eventId', fold.ledger.writes());

@@ -19,7 +19,7 @@ export const CONTRACTS_MODEL: ReadModel = {
   kinds: ['contract'],
   apply: (em, e) => applyToContracts(em, e),
   applyBatch: (em, events) => applyContractsBatch(em, events),
-  tables: [{ entity: LedgerEntry }, { entity: ContractRow, notFromLog: ['retryAttempts', 'retryAt', 'pendingSince', 'slashDone'] }],
+  tables: [{ entity: LedgerEntry }, { entity: ContractRow, notFromLog: ['retryAttempts', 'retryAt', 'pendingSince', 'slashDone', 'runwayWarnAtUnixSec'] }],
   critical: true,
 };
 
@@ -52,7 +52,7 @@ export class ContractsProjection implements OnApplicationBootstrap {
     return this.rt.db
       .getRepository(ContractRow)
       .createQueryBuilder('c')
-      .where('c.status IN (:...statuses)', { statuses: ['open', 'running'] })
+      .where('c.status IN (:...statuses)', { statuses: ['open', 'running', 'reassigning'] })
       .andWhere('c.deadlineUnixSec < :nowUnixSec', { nowUnixSec: String(nowUnixSec) })
       .andWhere('(c.retryAt IS NULL OR c.retryAt <= :now)', { now: new Date(nowUnixSec * 1000) })
       .orderBy('c.deadlineUnixSec', 'ASC')
@@ -172,6 +172,28 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
     case 'JobStarted':
       await contracts.update({ jobId: e.data.jobId, status: 'open' }, { status: 'running' });
       return;
+    case 'ContractToppedUp': {
+      // the escrow and the deadline only grow (the chain's new total and deadline); the refund follows the moved deadline
+      const row = await contracts.findOne({ where: { jobId: e.data.jobId }, select: { jobId: true, requesterAddress: true, deadlineUnixSec: true } });
+      if (!row) return;
+      await contracts.update({ jobId: e.data.jobId }, toppedUpPatchOf(e.data, row.deadlineUnixSec));
+      await entry('escrow-topped-up', { jobId: e.data.jobId, amountWei: e.data.extraCostWei, txHash: e.data.txHash }, row.requesterAddress);
+      return;
+    }
+    case 'ContractRunwayLow':
+      await contracts.update({ jobId: e.data.jobId }, { runwayWarnedUnixSec: String(e.data.deadlineUnixSec) });
+      return;
+    case 'ContractAttemptFailed':
+      // the last attempt: the SettlementDecided refund after it moves the row
+      if (!e.data.exhausted) await contracts.update({ jobId: e.data.jobId, status: In(['open', 'running']) }, { status: 'reassigning' });
+      return;
+    case 'ContractReassigned': {
+      const row = await contracts.findOne({ where: { jobId: e.data.jobId }, select: { jobId: true, requesterAddress: true } });
+      if (!row) return;
+      await contracts.update({ jobId: e.data.jobId, status: 'reassigning' }, reassignedPatchOf(e.data));
+      if (e.data.returnedWei > 0n) await entry('escrow-returned', { jobId: e.data.jobId, amountWei: e.data.returnedWei, txHash: e.data.txHash }, row.requesterAddress);
+      return;
+    }
     case 'ContractOpenFailed':
       // an open the chain lost and the deployer gave up (a contract recorded open before): it ended
       await contracts.update({ jobId: e.data.jobId }, { status: 'open-failed', ...NO_RETRY });
@@ -180,7 +202,7 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
       await contracts.update({ jobId: e.data.jobId }, { rejected: true });
       return;
     case 'SettlementDecided':
-      await contracts.update({ jobId: e.data.jobId, status: In(['open', 'running']) }, { status: 'settling', outcome: e.data.outcome, decidedAt: at, ...NO_RETRY });
+      await contracts.update({ jobId: e.data.jobId, status: In(['open', 'running', 'reassigning']) }, { status: 'settling', outcome: e.data.outcome, decidedAt: at, ...NO_RETRY });
       return;
     case 'ContractReleased':
     case 'ContractRefunded': {
@@ -210,6 +232,22 @@ export async function applyToContracts(em: EntityManager, { event, seq }: Stored
     default:
       return;
   }
+}
+
+/**
+ * What a top-up changes in its contract's row, given the deadline the row holds: the new escrow,
+ * the later of the two deadlines (the chain's deadline only grows), and the runway warning's due
+ * time cleared so the scan computes it for the new deadline. The per-event and batch paths write this.
+ */
+export function toppedUpPatchOf(d: EventData<'ContractToppedUp'>, deadlineBefore: string): Pick<ContractRow, 'escrowWei' | 'deadlineUnixSec' | 'runwayWarnAtUnixSec'> {
+  const deadline = Math.max(Number(deadlineBefore), d.newDeadlineUnixSec);
+  return { escrowWei: d.newCostWei, deadlineUnixSec: String(deadline), runwayWarnAtUnixSec: null };
+}
+
+/** The row of a contract whose escrow moved to its next attempt's node (re-match on failure): open again, for the new node, escrow and deadline. */
+export function reassignedPatchOf(d: EventData<'ContractReassigned'>): Pick<ContractRow, 'status' | 'nodeAddress' | 'escrowWei' | 'deadlineUnixSec' | 'runwayWarnAtUnixSec'> {
+  // the runway warning's due time cleared, as after a top-up: the scan computes it for the new deadline
+  return { status: 'open', nodeAddress: d.nodeAddress.toLowerCase(), escrowWei: d.escrowWei, deadlineUnixSec: String(d.deadlineUnixSec), runwayWarnAtUnixSec: null };
 }
 
 /** An opened contract's row (open, nothing decided): the per-event and batch paths write this. */

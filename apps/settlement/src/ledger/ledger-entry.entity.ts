@@ -2,7 +2,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { WEI_COLUMN } from '@starminer/service-kit';
 
 /** settle-lost: a recorded release/refund the chain lost and no retry could carry out again (it undoes that entry). */
-export const LEDGER_KINDS = ['escrow-locked', 'released', 'refunded', 'settle-lost'] as const;
+/** escrow-topped-up: a top-up's extra escrow, from the requester (issue 16). */
+/** escrow-returned: re-match on failure, the escrow moved to a cheaper attempt and the difference went back to the requester. */
+export const LEDGER_KINDS = ['escrow-locked', 'escrow-topped-up', 'escrow-returned', 'released', 'refunded', 'settle-lost'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 /** The ledger: every movement of escrow, one row per event, keyed by the event id. */

@@ -1,6 +1,7 @@
 import { COMMANDS, decodeEvent, EXAMPLE_EVENT_DATA, toJson } from '@starminer/events';
 import { eventually, getJson, publishRaw, rawEvent, serviceUnderTest } from '@starminer/service-testing';
 import { SETTLEMENT_EXECUTOR } from '../execute-settlement/settlement-executor';
+import { REDUNDANCY_VERDICTS_DURABLE } from '../redundancy/redundancy-verdicts.consumer';
 import { SettlementModule } from '../settlement.module';
 import { contractOnLog, eventsOf, openContract, resultOf } from '../testing/settlement-fixture';
 import { ContractRow } from './contract-row.entity';
@@ -69,13 +70,14 @@ describe('the contracts projection and its ledger', () => {
     expect((await getJson(`${under.service.url}/health/live`)).status).toBe(200);
     expect(await rows('job-broken')).toBeNull();
 
-    // both readers of contract events park it: the ledger (critical) and the executor (not)
-    await eventually(async () => (await under.service.bus.send(COMMANDS.settlement.listParked, {})).parked.length === 2);
+    // every reader of contract events parks it: the ledger (critical), the executor and the redundancy verdicts (not)
+    await eventually(async () => (await under.service.bus.send(COMMANDS.settlement.listParked, {})).parked.length === 3);
     const listed = await under.service.bus.send(COMMANDS.settlement.listParked, {});
     expect(listed.parked).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ reader: CONTRACTS_PROJECTION, seq, type: 'ContractOpened', key: 'job-broken', blockedBy: null }),
         expect.objectContaining({ reader: SETTLEMENT_EXECUTOR, seq, type: 'ContractOpened', key: 'job-broken' }),
+        expect.objectContaining({ reader: REDUNDANCY_VERDICTS_DURABLE, seq, type: 'ContractOpened', key: 'job-broken' }),
       ]),
     );
     expect(listed.parked.find((p) => p.reader === CONTRACTS_PROJECTION)?.error).toMatch(/escrowWei/);

@@ -1,11 +1,16 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { recoverResultSigner } from '@starminer/chain';
-import { contractDecider, DomainError, type ContractCommand, type Verification } from '@starminer/domain';
+import { attestationNonceFor, contractDecider, DomainError, verificationWithAttestation, type AttestationRecord, type ContractCommand, type Verification } from '@starminer/domain';
 import { COMMANDS, type PayloadOf, type ReplyOf, type TradeEventOf } from '@starminer/events';
 import { CommandHandler, ServiceRuntime } from '@starminer/service-kit';
 import { SettlementChain } from '../settlement-chain';
+import { AttestationUnavailableError, AttestationVerifiers } from '../verify-attestation/attestation';
+import { attestationRecordOf } from '../verify-attestation/attestation-verifiers';
 import { VerificationPool } from '../verify-results/verification-pool';
+
+/** Retry advice when an attestation cannot be checked now (NRAS's keys did not come in time). */
+const ATTESTATION_RETRY_AFTER_SEC = 30;
 
 const SUBMIT = COMMANDS.settlement.submitResult;
 
@@ -21,6 +26,12 @@ const SUBMIT = COMMANDS.settlement.submitResult;
  * time is taken when it arrives, so a long verification never makes a timely result late. A pool
  * that cannot verify now answers VERIFICATION_BUSY or VERIFICATION_TIMED_OUT (503, retry advice):
  * nothing is appended, and the same result sent again is verified again.
+ *
+ * A TEE attestation sent with the result is verified on this loop (a few ES384 signatures; NRAS's
+ * keys come from a file or a fetch bounded by a timeout and cached) against the job's nonce, and
+ * recorded on ResultSubmitted (the report's hash and the verdict). A job that required a TEE is
+ * released only with a verified one (the decider's rule); keys that cannot be had now answer
+ * ATTESTATION_UNAVAILABLE (503) and decide nothing.
  */
 @Controller()
 export class SubmitResultHandler {
@@ -28,6 +39,7 @@ export class SubmitResultHandler {
     private readonly rt: ServiceRuntime,
     private readonly chain: SettlementChain,
     private readonly verifier: VerificationPool,
+    private readonly attestations: AttestationVerifiers,
   ) {}
 
   @CommandHandler(SUBMIT)
@@ -37,7 +49,8 @@ export class SubmitResultHandler {
     if (!submitted) throw new DomainError('JOB_NOT_FOUND', 'no such job');
     const signerAddress = await this.signerOf(p);
     if (signerAddress.toLowerCase() !== p.nodeAddress.toLowerCase()) throw new DomainError('BAD_RESULT_SIGNATURE', 'the result is signed by another key than the request');
-    const command = (verification: Verification): ContractCommand => ({
+    const teeRequired = submitted.data.requirements.tee;
+    const command = (verification: Verification, attestation?: AttestationRecord): ContractCommand => ({
       type: 'SubmitResult',
       nodeId: p.nodeId,
       signerAddress,
@@ -47,16 +60,32 @@ export class SubmitResultHandler {
       output: p.output,
       verification,
       nowUnixSec,
+      teeRequired,
+      // redundancy (issue 17): a copy's verified result waits for its group's verdict (apps/settlement/src/redundancy)
+      ...(submitted.data.redundantCopy ? { hold: true } : {}),
+      ...(attestation ? { attestation } : {}),
     });
     const { state: before } = await this.rt.load('contract', p.jobId, contractDecider);
     contractDecider.decide(command({ ok: true }), before); // throws the refusal it would answer after the recompute
+    const attestation = p.attestation ? await this.attest(p.jobId, p.attestation, nowUnixSec) : undefined;
     const verification = await this.verifier.verify(p.jobId, submitted.data.workload, p);
-    const { state } = await this.rt.execute('contract', p.jobId, contractDecider, command(verification), {
+    const { state } = await this.rt.execute('contract', p.jobId, contractDecider, command(verification, attestation), {
       correlationId: p.jobId,
       causationId: p.jobId,
       actor: `node:${p.nodeId}`,
     });
-    return { status: state.status, outcome: verification.ok ? 'release' : 'refund' };
+    return { status: state.status, outcome: verificationWithAttestation({ teeRequired, attestation, verification }).ok ? 'release' : 'refund' };
+  }
+
+  /** The attestation's verdict against this job's nonce, as ResultSubmitted records it. */
+  private async attest(jobId: string, evidence: NonNullable<PayloadOf<typeof SUBMIT>['attestation']>, nowSec: number): Promise<AttestationRecord> {
+    try {
+      return attestationRecordOf(await this.attestations.verify(evidence, { nonceHex: attestationNonceFor(jobId), nowSec }));
+    } catch (err) {
+      if (err instanceof AttestationUnavailableError)
+        throw new DomainError('ATTESTATION_UNAVAILABLE', `${err.message}; nothing was decided, send the same result again later`, { retryAfterSec: ATTESTATION_RETRY_AFTER_SEC });
+      throw err;
+    }
   }
 
   /** Who signed (jobId, resultHash, proofHash) for this escrow and chain. */

@@ -39,6 +39,10 @@ export interface OpenContractOptions {
   readonly workload?: Workload;
   /** Also append `JobMatched` (slashing reads the node of the job from it). */
   readonly matched?: boolean;
+  /** The job requires a TEE (its JobSubmitted's requirements.tee). */
+  readonly tee?: boolean;
+  /** The job is one copy of a redundant group (its JobSubmitted's redundancy). */
+  readonly redundantCopy?: EventData<'JobSubmitted'>['redundantCopy'];
 }
 
 /** A job's contract opened on chain (escrow taken from a freshly funded requester) and on the log. */
@@ -66,7 +70,15 @@ export async function openContract(infra: TestInfra, o: OpenContractOptions): Pr
     termsHash,
   });
   await appendDrafts(infra.log, 'job', o.jobId, [
-    draft('JobSubmitted', { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId: o.jobId, requesterAddress: requester.address, budgetWei: escrowWei, workload }),
+    draft('JobSubmitted', {
+      ...EXAMPLE_EVENT_DATA.JobSubmitted,
+      jobId: o.jobId,
+      requesterAddress: requester.address,
+      budgetWei: escrowWei,
+      workload,
+      requirements: { ...EXAMPLE_EVENT_DATA.JobSubmitted.requirements, tee: o.tee ?? false },
+      ...(o.redundantCopy ? { redundantCopy: o.redundantCopy } : {}),
+    }),
     ...(o.matched ? [draft('JobMatched', { ...EXAMPLE_EVENT_DATA.JobMatched, jobId: o.jobId, nodeId, nodeAddress: node.address, costWei: escrowWei })] : []),
   ]);
   const opened: EventData<'ContractOpened'> = {

@@ -69,7 +69,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a job
-         * @description Intake checks the spec and reserves the budget against the org's spendable AGPU; the job is then queued for matching (202). With an Idempotency-Key every retry gets the first answer (the job id is derived from the org and the key), never a second job.
+         * @description Intake checks the spec and reserves the budget against the org's spendable AGPU; the job is then queued for matching (202). With redundancy ({ copies: 2..5, compare }), the job runs as that many copies on distinct nodes of its one GPU model, each reserving and paying budgetWei; the answer's jobId is copy 0, and GET /v1/jobs/{jobId} shows the group and its verdict. With an Idempotency-Key every retry gets the first answer (the job id is derived from the org and the key), never a second job.
          */
         post: operations["submitJob"];
         delete?: never;
@@ -169,6 +169,26 @@ export interface paths {
         get: operations["getJobProofs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{jobId}/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Top up a running job's escrow: more time before its deadline
+         * @description The escrow grows by the match's price for extraRuntimeSec (priceWeiPerGpuHour × gpuCount × extraRuntimeSec / 3600, rounded up), reserved on the org's spendable AGPU and paid on chain; the deadline moves by extraRuntimeSec. Only a contracted or running job before its deadline (409 TOP_UP_NOT_OPEN, JOB_ALREADY_FINAL); at most 7 days a top-up, 30 days and 32 top-ups a job (422 TOP_UP_LIMIT). Send an Idempotency-Key: a retry with it answers the same top-up and pays nothing more. The job's runwaySec and a job.runway-low update say when one is needed.
+         */
+        post: operations["topUpJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -298,7 +318,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One node of the supply */
+        /**
+         * One node of the supply, with its live GPU telemetry
+         * @description The node as the search lists it, plus `telemetry`: its GPUs' utilization, memory used, power and temperature as its agent last sent them with a heartbeat, and the recent history (newest first, at most LIMITS.telemetryHistoryMax samples). Null for a node that never sent any (a CPU-only agent), and while the registry does not answer.
+         */
         get: operations["getNode"];
         put?: never;
         post?: never;
@@ -468,8 +491,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The node is alive (an offline node comes back online) */
+        /**
+         * The node is alive (an offline node comes back online), with its GPUs' live telemetry when it has GPUs
+         * @description The body may carry `telemetry`: one entry a GPU (at most the node's registered count, else TELEMETRY_INVALID), as nvidia-smi read them. The registry keeps the latest and a short history (GET /v1/nodes/{nodeId}); none of it goes on the trade log. A CPU-only agent sends no body.
+         */
         post: operations["heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/providers/nodes/{nodeId}/jobs/{jobId}/give-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The node gives an assigned job up
+         * @description Re-match on failure: the node cannot run the job to the end. Its attempt fails, it is paid nothing, and the job is matched again on another node (queued, then contracted to it); after its last attempt the escrow is refunded to the requester with the reason.
+         */
+        post: operations["giveUpJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -487,7 +533,7 @@ export interface paths {
         put?: never;
         /**
          * The result and its proof, signed (EIP-712) by the node key
-         * @description Settlement recomputes the result on its workers: a valid one is released to the node key (completed, then settled once the chain has it), a wrong one refunds the requester (the job stays running until the refund lands, then refunded). VERIFICATION_BUSY / VERIFICATION_TIMED_OUT decide nothing: send the same result again after Retry-After.
+         * @description Settlement recomputes the result on its workers: a valid one is released to the node key (completed, then settled once the chain has it), a wrong one refunds the requester (the job stays running until the refund lands, then refunded). VERIFICATION_BUSY / VERIFICATION_TIMED_OUT decide nothing: send the same result again after Retry-After. A TEE node sends its attestation with the result (`attestation`: its format, e.g. nvidia-nras-eat, and the report bound to the job's nonce, sha256 of "starminer-attestation:<jobId>" in hex): settlement records its hash and verdict; a job that required a TEE is released only with a verified one, else refunded with the code (ATTESTATION_MISSING, ATTESTATION_NONCE_MISMATCH, ...). ATTESTATION_UNAVAILABLE decides nothing: send it again after Retry-After.
          */
         post: operations["submitResult"];
         delete?: never;
@@ -530,6 +576,144 @@ export interface paths {
          * @description Takes the body POST /v1/jobs takes, with the same validation, and answers what the matching engine would decide for it now, by the same eligibility, scoring and pricing as a real match: nothing is appended, reserved or held, and no funds are checked. A quote is not a promise: prices move with utilization, and other jobs may take the capacity first. Where nothing would match now, `reasons` say why (the engine's codes) and `nearest` lists the nearest options that would (the budget that is enough, another region, another GPU model), each with its price. 503 QUOTE_UNAVAILABLE while the engine rebuilds its state at start.
          */
         post: operations["createQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vault-triggers/{vaultId}/{triggerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call a vault's trigger URL
+         * @description Signed with the vault's trigger secret (createVault answered it once): `starminer-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, t within 300 s of the gateway's clock. The Idempotency-Key (required) names the firing: the same key again answers the same firing and job. The body is any JSON object (signed, not stored), {} when there is nothing to say.
+         */
+        post: operations["fireVaultTrigger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller org's vaults in creation order, paged by cursor */
+        get: operations["listVaults"];
+        put?: never;
+        /**
+         * Create a vault
+         * @description A deposit from the org's custodial account, a cap per period, one job template (the body of POST /v1/jobs) and its triggers. Each trigger slot fires once: a job of the template, paid from the vault, counted against the period's cap. The answer carries the secret of its trigger URLs, this once. With an Idempotency-Key every retry gets the first answer (the vault id is derived from the org and the key).
+         */
+        post: operations["createVault"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults/{vaultId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One vault of the caller org
+         * @description Its terms, balance (the deposit less what its firings may draw), the current period's spending, template, triggers (a URL trigger with its path), and its newest 50 firings and skips with their jobs.
+         */
+        get: operations["getVault"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults/{vaultId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a vault for good
+         * @description No more firings; the remainder goes back to the org's custodial account on chain. A closed vault answers as it is.
+         */
+        post: operations["closeVault"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults/{vaultId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a vault
+         * @description Nothing fires while it is paused (its slots are recorded as skipped); a paused vault answers as it is.
+         */
+        post: operations["pauseVault"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults/{vaultId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused vault */
+        post: operations["resumeVault"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vaults/{vaultId}/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a vault's job template
+         * @description Firings from now on submit the new template (its budget within the cap); the period's spending is kept. A closed vault answers 409 VAULT_CLOSED.
+         */
+        post: operations["editVaultTemplate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -670,8 +854,36 @@ export interface components {
             alive?: boolean;
             assignments: components["schemas"]["Assignment"][];
         };
+        Attestation: {
+            code?: string;
+            format: string;
+            reason?: string;
+            reportHash: string;
+            /** @enum {string} */
+            verdict: "verified" | "rejected";
+        };
         CreateOrgRequest: {
             name: string;
+        };
+        CreateVaultRequest: {
+            capPerPeriodWei: string;
+            depositWei: string;
+            periodSec: number;
+            template: {
+                budgetWei: string;
+                /** @enum {string} */
+                category: "ai-training" | "inference" | "rendering" | "simulation";
+                deadlineSec?: number;
+                expectedRuntimeSec: number;
+                green?: boolean;
+                /** @enum {string} */
+                latencyPreference: "relaxed" | "normal" | "low";
+                requirements: components["schemas"]["JobRequirements"];
+                /** @enum {string} */
+                urgency: "low" | "normal" | "high" | "critical";
+                workload: components["schemas"]["Workload"];
+            };
+            triggers: components["schemas"]["VaultTriggerRequest"][];
         };
         CreateWebhookRequest: {
             description?: string;
@@ -704,10 +916,26 @@ export interface components {
             settledJobs: number;
             totalEarnedWei: components["schemas"]["Wei"];
         };
+        EditVaultTemplateRequest: {
+            template: {
+                budgetWei: string;
+                /** @enum {string} */
+                category: "ai-training" | "inference" | "rendering" | "simulation";
+                deadlineSec?: number;
+                expectedRuntimeSec: number;
+                green?: boolean;
+                /** @enum {string} */
+                latencyPreference: "relaxed" | "normal" | "low";
+                requirements: components["schemas"]["JobRequirements"];
+                /** @enum {string} */
+                urgency: "low" | "normal" | "high" | "critical";
+                workload: components["schemas"]["Workload"];
+            };
+        };
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                 details?: {
                     [key: string]: unknown;
                 };
@@ -731,20 +959,38 @@ export interface components {
         FaucetRequest: {
             amountWei: string;
         };
+        GiveUpJobRequest: {
+            reason: string;
+        };
+        GpuTelemetry: {
+            index: number;
+            memoryUsedMiB: number | null;
+            powerDrawW: number | null;
+            powerLimitW: number | null;
+            temperatureC: number | null;
+            utilizationPct: number | null;
+        };
         HeartbeatAck: {
             /** @constant */
             ok: true;
         };
+        HeartbeatRequest: {
+            telemetry?: components["schemas"]["NodeTelemetry"];
+        };
         Job: {
+            /** @description the TEE attestation submitted with the result: the report's sha256 and settlement's verdict (code and reason when rejected); null when none was submitted. A job that required a TEE is released only with a verified one */
+            attestation?: components["schemas"]["Attestation"] | null;
             budgetWei: components["schemas"]["Wei"];
             /** @enum {string} */
             category: "ai-training" | "inference" | "rendering" | "simulation";
             contractAddress: string | null;
             costWei: components["schemas"]["Wei"] | null;
-            /** @description when the result must be in: the contract's opening plus deadlineSec; null until contracted */
+            /** @description when the result must be in: the contract's opening plus deadlineSec, moved by every top-up; null until contracted */
             deadlineAt: string | null;
             /** @description seconds after the contract opens by which the result must be in, as submitted (or defaulted); null for a job recorded before the gateway kept it */
             deadlineSec: number | null;
+            /** @description what the escrow holds: the cost at match plus every top-up (release pays it, refund returns it); null until contracted */
+            escrowWei?: components["schemas"]["Wei"] | null;
             expectedRuntimeSec: number;
             /** @description why it failed, was refunded or cancelled, or why a result was rejected */
             failure: {
@@ -759,11 +1005,15 @@ export interface components {
             /** @description the price fixed at match */
             quote: components["schemas"]["PriceTerms"] | null;
             receipt: components["schemas"]["MatchReceipt"] | null;
+            /** @description the group of copies this job is one of, when it was submitted with redundancy; null for a single run */
+            redundancy?: components["schemas"]["JobRedundancy"] | null;
             requirements: components["schemas"]["JobRequirements"];
             result: {
                 output: string;
                 resultHash: string;
             } | null;
+            /** @description seconds until the escrow runs out (deadlineAt less the gateway's clock, 0 once passed) while the job is contracted or running; null otherwise. Top it up (POST /v1/jobs/{jobId}/top-ups) before it reaches 0, or the escrow is refunded and the work is lost */
+            runwaySec?: number | null;
             status: components["schemas"]["JobStatus"];
             /** Format: date-time */
             submittedAt: string;
@@ -816,6 +1066,43 @@ export interface components {
             /** @description the leaf types of @openzeppelin/merkle-tree: ["uint64", "bytes32"] = (seq, eventHash) */
             leafEncoding: ("uint64" | "bytes32")[];
         };
+        JobRedundancy: {
+            /** @description exact: equal result hashes; tolerance: JSON arrays of numbers within absTolerance + relTolerance x max(|a|, |b|) */
+            compare: {
+                /** @constant */
+                mode: "exact";
+            } | {
+                absTolerance: number;
+                /** @constant */
+                mode: "tolerance";
+                relTolerance: number;
+            };
+            copies: number;
+            /** @description which copy this job is */
+            copyIndex: number;
+            /** @description the requester's job id: copy 0's id; copy i's is `<groupId>-c<i>` */
+            groupId: string;
+            /** @description every copy of the group, in copy order; null in a page of jobs (GET the job for its group) */
+            runs: {
+                copyIndex: number;
+                jobId: string;
+                /** @description the node the copy runs on, once matched */
+                nodeId: string | null;
+                /** @description the verdict for this copy: agree (paid), dissent (not paid, refunded to the requester, slashed where its node has stake), tie (refunded); null until decided */
+                outcome: ("agree" | "dissent" | "tie") | null;
+                resultHash: string | null;
+                status: components["schemas"]["JobStatus"];
+            }[] | null;
+            /** @description the group's verdict once the copies' results are compared (null until then): the majority's runs are paid; a tie refunds every copy, with the reason */
+            verdict: {
+                agreeingNodeIds: string[];
+                dissentingNodeIds: string[];
+                /** @enum {string} */
+                kind: "majority" | "tie";
+                reason: string;
+                referenceNodeId: string | null;
+            } | null;
+        };
         JobRequirements: {
             gpuCount: number;
             gpuModels: string[];
@@ -829,22 +1116,34 @@ export interface components {
         JobUpdate: {
             /** Format: date-time */
             at: string;
+            attempt?: number;
             blockNumber?: string | null;
             contractAddress?: string;
             costWei?: string;
+            deadlineUnixSec?: number;
+            escrowWei?: string;
             eventId: string;
+            extraRuntimeSec?: number;
             failure?: {
                 code: string;
                 reason: string;
             };
             jobId: string;
             nodeId?: string;
+            redundancy?: {
+                copyIndex: number;
+                groupId: string;
+                /** @enum {string} */
+                outcome: "agree" | "dissent" | "tie";
+                reason: string;
+            };
             resultHash?: string;
+            runwaySec?: number;
             seq: string;
             status: components["schemas"]["JobStatus"];
             txHash?: string | null;
             /** @enum {string} */
-            type: "job.queued" | "job.waiting" | "job.matched" | "job.contracted" | "job.running" | "job.result-submitted" | "job.result-rejected" | "job.completed" | "job.settled" | "job.refunded" | "job.failed" | "job.cancelled" | "job.chain-effect-restored";
+            type: "job.queued" | "job.waiting" | "job.matched" | "job.contracted" | "job.running" | "job.result-submitted" | "job.result-rejected" | "job.completed" | "job.settled" | "job.refunded" | "job.failed" | "job.cancelled" | "job.chain-effect-restored" | "job.topped-up" | "job.attempt-failed" | "job.requeued" | "job.reassigned" | "job.runway-low" | "job.redundancy-verdict";
             waitingReason?: string;
         };
         JobUpdatePage: {
@@ -985,6 +1284,24 @@ export interface components {
             tee: boolean;
             vramGiB: number;
         };
+        NodeDetail: {
+            activeJobs: number;
+            benchmarkScore: number;
+            gpuCount: number;
+            gpuModel: string;
+            latencyMs: number;
+            nodeAddress: string;
+            nodeId: string;
+            online: boolean;
+            poolId: string | null;
+            providerId: string;
+            region: string;
+            reputation: number;
+            stakeWei: components["schemas"]["Wei"];
+            tee: boolean;
+            telemetry: components["schemas"]["NodeTelemetryHistory"] | null;
+            vramGiB: number;
+        };
         NodePage: {
             nextCursor: string | null;
             nodes: components["schemas"]["Node"][];
@@ -995,6 +1312,15 @@ export interface components {
         NodeStatus: {
             jobs: components["schemas"]["JobCounts"];
             node: components["schemas"]["Node"];
+        };
+        NodeTelemetry: {
+            gpus: components["schemas"]["GpuTelemetry"][];
+            /** Format: date-time */
+            sampledAt: string;
+        };
+        NodeTelemetryHistory: {
+            history: components["schemas"]["NodeTelemetry"][];
+            latest: components["schemas"]["NodeTelemetry"] | null;
         };
         OpsStatus: {
             /** Format: date-time */
@@ -1026,7 +1352,7 @@ export interface components {
             services: (components["schemas"]["ServiceStatus"] | {
                 error: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                     details?: {
                         [key: string]: unknown;
                     };
@@ -1071,7 +1397,7 @@ export interface components {
             } | {
                 error: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "INSUFFICIENT_FUNDS" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                     details?: {
                         [key: string]: unknown;
                     };
@@ -1222,6 +1548,7 @@ export interface components {
                 kind: string;
                 measuredAt: string;
                 score: number;
+                tool?: string;
             };
             energy: {
                 carbonGPerKwh: number;
@@ -1303,16 +1630,156 @@ export interface components {
             green?: boolean;
             /** @enum {string} */
             latencyPreference: "relaxed" | "normal" | "low";
+            redundancy?: {
+                compare: {
+                    /** @constant */
+                    mode: "exact";
+                } | {
+                    absTolerance: number;
+                    /** @constant */
+                    mode: "tolerance";
+                    relTolerance: number;
+                };
+                copies: number;
+            };
             requirements: components["schemas"]["JobRequirements"];
             /** @enum {string} */
             urgency: "low" | "normal" | "high" | "critical";
             workload: components["schemas"]["Workload"];
         };
         SubmitResultRequest: {
+            attestation?: {
+                format: string;
+                report: string;
+            };
             output: string;
             proofHash: string;
             resultHash: string;
             signature: string;
+        };
+        TopUp: {
+            /**
+             * Format: date-time
+             * @description the moved deadline
+             */
+            deadlineAt: string;
+            /** @description what the escrow holds now: release pays it, refund returns it */
+            escrowWei: components["schemas"]["Wei"];
+            /** @description what this top-up added to the escrow */
+            extraCostWei: components["schemas"]["Wei"];
+            extraRuntimeSec: number;
+            jobId: string;
+            /** @description derived from the org, the job and the Idempotency-Key: the escrow pays it once */
+            topUpId: string;
+            /** @description the transaction that paid the top-up */
+            txHash: string;
+        };
+        TopUpRequest: {
+            /** @description seconds to add to the deadline: 1..604800 (7 days) per top-up; all top-ups of a job at most 30 days and 32 top-ups */
+            extraRuntimeSec: number;
+        };
+        Vault: {
+            balanceWei: string;
+            capPerPeriodWei: string;
+            /** Format: date-time */
+            createdAt: string;
+            currentPeriod: {
+                /** Format: date-time */
+                endsAt: string;
+                index: number;
+                remainingCapWei: string;
+                spentWei: string;
+                /** Format: date-time */
+                startsAt: string;
+            };
+            depositWei: string;
+            firedCount: number;
+            firings: components["schemas"]["VaultFiring"][];
+            ownerAddress: string;
+            periodSec: number;
+            skippedCount: number;
+            /** @enum {string} */
+            status: "active" | "paused" | "closed";
+            template: {
+                budgetWei: string;
+                /** @enum {string} */
+                category: "ai-training" | "inference" | "rendering" | "simulation";
+                deadlineSec: number;
+                expectedRuntimeSec: number;
+                green: boolean;
+                /** @enum {string} */
+                latencyPreference: "relaxed" | "normal" | "low";
+                requirements: components["schemas"]["JobRequirements"];
+                specHash: string;
+                templateHash: string;
+                /** @enum {string} */
+                urgency: "low" | "normal" | "high" | "critical";
+                workload: components["schemas"]["Workload"];
+            };
+            triggers: ({
+                expression: string;
+                /** @constant */
+                kind: "cron";
+                timeZone: string;
+                triggerId: string;
+            } | {
+                belowWeiPerHour: string;
+                gpuModel: string;
+                /** @constant */
+                kind: "price";
+                region: string;
+                triggerId: string;
+            } | {
+                /** @constant */
+                kind: "url";
+                path: string;
+                triggerId: string;
+            })[];
+            vaultId: string;
+        };
+        VaultCreated: {
+            triggerSecret: string | null;
+            vault: components["schemas"]["Vault"];
+        };
+        VaultFired: {
+            firingId: string;
+            jobId: string;
+            triggerId: string;
+            vaultId: string;
+        };
+        VaultFiring: {
+            budgetWei: string;
+            code: string | null;
+            firingId: string;
+            jobId: string | null;
+            /** @enum {string} */
+            outcome: "fired" | "skipped";
+            slot: string;
+            /** Format: date-time */
+            slotAt: string;
+            triggerId: string;
+        };
+        VaultPage: {
+            nextCursor: string | null;
+            vaults: components["schemas"]["Vault"][];
+        };
+        VaultTriggerRequest: {
+            expression: string;
+            /** @constant */
+            kind: "cron";
+            timeZone?: string;
+            triggerId: string;
+        } | {
+            belowWeiPerHour: string;
+            gpuModel: string;
+            /** @constant */
+            kind: "price";
+            region: string;
+            triggerId: string;
+        } | {
+            /** @constant */
+            kind: "url";
+            triggerId: string;
         };
         Webhook: {
             consecutiveFailures: number;
@@ -1354,7 +1821,7 @@ export interface components {
             deliveryId: string;
             eventId: string;
             /** @enum {string} */
-            eventType: "job.queued" | "job.waiting" | "job.matched" | "job.contracted" | "job.running" | "job.result-submitted" | "job.result-rejected" | "job.completed" | "job.settled" | "job.refunded" | "job.failed" | "job.cancelled" | "job.chain-effect-restored";
+            eventType: "job.queued" | "job.waiting" | "job.matched" | "job.contracted" | "job.running" | "job.result-submitted" | "job.result-rejected" | "job.completed" | "job.settled" | "job.refunded" | "job.failed" | "job.cancelled" | "job.chain-effect-restored" | "job.topped-up" | "job.attempt-failed" | "job.requeued" | "job.reassigned" | "job.runway-low" | "job.redundancy-verdict";
             failure: string | null;
             jobId: string;
             seq: string;
@@ -1942,6 +2409,12 @@ export interface operations {
              *     `RUNTIME_OUT_OF_RANGE`: expectedRuntimeSec is out of range
              *
              *     `DEADLINE_OUT_OF_RANGE`: deadlineSec must be at least expectedRuntimeSec and at most the limit
+             *
+             *     `REDUNDANCY_COPIES_OUT_OF_RANGE`: redundancy.copies must be an integer from 2 to LIMITS.redundancyCopiesMax
+             *
+             *     `REDUNDANCY_TOLERANCE_INVALID`: redundancy.compare tolerances must be finite numbers from 0 to LIMITS.redundancyToleranceMax
+             *
+             *     `REDUNDANCY_GPU_MODEL_REQUIRED`: a redundant job names exactly one GPU model in requirements.gpuModels: its copies run on one class
              *
              *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
              */
@@ -2756,6 +3229,181 @@ export interface operations {
             };
         };
     };
+    topUpJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the job id, as submitJob answered it */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopUpRequest"];
+            };
+        };
+        responses: {
+            /** @description the top-up as the chain made it: the job's escrow and deadline now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobId": "0190f5a3-1b2c-7d4e-8f90-a1b2c3d4e5f6",
+                     *       "topUpId": "tu-5d1f0c2b9a8e7d6c5b4a39281706f5e4",
+                     *       "extraRuntimeSec": 1800,
+                     *       "extraCostWei": "600000000000000000",
+                     *       "escrowWei": "620000000000000000",
+                     *       "deadlineAt": "2026-01-15T10:40:02Z",
+                     *       "txHash": "0x4a7c1e9b3d5f8a2c6e0b4d8f2a6c0e4b8d2f6a0c4e8b2d6f0a4c8e2b6d0f4a8c"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUp"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `JSON_TOO_DEEP`: the body nests deeper than the limit
+             *
+             *     `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INSUFFICIENT_FUNDS`: the budget exceeds the org's spendable AGPU */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `JOB_NOT_FOUND`: no such job in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `JOB_ALREADY_FINAL`: the job has ended (settled, refunded, failed or cancelled); message and details.status say how
+             *
+             *     `TOP_UP_NOT_OPEN`: the job's escrow cannot be topped up now: it has no open contract yet, its deadline has passed, or it is disputed or settled; details.chainCode names the chain's refusal
+             *
+             *     `TOP_UP_ID_CONFLICT`: this Idempotency-Key's top-up already paid another job or another amount
+             *
+             *     `JOB_ID_IN_USE`: the job id belongs to another request (another org, another Idempotency-Key or another budget)
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the body is above the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: send Content-Type: application/json (utf-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request
+             *
+             *     `TOP_UP_LIMIT`: the top-up is past the chain's bounds: a top-up adds at most 7 days, all of a job's top-ups at most 30 days and 32 top-ups; details.chainCode names which
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `FUNDS_VIEW_STALE`: a reservation of the org was released while its balance was read, again after every bounded retry; try again
+             *
+             *     `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `CHAIN_UNAVAILABLE`: the chain did not answer; retry after the Retry-After seconds
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     getPrices: {
         parameters: {
             query?: {
@@ -3401,7 +4049,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the node */
+            /** @description the node and its telemetry */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3409,24 +4057,67 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "nodeId": "node-h100-eu-1",
+                     *       "nodeId": "node-h200-eu-1",
                      *       "nodeAddress": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
                      *       "providerId": "acme-gpu",
-                     *       "gpuModel": "H100",
-                     *       "gpuCount": 8,
-                     *       "vramGiB": 80,
+                     *       "gpuModel": "H200",
+                     *       "gpuCount": 1,
+                     *       "vramGiB": 141,
                      *       "region": "eu-west",
                      *       "latencyMs": 12,
                      *       "tee": false,
-                     *       "benchmarkScore": 1840,
+                     *       "benchmarkScore": 791.2,
                      *       "reputation": 0.94,
                      *       "online": true,
                      *       "stakeWei": "1000000000000000000000",
                      *       "poolId": "pool-eu",
-                     *       "activeJobs": 2
+                     *       "activeJobs": 2,
+                     *       "telemetry": {
+                     *         "latest": {
+                     *           "sampledAt": "2026-11-27T17:06:56.659Z",
+                     *           "gpus": [
+                     *             {
+                     *               "index": 0,
+                     *               "utilizationPct": 100,
+                     *               "memoryUsedMiB": 1011,
+                     *               "powerDrawW": 691.56,
+                     *               "powerLimitW": 700,
+                     *               "temperatureC": 55
+                     *             }
+                     *           ]
+                     *         },
+                     *         "history": [
+                     *           {
+                     *             "sampledAt": "2026-11-27T17:06:56.659Z",
+                     *             "gpus": [
+                     *               {
+                     *                 "index": 0,
+                     *                 "utilizationPct": 100,
+                     *                 "memoryUsedMiB": 1011,
+                     *                 "powerDrawW": 691.56,
+                     *                 "powerLimitW": 700,
+                     *                 "temperatureC": 55
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "sampledAt": "2026-11-27T17:06:46.659Z",
+                     *             "gpus": [
+                     *               {
+                     *                 "index": 0,
+                     *                 "utilizationPct": 0,
+                     *                 "memoryUsedMiB": 0,
+                     *                 "powerDrawW": 78.23,
+                     *                 "powerLimitW": 700,
+                     *                 "temperatureC": 32
+                     *               }
+                     *             ]
+                     *           }
+                     *         ]
+                     *       }
                      *     }
                      */
-                    "application/json": components["schemas"]["Node"];
+                    "application/json": components["schemas"]["NodeDetail"];
                 };
             };
             /** @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ - */
@@ -4467,7 +5158,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatRequest"];
+            };
+        };
         responses: {
             /** @description the node is online */
             200: {
@@ -4484,7 +5179,15 @@ export interface operations {
                 };
             };
             /**
-             * @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `JSON_TOO_DEEP`: the body nests deeper than the limit
+             *
+             *     `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `TELEMETRY_INVALID`: a heartbeat's telemetry names more GPUs (or a higher GPU index) than the node registered
              *
              *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
              */
@@ -4524,6 +5227,184 @@ export interface operations {
             };
             /** @description `NODE_NOT_FOUND`: the node is not registered */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the body is above the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: send Content-Type: application/json (utf-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    giveUpJob: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the node key (0x + 40 hex) */
+                "x-node-address": string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
+                "x-node-chain-id": string;
+                /** @description a decimal integer above the last one this key sent */
+                "x-node-nonce": string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
+                "x-node-origin": string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
+                "x-node-signature": string;
+            };
+            path: {
+                /** @description the job of an assignment */
+                jobId: string;
+                /** @description the node id it registered with */
+                nodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GiveUpJobRequest"];
+            };
+        };
+        responses: {
+            /** @description the job's status: queued (for another node), or running on its last attempt (refunded once the refund lands) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "queued"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProviderJobStatus"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `JSON_TOO_DEEP`: the body nests deeper than the limit
+             *
+             *     `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `NODE_SIGNATURE_REQUIRED`: the x-node-* signature headers are missing or malformed
+             *
+             *     `NODE_SIGNATURE_INVALID`: the signature does not match the node key and the request
+             *
+             *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
+             *
+             *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `NOT_NODE_KEY`: signed by another key than the node key
+             *
+             *     `NOT_ASSIGNED_NODE`: the job is assigned to another node
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `NODE_NOT_FOUND`: the node is not registered */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `CONTRACT_NOT_OPEN`: the job has no open contract
+             *
+             *     `RESULT_ALREADY_FINAL`: the contract is already settling or settled
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the body is above the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: send Content-Type: application/json (utf-8) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4711,6 +5592,8 @@ export interface operations {
              * @description `VERIFICATION_BUSY`: every verification slot is taken and its queue is full (or settlement is stopping): nothing was decided; send the same result again after details.retryAfterSec
              *
              *     `VERIFICATION_TIMED_OUT`: recomputing the result ran past the bound its workload's size sets (our machine was too slow): nothing was decided; send the same result again after details.retryAfterSec
+             *
+             *     `ATTESTATION_UNAVAILABLE`: the TEE attestation could not be checked now (the attestation service's keys did not come in time): nothing was decided; send the same result again after details.retryAfterSec
              *
              *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
              *
@@ -5000,6 +5883,1515 @@ export interface operations {
             };
             /**
              * @description `QUOTE_UNAVAILABLE`: the matching engine cannot quote now: it is rebuilding its state from the log (at start), or answering as many quotes a second as it may; nothing was quoted: retry after the Retry-After seconds
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    fireVaultTrigger: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key": string;
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")> */
+                "starminer-signature": string;
+            };
+            path: {
+                /** @description the URL trigger's id */
+                triggerId: string;
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the firing and the job it submits */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "triggerId": "hook",
+                     *       "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *       "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VaultFired"];
+                };
+            };
+            /**
+             * @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `TRIGGER_SIGNATURE_INVALID`: the trigger signature header is missing, malformed, too old, or not the HMAC of the vault trigger secret over "<t>.<raw body>" */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_BALANCE_INSUFFICIENT`: the vault's balance less what its firings may still draw is below one job's budget */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `TRIGGER_NOT_FOUND`: the vault has no trigger of that id (of that kind) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `VAULT_PAUSED`: the vault is paused: nothing fires until it is resumed
+             *
+             *     `VAULT_CLOSED`: the vault is closed for good
+             *
+             *     `VAULT_CAP_EXCEEDED`: this firing's budget would take the period's spending above the vault's cap; details say the period and what is left
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listVaults: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page; nextCursor is null on the last */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaults": [
+                     *         {
+                     *           "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *           "status": "active",
+                     *           "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *           "depositWei": "500000000000000000000",
+                     *           "balanceWei": "450000000000000000000",
+                     *           "capPerPeriodWei": "100000000000000000000",
+                     *           "periodSec": 86400,
+                     *           "currentPeriod": {
+                     *             "index": 0,
+                     *             "startsAt": "2026-11-27T12:00:00.000Z",
+                     *             "endsAt": "2026-11-28T12:00:00.000Z",
+                     *             "spentWei": "50000000000000000000",
+                     *             "remainingCapWei": "50000000000000000000"
+                     *           },
+                     *           "template": {
+                     *             "category": "inference",
+                     *             "budgetWei": "50000000000000000000",
+                     *             "urgency": "normal",
+                     *             "latencyPreference": "normal",
+                     *             "requirements": {
+                     *               "gpuModels": [
+                     *                 "RTX4090"
+                     *               ],
+                     *               "gpuCount": 1,
+                     *               "minVramGiB": 16,
+                     *               "tee": false,
+                     *               "regions": [
+                     *                 "eu-west"
+                     *               ]
+                     *             },
+                     *             "expectedRuntimeSec": 60,
+                     *             "deadlineSec": 600,
+                     *             "workload": {
+                     *               "kind": "hash-chain",
+                     *               "seed": "tour",
+                     *               "iterations": 100000
+                     *             },
+                     *             "green": false,
+                     *             "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *             "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *           },
+                     *           "triggers": [
+                     *             {
+                     *               "triggerId": "nightly",
+                     *               "kind": "cron",
+                     *               "expression": "0 2 * * *",
+                     *               "timeZone": "Europe/Berlin"
+                     *             },
+                     *             {
+                     *               "triggerId": "cheap",
+                     *               "kind": "price",
+                     *               "gpuModel": "RTX4090",
+                     *               "region": "eu-west",
+                     *               "belowWeiPerHour": "1000000000000000000"
+                     *             },
+                     *             {
+                     *               "triggerId": "hook",
+                     *               "kind": "url",
+                     *               "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *             }
+                     *           ],
+                     *           "firedCount": 1,
+                     *           "skippedCount": 0,
+                     *           "firings": [
+                     *             {
+                     *               "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *               "triggerId": "nightly",
+                     *               "slot": "2026-11-28T01:00:00.000Z",
+                     *               "slotAt": "2026-11-28T01:00:00.000Z",
+                     *               "outcome": "fired",
+                     *               "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *               "budgetWei": "50000000000000000000",
+                     *               "code": null
+                     *             }
+                     *           ],
+                     *           "createdAt": "2026-11-27T12:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VaultPage"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `BAD_CURSOR`: the cursor is not one this endpoint handed out
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createVault: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateVaultRequest"];
+            };
+        };
+        responses: {
+            /** @description the vault, and its trigger secret (null without a URL trigger) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vault": {
+                     *         "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *         "status": "active",
+                     *         "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *         "depositWei": "500000000000000000000",
+                     *         "balanceWei": "450000000000000000000",
+                     *         "capPerPeriodWei": "100000000000000000000",
+                     *         "periodSec": 86400,
+                     *         "currentPeriod": {
+                     *           "index": 0,
+                     *           "startsAt": "2026-11-27T12:00:00.000Z",
+                     *           "endsAt": "2026-11-28T12:00:00.000Z",
+                     *           "spentWei": "50000000000000000000",
+                     *           "remainingCapWei": "50000000000000000000"
+                     *         },
+                     *         "template": {
+                     *           "category": "inference",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "urgency": "normal",
+                     *           "latencyPreference": "normal",
+                     *           "requirements": {
+                     *             "gpuModels": [
+                     *               "RTX4090"
+                     *             ],
+                     *             "gpuCount": 1,
+                     *             "minVramGiB": 16,
+                     *             "tee": false,
+                     *             "regions": [
+                     *               "eu-west"
+                     *             ]
+                     *           },
+                     *           "expectedRuntimeSec": 60,
+                     *           "deadlineSec": 600,
+                     *           "workload": {
+                     *             "kind": "hash-chain",
+                     *             "seed": "tour",
+                     *             "iterations": 100000
+                     *           },
+                     *           "green": false,
+                     *           "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *           "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *         },
+                     *         "triggers": [
+                     *           {
+                     *             "triggerId": "nightly",
+                     *             "kind": "cron",
+                     *             "expression": "0 2 * * *",
+                     *             "timeZone": "Europe/Berlin"
+                     *           },
+                     *           {
+                     *             "triggerId": "cheap",
+                     *             "kind": "price",
+                     *             "gpuModel": "RTX4090",
+                     *             "region": "eu-west",
+                     *             "belowWeiPerHour": "1000000000000000000"
+                     *           },
+                     *           {
+                     *             "triggerId": "hook",
+                     *             "kind": "url",
+                     *             "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *           }
+                     *         ],
+                     *         "firedCount": 1,
+                     *         "skippedCount": 0,
+                     *         "firings": [
+                     *           {
+                     *             "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *             "triggerId": "nightly",
+                     *             "slot": "2026-11-28T01:00:00.000Z",
+                     *             "slotAt": "2026-11-28T01:00:00.000Z",
+                     *             "outcome": "fired",
+                     *             "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *             "budgetWei": "50000000000000000000",
+                     *             "code": null
+                     *           }
+                     *         ],
+                     *         "createdAt": "2026-11-27T12:00:00.000Z"
+                     *       },
+                     *       "triggerSecret": "vtsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VaultCreated"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `JSON_TOO_DEEP`: the body nests deeper than the limit
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `AMOUNT_NOT_POSITIVE`: the amount must be greater than 0
+             *
+             *     `DUPLICATE_TRIGGER_ID`: two triggers of a vault have the same triggerId
+             *
+             *     `BAD_CRON`: a cron expression does not parse (cron-parser syntax, 5 or 6 fields); details name the trigger
+             *
+             *     `BAD_TIME_ZONE`: the time zone is not an IANA zone name (e.g. Europe/Berlin, UTC)
+             *
+             *     `CAP_BELOW_TEMPLATE_BUDGET`: a vault's cap per period must cover at least one job of its template (its budgetWei)
+             *
+             *     `BUDGET_NOT_POSITIVE`: budgetWei must be greater than 0
+             *
+             *     `BUDGET_TOO_LARGE`: budgetWei is above the limit
+             *
+             *     `UNKNOWN_GPU_MODEL`: the GPU model is not in the catalogue
+             *
+             *     `REQUIREMENT_UNSATISFIABLE`: no GPU model listed has the VRAM asked
+             *
+             *     `GPU_COUNT_REQUIRED`: gpuCount must be at least 1 when gpuModels are given
+             *
+             *     `GPU_COUNT_TOO_LARGE`: gpuCount is above the GPUs of any node
+             *
+             *     `RUNTIME_OUT_OF_RANGE`: expectedRuntimeSec is out of range
+             *
+             *     `DEADLINE_OUT_OF_RANGE`: deadlineSec must be at least expectedRuntimeSec and at most the limit
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `ORG_NOT_FOUND`: no such org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `VAULT_ID_IN_USE`: the vault id belongs to another request (another org or another body)
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the body is above the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: send Content-Type: application/json (utf-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getVault: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the vault */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "status": "active",
+                     *       "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *       "depositWei": "500000000000000000000",
+                     *       "balanceWei": "450000000000000000000",
+                     *       "capPerPeriodWei": "100000000000000000000",
+                     *       "periodSec": 86400,
+                     *       "currentPeriod": {
+                     *         "index": 0,
+                     *         "startsAt": "2026-11-27T12:00:00.000Z",
+                     *         "endsAt": "2026-11-28T12:00:00.000Z",
+                     *         "spentWei": "50000000000000000000",
+                     *         "remainingCapWei": "50000000000000000000"
+                     *       },
+                     *       "template": {
+                     *         "category": "inference",
+                     *         "budgetWei": "50000000000000000000",
+                     *         "urgency": "normal",
+                     *         "latencyPreference": "normal",
+                     *         "requirements": {
+                     *           "gpuModels": [
+                     *             "RTX4090"
+                     *           ],
+                     *           "gpuCount": 1,
+                     *           "minVramGiB": 16,
+                     *           "tee": false,
+                     *           "regions": [
+                     *             "eu-west"
+                     *           ]
+                     *         },
+                     *         "expectedRuntimeSec": 60,
+                     *         "deadlineSec": 600,
+                     *         "workload": {
+                     *           "kind": "hash-chain",
+                     *           "seed": "tour",
+                     *           "iterations": 100000
+                     *         },
+                     *         "green": false,
+                     *         "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *         "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *       },
+                     *       "triggers": [
+                     *         {
+                     *           "triggerId": "nightly",
+                     *           "kind": "cron",
+                     *           "expression": "0 2 * * *",
+                     *           "timeZone": "Europe/Berlin"
+                     *         },
+                     *         {
+                     *           "triggerId": "cheap",
+                     *           "kind": "price",
+                     *           "gpuModel": "RTX4090",
+                     *           "region": "eu-west",
+                     *           "belowWeiPerHour": "1000000000000000000"
+                     *         },
+                     *         {
+                     *           "triggerId": "hook",
+                     *           "kind": "url",
+                     *           "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *         }
+                     *       ],
+                     *       "firedCount": 1,
+                     *       "skippedCount": 0,
+                     *       "firings": [
+                     *         {
+                     *           "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "triggerId": "nightly",
+                     *           "slot": "2026-11-28T01:00:00.000Z",
+                     *           "slotAt": "2026-11-28T01:00:00.000Z",
+                     *           "outcome": "fired",
+                     *           "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "code": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-27T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vault"];
+                };
+            };
+            /** @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ - */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_NOT_FOUND`: no such vault in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    closeVault: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the vault, closed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "status": "closed",
+                     *       "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *       "depositWei": "500000000000000000000",
+                     *       "balanceWei": "450000000000000000000",
+                     *       "capPerPeriodWei": "100000000000000000000",
+                     *       "periodSec": 86400,
+                     *       "currentPeriod": {
+                     *         "index": 0,
+                     *         "startsAt": "2026-11-27T12:00:00.000Z",
+                     *         "endsAt": "2026-11-28T12:00:00.000Z",
+                     *         "spentWei": "50000000000000000000",
+                     *         "remainingCapWei": "50000000000000000000"
+                     *       },
+                     *       "template": {
+                     *         "category": "inference",
+                     *         "budgetWei": "50000000000000000000",
+                     *         "urgency": "normal",
+                     *         "latencyPreference": "normal",
+                     *         "requirements": {
+                     *           "gpuModels": [
+                     *             "RTX4090"
+                     *           ],
+                     *           "gpuCount": 1,
+                     *           "minVramGiB": 16,
+                     *           "tee": false,
+                     *           "regions": [
+                     *             "eu-west"
+                     *           ]
+                     *         },
+                     *         "expectedRuntimeSec": 60,
+                     *         "deadlineSec": 600,
+                     *         "workload": {
+                     *           "kind": "hash-chain",
+                     *           "seed": "tour",
+                     *           "iterations": 100000
+                     *         },
+                     *         "green": false,
+                     *         "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *         "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *       },
+                     *       "triggers": [
+                     *         {
+                     *           "triggerId": "nightly",
+                     *           "kind": "cron",
+                     *           "expression": "0 2 * * *",
+                     *           "timeZone": "Europe/Berlin"
+                     *         },
+                     *         {
+                     *           "triggerId": "cheap",
+                     *           "kind": "price",
+                     *           "gpuModel": "RTX4090",
+                     *           "region": "eu-west",
+                     *           "belowWeiPerHour": "1000000000000000000"
+                     *         },
+                     *         {
+                     *           "triggerId": "hook",
+                     *           "kind": "url",
+                     *           "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *         }
+                     *       ],
+                     *       "firedCount": 1,
+                     *       "skippedCount": 0,
+                     *       "firings": [
+                     *         {
+                     *           "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "triggerId": "nightly",
+                     *           "slot": "2026-11-28T01:00:00.000Z",
+                     *           "slotAt": "2026-11-28T01:00:00.000Z",
+                     *           "outcome": "fired",
+                     *           "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "code": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-27T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vault"];
+                };
+            };
+            /**
+             * @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_NOT_FOUND`: no such vault in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    pauseVault: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the vault, paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "status": "paused",
+                     *       "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *       "depositWei": "500000000000000000000",
+                     *       "balanceWei": "450000000000000000000",
+                     *       "capPerPeriodWei": "100000000000000000000",
+                     *       "periodSec": 86400,
+                     *       "currentPeriod": {
+                     *         "index": 0,
+                     *         "startsAt": "2026-11-27T12:00:00.000Z",
+                     *         "endsAt": "2026-11-28T12:00:00.000Z",
+                     *         "spentWei": "50000000000000000000",
+                     *         "remainingCapWei": "50000000000000000000"
+                     *       },
+                     *       "template": {
+                     *         "category": "inference",
+                     *         "budgetWei": "50000000000000000000",
+                     *         "urgency": "normal",
+                     *         "latencyPreference": "normal",
+                     *         "requirements": {
+                     *           "gpuModels": [
+                     *             "RTX4090"
+                     *           ],
+                     *           "gpuCount": 1,
+                     *           "minVramGiB": 16,
+                     *           "tee": false,
+                     *           "regions": [
+                     *             "eu-west"
+                     *           ]
+                     *         },
+                     *         "expectedRuntimeSec": 60,
+                     *         "deadlineSec": 600,
+                     *         "workload": {
+                     *           "kind": "hash-chain",
+                     *           "seed": "tour",
+                     *           "iterations": 100000
+                     *         },
+                     *         "green": false,
+                     *         "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *         "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *       },
+                     *       "triggers": [
+                     *         {
+                     *           "triggerId": "nightly",
+                     *           "kind": "cron",
+                     *           "expression": "0 2 * * *",
+                     *           "timeZone": "Europe/Berlin"
+                     *         },
+                     *         {
+                     *           "triggerId": "cheap",
+                     *           "kind": "price",
+                     *           "gpuModel": "RTX4090",
+                     *           "region": "eu-west",
+                     *           "belowWeiPerHour": "1000000000000000000"
+                     *         },
+                     *         {
+                     *           "triggerId": "hook",
+                     *           "kind": "url",
+                     *           "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *         }
+                     *       ],
+                     *       "firedCount": 1,
+                     *       "skippedCount": 0,
+                     *       "firings": [
+                     *         {
+                     *           "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "triggerId": "nightly",
+                     *           "slot": "2026-11-28T01:00:00.000Z",
+                     *           "slotAt": "2026-11-28T01:00:00.000Z",
+                     *           "outcome": "fired",
+                     *           "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "code": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-27T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vault"];
+                };
+            };
+            /**
+             * @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_NOT_FOUND`: no such vault in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `VAULT_CLOSED`: the vault is closed for good
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    resumeVault: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the vault, active */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "status": "active",
+                     *       "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *       "depositWei": "500000000000000000000",
+                     *       "balanceWei": "450000000000000000000",
+                     *       "capPerPeriodWei": "100000000000000000000",
+                     *       "periodSec": 86400,
+                     *       "currentPeriod": {
+                     *         "index": 0,
+                     *         "startsAt": "2026-11-27T12:00:00.000Z",
+                     *         "endsAt": "2026-11-28T12:00:00.000Z",
+                     *         "spentWei": "50000000000000000000",
+                     *         "remainingCapWei": "50000000000000000000"
+                     *       },
+                     *       "template": {
+                     *         "category": "inference",
+                     *         "budgetWei": "50000000000000000000",
+                     *         "urgency": "normal",
+                     *         "latencyPreference": "normal",
+                     *         "requirements": {
+                     *           "gpuModels": [
+                     *             "RTX4090"
+                     *           ],
+                     *           "gpuCount": 1,
+                     *           "minVramGiB": 16,
+                     *           "tee": false,
+                     *           "regions": [
+                     *             "eu-west"
+                     *           ]
+                     *         },
+                     *         "expectedRuntimeSec": 60,
+                     *         "deadlineSec": 600,
+                     *         "workload": {
+                     *           "kind": "hash-chain",
+                     *           "seed": "tour",
+                     *           "iterations": 100000
+                     *         },
+                     *         "green": false,
+                     *         "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *         "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *       },
+                     *       "triggers": [
+                     *         {
+                     *           "triggerId": "nightly",
+                     *           "kind": "cron",
+                     *           "expression": "0 2 * * *",
+                     *           "timeZone": "Europe/Berlin"
+                     *         },
+                     *         {
+                     *           "triggerId": "cheap",
+                     *           "kind": "price",
+                     *           "gpuModel": "RTX4090",
+                     *           "region": "eu-west",
+                     *           "belowWeiPerHour": "1000000000000000000"
+                     *         },
+                     *         {
+                     *           "triggerId": "hook",
+                     *           "kind": "url",
+                     *           "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *         }
+                     *       ],
+                     *       "firedCount": 1,
+                     *       "skippedCount": 0,
+                     *       "firings": [
+                     *         {
+                     *           "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "triggerId": "nightly",
+                     *           "slot": "2026-11-28T01:00:00.000Z",
+                     *           "slotAt": "2026-11-28T01:00:00.000Z",
+                     *           "outcome": "fired",
+                     *           "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "code": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-27T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vault"];
+                };
+            };
+            /**
+             * @description `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_NOT_FOUND`: no such vault in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `VAULT_CLOSED`: the vault is closed for good
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
+             *
+             *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
+             *
+             *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
+             */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    editVaultTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-128 printable ASCII characters: a retry with the same key and body gets the first answer again (a different body: 422 IDEMPOTENCY_KEY_REUSED) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description the vault id, as createVault answered it */
+                vaultId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditVaultTemplateRequest"];
+            };
+        };
+        responses: {
+            /** @description the vault with its new template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vaultId": "vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e",
+                     *       "status": "active",
+                     *       "ownerAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                     *       "depositWei": "500000000000000000000",
+                     *       "balanceWei": "450000000000000000000",
+                     *       "capPerPeriodWei": "100000000000000000000",
+                     *       "periodSec": 86400,
+                     *       "currentPeriod": {
+                     *         "index": 0,
+                     *         "startsAt": "2026-11-27T12:00:00.000Z",
+                     *         "endsAt": "2026-11-28T12:00:00.000Z",
+                     *         "spentWei": "50000000000000000000",
+                     *         "remainingCapWei": "50000000000000000000"
+                     *       },
+                     *       "template": {
+                     *         "category": "inference",
+                     *         "budgetWei": "50000000000000000000",
+                     *         "urgency": "normal",
+                     *         "latencyPreference": "normal",
+                     *         "requirements": {
+                     *           "gpuModels": [
+                     *             "RTX4090"
+                     *           ],
+                     *           "gpuCount": 1,
+                     *           "minVramGiB": 16,
+                     *           "tee": false,
+                     *           "regions": [
+                     *             "eu-west"
+                     *           ]
+                     *         },
+                     *         "expectedRuntimeSec": 60,
+                     *         "deadlineSec": 600,
+                     *         "workload": {
+                     *           "kind": "hash-chain",
+                     *           "seed": "tour",
+                     *           "iterations": 100000
+                     *         },
+                     *         "green": false,
+                     *         "specHash": "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+                     *         "templateHash": "0x5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b"
+                     *       },
+                     *       "triggers": [
+                     *         {
+                     *           "triggerId": "nightly",
+                     *           "kind": "cron",
+                     *           "expression": "0 2 * * *",
+                     *           "timeZone": "Europe/Berlin"
+                     *         },
+                     *         {
+                     *           "triggerId": "cheap",
+                     *           "kind": "price",
+                     *           "gpuModel": "RTX4090",
+                     *           "region": "eu-west",
+                     *           "belowWeiPerHour": "1000000000000000000"
+                     *         },
+                     *         {
+                     *           "triggerId": "hook",
+                     *           "kind": "url",
+                     *           "path": "/v1/vault-triggers/vault_5f0c6a1e9b2d4c7f8a3e1b0d9c8f7a6e/hook"
+                     *         }
+                     *       ],
+                     *       "firedCount": 1,
+                     *       "skippedCount": 0,
+                     *       "firings": [
+                     *         {
+                     *           "firingId": "vf_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "triggerId": "nightly",
+                     *           "slot": "2026-11-28T01:00:00.000Z",
+                     *           "slotAt": "2026-11-28T01:00:00.000Z",
+                     *           "outcome": "fired",
+                     *           "jobId": "vj_0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                     *           "budgetWei": "50000000000000000000",
+                     *           "code": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-27T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vault"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the request does not fit its schema; details.violations names each field and limit
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `JSON_TOO_DEEP`: the body nests deeper than the limit
+             *
+             *     `BAD_ID`: an id in the path is not 1-128 of A-Z a-z 0-9 _ -
+             *
+             *     `IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1-128 printable ASCII characters
+             *
+             *     `CAP_BELOW_TEMPLATE_BUDGET`: a vault's cap per period must cover at least one job of its template (its budgetWei)
+             *
+             *     `BUDGET_NOT_POSITIVE`: budgetWei must be greater than 0
+             *
+             *     `BUDGET_TOO_LARGE`: budgetWei is above the limit
+             *
+             *     `UNKNOWN_GPU_MODEL`: the GPU model is not in the catalogue
+             *
+             *     `REQUIREMENT_UNSATISFIABLE`: no GPU model listed has the VRAM asked
+             *
+             *     `GPU_COUNT_REQUIRED`: gpuCount must be at least 1 when gpuModels are given
+             *
+             *     `GPU_COUNT_TOO_LARGE`: gpuCount is above the GPUs of any node
+             *
+             *     `RUNTIME_OUT_OF_RANGE`: expectedRuntimeSec is out of range
+             *
+             *     `DEADLINE_OUT_OF_RANGE`: deadlineSec must be at least expectedRuntimeSec and at most the limit
+             *
+             *     `EVENT_REFUSED`: what the command would append does not fit the catalogue; details.violations names the field and the limit
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `API_KEY_REQUIRED`: send Authorization: Bearer <api key>
+             *
+             *     `API_KEY_INVALID`: the API key is unknown
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `VAULT_NOT_FOUND`: no such vault in your org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `IDEMPOTENCY_IN_PROGRESS`: the first request with this Idempotency-Key is still being answered
+             *
+             *     `VAULT_CLOSED`: the vault is closed for good
+             */
+            409: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the body is above the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: send Content-Type: application/json (utf-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description `AGGREGATE_UNREADABLE`: an event of this aggregate cannot be read; an operator has been told
              *
              *     `COMMAND_UNAVAILABLE`: the service that answers this command did not answer in time
              *
