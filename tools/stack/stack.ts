@@ -433,6 +433,8 @@ function agentEnv(a: DemoAgentSpec, gatewayUrl: string, keyFile: string): NodeJS
     CARBON_G_PER_KWH: String(a.carbonGPerKwh),
     RENEWABLE_SHARE: String(a.renewableShare),
     ENABLE_COMMAND_RUNTIME: 'false',
+    // the demo's agents declare their GPUs and have none: they run CPU-only (without it, an agent reads its GPUs with nvidia-smi and refuses to start without any)
+    AGENT_CPU_ONLY: 'true',
     LOG_FORMAT: 'pretty',
   };
 }

@@ -103,9 +103,26 @@ describe('node search and the provider view over HTTP, on the whole market', () 
       stakeWei: '0',
       poolId: null,
       activeJobs: 0,
+      // it sent no GPU telemetry (as a CPU-only agent)
+      telemetry: null,
     });
     expect(await get('/v1/nodes/g-none')).toMatchObject({ status: 404, body: { error: { code: 'NODE_NOT_FOUND' } } });
     expect(await get('/v1/nodes/not%20an%20id')).toMatchObject({ status: 400, body: { error: { code: 'BAD_ID' } } });
+  });
+
+  it("shows a node's GPU telemetry from its heartbeats, newest first; telemetry past its GPUs is 400 TELEMETRY_INVALID", async () => {
+    // the H200 under load, as nvidia-smi read it (../shared/data/gpu/h200-telemetry-under-load.csv): idle, then at 100 %
+    const idle = { sampledAt: '2026-11-27T17:06:47.604Z', gpus: [{ index: 0, utilizationPct: 0, memoryUsedMiB: 0, powerDrawW: 78.23, powerLimitW: null, temperatureC: 32 }] };
+    const busy = { sampledAt: '2026-11-27T17:06:56.659Z', gpus: [{ index: 0, utilizationPct: 100, memoryUsedMiB: 1011, powerDrawW: 691.56, powerLimitW: null, temperatureC: 55 }] };
+    const node = provider(keys['g-4090-eu']);
+    await node.heartbeat({ nodeId: 'g-4090-eu', telemetry: idle });
+    await node.heartbeat({ nodeId: 'g-4090-eu', telemetry: busy });
+    const { status, body } = await get('/v1/nodes/g-4090-eu');
+    expect(status).toBe(200);
+    expect(body.telemetry).toEqual({ latest: busy, history: [busy, idle] });
+    const twoGpus = { ...busy, gpus: [busy.gpus[0], { ...busy.gpus[0], index: 1 }] };
+    await expect(node.heartbeat({ nodeId: 'g-4090-eu', telemetry: twoGpus })).rejects.toMatchObject({ status: 400, code: 'TELEMETRY_INVALID' });
+    expect((await get('/v1/nodes/g-4090-eu')).body.telemetry.history).toHaveLength(2);
   });
 
   it('pages a search by nodeId cursor, the last page with a null cursor', async () => {

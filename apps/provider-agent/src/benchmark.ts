@@ -5,11 +5,16 @@ export const BENCHMARK_DURATION_MS = 1_000;
 /** Hashes per slice: small enough to stop close to the duration, big enough to dwarf the call cost. */
 const SLICE_ITERATIONS = 20_000;
 
+/** The kind of the CPU figure: sha256 hashes per second on one core. */
+export const CPU_BENCHMARK_KIND = 'hash-chain-sha256';
+
+/** What a node registers as its benchmark: the figure, what it measures (its kind), when, and the tool that measured it. */
 export interface BenchmarkFigure {
-  kind: 'hash-chain-sha256';
-  /** sha256 hashes per second. */
+  /** `hash-chain-sha256` (hashes per second), `gpu-matmul-tflops-bf16` (dense bf16 TFLOPS), ...: the engine compares figures of one kind only */
+  kind: string;
   score: number;
   measuredAt: string;
+  tool?: string;
 }
 
 /** Runs the built-in hash chain for `durationMs` and reports hashes per second. */
@@ -23,5 +28,5 @@ export function measureHashRate(durationMs = BENCHMARK_DURATION_MS, now: () => n
     slice += 1;
   }
   const elapsedSec = Math.max(now() - started, 1) / 1000;
-  return { kind: 'hash-chain-sha256', score: Math.round(hashes / elapsedSec), measuredAt: new Date().toISOString() };
+  return { kind: CPU_BENCHMARK_KIND, score: Math.round(hashes / elapsedSec), measuredAt: new Date().toISOString() };
 }

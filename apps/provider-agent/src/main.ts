@@ -1,9 +1,13 @@
 import { signResult } from '@starminer/chain';
 import { createProviderClient, type NodeRegistration } from '@starminer/sdk/provider';
 import { startTracing, tracedFetch } from '@starminer/telemetry';
-import { AGENT_SERVICE, ProviderAgent, type Clock } from './agent';
-import { measureHashRate } from './benchmark';
+import { AGENT_SERVICE, ProviderAgent, type Clock, type LogFn } from './agent';
+import { commandAttestation } from './attestation/command-attestation';
+import { measureHashRate, type BenchmarkFigure } from './benchmark';
 import { loadAgentConfig, type AgentConfig } from './config';
+import { execNvidiaSmi, sampleTelemetry } from './hardware/detect';
+import { runGpuBenchmark } from './hardware/gpu-benchmark';
+import { hardwareAtStart, type HardwareAtStart } from './hardware/profile';
 import { fileJournal } from './journal';
 import { loadOrCreateNodeKey } from './key';
 import { agentLogger, BOOT_LOG_SETTINGS, logFnOf } from './logging';
@@ -47,15 +51,46 @@ export function registrationFor(config: AgentConfig, address: string, benchmark:
   };
 }
 
+/**
+ * The node's benchmark: with GPUs, dense matmul TFLOPS measured with torch (GPU_BENCHMARK_PYTHON);
+ * where that runtime is missing or fails, and CPU-only, the CPU hash rate as before.
+ */
+export async function measureBenchmark(config: AgentConfig, hardware: HardwareAtStart, log: LogFn): Promise<BenchmarkFigure> {
+  if (hardware.mode === 'gpu') {
+    try {
+      const gpu = await runGpuBenchmark(config.GPU_BENCHMARK_PYTHON);
+      log('info', 'GPU benchmark', { kind: gpu.figure.kind, score: gpu.figure.score, tool: gpu.figure.tool, device: gpu.device, tflops: gpu.tflops, memoryCopyGBps: gpu.memoryCopyGBps });
+      return gpu.figure;
+    } catch (err) {
+      log('warn', 'GPU benchmark unavailable; registering the CPU figure', { code: (err as { code?: string }).code, message: (err as Error).message });
+    }
+  }
+  const cpu = measureHashRate(config.BENCHMARK_MS);
+  log('info', 'benchmark', { kind: cpu.kind, hashesPerSec: cpu.score });
+  return cpu;
+}
+
 async function main(): Promise<void> {
   const config = loadAgentConfig();
   // off unless OTEL_* ask for it; on, each run of a job is a span of the job's trace
   const tracing = startTracing({ service: AGENT_SERVICE });
   const log = logFnOf(agentLogger(config));
+  const smi = execNvidiaSmi(config.NVIDIA_SMI_PATH);
+  // refuses to start without GPUs (unless AGENT_CPU_ONLY) or when they disagree with the declared profile
+  const hardware = await hardwareAtStart(config, smi);
+  if (hardware.mode === 'gpu') {
+    const { report, profile } = hardware;
+    log('info', 'GPUs detected', {
+      model: profile.gpuModel, product: profile.productName, count: profile.gpuCount, vramMiB: profile.vramMiB, driver: report.driverVersion, cuda: report.cudaVersion,
+      computeCapability: report.gpus[0]?.computeCapability, mig: report.gpus.map((g) => g.mig.current), confidentialCompute: report.confidentialCompute,
+    });
+  } else {
+    log('info', 'CPU-only (AGENT_CPU_ONLY): no GPU detected or checked; registering the declared profile');
+  }
+  // after the hardware check: a host refused at start is left without a node key
   const { account, created } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
   log('info', created ? 'created a node key' : 'loaded the node key', { address: account.address, file: config.AGENT_KEY_FILE });
-  const benchmark = measureHashRate(config.BENCHMARK_MS);
-  log('info', 'benchmark', { kind: benchmark.kind, hashesPerSec: benchmark.score });
+  const benchmark = await measureBenchmark(config, hardware, log);
 
   const agent = new ProviderAgent({
     api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account, fetch: tracedFetch() }),
@@ -66,7 +101,11 @@ async function main(): Promise<void> {
     signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
     journal: fileJournal(config.AGENT_STATE_FILE ?? `${config.AGENT_KEY_FILE}.done.json`),
     log,
+    telemetry: hardware.mode === 'gpu' ? () => sampleTelemetry(smi) : undefined,
+    // a TEE node's report, bound to each job's nonce, goes with its result
+    attest: config.ATTESTATION_COMMAND ? commandAttestation({ command: config.ATTESTATION_COMMAND, format: config.ATTESTATION_FORMAT, timeoutMs: config.ATTESTATION_TIMEOUT_MS }) : undefined,
   });
+  if (config.ATTESTATION_COMMAND) log('info', 'TEE attestation: each result carries a report from ATTESTATION_COMMAND', { command: config.ATTESTATION_COMMAND, format: config.ATTESTATION_FORMAT });
   if (config.ENABLE_COMMAND_RUNTIME) log('warn', 'the command runtime is ON: assigned commands run on this host');
 
   let stopping = false;

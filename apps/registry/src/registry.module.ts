@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ServiceKitModule } from '@starminer/service-kit';
 import { HeartbeatHandler } from './heartbeat/heartbeat.handler';
+import { NodeTelemetrySample } from './heartbeat/node-telemetry.entity';
+import { NodeTelemetryStore } from './heartbeat/node-telemetry.store';
 import { LivenessScanner } from './liveness/liveness.scanner';
 import { NodeLiveness } from './liveness/node-liveness.entity';
 import { NodeLivenessStore } from './liveness/node-liveness.store';
@@ -23,11 +25,11 @@ import { StakeWatcher } from './stake/stake.watcher';
     ServiceKitModule.forService({
       service: 'registry',
       config: registryConfigSchema,
-      entities: [NodeRow, NodeLiveness, ChainCursor],
+      entities: [NodeRow, NodeLiveness, NodeTelemetrySample, ChainCursor],
       chain: chainConfigured,
     }),
   ],
   controllers: [RegisterNodeHandler, HeartbeatHandler],
-  providers: [NodesProjection, NodeLivenessStore, LivenessScanner, OutcomesConsumer, StakeWatcher],
+  providers: [NodesProjection, NodeLivenessStore, NodeTelemetryStore, LivenessScanner, OutcomesConsumer, StakeWatcher],
 })
 export class RegistryModule {}

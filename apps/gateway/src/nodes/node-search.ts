@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { In, type EntityManager, type SelectQueryBuilder } from 'typeorm';
 import { DomainError } from '@starminer/domain';
-import { ACTIVE_JOB_STATUSES, ID_PATTERN, LIMITS, NodeFilterError, parseNodeFilter, type NodeAnswer, type NodeFilter, type NodeFilterOperator } from '@starminer/events';
-import { ServiceRuntime } from '@starminer/service-kit';
+import {
+  ACTIVE_JOB_STATUSES, COMMANDS, ID_PATTERN, LIMITS, NodeFilterError, parseNodeFilter, type NodeAnswer, type NodeDetailAnswer, type NodeFilter, type NodeFilterOperator, type ReplyOf,
+} from '@starminer/events';
+import { CommandBus, ServiceRuntime } from '@starminer/service-kit';
 import { JobView, NodeView } from '../views/entities';
 
 /** SQL of each operator; the column comes from the filter's field table, every value is a parameter. */
@@ -87,17 +89,43 @@ export function nodeAnswer(n: NodeView, activeJobs: number): NodeAnswer {
   };
 }
 
-/** The public search of the supply, from the gateway's read model. */
+/** How long the node page waits for the registry's telemetry before it answers without it. */
+export const NODE_TELEMETRY_TIMEOUT_MS = 2_000;
+
+/**
+ * The public search of the supply, from the gateway's read model; one node's page adds its GPU
+ * telemetry, which is not on the log: the registry keeps it and answers `cmd.registry.nodeTelemetry`.
+ */
 @Injectable()
 export class NodeQueries {
-  constructor(private readonly rt: ServiceRuntime) {}
+  private readonly logger = new Logger('nodes');
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly bus: CommandBus,
+  ) {}
 
   search(filter: string | undefined, page: { limit?: number; cursor?: string }): Promise<{ nodes: NodeAnswer[]; nextCursor: string | null }> {
     return searchNodes(this.rt.db.manager, nodeFilterOf(filter), page);
   }
 
-  async get(nodeId: string): Promise<NodeAnswer> {
+  async get(nodeId: string): Promise<NodeDetailAnswer> {
     const [node] = await withActiveJobs(this.rt.db.manager, [await nodeById(this.rt.db.manager, nodeId)]);
-    return node;
+    return { ...node, telemetry: telemetryAnswer(await this.telemetry(nodeId)) };
   }
+
+  /** The registry's telemetry of the node; null (logged) when the registry does not answer in time: the rest of the page still stands. */
+  private async telemetry(nodeId: string): Promise<ReplyOf<typeof COMMANDS.registry.nodeTelemetry> | null> {
+    try {
+      return await this.bus.send(COMMANDS.registry.nodeTelemetry, { nodeId }, { timeoutMs: NODE_TELEMETRY_TIMEOUT_MS });
+    } catch (err) {
+      this.logger.warn(`telemetry of node ${nodeId} unavailable: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      return null;
+    }
+  }
+}
+
+/** Null for a node that never sent any telemetry (a CPU-only agent) as for a registry that did not answer. */
+export function telemetryAnswer(t: ReplyOf<typeof COMMANDS.registry.nodeTelemetry> | null): NodeDetailAnswer['telemetry'] {
+  return t && t.latest ? t : null;
 }
