@@ -37,7 +37,7 @@ describe('the deadline scan', () => {
 
     // a contract whose deadline is ahead is left alone, round after round
     await new Promise((r) => setTimeout(r, 2 * DEADLINE_SCAN_MS));
-    expect(typesOf(await contractEvents('job-d2'))).toEqual(['ContractOpened']);
+    expect(typesOf(await contractEvents('job-d2')).filter((t) => t !== 'ContractRunwayLow')).toEqual(['ContractOpened']);
     expect(await balanceOf(under.infra, waiting.requester.address)).toBe(0n);
   }, 30_000);
 
@@ -45,7 +45,8 @@ describe('the deadline scan', () => {
     const c = await openContract(under.infra, { jobId: 'job-d3', deadlineInSec: 2 });
     await under.service.bus.send(COMMANDS.settlement.startJob, { jobId: 'job-d3', nodeId: c.nodeId, nodeAddress: c.node.address });
     await eventually(async () => (await contractEvents('job-d3')).some((e) => e.type === 'ContractRefunded'), 20_000);
-    expect(typesOf(await contractEvents('job-d3'))).toEqual(['ContractOpened', 'JobStarted', 'SettlementDecided', 'ContractRefunded']);
+    // the runway scan may warn before the deadline (ContractRunwayLow) or not, by when its round falls: not what this spec is about
+    expect(typesOf(await contractEvents('job-d3')).filter((t) => t !== 'ContractRunwayLow')).toEqual(['ContractOpened', 'JobStarted', 'SettlementDecided', 'ContractRefunded']);
     expect(await balanceOf(under.infra, c.requester.address)).toBe(c.escrowWei);
     // the node's result comes too late: the contract is final, and nothing is appended
     const before = (await contractEvents('job-d3')).length;
@@ -69,7 +70,7 @@ describe('the deadline scan', () => {
     expect(waiting).toMatchObject({ status: 'settling', retryAttempts: expect.any(Number), pendingSince: expect.any(Date) });
     expect(waiting.retryAttempts).toBeLessThanOrEqual(2);
     expect(waiting.retryAt!.getTime() - Date.now()).toBeLessThanOrEqual(REDRIVE_BACKOFF_MS_MAX);
-    expect(typesOf(await contractEvents('job-d4'))).toEqual(['ContractOpened', 'SettlementDecided']);
+    expect(typesOf(await contractEvents('job-d4')).filter((t) => t !== 'ContractRunwayLow')).toEqual(['ContractOpened', 'SettlementDecided']);
 
     // its bound passes (the scan is run as at that time): the settlement is given up, once, and the contract ends
     const later = waiting.pendingSince!.getTime() + SETTLE_GIVE_UP_MS + REDRIVE_BACKOFF_MS_MAX;
