@@ -46,6 +46,12 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     uint256 public constant MAX_TOTAL_EXTENSION_SEC = 30 days;
     /// @notice Most top-ups of one job: bounds what a reader folds (one event per top-up).
     uint256 public constant MAX_TOP_UPS_PER_JOB = 32;
+    /// @notice Most attempts of one job: the open is attempt 1, each reassign one more (issue 16,
+    ///         re-match on failure). Equal to the platform's LIMITS.jobAttemptsMax.
+    uint256 public constant MAX_ATTEMPTS_PER_JOB = 3;
+    /// @notice Latest deadline a reassign may set, from the reassign's block: the platform's longest
+    ///         job deadline (LIMITS.deadlineSecMax), so a reassign cannot hold an escrow without end.
+    uint256 public constant MAX_ATTEMPT_DEADLINE_SEC = 30 days;
 
     enum Status {
         None,
@@ -108,6 +114,8 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     /// @notice The job a top-up id paid into (zero: the id is unused). A top-up id pays at most
     ///         once, so a relayer that retries after a lost receipt cannot pay twice.
     mapping(bytes32 topUpId => bytes32 jobId) public topUpJobOf;
+    /// @dev Reassigns made per job (attempt - 1); a slot written by reassigns only.
+    mapping(bytes32 jobId => uint8) private _reassigns;
 
     error ZeroAddress();
     error ZeroJobId();
@@ -131,6 +139,12 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     error TotalExtensionAboveBound(bytes32 jobId, uint256 totalSec, uint256 maxSec);
     error TooManyTopUps(bytes32 jobId, uint256 maxTopUps);
     error DeadlinePassed(bytes32 jobId, uint256 deadline, uint256 nowSec);
+    error AttemptOutOfOrder(bytes32 jobId, uint256 attempt, uint256 expectedAttempt);
+    error TooManyAttempts(bytes32 jobId, uint256 maxAttempts);
+    error RequesterChanged(bytes32 jobId);
+    error SameProvider(bytes32 jobId, address provider);
+    error CostAboveEscrow(bytes32 jobId, uint256 newCostWei, uint256 escrowWei);
+    error DeadlineAboveBound(bytes32 jobId, uint256 deadline, uint256 maxDeadline);
 
     event ComputeContractOpened(
         bytes32 indexed jobId,
@@ -164,6 +178,20 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         uint32 extraRuntimeSec,
         uint40 newDeadline,
         uint64 toppedUpAt
+    );
+    /// @notice The open escrow moved to another provider for the job's next attempt (its first
+    ///         provider ran nothing to the end and is paid nothing). From now on release pays
+    ///         `newProvider` `newCostWei` and refund returns `newCostWei`; `returnedWei` (the old cost
+    ///         less the new) went back to the requester in the same transaction.
+    event ComputeContractReassigned(
+        bytes32 indexed jobId,
+        uint8 indexed attempt,
+        address oldProvider,
+        address indexed newProvider,
+        uint256 newCostWei,
+        uint256 returnedWei,
+        uint40 newDeadline,
+        uint64 reassignedAt
     );
     event ComputeContractDisputed(bytes32 indexed jobId, bytes32 reasonHash, uint40 decideBy, uint64 disputedAt);
 
@@ -326,6 +354,55 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         token.safeTransferFrom(t.requester, address(this), extraCostWei);
     }
 
+    // ---------------------------------------------------------------- reassign
+
+    /// @notice Move an open job's escrow to another provider for its next attempt (re-match on
+    ///         failure: the first node went offline or gave the job up), relayed by the platform
+    ///         like open. Nothing is paid to the old provider; the requester pays nothing more: the
+    ///         new cost is at most the escrow held (`CostAboveEscrow`), and the difference goes back
+    ///         to the requester now. Only while Open (not disputed, not settled: `NotOpen`,
+    ///         `UnknownJob`) and `block.timestamp <= deadline` (`DeadlinePassed`: past it the job is
+    ///         refunded instead). `oldTerms` are the job's as they are now (`TermsMismatch`);
+    ///         `newTerms` keep its requester (`RequesterChanged`) and name another provider
+    ///         (`SameProvider`, `ZeroAddress`) at a cost > 0 (`ZeroCost`). `attempt` is the attempt
+    ///         this reassign starts: exactly one more than the job's attempts so far
+    ///         (`AttemptOutOfOrder`: a relayer's retry of a reassign that landed reverts, and reads
+    ///         the event instead), at most MAX_ATTEMPTS_PER_JOB (`TooManyAttempts`). The new
+    ///         deadline is after now (`DeadlineInPast`) and at most MAX_ATTEMPT_DEADLINE_SEC from
+    ///         now (`DeadlineAboveBound`).
+    function reassign(bytes32 jobId, uint8 attempt, Terms calldata oldTerms, Terms calldata newTerms, uint40 newDeadline)
+        external
+        onlyRole(DEPLOYER_ROLE)
+        nonReentrant
+    {
+        Job storage job = _jobs[jobId];
+        Status status = job.status;
+        if (status == Status.None) revert UnknownJob(jobId);
+        if (status != Status.Open) revert NotOpen(jobId, status);
+        uint256 expectedAttempt = uint256(_reassigns[jobId]) + 2;
+        if (attempt != expectedAttempt) revert AttemptOutOfOrder(jobId, attempt, expectedAttempt);
+        if (attempt > MAX_ATTEMPTS_PER_JOB) revert TooManyAttempts(jobId, MAX_ATTEMPTS_PER_JOB);
+        if (job.commitment != _commit(oldTerms.requester, oldTerms.provider, oldTerms.costWei)) revert TermsMismatch(jobId);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline, block.timestamp);
+        if (newTerms.requester != oldTerms.requester) revert RequesterChanged(jobId);
+        if (newTerms.provider == address(0)) revert ZeroAddress();
+        if (newTerms.provider == oldTerms.provider) revert SameProvider(jobId, newTerms.provider);
+        if (newTerms.costWei == 0) revert ZeroCost(jobId);
+        if (newTerms.costWei > oldTerms.costWei) revert CostAboveEscrow(jobId, newTerms.costWei, oldTerms.costWei);
+        if (newDeadline <= block.timestamp) revert DeadlineInPast(jobId, newDeadline, block.timestamp);
+        uint256 maxDeadline = block.timestamp + MAX_ATTEMPT_DEADLINE_SEC;
+        if (newDeadline > maxDeadline) revert DeadlineAboveBound(jobId, newDeadline, maxDeadline);
+
+        uint256 returnedWei = oldTerms.costWei - newTerms.costWei;
+        job.commitment = _commit(newTerms.requester, newTerms.provider, newTerms.costWei);
+        job.deadline = newDeadline;
+        _reassigns[jobId] = uint8(attempt - 1);
+        emit ComputeContractReassigned(
+            jobId, attempt, oldTerms.provider, newTerms.provider, newTerms.costWei, returnedWei, newDeadline, uint64(block.timestamp)
+        );
+        if (returnedWei != 0) token.safeTransfer(oldTerms.requester, returnedWei);
+    }
+
     // ---------------------------------------------------------------- settle
 
     /// @notice Pay the provider: only for the result and proof its node key signed for this job.
@@ -411,6 +488,12 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
     /// @notice What the top-ups of a job have added to its deadline so far, and how many there were.
     function extensionOf(bytes32 jobId) external view returns (Extension memory) {
         return _extensions[jobId];
+    }
+
+    /// @notice The job's current attempt: 1 from its open, one more per reassign; 0 for an unknown job.
+    function attemptOf(bytes32 jobId) external view returns (uint256) {
+        if (_jobs[jobId].status == Status.None) return 0;
+        return uint256(_reassigns[jobId]) + 1;
     }
 
     function statusOf(bytes32 jobId) external view returns (Status) {

@@ -74,7 +74,9 @@ function apply(jobs: Map<string, LogJob & { submittedAtSec: number; matchedAtSec
     case 'JobMatched':
       j.matchedAtSec = atSec;
       break;
+    // ContractReassigned: re-match on failure, the escrow moved to another node with a deadline of its own
     case 'ContractOpened':
+    case 'ContractReassigned':
       if (typeof e.data.deadlineUnixSec === 'number') j.deadlineUnixSec = e.data.deadlineUnixSec;
       break;
     case 'ContractReleased':

@@ -1,6 +1,7 @@
 import { runHashChain, type WorkloadResult } from '@starminer/domain';
 import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
-import { BACKOFF_MS_MAX, HEARTBEAT_INTERVAL_MS, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
+import type { NodeTelemetry } from '@starminer/events';
+import { BACKOFF_MS_MAX, HEARTBEAT_INTERVAL_MS, TELEMETRY_INTERVAL_MS, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
 
 const registration: NodeRegistration = {
   nodeId: 'node-1',
@@ -29,7 +30,7 @@ const assignment = (jobId: string, over: Partial<Assignment> = {}): Assignment =
   ...over,
 });
 
-type Call = { op: string; jobId?: string; body?: ResultSubmission; waitMs?: number };
+type Call = { op: string; jobId?: string; body?: ResultSubmission; waitMs?: number; telemetry?: NodeTelemetry; reason?: string };
 
 /** A fake gateway: records calls; each op can be made to fail by queueing errors. */
 class FakeApi implements ProviderApi {
@@ -45,8 +46,8 @@ class FakeApi implements ProviderApi {
     this.fail('register');
     return { nodeId: registration.nodeId };
   }
-  async heartbeat() {
-    this.calls.push({ op: 'heartbeat' });
+  async heartbeat(p: { nodeId: string; telemetry?: NodeTelemetry }) {
+    this.calls.push(p.telemetry ? { op: 'heartbeat', telemetry: p.telemetry } : { op: 'heartbeat' });
     this.fail('heartbeat');
     return { ok: true };
   }
@@ -64,6 +65,11 @@ class FakeApi implements ProviderApi {
     this.calls.push({ op: 'submit', jobId, body });
     this.fail('submit');
     return { status: 'settling' };
+  }
+  async giveUpJob({ jobId, reason }: { jobId: string; reason: string }) {
+    this.calls.push({ op: 'give-up', jobId, reason });
+    this.fail('give-up');
+    return { status: 'queued' };
   }
   ops(op: string): Call[] {
     return this.calls.filter((c) => c.op === op);
@@ -194,6 +200,19 @@ describe('ProviderAgent', () => {
     expect((await agent.pollOnce()).get('j1')).toEqual({ kind: 'given-up', code: 'JOB_ATTEMPTS_EXCEEDED' });
     await agent.pollOnce();
     expect(api.ops('start')).toHaveLength(JOB_ATTEMPTS_MAX);
+    // the market hears of it (re-match on failure), once
+    expect(api.ops('give-up')).toEqual([{ op: 'give-up', jobId: 'j1', reason: expect.stringMatching(/^JOB_ATTEMPTS_EXCEEDED/) }]);
+  });
+
+  it('gives a job up to the market when its workload fails, and goes on when that call is not taken', async () => {
+    const { api, agent } = setup();
+    api.assigned = [assignment('j1', { workload: { kind: 'matmul', seed: 's', size: 4 } }), assignment('j2', { workload: { kind: 'matmul', seed: 's2', size: 4 } })];
+    api.failures['give-up'] = [new StarMinerNetworkError('down')];
+    const outcomes = await agent.pollOnce();
+    expect([outcomes.get('j1')?.kind, outcomes.get('j2')?.kind]).toEqual(['failed', 'failed']);
+    expect(api.ops('give-up').map((c) => c.jobId)).toEqual(['j1', 'j2']);
+    await agent.pollOnce();
+    expect(api.ops('give-up')).toHaveLength(2);
   });
 
   it('given a failing workload, submits nothing and does not retry it', async () => {
@@ -288,6 +307,44 @@ describe('ProviderAgent', () => {
     await agent.pollOnce(POLL_WAIT_MS);
     expect(agent.heartbeatDue()).toBe(true);
     expect(POLL_WAIT_MS).toBeLessThan(HEARTBEAT_INTERVAL_MS); // a new poll starts before a beat is due
+  });
+
+  it('with GPUs, a heartbeat carries their telemetry every TELEMETRY_INTERVAL_MS even while long polls keep the node alive; a sample that fails is left out, the beat still goes', async () => {
+    let now = 1_000;
+    const api = new FakeApi();
+    api.getAssignments = async (p) => {
+      api.calls.push({ op: 'assignments', waitMs: p.waitMs });
+      return { assignments: [], alive: true };
+    };
+    // the H200 under load (../shared/data/gpu/h200-telemetry-under-load.csv, last sample)
+    const sample: NodeTelemetry = { sampledAt: '2026-11-27T17:06:56.659Z', gpus: [{ index: 0, utilizationPct: 100, memoryUsedMiB: 1011, powerDrawW: 691.56, powerLimitW: 700, temperatureC: 55 }] };
+    const samples: (NodeTelemetry | Error)[] = [sample, new Error('nvidia-smi timed out')];
+    const agent = new ProviderAgent({
+      api, clock: { now: () => now, sleep: async () => undefined }, registration, commandRuntime: false, runWorkload: async () => runHashChain('x', 1), signResult: async () => '0x',
+      telemetry: async () => {
+        const next = samples.shift()!;
+        if (next instanceof Error) throw next;
+        return next;
+      },
+    });
+    await agent.pollOnce(POLL_WAIT_MS); // alive: no plain heartbeat due
+    expect(agent.heartbeatDue()).toBe(false);
+    expect(agent.telemetryDue()).toBe(true);
+    await agent.heartbeatOnce();
+    expect(api.ops('heartbeat')).toEqual([{ op: 'heartbeat', telemetry: sample }]);
+    now += TELEMETRY_INTERVAL_MS - 1;
+    expect(agent.telemetryDue()).toBe(false);
+    now += 1;
+    expect(agent.telemetryDue()).toBe(true);
+    await expect(agent.heartbeatOnce()).resolves.toBe(true);
+    expect(api.ops('heartbeat')[1]).toEqual({ op: 'heartbeat' });
+  });
+
+  it('CPU-only (no telemetry source): heartbeats carry none and only the liveness rule sends them', async () => {
+    const { api, agent } = setup();
+    expect(agent.telemetryDue()).toBe(false);
+    await agent.heartbeatOnce();
+    expect(api.ops('heartbeat')).toEqual([{ op: 'heartbeat' }]);
   });
 
   it('stop() cuts a long poll short: the agent does not wait for the gateway to answer it', async () => {

@@ -19,6 +19,7 @@ export * from './releaseComputeContract';
 export * from './refundComputeContract';
 export * from './disputeComputeContract';
 export * from './topUpComputeContract';
+export * from './reassignComputeContract';
 export * from './readContractRunway';
 export * from './requireAddress';
 export * from './stakeAgpu';

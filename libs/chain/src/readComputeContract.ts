@@ -27,6 +27,14 @@ export interface ComputeContractState {
   openDeadlineSec: number;
   /** How many top-ups the job has had (ComputeContractToppedUp events; at most MAX_TOP_UPS_PER_JOB). */
   topUpCount: number;
+  /**
+   * The job's attempt: 1 from its open, one more per reassign (ComputeContractReassigned events; at
+   * most MAX_ATTEMPTS_PER_JOB); 0 for an unknown job. `provider` and `costWei` are the last
+   * reassign's when it came after every top-up.
+   */
+  attempt: number;
+  /** The provider the job was opened with (its first attempt's). */
+  openProvider: Address;
   expectedRuntimeSec: number;
   termsHash: Hex;
   openedAtSec: number;
@@ -58,22 +66,28 @@ export async function readComputeContract(publicClient: ChainPublicClient, param
     const status = statusFromIndex(job.status);
     const base = { jobKey, contractAddress: escrow, status, deadlineSec: job.deadline };
     if (status === 'none') {
-      return { ...base, requester: zeroAddress, provider: zeroAddress, costWei: 0n, openCostWei: 0n, openDeadlineSec: 0, topUpCount: 0, expectedRuntimeSec: 0, termsHash: ZERO_HASH, openedAtSec: 0, openTxHash: null, openBlockNumber: null };
+      return { ...base, requester: zeroAddress, provider: zeroAddress, costWei: 0n, openCostWei: 0n, openDeadlineSec: 0, topUpCount: 0, attempt: 0, openProvider: zeroAddress, expectedRuntimeSec: 0, termsHash: ZERO_HASH, openedAtSec: 0, openTxHash: null, openBlockNumber: null };
     }
     const range = { address: escrow, abi: escrowAbi(), args: { jobId: jobKey }, fromBlock: BigInt(params.addresses.deployBlock ?? 0), toBlock: blockNumber, strict: true } as const;
-    const [logs, topUps] = await Promise.all([
+    const [logs, topUps, reassigns] = await Promise.all([
       publicClient.getContractEvents({ ...range, eventName: 'ComputeContractOpened' }),
       publicClient.getContractEvents({ ...range, eventName: 'ComputeContractToppedUp' }),
+      publicClient.getContractEvents({ ...range, eventName: 'ComputeContractReassigned' }),
     ]);
     const opened = logs[0];
     if (!opened) throw new ChainActionError('OpenEventMissing', `job ${params.jobId} has a record but no ComputeContractOpened event from block ${params.addresses.deployBlock ?? 0}`);
-    // each top-up adds to the cost, so the last (in chain order) holds the largest total
+    // the cost the commitment holds is the one set last, in chain order: a top-up's new total or a reassign's new cost
     const lastTopUp = topUps[topUps.length - 1];
+    const lastReassign = reassigns[reassigns.length - 1];
+    const reassignIsLast = lastReassign !== undefined && (lastTopUp === undefined || isAfter(lastReassign, lastTopUp));
+    const costWei = reassignIsLast ? lastReassign.args.newCostWei : lastTopUp ? lastTopUp.args.newCostWei : opened.args.costWei;
     return {
       ...base,
       requester: opened.args.requester,
-      provider: opened.args.provider,
-      costWei: lastTopUp ? lastTopUp.args.newCostWei : opened.args.costWei,
+      provider: lastReassign ? lastReassign.args.newProvider : opened.args.provider,
+      costWei,
+      attempt: reassigns.length + 1,
+      openProvider: opened.args.provider,
       openCostWei: opened.args.costWei,
       openDeadlineSec: opened.args.deadline,
       topUpCount: topUps.length,
@@ -86,6 +100,11 @@ export async function readComputeContract(publicClient: ChainPublicClient, param
   } catch (err) {
     throw toChainActionError(err, 'readComputeContract');
   }
+}
+
+/** Whether log `a` comes after log `b` in chain order (block, then index in the block). */
+function isAfter(a: { blockNumber: bigint; logIndex: number }, b: { blockNumber: bigint; logIndex: number }): boolean {
+  return a.blockNumber !== b.blockNumber ? a.blockNumber > b.blockNumber : a.logIndex > b.logIndex;
 }
 
 /** The (requester, provider, costWei) the escrow's commitment expects back at settlement. */

@@ -47,10 +47,10 @@ export class OutcomesConsumer implements OnApplicationBootstrap {
     });
   }
 
-  /** The node key a job's contract was opened on: only a release names it. */
+  /** The node key a job's contract names now (only a release names it): the open's, or the last re-match's (ContractReassigned). */
   private async nodeAddressOfJob(jobId: string): Promise<string | undefined> {
-    const opened = (await this.rt.events('contract', jobId)).find((c) => c.type === 'ContractOpened');
-    return opened?.type === 'ContractOpened' ? opened.data.nodeAddress : undefined;
+    const named = (await this.rt.events('contract', jobId)).findLast((c) => c.type === 'ContractOpened' || c.type === 'ContractReassigned');
+    return named?.type === 'ContractOpened' || named?.type === 'ContractReassigned' ? named.data.nodeAddress : undefined;
   }
 
   /** The node a key is bound to on the log; for a node registered before keys were bound, the read model's. */
