@@ -1,6 +1,8 @@
 import type { WorkloadResult } from '@starminer/domain';
 import { AliveClock, StarMinerApiError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
+import { LIMITS, type NodeTelemetry } from '@starminer/events';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
+import type { Attest, AttestationEvidence } from './attestation/command-attestation';
 import { refusalOf } from './runtime';
 
 /** The agent's name in traces (the Resource's service.name unless OTEL_SERVICE_NAME says otherwise). */
@@ -8,6 +10,11 @@ export const AGENT_SERVICE = 'provider-agent';
 
 /** How often the agent tells the registry it is alive. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
+/**
+ * With GPUs, a heartbeat of its own carries their telemetry at least this often, even while long
+ * polls keep the node alive (a poll carries none): about the registry's history rate.
+ */
+export const TELEMETRY_INTERVAL_MS = 10_000;
 /** The pause before the next poll when a poll came back sooner than this (a gateway that does not hold long polls). */
 export const POLL_INTERVAL_MS = 500;
 /**
@@ -21,16 +28,23 @@ export const POLL_WAIT_MS = 8_000;
 export const BACKOFF_MS_MAX = 10_000;
 /** Attempts at one job (start or submit failing) before the agent gives it up; the contract refunds it at its deadline. */
 export const JOB_ATTEMPTS_MAX = 10;
+/**
+ * Attempts at a job whose attestation could not be had before its result goes without one (a job
+ * that required a TEE is then refunded, with ATTESTATION_MISSING; one that did not is paid).
+ */
+export const ATTESTATION_ATTEMPTS_MAX = 3;
 /** Job ids remembered as done (the oldest are forgotten first; assignments of old jobs no longer come). */
 export const DONE_IDS_MAX = 10_000;
 
 /** The gateway calls the agent makes (createProviderClient from @starminer/sdk/provider, or a fake in tests). */
 export interface ProviderApi {
   registerNode(p: { registration: NodeRegistration }): Promise<{ nodeId: string }>;
-  heartbeat(p: { nodeId: string }): Promise<unknown>;
+  heartbeat(p: { nodeId: string; telemetry?: NodeTelemetry }): Promise<unknown>;
   getAssignments(p: { nodeId: string; waitMs?: number; signal?: AbortSignal }): Promise<{ assignments: Assignment[]; alive?: boolean }>;
   startJob(p: { nodeId: string; jobId: string }): Promise<unknown>;
   submitResult(p: { nodeId: string; jobId: string; result: ResultSubmission }): Promise<{ status: string }>;
+  /** Re-match on failure: tells the market this node will not finish the job, so it goes to another node now (not at its deadline). */
+  giveUpJob?(p: { nodeId: string; jobId: string; reason: string }): Promise<unknown>;
 }
 
 export interface Clock {
@@ -65,6 +79,10 @@ export interface AgentDeps {
   signResult(input: SignResultInput): Promise<`0x${string}`>;
   journal?: DoneJournal;
   log?: LogFn;
+  /** The GPUs' live figures for a heartbeat (nvidia-smi); absent on a CPU-only agent, which sends none. */
+  telemetry?: () => Promise<NodeTelemetry>;
+  /** A TEE node's attestation source (ATTESTATION_COMMAND): a report bound to the job's nonce, submitted with each result. */
+  attest?: Attest;
 }
 
 export type JobOutcome =
@@ -95,11 +113,15 @@ const codeOf = (err: unknown): string => (err as { code?: unknown })?.code?.toSt
 export class ProviderAgent {
   private readonly done = new Set<string>();
   private readonly results = new Map<string, WorkloadResult>();
+  /** The attestation fetched for a job's result, kept with it until the result is accepted. */
+  private readonly attestations = new Map<string, AttestationEvidence>();
   private readonly started = new Set<string>();
   private readonly attempts = new Map<string, number>();
   private readonly stopping = new AbortController();
   private readonly log: LogFn;
   private pollErrors = 0;
+  /** When the last heartbeat with telemetry went (-Infinity: none yet). */
+  private telemetrySentAtMs = Number.NEGATIVE_INFINITY;
   private readonly alive = new AliveClock();
   private loops: Promise<void>[] = [];
 
@@ -164,7 +186,7 @@ export class ProviderAgent {
    */
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopped) {
-      if (this.heartbeatDue()) {
+      if (this.heartbeatDue() || this.telemetryDue()) {
         this.alive.beatSent(this.deps.clock.now());
         await this.heartbeatOnce();
       }
@@ -177,9 +199,23 @@ export class ProviderAgent {
     return this.alive.due(this.deps.clock.now(), HEARTBEAT_INTERVAL_MS);
   }
 
+  /** True when the agent has GPU telemetry and TELEMETRY_INTERVAL_MS passed since it last sent some. */
+  telemetryDue(): boolean {
+    return this.deps.telemetry !== undefined && this.deps.clock.now() - this.telemetrySentAtMs >= TELEMETRY_INTERVAL_MS;
+  }
+
+  /** One heartbeat, with the GPUs' telemetry when the agent has it (a sample that cannot be read is left out, the beat still goes). */
   async heartbeatOnce(): Promise<boolean> {
+    let telemetry: NodeTelemetry | undefined;
+    if (this.deps.telemetry) {
+      this.telemetrySentAtMs = this.deps.clock.now();
+      telemetry = await this.deps.telemetry().catch((err: unknown) => {
+        this.log('warn', 'GPU telemetry could not be read; heartbeat without it', { code: codeOf(err), message: (err as Error)?.message });
+        return undefined;
+      });
+    }
     try {
-      await this.deps.api.heartbeat({ nodeId: this.nodeId });
+      await this.deps.api.heartbeat(telemetry ? { nodeId: this.nodeId, telemetry } : { nodeId: this.nodeId });
       return true;
     } catch (err) {
       this.log('warn', 'heartbeat failed', { code: codeOf(err) });
@@ -246,6 +282,7 @@ export class ProviderAgent {
     const refusal = refusalOf(a.workload, { commandRuntime: this.deps.commandRuntime });
     if (refusal) {
       this.log('warn', 'refusing job', { jobId: a.jobId, code: refusal.code, reason: refusal.message });
+      await this.giveUp(a.jobId, `${refusal.code}: ${refusal.message}`);
       this.finish(a.jobId);
       return { kind: 'refused', code: refusal.code };
     }
@@ -253,6 +290,7 @@ export class ProviderAgent {
     this.attempts.set(a.jobId, attempt);
     if (attempt > JOB_ATTEMPTS_MAX) {
       this.log('error', 'giving the job up after repeated failures', { jobId: a.jobId, attempts: JOB_ATTEMPTS_MAX });
+      await this.giveUp(a.jobId, `JOB_ATTEMPTS_EXCEEDED: start or submit failed ${JOB_ATTEMPTS_MAX} times`);
       this.finish(a.jobId);
       return { kind: 'given-up', code: 'JOB_ATTEMPTS_EXCEEDED' };
     }
@@ -277,12 +315,16 @@ export class ProviderAgent {
         result = await withSpan('agent workload', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: a.jobId, 'starminer.workload_kind': a.workload.kind }, () => this.deps.runWorkload(a.workload));
       } catch (err) {
         this.log('error', 'workload failed; no result will be submitted', { jobId: a.jobId, code: codeOf(err), message: (err as Error).message });
+        await this.giveUp(a.jobId, `the workload failed (${codeOf(err)})`);
         this.finish(a.jobId);
         return { kind: 'failed', code: codeOf(err) };
       }
       this.results.set(a.jobId, result);
       this.log('info', 'workload ran', { jobId: a.jobId, kind: a.workload.kind, ms: this.deps.clock.now() - t0 });
     }
+
+    const attestation = await this.attestationFor(a.jobId, attempt);
+    if (attestation === 'retry-later') return { kind: 'retry-later', code: 'ATTESTATION_SOURCE_FAILED' };
 
     try {
       const signature = await this.deps.signResult({
@@ -292,7 +334,11 @@ export class ProviderAgent {
         chainId: a.market.chainId,
         addresses: { escrow: a.market.addresses.escrow as `0x${string}` },
       });
-      const answer = await this.deps.api.submitResult({ nodeId: this.nodeId, jobId: a.jobId, result: { output: result.output, resultHash: result.resultHash, proofHash: result.proofHash, signature } });
+      const answer = await this.deps.api.submitResult({
+        nodeId: this.nodeId,
+        jobId: a.jobId,
+        result: { output: result.output, resultHash: result.resultHash, proofHash: result.proofHash, signature, ...(attestation ? { attestation } : {}) },
+      });
       this.log('info', 'result submitted', { jobId: a.jobId, status: answer.status });
       this.finish(a.jobId);
       return { kind: 'submitted', status: answer.status };
@@ -313,9 +359,49 @@ export class ProviderAgent {
     }
   }
 
+  /**
+   * Tells the market this node gives the job up (re-match on failure), once, best effort: an
+   * answer that does not come (the gateway away, the job already moved) leaves the job to the
+   * registry's liveness or its deadline, as before.
+   */
+  private async giveUp(jobId: string, reason: string): Promise<void> {
+    if (!this.deps.api.giveUpJob || this.stopped) return;
+    try {
+      await this.deps.api.giveUpJob({ nodeId: this.nodeId, jobId, reason: reason.slice(0, LIMITS.reasonLengthMax) });
+      this.log('info', 'job given up: it goes to another node', { jobId });
+    } catch (err) {
+      this.log('warn', 'giving the job up was not taken', { jobId, code: codeOf(err) });
+    }
+  }
+
+  /**
+   * The TEE's report for the job (none without an attestation source), fetched once and kept with
+   * the result. A source that fails is tried again with the job's next attempt, up to
+   * ATTESTATION_ATTEMPTS_MAX; then the result goes without one.
+   */
+  private async attestationFor(jobId: string, attempt: number): Promise<AttestationEvidence | undefined | 'retry-later'> {
+    if (!this.deps.attest) return undefined;
+    const kept = this.attestations.get(jobId);
+    if (kept) return kept;
+    try {
+      const evidence = await withSpan('agent attestation', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: jobId }, () => this.deps.attest!(jobId));
+      this.attestations.set(jobId, evidence);
+      this.log('info', 'attestation fetched', { jobId, format: evidence.format, chars: evidence.report.length });
+      return evidence;
+    } catch (err) {
+      if (attempt < ATTESTATION_ATTEMPTS_MAX) {
+        this.log('warn', 'attestation failed; will retry', { jobId, code: codeOf(err), message: (err as Error)?.message });
+        return 'retry-later';
+      }
+      this.log('error', 'attestation failed again; submitting the result without one', { jobId, attempts: attempt, code: codeOf(err), message: (err as Error)?.message });
+      return undefined;
+    }
+  }
+
   private finish(jobId: string): void {
     this.done.add(jobId);
     this.results.delete(jobId);
+    this.attestations.delete(jobId);
     this.started.delete(jobId);
     this.attempts.delete(jobId);
     while (this.done.size > DONE_IDS_MAX) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS } from '@starminer/events';
+import { attestationFormatSchema, LIMITS } from '@starminer/events';
 import { logFormatSchema, logLevelSchema } from './logging';
 
 export class AgentConfigError extends Error {
@@ -28,12 +28,32 @@ export const agentConfigSchema = z.object({
   CARBON_G_PER_KWH: z.coerce.number().min(0).max(LIMITS.carbonGPerKwhMax).default(300),
   RENEWABLE_SHARE: z.coerce.number().min(0).max(1).default(0.3),
   ENABLE_COMMAND_RUNTIME: bool.default(false),
+  /**
+   * Run without GPUs: nothing is detected and the declared profile above is registered as it is
+   * (the tests' and the demo's agents). Off, the agent reads its GPUs with nvidia-smi at start and
+   * refuses to start without any, or when they disagree with GPU_MODEL, GPU_COUNT, VRAM_GIB or TEE.
+   */
+  AGENT_CPU_ONLY: bool.default(false),
+  /** The nvidia-smi the agent runs (a path, or a name on PATH). */
+  NVIDIA_SMI_PATH: z.string().min(1).default('nvidia-smi'),
+  /** With GPUs: the python (with torch and CUDA) that runs the matmul benchmark (src/hardware/gpu-benchmark.ts); when it cannot, the CPU figure is registered. */
+  GPU_BENCHMARK_PYTHON: z.string().min(1).default('python3'),
   /** How long the start-up benchmark runs. */
   BENCHMARK_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   LOG_LEVEL: logLevelSchema,
   /** `pretty` (pino-pretty, a dev dependency) in the dev stack only: JSON lines everywhere else. */
   LOG_FORMAT: logFormatSchema,
-});
+  /**
+   * A TEE node's attestation source: an executable run as `<command> <nonce>` for each job (the
+   * job's nonce, 64 hex characters) that prints the TEE's report, e.g. a script around NVIDIA's
+   * attestation SDK printing NRAS's token. Submitted with the result; only with TEE=true.
+   */
+  ATTESTATION_COMMAND: z.string().min(1).optional(),
+  /** The format of what ATTESTATION_COMMAND prints: the verifier settlement reads it with. */
+  ATTESTATION_FORMAT: attestationFormatSchema.default('nvidia-nras-eat'),
+  /** How long one run of ATTESTATION_COMMAND may take before it is killed (NRAS answers in seconds). */
+  ATTESTATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(120_000),
+}).refine((c) => c.ATTESTATION_COMMAND === undefined || c.TEE, { path: ['ATTESTATION_COMMAND'], message: 'an attestation source is for a TEE node: set TEE=true, or leave ATTESTATION_COMMAND unset' });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 

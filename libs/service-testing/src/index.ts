@@ -202,3 +202,4 @@ export function serviceUnderTest(module: unknown, opts: { chain?: boolean; env?:
 
 export * from './batch-paths';
 export * from './market-log';
+export * from './test-nras';

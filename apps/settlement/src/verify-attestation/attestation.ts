@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { LIMITS } from '@starminer/events';
 
+export { attestationNonceFor } from '@starminer/domain';
+
 /**
  * Verifying work done in a trusted execution environment (issue 17, part 5): a provider submits
  * its TEE's attestation report with the result; settlement records the report's hash and a
@@ -42,18 +44,19 @@ export interface AttestationExpectation {
 
 export interface AttestationVerifier {
   readonly format: string;
-  /** Never throws for a bad report: a bad report is a `rejected` verdict with its code. */
+  /** Never throws for a bad report: a bad report is a `rejected` verdict with its code. Throws AttestationUnavailableError when it cannot decide now. */
   verify(report: string, expected: AttestationExpectation): Promise<AttestationVerdict>;
 }
 
 export const reportHashOf = (report: string): `0x${string}` => `0x${createHash('sha256').update(report).digest('hex')}`;
 
 /**
- * The nonce a job's attestation must carry: sha256 over the job id, 32 bytes as hex (the size
- * NVIDIA's attestation SDK takes). A report made for another job, or before this one existed,
- * does not carry it.
+ * The verifier could not decide now: what it needs from outside (an attestation service's keys)
+ * did not come in time. Nothing is decided; the same report sent again is verified again.
  */
-export const attestationNonceFor = (jobId: string): string => createHash('sha256').update(`starminer-attestation:${jobId}`).digest('hex');
+export class AttestationUnavailableError extends Error {
+  override readonly name = 'AttestationUnavailableError';
+}
 
 /** The verifiers settlement knows, by format. */
 export class AttestationVerifiers {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { reportHashOf, type AttestationExpectation, type AttestationRejection, type AttestationVerdict, type AttestationVerifier, type AttestedDevice } from './attestation';
+import { AttestationUnavailableError, reportHashOf, type AttestationExpectation, type AttestationRejection, type AttestationVerdict, type AttestationVerifier, type AttestedDevice } from './attestation';
 
 /**
  * NVIDIA's GPU attestation result as its Remote Attestation Service (NRAS) issues it: a detached
@@ -37,8 +37,20 @@ export interface NvidiaNrasOptions {
 
 export class NvidiaNrasVerifier implements AttestationVerifier {
   readonly format = NVIDIA_NRAS_FORMAT;
+  private readonly keys: JWTVerifyGetKey;
 
-  constructor(private readonly options: NvidiaNrasOptions) {}
+  constructor(private readonly options: NvidiaNrasOptions) {
+    // a token whose key NRAS does not publish is a bad signature; keys that cannot be had now
+    // (the JWKS fetch timed out, failed, or came back unreadable) decide nothing
+    this.keys = async (header, token) => {
+      try {
+        return await options.keys(header, token);
+      } catch (err) {
+        if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported) throw err;
+        throw new AttestationUnavailableError(`NRAS's signing keys could not be had: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    };
+  }
 
   async verify(report: string, expected: AttestationExpectation): Promise<AttestationVerdict> {
     const reportHash = reportHashOf(report);
@@ -87,7 +99,7 @@ export class NvidiaNrasVerifier implements AttestationVerifier {
   private async verifyToken(token: string, what: string, expected: AttestationExpectation): Promise<JWTPayload & Record<string, unknown>> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.options.keys, {
+      ({ payload } = await jwtVerify(token, this.keys, {
         algorithms: ['ES384'],
         issuer: this.options.issuer ?? NVIDIA_NRAS_ISSUER,
         currentDate: new Date(expected.nowSec * 1000),
@@ -95,6 +107,7 @@ export class NvidiaNrasVerifier implements AttestationVerifier {
         requiredClaims: ['exp', 'iat'],
       }));
     } catch (err) {
+      if (err instanceof AttestationUnavailableError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new Rejected('ATTESTATION_EXPIRED', `${what} expired`);
       if (err instanceof joseErrors.JOSEError) {
         const code = err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTInvalid || err instanceof joseErrors.JWSInvalid ? 'ATTESTATION_MALFORMED' : 'ATTESTATION_SIGNATURE_INVALID';
