@@ -1,23 +1,44 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { jobDecider } from '@starminer/domain';
-import { COMMANDS, type PayloadOf, type ReplyOf } from '@starminer/events';
+import { DomainError, jobDecider, redundantCopyJobIds } from '@starminer/domain';
+import { COMMANDS, type PayloadOf, type ReplyOf, type TradeEventOf } from '@starminer/events';
 import { CommandHandler, ServiceRuntime } from '@starminer/service-kit';
 
 const CANCEL = COMMANDS.intake.cancelJob;
 
-/** `cmd.intake.cancelJob`: the org's own job, while it is still queued. */
+/**
+ * `cmd.intake.cancelJob`: the org's own job, while it is still queued. A redundant job (issue 17)
+ * is cancelled by its request's job id (copy 0): then every other copy still queued is cancelled
+ * too (a copy already matched runs on, and the group's verdict counts the cancelled ones as absent).
+ */
 @Controller()
 export class CancelJobHandler {
   constructor(private readonly rt: ServiceRuntime) {}
 
   @CommandHandler(CANCEL)
   async cancelJob(@Payload() p: PayloadOf<typeof CANCEL>): Promise<ReplyOf<typeof CANCEL>> {
-    const { seqs } = await this.rt.execute('job', p.jobId, jobDecider, { type: 'CancelJob', orgId: p.orgId, reason: 'cancelled by requester' }, {
-      correlationId: p.jobId,
-      causationId: p.jobId,
-      actor: `org:${p.orgId}`,
+    const { seqs } = await this.cancel(p.orgId, p.jobId, p.jobId);
+    const copy = (await this.rt.events('job', p.jobId)).find((e): e is TradeEventOf<'JobSubmitted'> => e.type === 'JobSubmitted')?.data.redundantCopy;
+    let last = seqs.at(-1) ?? null;
+    if (copy && copy.copyIndex === 0) {
+      for (const sibling of redundantCopyJobIds(copy.groupId, copy.copies).slice(1)) {
+        try {
+          const { seqs: more } = await this.cancel(p.orgId, sibling, p.jobId);
+          last = more.at(-1) ?? last;
+        } catch (err) {
+          // matched already (it runs on), or never submitted: nothing of it to cancel
+          if (!(err instanceof DomainError && (err.code === 'JOB_NOT_CANCELLABLE' || err.code === 'JOB_NOT_FOUND'))) throw err;
+        }
+      }
+    }
+    return { seq: last };
+  }
+
+  private cancel(orgId: string, jobId: string, requestJobId: string) {
+    return this.rt.execute('job', jobId, jobDecider, { type: 'CancelJob', orgId, reason: 'cancelled by requester' }, {
+      correlationId: jobId,
+      causationId: requestJobId,
+      actor: `org:${orgId}`,
     });
-    return { seq: seqs.at(-1) ?? null };
   }
 }

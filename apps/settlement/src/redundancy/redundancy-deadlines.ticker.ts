@@ -1,0 +1,55 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { contractDecider } from '@starminer/domain';
+import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { ContractsProjection } from '../ledger/contracts.projection';
+import { RedundancyVerdicts } from './redundancy-verdicts';
+
+/** How often the scan runs: a held copy past its deadline is decided within this. */
+export const REDUNDANCY_DEADLINE_SCAN_MS = 2_000;
+/** Contracts past their deadline one round looks at (the earliest first); the next round takes the rest. */
+export const REDUNDANCY_DEADLINE_ROWS_MAX = 100;
+
+/**
+ * Redundancy (issue 17): a copy's held result is not refunded at its deadline (the contract decider
+ * leaves `awaiting-verdict` to the verdict), so this scan decides its group once the deadline has
+ * passed, with the copies still pending counted as missing. The same bounded query as the deadline
+ * scan (contracts open or running past their deadline); a held copy leaves it once decided.
+ */
+@Injectable()
+export class RedundancyDeadlinesTicker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('redundancy-deadlines');
+  private readonly ticker = new Ticker('redundancy-deadlines', REDUNDANCY_DEADLINE_SCAN_MS, async () => void (await this.scan()), this.logger);
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly contracts: ContractsProjection,
+    private readonly verdicts: RedundancyVerdicts,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.ticker.start();
+  }
+
+  /** Before the runtime closes (its shutdown hook), so no new round starts on a closing log. */
+  onModuleDestroy(): Promise<void> {
+    return this.ticker.stop();
+  }
+
+  /** One round: returns how many copies it decided. */
+  async scan(nowMs: number = Date.now()): Promise<number> {
+    const nowUnixSec = Math.floor(nowMs / 1000);
+    let decided = 0;
+    for (const c of await this.contracts.expired(nowUnixSec, REDUNDANCY_DEADLINE_ROWS_MAX)) {
+      try {
+        const { state } = await this.rt.load('contract', c.jobId, contractDecider);
+        if (state.status !== 'awaiting-verdict') continue; // the deadline scan refunds it
+        const group = await this.verdicts.groupOf(c.jobId);
+        if (group) decided += await this.verdicts.evaluate(group, c.jobId, nowUnixSec);
+      } catch (err) {
+        // one group that cannot be decided now does not stop the round; the next round tries again
+        this.logger.warn(`held copy ${c.jobId}: ${(err as Error).message}`);
+      }
+    }
+    return decided;
+  }
+}
