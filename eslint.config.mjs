@@ -99,6 +99,8 @@ export default defineConfig(
           allow: [
             '../../provider-agent/src/*',
             '../../intake/src/*',
+            // the vault schedule's ticker, whose clock the vault spec drives
+            '../../intake/src/vault-triggers/cron-triggers.ticker',
             '../../registry/src/*',
             '../../matching/src/*',
             '../../deployer/src/*',

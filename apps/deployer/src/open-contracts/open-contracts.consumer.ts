@@ -56,6 +56,7 @@ export function isPoison(err: unknown): boolean {
  * - a revert in OPEN_REJECTION_CODES (the requester's funds or the terms are wrong; no retry will
  *   cure it): ContractOpenFailed with the code;
  * - the job was cancelled or failed, or its contract is already recorded: nothing;
+ * - a vault's job: nothing here (vault-draws draws its escrow from the vault);
  * - it can never be opened (its job has no JobSubmitted, its org has no custodial slot):
  *   PoisonEventError, so the consumer parks it at once for an operator (the reconciler still
  *   records it failed at its give-up deadline, which frees its GPUs and budget);
@@ -111,7 +112,8 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
   /**
    * The open's terms, recomputed from the log (the same for every retry and for a restore after the
    * chain lost it): the deadline follows from the match's own time. Undefined when `skipEnded` and
-   * the job was cancelled or failed.
+   * the job was cancelled or failed, or is a vault's (without `skipEnded`, a vault's job is poison:
+   * the org's account never pays for it).
    */
   async termsOf(matched: TradeEventOf<'JobMatched'>, opts: { skipEnded: boolean }): Promise<PendingOpen | undefined> {
     const jobId = matched.data.jobId;
@@ -119,6 +121,11 @@ export class OpenContractsConsumer implements OnApplicationBootstrap {
     const submitted = job.find((x): x is TradeEventOf<'JobSubmitted'> => x.type === 'JobSubmitted');
     // JobSubmitted comes first on the job's own subject: if it is not there now, it never will be
     if (!submitted) throw new PoisonEventError(`job ${jobId} has no JobSubmitted on the log: its contract has no terms and can never be opened`);
+    // a vault's job is drawn from its vault (vault-draws), never opened on the org's account
+    if (submitted.data.vault) {
+      if (opts.skipEnded) return undefined;
+      throw new PoisonEventError(`job ${jobId} is vault ${submitted.data.vault.vaultId}'s: its escrow is drawn from the vault, never opened on the org's account`);
+    }
     if (opts.skipEnded && job.some((x) => x.type === 'JobCancelled' || x.type === 'JobFailed')) return undefined;
     const slot = await this.slots.find(submitted.data.orgId);
     if (!slot) throw new PoisonEventError(`org ${submitted.data.orgId} of job ${jobId} has no custodial account slot: nobody can sign its escrow`);

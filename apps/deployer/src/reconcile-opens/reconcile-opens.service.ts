@@ -6,7 +6,8 @@ import { LIMITS, truncateText, type TradeEventOf } from '@starminer/events';
 import { InjectConfig, KeyedMutex, ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { DeployerChain } from '../chain/deployer-chain';
 import type { DeployerConfig } from '../deployer.config';
-import { isPoison, OpenContractsConsumer } from '../open-contracts/open-contracts.consumer';
+import { isPoison, OpenContractsConsumer, type OpenOutcome } from '../open-contracts/open-contracts.consumer';
+import { VaultDraws } from '../vault-draws/vault-draws';
 import { OpenChainCheck } from './open-chain-check';
 import { PendingOpenRow } from './open-rows.entity';
 import { OPEN_TIMED_OUT } from './pending-opens.projection';
@@ -39,7 +40,8 @@ export interface OpensRound {
 /**
  * The reconciler of contract opens. Every DEPLOYER_OPEN_RECONCILE_MS:
  * 1. matches without a contract outcome (PendingOpensProjection) are opened again, each with its
- *    own bounded exponential backoff (the chain's open is idempotent per job id);
+ *    own bounded exponential backoff (the chain's open is idempotent per job id); a vault's job is
+ *    drawn from its vault instead (VaultDraws), never opened on the org's account;
  * 2. past DEPLOYER_OPEN_GIVE_UP_MS after its match, an open is decided from the chain, under the
  *    deployer key's lock and only when no deployer transaction is in flight (pending nonce =
  *    mined nonce; waited for at most OPEN_GIVE_UP_GRACE_MS), so no open of ours can land after
@@ -60,6 +62,7 @@ export class ReconcileOpensService implements OnApplicationBootstrap, OnModuleDe
     private readonly rt: ServiceRuntime,
     private readonly chain: DeployerChain,
     private readonly opens: OpenContractsConsumer,
+    private readonly draws: VaultDraws,
     private readonly check: OpenChainCheck,
     @InjectConfig() private readonly config: DeployerConfig,
   ) {
@@ -112,17 +115,20 @@ export class ReconcileOpensService implements OnApplicationBootstrap, OnModuleDe
   private async retry(row: PendingOpenRow, nowMs: number, giveUpAtMs: number): Promise<void> {
     const matched = await this.opens.matchedOf(row.jobId);
     if (!matched) return this.later(row, nowMs, 'no JobMatched on the job subject');
-    let prepared;
+    let open: (() => Promise<OpenOutcome>) | undefined;
     try {
-      prepared = await this.opens.prepareOpen(matched);
+      const prepared = await this.opens.prepareOpen(matched);
+      // a vault's job (the open path skips it) is drawn from its vault
+      const draw = prepared ? undefined : await this.draws.prepare(matched);
+      open = prepared ? () => this.opens.openOne(prepared) : draw && (() => this.draws.drawOne(draw));
     } catch (err) {
       // it can never be opened: it waits for its deadline, where it is recorded failed
       if (isPoison(err)) return this.at(row, giveUpAtMs, (err as Error).message);
       throw err;
     }
     // nothing to do (recorded, or the job ended): the projection closes the row
-    if (!prepared) return this.later(row, nowMs, null);
-    const outcome = await this.opens.openOne(prepared);
+    if (!open) return this.later(row, nowMs, null);
+    const outcome = await open();
     if (outcome.kind === 'deferred') return this.later(row, nowMs, outcome.error);
     return this.later(row, nowMs, null);
   }
