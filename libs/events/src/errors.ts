@@ -116,6 +116,7 @@ export const ERRORS = {
     why: "the job's escrow cannot be topped up now: it has no open contract yet, its deadline has passed, or it is disputed or settled; details.chainCode names the chain's refusal",
   },
   TOP_UP_ID_CONFLICT: { kind: 'conflict', why: "this Idempotency-Key's top-up already paid another job or another amount" },
+  TOP_UP_PRICE_CHANGED: { kind: 'conflict', why: "the job was matched again (another node, another price) since the top-up was priced: ask again with a new Idempotency-Key; details say the price now" },
   WEBHOOK_LIMIT_REACHED: { kind: 'conflict', why: 'the org has as many webhooks as it may (LIMITS.webhooksPerOrgMax); delete one first' },
   // the request itself
   PAYLOAD_TOO_LARGE: { kind: 'too-large', why: 'the body is above the size limit' },

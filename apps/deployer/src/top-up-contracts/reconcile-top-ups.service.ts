@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { zeroHash, type Hex } from 'viem';
 import { escrowAbi, idToBytes32, jobIdToBytes32 } from '@starminer/chain';
-import { contractDecider } from '@starminer/domain';
+import { contractDecider, DomainError } from '@starminer/domain';
 import { LIMITS, truncateText } from '@starminer/events';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
 import { LessThan, LessThanOrEqual } from 'typeorm';
@@ -17,7 +17,8 @@ export const TOP_UP_ROWS_PER_ROUND_MAX = 50;
 /** Between two checks of one top-up the wait doubles from the round's interval up to this. */
 export const TOP_UP_CHECK_BACKOFF_MS_MAX = 5 * 60_000;
 
-export type TopUpCheck = 'recorded' | 'not-paid' | 'released' | 'failed';
+/** `refused`: the log refuses the paid top-up for good (e.g. the contract final before it was recorded): handed to an operator, not retried. */
+export type TopUpCheck = 'recorded' | 'not-paid' | 'released' | 'refused' | 'failed';
 
 /**
  * The top-ups' reconciler (issue 16): every chain action has one. The gateway's request reserves
@@ -108,6 +109,16 @@ export class ReconcileTopUpsService implements OnApplicationBootstrap, OnModuleD
       await this.later(row, nowMs, null);
       return 'recorded';
     } catch (err) {
+      if (err instanceof DomainError) {
+        // a refusal of the log's rules is for good (the contract was released or refunded before the
+        // paid top-up was recorded): retrying it would go on for ever. The chain audit shows the
+        // transfer; an operator settles it with the requester.
+        this.logger.error(
+          `top-up ${row.topUpId} of job ${row.jobId} was paid on chain but the log refuses it for good (${err.code}: ${err.message}); left to an operator (npm run audit -- chain shows the transfer)`,
+        );
+        await repo.delete({ topUpId: row.topUpId });
+        return 'refused';
+      }
       const message = ((err as Error).message ?? String(err)).split('\n')[0]!;
       this.logger.warn(`top-up ${row.topUpId} of job ${row.jobId}: not reconciled (${message}); looked at again later`);
       await this.later(row, nowMs, message).catch(() => undefined);

@@ -50,7 +50,8 @@ export const topUpCostWei = (priceWeiPerHour: bigint, extraRuntimeSec: number): 
  *   3. `TopUpContract` on the contract (a second record of the id is a no-op).
  * A crash between 2 and 3 is finished by the retry with the same Idempotency-Key: the chain answers
  * the first top-up and the log records it once. The price is the match's, recomputed from the
- * log here: a caller that priced it otherwise is our bug, refused before anything is paid.
+ * log here: a caller that priced it otherwise (the gateway's view behind a re-match) is refused,
+ * 409 TOP_UP_PRICE_CHANGED, before anything is paid.
  */
 @Controller()
 export class TopUpContractHandler {
@@ -75,9 +76,6 @@ export class TopUpContractHandler {
     if (!submitted || submitted.data.orgId !== p.orgId) throw new DomainError('JOB_NOT_FOUND', `no job ${p.jobId} in your org`);
     const matched = job.findLast((x): x is TradeEventOf<'JobMatched'> => x.type === 'JobMatched');
     if (!matched) throw new DomainError('TOP_UP_NOT_OPEN', `job ${p.jobId} has no contract yet`, { status: 'queued' });
-    const priced = topUpCostWei(matched.data.priceWeiPerHour, p.extraRuntimeSec);
-    if (priced !== p.extraCostWei) throw new Error(`job ${p.jobId}: the top-up was priced ${p.extraCostWei} wei, the match's price makes it ${priced} wei`);
-
     const { state, events } = await this.rt.load('contract', p.jobId, contractDecider);
     const recorded = events.find((e): e is TradeEventOf<'ContractToppedUp'> => e.type === 'ContractToppedUp' && e.data.topUpId === p.topUpId);
     if (recorded) return this.answerRecorded(recorded);
@@ -86,6 +84,11 @@ export class TopUpContractHandler {
     }
     if (state.status !== 'open' && state.status !== 'running') {
       throw new DomainError('TOP_UP_NOT_OPEN', `job ${p.jobId}'s contract is ${state.status}: only an open or running escrow is topped up`, { status: state.status });
+    }
+    // priced from the gateway's view of the match: a job matched again since (re-match on failure) has another price
+    const priced = topUpCostWei(matched.data.priceWeiPerHour, p.extraRuntimeSec);
+    if (priced !== p.extraCostWei) {
+      throw new DomainError('TOP_UP_PRICE_CHANGED', `job ${p.jobId}: the top-up was priced ${p.extraCostWei} wei, the job's match now makes it ${priced} wei`, { extraCostWei: priced.toString(), attempt: matched.data.attempt ?? 1 });
     }
     const slot = await this.slots.find(p.orgId);
     if (!slot) throw new PoisonEventError(`org ${p.orgId} has no custodial account slot: nobody can sign its top-up`);

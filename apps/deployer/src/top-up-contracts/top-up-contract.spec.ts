@@ -103,13 +103,17 @@ describe('topping up a running job\'s escrow (cmd.deployer.topUpContract, issue 
     expect(await balanceOf(requester)).toBe(requesterAfterFirst);
   });
 
-  it('refuses a job of another org (JOB_NOT_FOUND), a job not contracted yet (TOP_UP_NOT_OPEN), and a price that is not the match\'s (our bug: nothing paid)', async () => {
+  it('refuses a job of another org (JOB_NOT_FOUND), a job not contracted yet (TOP_UP_NOT_OPEN), and a price that is not the match\'s (TOP_UP_PRICE_CHANGED, 409, with the price now: nothing paid)', async () => {
     await openJob('job-top-up-3');
     await expect(topUp('job-top-up-3', 'tu-spec-3a', 600, { orgId: OTHER_ORG })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
     await appendDrafts(infra.log, 'job', 'job-top-up-queued', [{ type: 'JobSubmitted', data: { ...EXAMPLE_EVENT_DATA.JobSubmitted, jobId: 'job-top-up-queued', orgId: ORG, requesterAddress: requester } }]);
     await expect(topUp('job-top-up-queued', 'tu-spec-3b', 600)).rejects.toMatchObject({ code: 'TOP_UP_NOT_OPEN' });
     const before = await balanceOf(requester);
-    await expect(topUp('job-top-up-3', 'tu-spec-3c', 600, { extraCostWei: 1n })).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(topUp('job-top-up-3', 'tu-spec-3c', 600, { extraCostWei: 1n })).rejects.toMatchObject({
+      code: 'TOP_UP_PRICE_CHANGED',
+      kind: 'conflict',
+      details: { extraCostWei: topUpCostWei(PRICE_WEI_PER_HOUR, 600).toString(), attempt: 1 },
+    });
     expect(await balanceOf(requester)).toBe(before);
   });
 
@@ -154,6 +158,33 @@ describe("the top-ups' reconciler", () => {
     // the request's retry, later, answers the same top-up and records nothing more
     expect(await topUp('job-top-up-5', 'tu-spec-5', 300)).toMatchObject({ alreadyApplied: true, seq: null, txHash: paid.txHash });
     expect((await contractEvents('job-top-up-5')).filter((e) => e.type === 'ContractToppedUp')).toHaveLength(1);
+  }, 60_000);
+
+  it('given a top-up the chain paid whose contract the log ended before recording it, then the reconciler hands it to an operator once (refused), not every 5 minutes for ever', async () => {
+    await openJob('job-top-up-7');
+    const extraWei = topUpCostWei(PRICE_WEI_PER_HOUR, 300);
+    await reserved('job-top-up-7', 'tu-spec-7', extraWei);
+    await eventually(async () => (await rowOf('tu-spec-7')) !== null, 15_000);
+    const slot = (await deployer.app.get(CustodySlots).find(ORG))!;
+    const dc = deployer.app.get(DeployerChain);
+    await dc.asDeployer((wallet) =>
+      topUpComputeContract(wallet, dc.publicClient, { addresses: dc.addresses, jobId: 'job-top-up-7', topUpId: 'tu-spec-7', requester: slot.account, extraCostWei: extraWei, extraRuntimeSec: 300 }),
+    );
+    // the log ends the contract before the paid top-up is recorded (the reconciler's grace has not passed)
+    await appendDrafts(
+      infra.log,
+      'contract',
+      'job-top-up-7',
+      [
+        { type: 'SettlementDecided', data: { jobId: 'job-top-up-7', outcome: 'refund', reason: 'deadline passed' } },
+        { type: 'ContractRefunded', data: { ...EXAMPLE_EVENT_DATA.ContractRefunded, jobId: 'job-top-up-7' } },
+      ],
+      { actor: 'service:settlement' },
+    );
+    const reconciler = deployer.app.get(ReconcileTopUpsService);
+    expect((await reconciler.round(Date.now() + 60 * 60_000))['tu-spec-7']).toBe('refused');
+    expect(await rowOf('tu-spec-7')).toBeNull();
+    expect((await contractEvents('job-top-up-7')).some((e) => e.type === 'ContractToppedUp')).toBe(false);
   }, 60_000);
 
   it('given a reservation whose top-up never reached the chain, then nothing is recorded; once the reservation is released, the row goes', async () => {

@@ -70,6 +70,18 @@ describe('cmd.intake.submitJob with redundancy (issue 17)', () => {
     expect([await last(jobId), await last(matched), await last(queued)]).toEqual(['JobCancelled', 'JobMatched', 'JobCancelled']);
   });
 
+  it('given copy 0 matched already, when it is cancelled, then the copies still queued are cancelled all the same; with none left to cancel, the refusal is the answer', async () => {
+    const jobId = uuidv7();
+    await submit({ orgId: ORG, spec: spec({ redundancy: { copies: 3, compare: { mode: 'exact' } } }), jobId, requestId: `req-${jobId}` });
+    const [, second, third] = redundantCopyJobIds(jobId, 3);
+    await appendDrafts(infra.log, 'job', jobId, [{ type: 'JobMatched', data: { ...EXAMPLE_EVENT_DATA.JobMatched, jobId } }]);
+    await intake.bus.send(COMMANDS.intake.cancelJob, { orgId: ORG, jobId });
+    const last = async (id: string) => (await infra.log.readSubject(`trade.job.${id}`)).events.at(-1)!.event.type;
+    expect([await last(jobId), await last(second), await last(third)]).toEqual(['JobMatched', 'JobCancelled', 'JobCancelled']);
+    // asked again: nothing is left to cancel, and copy 0's refusal is the answer
+    expect(await refusal(intake.bus.send(COMMANDS.intake.cancelJob, { orgId: ORG, jobId }))).toMatchObject({ code: 'JOB_NOT_CANCELLABLE' });
+  });
+
   it('given funds for fewer copies than asked, then INSUFFICIENT_FUNDS and no copy stays queued or reserved', async () => {
     const balance = await agpuBalance(infra.chain!.clients.publicClient, { token: infra.chain!.addresses.token, account: ACCOUNT as `0x${string}` });
     const jobId = uuidv7();

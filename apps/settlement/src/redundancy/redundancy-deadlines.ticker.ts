@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { contractDecider } from '@starminer/domain';
 import { ServiceRuntime, Ticker } from '@starminer/service-kit';
+import { redriveDelayMs } from '../deadlines/redrive-backoff';
 import { ContractsProjection } from '../ledger/contracts.projection';
 import { RedundancyVerdicts } from './redundancy-verdicts';
 
@@ -46,8 +47,14 @@ export class RedundancyDeadlinesTicker implements OnApplicationBootstrap, OnModu
         const group = await this.verdicts.groupOf(c.jobId);
         if (group) decided += await this.verdicts.evaluate(group, c.jobId, nowUnixSec);
       } catch (err) {
-        // one group that cannot be decided now does not stop the round; the next round tries again
-        this.logger.warn(`held copy ${c.jobId}: ${(err as Error).message}`);
+        // one group that cannot be decided now does not stop the round, nor the next ones: it waits
+        // its backoff (the deadline scan shares this query, whose earliest rows it would otherwise hold)
+        const attempts = c.retryAttempts + 1;
+        const delayMs = redriveDelayMs(attempts);
+        await this.contracts
+          .scheduleRetry(c.jobId, { attempts, retryAt: new Date(nowMs + delayMs), pendingSince: c.pendingSince ?? new Date(nowMs) })
+          .catch((e: Error) => this.logger.warn(`held copy ${c.jobId}: ${e.message}`));
+        this.logger.warn(`held copy ${c.jobId} (try ${attempts}) not decided, next in ${Math.round(delayMs / 1000)} s: ${(err as Error).message}`);
       }
     }
     return decided;

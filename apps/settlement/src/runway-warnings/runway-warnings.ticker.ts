@@ -58,7 +58,7 @@ export class RunwayWarningsTicker implements OnApplicationBootstrap, OnModuleDes
           // only where the deadline is still the one it was computed for (a top-up may have landed meanwhile)
           await this.rt.db.getRepository(ContractRow).update({ jobId: c.jobId, deadlineUnixSec: c.deadlineUnixSec }, { runwayWarnAtUnixSec: String(warnAt) });
         }
-        if (nowUnixSec < warnAt) continue;
+        if (nowUnixSec <= warnAt) continue; // the runway is under the threshold once past warnAt (the decider asks runway < threshold)
         const { events } = await this.rt.execute(
           'contract',
           c.jobId,
@@ -67,6 +67,12 @@ export class RunwayWarningsTicker implements OnApplicationBootstrap, OnModuleDes
           { correlationId: c.jobId, causationId: c.jobId, actor: 'service:settlement' },
         );
         warned += events.length;
+        // nothing to warn of (a redundant copy's held result waits for its group's verdict, or the
+        // decider has given this deadline's warning): not due again for this deadline, so such rows
+        // never crowd the round's 100 (a top-up clears the due time and re-arms it)
+        if (events.length === 0) {
+          await this.rt.db.getRepository(ContractRow).update({ jobId: c.jobId, deadlineUnixSec: c.deadlineUnixSec }, { runwayWarnAtUnixSec: String(deadline + 1) });
+        }
       } catch (err) {
         this.logger.warn(`runway warning of ${c.jobId} failed (next round retries): ${(err as Error).message}`);
       }
