@@ -157,4 +157,24 @@ describe('HttpDrain', () => {
     socket.destroy();
     jest.restoreAllMocks();
   });
+
+  it('given a connection that has sent nothing yet (Node counts it busy), closes it at the first idle check, not after the grace period', async () => {
+    const d = new HttpDrain();
+    d.graceMs = 5_000;
+    const mw = d.middleware();
+    const server = createServer((req, res) => mw(req, res, () => res.end('ok')));
+    server.headersTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    d.track(server);
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const closedByServer = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await new Promise((r) => setTimeout(r, 50));
+    const startedMs = Date.now();
+    d.onModuleDestroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closedByServer;
+    expect(Date.now() - startedMs).toBeLessThan(2_000);
+  });
 });

@@ -83,7 +83,13 @@ export class HttpDrain implements OnModuleDestroy {
   private closeIdleUntilClosed(): void {
     const server = this.server;
     if (!server || !server.listening) return;
-    const timer = setInterval(() => server.closeIdleConnections(), HTTP_DRAIN_IDLE_CHECK_MS);
+    const timer = setInterval(() => {
+      server.closeIdleConnections();
+      // Node counts a connection that has sent nothing yet as busy, not idle: the CI logs showed a
+      // stop held its whole grace by such connections (read 0 B, wrote 0 B). One that has asked
+      // nothing is owed nothing: close it too (its client, if it was about to ask, retries elsewhere).
+      for (const socket of this.sockets) if (socket.bytesRead === 0 && !answerOf(socket)) socket.destroy();
+    }, HTTP_DRAIN_IDLE_CHECK_MS);
     timer.unref();
     const startedMs = Date.now();
     const force = setTimeout(() => {
@@ -107,8 +113,11 @@ export class HttpDrain implements OnModuleDestroy {
  * a request whose headers have not all come has none, and neither has one between requests).
  */
 export function describeSocket(socket: Socket): string {
-  const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  const res = answerOf(socket);
   const req = res?.req;
   const doing = req ? `answering ${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}${res.headersSent ? ' (headers sent)' : ''}` : 'no answer (a request not yet whole, or between requests)';
   return `:${socket.remotePort ?? '?'} read ${socket.bytesRead} B, wrote ${socket.bytesWritten} B, ${doing}`;
 }
+
+/** The answer Node has a connection writing, if any (kept on the socket as `_httpMessage`). */
+const answerOf = (socket: Socket): ServerResponse | undefined => (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage ?? undefined;
