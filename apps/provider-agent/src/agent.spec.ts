@@ -1,6 +1,7 @@
 import { runHashChain, type WorkloadResult } from '@starminer/domain';
 import { StarMinerApiError, StarMinerNetworkError, type Assignment, type NodeRegistration, type ResultSubmission, type WorkloadSpec } from '@starminer/sdk/provider';
 import type { NodeTelemetry } from '@starminer/events';
+import { DEFAULT_CONTAINER_LIMITS, type ContainerRuntime } from './containers/engine';
 import { BACKOFF_MS_MAX, HEARTBEAT_INTERVAL_MS, TELEMETRY_INTERVAL_MS, JOB_ATTEMPTS_MAX, POLL_INTERVAL_MS, POLL_WAIT_MS, ProviderAgent, pollDelayMs, type DoneJournal, type ProviderApi, type SignResultInput } from './agent';
 
 const registration: NodeRegistration = {
@@ -76,9 +77,10 @@ class FakeApi implements ProviderApi {
   }
 }
 
-function setup(opts: { commandRuntime?: boolean; journal?: DoneJournal } = {}) {
+function setup(opts: { commandRuntime?: boolean; container?: ContainerRuntime; journal?: DoneJournal } = {}) {
   const api = new FakeApi();
   const ran: WorkloadSpec[] = [];
+  const ranFor: string[] = [];
   const signed: SignResultInput[] = [];
   const sleeps: number[] = [];
   const agent = new ProviderAgent({
@@ -86,8 +88,12 @@ function setup(opts: { commandRuntime?: boolean; journal?: DoneJournal } = {}) {
     clock: { now: () => 0, sleep: async (ms) => void sleeps.push(ms) },
     registration,
     commandRuntime: opts.commandRuntime ?? false,
-    runWorkload: async (w): Promise<WorkloadResult> => {
+    container: opts.container,
+    runWorkload: async (w, jobId): Promise<WorkloadResult> => {
       ran.push(w);
+      ranFor.push(jobId);
+      // a container's stand-in result (what runs one is runtime.ts's, specced in containers/)
+      if (w.kind === 'command' && w.image !== undefined) return runHashChain(w.command.join(' '), 1);
       if (w.kind !== 'hash-chain') throw new Error('only hash-chain in this fake');
       return runHashChain(w.seed, w.iterations);
     },
@@ -97,7 +103,7 @@ function setup(opts: { commandRuntime?: boolean; journal?: DoneJournal } = {}) {
     },
     journal: opts.journal,
   });
-  return { api, agent, ran, signed, sleeps };
+  return { api, agent, ran, ranFor, signed, sleeps };
 }
 
 const apiError = (status: number, code: string) => new StarMinerApiError(status, code, code);
@@ -144,6 +150,19 @@ describe('ProviderAgent', () => {
     expect(api.ops('start')).toHaveLength(0);
     expect(ran).toHaveLength(0);
     expect(agent.hasDone('j1')).toBe(true);
+  });
+
+  it('given a workload with an image, refuses it without a container runtime, and runs it for its job with one (even with host commands off)', async () => {
+    const image = { kind: 'command' as const, image: 'alpine:3.20', command: ['echo', 'hi'] };
+    const without = setup({ commandRuntime: true });
+    without.api.assigned = [assignment('j1', { workload: image })];
+    expect((await without.agent.pollOnce()).get('j1')).toEqual({ kind: 'refused', code: 'CONTAINER_IMAGE_UNSUPPORTED' });
+    expect(without.ran).toHaveLength(0);
+    const container: ContainerRuntime = { engine: 'podman', path: 'podman', limits: DEFAULT_CONTAINER_LIMITS, gpus: false };
+    const withIt = setup({ commandRuntime: false, container });
+    withIt.api.assigned = [assignment('j2', { workload: image })];
+    expect((await withIt.agent.pollOnce()).get('j2')).toEqual({ kind: 'submitted', status: 'settling' });
+    expect(withIt.ranFor).toEqual(['j2']);
   });
 
   it('given start answers 409 (already running), carries on with the work', async () => {

@@ -3,6 +3,7 @@ import { AliveClock, StarMinerApiError, type Assignment, type NodeRegistration, 
 import { LIMITS, type NodeTelemetry } from '@starminer/events';
 import { contextOf, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
 import type { Attest, AttestationEvidence } from './attestation/command-attestation';
+import type { ContainerRuntime } from './containers/engine';
 import { refusalOf } from './runtime';
 
 /** The agent's name in traces (the Resource's service.name unless OTEL_SERVICE_NAME says otherwise). */
@@ -75,7 +76,10 @@ export interface AgentDeps {
   clock: Clock;
   registration: NodeRegistration;
   commandRuntime: boolean;
-  runWorkload(workload: WorkloadSpec): Promise<WorkloadResult>;
+  /** The container runtime found at start (ENABLE_CONTAINER_RUNTIME): absent, workloads with an image are refused. */
+  container?: ContainerRuntime;
+  /** Runs a workload for a job (the job id names its container, if it has one). */
+  runWorkload(workload: WorkloadSpec, jobId: string): Promise<WorkloadResult>;
   signResult(input: SignResultInput): Promise<`0x${string}`>;
   journal?: DoneJournal;
   log?: LogFn;
@@ -279,7 +283,7 @@ export class ProviderAgent {
 
   private async processNow(a: Assignment): Promise<JobOutcome> {
     if (this.done.has(a.jobId)) return { kind: 'already-done' };
-    const refusal = refusalOf(a.workload, { commandRuntime: this.deps.commandRuntime });
+    const refusal = refusalOf(a.workload, { commandRuntime: this.deps.commandRuntime, container: this.deps.container });
     if (refusal) {
       this.log('warn', 'refusing job', { jobId: a.jobId, code: refusal.code, reason: refusal.message });
       await this.giveUp(a.jobId, `${refusal.code}: ${refusal.message}`);
@@ -312,7 +316,7 @@ export class ProviderAgent {
     if (!result) {
       const t0 = this.deps.clock.now();
       try {
-        result = await withSpan('agent workload', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: a.jobId, 'starminer.workload_kind': a.workload.kind }, () => this.deps.runWorkload(a.workload));
+        result = await withSpan('agent workload', { [SERVICE_ATTR]: AGENT_SERVICE, [JOB_ID_ATTR]: a.jobId, 'starminer.workload_kind': a.workload.kind }, () => this.deps.runWorkload(a.workload, a.jobId));
       } catch (err) {
         this.log('error', 'workload failed; no result will be submitted', { jobId: a.jobId, code: codeOf(err), message: (err as Error).message });
         await this.giveUp(a.jobId, `the workload failed (${codeOf(err)})`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { attestationFormatSchema, LIMITS } from '@starminer/events';
+import { CONTAINER_CPUS_DEFAULT, CONTAINER_ENGINES, CONTAINER_MEMORY_MIB_DEFAULT, CONTAINER_MEMORY_MIB_MAX, CONTAINER_PIDS_MAX_DEFAULT } from './containers/engine';
 import { logFormatSchema, logLevelSchema } from './logging';
 
 export class AgentConfigError extends Error {
@@ -29,6 +30,19 @@ export const agentConfigSchema = z.object({
   RENEWABLE_SHARE: z.coerce.number().min(0).max(1).default(0.3),
   ENABLE_COMMAND_RUNTIME: bool.default(false),
   /**
+   * Run workloads with an image in a container (Docker or Podman, found at start). Off unless the
+   * provider turns it on; on without an engine found, the agent says so and does not register `container`.
+   */
+  ENABLE_CONTAINER_RUNTIME: bool.default(false),
+  /** Which engine: `auto` tries Docker, then Podman. */
+  CONTAINER_ENGINE: z.enum(['auto', ...CONTAINER_ENGINES]).default('auto'),
+  /** The engine's executable (a path, or a name on PATH), with CONTAINER_ENGINE=docker or podman; default the engine's name. */
+  CONTAINER_ENGINE_PATH: z.string().min(1).optional(),
+  /** One container's limits: memory (MiB), CPUs, processes. */
+  CONTAINER_MEMORY_MIB: z.coerce.number().int().min(16).max(CONTAINER_MEMORY_MIB_MAX).default(CONTAINER_MEMORY_MIB_DEFAULT),
+  CONTAINER_CPUS: z.coerce.number().positive().max(1024).default(CONTAINER_CPUS_DEFAULT),
+  CONTAINER_PIDS_MAX: z.coerce.number().int().min(1).max(1_000_000).default(CONTAINER_PIDS_MAX_DEFAULT),
+  /**
    * Run without GPUs: nothing is detected and the declared profile above is registered as it is
    * (the tests' and the demo's agents). Off, the agent reads its GPUs with nvidia-smi at start and
    * refuses to start without any, or when they disagree with GPU_MODEL, GPU_COUNT, VRAM_GIB or TEE.
@@ -53,7 +67,9 @@ export const agentConfigSchema = z.object({
   ATTESTATION_FORMAT: attestationFormatSchema.default('nvidia-nras-eat'),
   /** How long one run of ATTESTATION_COMMAND may take before it is killed (NRAS answers in seconds). */
   ATTESTATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(120_000),
-}).refine((c) => c.ATTESTATION_COMMAND === undefined || c.TEE, { path: ['ATTESTATION_COMMAND'], message: 'an attestation source is for a TEE node: set TEE=true, or leave ATTESTATION_COMMAND unset' });
+})
+  .refine((c) => c.ATTESTATION_COMMAND === undefined || c.TEE, { path: ['ATTESTATION_COMMAND'], message: 'an attestation source is for a TEE node: set TEE=true, or leave ATTESTATION_COMMAND unset' })
+  .refine((c) => c.CONTAINER_ENGINE_PATH === undefined || c.CONTAINER_ENGINE !== 'auto', { path: ['CONTAINER_ENGINE_PATH'], message: 'a path is one engine\'s: set CONTAINER_ENGINE=docker or podman with it' });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 

@@ -92,6 +92,19 @@ describe('the agent at start', () => {
     expect(said(run, 'registration failed; retrying')).toBeDefined();
   }, 60_000);
 
+  it('with the container runtime on and no engine on this host, says so and goes on to register without it', async () => {
+    const run = await startAgent(
+      {
+        AGENT_KEY_FILE: join(dir, 'container.key'), GPU_MODEL: 'H100', VRAM_GIB: '80', AGENT_CPU_ONLY: 'true', NVIDIA_SMI_PATH: join(dir, 'no-such-nvidia-smi'),
+        ENABLE_CONTAINER_RUNTIME: 'true', CONTAINER_ENGINE: 'docker', CONTAINER_ENGINE_PATH: join(dir, 'no-such-docker'),
+      },
+      (l) => l['msg'] === 'registration failed; retrying',
+    );
+    expect(run.code).toBe(0);
+    const none = run.lines.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('no container engine found'));
+    expect(none).toMatchObject({ engine: 'docker', reasons: [expect.stringContaining('no-such-docker version --format json failed: not found')] });
+  }, 60_000);
+
   it('on the H200 host declared as an H100, refuses to start naming the difference', async () => {
     const keyFile = join(dir, 'mismatch.key');
     const run = await startAgent({ AGENT_KEY_FILE: keyFile, GPU_MODEL: 'H100', VRAM_GIB: '80', NVIDIA_SMI_PATH: h200Smi });

@@ -5,6 +5,7 @@ import { AGENT_SERVICE, ProviderAgent, type Clock, type LogFn } from './agent';
 import { commandAttestation } from './attestation/command-attestation';
 import { measureHashRate, type BenchmarkFigure } from './benchmark';
 import { loadAgentConfig, type AgentConfig } from './config';
+import { detectContainerEngine, execContainerEngine, type ContainerEngineCli, type ContainerEngineKind, type ContainerRuntime } from './containers/engine';
 import { execNvidiaSmi, sampleTelemetry } from './hardware/detect';
 import { runGpuBenchmark } from './hardware/gpu-benchmark';
 import { hardwareAtStart, type HardwareAtStart } from './hardware/profile';
@@ -34,7 +35,8 @@ export const realClock: Clock = {
 /** The node's id follows from its key, so a restarted agent is the same node. */
 export const nodeIdFor = (address: string): string => `node-${address.slice(2).toLowerCase()}`;
 
-export function registrationFor(config: AgentConfig, address: string, benchmark: NodeRegistration['benchmark']): NodeRegistration {
+/** `container` only when the provider turned the container runtime on and the agent found an engine (containerRuntimeAtStart). */
+export function registrationFor(config: AgentConfig, address: string, benchmark: NodeRegistration['benchmark'], container = false): NodeRegistration {
   return {
     nodeId: nodeIdFor(address),
     providerId: config.AGENT_NAME,
@@ -47,8 +49,37 @@ export function registrationFor(config: AgentConfig, address: string, benchmark:
     energy: { carbonGPerKwh: config.CARBON_G_PER_KWH, renewableShare: config.RENEWABLE_SHARE },
     benchmark,
     stakeWei: '0',
-    runtimes: config.ENABLE_COMMAND_RUNTIME ? ['hash-chain', 'matmul', 'command'] : ['hash-chain', 'matmul'],
+    runtimes: [...(['hash-chain', 'matmul'] as const), ...(config.ENABLE_COMMAND_RUNTIME ? (['command'] as const) : []), ...(container ? (['container'] as const) : [])],
   };
+}
+
+/**
+ * The container runtime (issue 17), when the provider turned it on (ENABLE_CONTAINER_RUNTIME):
+ * the engine CONTAINER_ENGINE names (`auto`: Docker, then Podman) if `<engine> version` answers,
+ * with the configured limits and, on a node with GPUs, the GPUs passed through. Logs what it found;
+ * undefined (and no `container` registered) when off or when no engine answers.
+ */
+export async function containerRuntimeAtStart(
+  config: AgentConfig,
+  hardware: Pick<HardwareAtStart, 'mode'>,
+  log: LogFn,
+  cliFor: (engine: ContainerEngineKind) => ContainerEngineCli = (engine) => execContainerEngine(config.CONTAINER_ENGINE_PATH ?? engine),
+): Promise<ContainerRuntime | undefined> {
+  if (!config.ENABLE_CONTAINER_RUNTIME) return undefined;
+  const detection = await detectContainerEngine(config.CONTAINER_ENGINE, cliFor);
+  if (!detection.found) {
+    log('warn', 'no container engine found: workloads with an image are not taken here (the container runtime is not registered)', { engine: config.CONTAINER_ENGINE, reasons: detection.reasons });
+    return undefined;
+  }
+  const { engine, version, apiVersion } = detection.found;
+  const runtime: ContainerRuntime = {
+    engine,
+    path: config.CONTAINER_ENGINE_PATH ?? engine,
+    limits: { memoryMiB: config.CONTAINER_MEMORY_MIB, cpus: config.CONTAINER_CPUS, pidsMax: config.CONTAINER_PIDS_MAX },
+    gpus: hardware.mode === 'gpu',
+  };
+  log('info', 'container engine found: workloads with an image run in containers', { engine, version, apiVersion, gpus: runtime.gpus, ...runtime.limits });
+  return runtime;
 }
 
 /**
@@ -91,13 +122,15 @@ async function main(): Promise<void> {
   const { account, created } = loadOrCreateNodeKey(config.AGENT_KEY_FILE);
   log('info', created ? 'created a node key' : 'loaded the node key', { address: account.address, file: config.AGENT_KEY_FILE });
   const benchmark = await measureBenchmark(config, hardware, log);
+  const container = await containerRuntimeAtStart(config, hardware, log);
 
   const agent = new ProviderAgent({
     api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account, fetch: tracedFetch() }),
     clock: realClock,
-    registration: registrationFor(config, account.address, benchmark),
+    registration: registrationFor(config, account.address, benchmark, container !== undefined),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,
-    runWorkload: (w) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME, builtInOnWorker: runsLong(w) }),
+    container,
+    runWorkload: (w, jobId) => runWorkload(w, { commandRuntime: config.ENABLE_COMMAND_RUNTIME, container, jobId, builtInOnWorker: runsLong(w) }),
     signResult: (input) => signResult(account, { addresses: { escrow: input.addresses.escrow }, chainId: input.chainId, jobId: input.jobId, resultHash: input.resultHash, proofHash: input.proofHash }),
     journal: fileJournal(config.AGENT_STATE_FILE ?? `${config.AGENT_KEY_FILE}.done.json`),
     log,

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { resultHashOf, runBuiltInWorkload, type WorkloadResult } from '@starminer/domain';
 import type { WorkloadSpec } from '@starminer/sdk';
+import { containerRunArgs, IMAGE_REFERENCE, killContainer, type ContainerRuntime } from './containers/engine';
 
 /** A command never runs longer than this, whatever the job says. */
 export const COMMAND_TIMEOUT_MS_MAX = 15 * 60_000;
@@ -15,7 +16,7 @@ export const RESULT_OUTPUT_CHARS_MAX = 10_000;
 export class WorkloadRefused extends Error {
   override readonly name = 'WorkloadRefused';
   constructor(
-    readonly code: 'COMMAND_RUNTIME_DISABLED' | 'CONTAINER_IMAGE_UNSUPPORTED',
+    readonly code: 'COMMAND_RUNTIME_DISABLED' | 'CONTAINER_IMAGE_UNSUPPORTED' | 'CONTAINER_IMAGE_INVALID',
     message: string,
   ) {
     super(message);
@@ -36,7 +37,15 @@ export class WorkloadFailed extends Error {
 export interface RuntimeOptions {
   /** ENABLE_COMMAND_RUNTIME: off unless the provider turns it on. */
   commandRuntime: boolean;
+  /** A command's (and a container's) timeout, at most COMMAND_TIMEOUT_MS_MAX. */
   commandTimeoutMs?: number;
+  /**
+   * The container runtime (ENABLE_CONTAINER_RUNTIME, and an engine found at start): workloads
+   * with an image run in it. Absent: they are refused.
+   */
+  container?: ContainerRuntime;
+  /** The job the workload is for: names its container (`starminer-<jobId>`). */
+  jobId?: string;
   /**
    * Run built-ins on a worker thread (the agent does), so the heartbeats go on during a long job.
    * The worker inherits the process's flags (`--import tsx` or the stack's `--require` hook) to
@@ -107,18 +116,30 @@ export function preloadsOf(execArgv: readonly string[]): string[] {
 /** Refuses what this node will not run, before it starts the job. Undefined when it can run it. */
 export function refusalOf(workload: WorkloadSpec, opts: RuntimeOptions): WorkloadRefused | undefined {
   if (workload.kind !== 'command') return undefined;
+  if (workload.image !== undefined) {
+    // the market routes an image only to nodes that registered `container`; this is the last guard
+    if (!opts.container)
+      return new WorkloadRefused('CONTAINER_IMAGE_UNSUPPORTED', `this node has no container runtime for image ${workload.image} (set ENABLE_CONTAINER_RUNTIME=true with Docker or Podman installed)`);
+    if (!IMAGE_REFERENCE.test(workload.image)) return new WorkloadRefused('CONTAINER_IMAGE_INVALID', `not an image reference: ${workload.image}`);
+    return undefined;
+  }
   if (!opts.commandRuntime)
     return new WorkloadRefused('COMMAND_RUNTIME_DISABLED', 'this node does not run command workloads (set ENABLE_COMMAND_RUNTIME=true to allow them)');
-  if (workload.image)
-    return new WorkloadRefused('CONTAINER_IMAGE_UNSUPPORTED', `this node runs commands on the host and has no container runtime for image ${workload.image}`);
   return undefined;
 }
 
-/** Runs a workload: built-ins in-process, commands (when enabled) as a child process with a timeout and an output limit. */
+/** Runs a workload: built-ins in-process, commands (when enabled) as a child process, images in a container, each with a timeout and an output limit. */
 export async function runWorkload(workload: WorkloadSpec, opts: RuntimeOptions): Promise<WorkloadResult> {
   const refusal = refusalOf(workload, opts);
   if (refusal) throw refusal;
-  if (workload.kind === 'command') return runCommand(workload.command, Math.min(opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS_MAX, COMMAND_TIMEOUT_MS_MAX));
+  if (workload.kind === 'command') {
+    const timeoutMs = Math.min(opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS_MAX, COMMAND_TIMEOUT_MS_MAX);
+    if (workload.image !== undefined && opts.container) {
+      const run = { jobId: opts.jobId ?? randomUUID(), image: workload.image, command: workload.command, network: workload.network };
+      return runContainer(opts.container, run, timeoutMs);
+    }
+    return runCommand(workload.command, timeoutMs);
+  }
   try {
     if (opts.builtInOnWorker) return await onWorker(workload, opts.workerExecArgv);
     return runBuiltInWorkload(workload);
@@ -157,7 +178,38 @@ function onWorker(workload: WorkloadSpec, execArgv: string[] | undefined): Promi
  */
 async function runCommand(command: string[], timeoutMs: number): Promise<WorkloadResult> {
   const [file, ...args] = command;
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {
+  return commandResultOf(command, await execCaptured(file, args, timeoutMs));
+}
+
+/**
+ * A workload with an image: `<engine> run ...` (containers/engine.ts) as a command, its result as
+ * a command's (the proof hash covers the full run command, limits included). After a timeout or
+ * too much output the engine's client is killed but the container may run on: `<engine> kill`.
+ */
+export async function runContainer(
+  runtime: ContainerRuntime,
+  run: Parameters<typeof containerRunArgs>[1],
+  timeoutMs: number,
+  kill: (runtime: ContainerRuntime, jobId: string) => Promise<void> = killContainer,
+): Promise<WorkloadResult> {
+  const args = containerRunArgs(runtime, run);
+  try {
+    return commandResultOf([runtime.engine, ...args], await execCaptured(runtime.path, args, timeoutMs));
+  } catch (err) {
+    if (err instanceof WorkloadFailed && err.code !== 'COMMAND_SPAWN_FAILED') await kill(runtime, run.jobId);
+    throw err;
+  }
+}
+
+interface Captured {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program (no shell) with a timeout and an output limit; a non-zero exit is an answer, not an error. */
+function execCaptured(file: string, args: string[], timeoutMs: number): Promise<Captured> {
+  return new Promise<Captured>((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: COMMAND_OUTPUT_BYTES_MAX, killSignal: 'SIGKILL', encoding: 'utf8', windowsHide: true }, (err, out, errOut) => {
       if (!err) return resolve({ exitCode: 0, stdout: out, stderr: errOut });
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
@@ -167,6 +219,9 @@ async function runCommand(command: string[], timeoutMs: number): Promise<Workloa
       reject(new WorkloadFailed('COMMAND_SPAWN_FAILED', `could not run ${file}: ${err.message}`, { cause: err }));
     });
   });
+}
+
+function commandResultOf(command: readonly string[], { exitCode, stdout, stderr }: Captured): WorkloadResult {
   const transcript = JSON.stringify({ command, exitCode, stdout, stderr });
   const output = boundedOutput(exitCode, stdout, stderr);
   return { output, resultHash: resultHashOf(output), proofHash: `0x${createHash('sha256').update(transcript).digest('hex')}` };

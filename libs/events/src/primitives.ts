@@ -52,7 +52,8 @@ export const URGENCIES = ['low', 'normal', 'high', 'critical'] as const;
 export type Urgency = (typeof URGENCIES)[number];
 export const LATENCY_PREFERENCES = ['relaxed', 'normal', 'low'] as const;
 export type LatencyPreference = (typeof LATENCY_PREFERENCES)[number];
-export const RUNTIMES = ['hash-chain', 'matmul', 'command'] as const;
+/** `container`: the node's agent found a container engine (Docker or Podman) and runs workloads with an image in it. */
+export const RUNTIMES = ['hash-chain', 'matmul', 'command', 'container'] as const;
 export type RuntimeKind = (typeof RUNTIMES)[number];
 
 export const gpuModelSchema = text(LIMITS.gpuModelLengthMax, 1);
@@ -74,7 +75,9 @@ const seedSchema = text(LIMITS.workloadSeedLengthMax);
 
 /**
  * What the provider runs. `hash-chain` and `matmul` are built in and anyone can recompute their
- * result from the parameters; `command` runs only on nodes whose operator turned the runtime on.
+ * result from the parameters; `command` runs only on nodes whose operator turned the runtime on,
+ * and one with an `image` only on nodes that registered the `container` runtime (in the image,
+ * without network unless `network` is true).
  */
 export const workloadSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('hash-chain'), seed: seedSchema, iterations: z.number().int().positive().max(LIMITS.hashChainIterationsMax) }),
@@ -83,6 +86,8 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     kind: z.literal('command'),
     image: text(LIMITS.commandImageLengthMax, 1).optional(),
     command: z.array(text(LIMITS.commandArgLengthMax)).min(1).max(LIMITS.commandArgsMax),
+    /** With an image: give the container a network (default: none). */
+    network: z.boolean().optional(),
   }),
 ]);
 export type Workload = z.infer<typeof workloadSchema>;

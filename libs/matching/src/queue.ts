@@ -69,6 +69,8 @@ export function signatureOf(job: JobSpec, config: QueueConfig): string {
     r.maxLatencyMs ?? '',
     // a re-matched job's excluded nodes: the same per-node requirements only with the same exclusions
     r.excludedNodeIds ? [...r.excludedNodeIds].sort().join(',') : '',
+    // a container workload's runtime: only nodes that registered it
+    r.runtime ?? '',
     // a redundant job's copies: their exclusions grow as siblings are placed, so they queue on their own
     job.redundancyGroup ?? '',
   ].join('|');
@@ -79,7 +81,9 @@ export function capacityKeyOf(job: JobSpec, config: QueueConfig): string {
   const r = job.requirements;
   const key = [Math.max(1, r.gpuCount), [...r.gpuModels].sort().join(','), [...r.regions].sort().join(','), runtimeClass(job.expectedRuntimeSec, config)].join('|');
   // a re-matched job may find no capacity where others do (its failed nodes excluded): a key of its own
-  const own = r.excludedNodeIds?.length ? `${key}|x:${[...r.excludedNodeIds].sort().join(',')}` : key;
+  const excludedKey = r.excludedNodeIds?.length ? `${key}|x:${[...r.excludedNodeIds].sort().join(',')}` : key;
+  // a job that needs a runtime (a container) may find no capacity where others do: a key of its own
+  const own = r.runtime === undefined ? excludedKey : `${excludedKey}|r:${r.runtime}`;
   // a redundant job's copies exclude their siblings' nodes as they are placed: a key of their own
   return job.redundancyGroup === undefined ? own : `${own}|g:${job.redundancyGroup}`;
 }

@@ -160,13 +160,17 @@ export function screenMarkets(job: JobSpec, markets: Iterable<Market>, atMs: num
   return screen;
 }
 
-/** Per-node hard filters that the index does not bucket on (VRAM, latency). */
+/** Per-node hard filters that the index does not bucket on (VRAM, latency, excluded nodes, runtime). */
 export const passesNodeFilters = (node: NodeState, job: JobSpec): boolean => specPassesFilters(node.spec, job);
 
 const specPassesFilters = (spec: NodeSpec, job: JobSpec): boolean =>
   spec.vramGiB >= job.requirements.minVramGiB &&
   (job.requirements.maxLatencyMs === undefined || spec.latencyMs <= job.requirements.maxLatencyMs) &&
-  (job.requirements.excludedNodeIds === undefined || !job.requirements.excludedNodeIds.includes(spec.nodeId));
+  (job.requirements.excludedNodeIds === undefined || !job.requirements.excludedNodeIds.includes(spec.nodeId)) &&
+  hasRuntime(spec, job.requirements.runtime);
+
+/** Whether a node registered the runtime a job needs (none needed: any node). */
+const hasRuntime = (spec: NodeSpec, runtime: string | undefined): boolean => runtime === undefined || (spec.runtimes?.includes(runtime) ?? false);
 
 /** Every per-node hard requirement of a job but the GPU count: TEE, VRAM, latency. */
 export const meetsNodeRequirements = (spec: NodeSpec, job: JobSpec): boolean => (!job.requirements.tee || spec.tee) && specPassesFilters(spec, job);
@@ -249,6 +253,8 @@ export function indexedSearch(
   const minVramGiB = job.requirements.minVramGiB;
   // a re-matched job's failed nodes (issue 16): a per-node filter the index does not bucket on
   const excluded = job.requirements.excludedNodeIds?.length ? job.requirements.excludedNodeIds : undefined;
+  // a container workload's runtime (issue 17): per node too, as few nodes lack it
+  const runtime = job.requirements.runtime;
   while (size > 0) {
     const idx = heap[0]!;
     if (bounds[idx]! < top.threshold()) break;
@@ -279,6 +285,7 @@ export function indexedSearch(
         if (vram[i]! < minVramGiB || (checkLatency && latency[i]! > maxLatencyMs)) continue;
         const node = list.nodes[i]!;
         if (excluded && excluded.includes(node.spec.nodeId)) continue;
+        if (runtime !== undefined && !hasRuntime(node.spec, runtime)) continue;
         if (node.heldBy !== null && endsAtMs <= node.holdStartMs) continue; // offered above
         passed++;
         top.offer({ node, eligible: e, packFit, reservedLiquidity, total });

@@ -31,6 +31,8 @@ export interface NodeSpec {
   poolId?: string;
   stakeWei: bigint;
   online: boolean;
+  /** The runtimes the node registered (`hash-chain`, `command`, `container`, ...). Absent: the built-ins only. */
+  runtimes?: string[];
 }
 
 export interface JobRequirements {
@@ -46,6 +48,8 @@ export interface JobRequirements {
   maxLatencyMs?: number;
   /** Nodes that failed an earlier attempt of the job (re-match on failure): never chosen for it. Absent = none. */
   excludedNodeIds?: string[];
+  /** A runtime the node must have registered (a workload with a container image: `container`). Absent = any node. */
+  runtime?: string;
 }
 
 export interface JobSpec {

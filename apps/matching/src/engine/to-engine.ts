@@ -20,6 +20,7 @@ export function nodeSpecOf(d: EventData<'NodeRegistered'>, online: boolean): Nod
     poolId: d.poolId,
     stakeWei: d.stakeWei,
     online,
+    runtimes: [...d.runtimes],
   };
 }
 
@@ -47,6 +48,8 @@ export function jobSpecOf(d: EventData<'JobSubmitted'>, occurredAt: string): Job
       tee: d.requirements.tee,
       regions: [...d.requirements.regions],
       maxLatencyMs: d.requirements.maxLatencyMs,
+      // a workload with a container image runs only where an engine was found (issue 17)
+      ...(d.workload.kind === 'command' && d.workload.image !== undefined ? { runtime: 'container' } : {}),
     },
     expectedRuntimeSec: d.expectedRuntimeSec,
     green: d.green,
