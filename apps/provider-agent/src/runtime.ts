@@ -26,7 +26,7 @@ export class WorkloadRefused extends Error {
 export class WorkloadFailed extends Error {
   override readonly name = 'WorkloadFailed';
   constructor(
-    readonly code: 'COMMAND_TIMEOUT' | 'COMMAND_OUTPUT_TOO_LARGE' | 'COMMAND_SPAWN_FAILED' | 'BUILT_IN_FAILED',
+    readonly code: 'COMMAND_TIMEOUT' | 'COMMAND_OUTPUT_TOO_LARGE' | 'COMMAND_SPAWN_FAILED' | 'CONTAINER_ENGINE_FAILED' | 'BUILT_IN_FAILED',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -186,6 +186,9 @@ async function runCommand(command: string[], timeoutMs: number): Promise<Workloa
  * a command's (the proof hash covers the full run command, limits included). After a timeout or
  * too much output the engine's client is killed but the container may run on: `<engine> kill`.
  */
+/** The exit code Docker and Podman give when the engine, not the container's command, failed. */
+export const CONTAINER_ENGINE_ERROR_EXIT = 125;
+
 export async function runContainer(
   runtime: ContainerRuntime,
   run: Parameters<typeof containerRunArgs>[1],
@@ -194,7 +197,14 @@ export async function runContainer(
 ): Promise<WorkloadResult> {
   const args = containerRunArgs(runtime, run);
   try {
-    return commandResultOf([runtime.engine, ...args], await execCaptured(runtime.path, args, timeoutMs));
+    const captured = await execCaptured(runtime.path, args, timeoutMs);
+    // 125: the engine itself failed (the image could not be pulled, no GPU support, a bad flag),
+    // not the workload: this node could not run it, which is not a result (the job is given up and
+    // matched again elsewhere). 126/127 and the rest are the image's command's own exit codes.
+    if (captured.exitCode === CONTAINER_ENGINE_ERROR_EXIT) {
+      throw new WorkloadFailed('CONTAINER_ENGINE_FAILED', `${runtime.engine} could not run the container: ${captured.stderr.split('\n').find((l) => l.trim()) ?? 'exit 125'}`.slice(0, 500));
+    }
+    return commandResultOf([runtime.engine, ...args], captured);
   } catch (err) {
     if (err instanceof WorkloadFailed && err.code !== 'COMMAND_SPAWN_FAILED') await kill(runtime, run.jobId);
     throw err;

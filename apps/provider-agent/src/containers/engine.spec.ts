@@ -148,11 +148,11 @@ describe('container workloads at the node', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'agent-containers-'));
     engineLog = join(dir, 'engine.log');
-    // a stand-in engine (no real one can run here): `run` prints its arguments, or sleeps for the image `sleepy`; `kill` is recorded
+    // a stand-in engine (no real one can run here): `run` prints its arguments, sleeps for the image `sleepy`, fails as an engine (125) for `unpullable`; `kill` is recorded
     const engine = join(dir, 'engine');
     writeFileSync(
       engine,
-      `#!/bin/sh\necho "$*" >> '${engineLog}'\ncase "$1" in\n  run) case "$*" in *' sleepy '*) exec sleep 10 ;; esac; echo "$*"; echo warn >&2; exit 3 ;;\n  kill) exit 0 ;;\n  *) exit 2 ;;\nesac\n`,
+      `#!/bin/sh\necho "$*" >> '${engineLog}'\ncase "$1" in\n  run) case "$*" in *' sleepy '*) exec sleep 10 ;; *' unpullable '*) echo 'Error response from daemon: pull access denied for unpullable' >&2; exit 125 ;; esac; echo "$*"; echo warn >&2; exit 3 ;;\n  kill) exit 0 ;;\n  *) exit 2 ;;\nesac\n`,
     );
     chmodSync(engine, 0o755);
     runtime = { engine: 'docker', path: engine, limits: DEFAULT_CONTAINER_LIMITS, gpus: false };
@@ -173,6 +173,13 @@ describe('container workloads at the node', () => {
     expect(out).toEqual({ exitCode: 3, stdout: `${containerRunArgs(runtime, { jobId: 'job-2', image: 'alpine:3.20', command: ['echo', 'hi'] }).join(' ')}\n`, stderr: 'warn\n' });
     expect(out.stdout).toMatch(/^run --rm --name starminer-job-2 --network none .* alpine:3\.20 echo hi\n$/);
     expect(r.resultHash).toBe(resultHashOf(r.output));
+  });
+
+  it('given the engine itself failing (exit 125: an image it cannot pull), the run fails with the engine\'s reason: not a result the node would be paid for', async () => {
+    await expect(runContainer(runtime, { jobId: 'job-4', image: 'unpullable', command: ['x'] }, 5_000)).rejects.toMatchObject({
+      code: 'CONTAINER_ENGINE_FAILED',
+      message: expect.stringMatching(/^docker could not run the container: Error response from daemon: pull access denied for unpullable/),
+    });
   });
 
   it('past its timeout, the run fails and the container is killed by name', async () => {
