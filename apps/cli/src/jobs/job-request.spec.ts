@@ -56,6 +56,9 @@ describe('jobRequestFromFlags: the flags of jobs submit and quote as the body of
     expect(jobRequestFromFlags({ ...base, workload: 'matmul', size: 128 }, seed).workload).toEqual({ kind: 'matmul', seed: 'seed-1', size: 128 });
     expect(jobRequestFromFlags({ ...base, workload: 'matmul' }, seed).workload).toEqual({ kind: 'matmul', seed: 'seed-1', size: 64 });
     expect(jobRequestFromFlags({ ...base, workload: 'command', command: ['python', 'train.py'], image: 'py:3' }, seed).workload).toEqual({ kind: 'command', command: ['python', 'train.py'], image: 'py:3' });
+    expect(jobRequestFromFlags({ ...base, workload: 'command', command: ['curl', 'x'], image: 'curl:8', network: true }, seed).workload).toEqual({ kind: 'command', command: ['curl', 'x'], image: 'curl:8', network: true });
+    expect(() => jobRequestFromFlags({ ...base, workload: 'command', command: ['curl', 'x'], network: true }, seed)).toThrow(expect.objectContaining({ code: 'CONFLICTING_FLAGS' }));
+    expect(() => jobRequestFromFlags({ ...base, workload: 'hash-chain', network: true }, seed)).toThrow(expect.objectContaining({ code: 'CONFLICTING_FLAGS' }));
   });
 
   it('redundancy: --copies runs the job on k nodes, compared exactly, or within --tolerance ABS[,REL]', () => {

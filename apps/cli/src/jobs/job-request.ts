@@ -48,6 +48,7 @@ export interface JobFlags {
   size?: number;
   command?: string[];
   image?: string;
+  network?: boolean;
   copies?: number;
   tolerance?: string;
 }
@@ -57,7 +58,7 @@ const FLAG_NAME: Record<keyof JobFlags, string> = {
   category: '--category', budget: '--budget', budgetWei: '--budget-wei', gpu: '--gpu', gpus: '--gpus', vram: '--vram',
   region: '--region', tee: '--tee', maxLatency: '--max-latency', urgency: '--urgency', latency: '--latency',
   runtime: '--runtime', deadline: '--deadline', green: '--green', workload: '--workload', seed: '--seed',
-  iterations: '--iterations', size: '--size', command: '--command', image: '--image', copies: '--copies', tolerance: '--tolerance',
+  iterations: '--iterations', size: '--size', command: '--command', image: '--image', network: '--network', copies: '--copies', tolerance: '--tolerance',
 };
 export const JOB_FLAG_KEYS = Object.keys(FLAG_NAME) as (keyof JobFlags)[];
 
@@ -115,7 +116,7 @@ export function agpuFlag(flag: string, value: string): bigint {
 function workloadOf(f: JobFlags, newSeed: () => string): JobRequest['workload'] {
   const kind = oneOf('--workload', f.workload, WORKLOAD_KINDS, JOB_DEFAULTS.workload);
   const foreign = (allowed: (keyof JobFlags)[]): void => {
-    const extra = (['seed', 'iterations', 'size', 'command', 'image'] as const).filter((k) => !allowed.includes(k) && f[k] !== undefined);
+    const extra = (['seed', 'iterations', 'size', 'command', 'image', 'network'] as const).filter((k) => !allowed.includes(k) && f[k] !== undefined);
     if (extra.length > 0) throw new UsageError('CONFLICTING_FLAGS', `${extra.map((k) => FLAG_NAME[k]).join(', ')} ${extra.length === 1 ? 'does' : 'do'} not apply to --workload ${kind}`);
   };
   switch (kind) {
@@ -126,10 +127,11 @@ function workloadOf(f: JobFlags, newSeed: () => string): JobRequest['workload'] 
       foreign(['seed', 'size']);
       return { kind, seed: f.seed ?? newSeed(), size: integer('--size', f.size, JOB_DEFAULTS.matmulSize) };
     case 'command': {
-      foreign(['command', 'image']);
+      foreign(['command', 'image', 'network']);
       const command = (f.command ?? []).map(String);
       if (command.length === 0) throw new UsageError('MISSING_FLAG', '--workload command needs --command, e.g. --command python --command train.py');
-      return { kind, command, ...(f.image === undefined ? {} : { image: f.image }) };
+      if (f.network !== undefined && f.image === undefined) throw new UsageError('CONFLICTING_FLAGS', '--network applies to a container: give --image too');
+      return { kind, command, ...(f.image === undefined ? {} : { image: f.image }), ...(f.network ? { network: true } : {}) };
     }
     default: {
       const never: never = kind;

@@ -35,6 +35,7 @@ export function jobOptions<T>(y: Argv<T>) {
     .option('size', { type: 'number', describe: `matmul matrix size (default ${JOB_DEFAULTS.matmulSize})`, group: JOB_GROUP })
     .option('command', { type: 'string', array: true, describe: 'command workload: the program and its arguments', group: JOB_GROUP })
     .option('image', { type: 'string', describe: 'command workload: the container image', group: JOB_GROUP })
+    .option('network', { type: 'boolean', describe: 'with --image: give the container a network (default: none)', group: JOB_GROUP })
     .option('copies', { type: 'number', describe: 'redundancy: run on this many distinct nodes of one GPU model (2-5; each copy pays its budget), results compared; the majority is paid', group: JOB_GROUP })
     .option('tolerance', { type: 'string', describe: 'with --copies: compare outputs as JSON arrays of numbers within ABS[,REL] (default: exact)', group: JOB_GROUP });
 }

@@ -6,7 +6,7 @@ export type ProviderClient = ReturnType<typeof createProviderClient>;
 /** A node's registration as POST /v1/providers/nodes takes it: the SDK's type. */
 export type NodeRegistration = Parameters<ProviderClient['registerNode']>[0]['registration'];
 
-export const RUNTIME_KINDS = ['hash-chain', 'matmul', 'command'] as const satisfies readonly NodeRegistration['runtimes'][number][];
+export const RUNTIME_KINDS = ['hash-chain', 'matmul', 'command', 'container'] as const satisfies readonly NodeRegistration['runtimes'][number][];
 
 /** The provider agent's defaults, so a node registered here and one the agent registers read alike. */
 export const NODE_DEFAULTS = {
