@@ -11,6 +11,8 @@ import { Reservations } from './reservations/reservations';
 import { ReserveTopUpHandler } from './reserve-top-up/reserve-top-up.handler';
 import { SubmitJobHandler } from './submit-job/submit-job.handler';
 import { VaultCommandsHandler } from './vault-commands/vault-commands.handler';
+import { VaultDepositsConsumer } from './release-funds/vault-deposits.consumer';
+import { VaultJobEndsConsumer } from './vault-jobs/vault-job-ends.consumer';
 import { VaultJobsConsumer } from './vault-jobs/vault-jobs.consumer';
 import { CronTriggersTicker } from './vault-triggers/cron-triggers.ticker';
 import { IntakeVault, IntakeVaultPriceTrigger } from './vault-triggers/intake-vault.entity';
@@ -26,6 +28,6 @@ import { VaultFirings } from './vault-triggers/vault-firings';
 @Module({
   imports: [ServiceKitModule.forService({ service: 'intake', config: intakeConfigSchema, entities: [IntakeJob, IntakeVault, IntakeVaultPriceTrigger], chain: true })],
   controllers: [SubmitJobHandler, CancelJobHandler, ReserveTopUpHandler, VaultCommandsHandler],
-  providers: [Reservations, IntakeJobsProjection, ReleaseFundsConsumer, ExpireQueuedJobsTicker, ReleaseAbandonedTicker, IntakeVaultsProjection, VaultFirings, CronTriggersTicker, PriceTriggersConsumer, VaultJobsConsumer],
+  providers: [Reservations, IntakeJobsProjection, ReleaseFundsConsumer, ExpireQueuedJobsTicker, ReleaseAbandonedTicker, IntakeVaultsProjection, VaultFirings, CronTriggersTicker, PriceTriggersConsumer, VaultJobsConsumer, VaultJobEndsConsumer, VaultDepositsConsumer],
 })
 export class IntakeModule {}

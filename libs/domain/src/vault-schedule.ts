@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import type { EventData } from '@starminer/events';
+import { LIMITS, type EventData } from '@starminer/events';
 import { refuse } from './errors';
 
 export type VaultTrigger = EventData<'VaultCreated'>['triggers'][number];
@@ -51,11 +51,36 @@ export function validateVaultTriggers(triggers: readonly VaultTrigger[]): void {
     seen.add(t.triggerId);
     if (t.kind !== 'cron') continue;
     if (!isTimeZone(t.timeZone)) refuse('BAD_TIME_ZONE', `'${t.timeZone}' is not an IANA time zone`, { triggerId: t.triggerId });
-    try {
-      CronExpressionParser.parse(t.expression, { tz: t.timeZone, strict: false });
-    } catch (err) {
-      refuse('BAD_CRON', `trigger '${t.triggerId}': ${(err as Error).message}`, { triggerId: t.triggerId });
-    }
+    validateCronSpacing(t);
+  }
+}
+
+/** Slots of a new schedule looked at for their spacing: enough to cover an hour of a minute schedule and the turns of a day. */
+const CRON_SPACING_SAMPLE = 64;
+
+/**
+ * A cron trigger's expression: five fields (minute resolution; no seconds field) or a predefined
+ * one (`@hourly`...; not `@secondly`), and consecutive slots at least
+ * LIMITS.vaultCronIntervalSecMin apart, so a schedule adds a bounded number of events to its
+ * vault's log. The spacing is checked on the first slots from now in the trigger's time zone.
+ */
+function validateCronSpacing(t: CronTrigger): void {
+  const expression = t.expression.trim();
+  const fields = expression.split(/\s+/);
+  if (expression.startsWith('@') ? expression === '@secondly' : fields.length !== 5)
+    refuse('BAD_CRON', `trigger '${t.triggerId}': a cron expression has 5 fields (minute hour day-of-month month day-of-week), or is a predefined one other than @secondly`, { triggerId: t.triggerId });
+  let slots: number[];
+  try {
+    const it = CronExpressionParser.parse(expression, { tz: t.timeZone, strict: false });
+    slots = [];
+    while (slots.length < CRON_SPACING_SAMPLE && it.hasNext()) slots.push(it.next().getTime());
+  } catch (err) {
+    return refuse('BAD_CRON', `trigger '${t.triggerId}': ${(err as Error).message}`, { triggerId: t.triggerId });
+  }
+  const minMs = LIMITS.vaultCronIntervalSecMin * 1000;
+  for (let i = 1; i < slots.length; i++) {
+    if (slots[i] - slots[i - 1] < minMs)
+      refuse('BAD_CRON', `trigger '${t.triggerId}': slots ${cronSlotOf(slots[i - 1])} and ${cronSlotOf(slots[i])} are closer than ${LIMITS.vaultCronIntervalSecMin} s`, { triggerId: t.triggerId, intervalSecMin: LIMITS.vaultCronIntervalSecMin });
   }
 }
 

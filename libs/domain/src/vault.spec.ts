@@ -1,4 +1,4 @@
-import { EVENT_SCHEMAS } from '@starminer/events';
+import { EVENT_SCHEMAS, LIMITS } from '@starminer/events';
 import { draft } from './decider';
 import { specFor } from './spec-kit';
 import { decideVault, initialVaultState, vaultChainPlan, vaultDecider, vaultPeriodIndex, vaultSnapshot, type VaultCommand, type VaultEvent, type VaultTemplate } from './vault';
@@ -208,6 +208,99 @@ describe('vault decider', () => {
       const skipped = draft('VaultFiringSkipped', { vaultId: VAULT, firingId, triggerId: 'hourly', slot: slotAt(T0 + HOUR_MS), slotAtMs: T0 + HOUR_MS, code: 'SLOT_MISSED', reason: 'x' });
       given([created(), skipped, fired(T0 + 2 * HOUR_MS)]).when(fire(T0 + 3 * HOUR_MS)).then([fired(T0 + 3 * HOUR_MS)]);
     });
+
+    const skippedAt = (atMs: number, code: string, triggerId = 'hourly', slot = slotAt(atMs)) =>
+      draft('VaultFiringSkipped', { vaultId: VAULT, firingId: vaultFiringId(VAULT, triggerId, slot), triggerId, slot, slotAtMs: atMs, code, reason: 'r' });
+    const skipCode = (atMs: number, code: string): VaultCommand => ({ type: 'SkipFiring', triggerId: 'hourly', slot: slotAt(atMs), slotAtMs: atMs, code, reason: 'r' });
+
+    it('records a refusal streak once, at its first slot: again when the code changes or a slot fired between', () => {
+      const first = [created(), paused, skippedAt(T0 + HOUR_MS, 'VAULT_PAUSED')];
+      given(first).when(skipCode(T0 + 2 * HOUR_MS, 'VAULT_PAUSED')).then([]);
+      given(first).when(skipCode(T0 + 2 * HOUR_MS, 'SLOT_MISSED')).then([skippedAt(T0 + 2 * HOUR_MS, 'SLOT_MISSED')]);
+      given([created(), skippedAt(T0 + HOUR_MS, 'VAULT_CAP_EXCEEDED'), fired(T0 + 2 * HOUR_MS)]).when(skipCode(T0 + 3 * HOUR_MS, 'VAULT_CAP_EXCEEDED')).then([skippedAt(T0 + 3 * HOUR_MS, 'VAULT_CAP_EXCEEDED')]);
+    });
+
+    it('decides a cron slot at or before the trigger\'s last recorded slot as decided', () => {
+      given([created(), skippedAt(T0 + 3 * HOUR_MS, 'SLOT_MISSED')]).when(fire(T0 + 2 * HOUR_MS)).then([]);
+      given([created(), fired(T0 + 3 * HOUR_MS)]).when(fire(T0 + 3 * HOUR_MS)).then([]);
+      given([created(), fired(T0 + 3 * HOUR_MS)]).when(fire(T0 + 4 * HOUR_MS)).then([fired(T0 + 4 * HOUR_MS)]);
+    });
+
+    it('never fires a cron slot that passed while paused, after the resume', () => {
+      const resumedAt = (atMs: number) => draft('VaultResumed', { vaultId: VAULT, atMs });
+      given([created(), paused]).when({ type: 'ResumeVault', orgId: ORG, atMs: T0 + 2 * HOUR_MS + 5 }).then([resumedAt(T0 + 2 * HOUR_MS + 5)]);
+      given([created(), paused, resumedAt(T0 + 2 * HOUR_MS + 5)]).when(fire(T0 + 2 * HOUR_MS)).thenThrows('VAULT_PAUSED');
+      given([created(), paused, resumedAt(T0 + 2 * HOUR_MS + 5)]).when(fire(T0 + 3 * HOUR_MS)).then([fired(T0 + 3 * HOUR_MS)]);
+    });
+  });
+
+  describe('the state stays bounded', () => {
+    const fold = (events: VaultEvent[]) => events.reduce(vaultDecider.evolve, initialVaultState());
+    const call = (key: string, atMs: number): VaultCommand => ({ type: 'FireVault', triggerId: 'hook', slot: key, slotAtMs: atMs });
+    const calledEvent = (key: string, atMs: number, periodIndex = 0, budgetWei = 1n): VaultEvent => {
+      const firingId = vaultFiringId(VAULT, 'hook', key);
+      return draft('VaultFired', { vaultId: VAULT, firingId, triggerId: 'hook', slot: key, slotAtMs: atMs, periodIndex, jobId: vaultFiringJobId(firingId), budgetWei, templateHash: template().templateHash });
+    };
+    const cheap = () => created({ template: template({ budgetWei: 1n }), capPerPeriodWei: 10n * AGPU, periodSec: 3600 });
+
+    it('keeps one cursor per cron trigger, the newest firings listed, and the spending of the kept periods only', () => {
+      const events: VaultEvent[] = [cheap()];
+      for (let h = 1; h <= 200; h += 1) events.push({ ...fired(T0 + h * HOUR_MS, h, 'hourly', 1n) });
+      const state = fold(events);
+      if (state.status === 'none') throw new Error('unreachable');
+      expect(state.decided.get('hourly')).toEqual({ lastSlotAtMs: T0 + 200 * HOUR_MS, lastOutcome: 'fired', lastCode: null, keys: [] });
+      expect(state.recentFirings).toHaveLength(LIMITS.vaultFiringsListedMax);
+      expect([state.firedCount, state.skippedCount, state.committedWei]).toEqual([200, 0, 200n]);
+      expect([...state.spentByPeriodWei.keys()]).toEqual([199, 200]);
+      // a slot of a period no longer kept is refused, never fired over the cap
+      expect(() => decideVault(call('late', T0 + 150 * HOUR_MS), state)).toThrow(expect.objectContaining({ code: 'VAULT_CAP_EXCEEDED' }));
+    });
+
+    it('remembers a URL trigger\'s keys within the window: the same key answers nothing new; a key older than the window is expired; a full window refuses', () => {
+      const day = LIMITS.vaultTriggerKeyWindowSec * 1000;
+      given([cheap(), calledEvent('k1', T0 + 1000)]).when(call('k1', T0 + 5000)).then([]);
+      given([cheap(), calledEvent('k1', T0 + 1000)]).when(call('k2', T0 + 5000)).then([calledEvent('k2', T0 + 5000)]);
+      given([cheap(), calledEvent('k1', T0 + day + 10)]).when(call('old', T0)).thenThrows('TRIGGER_KEY_EXPIRED');
+      // the window forgets keys older than it, so the kept keys stay bounded
+      const later = fold([cheap(), calledEvent('k1', T0 + 1000), calledEvent('k2', T0 + 2 * day, 48)]);
+      if (later.status === 'none') throw new Error('unreachable');
+      expect(later.decided.get('hook')?.keys).toEqual([{ slot: 'k2', atMs: T0 + 2 * day }]);
+      const full: VaultEvent[] = [created({ template: template({ budgetWei: 1n }), capPerPeriodWei: 10n * AGPU, depositWei: 10n * AGPU })];
+      for (let i = 0; i < LIMITS.vaultTriggerKeysMax; i += 1) full.push(calledEvent(`k${i}`, T0 + i));
+      given(full).when(call('one-more', T0 + 10_000)).thenThrows('TRIGGER_KEYS_FULL');
+      given(full).when(call('k0', T0 + 10_000)).then([]);
+    });
+  });
+
+  describe('RecordFiringEnded: the vault gets back what a job did not draw', () => {
+    const fold = (events: VaultEvent[]) => events.reduce(vaultDecider.evolve, initialVaultState());
+    const jobOf = (atMs: number) => vaultFiringJobId(vaultFiringId(VAULT, 'hourly', slotAt(atMs)));
+    const ended = (atMs: number, drawnWei: bigint) =>
+      draft('VaultFiringEnded', { vaultId: VAULT, firingId: vaultFiringId(VAULT, 'hourly', slotAt(atMs)), jobId: jobOf(atMs), budgetWei: 10n * AGPU, drawnWei });
+    const small = () => created({ depositWei: 15n * AGPU });
+
+    it('a job that drew nothing (its open refused on chain) gives its whole budget back: the next slot fires again', () => {
+      given([small(), fired(T0 + HOUR_MS)]).when({ type: 'RecordFiringEnded', jobId: jobOf(T0 + HOUR_MS), drawnWei: 0n }).then([ended(T0 + HOUR_MS, 0n)]);
+      given([small(), fired(T0 + HOUR_MS)]).when(fire(T0 + 2 * HOUR_MS)).thenThrows('VAULT_BALANCE_INSUFFICIENT');
+      given([small(), fired(T0 + HOUR_MS), ended(T0 + HOUR_MS, 0n)]).when(fire(T0 + 2 * HOUR_MS)).then([fired(T0 + 2 * HOUR_MS)]);
+    });
+
+    it('a job that cost less than its budget keeps only its draw against the balance; the cap counts its budget (a job fired)', () => {
+      const state = fold([created(), fired(T0 + HOUR_MS), fired(T0 + 2 * HOUR_MS), ended(T0 + HOUR_MS, 4n * AGPU)]);
+      if (state.status === 'none') throw new Error('unreachable');
+      expect(state.committedWei).toBe(14n * AGPU);
+      expect(state.spentByPeriodWei.get(0)).toBe(20n * AGPU);
+      expect(state.pendingJobs.has(jobOf(T0 + HOUR_MS))).toBe(false);
+      given([created(), fired(T0 + HOUR_MS), fired(T0 + 2 * HOUR_MS), ended(T0 + HOUR_MS, 4n * AGPU)]).when(fire(T0 + 3 * HOUR_MS)).thenThrows('VAULT_CAP_EXCEEDED');
+      // one that drew nothing fired no job: the period's cap has room again
+      given([created(), fired(T0 + HOUR_MS), fired(T0 + 2 * HOUR_MS), ended(T0 + HOUR_MS, 4n * AGPU), ended(T0 + 2 * HOUR_MS, 0n)]).when(fire(T0 + 3 * HOUR_MS)).then([fired(T0 + 3 * HOUR_MS)]);
+    });
+
+    it('records a job\'s end once (a redelivery, a second end event: nothing), and nothing for a job the vault did not fire', () => {
+      given([small(), fired(T0 + HOUR_MS), ended(T0 + HOUR_MS, 0n)]).when({ type: 'RecordFiringEnded', jobId: jobOf(T0 + HOUR_MS), drawnWei: 10n * AGPU }).then([]);
+      given([small()]).when({ type: 'RecordFiringEnded', jobId: 'vj_other', drawnWei: 0n }).then([]);
+      given([small(), fired(T0 + HOUR_MS)]).when({ type: 'RecordFiringEnded', jobId: jobOf(T0 + HOUR_MS), drawnWei: 11n * AGPU }).thenThrows('AMOUNT_NOT_POSITIVE');
+    });
   });
 
   describe('the chain: RecordChainSynced, RecordOpenFailed, and what to do next', () => {
@@ -255,6 +348,8 @@ describe('vault decider', () => {
         [],
         [created({ triggers: [hourly, hook, price] })],
         [created(), fired(T0 + HOUR_MS), skipped, fired(T0 + 25 * HOUR_MS, 1), paused],
+        [created(), fired(T0 + HOUR_MS), fired(T0 + 2 * HOUR_MS), draft('VaultFiringEnded', { vaultId: VAULT, firingId: vaultFiringId(VAULT, 'hourly', slotAt(T0 + HOUR_MS)), jobId: vaultFiringJobId(vaultFiringId(VAULT, 'hourly', slotAt(T0 + HOUR_MS))), budgetWei: 10n * AGPU, drawnWei: 3n })],
+        [created(), paused, draft('VaultResumed', { vaultId: VAULT, atMs: T0 + 5 }), fired(T0 + HOUR_MS), fired(T0 + 2 * HOUR_MS, 0, 'hook')],
         [created(), draft('VaultOpenFailed', { vaultId: VAULT, code: 'X', reason: 'y' })],
         [created(), closed, synced],
       ];
@@ -288,8 +383,12 @@ describe('vault decider', () => {
       expect(cronSlotsBetween(daily, Date.parse('2026-11-01T14:00:00.000Z'), Date.parse('2026-11-02T14:00:00.000Z'), 10).slotsMs).toEqual([Date.parse('2026-11-02T14:00:00.000Z')]);
     });
 
-    it('accepts five and six field expressions and predefined ones', () => {
-      expect(() => validateVaultTriggers([{ triggerId: 'a', kind: 'cron', expression: '*/30 * * * * *', timeZone: 'UTC' }, { triggerId: 'b', kind: 'cron', expression: '@daily', timeZone: 'Asia/Tokyo' }])).not.toThrow();
+    it('accepts five field expressions and predefined ones; refuses seconds and slots closer than the minimum', () => {
+      expect(() => validateVaultTriggers([{ triggerId: 'a', kind: 'cron', expression: '*/1 * * * *', timeZone: 'UTC' }, { triggerId: 'b', kind: 'cron', expression: '@daily', timeZone: 'Asia/Tokyo' }])).not.toThrow();
+      for (const expression of ['*/1 * * * * *', '0 */5 * * * *', '@secondly', '* * * *']) {
+        expect(() => validateVaultTriggers([{ triggerId: 'a', kind: 'cron', expression, timeZone: 'UTC' }])).toThrow(expect.objectContaining({ code: 'BAD_CRON', kind: 'invalid' }));
+      }
+      expect(LIMITS.vaultCronIntervalSecMin).toBeGreaterThanOrEqual(60);
     });
   });
 });

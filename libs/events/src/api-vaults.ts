@@ -28,7 +28,7 @@ const [cronTriggerSchema, priceTriggerSchema, urlTriggerSchema] = vaultTriggerSc
 export const vaultTriggerRequestSchema = apiComponent(
   'VaultTriggerRequest',
   z.discriminatedUnion('kind', [cronTriggerSchema.extend({ timeZone: cronTriggerSchema.shape.timeZone.optional() }), priceTriggerSchema, urlTriggerSchema]),
-  "what fires the vault: `cron` (a cron-parser expression, 5 or 6 fields, in timeZone, an IANA name, default UTC), `price` (the market's tier price for gpuModel in region falls under belowWeiPerHour), `url` (a signed POST to the vault's trigger URL)",
+  `what fires the vault: \`cron\` (a cron-parser expression of 5 fields, no seconds, slots at least ${LIMITS.vaultCronIntervalSecMin} s apart, in timeZone, an IANA name, default UTC), \`price\` (the market's tier price for gpuModel in region falls under belowWeiPerHour), \`url\` (a signed POST to the vault's trigger URL; its Idempotency-Key is remembered ${LIMITS.vaultTriggerKeyWindowSec} s, at most ${LIMITS.vaultTriggerKeysMax} keys a trigger within that)`,
 );
 
 export const createVaultRequestSchema = apiComponent(
@@ -85,7 +85,7 @@ export const vaultSchema = apiComponent(
     /** the org's custodial account: owns the vault on chain */
     ownerAddress: addressSchema,
     depositWei: weiSchema,
-    /** the deposit less what the vault's firings may draw (their budgets) */
+    /** the deposit less what the vault's jobs drew (their escrows) or may still draw (the budgets of jobs not yet opened); a job that ended without a draw counts nothing */
     balanceWei: weiSchema,
     capPerPeriodWei: weiSchema,
     periodSec: z.number().int().positive(),
@@ -94,7 +94,7 @@ export const vaultSchema = apiComponent(
     triggers: z.array(vaultTriggerAnswerSchema).max(LIMITS.vaultTriggersMax),
     firedCount: z.number().int().nonnegative(),
     skippedCount: z.number().int().nonnegative(),
-    /** the newest firings and skips first, at most LIMITS.vaultFiringsListedMax */
+    /** the newest firings and skips first, at most LIMITS.vaultFiringsListedMax (a refusal streak is recorded once, at its first slot) */
     firings: z.array(vaultFiringSchema).max(LIMITS.vaultFiringsListedMax),
     createdAt: instantSchema,
   }),

@@ -368,13 +368,20 @@ const vault = {
   /** A new template (its owner signs the new hash on chain). */
   VaultTemplateEdited: z.strictObject({ vaultId: idSchema, template: vaultTemplateSchema }),
   VaultPaused: z.strictObject({ vaultId: idSchema }),
-  VaultResumed: z.strictObject({ vaultId: idSchema }),
+  /** atMs: when (intake's clock); a cron slot before it passed while paused and never fires. */
+  VaultResumed: z.strictObject({ vaultId: idSchema, atMs: z.number().int().nonnegative().optional() }),
   /** For good: no more firings; the remainder goes back to the owner on chain. */
   VaultClosed: z.strictObject({ vaultId: idSchema }),
   /** A trigger fired: the job `jobId` (derived from the firing id) of the template, whose budget counts against the period's cap. */
   VaultFired: z.strictObject({ ...firingSlot, periodIndex: z.number().int().nonnegative(), jobId: idSchema, budgetWei: weiSchema, templateHash: bytes32Schema }),
   /** A slot that did not fire, and why (paused, closed, over the cap or balance, missed while intake was down): recorded once, like a firing. */
   VaultFiringSkipped: z.strictObject({ ...firingSlot, code: codeSchema, reason: reasonSchema }),
+  /**
+   * A firing's job is past drawing from the vault: of its budget the chain drew `drawnWei` (its
+   * escrow; 0 when its open failed or it ended before one). The rest no longer counts against the
+   * vault's balance or its period's cap. Once per job.
+   */
+  VaultFiringEnded: z.strictObject({ vaultId: idSchema, firingId: idSchema, jobId: idSchema, budgetWei: weiSchema, drawnWei: weiSchema }),
   /**
    * The vault on chain (ComputeVaults) now is as the log asked, by `action` of the deployer's
    * reconciler (open with the deposit, template update, pause, resume, close with the remainder back

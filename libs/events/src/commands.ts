@@ -150,6 +150,7 @@ export const COMMANDS = {
       errors: [
         'ORG_NOT_FOUND', 'VAULT_ID_IN_USE', 'AMOUNT_NOT_POSITIVE', 'CAP_BELOW_TEMPLATE_BUDGET', 'DUPLICATE_TRIGGER_ID', 'BAD_CRON', 'BAD_TIME_ZONE', 'BUDGET_NOT_POSITIVE',
         'BUDGET_TOO_LARGE', 'UNKNOWN_GPU_MODEL', 'REQUIREMENT_UNSATISFIABLE', 'GPU_COUNT_REQUIRED', 'GPU_COUNT_TOO_LARGE', 'RUNTIME_OUT_OF_RANGE', 'DEADLINE_OUT_OF_RANGE',
+        'INSUFFICIENT_FUNDS', 'FUNDS_VIEW_STALE',
       ],
     }),
     /** The org's vault, changed: a new template, paused, resumed or closed. Nothing appended (seq null) when it already is so. */
@@ -177,7 +178,7 @@ export const COMMANDS = {
     fireVault: command('intake', 'fireVault', {
       payload: z.strictObject({ orgId: idSchema, vaultId: idSchema, triggerId: idSchema, slot: requestIdSchema }),
       reply: z.strictObject({ firingId: idSchema, jobId: idSchema, seq: seqSchema.nullable() }),
-      errors: ['VAULT_NOT_FOUND', 'TRIGGER_NOT_FOUND', 'VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT'],
+      errors: ['VAULT_NOT_FOUND', 'TRIGGER_NOT_FOUND', 'VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT', 'TRIGGER_KEYS_FULL', 'TRIGGER_KEY_EXPIRED'],
     }),
     /**
      * Reserves a top-up's price (issue 16) on the org's account like a budget, under the top-up id

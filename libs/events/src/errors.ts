@@ -46,7 +46,7 @@ export const ERRORS = {
   VRAM_IMPLAUSIBLE: { kind: 'invalid', why: 'the VRAM is more than this GPU model has' },
   BENCHMARK_REQUIRED: { kind: 'invalid', why: 'a measured benchmark score is required' },
   TELEMETRY_INVALID: { kind: 'invalid', why: "a heartbeat's telemetry names more GPUs (or a higher GPU index) than the node registered" },
-  BAD_CRON: { kind: 'invalid', why: 'a cron expression does not parse (cron-parser syntax, 5 or 6 fields); details name the trigger' },
+  BAD_CRON: { kind: 'invalid', why: 'a cron expression does not parse (cron-parser syntax, 5 fields), or its slots come closer than LIMITS.vaultCronIntervalSecMin; details name the trigger' },
   BAD_TIME_ZONE: { kind: 'invalid', why: 'the time zone is not an IANA zone name (e.g. Europe/Berlin, UTC)' },
   CAP_BELOW_TEMPLATE_BUDGET: { kind: 'invalid', why: "a vault's cap per period must cover at least one job of its template (its budgetWei)" },
   DUPLICATE_TRIGGER_ID: { kind: 'invalid', why: 'two triggers of a vault have the same triggerId' },
@@ -110,6 +110,8 @@ export const ERRORS = {
   VAULT_PAUSED: { kind: 'conflict', why: 'the vault is paused: nothing fires until it is resumed' },
   VAULT_CLOSED: { kind: 'conflict', why: 'the vault is closed for good' },
   VAULT_OPEN_FAILED: { kind: 'conflict', why: 'the vault could not be opened on chain (details.code says why, e.g. the deposit not covered): nothing of it fires' },
+  TRIGGER_KEYS_FULL: { kind: 'conflict', why: 'the trigger already decided LIMITS.vaultTriggerKeysMax keys within LIMITS.vaultTriggerKeyWindowSec: retry once the oldest leaves the window' },
+  TRIGGER_KEY_EXPIRED: { kind: 'conflict', why: 'the slot is older than LIMITS.vaultTriggerKeyWindowSec before the newest the trigger decided: whether it fired is no longer remembered' },
   VAULT_CAP_EXCEEDED: { kind: 'conflict', why: "this firing's budget would take the period's spending above the vault's cap; details say the period and what is left" },
   TOP_UP_NOT_OPEN: {
     kind: 'conflict',

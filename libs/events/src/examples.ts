@@ -173,7 +173,7 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
     },
   },
   VaultPaused: { vaultId: 'vault-1' },
-  VaultResumed: { vaultId: 'vault-1' },
+  VaultResumed: { vaultId: 'vault-1', atMs: 1_795_800_000_000 },
   VaultClosed: { vaultId: 'vault-1' },
   VaultFired: {
     vaultId: 'vault-1',
@@ -195,6 +195,7 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
     code: 'SLOT_MISSED',
     reason: 'intake was down at the slot; only the latest missed slot fires',
   },
+  VaultFiringEnded: { vaultId: 'vault-1', firingId: `vf_${'0a'.repeat(20)}`, jobId: `vj_${'0a'.repeat(20)}`, budgetWei: 10n * AGPU, drawnWei: 6n * AGPU },
   VaultChainSynced: { vaultId: 'vault-1', action: 'open', status: 'active', templateHash: H('5b'), txHash: H('5e'), blockNumber: '12' },
   VaultOpenFailed: { vaultId: 'vault-1', code: 'ERC20InsufficientBalance', reason: "the org's account holds less than the deposit" },
 };

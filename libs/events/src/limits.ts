@@ -113,6 +113,18 @@ export const LIMITS = {
   vaultFiringsListedMax: 50,
   /** A trigger URL's signature is refused when its timestamp is further than this from the gateway's clock. */
   vaultTriggerSignatureSkewSecMax: 300,
+  /**
+   * Consecutive slots of a cron trigger are at least this far apart (5-field expressions only, no
+   * seconds): a schedule adds at most one event a minute to its vault's log.
+   */
+  vaultCronIntervalSecMin: 60,
+  /**
+   * A URL or price trigger's keys (Idempotency-Key, price event id) are remembered this long after
+   * their slot: the same key again within it answers the first firing.
+   */
+  vaultTriggerKeyWindowSec: 24 * 3600,
+  /** Keys one URL or price trigger remembers within the window; a further key is refused until the oldest leaves it. */
+  vaultTriggerKeysMax: 200,
 
   // ------------------------------------------------------------------ money
   /** The dev faucet mints at most 10^6 AGPU a call. */

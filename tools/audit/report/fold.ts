@@ -288,6 +288,7 @@ export function evolveReport(state: ReportState, e: TradeEvent): ReportState {
     case 'VaultClosed':
     case 'VaultFired':
     case 'VaultFiringSkipped':
+    case 'VaultFiringEnded':
     case 'VaultChainSynced':
     case 'VaultOpenFailed':
       return state;

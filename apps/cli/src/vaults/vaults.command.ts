@@ -71,7 +71,7 @@ export function vaultsCommand(io: Io) {
                 .option('deposit', { type: 'string', describe: "AGPU from the org's account into the vault", group: VAULT_GROUP })
                 .option('cap', { type: 'string', describe: 'the most its jobs may draw in one period, AGPU', group: VAULT_GROUP })
                 .option('period', { type: 'number', describe: 'seconds of one period (periods run back to back from its creation)', group: VAULT_GROUP })
-                .option('cron', { type: 'string', array: true, describe: 'a cron schedule that fires it (5 or 6 fields), once per expression', group: VAULT_GROUP })
+                .option('cron', { type: 'string', array: true, describe: 'a cron schedule that fires it (5 fields, at most once a minute), once per expression', group: VAULT_GROUP })
                 .option('tz', { type: 'string', describe: 'the IANA time zone of the --cron schedules (default UTC)', group: VAULT_GROUP })
                 .option('url-trigger', { type: 'boolean', describe: 'add a signed trigger URL (trigger id `url`)', group: VAULT_GROUP }),
             ).example('$0 vaults create --deposit 100 --cap 20 --period 86400 --cron "0 2 * * *" --tz Europe/Berlin --category inference --budget 10 --runtime 60', ''),

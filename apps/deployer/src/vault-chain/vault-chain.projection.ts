@@ -41,6 +41,6 @@ export async function applyToVaultChain(em: EntityManager, { event, seq }: Store
   }
   const vaultId = (e.data as { vaultId?: string }).vaultId;
   // firings change nothing on chain (their draws are the jobs')
-  if (vaultId === undefined || e.type === 'VaultFired' || e.type === 'VaultFiringSkipped') return;
+  if (vaultId === undefined || e.type === 'VaultFired' || e.type === 'VaultFiringSkipped' || e.type === 'VaultFiringEnded') return;
   await repo.update({ vaultId }, { lastSeq: String(seq) });
 }

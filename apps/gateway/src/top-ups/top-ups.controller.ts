@@ -57,7 +57,7 @@ export class TopUpsController {
     bodyExample: { extraRuntimeSec: 1800 },
     answers: { 200: { schema: topUpSchema, description: "the top-up as the chain made it: the job's escrow and deadline now", example: TOP_UP_EXAMPLE } },
     errors: [
-      'JOB_NOT_FOUND', 'JOB_ALREADY_FINAL', 'TOP_UP_NOT_OPEN', 'TOP_UP_LIMIT', 'TOP_UP_ID_CONFLICT', 'INSUFFICIENT_FUNDS', 'FUNDS_VIEW_STALE', 'JOB_ID_IN_USE', 'EVENT_REFUSED',
+      'JOB_NOT_FOUND', 'JOB_ALREADY_FINAL', 'TOP_UP_NOT_OPEN', 'TOP_UP_LIMIT', 'TOP_UP_ID_CONFLICT', 'TOP_UP_PRICE_CHANGED', 'INSUFFICIENT_FUNDS', 'FUNDS_VIEW_STALE', 'JOB_ID_IN_USE', 'EVENT_REFUSED',
       'AGGREGATE_UNREADABLE', 'COMMAND_UNAVAILABLE', 'CHAIN_UNAVAILABLE',
     ],
   })

@@ -11,12 +11,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** A vault as the API answers it: its terms, balance, the period now, and its newest firings first (bounded). Created when its periods start. */
 export function vaultAnswerOf(v: KnownVault, nowMs: number): VaultAnswer {
   const period = vaultPeriodAt(v, nowMs);
-  const firings = [...v.firings.values()];
-  const newest = firings
+  // the vault keeps its newest firings, recorded order; listed newest slot first
+  const newest = v.recentFirings
     .slice()
     .sort((a, b) => b.slotAtMs - a.slotAtMs || (a.firingId < b.firingId ? -1 : 1))
     .slice(0, LIMITS.vaultFiringsListedMax);
-  const fired = firings.filter((f) => f.outcome === 'fired').length;
   return {
     vaultId: v.vaultId,
     status: v.status,
@@ -36,8 +35,8 @@ export function vaultAnswerOf(v: KnownVault, nowMs: number): VaultAnswer {
     triggers: v.triggers.map((t) =>
       t.kind === 'url' ? { ...t, path: vaultTriggerPath(v.vaultId, t.triggerId) } : t.kind === 'price' ? { ...t, belowWeiPerHour: t.belowWeiPerHour.toString() } : t,
     ),
-    firedCount: fired,
-    skippedCount: firings.length - fired,
+    firedCount: v.firedCount,
+    skippedCount: v.skippedCount,
     firings: newest.map((f) => ({
       firingId: f.firingId,
       triggerId: f.triggerId,

@@ -48,7 +48,7 @@ export class VaultsController {
     body: createVaultRequestSchema,
     bodyExample: CREATE_VAULT_EXAMPLE,
     answers: { 201: { schema: vaultCreatedSchema, description: 'the vault, and its trigger secret (null without a URL trigger)', example: { vault: VAULT_EXAMPLE, triggerSecret: `vtsec_${'A'.repeat(43)}` } } },
-    errors: ['ORG_NOT_FOUND', 'VAULT_ID_IN_USE', 'AMOUNT_NOT_POSITIVE', 'DUPLICATE_TRIGGER_ID', 'BAD_CRON', 'BAD_TIME_ZONE', ...SPEC_ERRORS, ...COMMAND_ERRORS],
+    errors: ['ORG_NOT_FOUND', 'VAULT_ID_IN_USE', 'AMOUNT_NOT_POSITIVE', 'DUPLICATE_TRIGGER_ID', 'BAD_CRON', 'BAD_TIME_ZONE', 'INSUFFICIENT_FUNDS', 'FUNDS_VIEW_STALE', ...SPEC_ERRORS, ...COMMAND_ERRORS],
   })
   async create(
     @Req() req: OrgRequest,
@@ -198,7 +198,7 @@ export class VaultTriggersController {
       { name: VAULT_TRIGGER_SIGNATURE_HEADER, required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>' },
     ],
     answers: { 200: { schema: vaultFiredSchema, description: 'the firing and the job it submits', example: { vaultId: VAULT_EXAMPLE.vaultId, triggerId: 'hook', firingId: `vf_${'0a'.repeat(20)}`, jobId: `vj_${'0a'.repeat(20)}` } } },
-    errors: ['TRIGGER_SIGNATURE_INVALID', 'TRIGGER_NOT_FOUND', 'VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT', ...COMMAND_ERRORS],
+    errors: ['TRIGGER_SIGNATURE_INVALID', 'TRIGGER_NOT_FOUND', 'VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT', 'TRIGGER_KEYS_FULL', 'TRIGGER_KEY_EXPIRED', ...COMMAND_ERRORS],
   })
   async fire(
     @Req() req: HttpRequest,

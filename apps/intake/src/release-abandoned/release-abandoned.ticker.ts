@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { IsNull, LessThan } from 'typeorm';
-import { jobDecider } from '@starminer/domain';
+import { jobDecider, vaultDecider } from '@starminer/domain';
 import { InjectConfig, ServiceRuntime, Ticker } from '@starminer/service-kit';
 import type { IntakeConfig } from '../intake.config';
 import { IntakeJob } from '../intake-jobs/intake-job.entity';
@@ -51,6 +51,9 @@ export class ReleaseAbandonedTicker implements OnApplicationBootstrap, OnModuleD
       try {
         const job = (await this.rt.load('job', jobId, jobDecider)).state;
         if (job.status !== 'none' && job.orgId === orgId) continue; // the job came; the read model is behind
+        // a vault's deposit (reserved under the vault id) is held until its open, its failure or its close releases it
+        const vault = (await this.rt.load('vault', jobId, vaultDecider)).state;
+        if (vault.status !== 'none' && vault.status !== 'closed' && vault.orgId === orgId && vault.chain === null && vault.openFailedCode === null) continue;
         const causation = { correlationId: jobId, causationId: jobId, actor: 'service:intake' };
         released += await this.reservations.release(orgId, jobId, 'abandoned', causation);
         // a JobSubmitted that landed meanwhile gets its reservation back

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { DomainError, vaultDecider, vaultFiringId, vaultFiringJobId, type VaultCommand } from '@starminer/domain';
+import { decideVault, DomainError, initialVaultState, vaultDecider, vaultFiringId, vaultFiringJobId, type VaultCommand } from '@starminer/domain';
 import { COMMANDS, type PayloadOf, type ReplyOf, type TradeEventOf } from '@starminer/events';
 import { CommandHandler, ServiceRuntime, type Causation } from '@starminer/service-kit';
 import { Reservations } from '../reservations/reservations';
@@ -23,7 +23,13 @@ export class VaultCommandsHandler {
     private readonly reservations: Reservations,
   ) {}
 
-  /** The vault id comes from the edge: the same request again answers the first vault; another request with the id is VAULT_ID_IN_USE. */
+  /**
+   * The vault id comes from the edge: the same request again answers the first vault; another
+   * request with the id is VAULT_ID_IN_USE. The deposit is reserved on the org's account under the
+   * vault id (INSUFFICIENT_FUNDS like a job's budget) once the terms are valid, so jobs and top-ups
+   * cannot spend it before the deployer opens the vault; the vault's open, its failure, or its close
+   * before an open release it (release-funds/vault-deposits), a vault never created the sweep.
+   */
   @CommandHandler(CREATE)
   async createVault(@Payload() p: PayloadOf<typeof CREATE>): Promise<ReplyOf<typeof CREATE>> {
     const first = await this.existing(p);
@@ -41,8 +47,12 @@ export class VaultCommandsHandler {
       triggers: p.triggers,
       atMs: Date.now(),
     };
+    // the terms are the decider's to refuse (pure) before anything is reserved for them
+    decideVault(command, initialVaultState());
+    const causation = this.causation(p.vaultId, p.orgId, p.requestId);
+    await this.reservations.reserve(p.orgId, p.vaultId, p.depositWei, causation);
     try {
-      const { seqs } = await this.rt.execute('vault', p.vaultId, vaultDecider, command, this.causation(p.vaultId, p.orgId, p.requestId));
+      const { seqs } = await this.rt.execute('vault', p.vaultId, vaultDecider, command, causation);
       return { vaultId: p.vaultId, seq: seqs[seqs.length - 1] };
     } catch (err) {
       // another attempt of this request got there first: it answers
@@ -59,7 +69,9 @@ export class VaultCommandsHandler {
     const command: VaultCommand =
       c.type === 'editTemplate'
         ? { type: 'EditVaultTemplate', orgId: p.orgId, template: vaultTemplateOf(c.template) }
-        : { type: c.type === 'pause' ? 'PauseVault' : c.type === 'resume' ? 'ResumeVault' : 'CloseVault', orgId: p.orgId };
+        : c.type === 'resume'
+          ? { type: 'ResumeVault', orgId: p.orgId, atMs: Date.now() }
+          : { type: c.type === 'pause' ? 'PauseVault' : 'CloseVault', orgId: p.orgId };
     const { seqs } = await this.rt.execute('vault', p.vaultId, vaultDecider, command, this.causation(p.vaultId, p.orgId, p.vaultId));
     return { seq: seqs.at(-1) ?? null };
   }

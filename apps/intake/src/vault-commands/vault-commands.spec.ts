@@ -1,8 +1,10 @@
-import { jobTemplateHash } from '@starminer/chain';
+import { jobTemplateHash, mintAgpu } from '@starminer/chain';
 import { DomainError, vaultFiringId, vaultFiringJobId } from '@starminer/domain';
 import { COMMANDS, type PayloadOf, type TradeEventOf } from '@starminer/events';
-import { appendDrafts, serviceUnderTest } from '@starminer/service-testing';
+import { appendDrafts, eventually, serviceUnderTest } from '@starminer/service-testing';
+import { IntakeJob } from '../intake-jobs/intake-job.entity';
 import { IntakeModule } from '../intake.module';
+import { ReleaseAbandonedTicker } from '../release-abandoned/release-abandoned.ticker';
 import { intakeJobSpec } from '../testing/job-spec';
 import { vaultSpecHashOf } from './vault-template';
 
@@ -36,8 +38,54 @@ const send = {
 const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
 const typesOn = async (vaultId: string) => (await under.infra.log.readSubject(`trade.vault.${vaultId}`)).events.map((e) => e.event.type);
 
+/** What the org's account holds on chain: the deposits of the spec's vaults, reserved one by one. */
+const BALANCE_WEI = 10_000n * AGPU;
+
 beforeAll(async () => {
   await appendDrafts(under.infra.log, 'account', ORG, [{ type: 'OrgRegistered', data: { orgId: ORG, name: ORG, accountAddress: ACCOUNT, custodyIndex: 3 } }]);
+  const chain = under.infra.chain!;
+  await mintAgpu(chain.clients.wallet(chain.roles.minter), chain.clients.publicClient, { token: chain.addresses.token, to: ACCOUNT as `0x${string}`, amountWei: BALANCE_WEI });
+}, 60_000);
+
+/** The account's reservation events of one key: [type, amount, reason]. */
+const reservationsOf = async (key: string) =>
+  (await under.infra.log.readSubject(`trade.account.${ORG}`)).events.flatMap(({ event: e }) =>
+    (e.type === 'FundsReserved' || e.type === 'FundsReleased') && (e.data as { jobId: string }).jobId === key
+      ? [[e.type, (e.data as { amountWei: bigint }).amountWei, (e.data as { reason?: string }).reason ?? null]]
+      : [],
+  );
+
+describe("the deposit, reserved on the org's account until the vault opens", () => {
+  it('reserves the deposit under the vault id at creation, once; releases it when the vault opens on chain, or its open fails', async () => {
+    await send.create(create('vault-r1', { depositWei: 70n * AGPU }));
+    await send.create(create('vault-r1', { depositWei: 70n * AGPU }));
+    expect(await reservationsOf('vault-r1')).toEqual([['FundsReserved', 70n * AGPU, null]]);
+    await appendDrafts(under.infra.log, 'vault', 'vault-r1', [
+      { type: 'VaultChainSynced', data: { vaultId: 'vault-r1', action: 'open', status: 'active', templateHash: `0x${'ab'.repeat(32)}`, txHash: null, blockNumber: null } },
+    ]);
+    await eventually(async () => (await reservationsOf('vault-r1')).length === 2);
+    expect((await reservationsOf('vault-r1'))[1]).toEqual(['FundsReleased', 70n * AGPU, 'contracted']);
+
+    await send.create(create('vault-r2', { depositWei: 5n * AGPU }));
+    await appendDrafts(under.infra.log, 'vault', 'vault-r2', [{ type: 'VaultOpenFailed', data: { vaultId: 'vault-r2', code: 'ERC20InsufficientBalance', reason: 'x' } }]);
+    await eventually(async () => (await reservationsOf('vault-r2')).length === 2);
+    expect((await reservationsOf('vault-r2'))[1]).toEqual(['FundsReleased', 5n * AGPU, 'open-failed']);
+  });
+
+  it('refuses a deposit above what the account holds less its reservations with INSUFFICIENT_FUNDS, and reserves nothing for refused terms', async () => {
+    expect(await refusal(send.create(create('vault-r3', { depositWei: BALANCE_WEI + 1n })))).toMatchObject({ code: 'INSUFFICIENT_FUNDS', kind: 'insufficient-funds' });
+    expect(await typesOn('vault-r3')).toEqual([]);
+    expect(await refusal(send.create(create('vault-r4', { capPerPeriodWei: 1n })))).toMatchObject({ code: 'CAP_BELOW_TEMPLATE_BUDGET' });
+    expect(await reservationsOf('vault-r4')).toEqual([]);
+  });
+
+  it('keeps the deposit of a vault waiting for its open from the abandoned sweep', async () => {
+    await send.create(create('vault-r5', { depositWei: 3n * AGPU }));
+    const rows = under.service.rt.db.getRepository(IntakeJob);
+    await eventually(async () => (await rows.findOneBy({ jobId: 'vault-r5' }))?.reservationOpen === true);
+    await under.service.app.get(ReleaseAbandonedTicker).sweep(new Date(Date.now() + 24 * 3600_000));
+    expect(await reservationsOf('vault-r5')).toEqual([['FundsReserved', 3n * AGPU, null]]);
+  });
 });
 
 describe('cmd.intake.createVault', () => {

@@ -23,9 +23,12 @@ export const MISSED_SLOTS_RECORDED_MAX = 20;
  *
  * Catch-up rule (intake was down, or a tick ran late): of the slots that passed since the last
  * decided one, only the latest fires (late, counted in the period of its slot); the older ones are
- * recorded as skipped with SLOT_MISSED (at most MISSED_SLOTS_RECORDED_MAX of the newest; older ones
- * are not recorded). A slot refused when it is decided (paused, over the cap or the balance) is
- * recorded as skipped with the refusal's code: a resume never fires slots that passed while paused.
+ * skipped with SLOT_MISSED (once: the decider records a streak of one code at its first slot). A
+ * slot refused when it is decided (paused, over the cap or the balance) is recorded as skipped with
+ * the refusal's code, once per streak: the trigger's cursor stays at the streak's first slot, so
+ * each tick decides only the latest slot since (the ones between are the streak's, not missed)
+ * until one fires or is refused for another reason. A resume never fires slots that passed while
+ * paused (the decider refuses cron slots before the resume's time).
  */
 @Injectable()
 export class CronTriggersTicker implements OnApplicationBootstrap, OnModuleDestroy {
@@ -77,13 +80,15 @@ export class CronTriggersTicker implements OnApplicationBootstrap, OnModuleDestr
     let fired = 0;
     for (const t of state.triggers) {
       if (t.kind !== 'cron') continue;
-      let lastDecidedMs = state.periodAnchorMs;
-      for (const f of state.firings.values()) if (f.triggerId === t.triggerId && f.slotAtMs > lastDecidedMs) lastDecidedMs = f.slotAtMs;
+      const decided = state.decided.get(t.triggerId);
+      const lastDecidedMs = Math.max(state.periodAnchorMs, decided?.lastSlotAtMs ?? 0);
       const { slotsMs, truncated } = cronSlotsBetween(t, lastDecidedMs, nowMs, MISSED_SLOTS_RECORDED_MAX + 1);
       if (slotsMs.length === 0) continue;
-      if (truncated) this.logger.warn(`vault ${vaultId} trigger ${t.triggerId}: more than ${MISSED_SLOTS_RECORDED_MAX} slots missed; the older ones are not recorded`);
       const latest = slotsMs[slotsMs.length - 1];
-      for (const missed of slotsMs.slice(0, -1)) {
+      // a refusal streak goes on from its recorded first slot: the slots since are in it (refused, not recorded), not missed
+      const inStreak = decided?.lastOutcome === 'skipped';
+      if (truncated && !inStreak) this.logger.warn(`vault ${vaultId} trigger ${t.triggerId}: more than ${MISSED_SLOTS_RECORDED_MAX} slots missed; the older ones are not recorded`);
+      for (const missed of inStreak ? [] : slotsMs.slice(0, -1)) {
         await this.firings.skip(vaultId, t.triggerId, cronSlotOf(missed), missed, SLOT_MISSED, `missed: not decided before ${cronSlotOf(latest)}, the latest slot, which fires instead`);
       }
       if ((await this.firings.fire(vaultId, t.triggerId, cronSlotOf(latest), latest)) === 'fired') fired += 1;

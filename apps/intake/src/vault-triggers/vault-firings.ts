@@ -3,8 +3,11 @@ import { DomainError, vaultDecider, vaultFiringId, vaultFiringJobId } from '@sta
 import { LIMITS, truncateText } from '@starminer/events';
 import { ServiceRuntime, type Causation } from '@starminer/service-kit';
 
-/** Refusals of a firing that are the slot's outcome, recorded as its skip (a later tick or replica finds the slot decided). */
-export const FIRING_REFUSALS: ReadonlySet<string> = new Set(['VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT', 'VAULT_OPEN_FAILED']);
+/**
+ * Refusals of a firing that are the slot's outcome, recorded as its skip (once per streak of one
+ * code; a key trigger's full or expired window records nothing).
+ */
+export const FIRING_REFUSALS: ReadonlySet<string> = new Set(['VAULT_PAUSED', 'VAULT_CLOSED', 'VAULT_CAP_EXCEEDED', 'VAULT_BALANCE_INSUFFICIENT', 'VAULT_OPEN_FAILED', 'TRIGGER_KEYS_FULL', 'TRIGGER_KEY_EXPIRED']);
 /** The code of a slot that passed while nobody looked (intake down) and was not the latest one. */
 export const SLOT_MISSED = 'SLOT_MISSED';
 

@@ -1,3 +1,4 @@
+import { mintAgpu } from '@starminer/chain';
 import { DEFAULT_ENGINE_CONFIG } from '@starminer/matching';
 import { cronSlotOf, vaultFiringId } from '@starminer/domain';
 import { COMMANDS, type PayloadOf, type TradeEvent, type TradeEventOf } from '@starminer/events';
@@ -6,7 +7,9 @@ import { IntakeModule } from '../intake.module';
 import { intakeJobSpec } from '../testing/job-spec';
 import { CronTriggersTicker } from './cron-triggers.ticker';
 import { IntakeVaultsProjection } from './intake-vaults.projection';
-import { tierPriceWeiPerGpuHour } from './price-triggers.consumer';
+import { ServiceRuntime } from '@starminer/service-kit';
+import { IntakeVaultPriceTrigger } from './intake-vault.entity';
+import { PriceTriggersConsumer, tierPriceWeiPerGpuHour } from './price-triggers.consumer';
 
 /**
  * Vault triggers fire from the log exactly once per slot, across restarts and replicas: intake's
@@ -57,6 +60,9 @@ beforeAll(async () => {
   infra = await startTestInfra({ chain: true });
   replicas = [await startService(IntakeModule, infra, ENV), await startService(IntakeModule, infra, ENV)];
   await appendDrafts(infra.log, 'account', ORG, [{ type: 'OrgRegistered', data: { orgId: ORG, name: ORG, accountAddress: ACCOUNT, custodyIndex: 1 } }]);
+  // the vaults' deposits are reserved on the org's account
+  const chain = infra.chain!;
+  await mintAgpu(chain.clients.wallet(chain.roles.minter), chain.clients.publicClient, { token: chain.addresses.token, to: ACCOUNT as `0x${string}`, amountWei: 100_000n * AGPU });
 }, 120_000);
 
 afterAll(async () => {
@@ -95,7 +101,7 @@ describe('cron triggers', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('after downtime, fires the latest missed slot once and records the older ones as missed; a paused vault skips its slots', async () => {
+  it('after downtime, fires the latest missed slot once and records the older ones as missed (once); a paused vault skips its slots', async () => {
     await create('vault-cron-2', { capPerPeriodWei: 100n * AGPU, depositWei: 1000n * AGPU });
     const anchor = await anchorOf('vault-cron-2');
     const first = nextSlot(anchor);
@@ -104,8 +110,8 @@ describe('cron triggers', () => {
     await tickAll(first + 35 * MIN);
     expect(await decided('vault-cron-2')).toEqual([
       [cronSlotOf(first), 'fired'],
+      // the missed slots are one streak: recorded once, at its first
       [cronSlotOf(first + 10 * MIN), 'SLOT_MISSED'],
-      [cronSlotOf(first + 20 * MIN), 'SLOT_MISSED'],
       [cronSlotOf(first + 30 * MIN), 'fired'],
     ]);
     await replicas[0].bus.send(COMMANDS.intake.changeVault, { orgId: ORG, vaultId: 'vault-cron-2', change: { type: 'pause' } });
@@ -113,10 +119,26 @@ describe('cron triggers', () => {
     await replicas[0].bus.send(COMMANDS.intake.changeVault, { orgId: ORG, vaultId: 'vault-cron-2', change: { type: 'resume' } });
     await tickAll(first + 42 * MIN);
     await tickAll(first + 51 * MIN);
-    expect((await decided('vault-cron-2')).slice(4)).toEqual([
+    expect((await decided('vault-cron-2')).slice(3)).toEqual([
       [cronSlotOf(first + 40 * MIN), 'VAULT_PAUSED'],
       [cronSlotOf(first + 50 * MIN), 'fired'],
     ]);
+  });
+
+  it('records a refusal streak once, not once a slot: a long pause adds one skip, and the resume fires only slots after it', async () => {
+    await create('vault-cron-3', { capPerPeriodWei: 100n * AGPU, depositWei: 1000n * AGPU });
+    const first = nextSlot(await anchorOf('vault-cron-3'));
+    await tickAll(first + 1_000);
+    await replicas[0].bus.send(COMMANDS.intake.changeVault, { orgId: ORG, vaultId: 'vault-cron-3', change: { type: 'pause' } });
+    // twelve slots pass while paused, each ticked
+    for (let k = 1; k <= 12; k += 1) await tickAll(first + k * 10 * MIN + 1_000);
+    expect(await decided('vault-cron-3')).toEqual([
+      [cronSlotOf(first), 'fired'],
+      [cronSlotOf(first + 10 * MIN), 'VAULT_PAUSED'],
+    ]);
+    await replicas[0].bus.send(COMMANDS.intake.changeVault, { orgId: ORG, vaultId: 'vault-cron-3', change: { type: 'resume' } });
+    await tickAll(first + 130 * MIN + 1_000);
+    expect((await decided('vault-cron-3')).slice(2)).toEqual([[cronSlotOf(first + 130 * MIN), 'fired']]);
   });
 });
 
@@ -142,5 +164,20 @@ describe('price triggers', () => {
     const lastId = (await infra.log.readSubject('trade.market.H100')).events.find((e) => e.seq === later[later.length - 1])!.event.id;
     const firedIds = (await eventsOf('vault-price-1')).flatMap((e) => (e.type === 'VaultFired' ? [e.data.firingId] : []));
     expect(firedIds[1]).toBe(vaultFiringId('vault-price-1', 'cheap', lastId));
+  });
+
+  it('looks at every trigger of the market, a page at a time, and one vault that cannot be read does not keep the change from the others', async () => {
+    const pricing = DEFAULT_ENGINE_CONFIG.pricing;
+    const threshold = (tierPriceWeiPerGpuHour(pricing, 'A100', 'normal', 9_500)! + tierPriceWeiPerGpuHour(pricing, 'A100', 'normal', 10_000)!) / 2n;
+    const trigger = { triggerId: 'cheap', kind: 'price' as const, gpuModel: 'A100', region: 'eu-west', belowWeiPerHour: threshold };
+    for (const id of ['vault-pp-b', 'vault-pp-c', 'vault-pp-d']) await create(id, { triggers: [trigger] });
+    // a row whose vault cannot be read (its id is no subject token: a damaged read model), first in id order
+    await replicas[0].app.get(ServiceRuntime).db.getRepository(IntakeVaultPriceTrigger).save({ vaultId: 'vault-pp-a.damaged', triggerId: 'cheap', gpuModel: 'A100', region: 'eu-west' });
+    for (const r of replicas) r.app.get(PriceTriggersConsumer).pageSize = 1;
+    await appendDrafts(infra.log, 'market', 'A100', [
+      { type: 'PriceChanged', data: { gpuClass: 'A100', region: 'eu-west', atMs: Date.now(), previousMultiplierBps: 10_000, multiplierBps: 9_000, utilizationBps: 5_000, smoothedUtilizationBps: 5_000 } },
+    ]);
+    for (const id of ['vault-pp-b', 'vault-pp-c', 'vault-pp-d']) await eventually(async () => (await decided(id)).map(([, o]) => o).join(',') === 'fired');
+    expect(replicas.reduce((n, r) => n + r.app.get(PriceTriggersConsumer).failedCount, 0)).toBeGreaterThanOrEqual(1);
   });
 });
