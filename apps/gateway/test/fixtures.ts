@@ -9,7 +9,7 @@ export const nodeRegistration = (nodeId: string, over: Record<string, unknown> =
   latencyMs: 10,
   tee: false,
   energy: { carbonGPerKwh: 100, renewableShare: 0.5 },
-  benchmark: { kind: 'sha256-hash-chain', score: 1000, measuredAt: '2026-11-27T00:00:00.000Z' },
+  benchmark: { kind: 'hash-chain-sha256', score: 1000, measuredAt: '2026-11-27T00:00:00.000Z' },
   stakeWei: '0',
   runtimes: ['hash-chain'],
   ...over,

@@ -188,7 +188,7 @@ export async function startMarket(opts: { env?: Record<string, string>; services
           if (killed.signal.aborted) reject(new Error('killed'));
           killed.signal.addEventListener('abort', () => reject(new Error(`agent ${opts.name} was killed mid-job`)), { once: true });
         });
-      const registration = registrationFor(config, account.address, { kind: 'sha256-hash-chain', score: 1000, measuredAt: new Date().toISOString() });
+      const registration = registrationFor(config, account.address, { kind: 'hash-chain-sha256', score: 1000, measuredAt: new Date().toISOString() });
       const agent = new ProviderAgent({
         // as the agent does: its calls carry the trace context of its run of a job
         api: createProviderClient({ baseUrl: gatewayUrl, chainId: config.CHAIN_ID, account, fetch: killableFetch }),

@@ -59,7 +59,7 @@ describe('node search and the provider view over HTTP, on the whole market', () 
     expect((await post('/v1/dev/faucet', { amountWei: (100n * AGPU).toString() }, { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'nodes-faucet' })).status).toBeLessThan(300);
     for (const [nodeId, n] of Object.entries(NODES)) {
       keys[nodeId] = privateKeyToAccount(generatePrivateKey());
-      await provider(keys[nodeId]).registerNode({ registration: nodeRegistration(nodeId, { ...n, ...(POOL_OF[nodeId] ? { poolId: POOL_OF[nodeId] } : {}), providerId: PROVIDER, benchmark: { kind: 'sha256-hash-chain', score: BENCHMARK, measuredAt: new Date().toISOString() } }) as never });
+      await provider(keys[nodeId]).registerNode({ registration: nodeRegistration(nodeId, { ...n, ...(POOL_OF[nodeId] ? { poolId: POOL_OF[nodeId] } : {}), providerId: PROVIDER, benchmark: { kind: 'hash-chain-sha256', score: BENCHMARK, measuredAt: new Date().toISOString() } }) as never });
     }
     await eventually(async () => (await search(`provider=${PROVIDER}`, '&limit=100')).body.nodes?.length === Object.keys(NODES).length, 15_000);
   }, 180_000);

@@ -26,7 +26,7 @@ export const EXAMPLE_EVENT_DATA: { readonly [T in EventType]: EventData<T> } = {
     latencyMs: 12,
     tee: false,
     energy: { carbonGPerKwh: 120, renewableShare: 0.7 },
-    benchmark: { kind: 'sha256-hash-chain', score: 1_000_000, measuredAt: '2026-11-24T12:00:00.000Z' },
+    benchmark: { kind: 'hash-chain-sha256', score: 1_000_000, measuredAt: '2026-11-24T12:00:00.000Z' },
     reputation: 0.5,
     stakeWei: 0n,
     poolId: 'pool-gold',

@@ -238,8 +238,9 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   carbonCapGPerKwh: 800,
   benchmarkHalfScore: 100,
   benchmarkHalfScoreByKind: {
-    // sha256 hashes per second on one CPU core (the agent's and the CLI's figure without a GPU; older CLIs wrote the name the other way round)
+    // sha256 hashes per second on one CPU core: the agent's and the CLI's figure without a GPU, and the one name the code writes
     'hash-chain-sha256': 1_000_000,
+    // the same figure as registrations made from the API's examples named it before the names were unified (still on logs)
     'sha256-hash-chain': 1_000_000,
     // dense matmul TFLOPS by precision (the agent's GPU benchmark): about an H100's measured figure each
     'gpu-matmul-tflops-bf16': 600,

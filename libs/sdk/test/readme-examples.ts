@@ -103,7 +103,7 @@ export async function requesterFlow(): Promise<void> {
   // libs/sdk/README.md, "The provider entry" (its `jobId` is the requester's job here)
   async function provider(): Promise<void> {
     const p = createProviderClient({ baseUrl: 'https://gateway.example.com', account: privateKeyToAccount(nodeKey), chainId: 31337 });
-    await p.registerNode({ registration: { nodeId, providerId: 'acme', gpuModel: 'H100', gpuCount: 8, vramGiB: 80, region: 'eu-west', latencyMs: 12, tee: false, energy: { carbonGPerKwh: 120, renewableShare: 0.6 }, benchmark: { kind: 'sha256-hash-chain', score: 1_000_000, measuredAt: new Date().toISOString() }, stakeWei: '0', runtimes: ['hash-chain', 'matmul'] } });
+    await p.registerNode({ registration: { nodeId, providerId: 'acme', gpuModel: 'H100', gpuCount: 8, vramGiB: 80, region: 'eu-west', latencyMs: 12, tee: false, energy: { carbonGPerKwh: 120, renewableShare: 0.6 }, benchmark: { kind: 'hash-chain-sha256', score: 1_000_000, measuredAt: new Date().toISOString() }, stakeWei: '0', runtimes: ['hash-chain', 'matmul'] } });
     await p.heartbeat({ nodeId });
     // a long poll: answers as soon as a contract opens for the node (or after waitMs); it counts as a heartbeat
     const { assignments } = await p.getAssignments({ nodeId, waitMs: 8_000 });

@@ -12,7 +12,7 @@ export const REGISTER_NODE_EXAMPLE: z.input<typeof registerNodeRequestSchema> = 
   latencyMs: 12,
   tee: false,
   energy: { carbonGPerKwh: 120, renewableShare: 0.6 },
-  benchmark: { kind: 'sha256-hash-chain', score: 1450, measuredAt: '2026-01-15T09:00:00.000Z' },
+  benchmark: { kind: 'hash-chain-sha256', score: 1450, measuredAt: '2026-01-15T09:00:00.000Z' },
   stakeWei: '0',
   runtimes: ['hash-chain', 'matmul'],
 };

@@ -73,7 +73,7 @@ describe('cmd.registry.registerNode', () => {
   it.each([
     ['an unknown GPU model', { gpuModel: 'H900' }, 'UNKNOWN_GPU_MODEL', 'invalid'],
     ['more VRAM than the model has', { vramGiB: 200 }, 'VRAM_IMPLAUSIBLE', 'invalid'],
-    ['no measured benchmark', { benchmark: { kind: 'sha256-hash-chain', score: 0, measuredAt: '2026-11-24T12:00:00.000Z' } }, 'BENCHMARK_REQUIRED', 'invalid'],
+    ['no measured benchmark', { benchmark: { kind: 'hash-chain-sha256', score: 0, measuredAt: '2026-11-24T12:00:00.000Z' } }, 'BENCHMARK_REQUIRED', 'invalid'],
   ])('given %s, then the market refuses it by code and binds no key', async (_what, over, code, kind) => {
     const before = await countEvents(under.infra.log, 'trade.>');
     const err = await refusal(register(nodeKey('c6'), registration('node-r6', over as Partial<Registration>)));
