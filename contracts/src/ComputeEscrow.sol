@@ -82,6 +82,33 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         uint256 costWei;
     }
 
+    /// @notice One job of a `releaseBatch`: what `release` takes for it.
+    struct ReleaseItem {
+        bytes32 jobId;
+        Terms terms;
+        bytes32 resultHash;
+        bytes32 proofHash;
+        bytes providerSignature;
+    }
+
+    /// @notice Why `releaseBatch` left an item as it was (its ComputeContractReleaseSkipped event):
+    ///         the reason `release` would have reverted with. `None` is never emitted.
+    enum ReleaseSkip {
+        None,
+        /// @dev no record for the job id (UnknownJob)
+        UnknownJob,
+        /// @dev released before (AlreadySettled): a retried batch pays nothing twice
+        AlreadyReleased,
+        /// @dev refunded before (AlreadySettled): the money went back to the requester
+        AlreadyRefunded,
+        /// @dev the terms are not those committed (TermsMismatch)
+        TermsMismatch,
+        /// @dev no result to pay for (ZeroResultHash)
+        ZeroResultHash,
+        /// @dev not signed by the terms' provider for this job, result and proof (InvalidProviderSignature)
+        InvalidProviderSignature
+    }
+
     struct OpenParams {
         bytes32 jobId;
         address requester;
@@ -165,6 +192,8 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         address settledBy,
         uint64 settledAt
     );
+    /// @notice `releaseBatch` did not release this item, for `reason`; the batch went on.
+    event ComputeContractReleaseSkipped(bytes32 indexed jobId, ReleaseSkip reason);
     event ComputeContractRefunded(
         bytes32 indexed jobId, address indexed requester, uint256 costWei, address settledBy, uint64 settledAt
     );
@@ -426,6 +455,48 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         token.safeTransfer(t.provider, t.costWei);
     }
 
+    /// @notice Pay the providers of many jobs in one transaction (settlement under load). Each item
+    ///         is checked as `release` checks it; one that `release` would revert (unknown job,
+    ///         already released or refunded, terms other than committed, zero result hash, a
+    ///         signature that is not its provider's) is skipped with ComputeContractReleaseSkipped
+    ///         and its reason, never reverting the batch: one bad item does not hold back the
+    ///         others, and a retried batch pays nothing twice (its released items are skipped as
+    ///         AlreadyReleased). A released item does what `release` does: its status, its
+    ///         ComputeContractReleased event, its provider paid its cost in a transfer of its own (so
+    ///         every release event has its transfer, as the audit's books expect). A job id repeated
+    ///         in a batch is released once.
+    /// @return released how many items were released
+    function releaseBatch(ReleaseItem[] calldata items)
+        external
+        onlyRole(SETTLEMENT_ROLE)
+        nonReentrant
+        returns (uint256 released)
+    {
+        uint256 n = items.length;
+        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
+        for (uint256 i; i < n; ++i) {
+            ReleaseItem calldata item = items[i];
+            Job storage job = _jobs[item.jobId];
+            ReleaseSkip skip = _releaseSkip(job, item);
+            if (skip != ReleaseSkip.None) {
+                emit ComputeContractReleaseSkipped(item.jobId, skip);
+                continue;
+            }
+            address provider = item.terms.provider;
+            uint256 costWei = item.terms.costWei;
+            job.status = Status.Released;
+            emit ComputeContractReleased(
+                item.jobId, provider, costWei, item.resultHash, item.proofHash, msg.sender, uint64(block.timestamp)
+            );
+            unchecked {
+                ++released;
+            }
+            // Effects before the interaction; the token is fixed at construction and the guard
+            // blocks re-entry anyway.
+            token.safeTransfer(provider, costWei);
+        }
+    }
+
     /// @notice Return the escrow to the requester.
     ///         Open: the settlement role after the deadline; anyone after deadline + publicRefundDelaySec.
     ///         Disputed: the settlement role at any time (decided for the requester); anyone after the
@@ -465,6 +536,21 @@ contract ComputeEscrow is AccessControl, EIP712, ReentrancyGuardTransient {
         if (status == Status.None) revert UnknownJob(jobId);
         if (status != Status.Open && status != Status.Disputed) revert AlreadySettled(jobId, status);
         if (job.commitment != _commit(t.requester, t.provider, t.costWei)) revert TermsMismatch(jobId);
+    }
+
+    /// @dev `release`'s checks without the revert: why the item cannot be released, or None.
+    function _releaseSkip(Job storage job, ReleaseItem calldata item) private view returns (ReleaseSkip) {
+        Status status = job.status;
+        if (status == Status.None) return ReleaseSkip.UnknownJob;
+        if (status == Status.Released) return ReleaseSkip.AlreadyReleased;
+        if (status == Status.Refunded) return ReleaseSkip.AlreadyRefunded;
+        Terms calldata t = item.terms;
+        if (job.commitment != _commit(t.requester, t.provider, t.costWei)) return ReleaseSkip.TermsMismatch;
+        if (item.resultHash == bytes32(0)) return ReleaseSkip.ZeroResultHash;
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(RESULT_TYPEHASH, item.jobId, item.resultHash, item.proofHash)));
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, item.providerSignature);
+        if (err != ECDSA.RecoverError.NoError || recovered != t.provider) return ReleaseSkip.InvalidProviderSignature;
+        return ReleaseSkip.None;
     }
 
     function _commit(address requester, address provider, uint256 costWei) private pure returns (uint208) {

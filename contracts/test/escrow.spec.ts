@@ -1,4 +1,4 @@
-import { keccak256, parseEventLogs, stringToBytes, type Hex } from 'viem';
+import { keccak256, parseEventLogs, stringToBytes, type Hex, type LocalAccount } from 'viem';
 import {
   agpuBalance,
   artifacts,
@@ -10,10 +10,12 @@ import {
   recoverResultSigner,
   refundComputeContract,
   releaseComputeContract,
+  releaseComputeContractsBatch,
   signPermit,
   signResult,
   permitNonce,
   type OpenComputeContractParams,
+  type ReleaseBatchItem,
 } from '@starminer/chain';
 import { AGPU, DISPUTE_WINDOW_SEC, PUBLIC_REFUND_DELAY_SEC, advanceTime, chainNowSec, expectCode, hash32, startMarket, type Market } from './fixture';
 
@@ -273,6 +275,143 @@ describe('release', () => {
     const matches = (t: ReturnType<typeof termsOfP>) => m.publicClient.readContract({ address: m.addresses.escrow, abi: artifacts().ComputeEscrow.abi, functionName: 'matchesTerms', args: [key, t] });
     expect(await matches(termsOfP(p))).toBe(true);
     expect(await matches({ ...termsOfP(p), costWei: 1n })).toBe(false);
+  });
+});
+
+describe('releaseBatch', () => {
+  const balance = (account: Hex) => agpuBalance(m.publicClient, { token: m.addresses.token, account });
+  const statusOf = async (jobId: string) => (await readComputeContract(m.publicClient, { addresses: m.addresses, jobId })).status;
+  /** A release item as settlement builds it: the committed terms and the provider's signature (by `signer`, the provider unless told). */
+  async function itemOf(p: OpenComputeContractParams, o: { signer?: LocalAccount; resultHash?: Hex } = {}): Promise<ReleaseBatchItem> {
+    const resultHash = o.resultHash ?? hash32(`result of ${p.jobId}`);
+    const proofHash = hash32(`proof of ${p.jobId}`);
+    const signer = o.signer ?? ([m.provider, m.stranger].find((a) => a.address === p.provider) as LocalAccount);
+    const providerSignature = await signResult(signer, { addresses: m.addresses, chainId: m.chainId, jobId: p.jobId, resultHash, proofHash });
+    return { jobId: p.jobId, terms: termsOfP(p), resultHash, proofHash, providerSignature };
+  }
+  const rawOf = (i: ReleaseBatchItem) => ({ jobId: jobIdToBytes32(i.jobId), terms: i.terms, resultHash: i.resultHash, proofHash: i.proofHash, providerSignature: i.providerSignature });
+  /** Opened one after the other (one deployer nonce, one requester permit nonce). */
+  async function openJobs(overs: Partial<OpenComputeContractParams>[]): Promise<OpenComputeContractParams[]> {
+    const out: OpenComputeContractParams[] = [];
+    for (const over of overs) out.push((await openJob(over)).p);
+    return out;
+  }
+  const eventsOf = async (txHash: Hex) => {
+    const receipt = await m.publicClient.getTransactionReceipt({ hash: txHash });
+    const abi = artifacts().ComputeEscrow.abi;
+    return {
+      released: parseEventLogs({ abi, logs: receipt.logs, eventName: 'ComputeContractReleased' }),
+      skipped: parseEventLogs({ abi, logs: receipt.logs, eventName: 'ComputeContractReleaseSkipped' }),
+      transfers: parseEventLogs({ abi: artifacts().AgpuToken.abi, logs: receipt.logs, eventName: 'Transfer' }),
+    };
+  };
+
+  it('releases several jobs in one transaction: the escrow falls by exactly the released costs, each provider gets its own', async () => {
+    const jobs = await openJobs([1n, 2n, 3n, 4n].map((n) => ({ costWei: n * AGPU, provider: n % 2n === 0n ? m.stranger.address : m.provider.address })));
+    // a disputed job is released too, as release does
+    await disputeComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: jobs[3]!.jobId, reasonHash: hash32('check') });
+    const before = { escrow: await balance(m.addresses.escrow), provider: await balance(m.provider.address), stranger: await balance(m.stranger.address) };
+
+    const r = await releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items: await Promise.all(jobs.map((p) => itemOf(p))) });
+
+    expect(r.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(r.jobs).toEqual(jobs.map((p) => ({ jobId: p.jobId, jobKey: jobIdToBytes32(p.jobId), outcome: 'released', amountWei: p.costWei, txHash: r.txHash, blockNumber: r.blockNumber })));
+    expect(await balance(m.addresses.escrow)).toBe(before.escrow - 10n * AGPU);
+    expect(await balance(m.provider.address)).toBe(before.provider + 4n * AGPU);
+    expect(await balance(m.stranger.address)).toBe(before.stranger + 6n * AGPU);
+    for (const p of jobs) expect(await statusOf(p.jobId)).toBe('released');
+    const ev = await eventsOf(r.txHash!);
+    expect(ev.skipped).toEqual([]);
+    expect(ev.released.map((e) => e.args)).toEqual(
+      expect.arrayContaining(jobs.map((p) => expect.objectContaining({ jobId: jobIdToBytes32(p.jobId), provider: p.provider, costWei: p.costWei, resultHash: hash32(`result of ${p.jobId}`), settledBy: m.settlement.address }))),
+    );
+    // a transfer per released item, from the escrow to its provider (as the audit's books expect)
+    expect(ev.transfers.map((t) => t.args)).toEqual(jobs.map((p) => ({ from: m.addresses.escrow, to: p.provider, value: p.costWei })));
+  });
+
+  it('skips, with its reason and without reverting, an item it cannot release, and releases the others', async () => {
+    const [good, badSig, otherTerms, released, refunded, zeroResult] = await openJobs([{}, {}, {}, {}, {}, {}]);
+    const releasedItem = await itemOf(released!);
+    await releaseComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: released!.jobId, resultHash: releasedItem.resultHash, proofHash: releasedItem.proofHash, providerSignature: releasedItem.providerSignature });
+    await disputeComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: refunded!.jobId, reasonHash: hash32('rejected') });
+    await refundComputeContract(m.settlementW, m.publicClient, { addresses: m.addresses, jobId: refunded!.jobId });
+    const zero = `0x${'00'.repeat(32)}` as Hex;
+    const items = [
+      await itemOf(good!),
+      await itemOf(badSig!, { signer: m.stranger }),
+      { ...(await itemOf(otherTerms!)), terms: { ...termsOfP(otherTerms!), costWei: otherTerms!.costWei + 1n } },
+      releasedItem,
+      await itemOf(refunded!),
+      await itemOf(zeroResult!, { resultHash: zero }),
+      { ...(await itemOf(good!)), jobId: 'never-opened-in-a-batch' },
+    ];
+    const before = { escrow: await balance(m.addresses.escrow), provider: await balance(m.provider.address) };
+
+    const r = await releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items });
+
+    expect(r.jobs.map((j) => (j.outcome === 'released' ? 'released' : j.reason))).toEqual(['released', 'InvalidProviderSignature', 'TermsMismatch', 'AlreadyReleased', 'AlreadyRefunded', 'ZeroResultHash', 'UnknownJob']);
+    expect(await balance(m.addresses.escrow)).toBe(before.escrow - good!.costWei);
+    expect(await balance(m.provider.address)).toBe(before.provider + good!.costWei);
+    for (const p of [badSig, otherTerms, zeroResult]) expect(await statusOf(p!.jobId)).toBe('open');
+    const ev = await eventsOf(r.txHash!);
+    expect(ev.released.map((e) => e.args.jobId)).toEqual([jobIdToBytes32(good!.jobId)]);
+    // reasons by their index in ComputeEscrow.ReleaseSkip
+    expect(new Map(ev.skipped.map((e) => [e.args.jobId, e.args.reason]))).toEqual(
+      new Map([
+        [jobIdToBytes32(badSig!.jobId), 6],
+        [jobIdToBytes32(otherTerms!.jobId), 4],
+        [jobIdToBytes32(released!.jobId), 2],
+        [jobIdToBytes32(refunded!.jobId), 3],
+        [jobIdToBytes32(zeroResult!.jobId), 5],
+        [jobIdToBytes32('never-opened-in-a-batch'), 1],
+      ]),
+    );
+  });
+
+  it('releases nothing twice: a retried batch, or a job id repeated in one batch, pays once', async () => {
+    const jobs = await openJobs([{}, {}]);
+    const items = await Promise.all(jobs.map((p) => itemOf(p)));
+    const first = await releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items });
+    expect(first.jobs.every((j) => j.outcome === 'released')).toBe(true);
+    const before = { escrow: await balance(m.addresses.escrow), provider: await balance(m.provider.address) };
+
+    const again = await releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items });
+    expect(again.jobs.map((j) => j.outcome === 'skipped' && j.reason)).toEqual(['AlreadyReleased', 'AlreadyReleased']);
+    expect((await eventsOf(again.txHash!)).transfers).toEqual([]);
+    expect(await balance(m.addresses.escrow)).toBe(before.escrow);
+    expect(await balance(m.provider.address)).toBe(before.provider);
+
+    // the contract itself, asked with one job twice in a batch (the library refuses that before sending)
+    const { p } = await openJob();
+    const item = await itemOf(p);
+    await expectCode(releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items: [item, item] }), 'DuplicateJobInBatch');
+    const escrowBefore = await balance(m.addresses.escrow);
+    const tx = await call(m.settlementW, 'releaseBatch', [[rawOf(item), rawOf(item)]]);
+    await m.publicClient.waitForTransactionReceipt({ hash: tx });
+    const ev = await eventsOf(tx);
+    expect(ev.released).toHaveLength(1);
+    expect(ev.skipped.map((e) => e.args.reason)).toEqual([2]);
+    expect(await balance(m.addresses.escrow)).toBe(escrowBefore - p.costWei);
+  });
+
+  it('refuses a batch over MAX_BATCH (64) items, and a caller without SETTLEMENT_ROLE', async () => {
+    const { p } = await openJob();
+    const item = await itemOf(p);
+    const maxBatch = await m.publicClient.readContract({ address: m.addresses.escrow, abi: artifacts().ComputeEscrow.abi, functionName: 'MAX_BATCH' });
+    expect(maxBatch).toBe(64n);
+    const err = await expectCode(call(m.settlementW, 'releaseBatch', [Array.from({ length: 65 }, () => rawOf(item))]), 'BatchTooLarge');
+    expect(err.args).toEqual([65n, 64n]);
+    await expectCode(releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items: Array.from({ length: 65 }, (_, i) => ({ ...item, jobId: `${p.jobId}-${i}` })) }), 'BatchTooLarge');
+    await expectCode(releaseComputeContractsBatch(m.deployerW, m.publicClient, { addresses: m.addresses, items: [item] }), 'AccessControlUnauthorizedAccount');
+    await expectCode(releaseComputeContractsBatch(m.strangerW, m.publicClient, { addresses: m.addresses, items: [item] }), 'AccessControlUnauthorizedAccount');
+    await expectCode(call(m.strangerW, 'releaseBatch', [[rawOf(item)]]), 'AccessControlUnauthorizedAccount');
+    expect(await statusOf(p.jobId)).toBe('open');
+    // exactly MAX_BATCH is taken (the one real item released, the rest skipped as repeats)
+    const tx = await call(m.settlementW, 'releaseBatch', [Array.from({ length: 64 }, () => rawOf(item))]);
+    await m.publicClient.waitForTransactionReceipt({ hash: tx });
+    expect(await statusOf(p.jobId)).toBe('released');
+    // an empty batch sends nothing
+    expect(await releaseComputeContractsBatch(m.settlementW, m.publicClient, { addresses: m.addresses, items: [] })).toEqual({ txHash: null, blockNumber: null, jobs: [] });
   });
 });
 

@@ -3,7 +3,8 @@
  *
  * Each run starts from the same chain snapshot (evm_snapshot / evm_revert), applies DEPTH random
  * actions (open, top-up (a fresh or a used top-up id, amounts in and out of the bounds), release with
- * a good or a forged signature, refund, dispute, time jumps, stake, unbond, withdraw, slash of a job
+ * a good or a forged signature, a batched release (releaseBatch: several jobs, repeats, forged
+ * signatures among them, which it skips), refund, dispute, time jumps, stake, unbond, withdraw, slash of a job
  * with its true terms or another requester or provider; each by the right role or by a stranger) and
  * checks after every CHECK_EVERY actions and at the end that:
  *  - total supply == sum of all balances and never moves (no mint in a sequence: no token is created
@@ -54,6 +55,7 @@ type Action =
   | { kind: 'open'; job: number; requester: 0 | 1; costUnits: number; deadlineIn: number }
   | { kind: 'topUp'; job: number; byDeployer: boolean; units: number; extendSec: number; reuseId: boolean }
   | { kind: 'release'; job: number; bySettlement: boolean; goodSignature: boolean }
+  | { kind: 'releaseBatch'; items: { job: number; goodSignature: boolean }[]; bySettlement: boolean }
   | { kind: 'refund'; job: number; bySettlement: boolean }
   | { kind: 'dispute'; job: number; bySettlement: boolean }
   | { kind: 'wait'; seconds: number }
@@ -80,6 +82,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), job: jobArb, bySettlement: fc.boolean(), goodSignature: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('releaseBatch' as const),
+      items: fc.array(fc.record({ job: jobArb, goodSignature: fc.boolean() }), { maxLength: 4 }),
+      bySettlement: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('refund' as const), job: jobArb, bySettlement: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispute' as const), job: jobArb, bySettlement: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), seconds: fc.constantFrom(50, 300, PUBLIC_REFUND_DELAY_SEC, DISPUTE_WINDOW_SEC) }) },
@@ -217,6 +227,15 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
     txCount++;
   };
   const termsOf = (j: Job) => ({ requester: requesters[j.requester]!.address, provider: m.provider.address, costWei: j.costWei });
+  /** A job's result, signed by the provider for it, or forged (the provider's signature for another job). */
+  const resultOf = async (job: number, goodSignature: boolean) => {
+    const id = jobIds[job]!;
+    const resultHash = jobIdToBytes32(`${id}/r`);
+    const proofHash = jobIdToBytes32(`${id}/p`);
+    const signedJob = goodSignature ? id : jobIds[(job + 1) % JOBS_PER_RUN]!;
+    const sig = await signResult(m.provider, { addresses: m.addresses, chainId: m.chainId, jobId: signedJob, resultHash, proofHash });
+    return { resultHash, proofHash, sig };
+  };
 
   const check = async (): Promise<void> => {
     await mined();
@@ -296,16 +315,32 @@ async function runSequence(actions: Action[]): Promise<Outcome> {
       case 'release': {
         const j = jobs[act.job]!;
         const id = jobIds[act.job]!;
-        const resultHash = jobIdToBytes32(`${id}/r`);
-        const proofHash = jobIdToBytes32(`${id}/p`);
-        // a forged signature: the provider's signature for another job
-        const signedJob = act.goodSignature ? id : jobIds[(act.job + 1) % JOBS_PER_RUN]!;
-        const sig = await signResult(m.provider, { addresses: m.addresses, chainId: m.chainId, jobId: signedJob, resultHash, proofHash });
+        const { resultHash, proofHash, sig } = await resultOf(act.job, act.goodSignature);
         const data = encodeFunctionData({ abi: escrowAbi, functionName: 'release', args: [jobIdToBytes32(id), termsOf(j), resultHash, proofHash, sig] });
         await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.escrow, data);
         if ((j.status === 'open' || j.status === 'disputed') && act.bySettlement && act.goodSignature) {
           j.status = 'released';
           providerWei += j.costWei;
+        }
+        break;
+      }
+      case 'releaseBatch': {
+        const items = await Promise.all(
+          act.items.map(async (it) => {
+            const { resultHash, proofHash, sig } = await resultOf(it.job, it.goodSignature);
+            return { jobId: jobIdToBytes32(jobIds[it.job]!), terms: termsOf(jobs[it.job]!), resultHash, proofHash, providerSignature: sig };
+          }),
+        );
+        await send(act.bySettlement ? m.settlement : m.stranger, m.addresses.escrow, encodeFunctionData({ abi: escrowAbi, functionName: 'releaseBatch', args: [items] }));
+        if (!act.bySettlement) break; // AccessControlUnauthorizedAccount: nothing moves
+        // in order, as the contract goes: a repeated job is released once (then AlreadyReleased), a
+        // forged signature or a job not open or disputed is skipped, the others paid
+        for (const it of act.items) {
+          const j = jobs[it.job]!;
+          if ((j.status === 'open' || j.status === 'disputed') && it.goodSignature) {
+            j.status = 'released';
+            providerWei += j.costWei;
+          }
         }
         break;
       }
@@ -459,6 +494,35 @@ it('conserves tokens through top-ups: an escrow grows by exactly each top-up, re
   ]);
   expect(outcome.providerWei).toBe(providerWei0 + 5n * AGPU);
   expect(outcome.requesterWei).toEqual([requesterWei0[0] - 5n * AGPU, requesterWei0[1]]);
+}, 60_000);
+
+it('conserves tokens through batched releases: each open or disputed job with a good signature paid once, the rest skipped, a stranger refused', async () => {
+  const outcome = await runSequence([
+    { kind: 'open', job: 0, requester: 0, costUnits: 1, deadlineIn: 300 },
+    { kind: 'open', job: 1, requester: 1, costUnits: 2, deadlineIn: 300 },
+    { kind: 'open', job: 2, requester: 0, costUnits: 3, deadlineIn: 300 },
+    { kind: 'open', job: 3, requester: 1, costUnits: 4, deadlineIn: 300 },
+    { kind: 'dispute', job: 3, bySettlement: true },
+    { kind: 'releaseBatch', items: [{ job: 0, goodSignature: true }], bySettlement: false }, // a stranger: refused
+    {
+      kind: 'releaseBatch',
+      items: [
+        { job: 0, goodSignature: true }, // paid
+        { job: 1, goodSignature: false }, // forged: skipped
+        { job: 0, goodSignature: true }, // repeated: AlreadyReleased
+        { job: 4, goodSignature: true }, // never opened: UnknownJob
+        { job: 3, goodSignature: true }, // disputed: paid
+      ],
+      bySettlement: true,
+    },
+    { kind: 'releaseBatch', items: [{ job: 0, goodSignature: true }, { job: 1, goodSignature: true }], bySettlement: true }, // the retry: job 1 now paid, job 0 not twice
+    { kind: 'wait', seconds: 400 },
+    { kind: 'refund', job: 2, bySettlement: true },
+    { kind: 'releaseBatch', items: [{ job: 2, goodSignature: true }], bySettlement: true }, // refunded: AlreadyRefunded
+  ]);
+  expect(outcome.jobs.slice(0, 5).map((j) => j.status)).toEqual(['released', 'released', 'refunded', 'released', 'none']);
+  expect(outcome.providerWei).toBe(providerWei0 + 7n * AGPU);
+  expect(outcome.requesterWei).toEqual([requesterWei0[0] - AGPU, requesterWei0[1] - 6n * AGPU]);
 }, 60_000);
 
 it(`keeps the ledger invariants over ${RUNS} random sequences of ${DEPTH} actions`, async () => {

@@ -4,7 +4,8 @@
  * storage costs (a requester's first permit nonce, a provider's first balance) are not counted.
  * Ends with one JSON line of the figures.
  */
-import { keccak256, stringToBytes, type Hex } from 'viem';
+import { keccak256, stringToBytes, type Hex, type LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   buildAnchorTree,
   createChainClients,
@@ -23,15 +24,19 @@ import {
   updateVaultTemplate,
   refundComputeContract,
   releaseComputeContract,
+  releaseComputeContractsBatch,
   signResult,
   stakeAgpu,
   startAnvil,
   topUpComputeContract,
   type BatchJob,
+  type ReleaseBatchItem,
 } from '@starminer/chain';
 
 const AGPU = 10n ** 18n;
 const BATCH_SIZES = [10, 50] as const;
+/** Batched release (issue 13), and open + release both batched, at these sizes (64 = ComputeEscrow.MAX_BATCH). */
+const RELEASE_BATCH_SIZES = [1, 16, 64] as const;
 const CUSTODY = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
 async function main(): Promise<void> {
@@ -73,6 +78,40 @@ async function main(): Promise<void> {
       const r = await openComputeContractsBatch(deployerW, publicClient, { addresses, jobs });
       batchPerJob[size] = Number((await gasOf(r.txHash)) / BigInt(size));
     }
+
+    // batched release (issue 13): each size opens its jobs in one openBatch, then releases them in
+    // one releaseBatch; one job stays open meanwhile (as in a market, no release empties the
+    // escrow's balance, unlike the single release row above)
+    const keepOpen = job();
+    await open(keepOpen);
+    const itemOf = async (j: BatchJob, signer: LocalAccount = provider!): Promise<ReleaseBatchItem> => {
+      const resultHash = keccak256(stringToBytes(`${j.jobId}/result`));
+      const proofHash = keccak256(stringToBytes(`${j.jobId}/proof`));
+      const providerSignature = await signResult(signer, { addresses, chainId: anvil.chainId, jobId: j.jobId, resultHash, proofHash });
+      return { jobId: j.jobId, terms: { requester: j.requester.address, provider: j.provider, costWei: j.costWei }, resultHash, proofHash, providerSignature };
+    };
+    const openAndReleaseBatch = async (jobs: BatchJob[], signers?: LocalAccount[]) => {
+      const opened = await openComputeContractsBatch(deployerW, publicClient, { addresses, jobs });
+      const items = await Promise.all(jobs.map((j, i) => itemOf(j, signers?.[i])));
+      const released = await releaseComputeContractsBatch(settlementW, publicClient, { addresses, items });
+      if (released.jobs.some((r) => r.outcome !== 'released')) throw new Error('bench: a batched release skipped a job');
+      return { openPerJob: Number((await gasOf(opened.txHash)) / BigInt(jobs.length)), releasePerJob: Number((await gasOf(released.txHash)) / BigInt(jobs.length)) };
+    };
+    await openAndReleaseBatch([job()]); // warm-up of the batch path
+    const releaseBatchPerJob: Record<string, number> = {};
+    const batchOpenAndReleasePerJob: Record<string, number> = {};
+    for (const size of RELEASE_BATCH_SIZES) {
+      const r = await openAndReleaseBatch(Array.from({ length: size }, (_, i) => job(requesters[i % requesters.length])));
+      releaseBatchPerJob[size] = r.releasePerJob;
+      batchOpenAndReleasePerJob[size] = r.openPerJob + r.releasePerJob;
+    }
+    // the same largest batch with a provider per job (each already holding AGPU): a cold balance slot per payout
+    const providers = Array.from({ length: RELEASE_BATCH_SIZES[RELEASE_BATCH_SIZES.length - 1] }, (_, i) => privateKeyToAccount(keccak256(stringToBytes(`gas bench provider ${i}`))));
+    for (const p of providers) await mintAgpu(wallet(minter!), publicClient, { token: addresses.token, to: p.address, amountWei: 1n });
+    const distinct = await openAndReleaseBatch(
+      providers.map((p, i) => ({ ...job(requesters[i % requesters.length]), provider: p.address })),
+      providers,
+    );
 
     // refund: a job whose deadline passes
     const short = job(requesters[1], Number((await publicClient.getBlock()).timestamp) + 5);
@@ -127,6 +166,10 @@ async function main(): Promise<void> {
       releaseGas: Number(releaseGas),
       openPlusReleaseGas: Number(openGas + releaseGas),
       batchOpenPlusReleaseGas: Object.fromEntries(Object.entries(batchPerJob).map(([k, v]) => [k, v + Number(releaseGas)])),
+      releaseBatchPerJobGas: releaseBatchPerJob,
+      releaseBatchDistinctProvidersPerJobGas: distinct.releasePerJob,
+      batchOpenPlusBatchReleasePerJobGas: batchOpenAndReleasePerJob,
+      batchOpenPlusBatchReleaseDistinctProvidersPerJobGas: distinct.openPerJob + distinct.releasePerJob,
       refundGas: Number(refundGas),
       topUpFirstGas: Number(firstTopUpGas),
       topUpNextGas: Number(nextTopUpGas),
@@ -144,6 +187,10 @@ async function main(): Promise<void> {
     console.log(`release (EIP-712 provider signature) ${figures.releaseGas}`);
     console.log(`open + release                       ${figures.openPlusReleaseGas}`);
     for (const size of BATCH_SIZES) console.log(`batch open (${size}) + release per job    ${figures.batchOpenPlusReleaseGas[size]}`);
+    for (const size of RELEASE_BATCH_SIZES) console.log(`batch release, ${size} jobs/tx, per job   ${releaseBatchPerJob[size]}`);
+    console.log(`batch release, ${providers.length} jobs/tx, a provider each, per job ${distinct.releasePerJob}`);
+    for (const size of RELEASE_BATCH_SIZES) console.log(`batch open + batch release (${size}), per job ${batchOpenAndReleasePerJob[size]}`);
+    console.log(`batch open + batch release (${providers.length}, a provider each), per job ${figures.batchOpenPlusBatchReleaseDistinctProvidersPerJobGas}`);
     console.log(`refund                               ${figures.refundGas}`);
     console.log(`top-up, a job's first (topUp, permit) ${figures.topUpFirstGas}`);
     console.log(`top-up, a later one of the same job  ${figures.topUpNextGas}`);

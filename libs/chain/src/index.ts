@@ -16,6 +16,7 @@ export * from './openComputeContractsBatch';
 export * from './resultTypedData';
 export * from './signResult';
 export * from './releaseComputeContract';
+export * from './releaseComputeContractsBatch';
 export * from './refundComputeContract';
 export * from './disputeComputeContract';
 export * from './topUpComputeContract';

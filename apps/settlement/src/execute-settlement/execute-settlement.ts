@@ -34,7 +34,8 @@ export class OpenMissingError extends Error {
 
 type ContractEnvelope = AggregateEnvelope<'contract'>;
 
-const lastOf = <T extends EventTypeOf<'contract'>>(events: readonly ContractEnvelope[], type: T): TradeEventOf<T> | undefined =>
+/** The last event of `type` on a contract's log (its ResultSubmitted, its SettlementDecided). */
+export const lastOf = <T extends EventTypeOf<'contract'>>(events: readonly ContractEnvelope[], type: T): TradeEventOf<T> | undefined =>
   [...events].reverse().find((e): e is TradeEventOf<T> & ContractEnvelope => e.type === type);
 
 /**
@@ -83,6 +84,15 @@ export class ExecuteSettlement {
       proofHash: result.data.proofHash as `0x${string}`,
       providerSignature: result.data.signature as `0x${string}`,
     });
+  }
+
+  /**
+   * Records a release the chain made for this job outside `execute` (a batched release, which held
+   * the job's lock as `exclusive` does), as `execute` records its own: RecordReleased with the
+   * transaction, its block and the amount paid.
+   */
+  recordReleased(jobId: string, r: { amountWei: bigint; txHash: string; blockNumber: bigint }, causationId: string): Promise<void> {
+    return this.record(jobId, { type: 'RecordReleased', amountWei: r.amountWei, txHash: r.txHash, blockNumber: r.blockNumber.toString() }, { correlationId: jobId, causationId, actor: 'service:settlement' });
   }
 
   private async executeNow(jobId: string, causation: Causation): Promise<void> {

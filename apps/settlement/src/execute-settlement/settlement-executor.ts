@@ -3,7 +3,9 @@ import type { TradeEvent } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
 import type { StoredEvent } from '@starminer/trade-log';
 import { contextFor, JOB_ID_ATTR, SERVICE_ATTR, withSpan } from '@starminer/telemetry';
+import { SettlementChain } from '../settlement-chain';
 import { ExecuteSettlement, OpenMissingError } from './execute-settlement';
+import { ReleaseBatch, type DecidedRelease } from './release-batch';
 import { Slashing } from './slashing';
 
 /** The durable consumer's name: it resumes after what it acked, and names its parked events. */
@@ -27,11 +29,16 @@ export const EXECUTOR_DELIVERIES_MAX = 30;
  */
 @Injectable()
 export class SettlementExecutor implements OnApplicationBootstrap {
+  private readonly releases: ReleaseBatch;
+
   constructor(
     private readonly rt: ServiceRuntime,
     private readonly settlement: ExecuteSettlement,
     private readonly slashing: Slashing,
-  ) {}
+    chain: SettlementChain,
+  ) {
+    this.releases = new ReleaseBatch(rt, settlement, chain);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.rt.consume({
@@ -54,12 +61,23 @@ export class SettlementExecutor implements OnApplicationBootstrap {
     }
   }
 
-  /** In log order; every step is idempotent, as delivery is at least once. */
+  /**
+   * The batch's decided releases first, together (one chain transaction per ComputeEscrow.MAX_BATCH,
+   * ReleaseBatch), then the batch in log order: what the batched release recorded is done, every
+   * other settlement (refunds, and releases the batch skipped or could not send) goes the per-job
+   * way. Every step is idempotent, as delivery is at least once.
+   */
   async handle(batch: readonly StoredEvent[]): Promise<void> {
+    const decidedReleases = batch.flatMap((stored): DecidedRelease[] => {
+      const e = stored.event as TradeEvent;
+      return e.type === 'SettlementDecided' && e.data.outcome === 'release' ? [{ jobId: e.data.jobId, causationId: e.id }] : [];
+    });
+    const released = decidedReleases.length > 0 ? await this.releases.release(decidedReleases) : new Set<string>();
     for (const stored of batch) {
       const e = stored.event as TradeEvent;
       // each job's work in its own trace (the event's appender), also when it came in a batch
       const inJobTrace = (name: string, fn: () => Promise<void>) => withSpan(name, { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: e.aggregateId }, fn, { parent: contextFor(stored.trace) });
+      if (e.type === 'SettlementDecided' && released.has(e.data.jobId)) continue;
       if (e.type === 'SettlementDecided') await inJobTrace('settle', () => this.settle(e.data.jobId, e.id));
       else if (e.type === 'ContractRefunded') await inJobTrace('slash after refund', () => this.slashing.afterRefund(e));
     }

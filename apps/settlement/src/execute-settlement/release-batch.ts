@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import type { Address, Hex } from 'viem';
+import { MAX_RELEASE_BATCH, releaseComputeContractsBatch, toChainActionError, type ReleaseBatchItem } from '@starminer/chain';
+import { contractDecider, type ContractState } from '@starminer/domain';
+import type { AggregateEnvelope } from '@starminer/events';
+import { ServiceRuntime } from '@starminer/service-kit';
+import { SERVICE_ATTR, SpanKind, withSpan } from '@starminer/telemetry';
+import { SettlementChain } from '../settlement-chain';
+import { ExecuteSettlement, lastOf } from './execute-settlement';
+
+/**
+ * Fewest jobs a batched release is sent for; a lone release goes the per-job way. A batch of one
+ * saves no gas (58.8k against `release`'s 57.9k, docs/BENCHMARKS.md) and, unlike the per-job path,
+ * which reads the chain and simulates first, it sends a transaction even for a job the escrow then
+ * skips: the consumer hands a failed event back alone, up to its delivery bound, and each of those
+ * would pay a transaction that does nothing.
+ */
+export const RELEASE_BATCH_MIN = 2;
+
+/** A decided release as the executor read it: the job, and the SettlementDecided that caused it. */
+export interface DecidedRelease {
+  readonly jobId: string;
+  readonly causationId: string;
+}
+
+/**
+ * Batched releases (issue 13): the decided releases of one consumer batch go to the chain in one
+ * transaction per MAX_RELEASE_BATCH (ComputeEscrow.releaseBatch) instead of one each, and each job
+ * released is recorded as the per-job path records it (RecordReleased with the transaction, its
+ * block and the amount). While its batch is on its way every job's lock is held (the executor's,
+ * the deadline scan's re-drive and the reconciler's take the same one). Only a job whose log shows
+ * it settling to a release with a signed result goes in, with the terms its log holds (no chain
+ * read). Everything else is left to the per-job path (ExecuteSettlement.execute), which reads the
+ * chain and owns AlreadySettled, UnknownJob, retries and parking: a job the escrow skipped
+ * (released or refunded before, terms the log does not know yet, such as a top-up not yet recorded,
+ * a bad signature), one whose record failed, every job of a batch whose transaction failed, and a
+ * release alone in its batch (RELEASE_BATCH_MIN).
+ */
+export class ReleaseBatch {
+  private readonly logger = new Logger('release-batch');
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly settlement: ExecuteSettlement,
+    private readonly chain: SettlementChain,
+  ) {}
+
+  /** Releases and records what it can of `decided`; answers the jobs it recorded (the rest go the per-job way). */
+  async release(decided: readonly DecidedRelease[]): Promise<Set<string>> {
+    const byJob = new Map(decided.map((d) => [d.jobId, d])); // a job decided twice in a batch goes once
+    const jobs = [...byJob.values()];
+    const recorded = new Set<string>();
+    if (jobs.length < RELEASE_BATCH_MIN) return recorded;
+    for (let i = 0; i < jobs.length; i += MAX_RELEASE_BATCH) {
+      for (const jobId of await this.releaseChunk(jobs.slice(i, i + MAX_RELEASE_BATCH))) recorded.add(jobId);
+    }
+    return recorded;
+  }
+
+  /** At most MAX_RELEASE_BATCH jobs, in one transaction, every job's lock held throughout. */
+  private releaseChunk(chunk: readonly DecidedRelease[]): Promise<string[]> {
+    // locks taken in one order (by job id), so two batches never wait on each other crosswise
+    const ids = chunk.map((d) => d.jobId).sort();
+    const holdingAll = (i: number): Promise<string[]> => (i === ids.length ? this.releaseHeld(chunk) : this.settlement.exclusive(ids[i], () => holdingAll(i + 1)));
+    return holdingAll(0);
+  }
+
+  private async releaseHeld(chunk: readonly DecidedRelease[]): Promise<string[]> {
+    const loaded = await Promise.all(chunk.map(async (d) => ({ d, item: await this.itemOf(d.jobId) })));
+    const ready = loaded.filter((x): x is { d: DecidedRelease; item: ReleaseBatchItem } => x.item !== undefined);
+    if (ready.length < RELEASE_BATCH_MIN) return [];
+    const causationOf = new Map(ready.map(({ d }) => [d.jobId, d.causationId]));
+    let result;
+    try {
+      // the chain call's span: the receipt's hash, gas and block go on it (libs/chain's waitForSuccess)
+      result = await withSpan('chain release batch', { [SERVICE_ATTR]: this.rt.service, 'starminer.batch_size': ready.length }, () =>
+        releaseComputeContractsBatch(this.chain.wallet, this.chain.publicClient, { addresses: this.chain.addresses, items: ready.map((x) => x.item) }),
+      { kind: SpanKind.CLIENT });
+    } catch (err) {
+      this.logger.warn(`release batch of ${ready.length} jobs not executed (${toChainActionError(err, 'releaseBatch').code}); each goes the per-job way`);
+      return [];
+    }
+    const recorded: string[] = [];
+    for (const job of result.jobs) {
+      if (job.outcome === 'skipped') {
+        this.logger.log(`job ${job.jobId}: skipped by the release batch (${job.reason}); it goes the per-job way`);
+        continue;
+      }
+      try {
+        await this.settlement.recordReleased(job.jobId, job, causationOf.get(job.jobId)!);
+        recorded.push(job.jobId);
+      } catch (err) {
+        // the per-job path finds it released on chain and records it so (or parks what it cannot)
+        this.logger.warn(`job ${job.jobId}: released in ${job.txHash}, not recorded yet (${(err as Error).message}); it goes the per-job way`);
+      }
+    }
+    return recorded;
+  }
+
+  /** The job's release item when its log shows it settling to a release with a signed result; else undefined (the per-job path decides). */
+  private async itemOf(jobId: string): Promise<ReleaseBatchItem | undefined> {
+    let folded: { state: ContractState; events: AggregateEnvelope<'contract'>[] };
+    try {
+      folded = await this.rt.load('contract', jobId, contractDecider);
+    } catch {
+      return undefined; // unreadable: the per-job path meets the same and parks it with its reason
+    }
+    const { state, events } = folded;
+    if (state.status !== 'settling' || state.outcome !== 'release') return undefined;
+    const result = lastOf(events, 'ResultSubmitted');
+    if (!result) return undefined;
+    return {
+      jobId,
+      // the terms the escrow's commitment expects back, as the log holds them (open, top-ups, reassigns)
+      terms: { requester: state.requesterAddress as Address, provider: state.nodeAddress as Address, costWei: state.escrowWei },
+      resultHash: result.data.resultHash as Hex,
+      proofHash: result.data.proofHash as Hex,
+      providerSignature: result.data.signature as Hex,
+    };
+  }
+}
