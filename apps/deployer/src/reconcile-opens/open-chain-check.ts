@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { IsNull, LessThanOrEqual, MoreThan, Not } from 'typeorm';
-import type { Hex } from 'viem';
+import type { Hex, TransactionReceipt } from 'viem';
 import { ChainActionError, openComputeContract, readComputeContract } from '@starminer/chain';
 import { contractDecider } from '@starminer/domain';
 import { LIMITS, truncateText, type TradeEventOf } from '@starminer/events';
@@ -67,9 +67,10 @@ export class OpenChainCheck {
     const page = await repo.find({ where: { seq: MoreThan(String(this.cursorSeq)), lostSinceMs: IsNull() }, order: { seq: 'ASC' }, take: OPEN_CHECK_PAGE_MAX });
     let restored = 0;
     let lost = 0;
+    const receipts = new Map<string, Promise<TransactionReceipt | undefined>>(); // a batch's jobs share one
     for (const row of page) {
       try {
-        const r = await this.checkRow(row, nowMs);
+        const r = await this.checkRow(row, nowMs, receipts);
         if (r === 'restored') restored += 1;
       } catch (err) {
         this.logger.warn(`job ${row.jobId}: open not checked: ${(err as Error).message}`);
@@ -104,8 +105,18 @@ export class OpenChainCheck {
     return false;
   }
 
-  private async checkRow(row: RecordedOpenRow, nowMs: number): Promise<'held' | 'restored' | 'lost' | 'waiting'> {
+  private async checkRow(row: RecordedOpenRow, nowMs: number, receipts: Map<string, Promise<TransactionReceipt | undefined>>): Promise<'held' | 'restored' | 'lost' | 'waiting'> {
     const { publicClient, addresses } = this.chain;
+    // The recorded transaction's receipt first: one call, and for nearly every row the whole check
+    // (a successful open transaction recorded for this job opened it: a batch records its hash only
+    // for the jobs it opened). The full read (the record and its events, five calls) is for the rest.
+    const txHash = row.kind !== 'timed-out' ? row.txHash : null;
+    if (txHash && !receipts.has(txHash)) receipts.set(txHash, publicClient.getTransactionReceipt({ hash: txHash as Hex }).catch(() => undefined));
+    const receipt = txHash ? await receipts.get(txHash) : undefined;
+    if (receipt && receipt.status === 'success') {
+      await this.rt.db.getRepository(RecordedOpenRow).update({ jobId: row.jobId }, { verifiedBlockHash: receipt.blockHash, blockNumber: receipt.blockNumber.toString() });
+      return 'held';
+    }
     const onChain = await readComputeContract(publicClient, { addresses, jobId: row.jobId });
     if (row.kind === 'timed-out') {
       if (onChain.status === 'none') return 'held';
@@ -121,11 +132,6 @@ export class OpenChainCheck {
       this.logger.warn(`job ${row.jobId}: recorded open ${row.txHash} is not on chain; opening it again`);
       await this.rt.db.getRepository(RecordedOpenRow).update({ jobId: row.jobId }, { lostSinceMs: String(nowMs), restoreNextAtMs: String(nowMs), restoreAttempts: 0 });
       return this.restore({ ...row, lostSinceMs: String(nowMs), restoreAttempts: 0 }, nowMs);
-    }
-    const receipt = row.txHash ? await publicClient.getTransactionReceipt({ hash: row.txHash as Hex }).catch(() => undefined) : undefined;
-    if (receipt && receipt.status === 'success') {
-      await this.rt.db.getRepository(RecordedOpenRow).update({ jobId: row.jobId }, { verifiedBlockHash: receipt.blockHash, blockNumber: receipt.blockNumber.toString() });
-      return 'held';
     }
     // open on chain, but by another transaction than the recorded one (mined again after a rewind)
     if (onChain.openTxHash && onChain.openTxHash !== row.txHash) {
