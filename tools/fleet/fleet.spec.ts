@@ -44,7 +44,15 @@ describe('the simulated fleet, against the whole market in one process', () => {
 
   it('registers its nodes, runs jobs to settlement through the agent protocol, and its long polls stand for its heartbeats', async () => {
     const startedAt = Date.now();
-    fleet = await startFleet({ gatewayUrl: market.gatewayUrl, chainId: market.anvil.chainId, nodes: NODES, gpusPerNode: 2, seed: 'spec', pollWaitMs: 2_000, fetch: market.api.fetch });
+    // what each call proved itself with: one signed login per node, a session token on everything else (long polls included)
+    const sent: { path: string; auth: 'session' | 'signed' | 'none' }[] = [];
+    const recording: typeof fetch = (input, init) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      const auth = headers.authorization?.startsWith('NodeSession ') ? 'session' : headers['x-node-signature'] ? 'signed' : 'none';
+      sent.push({ path: new URL(String(input)).pathname + new URL(String(input)).search, auth });
+      return market.api.fetch(input, init);
+    };
+    fleet = await startFleet({ gatewayUrl: market.gatewayUrl, chainId: market.anvil.chainId, nodes: NODES, gpusPerNode: 2, seed: 'spec', pollWaitMs: 2_000, fetch: recording });
     expect(fleet.stats.registered).toBe(NODES);
     const ids = [];
     for (let i = 0; i < 4; i++) ids.push((await requester.submitJob({ job: job(i), idempotencyKey: `fleet-spec-${i}` })).jobId);
@@ -63,5 +71,11 @@ describe('the simulated fleet, against the whole market in one process', () => {
     expect(nodes.map((n) => n.online)).toEqual([true, true, true]);
     expect(fleet.stats.errors).toEqual({});
     expect(market.api.take()).toEqual([]);
+    expect(sent.filter((c) => c.auth === 'signed').map((c) => c.path)).toEqual(Array(NODES).fill('/v1/providers/sessions'));
+    expect(sent.filter((c) => c.auth === 'none')).toEqual([]);
+    const sessionPaths = sent.filter((c) => c.auth === 'session').map((c) => c.path);
+    // long polls (their wait jittered under pollWaitMs) on the token too
+    expect(sessionPaths.filter((p) => /\/assignments\?waitMs=[1-9][0-9]*$/.test(p)).length).toBeGreaterThan(NODES);
+    expect(sessionPaths.filter((p) => p.endsWith('/result'))).toHaveLength(4);
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * A simulated fleet: N provider nodes in one process, each speaking the real agent protocol to the
- * gateway (its own node key, every call signed with a fresh nonce; registration, heartbeats, long
- * polls for assignments, start, a result signed with EIP-712 for the escrow). The workloads it is
+ * gateway (its own node key; one signed login, then its session token on every call, as the agent
+ * does (issue 13), or with `sessions: false` every call signed with a fresh nonce; registration,
+ * heartbeats, long polls for assignments, start, a result signed with EIP-712 for the escrow). The workloads it is
  * given are built-ins that cost almost nothing to compute and verify (a hash chain of a few links),
  * so that a bench measures the platform, not the agents.
  *
@@ -48,6 +49,8 @@ export interface FleetOptions {
   pollWaitMs?: number;
   /** The nodes' fetch (default: the platform's); a spec passes one that checks answers against the OpenAPI document. */
   fetch?: typeof fetch;
+  /** Node sessions, as the provider agent uses them (default true); false signs every call (what the bench measured before issue 13). */
+  sessions?: boolean;
   log?: (line: string) => void;
 }
 
@@ -254,7 +257,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   setMaxListeners(0, stopping.signal);
   const nodes = Array.from({ length: opts.nodes }, (_, i) => {
     const { account, registration } = fleetNode(opts.seed, i, opts.gpusPerNode);
-    const client = createProviderClient({ baseUrl: opts.gatewayUrl, chainId: opts.chainId, account, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+    const client = createProviderClient({ baseUrl: opts.gatewayUrl, chainId: opts.chainId, account, sessions: opts.sessions ?? true, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     return new SimNode(client, account, registration, stats, opts.pollWaitMs ?? FLEET_POLL_WAIT_MS);
   });
 

@@ -7,7 +7,7 @@ import ts from 'typescript';
 import { ERRORS, type ErrorCode } from '@starminer/events';
 import { STATUS_OF_KIND } from '@starminer/service-kit';
 import { AnswerValidator } from '../../apps/gateway/test/openapi-validation';
-import { AUTH_EXTENSION, NODE_SIGNATURE_HEADERS, SECURITY } from '../../apps/gateway/src/openapi';
+import { AUTH_EXTENSION, NODE_SIGNATURE_HEADERS, SECURITY, SECURITY_OF } from '../../apps/gateway/src/openapi';
 import { buildOpenApiDocument } from './document';
 
 /**
@@ -70,6 +70,7 @@ describe('the OpenAPI document', () => {
     expect(schemes[SECURITY.apiKey]!.bearerFormat).toBeUndefined();
     expect(schemes[SECURITY.operator]!.bearerFormat).toBeUndefined();
     expect(schemes[SECURITY.node]).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-node-signature' });
+    expect(schemes[SECURITY.nodeSession]).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization' });
     expect(doc.servers).toEqual([{ url: '/' }]);
     const served = await buildOpenApiDocument({ servers: ['https://api.example.com', 'http://127.0.0.1:8080'] });
     expect(served.servers).toEqual([{ url: 'https://api.example.com' }, { url: 'http://127.0.0.1:8080' }]);
@@ -90,9 +91,11 @@ describe('the OpenAPI document', () => {
         expect({ op: name(o), security: o.op.security }).toEqual({ op: name(o), security: [] });
         continue;
       }
-      expect({ op: name(o), security: o.op.security }).toEqual({ op: name(o), security: [{ [SECURITY[auth as keyof typeof SECURITY]]: [] }] });
-      if (auth === 'node') {
-        const headers = ((o.op.parameters ?? []) as Json[]).filter((p) => p.in === 'header' && p.required === true).map((p) => p.name);
+      const schemes = SECURITY_OF[auth as keyof typeof SECURITY_OF];
+      expect({ op: name(o), security: o.op.security }).toEqual({ op: name(o), security: schemes.map((s) => ({ [s]: [] })) });
+      if (auth === 'node' || auth === 'nodeSigned') {
+        // a node call lists the signature headers; the login requires them (a session call sends Authorization: NodeSession instead)
+        const headers = ((o.op.parameters ?? []) as Json[]).filter((p) => p.in === 'header' && (auth === 'node' || p.required === true)).map((p) => p.name);
         expect({ op: name(o), headers }).toEqual({ op: name(o), headers: expect.arrayContaining(NODE_SIGNATURE_HEADERS.map((h) => h.name)) });
       }
     }

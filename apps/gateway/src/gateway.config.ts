@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseConfigSchema, chainConfigSchema } from '@starminer/service-kit';
 import { publicOriginsSchema } from './auth/node-deployment';
+import { nodeSessionSecretSchema, nodeSessionTtlSchema } from './auth/node-sessions';
 import { IN_PROGRESS_EXPIRY_SEC_DEFAULT, IN_PROGRESS_EXPIRY_SEC_MAX, IN_PROGRESS_EXPIRY_SEC_MIN } from './idempotency/idempotency-bounds';
 import {
   WEBHOOK_DELIVERY_TIMEOUT_MS_DEFAULT,
@@ -33,6 +34,15 @@ export const gatewayConfigSchema = baseConfigSchema.extend(chainConfigSchema.sha
    * http://localhost:<port>). Set it behind a proxy or a Service (k8s: the URL agents call).
    */
   GATEWAY_PUBLIC_ORIGIN: publicOriginsSchema.optional(),
+  /**
+   * The HMAC key of node session tokens (POST /v1/providers/sessions), at least 32 bytes. Every
+   * gateway replica must have the same one (k8s: the starminer-keys Secret), or a token works only
+   * on the replica that issued it. Unset: a random key per process, with a warning (an agent whose
+   * token a replica refuses logs in again).
+   */
+  NODE_SESSION_SECRET: nodeSessionSecretSchema.optional(),
+  /** How long a node session lasts (default LIMITS.nodeSessionTtlSecDefault, an hour; at most a day). */
+  NODE_SESSION_TTL_SEC: nodeSessionTtlSchema,
   /** How long an Idempotency-Key's first attempt may stay unanswered before a retry takes it over (a gateway that crashed never answers). */
   IDEMPOTENCY_IN_PROGRESS_EXPIRY_SEC: z.coerce
     .number()

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ServiceKitModule } from '@starminer/service-kit';
 import { AUTH_ENTITIES } from './auth/entities';
-import { ApiKeyGuard, NodeSignatureGuard, OperatorGuard } from './auth/guards';
+import { ApiKeyGuard, NodeLoginGuard, NodeSignatureGuard, OperatorGuard } from './auth/guards';
+import { NodeSessions } from './auth/node-sessions';
+import { NodeSessionsController } from './auth/node-sessions.controller';
 import { FaucetController } from './faucet/faucet.controller';
 import { gatewayConfigSchema } from './gateway.config';
 import { IdempotencyRow } from './idempotency/idempotency.entity';
@@ -45,7 +47,7 @@ import { WEBHOOK_ENTITIES, WebhooksModule } from './webhooks/webhooks.module';
     ServiceKitModule.forService({ service: 'gateway', config: gatewayConfigSchema, entities: [...AUTH_ENTITIES, IdempotencyRow, ...VIEW_ENTITIES, ...WEBHOOK_ENTITIES, VaultNoteRow], chain: true }),
     WebhooksModule,
   ],
-  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController, AnchorsController, VaultsController, VaultTriggersController, TopUpsController],
-  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, AnchorList, OpsStatus, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, Vaults, ApiKeyGuard, OperatorGuard, NodeSignatureGuard],
+  controllers: [OrgsController, FaucetController, JobsController, MarketController, ProvidersController, NodeSessionsController, OpsController, NodesController, ProviderStatusController, QuotesController, JobEventsController, JobProofsController, AnchorsController, VaultsController, VaultTriggersController, TopUpsController],
+  providers: [GatewayViews, JobUpdates, JobEventFeed, Orgs, JobQueries, JobProofs, AnchorTrees, AnchorList, OpsStatus, MarketQueries, ProviderQueries, AssignmentWaits, PollHeartbeats, Idempotency, NodeQueries, ProviderStatusQueries, Vaults, ApiKeyGuard, OperatorGuard, NodeSignatureGuard, NodeLoginGuard, NodeSessions],
 })
 export class GatewayModule {}

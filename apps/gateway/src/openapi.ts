@@ -13,13 +13,26 @@ import { STATUS_OF_KIND } from '@starminer/service-kit';
  * `openApiDocument` assembles the document (OpenAPI 3.1, JSON Schema 2020-12).
  */
 
-/** The security schemes: an org's API key, the operator token, and the node signature headers. */
+/** The security schemes: an org's API key, the operator token, the node signature headers, and a node session. */
 export const SECURITY = {
   apiKey: 'apiKey',
   operator: 'operatorToken',
   node: 'nodeSignature',
+  nodeSession: 'nodeSession',
 } as const;
-export type Auth = keyof typeof SECURITY | 'public';
+/**
+ * Who may call an operation: `node` is the node key, by a signed request or a session token (either
+ * scheme); `nodeSigned` by a signed request only (the login: a session cannot renew itself).
+ */
+export type Auth = 'apiKey' | 'operator' | 'node' | 'nodeSigned' | 'public';
+
+/** Each auth's security requirements, alternatives (any one suffices), each one scheme. */
+export const SECURITY_OF: Record<Exclude<Auth, 'public'>, readonly (typeof SECURITY)[keyof typeof SECURITY][]> = {
+  apiKey: [SECURITY.apiKey],
+  operator: [SECURITY.operator],
+  node: [SECURITY.node, SECURITY.nodeSession],
+  nodeSigned: [SECURITY.node],
+};
 
 /** The extension naming each operation's auth, so a check (and a reader) sees public is meant, not forgotten. */
 export const AUTH_EXTENSION = 'x-auth';
@@ -94,7 +107,8 @@ const WITH_BODY: readonly ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 
 const BY_AUTH: Record<Auth, readonly ErrorCode[]> = {
   apiKey: ['API_KEY_REQUIRED', 'API_KEY_INVALID'],
   operator: ['OPERATOR_TOKEN_INVALID'],
-  node: ['NODE_SIGNATURE_REQUIRED', 'NODE_SIGNATURE_INVALID', 'NONCE_REPLAYED', 'NODE_SIGNATURE_WRONG_DEPLOYMENT'],
+  node: ['NODE_SIGNATURE_REQUIRED', 'NODE_SIGNATURE_INVALID', 'NONCE_REPLAYED', 'NODE_SIGNATURE_WRONG_DEPLOYMENT', 'NODE_SESSION_INVALID', 'NODE_SESSION_EXPIRED'],
+  nodeSigned: ['NODE_SIGNATURE_REQUIRED', 'NODE_SIGNATURE_INVALID', 'NONCE_REPLAYED', 'NODE_SIGNATURE_WRONG_DEPLOYMENT'],
   public: [],
 };
 
@@ -144,8 +158,12 @@ export function Operation(spec: OperationSpec): MethodDecorator {
     ApiOperation({ operationId: spec.operationId, summary: spec.summary, description: spec.description }),
     ApiExtension(AUTH_EXTENSION, spec.auth),
   ];
-  if (spec.auth !== 'public') decorators.push(ApiSecurity(SECURITY[spec.auth]));
-  if (spec.auth === 'node') for (const h of NODE_SIGNATURE_HEADERS) decorators.push(ApiHeader({ name: h.name, required: true, description: h.description, schema: h.schema }));
+  if (spec.auth !== 'public') for (const scheme of SECURITY_OF[spec.auth]) decorators.push(ApiSecurity(scheme));
+  // a signed call sends every signature header; a session call sends none of them (Authorization: NodeSession instead)
+  if (spec.auth === 'node' || spec.auth === 'nodeSigned') {
+    const required = spec.auth === 'nodeSigned';
+    for (const h of NODE_SIGNATURE_HEADERS) decorators.push(ApiHeader({ name: h.name, required, description: required ? h.description : `${h.description} (a signed call; a session call sends Authorization: NodeSession instead)`, schema: h.schema }));
+  }
   for (const h of spec.headers ?? []) decorators.push(ApiHeader(h));
   for (const [name, p] of Object.entries(spec.params ?? {})) decorators.push(ApiParam({ name, required: true, description: p.description, schema: jsonSchemaOf(p.schema) }));
   if (spec.body) decorators.push(ApiBody({ schema: jsonSchemaOf(spec.body), ...(spec.bodyOptional ? { required: false } : {}), ...(spec.bodyExample === undefined ? {} : { examples: { example: { summary: 'an example', value: spec.bodyExample } } }) }));
@@ -193,6 +211,12 @@ export function openApiDocument(app: INestApplication, opts: DocumentOptions = {
       in: 'header',
       name: 'x-node-signature',
       description: `a request signed by the node key: the headers ${NODE_SIGNATURE_HEADERS.map((h) => h.name).join(', ')} (each operation lists them)`,
+    })
+    .addSecurity(SECURITY.nodeSession, {
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      description: 'a node session (opaque), from the signed login POST /v1/providers/sessions: Authorization: NodeSession <token>, until it expires',
     });
   for (const url of opts.servers?.length ? opts.servers : ['/']) builder.addServer(url);
   const doc = SwaggerModule.createDocument(app, builder.build(), { operationIdFactory: (_controller, method) => method });

@@ -22,7 +22,8 @@ export const POLL_INTERVAL_MS = 500;
  * How long one poll waits at the gateway for new work (a long poll, `?waitMs=`). A long poll is
  * also the node's heartbeat (the answer says `alive`), so while polls go on the agent sends no
  * heartbeat of its own: under HEARTBEAT_INTERVAL_MS, so a new poll starts before the next beat is
- * due. Calls go one at a time per node: a heartbeat that is due waits behind a poll at most this long.
+ * due. Signed calls go one at a time per node (a heartbeat that is due waits behind a poll at most
+ * this long); with node sessions (NODE_SESSIONS, the default) they go side by side.
  */
 export const POLL_WAIT_MS = 8_000;
 /** The longest wait between polls (or registration attempts) after errors. */

@@ -30,6 +30,12 @@ export const agentConfigSchema = z.object({
   RENEWABLE_SHARE: z.coerce.number().min(0).max(1).default(0.3),
   ENABLE_COMMAND_RUNTIME: bool.default(false),
   /**
+   * Node sessions (issue 13): one signed login an hour, then a session token on every call, so the
+   * gateway checks a MAC instead of a signature and writes no nonce per call. `false` signs every
+   * call (a gateway from before sessions is detected and signed for anyway).
+   */
+  NODE_SESSIONS: bool.default(true),
+  /**
    * Run workloads with an image in a container (Docker or Podman, found at start). Off unless the
    * provider turns it on; on without an engine found, the agent says so and does not register `container`.
    */

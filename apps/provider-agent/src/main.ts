@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const container = await containerRuntimeAtStart(config, hardware, log);
 
   const agent = new ProviderAgent({
-    api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account, fetch: tracedFetch() }),
+    api: createProviderClient({ baseUrl: config.GATEWAY_URL, chainId: config.CHAIN_ID, account, fetch: tracedFetch(), sessions: config.NODE_SESSIONS }),
     clock: realClock,
     registration: registrationFor(config, account.address, benchmark, container !== undefined),
     commandRuntime: config.ENABLE_COMMAND_RUNTIME,

@@ -254,6 +254,16 @@ export const nodeRegisteredSchema = apiComponent('NodeRegistered', z.strictObjec
 
 export const heartbeatAckSchema = apiComponent('HeartbeatAck', z.strictObject({ ok: z.literal(true) }), 'the node is marked online');
 
+export const nodeSessionSchema = apiComponent(
+  'NodeSession',
+  z.strictObject({
+    token: z.string().min(1).max(200).describe('send it as `Authorization: NodeSession <token>` instead of the x-node-* signature headers'),
+    expiresAt: instantSchema.describe('when the token stops being accepted (NODE_SESSION_EXPIRED): log in again before, the SDK does at 80 % of its life'),
+    expiresInSec: z.number().int().positive().describe('the same, in seconds from the answer: what a client with a skewed clock renews by'),
+  }),
+  "a node session: the node key's login, valid for every call of that key until it expires",
+);
+
 export const marketAddressesSchema = apiComponent(
   'MarketAddresses',
   z.strictObject({

@@ -62,6 +62,8 @@ export const ERRORS = {
   NODE_SIGNATURE_INVALID: { kind: 'unauthenticated', why: 'the signature does not match the node key and the request' },
   NONCE_REPLAYED: { kind: 'unauthenticated', why: 'the nonce was already used; send a higher one' },
   NODE_SIGNATURE_WRONG_DEPLOYMENT: { kind: 'unauthenticated', why: "the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin" },
+  NODE_SESSION_INVALID: { kind: 'unauthenticated', why: 'the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)' },
+  NODE_SESSION_EXPIRED: { kind: 'unauthenticated', why: 'the node session has expired; log in again (POST /v1/providers/sessions, signed)' },
   TRIGGER_SIGNATURE_INVALID: { kind: 'unauthenticated', why: 'the trigger signature header is missing, malformed, too old, or not the HMAC of the vault trigger secret over "<t>.<raw body>"' },
   // money
   INSUFFICIENT_FUNDS: { kind: 'insufficient-funds', why: "the budget exceeds the org's spendable AGPU" },

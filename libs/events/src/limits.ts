@@ -148,6 +148,15 @@ export const LIMITS = {
    */
   assignmentsWaitMsMax: 20_000,
   /**
+   * A node session's life (POST /v1/providers/sessions, issue 13): the token stands in for the node
+   * key's signature on every call until then, so it bounds how long a leaked token is worth
+   * anything; the SDK renews at 80 % of it. An hour costs a fleet one signed login per node an
+   * hour instead of one signature check and one nonce write per call.
+   */
+  nodeSessionTtlSecDefault: 3600,
+  /** The longest NODE_SESSION_TTL_SEC a gateway accepts: a day. */
+  nodeSessionTtlSecMax: 86_400,
+  /**
    * A command's payload on NATS: room for the largest request body and what the gateway adds to
    * it (ids, defaults, the transport's wrapper), under the server's max_payload of 1 MiB.
    */

@@ -73,6 +73,12 @@ export const SDK_LIMITS = {
   webhookSignatureHeaderCharsMax: 2_048,
   /** parseAgpu: the longest amount text it reads (78 digits hold any uint256). */
   agpuTextCharsMax: 100,
+  /**
+   * A provider client with node sessions logs in again once this share of its session's life has
+   * passed (the gateway's NODE_SESSION_TTL_SEC, an hour by default): the old token keeps serving
+   * calls while the new login runs, so a renewal never holds a call up.
+   */
+  nodeSessionRenewAtFraction: 0.8,
   /** The gateway's Idempotency-Key: 1-128 printable ASCII (the gateway's LIMITS.idempotencyKeyLengthMax). */
   idempotencyKeyCharsMax: 128,
 } as const;

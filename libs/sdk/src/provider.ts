@@ -1,6 +1,7 @@
 /**
  * `@starminer/sdk/provider`: the provider's side of the gateway, for Node 20+. Every request is
- * signed by the node key (a viem LocalAccount; viem is a peer dependency) for one deployment.
+ * signed by the node key (a viem LocalAccount; viem is a peer dependency) for one deployment, or,
+ * with `sessions: true`, carries a session token from one signed login.
  */
 export { attestationNonceFor, createProviderClient, ProviderClient, type ProviderClientOptions } from './provider-client';
 export { AliveClock } from './alive-clock';
@@ -31,6 +32,7 @@ export type {
   MarketAddresses,
   NodeRegistered,
   NodeRegistration,
+  NodeSession,
   NodeStatus,
   NodeTelemetry,
   ProviderJobStatus,

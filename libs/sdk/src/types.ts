@@ -97,6 +97,8 @@ export type StuckJob = Schemas['StuckJob'];
 export type RegisterNodeRequest = Schemas['RegisterNodeRequest'];
 export type NodeRegistered = Schemas['NodeRegistered'];
 export type HeartbeatAck = Schemas['HeartbeatAck'];
+/** A node key's session (createNodeSession): its token stands in for a signature per call until it expires. */
+export type NodeSession = Schemas['NodeSession'];
 /** A heartbeat's body: the GPUs' live telemetry, when the node has GPUs. */
 export type HeartbeatRequest = Schemas['HeartbeatRequest'];
 export type NodeTelemetry = Schemas['NodeTelemetry'];

@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../gateway.config';
 import { ApiKeyRow } from './entities';
 import { defaultPublicOrigins } from './node-deployment';
 import { NodeKeys } from './node-keys';
+import { NodeSessions, nodeSessionOf } from './node-sessions';
 
 export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 export const newApiKey = (): string => `sm_${randomBytes(32).toString('base64url')}`;
@@ -74,11 +75,14 @@ const CHAIN_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
 const ORIGIN_LENGTH_MAX = 300;
 
 /**
- * A provider agent's request, signed by its node key (EIP-191) over the deployment (chain id and
- * the gateway's public origin), method, path, nonce and the body's hash. A request signed for
- * another chain or another gateway is refused (NODE_SIGNATURE_WRONG_DEPLOYMENT), so it cannot be
- * replayed across deployments; the nonce must be above the last one seen for that key, so it
- * cannot be replayed here either. Sets `req.nodeAddress`.
+ * A provider agent's request, by one of two proofs of its node key. Signed: an EIP-191 signature
+ * by the node key over the deployment (chain id and the gateway's public origin), method, path,
+ * nonce and the body's hash. A request signed for another chain or another gateway is refused
+ * (NODE_SIGNATURE_WRONG_DEPLOYMENT), so it cannot be replayed across deployments; the nonce must be
+ * above the last one seen for that key, so it cannot be replayed here either. Or a session
+ * (`Authorization: NodeSession <token>`, from a signed login, node-sessions.ts): a MAC checked in
+ * constant time and an expiry, no signature and no nonce write (NODE_SESSION_INVALID,
+ * NODE_SESSION_EXPIRED). Either way, sets `req.nodeAddress` (lower case).
  */
 @Injectable()
 export class NodeSignatureGuard implements CanActivate {
@@ -86,10 +90,14 @@ export class NodeSignatureGuard implements CanActivate {
   /** Node keys verified before, kept as points: a signature is checked, not recovered, after the first. */
   private readonly keys = new NodeKeys();
 
+  /** Whether `Authorization: NodeSession` is accepted in place of a signature (not by the login, so a session cannot renew itself). */
+  protected readonly sessionsAccepted: boolean = true;
+
   constructor(
     private readonly rt: ServiceRuntime,
     @InjectConfig() private readonly config: GatewayConfig,
     private readonly http: HttpAdapterHost,
+    private readonly sessions: NodeSessions,
   ) {}
 
   /** GATEWAY_PUBLIC_ORIGIN, or the default from HTTP_HOST and the port the server listens on (known once it listens). */
@@ -103,6 +111,25 @@ export class NodeSignatureGuard implements CanActivate {
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
+    const token = nodeSessionOf(req.headers.authorization);
+    if (token !== undefined) {
+      if (!this.sessionsAccepted) throw new DomainError('NODE_SIGNATURE_REQUIRED', 'a login is signed by the node key (x-node-* headers), never a session: a session cannot renew itself');
+      return this.session(req, token);
+    }
+    return this.signed(req);
+  }
+
+  /** The session path: the token's MAC and expiry; nothing is written. */
+  private session(req: HttpRequest, token: string | null): boolean {
+    if (token === null) throw new DomainError('NODE_SESSION_INVALID', 'Authorization: NodeSession holds no token');
+    const checked = this.sessions.check(token, Date.now());
+    if (!checked.ok) throw new DomainError(checked.code, checked.reason);
+    req.nodeAddress = checked.nodeAddress;
+    return true;
+  }
+
+  /** The signed path: deployment, signature, then the nonce raised (one upsert). */
+  private async signed(req: HttpRequest): Promise<boolean> {
     const address = req.headers['x-node-address'];
     const nonce = req.headers['x-node-nonce'];
     const signature = req.headers['x-node-signature'];
@@ -144,4 +171,10 @@ export class NodeSignatureGuard implements CanActivate {
     req.nodeAddress = nodeAddress;
     return true;
   }
+}
+
+/** The node login (POST /v1/providers/sessions): a signed request only. */
+@Injectable()
+export class NodeLoginGuard extends NodeSignatureGuard {
+  protected override readonly sessionsAccepted: boolean = false;
 }

@@ -562,6 +562,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log a node key in: a session token for its calls, in place of a signature per call
+         * @description Signed by the node key (the x-node-* headers; a session cannot renew itself). The answer's token goes in `Authorization: NodeSession <token>` on every provider call of that key until `expiresAt` (NODE_SESSION_TTL_SEC, an hour by default): the gateway then checks a MAC instead of a signature and writes no nonce. Refused tokens answer 401 NODE_SESSION_INVALID or NODE_SESSION_EXPIRED: log in again. The key need not have registered a node. The result's EIP-712 signature stays the node key's: no session moves money on its own.
+         */
+        post: operations["createNodeSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/quotes": {
         parameters: {
             query?: never;
@@ -935,7 +955,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "NODE_SESSION_INVALID" | "NODE_SESSION_EXPIRED" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                 details?: {
                     [key: string]: unknown;
                 };
@@ -1309,6 +1329,17 @@ export interface components {
         NodeRegistered: {
             nodeId: string;
         };
+        NodeSession: {
+            /**
+             * Format: date-time
+             * @description when the token stops being accepted (NODE_SESSION_EXPIRED): log in again before, the SDK does at 80 % of its life
+             */
+            expiresAt: string;
+            /** @description the same, in seconds from the answer: what a client with a skewed clock renews by */
+            expiresInSec: number;
+            /** @description send it as `Authorization: NodeSession <token>` instead of the x-node-* signature headers */
+            token: string;
+        };
         NodeStatus: {
             jobs: components["schemas"]["JobCounts"];
             node: components["schemas"]["Node"];
@@ -1352,7 +1383,7 @@ export interface components {
             services: (components["schemas"]["ServiceStatus"] | {
                 error: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "NODE_SESSION_INVALID" | "NODE_SESSION_EXPIRED" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                     details?: {
                         [key: string]: unknown;
                     };
@@ -1397,7 +1428,7 @@ export interface components {
             } | {
                 error: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "BAD_REQUEST" | "MALFORMED_JSON" | "JSON_TOO_DEEP" | "BAD_ID" | "BAD_CURSOR" | "BAD_LAST_EVENT_ID" | "BAD_FILTER" | "BAD_AMOUNT" | "AMOUNT_NOT_POSITIVE" | "FAUCET_LIMIT" | "IDEMPOTENCY_KEY_INVALID" | "BUDGET_NOT_POSITIVE" | "BUDGET_TOO_LARGE" | "DEADLINE_OUT_OF_RANGE" | "GPU_COUNT_REQUIRED" | "GPU_COUNT_TOO_LARGE" | "REDUNDANCY_COPIES_OUT_OF_RANGE" | "REDUNDANCY_TOLERANCE_INVALID" | "REDUNDANCY_GPU_MODEL_REQUIRED" | "REQUIREMENT_UNSATISFIABLE" | "RUNTIME_OUT_OF_RANGE" | "UNKNOWN_GPU_MODEL" | "VRAM_IMPLAUSIBLE" | "BENCHMARK_REQUIRED" | "TELEMETRY_INVALID" | "BAD_CRON" | "BAD_TIME_ZONE" | "CAP_BELOW_TEMPLATE_BUDGET" | "DUPLICATE_TRIGGER_ID" | "WEBHOOK_URL_NOT_ALLOWED" | "BAD_WORKLOAD" | "EVENT_REFUSED" | "COMMAND_INVALID" | "API_KEY_REQUIRED" | "API_KEY_INVALID" | "OPERATOR_TOKEN_INVALID" | "NODE_SIGNATURE_REQUIRED" | "NODE_SIGNATURE_INVALID" | "NONCE_REPLAYED" | "NODE_SIGNATURE_WRONG_DEPLOYMENT" | "NODE_SESSION_INVALID" | "NODE_SESSION_EXPIRED" | "TRIGGER_SIGNATURE_INVALID" | "INSUFFICIENT_FUNDS" | "VAULT_BALANCE_INSUFFICIENT" | "BAD_RESULT_SIGNATURE" | "NOT_ASSIGNED_NODE" | "NOT_NODE_KEY" | "FORBIDDEN" | "NOT_FOUND" | "JOB_NOT_FOUND" | "NODE_NOT_FOUND" | "ORG_NOT_FOUND" | "DEV_MODE_OFF" | "PARKED_EVENTS_NOT_FOUND" | "READ_MODEL_NOT_FOUND" | "MINT_NOT_FOUND" | "VAULT_NOT_FOUND" | "TRIGGER_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "CONTRACT_NOT_OPEN" | "OPEN_NOT_RESTORABLE" | "SETTLE_EFFECT_NOT_RECORDED" | "IDEMPOTENCY_IN_PROGRESS" | "JOB_EXISTS" | "JOB_ID_IN_USE" | "JOB_NOT_CANCELLABLE" | "JOB_ALREADY_FINAL" | "JOB_NOT_QUEUED" | "CONTRACT_NOT_REASSIGNING" | "ATTEMPT_OUT_OF_ORDER" | "ATTEMPTS_EXHAUSTED" | "NODE_EXCLUDED" | "NODE_EXISTS" | "NODE_KEY_IN_USE" | "NOT_SETTLING_RELEASE" | "NOT_SETTLING_REFUND" | "ORG_EXISTS" | "RESULT_ALREADY_FINAL" | "RESULT_TOO_LATE" | "WRONG_POOL" | "VAULT_ID_IN_USE" | "VAULT_PAUSED" | "VAULT_CLOSED" | "VAULT_OPEN_FAILED" | "TRIGGER_KEYS_FULL" | "TRIGGER_KEY_EXPIRED" | "VAULT_CAP_EXCEEDED" | "TOP_UP_NOT_OPEN" | "TOP_UP_ID_CONFLICT" | "TOP_UP_PRICE_CHANGED" | "WEBHOOK_LIMIT_REACHED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "COST_OVER_BUDGET" | "TOP_UP_LIMIT" | "IDEMPOTENCY_KEY_REUSED" | "COMMAND_UNAVAILABLE" | "AGGREGATE_UNREADABLE" | "FUNDS_VIEW_STALE" | "VERIFICATION_BUSY" | "VERIFICATION_TIMED_OUT" | "ATTESTATION_UNAVAILABLE" | "CHAIN_UNAVAILABLE" | "QUOTE_UNAVAILABLE" | "TOO_MANY_STREAMS" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL";
                     details?: {
                         [key: string]: unknown;
                     };
@@ -4620,17 +4651,17 @@ export interface operations {
     registerNode: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4686,6 +4717,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -4757,17 +4792,17 @@ export interface operations {
     getNodeStatus: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 nodeId: string;
@@ -4834,6 +4869,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -4888,17 +4927,17 @@ export interface operations {
             query?: {
                 waitMs?: number;
             };
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 /** @description the node id it registered with */
@@ -4965,6 +5004,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5020,17 +5063,17 @@ export interface operations {
                 cursor?: string;
                 limit?: number;
             };
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 nodeId: string;
@@ -5091,6 +5134,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5143,17 +5190,17 @@ export interface operations {
     heartbeat: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 /** @description the node id it registered with */
@@ -5210,6 +5257,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5286,17 +5337,17 @@ export interface operations {
     giveUpJob: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 /** @description the job of an assignment */
@@ -5353,6 +5404,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5446,17 +5501,17 @@ export interface operations {
     submitResult: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 /** @description the job of an assignment */
@@ -5514,6 +5569,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5619,17 +5678,17 @@ export interface operations {
     startJob: {
         parameters: {
             query?: never;
-            header: {
-                /** @description the node key (0x + 40 hex) */
-                "x-node-address": string;
-                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
-                "x-node-chain-id": string;
-                /** @description a decimal integer above the last one this key sent */
-                "x-node-nonce": string;
-                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
-                "x-node-origin": string;
-                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
-                "x-node-signature": string;
+            header?: {
+                /** @description the node key (0x + 40 hex) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-address"?: string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-chain-id"?: string;
+                /** @description a decimal integer above the last one this key sent (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-nonce"?: string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-origin"?: string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) (a signed call; a session call sends Authorization: NodeSession instead) */
+                "x-node-signature"?: string;
             };
             path: {
                 /** @description the job of an assignment */
@@ -5676,6 +5735,10 @@ export interface operations {
              *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
              *
              *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             *
+             *     `NODE_SESSION_INVALID`: the Authorization: NodeSession token is malformed, or not one this deployment issued (another secret, another chain, an altered field); log in again (POST /v1/providers/sessions, signed)
+             *
+             *     `NODE_SESSION_EXPIRED`: the node session has expired; log in again (POST /v1/providers/sessions, signed)
              */
             401: {
                 headers: {
@@ -5732,6 +5795,81 @@ export interface operations {
              *
              *     `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds
              */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createNodeSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the node key (0x + 40 hex) */
+                "x-node-address": string;
+                /** @description the chain id of the deployment the request is signed for (this gateway's CHAIN_ID) */
+                "x-node-chain-id": string;
+                /** @description a decimal integer above the last one this key sent */
+                "x-node-nonce": string;
+                /** @description the gateway origin the request is signed for (scheme://host[:port], one of this gateway's public origins) */
+                "x-node-origin": string;
+                /** @description EIP-191 signature by the node key of nodeRequestMessage(method, path, nonce, chainId, origin, sha256(rawBody)) */
+                "x-node-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "v1.0xabababababababababababababababababababab.1795888800.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                     *       "expiresAt": "2026-11-28T18:00:00.000Z",
+                     *       "expiresInSec": 3600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NodeSession"];
+                };
+            };
+            /**
+             * @description `NODE_SIGNATURE_REQUIRED`: the x-node-* signature headers are missing or malformed
+             *
+             *     `NODE_SIGNATURE_INVALID`: the signature does not match the node key and the request
+             *
+             *     `NONCE_REPLAYED`: the nonce was already used; send a higher one
+             *
+             *     `NODE_SIGNATURE_WRONG_DEPLOYMENT`: the request is signed for another deployment: x-node-chain-id or x-node-origin is not this gateway's chain id or public origin
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `INTERNAL`: our bug; it is logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `DEPENDENCY_UNAVAILABLE`: a store this request needs (the database, the log) is away for a moment; retry after the Retry-After seconds */
             503: {
                 headers: {
                     /** @description seconds to wait before retrying */
