@@ -135,13 +135,15 @@ export class ReconcileSettlements implements OnApplicationBootstrap, OnModuleDes
     const since = this.fullPass ? undefined : new Date(nowMs - RECONCILE_RECENT_MS);
     const rows = await this.contracts.settledAfter(this.cursorSeq, RECONCILE_ROWS_MAX, since);
     for (const row of rows) await this.checkOne(row, nowMs);
-    if (rows.length < RECONCILE_ROWS_MAX) {
-      // the end: start over, over the recent ones
-      this.fullPass = false;
-      this.cursorSeq = '0';
-    } else {
-      this.cursorSeq = rows[rows.length - 1].settledSeq ?? this.cursorSeq;
-    }
+    // The cursor stays at the last settlement checked: later rounds check the ones recorded since,
+    // each once. One already checked needs no second look unless the chain rewound under it, which
+    // detectRewind sees (the head went back, or the watermark block, at or above every checked
+    // settlement, changed its hash: a reorganisation below it changes it too) and answers with a
+    // full pass. Walking the last hour's settlements again and again instead (as this did) made
+    // every settlement cost six chain reads every few seconds for an hour: the settlement
+    // service's largest cost under load, growing with the rate and with the chain.
+    this.cursorSeq = rows.at(-1)?.settledSeq ?? this.cursorSeq;
+    if (rows.length < RECONCILE_ROWS_MAX) this.fullPass = false;
   }
 
   /** One settlement checked (and restored where the chain lost it); a failure waits its backoff, or gives up past its bound. */
