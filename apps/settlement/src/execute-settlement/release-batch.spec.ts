@@ -116,13 +116,20 @@ describe('batched releases (issue 13)', () => {
     expect(await balanceOf(under.infra, cheated!.node.address)).toBe(0n);
   }, 60_000);
 
-  it('given a decided release alone in its batch, then it goes the per-job way (release, not releaseBatch)', async () => {
+  it('given a decided release alone in its batch, then on its first delivery it goes batched (no chain reads first), and a retried one alone goes the per-job way (release)', async () => {
     const [c] = await decided(['job-rb9']);
     await under.service.app.get(SettlementExecutor).handle(await batchOf(['job-rb9']));
     const [r] = await recorded('job-rb9');
     expect(r).toMatchObject({ type: 'ContractReleased', data: { amountWei: c!.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) } });
     const tx = await under.infra.chain!.clients.publicClient.getTransaction({ hash: r!.data.txHash as Hex });
-    expect(decodeFunctionData({ abi: artifacts().ComputeEscrow.abi, data: tx.input }).functionName).toBe('release');
+    expect(decodeFunctionData({ abi: artifacts().ComputeEscrow.abi, data: tx.input }).functionName).toBe('releaseBatch');
+
+    const [c2] = await decided(['job-rb9b']);
+    await under.service.app.get(SettlementExecutor).handle((await batchOf(['job-rb9b'])).map((s) => ({ ...s, redelivered: true })));
+    const [r2] = await recorded('job-rb9b');
+    expect(r2).toMatchObject({ type: 'ContractReleased', data: { amountWei: c2!.escrowWei, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) } });
+    const tx2 = await under.infra.chain!.clients.publicClient.getTransaction({ hash: r2!.data.txHash as Hex });
+    expect(decodeFunctionData({ abi: artifacts().ComputeEscrow.abi, data: tx2.input }).functionName).toBe('release');
   }, 60_000);
 
   it('given the batched transaction fails (its chain does not answer), then every job of the batch settles the per-job way, each in its own transaction', async () => {
