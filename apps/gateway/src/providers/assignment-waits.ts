@@ -5,7 +5,7 @@ import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
 import type { GatewayConfig } from '../gateway.config';
 import { JOB_EVENTS_WAKE_WAIT_MS } from '../job-events/job-events-limits';
 import { StreamHub } from '../job-events/stream-hub';
-import { JobView } from '../views/entities';
+import type { JobView } from '../views/entities';
 import { GatewayViews } from '../views/gateway-views';
 
 /** New work for a node: a job whose contract is open and that it has not started. */
@@ -52,7 +52,7 @@ export class AssignmentWaits implements OnModuleDestroy {
    * The node's assignments: at once when there is new work or `waitMs` is 0, else once a contract
    * for the node is projected or `waitMs` has passed (or the client left), whichever comes first.
    */
-  async read(req: IncomingMessage, nodeId: string, waitMs: number, read: () => Promise<JobView[]>): Promise<JobView[]> {
+  async read<T extends Pick<JobView, 'status'>>(req: IncomingMessage, nodeId: string, waitMs: number, read: () => Promise<T[]>): Promise<T[]> {
     if (waitMs <= 0) return read();
     let slot;
     try {
@@ -77,14 +77,10 @@ export class AssignmentWaits implements OnModuleDestroy {
   /** Which of `nodeIds` got a contracted job in the log sequences (fromSeq, toSeq]. */
   private async contractedAmong(nodeIds: readonly string[], fromSeq: number, toSeq: number): Promise<string[]> {
     if (nodeIds.length === 0 || toSeq <= fromSeq) return [];
-    const rows = await this.rt.db
-      .getRepository(JobView)
-      .createQueryBuilder('j')
-      .select('DISTINCT j.nodeId', 'nodeId')
-      .where('j.nodeId = ANY(:ids)', { ids: [...nodeIds] })
-      .andWhere("j.status = 'contracted'")
-      .andWhere('j.lastSeq > :from AND j.lastSeq <= :to', { from: String(fromSeq), to: String(toSeq) })
-      .getRawMany<{ nodeId: string }>();
+    const rows: { nodeId: string }[] = await this.rt.db.query(
+      `SELECT DISTINCT "nodeId" FROM "${this.rt.service}"."jobs" WHERE "nodeId" = ANY($1) AND "status" = 'contracted' AND "lastSeq" > $2 AND "lastSeq" <= $3`,
+      [[...nodeIds], String(fromSeq), String(toSeq)],
+    );
     return rows.map((r) => r.nodeId);
   }
 

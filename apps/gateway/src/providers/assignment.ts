@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { assignmentSchema } from '@starminer/events';
-import type { JobView } from '../views/entities';
+import type { AssignmentRow } from './provider-queries';
 
 type Assignment = z.input<typeof assignmentSchema>;
 
@@ -9,7 +9,7 @@ type Assignment = z.input<typeof assignmentSchema>;
  * contract's opening records (deadline, cost, address): a view that has not applied the opening
  * yet shows the job again on the next poll.
  */
-export function assignmentOf(j: JobView, market: Assignment['market']): Assignment | null {
+export function assignmentOf(j: AssignmentRow, market: Assignment['market']): Assignment | null {
   if (j.status !== 'contracted' && j.status !== 'running') return null;
   if (j.deadlineUnixSec === null || j.costWei === null || j.contractAddress === null) return null;
   return {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
 import { DomainError } from '@starminer/domain';
 import { LIMITS } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
@@ -8,6 +7,11 @@ import { GatewayViews } from '../views/gateway-views';
 
 /** Nodes whose key one gateway process remembers (the oldest forgotten first: looked up again). */
 export const NODE_KEYS_CACHED_MAX = 100_000;
+
+/** What an assignment is made of (assignment.ts): a job row's columns it reads. */
+export type AssignmentRow = Pick<JobView, 'jobId' | 'status' | 'workload' | 'expectedRuntimeSec' | 'deadlineUnixSec' | 'costWei' | 'contractAddress' | 'traceparent'>;
+/** As Postgres answers it: numeric as text (pg's default), bigint as text (as TypeORM reads it). */
+type RawAssignmentRow = Omit<AssignmentRow, 'costWei'> & { costWei: string | null };
 
 /** What a provider agent reads: its node, and the jobs whose contract is open for it. */
 @Injectable()
@@ -42,7 +46,17 @@ export class ProviderQueries {
     if (key !== nodeAddress.toLowerCase()) throw new DomainError('NOT_NODE_KEY', 'signed by another key than the node key');
   }
 
-  async assignments(nodeId: string): Promise<JobView[]> {
-    return this.rt.db.getRepository(JobView).find({ where: { nodeId, status: In(['contracted', 'running']) }, order: { jobId: 'ASC' }, take: LIMITS.pageSizeMax });
+  /**
+   * The node's contracted and running jobs, with what an assignment shows. The hottest read of the
+   * gateway (every long poll, twice): one raw statement (the index on nodeId, status) instead of
+   * TypeORM's find, whose query building and entity mapping cost a poll more than the query.
+   */
+  async assignments(nodeId: string): Promise<AssignmentRow[]> {
+    const rows: RawAssignmentRow[] = await this.rt.db.query(
+      `SELECT "jobId", "status", "workload", "expectedRuntimeSec", "deadlineUnixSec", "costWei", "contractAddress", "traceparent"
+         FROM "${this.rt.service}"."jobs" WHERE "nodeId" = $1 AND "status" IN ('contracted', 'running') ORDER BY "jobId" LIMIT $2`,
+      [nodeId, LIMITS.pageSizeMax],
+    );
+    return rows.map((r) => ({ ...r, costWei: r.costWei === null ? null : BigInt(r.costWei) }));
   }
 }
