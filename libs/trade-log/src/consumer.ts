@@ -238,7 +238,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
         continue;
       }
       try {
-        items.push({ m, e: { seq: m.seq, subject: m.subject, event: decode(m.data), redelivered: m.redelivered, ...traceOf(m) } });
+        items.push({ m, e: { seq: m.seq, subject: m.subject, event: log.decodeAt(m.seq, m.data, decode), redelivered: m.redelivered, ...traceOf(m) } });
       } catch (cause) {
         await poison(m, new EventDecodeError(m.subject, m.seq, { cause }), 'undecodable');
         // with a parking lot, the aggregate's later events wait behind it (without one, nothing would remember)
@@ -312,7 +312,7 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
           const m = await jsm.streams.getMessage(log.streamName, { seq: p.seq });
           if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
           try {
-            await opts.handler([{ seq: p.seq, subject: p.subject, event: decode(m.data), redelivered: true }]);
+            await opts.handler([{ seq: p.seq, subject: p.subject, event: log.decodeAt(p.seq, m.data, decode), redelivered: true }]);
           } catch (err) {
             await parking.recordFailure(em, opts.durable, p.seq, err instanceof Error ? err.message : String(err));
             return { applied, stillParked: await parking.takeKey(em, opts.durable, key) };

@@ -21,6 +21,12 @@ export const SNAPSHOT_STATE_BYTES_MAX = 8 * 1024 * 1024;
 /** Aggregates whose events readSubject keeps in memory per decoder (a hot aggregate then costs one request). */
 export const AGGREGATE_CACHE_SIZE_DEFAULT = 1_000;
 export const AGGREGATE_CACHE_SIZE_LIMIT = 100_000;
+/**
+ * Decoded events one log instance keeps by stream sequence, per decoder, so that the readers of one
+ * process (its consumers, projections and aggregate reads, often several on the same subjects)
+ * decode and validate an event once: the oldest go first (readers move forward together).
+ */
+export const DECODED_EVENTS_CACHED_MAX = 2_048;
 /** Aggregates with more events than this are not cached (memory stays bounded: size x events). */
 export const AGGREGATE_CACHE_MAX_EVENTS = 1_000;
 /** readSubject reads up to this many events one request each, then switches to an ordered consumer. */

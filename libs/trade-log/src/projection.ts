@@ -290,7 +290,7 @@ export class ProjectionRunner implements Reader {
         if (!m) throw new TradeLogArgumentError(`parked event #${p.seq} is not in the stream any more`);
         await em.query(`SAVEPOINT ${SAVEPOINT}`);
         try {
-          const event = this.decode(m.data);
+          const event = this.opts.tradeLog.decodeAt(p.seq, m.data, this.decode);
           await this.applyOne(em, { seq: p.seq, subject: p.subject, event, redelivered: true });
           await em.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
         } catch (err) {
@@ -442,7 +442,7 @@ export class ProjectionRunner implements Reader {
         }
         let event;
         try {
-          event = this.decode(m.data);
+          event = this.opts.tradeLog.decodeAt(m.seq, m.data, this.decode);
         } catch (cause) {
           // An event the catalogue refuses will never apply as it is: parked at once.
           await park(m, new EventDecodeError(m.subject, m.seq, { cause }).message, null, 1);

@@ -36,6 +36,7 @@ import {
 } from './errors';
 import {
   AGGREGATE_CACHE_MAX_EVENTS,
+  DECODED_EVENTS_CACHED_MAX,
   AGGREGATE_CACHE_SIZE_DEFAULT,
   AGGREGATE_CACHE_SIZE_LIMIT,
   COMMAND_MAX_ATTEMPTS_DEFAULT,
@@ -199,6 +200,8 @@ export class TradeLog {
   readonly decode: Decode;
   private readonly aggregateCacheSize: number;
   private appendObserver?: AppendObserver;
+  /** Per decoder, by stream sequence: events decoded lately, with the bytes they came from (decodeAt). */
+  private readonly decoded = new Map<Decode, Map<number, { data: Uint8Array; event: EventEnvelope }>>();
   /** Per decoder, per subject: the events read last time (Map order = least recently used first). */
   private readonly aggregateCache = new Map<Decode, Map<string, CachedAggregate>>();
 
@@ -420,6 +423,28 @@ export class TradeLog {
   }
 
   /**
+   * The event stored at `seq` (its body `data`), decoded once per process: the readers of this log
+   * (consumers, projections, aggregate reads) share what another decoded, so an event read by five
+   * of them is parsed and validated once (DECODED_EVENTS_CACHED_MAX by sequence, per decoder). A
+   * hit counts only for the same bytes, so a stream made again under the same name decodes anew.
+   * The event is shared: treat it as read-only (as the aggregate cache's). Throws as `decode` does,
+   * and caches nothing then: each reader parks an undecodable event in its own way.
+   */
+  decodeAt(seq: number, data: Uint8Array, decode: Decode = this.decode): EventEnvelope {
+    let cache = this.decoded.get(decode);
+    const hit = cache?.get(seq);
+    if (hit && (hit.data === data || (hit.data.length === data.length && Buffer.compare(hit.data, data) === 0))) return hit.event;
+    const event = decode(data);
+    if (!cache) {
+      cache = new Map();
+      this.decoded.set(decode, cache);
+    }
+    cache.set(seq, { data, event });
+    if (cache.size > DECODED_EVENTS_CACHED_MAX) cache.delete(cache.keys().next().value as number);
+    return event;
+  }
+
+  /**
    * Every event of one aggregate instance, in stream order, and the subject's last sequence.
    * Reads up to the last sequence seen when the read started; refuses (AggregateTooLargeError)
    * past MAX_EVENTS_PER_AGGREGATE events (or `limit`).
@@ -493,7 +518,7 @@ export class TradeLog {
       if (out.length >= limit) throw new AggregateTooLargeError(subject, limit);
       let event: E;
       try {
-        event = decode(data) as E;
+        event = this.decodeAt(seq, data, decode) as E;
       } catch (cause) {
         throw new EventDecodeError(subject, seq, { cause });
       }

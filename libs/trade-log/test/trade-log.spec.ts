@@ -289,3 +289,39 @@ describe('readSubject cache', () => {
     }
   });
 });
+
+describe('decodeAt', () => {
+  it('decodes an event once for the readers of one process: the same sequence and bytes answer the same event; other bytes, another decoder or a refusal decode anew', async () => {
+    const subject = 'trade.job.decode-once-1';
+    const [ack] = await log.append(subject, [testEvent('decode-once-1', 'JobSubmitted')], { expectedLastSubjectSeq: 0 });
+    const jsm = await jetstreamManager(log.nc);
+    const stored = await jsm.streams.getMessage('TRADE', { seq: ack.seq });
+    const calls: number[] = [];
+    const counting = (data: Uint8Array): EventEnvelope => {
+      calls.push(data.length);
+      return log.decode(data);
+    };
+    const first = log.decodeAt(ack.seq, stored!.data, counting);
+    const again = log.decodeAt(ack.seq, Uint8Array.from(stored!.data), counting); // equal bytes, another buffer (another reader's delivery)
+    expect(again).toBe(first);
+    expect(calls).toHaveLength(1);
+    expect(first).toMatchObject({ type: 'JobSubmitted', aggregateId: 'decode-once-1' });
+
+    // the same sequence with other bytes (a stream made again under its name) is decoded anew
+    const other = new TextEncoder().encode(new TextDecoder().decode(stored!.data).replace('decode-once-1', 'decode-once-X'));
+    expect(log.decodeAt(ack.seq, other, counting)).toMatchObject({ aggregateId: 'decode-once-X' });
+    expect(calls).toHaveLength(2);
+    // another decoder keeps its own
+    expect(log.decodeAt(ack.seq, stored!.data)).not.toBe(first);
+
+    // a refusal is thrown to each reader and cached for none
+    let refusals = 0;
+    const refusing = (): EventEnvelope => {
+      refusals += 1;
+      throw new Error('refused');
+    };
+    expect(() => log.decodeAt(ack.seq, stored!.data, refusing)).toThrow('refused');
+    expect(() => log.decodeAt(ack.seq, stored!.data, refusing)).toThrow('refused');
+    expect(refusals).toBe(2);
+  });
+});
