@@ -187,12 +187,15 @@ export class ServiceRuntime {
   }
 
   /**
-   * The filter for a reader of several aggregate kinds. nats-server before 2.10 (Debian 12
-   * ships 2.9) takes one filter subject per consumer, so several kinds read the whole log and
-   * skip the rest; the apply functions ignore event types they do not project.
+   * The filter for a reader of several aggregate kinds: one subject per kind on nats-server 2.10+,
+   * so the server delivers only those kinds (a reader of jobs and contracts no longer receives,
+   * decodes and skips every account, node, market and anchor event). Before 2.10 (Debian 12 ships
+   * 2.9) a consumer takes one filter subject, so several kinds read the whole log and skip the
+   * rest; the apply functions ignore event types they do not project.
    */
   filterOf(kinds: readonly AggregateKind[]): string[] {
-    return kinds.length === 1 ? [this.filter(kinds[0])] : [`${this.config.TRADE_SUBJECT_PREFIX}.>`];
+    if (kinds.length === 1) return [this.filter(kinds[0])];
+    return this.tradeLog.serverAtLeast(2, 10, 0) ? [...new Set(kinds)].map((k) => this.filter(k)) : [`${this.config.TRADE_SUBJECT_PREFIX}.>`];
   }
 
   /**

@@ -122,8 +122,10 @@ export async function consume(log: TradeLog, opts: ConsumeOptions): Promise<Cons
       await jsm.consumers.update(log.streamName, opts.durable, {
         max_deliver: SERVER_MAX_DELIVER,
         ack_wait: config.ack_wait,
-        ...(typeof filter === 'string' ? { filter_subject: filter } : { filter_subjects: filter }),
-      });
+        // one of the two, the other cleared: the server refuses a consumer with both (a durable
+        // that read the whole log under one subject moves to a subject per kind on 2.10+)
+        ...(typeof filter === 'string' ? { filter_subject: filter, filter_subjects: undefined } : { filter_subjects: filter, filter_subject: undefined }),
+      } as Partial<ConsumerConfig>);
     }
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);

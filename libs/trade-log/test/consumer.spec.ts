@@ -160,6 +160,30 @@ describe('consume', () => {
   });
 });
 
+describe('consume: a durable moved from one filter subject to several', () => {
+  it('keeps its position and from then on receives only the subjects it names (a reader of the whole log narrowed to its kinds)', async () => {
+    if (!log.serverAtLeast(2, 10, 0)) return; // several subjects need 2.10 (the spec above covers the refusal)
+    const [j1] = await log.append('trade.job.f1', [testEvent('f1', 'E')], { expectedLastSubjectSeq: 0 });
+    const seen: string[] = [];
+    const wide = await log.consume({ durable: 'f-narrow', filterSubjects: ['trade.job.f1'], handler: async (b) => void seen.push(...b.map((e) => e.subject)) });
+    await eventually(() => seen.includes('trade.job.f1'));
+    await wide.stop();
+    expect((await (await jetstreamManager(log.nc)).consumers.info('TRADE', 'f-narrow')).config.filter_subject).toBe('trade.job.f1');
+
+    await log.append('trade.market.f1', [testEvent('f1', 'E')], { expectedLastSubjectSeq: 0 });
+    const [c1] = await log.append('trade.contract.f1', [testEvent('f1', 'E')], { expectedLastSubjectSeq: 0 });
+    const [j2] = await log.append('trade.job.f1', [testEvent('f1', 'E2')], { expectedLastSubjectSeq: j1.seq });
+    const after: StoredEvent[] = [];
+    const narrow = await log.consume({ durable: 'f-narrow', filterSubjects: ['trade.job.>', 'trade.contract.>'], handler: async (b) => void after.push(...b) });
+    await eventually(() => after.some((e) => e.seq === j2.seq));
+    await narrow.stop();
+    expect(after.map((e) => e.seq)).toEqual([c1.seq, j2.seq]); // the market event is not delivered; nothing before the move again
+    const info = await (await jetstreamManager(log.nc)).consumers.info('TRADE', 'f-narrow');
+    expect(info.config.filter_subjects).toEqual(['trade.job.>', 'trade.contract.>']);
+    expect(info.config.filter_subject ?? '').toBe('');
+  });
+});
+
 describe('consume: stopping and starting', () => {
   it('stop() hands back what was delivered but not handled, so the next start gets it at once (not after ack_wait)', async () => {
     const acks = await log.append('trade.job.c7', Array.from({ length: 20 }, (_, i) => testEvent('c7', 'E', { i })), { expectedLastSubjectSeq: 0 });
