@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
-import type { AggregateKind, ReadModelDigest, ReadModelTableDigest } from '@starminer/events';
+import type { AggregateKind, EventType, ReadModelDigest, ReadModelTableDigest } from '@starminer/events';
 import { LIMITS } from '@starminer/events';
 import type { StoredEvent } from '@starminer/trade-log';
 
@@ -26,6 +26,14 @@ export interface ReadModel {
   readonly apply: (em: EntityManager, e: StoredEvent) => Promise<void>;
   /** The batch path, where the service has one (it writes the same rows as `apply`). */
   readonly applyBatch?: (em: EntityManager, events: StoredEvent[]) => Promise<void>;
+  /**
+   * Every event type `apply`/`applyBatch` may change a row for (helpers and `default:` branches
+   * included), where that is a few of its kinds' types: the projection then skips the others without
+   * decoding them or opening a transaction (ProjectionRunnerOptions.types). Left out, every event of
+   * `kinds` is applied. tools/audit/replay/read-model-types.spec.ts projects the same streams with and
+   * without it and checks the rows are the same.
+   */
+  readonly types?: readonly EventType[];
   readonly tables: readonly ReadModelTable[];
   readonly critical?: boolean;
   readonly shapeVersion?: number;

@@ -56,6 +56,8 @@ export interface ProjectionOptions {
   readonly shapeVersion?: number;
   /** Writes a whole batch at once instead of `apply` per event (ProjectionRunnerOptions.applyBatch): the runner then uses only this. */
   readonly applyBatch?: (em: EntityManager, events: StoredEvent[]) => Promise<void>;
+  /** The event types the projection changes rows for; the others are skipped without a transaction (ProjectionRunnerOptions.types). */
+  readonly types?: readonly string[];
 }
 
 /** The health of one dependency or reader, as readiness reports it. */
@@ -388,6 +390,7 @@ export class ServiceRuntime {
     if (this.models.some((m) => m.name === model.name)) throw new Error(`${this.service} already projects ${model.name}`);
     const runner = this.projection(model.name, this.filterOf(model.kinds), model.apply, {
       applyBatch: model.applyBatch,
+      types: model.types,
       critical: model.critical,
       shapeVersion: model.shapeVersion,
       reset: async (em) => {
@@ -409,6 +412,7 @@ export class ServiceRuntime {
         filterSubjects,
         ...(opts.applyBatch ? { applyBatch: opts.applyBatch } : { apply }),
         reset: opts.reset,
+        types: opts.types,
         critical: opts.critical,
         shapeVersion: opts.shapeVersion,
         onError: (err) => this.logger.warn(`projection ${name}: ${(err as Error)?.message ?? String(err)}`),

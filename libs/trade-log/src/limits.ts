@@ -71,6 +71,12 @@ export const NAK_DELAY_MAX_MS = 30_000;
 export const PROJECTION_APPLY_MAX_ATTEMPTS = 10;
 export const PROJECTION_RETRY_BASE_MS = 100;
 export const PROJECTION_RETRY_MAX_MS = 10_000;
+/**
+ * A projection with `types` moves its stored checkpoint over events of other types (which it skips
+ * without a transaction) at most once per this: a restart replays at most this long of them, each
+ * skipped again without a transaction.
+ */
+export const PROJECTION_CHECKPOINT_FLUSH_MS = 1_000;
 /** A projection's ordered consumer pulls at least this many messages at a time (it needs no acks). */
 export const PROJECTION_PULL_MIN_MESSAGES = 100;
 /** waitUntil gives up after this unless told otherwise. */

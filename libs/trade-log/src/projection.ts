@@ -9,6 +9,7 @@ import {
   BATCH_MAX_LIMIT,
   MAX_WAITERS,
   PROJECTION_APPLY_MAX_ATTEMPTS,
+  PROJECTION_CHECKPOINT_FLUSH_MS,
   PROJECTION_EVENT_ATTEMPTS_MAX,
   PROJECTION_PULL_MIN_MESSAGES,
   PROJECTION_RETRY_BASE_MS,
@@ -40,6 +41,14 @@ export interface ProjectionRunnerOptions {
    * the checkpoint, in order, decoded.
    */
   readonly applyBatch?: (em: EntityManager, events: StoredEvent[]) => Promise<void>;
+  /**
+   * The event types `apply`/`applyBatch` change rows for (none of the others may change one). An
+   * event of another type (its message's `type` header, set at append) is skipped undecoded, and a
+   * batch of only such events opens no transaction: the checkpoint moves in memory (waiters resolve)
+   * and in Postgres lazily (PROJECTION_CHECKPOINT_FLUSH_MS, and at stop). A message without the
+   * header is applied as before. Undefined: every event is applied.
+   */
+  readonly types?: readonly string[];
   /** Deletes the projection's rows, for rebuild(). */
   readonly reset?: (em: EntityManager) => Promise<void>;
   /**
@@ -82,6 +91,8 @@ interface RawMessage {
   readonly data: Uint8Array;
   readonly redelivered: boolean;
   readonly trace?: StoredEvent['trace'];
+  /** The message's `type` header (the event's type, set at append); undefined for a message without it. */
+  readonly type?: string;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -97,6 +108,11 @@ const SAVEPOINT = 'starminer_apply';
  * and an event at or below the checkpoint (a redelivery, a second replica) changes nothing.
  * Batching is what makes it fast: one transaction per event caps Postgres near 1.8k rows/s on this
  * machine, batches of 100 reach about 24k/s (see docs/BENCHMARKS.md).
+ *
+ * A projection that writes rows for a few of the types it reads says which (`types`): the others
+ * are skipped by their message's `type` header, undecoded, and a batch of only those opens no
+ * transaction at all (its checkpoint is stored lazily, never moved back), so a quiet log of one
+ * event at a time costs a transaction only for the events that change something.
  *
  * No single event stops it. A batch that fails for a reason of the database (connection,
  * deadlock) is retried whole with backoff; one that fails for a reason of an event is run again
@@ -114,8 +130,14 @@ export class ProjectionRunner implements Reader {
   private readonly eventMaxAttempts: number;
   private readonly table: string;
   private readonly onError: (err: unknown) => void;
+  /** ProjectionRunnerOptions.types as a set; undefined: every event is relevant. */
+  private readonly types?: ReadonlySet<string>;
   private status: Status = 'idle';
   private checkpointSeq = 0;
+  /** The highest checkpoint this runner knows is stored (read at start, committed, or flushed). */
+  private storedSeq = 0;
+  /** When the checkpoint moved past skipped events was last written to Postgres (PROJECTION_CHECKPOINT_FLUSH_MS). */
+  private flushedAtMs = 0;
   private pending = 0;
   private lastEventAtMs?: number;
   private oldestUnappliedAtMs?: number;
@@ -130,7 +152,7 @@ export class ProjectionRunner implements Reader {
   /** Resolved by stop(): ends a backoff pause at once. */
   private wakeUp: Promise<void> = Promise.resolve();
   private wake: () => void = () => undefined;
-  private readonly counters = { batches: 0, applied: 0, skipped: 0, parked: 0 };
+  private readonly counters = { batches: 0, applied: 0, skipped: 0, ignored: 0, parked: 0 };
 
   constructor(opts: ProjectionRunnerOptions) {
     if (!IDENTIFIER.test(opts.schema)) throw new TradeLogArgumentError(`schema '${opts.schema}' must match ${IDENTIFIER}`);
@@ -148,6 +170,8 @@ export class ProjectionRunner implements Reader {
     this.applyMaxAttempts = attempts;
     this.eventMaxAttempts = eventAttempts;
     if ((opts.apply === undefined) === (opts.applyBatch === undefined)) throw new TradeLogArgumentError('give exactly one of apply and applyBatch');
+    if (opts.types !== undefined && opts.types.length === 0) throw new TradeLogArgumentError('types, when given, must name at least one event type');
+    this.types = opts.types === undefined ? undefined : new Set(opts.types);
     opts.tradeLog.filterFor(opts.filterSubjects);
     this.opts = opts;
     this.decode = opts.decode ?? opts.tradeLog.decode;
@@ -180,8 +204,11 @@ export class ProjectionRunner implements Reader {
     return this.failureError;
   }
 
-  /** What this instance has done since it was created: committed batches, events applied, skipped (already applied), parked. */
-  get stats(): Readonly<{ batches: number; applied: number; skipped: number; parked: number }> {
+  /**
+   * What this instance has done since it was created: committed batches, events applied, skipped
+   * (already applied), ignored (a type outside `types`: not decoded, nothing to write), parked.
+   */
+  get stats(): Readonly<{ batches: number; applied: number; skipped: number; ignored: number; parked: number }> {
     return { ...this.counters };
   }
 
@@ -206,6 +233,8 @@ export class ProjectionRunner implements Reader {
     await this.parking.ensureTable();
     await this.upgradeShape();
     this.checkpointSeq = await this.readCheckpoint();
+    this.storedSeq = this.checkpointSeq;
+    this.flushedAtMs = Date.now();
     this.failureError = undefined;
     this.wakeUp = new Promise<void>((resolve) => (this.wake = resolve));
     this.status = 'running';
@@ -221,6 +250,8 @@ export class ProjectionRunner implements Reader {
     // does if the loop breaks out first after a batch; the subscription is gone either way.
     void this.messages?.close().catch(() => undefined);
     await this.loop;
+    // the checkpoint moved over skipped events since the last flush: stored now, so a restart replays none of them
+    await this.flushCheckpoint();
     this.status = 'idle';
     this.rejectWaiters(new ProjectionStoppedError(this.opts.name, 'stopped'));
   }
@@ -269,6 +300,7 @@ export class ProjectionRunner implements Reader {
       await em.query(`UPDATE ${this.table} SET last_seq = 0 WHERE name = $1`, [this.opts.name]);
     });
     this.checkpointSeq = 0;
+    this.storedSeq = 0;
     if (wasRunning) await this.start();
   }
 
@@ -324,7 +356,7 @@ export class ProjectionRunner implements Reader {
         for await (const batch of batchesOf(this.messages, this.batchMax, BATCH_LINGER_MS)) {
           this.pending = batch[batch.length - 1].info.pending;
           this.oldestUnappliedAtMs = batch[0].info.timestampNanos / 1e6;
-          await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered, ...traceOf(m) })));
+          await this.applyWithRetry(batch.map((m) => ({ seq: m.seq, subject: m.subject, data: m.data, redelivered: m.redelivered, ...traceOf(m), ...typeOf(m) })));
           this.lastEventAtMs = batch[batch.length - 1].info.timestampNanos / 1e6;
           this.oldestUnappliedAtMs = undefined;
           failures = 0;
@@ -351,6 +383,10 @@ export class ProjectionRunner implements Reader {
   }
 
   private async applyWithRetry(batch: RawMessage[]): Promise<void> {
+    if (!batch.some((m) => this.relevant(m))) {
+      await this.skipBatch(batch);
+      return;
+    }
     let isolate = false;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -402,6 +438,40 @@ export class ProjectionRunner implements Reader {
     });
   }
 
+  /** Whether an event may change this projection's rows: its type among `types` (or no `types`, or no type header). */
+  private relevant(m: RawMessage): boolean {
+    return this.types === undefined || m.type === undefined || this.types.has(m.type);
+  }
+
+  /**
+   * A batch none of whose events changes a row: no transaction, no decoding. The checkpoint moves
+   * in memory (waiters resolve: the rows are as they would be after the batch), and in Postgres at
+   * most once per PROJECTION_CHECKPOINT_FLUSH_MS. Every relevant event before the batch is committed
+   * (batches run in order), so the stored checkpoint may be raised past it by any replica.
+   */
+  private async skipBatch(batch: RawMessage[]): Promise<void> {
+    this.counters.ignored += batch.length;
+    this.advance(batch[batch.length - 1].seq);
+    if (Date.now() - this.flushedAtMs >= PROJECTION_CHECKPOINT_FLUSH_MS) await this.flushCheckpoint();
+  }
+
+  /**
+   * Raises the stored checkpoint to the one in memory, never lowering it (another replica may have
+   * moved it further). A failure is only reported: the stored checkpoint is behind, and a restart
+   * skips those events again.
+   */
+  private async flushCheckpoint(): Promise<void> {
+    if (this.checkpointSeq <= this.storedSeq) return;
+    const seq = this.checkpointSeq;
+    this.flushedAtMs = Date.now();
+    try {
+      await this.opts.dataSource.query(`UPDATE ${this.table} SET last_seq = $2 WHERE name = $1 AND last_seq < $2`, [this.opts.name, seq]);
+      this.storedSeq = Math.max(this.storedSeq, seq);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
   private async applyOne(em: EntityManager, stored: StoredEvent): Promise<void> {
     await handlerSpan(this.opts.tradeLog, this.opts.name, [stored], async () => {
       if (this.opts.apply) await this.opts.apply(em, stored);
@@ -415,14 +485,14 @@ export class ProjectionRunner implements Reader {
    * `isolate` runs each event in a savepoint, so one that fails is found, counted, and at last parked.
    */
   private async applyBatch(batch: RawMessage[], isolate: boolean): Promise<number> {
-    const tally = { applied: 0, skipped: 0, parked: 0 };
+    const tally = { applied: 0, skipped: 0, ignored: 0, parked: 0 };
     const reader = this.opts.name;
     const parkedNow: ParkRecord[] = [];
     const last = await this.opts.dataSource.transaction(async (em) => {
       const current = await this.lockCheckpoint(em);
       const fresh = batch.filter((m) => m.seq > current);
       tally.skipped = batch.length - fresh.length; // already applied: a redelivery, or another replica got here first
-      const blocked = await this.parking.blockedAmong(em, reader, fresh.map((m) => parkingKeyOf(m.subject)));
+      const blocked = await this.parking.blockedAmong(em, reader, fresh.filter((m) => this.relevant(m)).map((m) => parkingKeyOf(m.subject)));
       const park = async (m: RawMessage, error: string, blockedBy: number | null, attempts: number): Promise<void> => {
         const key = parkingKeyOf(m.subject);
         const record: ParkRecord = { reader, seq: m.seq, subject: m.subject, type: typeOfBody(m.data), key, error, blockedBy, attempts };
@@ -435,6 +505,13 @@ export class ProjectionRunner implements Reader {
       const decoded: StoredEvent[] = [];
       for (const m of fresh) {
         seq = m.seq;
+        if (!this.relevant(m)) {
+          // A type that changes no row: not decoded, not applied. Behind a parked event of its key it
+          // is not parked either: applied after that event's fix it would change nothing, so there is
+          // nothing to re-apply (the checkpoint passes it as any other).
+          tally.ignored += 1;
+          continue;
+        }
         const waitsBehind = blocked.get(parkingKeyOf(m.subject));
         if (waitsBehind !== undefined) {
           await park(m, `waits behind parked event #${waitsBehind} of the same aggregate`, waitsBehind, 0);
@@ -478,9 +555,11 @@ export class ProjectionRunner implements Reader {
       return seq;
     });
     // counted and told only once the transaction committed
+    this.storedSeq = Math.max(this.storedSeq, last);
     this.counters.batches += 1;
     this.counters.applied += tally.applied;
     this.counters.skipped += tally.skipped;
+    this.counters.ignored += tally.ignored;
     this.counters.parked += tally.parked;
     for (const record of parkedNow) {
       if (this.opts.onParked) this.opts.onParked(record);
@@ -561,6 +640,12 @@ export class ProjectionRunner implements Reader {
     this.waiters = [];
     for (const w of all) w.reject(err);
   }
+}
+
+/** A message's `type` header as a RawMessage field (absent, or empty: none). */
+function typeOf(m: { headers?: { get(k: string): string } }): { type?: string } {
+  const type = m.headers?.get('type');
+  return type ? { type } : {};
 }
 
 function describe(err: unknown): string {

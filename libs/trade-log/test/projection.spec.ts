@@ -1,6 +1,6 @@
 import type { TestDatabase, TestNats } from '@starminer/testing';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ProjectionRunner, ProjectionTimeoutError, type StoredEvent, type TradeLog } from '../src';
+import { PROJECTION_CHECKPOINT_FLUSH_MS, ProjectionRunner, ProjectionTimeoutError, TradeLogArgumentError, type StoredEvent, type TradeLog } from '../src';
 import { closeLogAndDatabase, eventually, openLogAndDatabase, testEvent } from './helpers';
 
 let nats: TestNats;
@@ -404,5 +404,141 @@ describe('ProjectionRunner when apply fails', () => {
     await p.stop();
     expect(Date.now() - t).toBeLessThan(500);
     expect(p.state).toBe('idle');
+  });
+});
+
+describe('ProjectionRunner with types: events of other types skipped without a transaction', () => {
+  /** `ds` with its transactions and checkpoint UPDATEs (outside transactions: the lazy flush) counted. */
+  function counted(): { ds: DataSource; transactions: number; flushes: number } {
+    const c = { ds, transactions: 0, flushes: 0 };
+    c.ds = new Proxy(ds, {
+      get(target, key, receiver) {
+        if (key === 'transaction') {
+          return (...args: unknown[]) => {
+            c.transactions += 1;
+            return (target.transaction as (...a: unknown[]) => Promise<unknown>)(...args);
+          };
+        }
+        if (key === 'query') {
+          return (sql: string, params?: unknown[]) => {
+            if (/^UPDATE .*projection_checkpoint/.test(sql)) c.flushes += 1;
+            return target.query(sql, params);
+          };
+        }
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    return c;
+  }
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a batch of only other types opens no transaction; waitUntil resolves for it; the stored checkpoint follows at the flush and at stop', async () => {
+    await createTable('t1');
+    const c = counted();
+    const p = runner('t1', 't1', 'trade.typed.t1.>', { dataSource: c.ds, types: ['Keep'] });
+    await p.start();
+    c.transactions = 0;
+    const acks = await log.append('trade.typed.t1.a', ['Skip', 'Other', 'Skip'].map((t) => testEvent('t1', t)), { expectedLastSubjectSeq: 0 });
+    const last = acks[2].seq;
+    await p.waitUntil(last);
+    expect(p.checkpoint).toBe(last);
+    expect(c.transactions).toBe(0);
+    expect(p.stats).toMatchObject({ batches: 0, applied: 0, ignored: 3 });
+    expect(await rows('t1')).toEqual([]);
+    // at most one flush a PROJECTION_CHECKPOINT_FLUSH_MS: once that has passed, the next skipped batch stores it, still without a transaction
+    expect(c.flushes).toBeLessThanOrEqual(1);
+    await sleep(PROJECTION_CHECKPOINT_FLUSH_MS + 100);
+    const [next] = await log.append('trade.typed.t1.a', [testEvent('t1', 'Skip')], { expectedLastSubjectSeq: last });
+    await p.waitUntil(next.seq);
+    await eventually(async () => (await checkpointOf('t1')) === next.seq);
+    expect(c.transactions).toBe(0);
+    // stop() stores what moved since the last flush
+    const [end] = await log.append('trade.typed.t1.a', [testEvent('t1', 'Skip')], { expectedLastSubjectSeq: next.seq });
+    await p.waitUntil(end.seq);
+    await p.stop();
+    expect(await checkpointOf('t1')).toBe(end.seq);
+    expect(c.transactions).toBe(0);
+    expect(p.stats.ignored).toBe(5);
+  });
+
+  it('a mixed batch applies only its types; the stored checkpoint never moves back; a restart resumes from it and applies what it must', async () => {
+    await createTable('t2');
+    const acks = await log.append('trade.typed.t2.a', ['Skip', 'Keep', 'Skip', 'Keep'].map((t, i) => testEvent('t2', t, { i })), { expectedLastSubjectSeq: 0 });
+    const c = counted();
+    const p = runner('t2', 't2', 'trade.typed.t2.>', { dataSource: c.ds, types: ['Keep'] });
+    await p.start();
+    c.transactions = 0;
+    await p.waitUntil(acks[3].seq);
+    expect((await rows('t2')).map((r) => [Number(r.seq), r.type, r.applied])).toEqual([
+      [acks[1].seq, 'Keep', 1],
+      [acks[3].seq, 'Keep', 1],
+    ]);
+    expect(p.stats).toMatchObject({ applied: 2, ignored: 2 });
+    expect(c.transactions).toBe(p.stats.batches);
+    expect(await checkpointOf('t2')).toBe(acks[3].seq);
+
+    // another replica moved the stored checkpoint further: skipped events flushed at stop do not bring it back
+    const ahead = acks[3].seq + 1_000;
+    await ds.query(`UPDATE ${SCHEMA}.projection_checkpoint SET last_seq = $2 WHERE name = $1`, ['t2', ahead]);
+    const [skip] = await log.append('trade.typed.t2.a', [testEvent('t2', 'Skip')], { expectedLastSubjectSeq: acks[3].seq });
+    await p.waitUntil(skip.seq);
+    await p.stop();
+    expect(await checkpointOf('t2')).toBe(ahead);
+
+    // back to where this replica was (as if the other never ran): a restart starts there and applies only what is new
+    await ds.query(`UPDATE ${SCHEMA}.projection_checkpoint SET last_seq = $2 WHERE name = $1`, ['t2', acks[3].seq]);
+    const more = await log.append('trade.typed.t2.a', ['Keep', 'Skip'].map((t) => testEvent('t2', t)), { expectedLastSubjectSeq: skip.seq });
+    const again = runner('t2', 't2', 'trade.typed.t2.>', { types: ['Keep'] });
+    await again.start();
+    expect(again.checkpoint).toBe(acks[3].seq);
+    await again.waitUntil(more[1].seq);
+    await again.stop();
+    expect((await rows('t2')).map((r) => [Number(r.seq), r.applied])).toEqual([
+      [acks[1].seq, 1],
+      [acks[3].seq, 1],
+      [more[0].seq, 1],
+    ]);
+    expect(again.stats).toMatchObject({ applied: 1, ignored: 2 });
+    expect(await checkpointOf('t2')).toBe(more[1].seq);
+  });
+
+  it('applies a message without the type header as before (decoded, its type read from the body)', async () => {
+    await createTable('t3');
+    const body = new TextEncoder().encode(JSON.stringify(testEvent('t3', 'Skip')));
+    const bare = await log.js.publish('trade.typed.t3.a', body);
+    const p = runner('t3', 't3', 'trade.typed.t3.>', { types: ['Keep'] });
+    await p.start();
+    await p.waitUntil(bare.seq);
+    await p.stop();
+    expect((await rows('t3')).map((r) => [Number(r.seq), r.type])).toEqual([[bare.seq, 'Skip']]);
+  });
+
+  it('behind a parked event of its key, an event of another type is skipped, not parked; one of its types waits behind it', async () => {
+    await createTable('t4');
+    const acks = await log.append('trade.typed.t4.a', ['Keep', 'Bad', 'Skip', 'Keep'].map((t) => testEvent('t4', t)), { expectedLastSubjectSeq: 0 });
+    const apply = applyTo('t4');
+    const p = runner('t4', 't4', 'trade.typed.t4.>', {
+      types: ['Keep', 'Bad'],
+      eventMaxAttempts: 1,
+      onParked: () => undefined,
+      apply: async (em, e) => {
+        if (e.event.type === 'Bad') throw new Error('cannot apply Bad');
+        await apply(em, e);
+      },
+    });
+    await p.start();
+    await p.waitUntil(acks[3].seq);
+    await p.stop();
+    expect((await rows('t4')).map((r) => Number(r.seq))).toEqual([acks[0].seq]);
+    expect((await p.parking.list({ reader: 't4' })).map((x) => [x.seq, x.type, x.blockedBy])).toEqual([
+      [acks[1].seq, 'Bad', null],
+      [acks[3].seq, 'Keep', acks[1].seq],
+    ]);
+    expect(p.stats).toMatchObject({ applied: 1, parked: 2, ignored: 1 });
+  });
+
+  it('refuses an empty list of types', () => {
+    expect(() => runner('t5', 't5', 'trade.typed.t5.>', { types: [] })).toThrow(TradeLogArgumentError);
   });
 });

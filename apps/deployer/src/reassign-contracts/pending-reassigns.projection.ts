@@ -11,6 +11,8 @@ export const PENDING_REASSIGNS_PROJECTION = 'deployer-reassigns';
 export const PENDING_REASSIGNS_MODEL: ReadModel = {
   name: PENDING_REASSIGNS_PROJECTION,
   kinds: ['job', 'contract'],
+  // the cases of applyToReassigns that write (its default changes nothing)
+  types: ['JobMatched', 'ContractReassigned', 'SettlementDecided', 'ContractReleased', 'ContractRefunded', 'ContractOpenFailed', 'JobFailed', 'JobCancelled'],
   apply: (em, e) => applyToReassigns(em, e),
   tables: [{ entity: PendingReassignRow, notFromLog: ['tries', 'nextTryAtMs', 'lastError'] }],
 };

@@ -12,6 +12,8 @@ export const FAUCET_MINTS_READER = 'faucet-mints';
 export const FAUCET_MINTS_MODEL: ReadModel = {
   name: FAUCET_MINTS_READER,
   kinds: ['account'],
+  // the cases of applyToFaucetMints that write (its default changes nothing)
+  types: ['MintRequested', 'AccountFunded', 'MintRestored'],
   apply: (em, e) => applyToFaucetMints(em, e),
   tables: [{ entity: FaucetMintRow, notFromLog: ['attempts', 'retryAt', 'lastError', 'checkedBlockNumber', 'checkedBlockHash'] }],
   critical: true,

@@ -16,6 +16,8 @@ export const PENDING_OPENS_PROJECTION = 'deployer-opens';
 export const PENDING_OPENS_MODEL: ReadModel = {
   name: PENDING_OPENS_PROJECTION,
   kinds: ['job', 'contract'],
+  // the cases of applyToOpens and foldOpensBatch that write (their default changes nothing)
+  types: ['JobMatched', 'JobCancelled', 'JobFailed', 'ContractOpened', 'ContractOpenFailed', 'ChainEffectRestored', 'ChainEffectLost'],
   apply: (em, e) => applyToOpens(em, e),
   applyBatch: (em, events) => applyOpensBatch(em, events),
   tables: [

@@ -11,6 +11,8 @@ export const PENDING_TOP_UPS_PROJECTION = 'deployer-top-ups';
 export const PENDING_TOP_UPS_MODEL: ReadModel = {
   name: PENDING_TOP_UPS_PROJECTION,
   kinds: ['account', 'contract'],
+  // the cases of applyToTopUps that write (its default changes nothing)
+  types: ['FundsReserved', 'FundsReleased', 'ContractToppedUp'],
   apply: (em, e) => applyToTopUps(em, e),
   tables: [{ entity: PendingTopUpRow, notFromLog: ['checks', 'nextCheckAtMs', 'lastError'] }],
 };

@@ -11,6 +11,9 @@ export const VAULT_CHAIN_PROJECTION = 'deployer-vaults';
 export const VAULT_CHAIN_MODEL: ReadModel = {
   name: VAULT_CHAIN_PROJECTION,
   kinds: ['vault'],
+  // applyToVaultChain writes for every vault event but the three firing ones (VaultFired,
+  // VaultFiringSkipped, VaultFiringEnded): a new vault type must be added here, or to those it skips
+  types: ['VaultCreated', 'VaultTemplateEdited', 'VaultPaused', 'VaultResumed', 'VaultClosed', 'VaultChainSynced', 'VaultOpenFailed'],
   apply: (em, e) => applyToVaultChain(em, e),
   tables: [{ entity: VaultChainRow, notFromLog: ['checkedSeq', 'attempts', 'nextAttemptAtMs', 'lastError'] }],
 };

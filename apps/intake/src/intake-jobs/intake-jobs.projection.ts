@@ -13,6 +13,8 @@ export const INTAKE_JOBS_READER = 'intake-jobs';
 export const INTAKE_JOBS_MODEL: ReadModel = {
   name: INTAKE_JOBS_READER,
   kinds: ['account', 'job'],
+  // the cases of applyToIntakeJobs and foldIntakeJobsBatch that write (their default changes nothing)
+  types: ['FundsReserved', 'FundsReleased', 'JobSubmitted', 'JobMatched', 'JobFailed', 'JobCancelled'],
   apply: (em, e) => applyToIntakeJobs(em, e),
   applyBatch: (em, events) => applyIntakeJobsBatch(em, events),
   tables: [{ entity: IntakeJob }],

@@ -11,6 +11,8 @@ export const INTAKE_VAULTS_READER = 'intake-vaults';
 export const INTAKE_VAULTS_MODEL: ReadModel = {
   name: INTAKE_VAULTS_READER,
   kinds: ['vault'],
+  // the cases of applyToIntakeVaults that write (its default changes nothing)
+  types: ['VaultCreated', 'VaultPaused', 'VaultResumed', 'VaultClosed', 'VaultOpenFailed'],
   apply: (em, e) => applyToIntakeVaults(em, e),
   tables: [{ entity: IntakeVault }, { entity: IntakeVaultPriceTrigger }],
 };
