@@ -166,7 +166,14 @@ export class ReconcileSettlements implements OnApplicationBootstrap, OnModuleDes
     const { publicClient, addresses } = this.chain;
     const onChain = await readComputeContract(publicClient, { addresses, jobId });
     if (onChain.status === state.status) {
-      if (state.settleTxHash === null) return { kind: 'held' };
+      if (state.settleTxHash === null) {
+        // recorded as the chain showed it (settled first by someone else: no transaction of ours),
+        // and checked once like every settlement: its block must sit under the watermark, or a
+        // reorganisation that drops it would not change the watermark's hash and go unseen
+        const shown = await readSettleTransaction(publicClient, { addresses, jobId });
+        const receipt = shown ? await this.receiptOf(shown.txHash) : undefined;
+        return receipt?.status === 'success' ? { kind: 'held', receipt } : { kind: 'held' };
+      }
       const receipt = await this.receiptOf(state.settleTxHash as Hex);
       if (receipt?.status === 'success') return { kind: 'held', receipt };
       // held, but by another transaction than the one recorded (re-driven after the chain rewound)
