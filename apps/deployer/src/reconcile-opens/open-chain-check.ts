@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { IsNull, LessThanOrEqual, MoreThan, Not } from 'typeorm';
-import type { Hex, TransactionReceipt } from 'viem';
-import { ChainActionError, openComputeContract, readComputeContract } from '@starminer/chain';
+import { encodeEventTopics, type Hex, type TransactionReceipt } from 'viem';
+import { ChainActionError, escrowAbi, jobIdToBytes32, openComputeContract, readComputeContract } from '@starminer/chain';
 import { contractDecider } from '@starminer/domain';
 import { LIMITS, truncateText, type TradeEventOf } from '@starminer/events';
 import { InjectConfig, ServiceRuntime } from '@starminer/service-kit';
@@ -108,12 +108,12 @@ export class OpenChainCheck {
   private async checkRow(row: RecordedOpenRow, nowMs: number, receipts: Map<string, Promise<TransactionReceipt | undefined>>): Promise<'held' | 'restored' | 'lost' | 'waiting'> {
     const { publicClient, addresses } = this.chain;
     // The recorded transaction's receipt first: one call, and for nearly every row the whole check
-    // (a successful open transaction recorded for this job opened it: a batch records its hash only
-    // for the jobs it opened). The full read (the record and its events, five calls) is for the rest.
+    // (a successful transaction whose logs hold this job's ComputeContractOpened from the escrow
+    // opened it). The full read (the record and its events, five calls) is for the rest.
     const txHash = row.kind !== 'timed-out' ? row.txHash : null;
     if (txHash && !receipts.has(txHash)) receipts.set(txHash, publicClient.getTransactionReceipt({ hash: txHash as Hex }).catch(() => undefined));
     const receipt = txHash ? await receipts.get(txHash) : undefined;
-    if (receipt && receipt.status === 'success') {
+    if (receipt && receipt.status === 'success' && opensJob(receipt, addresses.escrow, row.jobId)) {
       await this.rt.db.getRepository(RecordedOpenRow).update({ jobId: row.jobId }, { verifiedBlockHash: receipt.blockHash, blockNumber: receipt.blockNumber.toString() });
       return 'held';
     }
@@ -207,4 +207,11 @@ export class OpenChainCheck {
       .getRepository(RecordedOpenRow)
       .update({ jobId: row.jobId }, { restoreAttempts: attempts, restoreNextAtMs: String(nowMs + delayMs), lastError: truncateText(error, LIMITS.reasonLengthMax) });
   }
+}
+
+/** Whether `receipt` holds the escrow's ComputeContractOpened of `jobId` (not only a successful transaction that named it). */
+export function opensJob(receipt: Pick<TransactionReceipt, 'logs'>, escrow: string, jobId: string): boolean {
+  const [opened] = encodeEventTopics({ abi: escrowAbi(), eventName: 'ComputeContractOpened' });
+  const key = jobIdToBytes32(jobId).toLowerCase();
+  return receipt.logs.some((l) => l.address.toLowerCase() === escrow.toLowerCase() && l.topics[0] === opened && l.topics[1]?.toLowerCase() === key);
 }
