@@ -15,6 +15,9 @@ const SECRET = 'node-session-spec-secret-of-32-bytes-at-least';
 let market: Market;
 let chainId: number;
 
+/** What this gateway's tokens are bound to: its chain and its escrow. */
+const deployment = () => ({ chainId, escrow: market.addresses.escrow });
+
 beforeAll(async () => {
   market = await startMarket({ services: ['registry'], env: { NODE_SESSION_SECRET: SECRET, NODE_SESSION_TTL_SEC: '3600' } });
   chainId = market.anvil.chainId;
@@ -105,10 +108,11 @@ describe('node sessions', () => {
       ['its MAC altered', 'NODE_SESSION_INVALID', () => flip(token)],
       ['another node\'s address with this MAC', 'NODE_SESSION_INVALID', () => token.replace(key.address.toLowerCase(), privateKeyToAccount(generatePrivateKey()).address.toLowerCase())],
       ['its expiry moved later', 'NODE_SESSION_INVALID', () => token.replace(/\.([0-9]+)\./, (_m, e: string) => `.${Number(e) + 3600}.`)],
-      ['made with another secret (another replica without the shared one)', 'NODE_SESSION_INVALID', () => nodeSessionToken(Buffer.from('another-secret-of-at-least-32-bytes!!'), chainId, key.address, nowSec() + 600)],
-      ['made for another chain', 'NODE_SESSION_INVALID', () => nodeSessionToken(Buffer.from(SECRET), chainId + 1, key.address, nowSec() + 600)],
+      ['made with another secret (another replica without the shared one)', 'NODE_SESSION_INVALID', () => nodeSessionToken(Buffer.from('another-secret-of-at-least-32-bytes!!'), deployment(), key.address, nowSec() + 600)],
+      ['made for another chain', 'NODE_SESSION_INVALID', () => nodeSessionToken(Buffer.from(SECRET), { ...deployment(), chainId: chainId + 1 }, key.address, nowSec() + 600)],
+      ['made for another escrow on the same chain (another deployment)', 'NODE_SESSION_INVALID', () => nodeSessionToken(Buffer.from(SECRET), { ...deployment(), escrow: '0x0000000000000000000000000000000000000001' }, key.address, nowSec() + 600)],
       ['not a token at all', 'NODE_SESSION_INVALID', () => 'garbage'],
-      ['expired a second ago (issued by this deployment)', 'NODE_SESSION_EXPIRED', () => nodeSessionToken(Buffer.from(SECRET), chainId, key.address, nowSec() - 1)],
+      ['expired a second ago (issued by this deployment)', 'NODE_SESSION_EXPIRED', () => nodeSessionToken(Buffer.from(SECRET), deployment(), key.address, nowSec() - 1)],
     ])('%s: 401 %s', async (_what, expected, tokenOf) => {
       expect(code(await call('GET', statusPath(), session(tokenOf())))).toEqual({ status: 401, code: expected });
       const nonceBefore = await lastNonce(key.address);
@@ -122,7 +126,7 @@ describe('node sessions', () => {
     });
 
     it('a token made with the deployment\'s secret for a future expiry is accepted: the MAC is the proof, no state is looked up', async () => {
-      expect((await call('GET', statusPath(), session(nodeSessionToken(Buffer.from(SECRET), chainId, key.address, nowSec() + 5)))).status).toBe(200);
+      expect((await call('GET', statusPath(), session(nodeSessionToken(Buffer.from(SECRET), deployment(), key.address, nowSec() + 5)))).status).toBe(200);
     });
   });
 

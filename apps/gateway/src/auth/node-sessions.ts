@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../gateway.config';
  * Node sessions (issue 13): a node logs in once with a signed call (POST /v1/providers/sessions)
  * and then sends `Authorization: NodeSession <token>` instead of signing every call. The token is
  * stateless, `v1.<nodeAddress>.<expiresAtSec>.<mac>`, the MAC an HMAC-SHA256 under the gateway's
- * NODE_SESSION_SECRET over the deployment's chain id, the address and the expiry: checking it is a
+ * NODE_SESSION_SECRET over the deployment's chain id and escrow, the address and the expiry: checking it is a
  * hash, not a secp256k1 verification, and writes nothing (a signed call upserts its nonce). What
  * moves money stays signed by the node key (the result's EIP-712 signature, checked by settlement
  * and the chain), so a leaked token lets its holder act as the node's agent until it expires, and
@@ -32,13 +32,25 @@ export const nodeSessionSecretSchema = z
 
 export const nodeSessionTtlSchema = z.coerce.number().int().min(1).max(LIMITS.nodeSessionTtlSecMax).default(LIMITS.nodeSessionTtlSecDefault);
 
-const macOf = (secret: Buffer, chainId: number, nodeAddress: string, expiresAtSec: number): Buffer =>
-  createHmac('sha256', secret).update(`${MAC_DOMAIN}|${NODE_SESSION_VERSION}|${chainId}|${nodeAddress}|${expiresAtSec}`).digest();
+/**
+ * The deployment a token is good for: its chain and its escrow contract. Two deployments on one
+ * chain that (wrongly) shared a secret still refuse each other's tokens, as a signed call is bound
+ * to its gateway's origin.
+ */
+export interface SessionDeployment {
+  readonly chainId: number;
+  readonly escrow: string;
+}
 
-/** The token of `nodeAddress` (any case; written lower case) valid until `expiresAtSec` on `chainId` under `secret`. */
-export function nodeSessionToken(secret: Buffer, chainId: number, nodeAddress: string, expiresAtSec: number): string {
+const macOf = (secret: Buffer, deployment: SessionDeployment, nodeAddress: string, expiresAtSec: number): Buffer =>
+  createHmac('sha256', secret)
+    .update(`${MAC_DOMAIN}|${NODE_SESSION_VERSION}|${deployment.chainId}|${deployment.escrow.toLowerCase()}|${nodeAddress}|${expiresAtSec}`)
+    .digest();
+
+/** The token of `nodeAddress` (any case; written lower case) valid until `expiresAtSec` on `deployment` under `secret`. */
+export function nodeSessionToken(secret: Buffer, deployment: SessionDeployment, nodeAddress: string, expiresAtSec: number): string {
   const address = nodeAddress.toLowerCase();
-  return `${NODE_SESSION_VERSION}.${address}.${expiresAtSec}.${macOf(secret, chainId, address, expiresAtSec).toString('base64url')}`;
+  return `${NODE_SESSION_VERSION}.${address}.${expiresAtSec}.${macOf(secret, deployment, address, expiresAtSec).toString('base64url')}`;
 }
 
 export type SessionCheck = { ok: true; nodeAddress: `0x${string}`; expiresAtSec: number } | { ok: false; code: 'NODE_SESSION_INVALID' | 'NODE_SESSION_EXPIRED'; reason: string };
@@ -48,13 +60,13 @@ export type SessionCheck = { ok: true; nodeAddress: `0x${string}`; expiresAtSec:
  * its expiry against `nowMs`. An altered address or expiry, another chain's or another secret's
  * token all fail the MAC: NODE_SESSION_INVALID; only a token this deployment issued can be EXPIRED.
  */
-export function checkNodeSessionToken(secret: Buffer, chainId: number, token: string, nowMs: number): SessionCheck {
+export function checkNodeSessionToken(secret: Buffer, deployment: SessionDeployment, token: string, nowMs: number): SessionCheck {
   const m = TOKEN_PATTERN.exec(token);
   if (!m) return { ok: false, code: 'NODE_SESSION_INVALID', reason: 'the token is not v1.<node address>.<expiry>.<mac>' };
   const [, address, expiresText, macText] = m as unknown as [string, `0x${string}`, string, string];
   const expiresAtSec = Number(expiresText);
   const given = Buffer.from(macText, 'base64url');
-  const expected = macOf(secret, chainId, address, expiresAtSec);
+  const expected = macOf(secret, deployment, address, expiresAtSec);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, code: 'NODE_SESSION_INVALID', reason: 'the token was not issued by this deployment' };
   if (expiresAtSec * 1000 <= nowMs) return { ok: false, code: 'NODE_SESSION_EXPIRED', reason: `the session expired at ${new Date(expiresAtSec * 1000).toISOString()}` };
   return { ok: true, nodeAddress: address, expiresAtSec };
@@ -72,9 +84,11 @@ export class NodeSessions {
   private readonly logger = new Logger('node-sessions');
   private readonly secret: Buffer;
   readonly ttlSec: number;
+  private readonly deployment: SessionDeployment;
 
-  constructor(@InjectConfig() private readonly config: GatewayConfig) {
+  constructor(@InjectConfig() config: GatewayConfig) {
     this.ttlSec = config.NODE_SESSION_TTL_SEC;
+    this.deployment = { chainId: config.CHAIN_ID, escrow: config.MARKET_ADDRESSES.escrow };
     if (config.NODE_SESSION_SECRET) {
       this.secret = Buffer.from(config.NODE_SESSION_SECRET, 'utf8');
     } else {
@@ -89,10 +103,10 @@ export class NodeSessions {
   issue(nodeAddress: string, nowMs: number): { token: string; expiresAt: string; expiresInSec: number } {
     // rounded up: the token lives at least ttlSec from now, so expiresInSec never overstates it
     const expiresAtSec = Math.ceil(nowMs / 1000) + this.ttlSec;
-    return { token: nodeSessionToken(this.secret, this.config.CHAIN_ID, nodeAddress, expiresAtSec), expiresAt: new Date(expiresAtSec * 1000).toISOString(), expiresInSec: this.ttlSec };
+    return { token: nodeSessionToken(this.secret, this.deployment, nodeAddress, expiresAtSec), expiresAt: new Date(expiresAtSec * 1000).toISOString(), expiresInSec: this.ttlSec };
   }
 
   check(token: string, nowMs: number): SessionCheck {
-    return checkNodeSessionToken(this.secret, this.config.CHAIN_ID, token, nowMs);
+    return checkNodeSessionToken(this.secret, this.deployment, token, nowMs);
   }
 }
