@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorCode } from './errors';
+import { ERRORS, type ErrorCode } from './errors';
 import { quoteSchema } from './api-quotes';
 import { serviceStatusSchema } from './api-ops';
 import { nodeTelemetryHistorySchema, nodeTelemetrySchema } from './api-nodes';
@@ -105,6 +105,28 @@ export const COMMANDS = {
       payload: z.strictObject({ nodeId: idSchema, nodeAddress: addressSchema, telemetry: nodeTelemetrySchema.optional() }),
       reply: z.strictObject({ ok: z.literal(true) }),
       errors: ['NODE_NOT_FOUND', 'NOT_NODE_KEY', 'TELEMETRY_INVALID'],
+    }),
+    /**
+     * Poll heartbeats, batched (issue 13): each beat is judged as `heartbeat` judges one without
+     * telemetry, and answered in its own entry, in the beats' order (one node's refusal is that
+     * beat's alone). Telemetry travels on the single `heartbeat` only.
+     */
+    heartbeats: command('registry', 'heartbeats', {
+      payload: z.strictObject({
+        beats: z.array(z.strictObject({ nodeId: idSchema, nodeAddress: addressSchema })).min(1).max(LIMITS.heartbeatsPerCommandMax),
+      }),
+      reply: z.strictObject({
+        results: z
+          .array(
+            z.discriminatedUnion('ok', [
+              z.strictObject({ nodeId: idSchema, ok: z.literal(true) }),
+              /** `code`: NODE_NOT_FOUND, NOT_NODE_KEY, or what the single heartbeat would have failed with (AGGREGATE_UNREADABLE, EVENT_REFUSED, INTERNAL). */
+              z.strictObject({ nodeId: idSchema, ok: z.literal(false), code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]) }),
+            ]),
+          )
+          .max(LIMITS.heartbeatsPerCommandMax),
+      }),
+      errors: [],
     }),
     /** A node's latest GPU telemetry and its bounded history, as the registry keeps it (not on the log): the node page's. */
     nodeTelemetry: command('registry', 'nodeTelemetry', {

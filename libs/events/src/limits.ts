@@ -54,6 +54,12 @@ export const LIMITS = {
    * so, so about ten minutes of history. Kept in the registry's store, never on the log.
    */
   telemetryHistoryMax: 60,
+  /**
+   * Beats in one `cmd.registry.heartbeats` (a gateway's poll heartbeats, batched): 1,000 idle nodes
+   * beat about 125 times a second, so a flush every half second carries about 60; 500 leaves room
+   * for a fleet several times that on one gateway and bounds one command's reply (under 100 KB).
+   */
+  heartbeatsPerCommandMax: 500,
 
   // ------------------------------------------------------------------ demand
   /** GPU models and regions one job may list (each any of them). */

@@ -10,3 +10,10 @@ export const ASSIGNMENT_WAITS_MAX_LIMIT = 100_000;
 export const POLL_HEARTBEAT_EVERY_MS = 5_000;
 /** Nodes whose last poll heartbeat one gateway process remembers; past it, the oldest is forgotten (its next poll beats again). */
 export const POLL_HEARTBEAT_NODES_MAX = 100_000;
+/**
+ * Poll heartbeats a gateway process gathers before it sends them to the registry as one
+ * `cmd.registry.heartbeats` (issue 13): at most this long, or until LIMITS.heartbeatsPerCommandMax
+ * are waiting. 1,000 idle nodes then cost the registry two commands a second, not ~125; a long
+ * poll lasts seconds, so its answer waits for nothing.
+ */
+export const POLL_HEARTBEATS_FLUSH_MS = 500;

@@ -105,6 +105,7 @@ export class ProvidersController {
     // a long-polling agent is alive: its poll is its heartbeat (sent while the poll waits)
     const alive = waitMs > 0 ? this.heartbeats.beat(nodeId, req.nodeAddress) : undefined;
     const jobs = await this.waits.read(req, nodeId, waitMs, () => this.providers.assignments(nodeId));
+    if (alive) this.heartbeats.hurry(nodeId); // answered before the beat's flush: send it now
     const market = { chainId: this.config.CHAIN_ID, addresses: this.config.MARKET_ADDRESSES };
     const assignments = jobs.flatMap((j) => assignmentOf(j, market) ?? []);
     return alive ? { assignments, alive: await alive } : { assignments };
