@@ -4,7 +4,7 @@ import { MAX_RELEASE_BATCH, releaseComputeContractsBatch, toChainActionError, ty
 import { contractDecider, type ContractState } from '@starminer/domain';
 import type { AggregateEnvelope } from '@starminer/events';
 import { ServiceRuntime } from '@starminer/service-kit';
-import { SERVICE_ATTR, SpanKind, withSpan } from '@starminer/telemetry';
+import { contextFor, JOB_ID_ATTR, linkOf, SERVICE_ATTR, SpanKind, withSpan, type TraceCarrier } from '@starminer/telemetry';
 import { SettlementChain } from '../settlement-chain';
 import { ExecuteSettlement, lastOf } from './execute-settlement';
 
@@ -25,6 +25,8 @@ export interface DecidedRelease {
   readonly causationId: string;
   /** The SettlementDecided was delivered before (a retry of a batch that did not record it). */
   readonly redelivered?: boolean;
+  /** The SettlementDecided's trace: the job's chain call and its record continue it. */
+  readonly trace?: TraceCarrier;
 }
 
 /**
@@ -78,13 +80,19 @@ export class ReleaseBatch {
     const loaded = await Promise.all(chunk.map(async (d) => ({ d, item: await this.itemOf(d.jobId) })));
     const ready = loaded.filter((x): x is { d: DecidedRelease; item: ReleaseBatchItem } => x.item !== undefined);
     if (ready.length < this.fewestOf(ready.map(({ d }) => d))) return [];
-    const causationOf = new Map(ready.map(({ d }) => [d.jobId, d.causationId]));
+    const decidedOf = new Map(ready.map(({ d }) => [d.jobId, d]));
+    const send = () => releaseComputeContractsBatch(this.chain.wallet, this.chain.publicClient, { addresses: this.chain.addresses, items: ready.map((x) => x.item) });
     let result;
     try {
-      // the chain call's span: the receipt's hash, gas and block go on it (libs/chain's waitForSuccess)
-      result = await withSpan('chain release batch', { [SERVICE_ATTR]: this.rt.service, 'starminer.batch_size': ready.length }, () =>
-        releaseComputeContractsBatch(this.chain.wallet, this.chain.publicClient, { addresses: this.chain.addresses, items: ready.map((x) => x.item) }),
-      { kind: SpanKind.CLIENT });
+      // the chain call's span (libs/chain's waitForSuccess puts the receipt's hash, gas and block on
+      // it): alone, in its job's trace as the per-job path's; a batch, linked to each job's trace
+      const lone = ready.length === 1 ? ready[0]!.d : undefined;
+      result = lone
+        ? await withSpan('chain release', { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: lone.jobId }, send, { parent: contextFor(lone.trace), kind: SpanKind.CLIENT })
+        : await withSpan('chain release batch', { [SERVICE_ATTR]: this.rt.service, 'starminer.batch_size': ready.length }, send, {
+            links: ready.flatMap(({ d }) => linkOf(d.trace) ?? []),
+            kind: SpanKind.CLIENT,
+          });
     } catch (err) {
       this.logger.warn(`release batch of ${ready.length} jobs not executed (${toChainActionError(err, 'releaseBatch').code}); each goes the per-job way`);
       return [];
@@ -96,7 +104,10 @@ export class ReleaseBatch {
         continue;
       }
       try {
-        await this.settlement.recordReleased(job.jobId, job, causationOf.get(job.jobId)!);
+        const d = decidedOf.get(job.jobId)!;
+        await withSpan('record contract released', { [SERVICE_ATTR]: this.rt.service, [JOB_ID_ATTR]: job.jobId }, () => this.settlement.recordReleased(job.jobId, job, d.causationId), {
+          parent: contextFor(d.trace),
+        });
         recorded.push(job.jobId);
       } catch (err) {
         // the per-job path finds it released on chain and records it so (or parks what it cannot)

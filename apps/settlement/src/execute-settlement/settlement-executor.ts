@@ -70,7 +70,7 @@ export class SettlementExecutor implements OnApplicationBootstrap {
   async handle(batch: readonly StoredEvent[]): Promise<void> {
     const decidedReleases = batch.flatMap((stored): DecidedRelease[] => {
       const e = stored.event as TradeEvent;
-      return e.type === 'SettlementDecided' && e.data.outcome === 'release' ? [{ jobId: e.data.jobId, causationId: e.id, redelivered: stored.redelivered }] : [];
+      return e.type === 'SettlementDecided' && e.data.outcome === 'release' ? [{ jobId: e.data.jobId, causationId: e.id, redelivered: stored.redelivered, ...(stored.trace ? { trace: stored.trace } : {}) }] : [];
     });
     const released = decidedReleases.length > 0 ? await this.releases.release(decidedReleases) : new Set<string>();
     for (const stored of batch) {
