@@ -35,6 +35,23 @@ describe('loadOrCreateSecrets', () => {
     expect(loadOrCreateSecrets(dir)).toEqual(first);
   });
 
+  it("gives the gateway a node session secret of at least 32 bytes, and adds one to a data dir made before it, keeping the other secrets", () => {
+    const s = loadOrCreateSecrets(dir);
+    expect(Buffer.byteLength(s.nodeSessionSecret, 'utf8')).toBeGreaterThanOrEqual(32);
+    const old = mkdtempSync(join(tmpdir(), 'stack-secrets-old-'));
+    try {
+      const { nodeSessionSecret: _dropped, ...before } = s;
+      writeFileSync(join(old, 'secrets.json'), JSON.stringify(before), { mode: 0o600 });
+      const upgraded = loadOrCreateSecrets(old);
+      expect(upgraded).toMatchObject(before);
+      expect(Buffer.byteLength(upgraded.nodeSessionSecret, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(loadOrCreateSecrets(old)).toEqual(upgraded);
+      expect(statSync(join(old, 'secrets.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+
   it('uses anvil dev accounts 1..3 for the deployer, settlement and minter roles', () => {
     const s = loadOrCreateSecrets(dir);
     expect(privateKeyToAccount(s.deployerPrivateKey).address).toBe(devAccount(1).address);

@@ -113,6 +113,8 @@ export interface StackSecrets {
   deployerPrivateKey: `0x${string}`;
   settlementPrivateKey: `0x${string}`;
   minterPrivateKey: `0x${string}`;
+  /** The gateway's NODE_SESSION_SECRET (node sessions stay good across a restart of the stack). */
+  nodeSessionSecret: string;
 }
 
 export interface Stack {
@@ -177,8 +179,14 @@ function writeJson(file: string, value: unknown, mode = 0o644): void {
 /** Secrets are generated on the first start and kept (mode 0600) so a restart is the same market. */
 export function loadOrCreateSecrets(dataDir: string): StackSecrets {
   const file = join(dataDir, 'secrets.json');
-  const existing = readJson<StackSecrets>(file);
-  if (existing) return existing;
+  const existing = readJson<Partial<StackSecrets>>(file);
+  if (existing?.operatorToken) {
+    if (existing.nodeSessionSecret) return existing as StackSecrets;
+    // a data dir made before node sessions: the new secret is added, the others kept
+    const upgraded = { ...existing, nodeSessionSecret: randomBytes(32).toString('base64url') } as StackSecrets;
+    writeJson(file, upgraded, 0o600);
+    return upgraded;
+  }
   const secrets: StackSecrets = {
     operatorToken: `op_${randomBytes(24).toString('base64url')}`,
     custodyMnemonic: generateMnemonic(english),
@@ -187,6 +195,7 @@ export function loadOrCreateSecrets(dataDir: string): StackSecrets {
     deployerPrivateKey: devPrivateKey(DEV_ROLE_INDEX.deployer),
     settlementPrivateKey: devPrivateKey(DEV_ROLE_INDEX.settlement),
     minterPrivateKey: devPrivateKey(DEV_ROLE_INDEX.minter),
+    nodeSessionSecret: randomBytes(32).toString('base64url'),
   };
   writeJson(file, secrets, 0o600);
   return secrets;
@@ -402,7 +411,7 @@ function serviceEnv(p: { natsUrl: string; databaseUrl: string; rpcUrl: string; a
         return { ...base, ...chain, SETTLEMENT_PRIVATE_KEY: p.secrets.settlementPrivateKey };
       case 'gateway':
         // a developer's webhook receiver runs on this machine
-        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, DEV_MODE: 'true', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_DIR: CONSOLE_BUILD_DIR };
+        return { ...base, ...chain, OPERATOR_TOKEN: p.secrets.operatorToken, NODE_SESSION_SECRET: p.secrets.nodeSessionSecret, DEV_MODE: 'true', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_DIR: CONSOLE_BUILD_DIR };
     }
   }
 }
