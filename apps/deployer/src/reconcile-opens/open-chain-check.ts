@@ -211,7 +211,13 @@ export class OpenChainCheck {
 
 /** Whether `receipt` holds the escrow's ComputeContractOpened of `jobId` (not only a successful transaction that named it). */
 export function opensJob(receipt: Pick<TransactionReceipt, 'logs'>, escrow: string, jobId: string): boolean {
-  const [opened] = encodeEventTopics({ abi: escrowAbi(), eventName: 'ComputeContractOpened' });
   const key = jobIdToBytes32(jobId).toLowerCase();
-  return receipt.logs.some((l) => l.address.toLowerCase() === escrow.toLowerCase() && l.topics[0] === opened && l.topics[1]?.toLowerCase() === key);
+  const at = escrow.toLowerCase();
+  return receipt.logs.some((l) => l.address.toLowerCase() === at && l.topics[0] === openedTopic() && l.topics[1]?.toLowerCase() === key);
+}
+
+/** ComputeContractOpened's topic, encoded once (the ABI is loaded lazily, so not at import). */
+let opened: Hex | undefined;
+function openedTopic(): Hex {
+  return (opened ??= encodeEventTopics({ abi: escrowAbi(), eventName: 'ComputeContractOpened' })[0] as Hex);
 }
